@@ -192,6 +192,10 @@ func ParseJSON(setting string, data []byte) (Mapping, error) {
 		token, _ := kt.(string)
 		var patterns []string
 		if err := dec.Decode(&patterns); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) {
+				return nil, &Error{Setting: setting, Token: Mask(token), Rule: "malformed JSON: " + jsonReason(err)}
+			}
 			return nil, &Error{Setting: setting, Token: Mask(token), Rule: "value must be a JSON array of glob strings: " + jsonReason(err)}
 		}
 		m = append(m, Entry{Token: token, Patterns: patterns})

@@ -1,0 +1,396 @@
+// Package config loads glsync's settings from a YAML file and from the
+// environment, using the names of the integration glsync replaces so a
+// deployment can switch over without renaming anything.
+//
+// Environment variables override the file. Every error names the setting
+// (and, when it came from the environment, the variable) and never prints a
+// whole token.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+// DefaultGitLabHost is used when gitlabHost is not set, as in the spec.
+const DefaultGitLabHost = "https://gitlab.com"
+
+// Environment variable names, Ocean's style.
+const (
+	EnvTokenMapping      = "OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING"
+	EnvGitLabHost        = "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST"
+	EnvAppHost           = "OCEAN__INTEGRATION__CONFIG__APP_HOST"
+	EnvUseSystemHook     = "OCEAN__INTEGRATION__CONFIG__USE_SYSTEM_HOOK"
+	EnvHooksOverride     = "OCEAN__INTEGRATION__CONFIG__TOKEN_GROUP_HOOKS_OVERRIDE_MAPPING"
+	EnvResyncInterval    = "OCEAN__SCHEDULED_RESYNC_INTERVAL"
+	EnvResyncIntervalAlt = "OCEAN__INTEGRATION__CONFIG__SCHEDULED_RESYNC_INTERVAL"
+	EnvMaxConcurrency    = "GLSYNC_MAX_CONCURRENT_REQUESTS"
+	EnvMaxRetries        = "GLSYNC_MAX_RETRIES"
+)
+
+// Config is the validated configuration.
+type Config struct {
+	// TokenMapping maps tokens to the path globs they sync.
+	TokenMapping tokenmap.Mapping
+	// GitLabHost is the base URL of the GitLab instance, without /api/v4.
+	GitLabHost string
+	// AppHost is this service's public URL; it enables real-time hooks.
+	AppHost string
+	// UseSystemHook selects one system hook instead of group hooks.
+	UseSystemHook bool
+	// TokenGroupHooksOverrideMapping restricts group hooks to listed groups.
+	TokenGroupHooksOverrideMapping hookspec.OverrideMapping
+	// ScheduledResyncInterval is the time between scheduled resyncs; zero
+	// disables them.
+	ScheduledResyncInterval time.Duration
+	// MaxConcurrentRequests bounds in-flight GitLab requests per token.
+	MaxConcurrentRequests int
+	// MaxRetries bounds retries of one request on 429, 5xx and resets.
+	MaxRetries int
+}
+
+// Error is a configuration error tied to one setting.
+type Error struct {
+	Setting string // the file key, e.g. "gitlabHost"
+	Source  string // "" for the file, or the environment variable name
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Source != "" {
+		return fmt.Sprintf("config: %s (from %s): %v", e.Setting, e.Source, e.Err)
+	}
+	return fmt.Sprintf("config: %s: %v", e.Setting, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// file is the YAML document. Fields that accept either a YAML value or a
+// JSON string (as Helm passes them) are kept as nodes.
+type file struct {
+	TokenMapping                   yaml.Node `yaml:"tokenMapping"`
+	GitLabHost                     string    `yaml:"gitlabHost"`
+	AppHost                        string    `yaml:"appHost"`
+	UseSystemHook                  *bool     `yaml:"useSystemHook"`
+	TokenGroupHooksOverrideMapping yaml.Node `yaml:"tokenGroupHooksOverrideMapping"`
+	ScheduledResyncInterval        yaml.Node `yaml:"scheduledResyncInterval"`
+	MaxConcurrentRequests          int       `yaml:"maxConcurrentRequests"`
+	MaxRetries                     *int      `yaml:"maxRetries"`
+}
+
+// Load reads path (may be empty: environment only) and the environment
+// given by getenv (os.Getenv when nil), and validates the result.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var f file
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: reading %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config: %s: %s", path, yamlReason(err))
+		}
+	}
+	return build(f, getenv)
+}
+
+// yamlReason keeps yaml's line-numbered message but drops quoted values,
+// which could hold a token.
+func yamlReason(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "not found in type") {
+		// "line 3: field foo not found in type config.file"
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, maxConcurrentRequests, maxRetries)")
+	}
+	return msg
+}
+
+func build(f file, getenv func(string) string) (*Config, error) {
+	c := &Config{
+		GitLabHost:            DefaultGitLabHost,
+		MaxConcurrentRequests: 8,
+		MaxRetries:            8,
+	}
+
+	// tokenMapping
+	if v := getenv(EnvTokenMapping); v != "" {
+		m, err := tokenmap.ParseJSON("tokenMapping", []byte(v))
+		if err != nil {
+			return nil, &Error{Setting: "tokenMapping", Source: EnvTokenMapping, Err: stripSetting(err, "tokenMapping")}
+		}
+		c.TokenMapping = m
+	} else if f.TokenMapping.Kind != 0 {
+		m, err := tokenMappingFromNode(&f.TokenMapping)
+		if err != nil {
+			return nil, err
+		}
+		c.TokenMapping = m
+	} else {
+		return nil, &Error{Setting: "tokenMapping", Err: fmt.Errorf(`is required: set it in the config file or in %s, e.g. {"glpat-…": ["**"]}`, EnvTokenMapping)}
+	}
+
+	// gitlabHost
+	host, src := pick(f.GitLabHost, EnvGitLabHost, getenv)
+	if host != "" {
+		u, err := url.Parse(host)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must be an http(s) URL like %s, got %q", DefaultGitLabHost, host)}
+		}
+		c.GitLabHost = strings.TrimRight(host, "/")
+	}
+
+	// appHost
+	app, src := pick(f.AppHost, EnvAppHost, getenv)
+	if app != "" {
+		u, err := url.Parse(app)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &Error{Setting: "appHost", Source: src, Err: fmt.Errorf("must be the http(s) URL GitLab can reach this service at, got %q", app)}
+		}
+		c.AppHost = strings.TrimRight(app, "/")
+	}
+
+	// useSystemHook
+	if f.UseSystemHook != nil {
+		c.UseSystemHook = *f.UseSystemHook
+	}
+	if v := getenv(EnvUseSystemHook); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, &Error{Setting: "useSystemHook", Source: EnvUseSystemHook, Err: fmt.Errorf("must be true or false, got %q", v)}
+		}
+		c.UseSystemHook = b
+	}
+
+	// tokenGroupHooksOverrideMapping
+	const hooksKey = "tokenGroupHooksOverrideMapping"
+	var overrideJSON []byte
+	overrideSrc := ""
+	if v := getenv(EnvHooksOverride); v != "" {
+		overrideJSON, overrideSrc = []byte(v), EnvHooksOverride
+	} else if f.TokenGroupHooksOverrideMapping.Kind != 0 {
+		b, err := nodeAsJSON(&f.TokenGroupHooksOverrideMapping)
+		if err != nil {
+			return nil, &Error{Setting: hooksKey, Err: err}
+		}
+		overrideJSON = b
+	}
+	if overrideJSON != nil {
+		m, err := hookspec.ParseOverrideJSON(hooksKey, overrideJSON)
+		if err == nil {
+			err = m.Validate(hooksKey, c.TokenMapping)
+		}
+		if err != nil {
+			return nil, &Error{Setting: hooksKey, Source: overrideSrc, Err: stripSetting(err, hooksKey)}
+		}
+		c.TokenGroupHooksOverrideMapping = m
+	}
+
+	// scheduledResyncInterval: minutes as in Ocean, or a Go duration.
+	if v := firstNonEmpty(getenv(EnvResyncInterval), getenv(EnvResyncIntervalAlt)); v != "" {
+		src := EnvResyncInterval
+		if getenv(EnvResyncInterval) == "" {
+			src = EnvResyncIntervalAlt
+		}
+		d, err := parseInterval(v)
+		if err != nil {
+			return nil, &Error{Setting: "scheduledResyncInterval", Source: src, Err: err}
+		}
+		c.ScheduledResyncInterval = d
+	} else if f.ScheduledResyncInterval.Kind != 0 {
+		d, err := parseInterval(f.ScheduledResyncInterval.Value)
+		if err != nil {
+			return nil, &Error{Setting: "scheduledResyncInterval", Err: err}
+		}
+		c.ScheduledResyncInterval = d
+	}
+
+	if f.MaxConcurrentRequests != 0 {
+		c.MaxConcurrentRequests = f.MaxConcurrentRequests
+	}
+	if v := getenv(EnvMaxConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, &Error{Setting: "maxConcurrentRequests", Source: EnvMaxConcurrency, Err: fmt.Errorf("must be a whole number, got %q", v)}
+		}
+		c.MaxConcurrentRequests = n
+	}
+	if c.MaxConcurrentRequests < 1 || c.MaxConcurrentRequests > 64 {
+		return nil, &Error{Setting: "maxConcurrentRequests", Err: fmt.Errorf("must be between 1 and 64, got %d", c.MaxConcurrentRequests)}
+	}
+	if f.MaxRetries != nil {
+		c.MaxRetries = *f.MaxRetries
+	}
+	if v := getenv(EnvMaxRetries); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, &Error{Setting: "maxRetries", Source: EnvMaxRetries, Err: fmt.Errorf("must be a whole number, got %q", v)}
+		}
+		c.MaxRetries = n
+	}
+	if c.MaxRetries < 0 || c.MaxRetries > 50 {
+		return nil, &Error{Setting: "maxRetries", Err: fmt.Errorf("must be between 0 and 50, got %d", c.MaxRetries)}
+	}
+	return c, nil
+}
+
+// tokenMappingFromNode accepts a YAML mapping of token to list of globs, or
+// a string holding the JSON form.
+func tokenMappingFromNode(n *yaml.Node) (tokenmap.Mapping, error) {
+	const key = "tokenMapping"
+	if n.Kind == yaml.ScalarNode {
+		m, err := tokenmap.ParseJSON(key, []byte(n.Value))
+		if err != nil {
+			return nil, &Error{Setting: key, Err: stripSetting(err, key)}
+		}
+		return m, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, &Error{Setting: key, Err: fmt.Errorf("line %d: must be a mapping of token to a list of globs", n.Line)}
+	}
+	var m tokenmap.Mapping
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var patterns []string
+		if v.Kind != yaml.SequenceNode {
+			return nil, &Error{Setting: key, Err: fmt.Errorf("token %s: line %d: value must be a list of glob strings", tokenmap.Mask(k.Value), v.Line)}
+		}
+		if err := v.Decode(&patterns); err != nil {
+			return nil, &Error{Setting: key, Err: fmt.Errorf("token %s: line %d: value must be a list of glob strings", tokenmap.Mask(k.Value), v.Line)}
+		}
+		m = append(m, tokenmap.Entry{Token: k.Value, Patterns: patterns})
+	}
+	if err := m.Validate(key); err != nil {
+		return nil, &Error{Setting: key, Err: stripSetting(err, key)}
+	}
+	return m, nil
+}
+
+// nodeAsJSON turns a YAML mapping into JSON, keeping key order, or returns
+// a scalar's text (the JSON-string form).
+func nodeAsJSON(n *yaml.Node) ([]byte, error) {
+	if n.Kind == yaml.ScalarNode {
+		return []byte(n.Value), nil
+	}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, n); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.MappingNode:
+		buf.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			k, _ := json.Marshal(n.Content[i].Value)
+			buf.Write(k)
+			buf.WriteByte(':')
+			if err := writeJSON(buf, n.Content[i+1]); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	case yaml.SequenceNode:
+		buf.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSON(buf, c); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		buf.Write(b)
+	case yaml.AliasNode:
+		return writeJSON(buf, n.Alias)
+	default:
+		return fmt.Errorf("line %d: unsupported YAML value", n.Line)
+	}
+	return nil
+}
+
+// stripSetting removes a leading "setting: " from a nested error so the
+// setting is not named twice.
+func stripSetting(err error, setting string) error {
+	msg := strings.TrimPrefix(err.Error(), setting+": ")
+	return &wrapped{msg: msg, err: err}
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func pick(fileVal, env string, getenv func(string) string) (string, string) {
+	if v := getenv(env); v != "" {
+		return v, env
+	}
+	return fileVal, ""
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// parseInterval reads minutes ("120", as Ocean does) or a Go duration
+// ("2h", "90m"). Zero disables scheduled resyncs.
+func parseInterval(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("must not be negative, got %d", n)
+		}
+		return time.Duration(n) * time.Minute, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("must be minutes (e.g. 120) or a duration (e.g. 2h), got %q", v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("must not be negative, got %s", v)
+	}
+	if d > 0 && d < time.Minute {
+		return 0, fmt.Errorf("must be at least 1 minute, got %s", v)
+	}
+	return d, nil
+}

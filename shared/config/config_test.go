@@ -1,0 +1,124 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const tok = "glpat-QXbeg-Ev9xtu5_5FsaAQ"
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFileAndDefaults(t *testing.T) {
+	p := writeFile(t, `
+tokenMapping:
+  `+tok+`: ["**/DevopsTeam/*Service", "**/RnDTeam/*Service"]
+  glpat-xF7Ae-vXu5ts5_QbEgAQ9: ["**/MarketingTeam/*Service"]
+scheduledResyncInterval: 120
+`)
+	c, err := Load(p, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitLabHost != "https://gitlab.com" {
+		t.Errorf("GitLabHost = %q, want default https://gitlab.com", c.GitLabHost)
+	}
+	if len(c.TokenMapping) != 2 || c.TokenMapping[0].Token != tok {
+		t.Errorf("TokenMapping order not kept: %d entries", len(c.TokenMapping))
+	}
+	if c.ScheduledResyncInterval != 2*time.Hour {
+		t.Errorf("ScheduledResyncInterval = %v, want 2h", c.ScheduledResyncInterval)
+	}
+	if c.MaxConcurrentRequests != 8 || c.MaxRetries != 8 {
+		t.Errorf("defaults wrong: %+v", c)
+	}
+}
+
+func TestLoadEnvOnlyOceanNames(t *testing.T) {
+	c, err := Load("", env(map[string]string{
+		EnvTokenMapping:   `{"` + tok + `": ["**"]}`,
+		EnvGitLabHost:     "https://gitlab.example.com/",
+		EnvAppHost:        "https://glsync.example.com",
+		EnvUseSystemHook:  "true",
+		EnvResyncInterval: "90m",
+		EnvHooksOverride:  `{"` + tok + `": {"groups": {"acme": {"events": ["push_events"]}}}}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitLabHost != "https://gitlab.example.com" || c.AppHost != "https://glsync.example.com" || !c.UseSystemHook || c.ScheduledResyncInterval != 90*time.Minute {
+		t.Fatalf("env not applied: %+v", c)
+	}
+	if len(c.TokenGroupHooksOverrideMapping) != 1 || c.TokenGroupHooksOverrideMapping[0].Groups[0].FullPath != "acme" {
+		t.Fatalf("override mapping not parsed: %+v", c.TokenGroupHooksOverrideMapping)
+	}
+}
+
+func TestEnvOverridesFile(t *testing.T) {
+	p := writeFile(t, "tokenMapping: '{\""+tok+"\": [\"a/**\"]}'\ngitlabHost: https://file.example.com\n")
+	c, err := Load(p, env(map[string]string{EnvGitLabHost: "https://env.example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitLabHost != "https://env.example.com" {
+		t.Fatalf("GitLabHost = %q, env should win", c.GitLabHost)
+	}
+	if c.TokenMapping[0].Patterns[0] != "a/**" {
+		t.Fatalf("JSON-string tokenMapping in YAML not parsed: %+v", c.TokenMapping[0].Patterns)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		file string
+		env  map[string]string
+		want string
+	}{
+		{"unknown key", "tokenMapping: {" + tok + ": ['**']}\ngitlabhost: x\n", nil, "field gitlabhost is not a known setting"},
+		{"missing mapping", "gitlabHost: https://gitlab.com\n", nil, "config: tokenMapping: is required"},
+		{"malformed env JSON", "", map[string]string{EnvTokenMapping: `{"` + tok + `": [`}, "config: tokenMapping (from OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING): malformed JSON"},
+		{"invalid glob", "tokenMapping: {" + tok + ": ['acme/[x']}\n", nil, `config: tokenMapping: token glpat-QX…: pattern "acme/[x": invalid glob`},
+		{"empty pattern list", "tokenMapping: {" + tok + ": []}\n", nil, "config: tokenMapping: token glpat-QX…: the pattern list is empty"},
+		{"patterns not a list", "tokenMapping: {" + tok + ": '**'}\n", nil, "config: tokenMapping: token glpat-QX…: line 1: value must be a list of glob strings"},
+		{"bad host", "tokenMapping: {" + tok + ": ['**']}\ngitlabHost: gitlab.com\n", nil, `config: gitlabHost: must be an http(s) URL like https://gitlab.com, got "gitlab.com"`},
+		{"bad app host env", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvAppHost: "::"}, "config: appHost (from OCEAN__INTEGRATION__CONFIG__APP_HOST): must be the http(s) URL"},
+		{"bad bool", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvUseSystemHook: "yes please"}, `config: useSystemHook (from OCEAN__INTEGRATION__CONFIG__USE_SYSTEM_HOOK): must be true or false, got "yes please"`},
+		{"bad interval", "tokenMapping: {" + tok + ": ['**']}\nscheduledResyncInterval: often\n", nil, `config: scheduledResyncInterval: must be minutes (e.g. 120) or a duration (e.g. 2h), got "often"`},
+		{"override token unknown", "tokenMapping: {" + tok + ": ['**']}\ntokenGroupHooksOverrideMapping:\n  glpat-other-token-value: {groups: {acme: {events: []}}}\n", nil, "config: tokenGroupHooksOverrideMapping: token glpat-ot…: token is not in tokenMapping"},
+		{"override missing events", "tokenMapping: {" + tok + ": ['**']}\ntokenGroupHooksOverrideMapping:\n  " + tok + ": {groups: {acme: {}}}\n", nil, `config: tokenGroupHooksOverrideMapping: token glpat-QX…: group "acme": the "events" key is required`},
+		{"concurrency range", "tokenMapping: {" + tok + ": ['**']}\nmaxConcurrentRequests: 1000\n", nil, "config: maxConcurrentRequests: must be between 1 and 64, got 1000"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := ""
+			if c.file != "" {
+				p = writeFile(t, c.file)
+			}
+			_, err := Load(p, env(c.env))
+			if err == nil {
+				t.Fatalf("want error containing %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error:\n  %s\nwant it to contain:\n  %s", err, c.want)
+			}
+			if strings.Contains(err.Error(), tok) {
+				t.Fatalf("error leaks the token: %s", err)
+			}
+		})
+	}
+}
