@@ -91,7 +91,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown key", "tokenMapping: {" + tok + ": ['**']}\ngitlabhost: x\n", nil, "field gitlabhost is not a known setting"},
 		{"missing mapping", "gitlabHost: https://gitlab.com\n", nil, "config: tokenMapping: is required"},
-		{"malformed env JSON", "", map[string]string{EnvTokenMapping: `{"` + tok + `": [`}, "config: tokenMapping (from OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING): malformed JSON"},
+		{"malformed env JSON", "", map[string]string{EnvTokenMapping: `{"` + tok + `": [`}, "config: tokenMapping (from OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING): token glpat-QX…: malformed JSON: unexpected end of input"},
 		{"invalid glob", "tokenMapping: {" + tok + ": ['acme/[x']}\n", nil, `config: tokenMapping: token glpat-QX…: pattern "acme/[x": invalid glob`},
 		{"empty pattern list", "tokenMapping: {" + tok + ": []}\n", nil, "config: tokenMapping: token glpat-QX…: the pattern list is empty"},
 		{"patterns not a list", "tokenMapping: {" + tok + ": '**'}\n", nil, "config: tokenMapping: token glpat-QX…: line 1: value must be a list of glob strings"},
