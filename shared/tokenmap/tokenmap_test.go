@@ -46,13 +46,13 @@ func TestMatchGroup(t *testing.T) {
 		path string
 		want bool
 	}{
-		{"acme", true},                 // ancestor of acme/platform/**
-		{"acme/DevopsTeam", true},      // parent of matching projects
-		{"acme/x/y/DevopsTeam", true},  // ** spans several groups
-		{"acme/platform", true},        // ancestor
-		{"acme/platform/infra", true},  // matched by acme/platform/**
-		{"other", true},                // could hold other/DevopsTeam/*Service
-		{"acme/DevopsTeam/sub", true},  // could hold acme/DevopsTeam/sub/DevopsTeam/XService
+		{"acme", true},                // ancestor of acme/platform/**
+		{"acme/DevopsTeam", true},     // parent of matching projects
+		{"acme/x/y/DevopsTeam", true}, // ** spans several groups
+		{"acme/platform", true},       // ancestor
+		{"acme/platform/infra", true}, // matched by acme/platform/**
+		{"other", true},               // could hold other/DevopsTeam/*Service
+		{"acme/DevopsTeam/sub", true}, // could hold acme/DevopsTeam/sub/DevopsTeam/XService
 	}
 	for _, c := range cases {
 		if got := e.MatchGroup(c.path); got != c.want {

@@ -1,0 +1,280 @@
+package gitlabtest
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"time"
+)
+
+// AddGroup creates a group under parent (nil for a root) and returns it.
+func (s *Server) AddGroup(parent *Group, name string) *Group {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addGroupLocked(parent, name)
+}
+
+func (s *Server) addGroupLocked(parent *Group, name string) *Group {
+	path := slug(name)
+	g := &Group{ID: s.nextID.group, Name: name, Path: path, FullPath: path, Visibility: "private"}
+	s.nextID.group++
+	if parent != nil {
+		g.ParentID = parent.ID
+		g.FullPath = parent.FullPath + "/" + path
+	}
+	g.CreatedAt = baseTime.Add(time.Duration(g.ID) * time.Hour)
+	g.Description = "The " + name + " group"
+	s.groups[g.ID] = g
+	s.byPath[g.FullPath] = g
+	return g
+}
+
+// AddProject creates a project in group g and returns it.
+func (s *Server) AddProject(g *Group, name string) *Project {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addProjectLocked(g, name)
+}
+
+func (s *Server) addProjectLocked(g *Group, name string) *Project {
+	p := &Project{
+		ID: s.nextID.project, Name: name, Path: slug(name), NamespaceID: g.ID,
+		Visibility: "private", DefaultBranch: "main",
+	}
+	s.nextID.project++
+	p.CreatedAt = baseTime.Add(time.Duration(p.ID) * time.Minute)
+	p.LastActivity = p.CreatedAt.Add(72 * time.Hour)
+	p.Description = name + " owned by " + g.Name
+	s.projects[p.ID] = p
+	return p
+}
+
+// RemoveProject deletes a project, as if it was deleted in GitLab.
+func (s *Server) RemoveProject(id int64) {
+	s.mu.Lock()
+	delete(s.projects, id)
+	s.mu.Unlock()
+}
+
+// UpdateProject changes a project under the server's lock.
+func (s *Server) UpdateProject(id int64, fn func(*Project)) {
+	s.mu.Lock()
+	if p := s.projects[id]; p != nil {
+		fn(p)
+	}
+	s.mu.Unlock()
+}
+
+// AddToken registers a token.
+func (s *Server) AddToken(t Token) *Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.UserID == 0 {
+		t.UserID = s.nextID.user
+		s.nextID.user++
+	}
+	tok := t
+	s.tokens[t.Value] = &tok
+	return &tok
+}
+
+// Group returns a group by full path, or nil.
+func (s *Server) Group(fullPath string) *Group {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.byPath[fullPath]
+}
+
+// Groups returns all groups ordered by id.
+func (s *Server) Groups() []Group {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Group
+	for _, g := range s.sortedGroups(func(*Group) bool { return true }) {
+		out = append(out, *g)
+	}
+	return out
+}
+
+// ProjectInfo is a project with its computed path, for test assertions.
+type ProjectInfo struct {
+	Project
+	PathWithNamespace string
+}
+
+// Projects returns all projects ordered by id.
+func (s *Server) Projects() []ProjectInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []ProjectInfo
+	for _, p := range s.sortedProjects(func(*Project) bool { return true }) {
+		out = append(out, ProjectInfo{Project: *p, PathWithNamespace: s.groups[p.NamespaceID].FullPath + "/" + p.Path})
+	}
+	return out
+}
+
+// Hooks returns all hooks (group and system) ordered by id.
+func (s *Server) Hooks() []Hook {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Hook
+	for _, h := range s.hooks {
+		out = append(out, *h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func slug(name string) string {
+	return strings.ReplaceAll(name, " ", "-")
+}
+
+// OrgSpec describes a generated organisation.
+type OrgSpec struct {
+	// Roots is the number of root groups (at most len(rootNames)).
+	Roots int
+	// Projects is the total number of projects, spread over all groups.
+	Projects int
+	// Depth is the nesting depth below each root (3 or more gives
+	// root/team/area/sub...).
+	Depth int
+	// Seed makes the organisation reproducible.
+	Seed int64
+}
+
+// Org is what Generate made: the root groups and one group access token
+// per root, plus an admin token.
+type Org struct {
+	Roots       []*Group
+	RootTokens  []string // RootTokens[i] is the owner token of Roots[i]
+	AdminToken  string
+	GroupCount  int
+	ProjectsPer map[string]int // projects per root full path
+}
+
+var (
+	rootNames    = []string{"acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka"}
+	teamNames    = []string{"DevopsTeam", "RnDTeam", "MarketingTeam", "PlatformTeam", "DataTeam", "SecurityTeam"}
+	areaNames    = []string{"backend", "frontend", "infra", "tools", "mobile", "ml"}
+	serviceNames = []string{"Payment", "Auth", "Billing", "Search", "Catalog", "Inventory", "Notification", "Shipping", "Gateway", "Profile", "Analytics", "Ledger", "Pricing", "Checkout", "Recommendation", "Audit"}
+	otherNames   = []string{"frontend-app", "docs", "terraform-modules", "helm-charts", "ci-templates", "design-system", "sdk", "runbooks"}
+)
+
+// Generate fills the instance with a seeded organisation: spec.Roots root
+// groups, each with teams nested spec.Depth levels deep, spec.Projects
+// projects spread over all groups (most named like "PaymentService", some
+// archived, some empty), a few projects shared across roots, an owner group
+// access token per root and an admin token.
+func (s *Server) Generate(spec OrgSpec) Org {
+	if spec.Roots <= 0 {
+		spec.Roots = 3
+	}
+	if spec.Roots > len(rootNames) {
+		spec.Roots = len(rootNames)
+	}
+	if spec.Depth < 1 {
+		spec.Depth = 3
+	}
+	rnd := rand.New(rand.NewSource(spec.Seed))
+	s.mu.Lock()
+	var org Org
+	var all []*Group
+	for i := 0; i < spec.Roots; i++ {
+		root := s.addGroupLocked(nil, rootNames[i])
+		org.Roots = append(org.Roots, root)
+		all = append(all, root)
+		teams := teamNames[:2+rnd.Intn(len(teamNames)-1)]
+		for _, t := range teams {
+			team := s.addGroupLocked(root, t)
+			all = append(all, team)
+			parents := []*Group{team}
+			for d := 2; d <= spec.Depth; d++ {
+				var next []*Group
+				for _, p := range parents {
+					n := 1 + rnd.Intn(2)
+					for k := 0; k < n; k++ {
+						name := areaNames[rnd.Intn(len(areaNames))]
+						if d > 2 {
+							name = fmt.Sprintf("%s-%d", name, k+1)
+						}
+						if s.byPath[p.FullPath+"/"+slug(name)] != nil {
+							continue
+						}
+						c := s.addGroupLocked(p, name)
+						all = append(all, c)
+						next = append(next, c)
+					}
+				}
+				parents = next
+			}
+		}
+	}
+	org.GroupCount = len(all)
+	org.ProjectsPer = map[string]int{}
+	used := map[string]bool{}
+	var created []*Project
+	for i := 0; i < spec.Projects; i++ {
+		g := all[rnd.Intn(len(all))]
+		var name string
+		for attempt := 0; ; attempt++ {
+			if rnd.Intn(4) > 0 {
+				name = serviceNames[rnd.Intn(len(serviceNames))] + "Service"
+			} else {
+				name = otherNames[rnd.Intn(len(otherNames))]
+			}
+			if attempt > 2 {
+				name = fmt.Sprintf("%s-%d", name, i)
+			}
+			if !used[g.FullPath+"/"+slug(name)] {
+				break
+			}
+		}
+		used[g.FullPath+"/"+slug(name)] = true
+		p := s.addProjectLocked(g, name)
+		switch r := rnd.Intn(100); {
+		case r < 5:
+			p.Archived = true
+		case r < 8:
+			p.EmptyRepo = true
+		}
+		if rnd.Intn(3) == 0 {
+			p.Topics = []string{[]string{"go", "python", "java", "typescript"}[rnd.Intn(4)]}
+		}
+		p.Visibility = []string{"private", "private", "internal", "public"}[rnd.Intn(4)]
+		created = append(created, p)
+		org.ProjectsPer[strings.SplitN(g.FullPath, "/", 2)[0]]++
+	}
+	// Share a few projects with another root's team, as organisations do
+	// with common libraries.
+	if len(org.Roots) > 1 {
+		for i := 0; i < len(created) && i < 3*len(org.Roots); i += 3 {
+			p := created[i]
+			for _, root := range org.Roots {
+				if !s.isDescendant(p.NamespaceID, root.ID) {
+					p.SharedWith = append(p.SharedWith, root.ID)
+					break
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	for _, root := range org.Roots {
+		tok := fmt.Sprintf("glpat-%s", randToken(rnd))
+		s.AddToken(Token{Value: tok, Kind: GroupAccessToken, GroupID: root.ID, AccessLevel: 50, Name: root.Path + "-glsync"})
+		org.RootTokens = append(org.RootTokens, tok)
+	}
+	org.AdminToken = "glpat-" + randToken(rnd)
+	s.AddToken(Token{Value: org.AdminToken, Kind: AdminToken, Name: "admin"})
+	return org
+}
+
+func randToken(rnd *rand.Rand) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+	b := make([]byte, 20)
+	for i := range b {
+		b[i] = alphabet[rnd.Intn(len(alphabet))]
+	}
+	return string(b)
+}

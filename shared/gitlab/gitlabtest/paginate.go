@@ -1,0 +1,121 @@
+package gitlabtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// maxCountedItems is where GitLab stops counting: above it, X-Total and
+// X-Total-Pages are left out (and the Link header has no rel="last").
+const maxCountedItems = 10000
+
+// pageParams reads page and per_page the way GitLab does: per_page defaults
+// to 20 and is capped at 100; page defaults to 1.
+func pageParams(q url.Values) (page, perPage int) {
+	page, _ = strconv.Atoi(q.Get("page"))
+	if page < 1 {
+		page = 1
+	}
+	perPage, _ = strconv.Atoi(q.Get("per_page"))
+	if perPage < 1 {
+		perPage = 20
+	}
+	if perPage > 100 {
+		perPage = 100
+	}
+	return page, perPage
+}
+
+// offsetPage writes GitLab's offset pagination headers and returns the
+// slice of items for the requested page.
+func offsetPage[T any](w http.ResponseWriter, r *http.Request, base string, items []T) []T {
+	q := r.URL.Query()
+	page, perPage := pageParams(q)
+	total := len(items)
+	totalPages := (total + perPage - 1) / perPage
+	if totalPages == 0 {
+		totalPages = 1
+	}
+	start := (page - 1) * perPage
+	end := start + perPage
+	if start > total {
+		start = total
+	}
+	if end > total {
+		end = total
+	}
+	h := w.Header()
+	h.Set("X-Page", strconv.Itoa(page))
+	h.Set("X-Per-Page", strconv.Itoa(perPage))
+	next, prev := "", ""
+	if end < total {
+		next = strconv.Itoa(page + 1)
+	}
+	if page > 1 {
+		prev = strconv.Itoa(page - 1)
+	}
+	h.Set("X-Next-Page", next)
+	h.Set("X-Prev-Page", prev)
+	counted := total <= maxCountedItems
+	if counted {
+		h.Set("X-Total", strconv.Itoa(total))
+		h.Set("X-Total-Pages", strconv.Itoa(totalPages))
+	}
+	link := func(p int, rel string) string {
+		qq := cloneValues(q)
+		qq.Set("page", strconv.Itoa(p))
+		qq.Set("per_page", strconv.Itoa(perPage))
+		return fmt.Sprintf("<%s?%s>; rel=%q", base, qq.Encode(), rel)
+	}
+	var links []string
+	if prev != "" {
+		links = append(links, link(page-1, "prev"))
+	}
+	if next != "" {
+		links = append(links, link(page+1, "next"))
+	}
+	links = append(links, link(1, "first"))
+	if counted {
+		links = append(links, link(totalPages, "last"))
+	}
+	h.Set("Link", strings.Join(links, ", "))
+	return items[start:end]
+}
+
+// keysetPage serves keyset pagination ordered by id ascending: the next
+// page starts after id_after, and the Link header carries rel="next" only
+// while more items remain. ids must be sorted ascending.
+func keysetPage[T any](w http.ResponseWriter, r *http.Request, base string, items []T, id func(T) int64) []T {
+	q := r.URL.Query()
+	_, perPage := pageParams(q)
+	after, _ := strconv.ParseInt(q.Get("id_after"), 10, 64)
+	start := 0
+	for start < len(items) && id(items[start]) <= after {
+		start++
+	}
+	end := start + perPage
+	if end > len(items) {
+		end = len(items)
+	}
+	out := items[start:end]
+	w.Header().Set("X-Per-Page", strconv.Itoa(perPage))
+	if end < len(items) && len(out) > 0 {
+		qq := cloneValues(q)
+		qq.Del("page")
+		qq.Set("per_page", strconv.Itoa(perPage))
+		qq.Set("id_after", strconv.FormatInt(id(out[len(out)-1]), 10))
+		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", base, qq.Encode()))
+	}
+	return out
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
