@@ -1,0 +1,537 @@
+// Package gitlab builds GitLab API clients (on gitlab.com/gitlab-org/api/client-go)
+// that behave well against a busy GitLab: one rate limiter per token that
+// obeys Retry-After and RateLimit-*, retries with jittered backoff on 429,
+// 5xx and dropped connections, a bound on concurrent requests, and counters
+// for requests and retries. It also lists collections page by page with
+// offset or keyset pagination, so callers stream instead of loading
+// everything.
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	gogitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+)
+
+// Options tune a Client. The zero value is usable.
+type Options struct {
+	// MaxConcurrent bounds in-flight requests for this token (default 8).
+	MaxConcurrent int
+	// MaxRetries bounds retries of one request (default 8).
+	MaxRetries int
+	// RetryBase is the first backoff step for 5xx and resets (default
+	// 250ms); it doubles per attempt up to RetryMax (default 10s), with
+	// full jitter.
+	RetryBase, RetryMax time.Duration
+	// Transport is the underlying transport (default: a pooled transport).
+	Transport http.RoundTripper
+	// Logger receives retry and rate-limit messages (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Stats counts what a client did. Safe for concurrent use; one Stats may
+// be shared by several clients to get totals.
+type Stats struct {
+	// Requests is every HTTP attempt sent, retries included.
+	Requests atomic.Int64
+	// Retries is the number of attempts that were retries.
+	Retries atomic.Int64
+	// RateLimited is the number of 429 answers received.
+	RateLimited atomic.Int64
+}
+
+// Client is a GitLab API client for one token.
+type Client struct {
+	// API is the underlying client-go client, for typed calls.
+	API *gogitlab.Client
+	// Masked is the token in a form safe to log.
+	Masked string
+	stats  *Stats
+	log    *slog.Logger
+	gate   *gate
+}
+
+// New returns a client for token against host (e.g. https://gitlab.com).
+// stats may be nil.
+func New(host, token string, opts Options, stats *Stats) (*Client, error) {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 8
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 8
+	}
+	if opts.MaxRetries < 0 {
+		opts.MaxRetries = 0
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = 250 * time.Millisecond
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = 10 * time.Second
+	}
+	if opts.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = opts.MaxConcurrent * 2
+		opts.Transport = t
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if stats == nil {
+		stats = &Stats{}
+	}
+	masked := tokenmap.Mask(token)
+	g := &gate{sem: make(chan struct{}, opts.MaxConcurrent)}
+	c := &Client{Masked: masked, stats: stats, log: opts.Logger.With("token", masked), gate: g}
+	httpClient := &http.Client{Transport: &transport{next: opts.Transport, gate: g, stats: stats}}
+	api, err := gogitlab.NewClient(token,
+		gogitlab.WithBaseURL(strings.TrimRight(host, "/")+"/api/v4"),
+		gogitlab.WithHTTPClient(httpClient),
+		// Our transport paces requests; the built-in limiter would only
+		// configure itself once from the first response.
+		gogitlab.WithCustomLimiter(noLimit{}),
+		gogitlab.WithCustomRetry(c.checkRetry),
+		gogitlab.WithCustomBackoff(c.backoff(opts.RetryBase, opts.RetryMax)),
+		gogitlab.WithCustomRetryMax(opts.MaxRetries),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: client for %s: %w", host, err)
+	}
+	api.UserAgent = "glsync"
+	c.API = api
+	return c, nil
+}
+
+// Stats returns the counters this client adds to.
+func (c *Client) Stats() *Stats { return c.stats }
+
+type noLimit struct{}
+
+func (noLimit) Wait(ctx context.Context) error { return ctx.Err() }
+
+// gate bounds concurrency and holds every request of the token while
+// GitLab asked us to wait (429 Retry-After, or RateLimit-Remaining 0).
+type gate struct {
+	sem   chan struct{}
+	mu    sync.Mutex
+	until time.Time
+}
+
+func (g *gate) pauseUntil(t time.Time) {
+	g.mu.Lock()
+	if t.After(g.until) {
+		g.until = t
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) wait(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		d := time.Until(g.until)
+		g.mu.Unlock()
+		if d <= 0 {
+			return nil
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// transport counts attempts, enforces the gate and learns pauses from
+// GitLab's rate-limit headers.
+type transport struct {
+	next  http.RoundTripper
+	gate  *gate
+	stats *Stats
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if err := t.gate.wait(ctx); err != nil {
+		return nil, err
+	}
+	select {
+	case t.gate.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	t.stats.Requests.Add(1)
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		<-t.gate.sem
+		return nil, err
+	}
+	t.observe(resp)
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { <-t.gate.sem }}
+	return resp, nil
+}
+
+// observe pauses the token when GitLab says so. RateLimit-Remaining 0
+// means the next request would get a 429, so wait for the reset instead.
+func (t *transport) observe(resp *http.Response) {
+	now := time.Now()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		t.stats.RateLimited.Add(1)
+		t.gate.pauseUntil(now.Add(retryAfter(resp, now)))
+		return
+	}
+	if resp.Header.Get("RateLimit-Remaining") == "0" {
+		if reset, err := strconv.ParseInt(resp.Header.Get("RateLimit-Reset"), 10, 64); err == nil {
+			t.gate.pauseUntil(time.Unix(reset, 0))
+		}
+	}
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date), then
+// RateLimit-Reset (unix seconds), defaulting to one second.
+func retryAfter(resp *http.Response, now time.Time) time.Duration {
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return t.Sub(now)
+		}
+	}
+	if v := resp.Header.Get("RateLimit-Reset"); v != "" {
+		if reset, err := strconv.ParseInt(v, 10, 64); err == nil {
+			if d := time.Unix(reset, 0).Sub(now); d > 0 {
+				return d
+			}
+		}
+	}
+	return time.Second
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+type ctxKey int
+
+const noRetryOnReset ctxKey = iota
+
+// NonIdempotent marks a request context so a dropped connection is not
+// retried: the request may have been applied (e.g. a hook created).
+func NonIdempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryOnReset, true)
+}
+
+// checkRetry decides whether to retry: 429 and 5xx (except 501) always,
+// connection errors unless the request was marked NonIdempotent.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	retry := false
+	reason := ""
+	switch {
+	case err != nil:
+		if ctx.Value(noRetryOnReset) == nil && isTransient(err) {
+			retry, reason = true, "connection error"
+		}
+	case resp.StatusCode == http.StatusTooManyRequests:
+		retry, reason = true, "429 rate limited"
+	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+		retry, reason = true, resp.Status
+	}
+	if retry {
+		c.stats.Retries.Add(1)
+		c.log.Debug("gitlab: retrying", "reason", reason)
+	}
+	return retry, nil
+}
+
+func isTransient(err error) bool {
+	var ne net.Error
+	var ue *url.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &ne) && ne.Timeout():
+		return true
+	case errors.As(err, &ue):
+		return strings.Contains(ue.Err.Error(), "connection reset") || strings.Contains(ue.Err.Error(), "EOF")
+	}
+	return false
+}
+
+// backoff returns the wait before retry attempt n. For 429 the gate
+// already holds the request until GitLab's reset; only jitter is added so
+// that waiting requests do not all fire in the same millisecond.
+func (c *Client) backoff(base, maxWait time.Duration) retryablehttp.Backoff {
+	return func(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			return time.Duration(rand.Int64N(int64(250 * time.Millisecond)))
+		}
+		d := base << attempt
+		if d > maxWait || d <= 0 {
+			d = maxWait
+		}
+		// full jitter in [d/2, d)
+		return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	}
+}
+
+// User is what GET /user tells about the token's user.
+type User struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Bot      bool   `json:"bot"`
+	IsAdmin  bool   `json:"is_admin"`
+}
+
+// CurrentUser returns the token's user: admins see every project, other
+// tokens see their memberships.
+func (c *Client) CurrentUser(ctx context.Context) (User, error) {
+	var u User
+	req, err := c.API.NewRequest(http.MethodGet, "user", nil, []gogitlab.RequestOptionFunc{gogitlab.WithContext(ctx)})
+	if err != nil {
+		return u, err
+	}
+	if resp, err := c.API.Do(req, &u); err != nil {
+		return u, c.wrap("GET /user", resp, err)
+	}
+	return u, nil
+}
+
+// APIError is a GitLab answer that is not a success, after retries.
+type APIError struct {
+	Op     string // e.g. "GET /projects"
+	Status int    // 0 when no answer was received
+	Err    error
+}
+
+func (e *APIError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("gitlab: %s: %d %s", e.Op, e.Status, http.StatusText(e.Status))
+	}
+	return fmt.Sprintf("gitlab: %s: %v", e.Op, e.Err)
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+// wrap turns client-go errors into APIError and adds the masked token.
+// The status comes from the response when there was one (client-go turns
+// a 404 into a bare ErrNotFound).
+func (c *Client) wrap(op string, resp *gogitlab.Response, err error) error {
+	var er *gogitlab.ErrorResponse
+	status := 0
+	switch {
+	case resp != nil && resp.Response != nil:
+		status = resp.StatusCode
+	case errors.As(err, &er) && er.Response != nil:
+		status = er.Response.StatusCode
+	}
+	return fmt.Errorf("token %s: %w", c.Masked, &APIError{Op: op, Status: status, Err: err})
+}
+
+// Page is one page of a listing: raw objects as GitLab sent them.
+type Page []map[string]any
+
+// ListKeyset lists path (e.g. "projects") with keyset pagination ordered by
+// id, calling fn for each page as it arrives. Keyset pages are chained, so
+// they are fetched one after another; fn runs while the next page loads.
+func (c *Client) ListKeyset(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
+	q := cloneValues(params)
+	q.Set("pagination", "keyset")
+	q.Set("order_by", "id")
+	q.Set("sort", "asc")
+	q.Set("per_page", "100")
+	return c.chain(ctx, path, q, true, fn)
+}
+
+// ListOffset lists path with offset pagination, 100 per page. When GitLab
+// reports the number of pages (below 10,000 items) the remaining pages are
+// fetched concurrently; otherwise it follows X-Next-Page.
+func (c *Client) ListOffset(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
+	q := cloneValues(params)
+	q.Set("per_page", "100")
+	q.Set("page", "1")
+	if q.Get("order_by") == "" {
+		q.Set("order_by", "id")
+		q.Set("sort", "asc")
+	}
+	first, resp, err := c.get(ctx, path, q)
+	if err != nil {
+		return err
+	}
+	if err := fn(first); err != nil {
+		return err
+	}
+	if resp.NextPage == 0 {
+		return nil
+	}
+	if resp.TotalPages == 0 {
+		return c.chain(ctx, path, withPage(q, resp.NextPage), false, fn)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan Page)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	next := make(chan int64)
+	workers := cap(c.gate.sem)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				items, _, err := c.get(ctx, path, withPage(q, p))
+				if err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					cancel()
+					return
+				}
+				select {
+				case pages <- items:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for p := int64(2); p <= resp.TotalPages; p++ {
+			select {
+			case next <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(pages) }()
+	var fnErr error
+	for items := range pages {
+		if fnErr == nil {
+			if fnErr = fn(items); fnErr != nil {
+				cancel()
+			}
+		}
+	}
+	if fnErr != nil {
+		return fnErr
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	return ctx.Err()
+}
+
+// chain follows next links (keyset) or X-Next-Page (offset) one by one,
+// prefetching the next page while fn handles the current one.
+func (c *Client) chain(ctx context.Context, path string, q url.Values, keyset bool, fn func(Page) error) error {
+	type result struct {
+		items Page
+		next  url.Values
+		err   error
+	}
+	fetch := func(q url.Values) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			items, resp, err := c.get(ctx, path, q)
+			r := result{items: items, err: err}
+			if err == nil {
+				switch {
+				case keyset && resp.NextLink != "":
+					if u, perr := url.Parse(resp.NextLink); perr == nil {
+						r.next = u.Query()
+					}
+				case !keyset && resp.NextPage != 0:
+					r.next = withPage(q, resp.NextPage)
+				}
+			}
+			ch <- r
+		}()
+		return ch
+	}
+	pending := fetch(q)
+	for pending != nil {
+		r := <-pending
+		if r.err != nil {
+			return r.err
+		}
+		pending = nil
+		if r.next != nil {
+			pending = fetch(r.next)
+		}
+		if err := fn(r.items); err != nil {
+			if pending != nil {
+				<-pending
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) get(ctx context.Context, path string, q url.Values) (Page, *gogitlab.Response, error) {
+	req, err := c.API.NewRequest(http.MethodGet, path, nil, []gogitlab.RequestOptionFunc{
+		gogitlab.WithContext(ctx),
+		func(r *retryablehttp.Request) error { r.URL.RawQuery = q.Encode(); return nil },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var items Page
+	resp, err := c.API.Do(req, &items)
+	if err != nil {
+		return nil, resp, c.wrap("GET /"+path, resp, err)
+	}
+	return items, resp, nil
+}
+
+func withPage(q url.Values, page int64) url.Values {
+	out := cloneValues(q)
+	out.Set("page", strconv.FormatInt(page, 10))
+	return out
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// PathEscape encodes a group or project full path for use as :id.
+func PathEscape(fullPath string) string { return url.PathEscape(fullPath) }

@@ -1,0 +1,153 @@
+package gitlab_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+)
+
+func newSim(t *testing.T, projects int) (*gitlabtest.Server, gitlabtest.Org, string) {
+	t.Helper()
+	s := gitlabtest.New(gitlabtest.Options{Seed: 7})
+	org := s.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: projects, Depth: 3, Seed: 7})
+	ts := s.Start(t)
+	return s, org, ts.URL
+}
+
+func fastOpts() gitlab.Options {
+	return gitlab.Options{RetryBase: time.Millisecond, RetryMax: 5 * time.Millisecond}
+}
+
+func count(t *testing.T, c *gitlab.Client, keyset bool, path string, q url.Values) int {
+	t.Helper()
+	n := 0
+	list := c.ListOffset
+	if keyset {
+		list = c.ListKeyset
+	}
+	if err := list(context.Background(), path, q, func(p gitlab.Page) error { n += len(p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestListBothPaginations(t *testing.T) {
+	s, org, host := newSim(t, 330)
+	c, err := gitlab.New(host, org.AdminToken, fastOpts(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, c, true, "projects", nil); n != 330 {
+		t.Fatalf("keyset listed %d, want 330", n)
+	}
+	if n := count(t, c, false, "projects", nil); n != 330 {
+		t.Fatalf("offset listed %d, want 330", n)
+	}
+	counts, total := s.Requests()
+	// 4 keyset pages + 4 offset pages, nothing more.
+	if counts["GET /projects"] != 8 || total != 8 {
+		t.Fatalf("requests %v total %d, want 8", counts, total)
+	}
+	if c.Stats().Requests.Load() != 8 {
+		t.Fatalf("client counted %d", c.Stats().Requests.Load())
+	}
+}
+
+func TestRetriesServerErrorsAndResets(t *testing.T) {
+	s, org, host := newSim(t, 250)
+	s.SetFaults(gitlabtest.Faults{ErrorRate: 0.3, ResetRate: 0.1})
+	c, _ := gitlab.New(host, org.AdminToken, func() gitlab.Options { o := fastOpts(); o.MaxRetries = 30; return o }(), nil)
+	if n := count(t, c, true, "projects", nil); n != 250 {
+		t.Fatalf("listed %d", n)
+	}
+	if c.Stats().Retries.Load() == 0 {
+		t.Fatal("expected retries under faults")
+	}
+}
+
+func TestPersistentErrorFailsWithStatus(t *testing.T) {
+	s, org, host := newSim(t, 10)
+	s.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /projects": 500}})
+	o := fastOpts()
+	o.MaxRetries = 2
+	c, _ := gitlab.New(host, org.AdminToken, o, nil)
+	err := c.ListKeyset(context.Background(), "projects", nil, func(gitlab.Page) error { return nil })
+	var ae *gitlab.APIError
+	if !errors.As(err, &ae) || ae.Status != 500 {
+		t.Fatalf("want APIError 500, got %v", err)
+	}
+	if strings.Contains(err.Error(), org.AdminToken) || !strings.Contains(err.Error(), "token glpat-") {
+		t.Fatalf("error must name the masked token only: %v", err)
+	}
+	if counts, _ := s.Requests(); counts["GET /projects"] != 3 {
+		t.Fatalf("want 1 try + 2 retries, got %v", counts)
+	}
+}
+
+func TestNotFoundIsNotRetried(t *testing.T) {
+	s, org, host := newSim(t, 10)
+	c, _ := gitlab.New(host, org.RootTokens[0], fastOpts(), nil)
+	err := c.ListOffset(context.Background(), "groups/"+gitlab.PathEscape(org.Roots[1].FullPath)+"/projects", nil, func(gitlab.Page) error { return nil })
+	var ae *gitlab.APIError
+	if !errors.As(err, &ae) || ae.Status != 404 {
+		t.Fatalf("want 404, got %v (status %d)", err, ae.Status)
+	}
+	if _, total := s.Requests(); total != 1 {
+		t.Fatalf("404 retried: %d requests", total)
+	}
+}
+
+func TestHonoursRateLimit(t *testing.T) {
+	s, org, host := newSim(t, 600)
+	s.SetRateLimit(3, time.Second)
+	c, _ := gitlab.New(host, org.AdminToken, fastOpts(), nil)
+	start := time.Now()
+	if n := count(t, c, true, "projects", nil); n != 600 {
+		t.Fatalf("listed %d", n)
+	}
+	// 6 pages at 3 per second need at least one full window of waiting.
+	if time.Since(start) < time.Second {
+		t.Fatalf("finished in %v: the limit was not honoured", time.Since(start))
+	}
+	if c.Stats().RateLimited.Load() > 1 {
+		t.Fatalf("got %d 429s; RateLimit-Remaining should have paused us first", c.Stats().RateLimited.Load())
+	}
+}
+
+func TestCancel(t *testing.T) {
+	s, org, host := newSim(t, 500)
+	s.SetFaults(gitlabtest.Faults{Latency: 50 * time.Millisecond})
+	c, _ := gitlab.New(host, org.AdminToken, fastOpts(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+	defer cancel()
+	err := c.ListKeyset(ctx, "projects", nil, func(gitlab.Page) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want deadline exceeded, got %v", err)
+	}
+}
+
+func TestCurrentUser(t *testing.T) {
+	_, org, host := newSim(t, 1)
+	c, _ := gitlab.New(host, org.AdminToken, fastOpts(), nil)
+	u, err := c.CurrentUser(context.Background())
+	if err != nil || !u.IsAdmin {
+		t.Fatalf("admin: %+v %v", u, err)
+	}
+	c2, _ := gitlab.New(host, org.RootTokens[0], fastOpts(), nil)
+	u, err = c2.CurrentUser(context.Background())
+	if err != nil || u.IsAdmin || !u.Bot {
+		t.Fatalf("group bot: %+v %v", u, err)
+	}
+	c3, _ := gitlab.New(host, "glpat-notarealtoken", fastOpts(), nil)
+	_, err = c3.CurrentUser(context.Background())
+	var ae *gitlab.APIError
+	if !errors.As(err, &ae) || ae.Status != 401 {
+		t.Fatalf("unknown token: %v", err)
+	}
+}
