@@ -1,0 +1,430 @@
+// Package mapping turns raw GitLab objects into catalog entities with the
+// jq mappings of Ocean's port-app-config.yml format:
+//
+//	resources:
+//	  - kind: project
+//	    selector:
+//	      query: 'true'
+//	    port:
+//	      entity:
+//	        mappings:
+//	          identifier: .path_with_namespace
+//	          title: .name
+//	          blueprint: '"service"'
+//	          properties: {url: .web_url}
+//	          relations: {group: .namespace.id | tostring}
+//
+// Every expression is compiled once, when the mapping is loaded; an error
+// names the resource, its kind, the field and the expression.
+package mapping
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/itchyny/gojq"
+	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+)
+
+//go:embed default.yml
+var defaultMapping []byte
+
+// Default returns the embedded default mapping's source.
+func Default() []byte { return append([]byte(nil), defaultMapping...) }
+
+// Config is a parsed, compiled port-app-config.
+type Config struct {
+	// DeleteDependentEntities and CreateMissingRelatedEntities are kept
+	// for the Port sink; the embedded catalog does not need them.
+	DeleteDependentEntities      bool
+	CreateMissingRelatedEntities bool
+	Resources                    []*Resource
+}
+
+// Resource is one entry of resources[]: a kind and how to map it.
+type Resource struct {
+	// Index is the position in resources[], for messages.
+	Index int
+	// Kind is the GitLab kind ("project", "group", ...).
+	Kind string
+	// Selector holds kind-specific selector options besides query.
+	Selector map[string]any
+
+	query      *expr
+	identifier *expr
+	title      *expr
+	blueprint  *expr
+	team       *expr
+	icon       *expr
+	properties []namedExpr
+	relations  []namedExpr
+}
+
+type namedExpr struct {
+	name string
+	*expr
+}
+
+type expr struct {
+	field string // e.g. "port.entity.mappings.properties.url"
+	src   string
+	code  *gojq.Code
+}
+
+// Error is a mapping error tied to a resource, a field and an expression.
+type Error struct {
+	Resource int
+	Kind     string
+	Field    string
+	Expr     string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mapping: resources[%d]", e.Resource)
+	if e.Kind != "" {
+		fmt.Fprintf(&b, " (kind %s)", e.Kind)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	if e.Expr != "" {
+		fmt.Fprintf(&b, ": expression %q", e.Expr)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+type rawConfig struct {
+	DeleteDependentEntities      *bool         `yaml:"deleteDependentEntities"`
+	CreateMissingRelatedEntities *bool         `yaml:"createMissingRelatedEntities"`
+	EnableMergeEntity            *bool         `yaml:"enableMergeEntity"`
+	Resources                    []rawResource `yaml:"resources"`
+}
+
+type rawResource struct {
+	Kind     string         `yaml:"kind"`
+	Selector map[string]any `yaml:"selector"`
+	Port     struct {
+		ItemsToParse string `yaml:"itemsToParse"`
+		Entity       struct {
+			Mappings struct {
+				Identifier yaml.Node            `yaml:"identifier"`
+				Title      string               `yaml:"title"`
+				Blueprint  string               `yaml:"blueprint"`
+				Team       string               `yaml:"team"`
+				Icon       string               `yaml:"icon"`
+				Properties map[string]yaml.Node `yaml:"properties"`
+				Relations  map[string]yaml.Node `yaml:"relations"`
+			} `yaml:"mappings"`
+		} `yaml:"entity"`
+	} `yaml:"port"`
+}
+
+// Load reads a mapping file; an empty path gives the embedded default.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Parse(defaultMapping)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mapping: reading %s: %w", path, err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse parses and compiles a port-app-config document.
+func Parse(data []byte) (*Config, error) {
+	var raw rawConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
+	if len(raw.Resources) == 0 {
+		return nil, errors.New("mapping: resources: at least one resource is required")
+	}
+	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true}
+	if raw.DeleteDependentEntities != nil {
+		c.DeleteDependentEntities = *raw.DeleteDependentEntities
+	}
+	if raw.CreateMissingRelatedEntities != nil {
+		c.CreateMissingRelatedEntities = *raw.CreateMissingRelatedEntities
+	}
+	for i, rr := range raw.Resources {
+		r, err := compileResource(i, rr)
+		if err != nil {
+			return nil, err
+		}
+		c.Resources = append(c.Resources, r)
+	}
+	return c, nil
+}
+
+// SupportedKinds are the kinds the crawler can produce today.
+var SupportedKinds = []string{"group", "project"}
+
+func compileResource(i int, rr rawResource) (*Resource, error) {
+	r := &Resource{Index: i, Kind: rr.Kind, Selector: map[string]any{}}
+	fail := func(field, src string, err error) error {
+		return &Error{Resource: i, Kind: rr.Kind, Field: field, Expr: src, Err: err}
+	}
+	if rr.Kind == "" {
+		return nil, fail("kind", "", errors.New("is required"))
+	}
+	if !isSupported(rr.Kind) {
+		return nil, fail("kind", "", fmt.Errorf("unsupported kind %q; supported kinds: %s", rr.Kind, strings.Join(SupportedKinds, ", ")))
+	}
+	if rr.Port.ItemsToParse != "" {
+		return nil, fail("port.itemsToParse", rr.Port.ItemsToParse, errors.New("is not supported yet"))
+	}
+	query := "true"
+	for k, v := range rr.Selector {
+		if k == "query" {
+			s, ok := v.(string)
+			if !ok {
+				if b, isBool := v.(bool); isBool {
+					s = fmt.Sprint(b)
+				} else {
+					return nil, fail("selector.query", fmt.Sprint(v), errors.New("must be a jq expression string"))
+				}
+			}
+			query = s
+			continue
+		}
+		r.Selector[k] = v
+	}
+	var err error
+	if r.query, err = compile("selector.query", query); err != nil {
+		return nil, fail("selector.query", query, err)
+	}
+	m := rr.Port.Entity.Mappings
+	const base = "port.entity.mappings."
+	if m.Identifier.Kind != yaml.ScalarNode || m.Identifier.Value == "" {
+		return nil, fail(base+"identifier", "", errors.New("is required and must be a jq expression string"))
+	}
+	if m.Blueprint == "" {
+		return nil, fail(base+"blueprint", "", errors.New(`is required, e.g. '"service"'`))
+	}
+	for _, f := range []struct {
+		name string
+		src  string
+		dst  **expr
+	}{
+		{"identifier", m.Identifier.Value, &r.identifier},
+		{"title", m.Title, &r.title},
+		{"blueprint", m.Blueprint, &r.blueprint},
+		{"team", m.Team, &r.team},
+		{"icon", m.Icon, &r.icon},
+	} {
+		if f.src == "" {
+			continue
+		}
+		if *f.dst, err = compile(base+f.name, f.src); err != nil {
+			return nil, fail(base+f.name, f.src, err)
+		}
+	}
+	compileMap := func(kind string, in map[string]yaml.Node) ([]namedExpr, error) {
+		names := make([]string, 0, len(in))
+		for k := range in {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var out []namedExpr
+		for _, k := range names {
+			n := in[k]
+			field := base + kind + "." + k
+			if n.Kind != yaml.ScalarNode {
+				return nil, fail(field, "", errors.New("must be a jq expression string"))
+			}
+			e, err := compile(field, n.Value)
+			if err != nil {
+				return nil, fail(field, n.Value, err)
+			}
+			out = append(out, namedExpr{k, e})
+		}
+		return out, nil
+	}
+	if r.properties, err = compileMap("properties", m.Properties); err != nil {
+		return nil, err
+	}
+	if r.relations, err = compileMap("relations", m.Relations); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func isSupported(kind string) bool {
+	for _, k := range SupportedKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// compile parses and compiles one expression. $ENV and env see an empty
+// environment: the process environment holds GitLab tokens, which must
+// never end up in the catalog through a mapping.
+func compile(field, src string) (*expr, error) {
+	q, err := gojq.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("parse error: %w", err)
+	}
+	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
+	if err != nil {
+		return nil, fmt.Errorf("compile error: %w", err)
+	}
+	return &expr{field: field, src: src, code: code}, nil
+}
+
+// eval returns the expression's first result, or nil when it yields none.
+func (e *expr) eval(ctx context.Context, v any) (any, error) {
+	iter := e.code.RunWithContext(ctx, v)
+	out, ok := iter.Next()
+	if !ok {
+		return nil, nil
+	}
+	if err, isErr := out.(error); isErr {
+		var he *gojq.HaltError
+		if errors.As(err, &he) && he.Value() == nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// Map applies the resource to one raw object. selected is false when
+// selector.query is not true; then entity is nil.
+func (r *Resource) Map(ctx context.Context, obj map[string]any) (entity *catalog.Entity, selected bool, err error) {
+	fail := func(e *expr, err error) error {
+		return &Error{Resource: r.Index, Kind: r.Kind, Field: e.field, Expr: e.src, Err: err}
+	}
+	q, err := r.query.eval(ctx, obj)
+	if err != nil {
+		return nil, false, fail(r.query, err)
+	}
+	b, ok := q.(bool)
+	if !ok && q != nil {
+		return nil, false, fail(r.query, fmt.Errorf("must return a boolean, got %s", typeName(q)))
+	}
+	if !b {
+		return nil, false, nil
+	}
+	str := func(e *expr, required bool) (string, error) {
+		if e == nil {
+			return "", nil
+		}
+		v, err := e.eval(ctx, obj)
+		if err != nil {
+			return "", fail(e, err)
+		}
+		switch s := v.(type) {
+		case string:
+			if required && s == "" {
+				return "", fail(e, errors.New("returned an empty string"))
+			}
+			return s, nil
+		case nil:
+			if required {
+				return "", fail(e, errors.New("returned null; it must return a non-empty string"))
+			}
+			return "", nil
+		default:
+			return "", fail(e, fmt.Errorf("must return a string, got %s (add | tostring)", typeName(v)))
+		}
+	}
+	ent := &catalog.Entity{Properties: map[string]any{}, Relations: map[string]any{}}
+	if ent.Identifier, err = str(r.identifier, true); err != nil {
+		return nil, true, err
+	}
+	if ent.Blueprint, err = str(r.blueprint, true); err != nil {
+		return nil, true, err
+	}
+	if ent.Title, err = str(r.title, false); err != nil {
+		return nil, true, err
+	}
+	if ent.Team, err = str(r.team, false); err != nil {
+		return nil, true, err
+	}
+	if ent.Icon, err = str(r.icon, false); err != nil {
+		return nil, true, err
+	}
+	for _, p := range r.properties {
+		v, err := p.eval(ctx, obj)
+		if err != nil {
+			return nil, true, fail(p.expr, err)
+		}
+		ent.Properties[p.name] = v
+	}
+	for _, p := range r.relations {
+		v, err := p.eval(ctx, obj)
+		if err != nil {
+			return nil, true, fail(p.expr, err)
+		}
+		switch v.(type) {
+		case nil, string, []any:
+		default:
+			return nil, true, fail(p.expr, fmt.Errorf("a relation must be a string, an array of strings or null, got %s", typeName(v)))
+		}
+		ent.Relations[p.name] = v
+	}
+	return ent, true, nil
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	default:
+		return "number"
+	}
+}
+
+// ResourcesFor returns the resources of a kind, in file order.
+func (c *Config) ResourcesFor(kind string) []*Resource {
+	var out []*Resource
+	for _, r := range c.Resources {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Kinds returns the distinct kinds, in file order.
+func (c *Config) Kinds() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range c.Resources {
+		if !seen[r.Kind] {
+			seen[r.Kind] = true
+			out = append(out, r.Kind)
+		}
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+package mapping
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// project.json is a project as the GitLab simulator serves it (GitLab's
+// GET /projects shape).
+func loadProject(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("testdata/project.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestDefaultMappingProject(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Kinds(); len(got) != 2 || got[0] != "group" || got[1] != "project" {
+		t.Fatalf("kinds %v", got)
+	}
+	r := c.ResourcesFor("project")[0]
+	e, ok, err := r.Map(context.Background(), loadProject(t))
+	if err != nil || !ok {
+		t.Fatalf("map: %v %v", ok, err)
+	}
+	if e.Blueprint != "service" || e.Identifier != "acme/DevopsTeam/PaymentService" || e.Title != "PaymentService" {
+		t.Fatalf("entity: %+v", e)
+	}
+	if e.Properties["url"] != "http://gitlab.example.com/acme/DevopsTeam/PaymentService" || e.Properties["archived"] != false {
+		t.Fatalf("properties: %v", e.Properties)
+	}
+	if e.Relations["group"] != "1001" {
+		t.Fatalf("relations: %v", e.Relations)
+	}
+}
+
+func TestSelectorAndTypes(t *testing.T) {
+	c, err := Parse([]byte(`
+resources:
+  - kind: project
+    selector:
+      query: .archived | not
+    port:
+      entity:
+        mappings:
+          identifier: .id | tostring
+          blueprint: '"service"'
+          properties:
+            missing: .no_such_field
+            first: .topics[]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := loadProject(t)
+	r := c.Resources[0]
+	e, ok, err := r.Map(context.Background(), p)
+	if err != nil || !ok || e.Identifier != "5001" || e.Properties["missing"] != nil || e.Properties["first"] != "go" {
+		t.Fatalf("got %+v %v %v", e, ok, err)
+	}
+	p["archived"] = true
+	if _, ok, err := r.Map(context.Background(), p); ok || err != nil {
+		t.Fatalf("archived project should not be selected: %v %v", ok, err)
+	}
+}
+
+func TestEnvIsHidden(t *testing.T) {
+	t.Setenv("OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING", `{"glpat-secret-secret": ["**"]}`)
+	c, err := Parse([]byte(`
+resources:
+  - kind: project
+    port:
+      entity:
+        mappings:
+          identifier: .name
+          blueprint: '"service"'
+          properties:
+            leak: $ENV.OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING
+            leak2: env | tostring
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := c.Resources[0].Map(context.Background(), loadProject(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Properties["leak"] != nil || strings.Contains(e.Properties["leak2"].(string), "glpat") {
+		t.Fatalf("environment reached the catalog: %v", e.Properties)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	cases := []struct{ name, doc, want string }{
+		{"parse error", `
+resources:
+  - kind: project
+    port:
+      entity:
+        mappings:
+          identifier: .id | tostring
+          blueprint: '"service"'
+          properties:
+            url: .web_url |
+`, `mapping: resources[0] (kind project): port.entity.mappings.properties.url: expression ".web_url |": parse error`},
+		{"unknown function", `
+resources:
+  - kind: group
+    port:
+      entity:
+        mappings:
+          identifier: .id | nosuchfn
+          blueprint: '"g"'
+`, `mapping: resources[0] (kind group): port.entity.mappings.identifier: expression ".id | nosuchfn": compile error: function not defined: nosuchfn/0`},
+		{"bad selector", `
+resources:
+  - kind: project
+    selector:
+      query: '.a ||| .b'
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"s"'
+`, `mapping: resources[0] (kind project): selector.query: expression ".a ||| .b": parse error`},
+		{"missing identifier", `
+resources:
+  - kind: project
+    port:
+      entity:
+        mappings:
+          blueprint: '"s"'
+`, `mapping: resources[0] (kind project): port.entity.mappings.identifier: is required`},
+		{"unknown kind", `
+resources:
+  - kind: projects
+    port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
+`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project`},
+		{"unknown key", `
+resources:
+  - kind: project
+    prot: {}
+`, `field prot not found`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.doc))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	cases := []struct{ name, identifier, query, want string }{
+		{"number identifier", ".id", "true", `port.entity.mappings.identifier: expression ".id": must return a string, got number (add | tostring)`},
+		{"null identifier", ".nope", "true", `port.entity.mappings.identifier: expression ".nope": returned null`},
+		{"jq runtime error", ".name | keys", "true", `port.entity.mappings.identifier: expression ".name | keys": keys cannot be applied to`},
+		{"non-boolean selector", ".name", ".name", `selector.query: expression ".name": must return a boolean, got string`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse([]byte("resources:\n  - kind: project\n    selector: {query: '" + c.query + "'}\n    port: {entity: {mappings: {identifier: '" + c.identifier + "', blueprint: '\"s\"'}}}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = cfg.Resources[0].Map(context.Background(), loadProject(t))
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "resources[0] (kind project)") {
+				t.Fatalf("error %v\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+}
