@@ -39,42 +39,31 @@ func (e Entry) MatchProject(pathWithNamespace string) bool {
 	return false
 }
 
-// MatchGroup reports whether a group (by full_path) is in scope: either a
-// pattern matches the group itself, or the group is an ancestor of paths a
-// pattern can match. The second rule is what keeps "acme/DevopsTeam" in the
-// catalog for the pattern "**/DevopsTeam/*Service": without the group, the
-// projects it selects would have no parent to relate to.
+// MatchGroup reports whether a group (by full_path) is in scope: a pattern
+// matches the group itself, or the group could directly hold a project the
+// pattern selects (the pattern without its last segment matches it). So
+// "**/DevopsTeam/*Service" keeps every DevopsTeam group, whose services
+// relate to it, but not the rest of the organisation, and "acme/platform/**"
+// keeps acme/platform and everything below it.
 func (e Entry) MatchGroup(fullPath string) bool {
 	for _, p := range e.Patterns {
-		if doublestar.MatchUnvalidated(p, fullPath) || couldContain(p, fullPath) {
+		if doublestar.MatchUnvalidated(p, fullPath) {
+			return true
+		}
+		if dir, ok := parentPattern(p); ok && doublestar.MatchUnvalidated(dir, fullPath) {
 			return true
 		}
 	}
 	return false
 }
 
-// couldContain reports whether some path below dir can match pattern.
-func couldContain(pattern, dir string) bool {
-	return prefixMatch(splitPattern(pattern), strings.Split(dir, "/"))
-}
-
-// prefixMatch reports whether the path segments can be consumed by a prefix
-// of the pattern segments, leaving at least one pattern segment for the
-// path's descendants.
-func prefixMatch(pat, path []string) bool {
-	if len(path) == 0 {
-		return len(pat) > 0
+// parentPattern drops the last segment of a pattern.
+func parentPattern(p string) (string, bool) {
+	segs := splitPattern(p)
+	if len(segs) < 2 {
+		return "", false
 	}
-	if len(pat) == 0 {
-		return false
-	}
-	if pat[0] == "**" {
-		return prefixMatch(pat[1:], path) || prefixMatch(pat, path[1:])
-	}
-	if !doublestar.MatchUnvalidated(pat[0], path[0]) {
-		return false
-	}
-	return prefixMatch(pat[1:], path[1:])
+	return strings.Join(segs[:len(segs)-1], "/"), true
 }
 
 // splitPattern splits a pattern on "/" outside braces, so "{a/b,c}" stays

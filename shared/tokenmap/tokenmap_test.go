@@ -46,28 +46,28 @@ func TestMatchGroup(t *testing.T) {
 		path string
 		want bool
 	}{
-		{"acme", true},                // ancestor of acme/platform/**
-		{"acme/DevopsTeam", true},     // parent of matching projects
-		{"acme/x/y/DevopsTeam", true}, // ** spans several groups
-		{"acme/platform", true},       // ancestor
-		{"acme/platform/infra", true}, // matched by acme/platform/**
-		{"other", true},               // could hold other/DevopsTeam/*Service
-		{"acme/DevopsTeam/sub", true}, // could hold acme/DevopsTeam/sub/DevopsTeam/XService
+		{"acme/DevopsTeam", true},          // holds acme/DevopsTeam/*Service
+		{"acme/x/y/DevopsTeam", true},      // ** spans several groups
+		{"DevopsTeam", true},               // ** spans zero groups
+		{"acme/platform", true},            // ** matches zero segments below it
+		{"acme/platform/infra/deep", true}, // matched by acme/platform/**
+		{"acme", false},                    // holds no selected project directly
+		{"acme/DevopsTeam/sub", false},     // *Service projects are not inside it
+		{"acme/web", false},
 	}
 	for _, c := range cases {
 		if got := e.MatchGroup(c.path); got != c.want {
 			t.Errorf("MatchGroup(%q) = %v, want %v", c.path, got, c.want)
 		}
 	}
-	strict := Entry{Token: "t", Patterns: []string{"acme/platform/*"}}
-	if strict.MatchGroup("acme/web") {
-		t.Error("MatchGroup(acme/web) for acme/platform/* should be false")
+	if !(Entry{Patterns: []string{"**"}}).MatchGroup("any/group") {
+		t.Error("** must keep every group")
 	}
-	if strict.MatchGroup("other") {
-		t.Error("MatchGroup(other) for acme/platform/* should be false")
+	if (Entry{Patterns: []string{"acme/{a,b}/*"}}).MatchGroup("acme/c") {
+		t.Error("acme/{a,b}/* must not keep acme/c")
 	}
-	if strict.MatchGroup("acme/platform/a/b") {
-		t.Error("MatchGroup(acme/platform/a/b) for acme/platform/* should be false")
+	if !(Entry{Patterns: []string{"acme/{a,b}/*"}}).MatchGroup("acme/b") {
+		t.Error("acme/{a,b}/* must keep acme/b")
 	}
 }
 

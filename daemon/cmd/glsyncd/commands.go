@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+)
+
+func (a *app) resyncCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "resync",
+		Short: "Run one full resync into the embedded catalog",
+		Long: "Crawls GitLab with every token of tokenMapping, maps groups and projects with the mapping,\n" +
+			"writes them to the catalog and deletes entities GitLab no longer has (only for kinds that\n" +
+			"resynced without error). Exits 1 if any kind failed.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := a.logger()
+			if err != nil {
+				return err
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			m, err := a.loadMapping()
+			if err != nil {
+				return err
+			}
+			store, err := a.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			sum, err := resync.Run(cmd.Context(), resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
+			if err != nil {
+				return failedErr(err)
+			}
+			printSummary(a.stdout, sum)
+			if sum.Failed() {
+				return failedErr(fmt.Errorf("resync failed:\n%w", sum.Err()))
+			}
+			return nil
+		},
+	}
+}
+
+// printSummary writes the per-kind table and the totals.
+func printSummary(w io.Writer, sum *resync.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\tduration\t")
+	for _, k := range sum.Kinds {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
+			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Duration.Round(time.Millisecond))
+	}
+	tw.Flush()
+	status := "ok"
+	if sum.Failed() {
+		status = "FAILED (nothing deleted for failed kinds)"
+	}
+	fmt.Fprintf(w, "resync %d %s: %d GitLab requests, %d retries, %d rate-limited, %s\n",
+		sum.Run, status, sum.Requests, sum.Retries, sum.RateLimited, sum.Duration.Round(time.Millisecond))
+}
+
+func (a *app) catalogCommand() *cobra.Command {
+	c := &cobra.Command{Use: "catalog", Short: "Inspect the embedded catalog"}
+	var blueprint, output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the entities in the catalog",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "json" && output != "table" {
+				return usageErr(fmt.Errorf("--output: %q is not json or table", output))
+			}
+			store, err := a.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			ents, err := store.List(cmd.Context(), catalog.Filter{Blueprint: blueprint})
+			if err != nil {
+				return failedErr(err)
+			}
+			if output == "json" {
+				if ents == nil {
+					ents = []*catalog.Entity{}
+				}
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(ents)
+			}
+			printTable(a.stdout, ents)
+			return nil
+		},
+	}
+	list.Flags().StringVar(&blueprint, "blueprint", "", "only this blueprint (e.g. service, gitlabGroup)")
+	list.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	c.AddCommand(list)
+	return c
+}
+
+func printTable(w io.Writer, ents []*catalog.Entity) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BLUEPRINT\tIDENTIFIER\tTITLE\tRELATIONS")
+	for _, e := range ents {
+		var rel []string
+		for k, v := range e.Relations {
+			if v != nil {
+				rel = append(rel, fmt.Sprintf("%s=%v", k, v))
+			}
+		}
+		sort.Strings(rel)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Blueprint, e.Identifier, e.Title, strings.Join(rel, ","))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d entities\n", len(ents))
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the config and the mapping without contacting GitLab",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			m, err := a.loadMapping()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "config ok: gitlabHost %s, %d token(s)\n", cfg.GitLabHost, len(cfg.TokenMapping))
+			for _, e := range cfg.TokenMapping {
+				fmt.Fprintf(a.stdout, "  %s: %s\n", e.Masked(), strings.Join(e.Patterns, ", "))
+			}
+			if cfg.AppHost != "" {
+				fmt.Fprintf(a.stdout, "  appHost %s (real-time hooks), useSystemHook %v\n", cfg.AppHost, cfg.UseSystemHook)
+			}
+			if cfg.ScheduledResyncInterval > 0 {
+				fmt.Fprintf(a.stdout, "  scheduledResyncInterval %s\n", cfg.ScheduledResyncInterval)
+			}
+			fmt.Fprintf(a.stdout, "mapping ok: %d resource(s), kinds %s\n", len(m.Resources), strings.Join(m.Kinds(), ", "))
+			return nil
+		},
+	}
+}

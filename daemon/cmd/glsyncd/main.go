@@ -1,0 +1,159 @@
+// Command glsyncd keeps a software catalog in sync with GitLab: it crawls
+// GitLab with the tokens of tokenMapping, maps groups and projects with jq
+// (Ocean's port-app-config format) and writes them to the embedded catalog.
+//
+// Usage:
+//
+//	glsyncd demo                       # simulated GitLab, resync, show the catalog
+//	glsyncd resync --config FILE       # one full resync
+//	glsyncd catalog list --output json # what the catalog holds
+//	glsyncd validate --config FILE     # check config and mapping offline
+//	glsyncd simulate --listen ADDR     # run the GitLab simulator
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the work ran and failed (e.g. a kind did not resync)
+	exitUsage   = 2 // bad flags, config or mapping
+	envMapping  = "GLSYNC_MAPPING"
+	envDataDir  = "GLSYNC_DATA_DIR"
+	defaultData = ".glsync"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(err error) error  { return &exitError{exitUsage, err} }
+func failedErr(err error) error { return &exitError{exitFailed, err} }
+
+// app holds what every command shares: flags, output and environment.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	configPath  string
+	mappingPath string
+	dataDir     string
+	logLevel    string
+	logFormat   string
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "glsyncd:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitUsage // cobra's own errors are flag and argument errors
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "glsyncd",
+		Short:         "Keep a software catalog in sync with GitLab",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "config file (YAML); without it, settings come from the environment (OCEAN__INTEGRATION__CONFIG__*)")
+	pf.StringVar(&a.mappingPath, "mapping", "", "port-app-config mapping file (env "+envMapping+"; default: the embedded mapping)")
+	pf.StringVar(&a.dataDir, "data-dir", "", "directory of the embedded catalog (env "+envDataDir+"; default "+defaultData+")")
+	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.AddCommand(a.resyncCommand(), a.catalogCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
+	return root
+}
+
+func (a *app) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return nil, usageErr(fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", a.logLevel))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+	}
+	return nil, usageErr(fmt.Errorf("--log-format: %q is not text or json", a.logFormat))
+}
+
+func (a *app) loadConfig() (*config.Config, error) {
+	c, err := config.Load(a.configPath, a.getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return c, nil
+}
+
+func (a *app) loadMapping() (*mapping.Config, error) {
+	p := a.mappingPath
+	if p == "" {
+		p = a.getenv(envMapping)
+	}
+	m, err := mapping.Load(p)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return m, nil
+}
+
+func (a *app) resolvedDataDir() string {
+	switch {
+	case a.dataDir != "":
+		return a.dataDir
+	case a.getenv(envDataDir) != "":
+		return a.getenv(envDataDir)
+	}
+	return defaultData
+}
+
+func (a *app) openStore() (*sqlitestore.Store, error) {
+	s, err := sqlitestore.Open(a.resolvedDataDir())
+	if err != nil {
+		return nil, failedErr(err)
+	}
+	return s, nil
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
+	return result{code, out.String(), errb.String()}
+}
+
+func sim(t *testing.T) (*gitlabtest.Server, gitlabtest.Org, string) {
+	t.Helper()
+	s := gitlabtest.New(gitlabtest.Options{Seed: 5})
+	org := s.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: 150, Depth: 3, Seed: 5})
+	ts := s.Start(t)
+	return s, org, ts.URL
+}
+
+func assertNoToken(t *testing.T, org gitlabtest.Org, r result) {
+	t.Helper()
+	for _, tok := range append(append([]string{}, org.RootTokens...), org.AdminToken) {
+		if strings.Contains(r.stdout, tok) || strings.Contains(r.stderr, tok) {
+			t.Fatal("a token appears in the output")
+		}
+	}
+}
+
+func TestResyncFromOceanEnvironment(t *testing.T) {
+	_, org, url := sim(t)
+	dir := t.TempDir()
+	env := map[string]string{
+		config.EnvTokenMapping: `{"` + org.RootTokens[0] + `": ["**"], "` + org.RootTokens[1] + `": ["**/DevopsTeam/*Service"]}`,
+		config.EnvGitLabHost:   url,
+		envDataDir:             dir,
+	}
+	r := runCLI(t, env, "resync")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertNoToken(t, org, r)
+	if !strings.Contains(r.stdout, "resync 1 ok") || !strings.Contains(r.stderr, "resync of kind done") {
+		t.Fatalf("summary or progress missing:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = runCLI(t, env, "catalog", "list", "--blueprint", "service", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("list exit %d: %s", r.code, r.stderr)
+	}
+	var ents []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &ents); err != nil || len(ents) == 0 {
+		t.Fatalf("json list: %v (%d entities)", err, len(ents))
+	}
+	for _, k := range []string{"blueprint", "identifier", "title", "properties", "relations"} {
+		if _, ok := ents[0][k]; !ok {
+			t.Fatalf("entity lacks %q: %v", k, ents[0])
+		}
+	}
+	// A second resync changes nothing.
+	r = runCLI(t, env, "resync")
+	if r.code != 0 || !strings.Contains(r.stdout, "resync 2 ok") {
+		t.Fatalf("second resync: %d %s", r.code, r.stdout)
+	}
+}
+
+func TestResyncFailureExitCode(t *testing.T) {
+	s, org, url := sim(t)
+	s.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /projects": 500}})
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := writeConfig(cfg, url, demoMapping(org)); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, map[string]string{config.EnvTokenMapping: "", "GLSYNC_MAX_RETRIES": "1"}, "resync", "--config", cfg, "--data-dir", t.TempDir())
+	if r.code != exitFailed {
+		t.Fatalf("exit %d, want %d\n%s\n%s", r.code, exitFailed, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stderr, "kind project") || !strings.Contains(r.stderr, "500") {
+		t.Fatalf("failure not reported:\n%s\n%s", r.stdout, r.stderr)
+	}
+	assertNoToken(t, org, r)
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("tokenMapping:\n  glpat-QXbeg-Ev9xtu5_5FsaAQ: ['**/DevopsTeam/*Service']\nappHost: https://glsync.example.com\n"), 0o600)
+	r := runCLI(t, nil, "validate", "--config", good)
+	if r.code != 0 || !strings.Contains(r.stdout, "glpat-QX…: **/DevopsTeam/*Service") || strings.Contains(r.stdout, "glpat-QXbeg") {
+		t.Fatalf("validate good: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("tokenMapping:\n  glpat-QXbeg-Ev9xtu5_5FsaAQ: []\n"), 0o600)
+	r = runCLI(t, nil, "validate", "--config", bad)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "config: tokenMapping: token glpat-QX…: the pattern list is empty") {
+		t.Fatalf("validate bad: %d\n%s", r.code, r.stderr)
+	}
+	badMap := filepath.Join(dir, "mapping.yaml")
+	os.WriteFile(badMap, []byte("resources:\n  - kind: project\n    port: {entity: {mappings: {identifier: '.id |', blueprint: '\"s\"'}}}\n"), 0o600)
+	r = runCLI(t, map[string]string{envMapping: badMap}, "validate", "--config", good)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `resources[0] (kind project): port.entity.mappings.identifier: expression ".id |"`) {
+		t.Fatalf("validate bad mapping: %d\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, nil, "catalog", "list", "--output", "xml", "--data-dir", dir)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `--output: "xml" is not json or table`) {
+		t.Fatalf("bad output flag: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, nil, "demo", "--projects", "200", "--data-dir", dir)
+	if r.code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "catalog in "+dir) || !strings.Contains(r.stdout, "resync 1 ok") || !strings.Contains(r.stdout, "catalog list --data-dir") {
+		t.Fatalf("demo output:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout+r.stderr, "glpat-") && !strings.Contains(r.stdout, "…") {
+		t.Fatal("demo prints tokens unmasked")
+	}
+	fi, err := os.Stat(filepath.Join(dir, "config.yaml"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("config file must be private: %v %v", err, fi.Mode())
+	}
+}

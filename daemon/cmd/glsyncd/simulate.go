@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+// simFlags are the simulator settings shared by demo and simulate.
+type simFlags struct {
+	seed      int64
+	projects  int
+	roots     int
+	depth     int
+	latency   time.Duration
+	errorRate float64
+	rateLimit int
+}
+
+func (f *simFlags) register(cmd *cobra.Command, projects int) {
+	fl := cmd.Flags()
+	fl.Int64Var(&f.seed, "seed", 1, "seed of the generated organisation")
+	fl.IntVar(&f.projects, "projects", projects, "number of projects")
+	fl.IntVar(&f.roots, "roots", 3, "number of root groups (1-8)")
+	fl.IntVar(&f.depth, "depth", 3, "subgroup nesting depth below each root")
+	fl.DurationVar(&f.latency, "latency", 0, "latency added to every request")
+	fl.Float64Var(&f.errorRate, "error-rate", 0, "fraction of requests answered 500/502/503")
+	fl.IntVar(&f.rateLimit, "rate-limit", 0, "requests per minute per token (0: unlimited)")
+}
+
+// start generates the organisation and serves it on addr.
+func (f *simFlags) start(ctx context.Context, addr string) (*gitlabtest.Server, gitlabtest.Org, string, func(), error) {
+	if f.roots < 1 || f.roots > 8 {
+		return nil, gitlabtest.Org{}, "", nil, usageErr(fmt.Errorf("--roots: must be between 1 and 8, got %d", f.roots))
+	}
+	sim := gitlabtest.New(gitlabtest.Options{Seed: f.seed, RateLimit: f.rateLimit})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: f.roots, Projects: f.projects, Depth: f.depth, Seed: f.seed})
+	sim.SetFaults(gitlabtest.Faults{Latency: f.latency, ErrorRate: f.errorRate})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, org, "", nil, failedErr(fmt.Errorf("simulator: %w", err))
+	}
+	url := "http://" + ln.Addr().String()
+	sim.SetBaseURL(url)
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(c)
+	}
+	return sim, org, url, stop, nil
+}
+
+// demoMapping gives each root token different globs, like the spec's
+// examples: services of two teams, a whole root, and one team's subtree.
+func demoMapping(org gitlabtest.Org) tokenmap.Mapping {
+	var m tokenmap.Mapping
+	for i, tok := range org.RootTokens {
+		var patterns []string
+		switch i % 3 {
+		case 0:
+			patterns = []string{"**/DevopsTeam/*Service", "**/RnDTeam/*Service"}
+		case 1:
+			patterns = []string{"**"}
+		case 2:
+			patterns = []string{org.Roots[i].Path + "/PlatformTeam/**", "**/MarketingTeam/*Service"}
+		}
+		m = append(m, tokenmap.Entry{Token: tok, Patterns: patterns})
+	}
+	return m
+}
+
+// writeConfig writes a glsync config file for the simulator. The file
+// holds tokens, so it is readable by its owner only.
+func writeConfig(path, host string, m tokenmap.Mapping) error {
+	type doc struct {
+		GitLabHost   string              `yaml:"gitlabHost"`
+		TokenMapping map[string][]string `yaml:"tokenMapping"`
+	}
+	d := doc{GitLabHost: host, TokenMapping: map[string][]string{}}
+	for _, e := range m {
+		d.TokenMapping[e.Token] = e.Patterns
+	}
+	b, err := yaml.Marshal(d)
+	if err != nil {
+		return err
+	}
+	header := "# glsync config for the GitLab simulator (simulated tokens).\n"
+	return os.WriteFile(path, append([]byte(header), b...), 0o600)
+}
+
+func (a *app) simulateCommand() *cobra.Command {
+	var f simFlags
+	var listen, writeCfg string
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Serve a simulated GitLab (REST API v4) with a generated organisation",
+		Long: "Serves the GitLab simulator used by glsync's tests: groups, projects, hooks, pagination,\n" +
+			"rate limits and injected faults. --write-config writes a glsync config file with the\n" +
+			"simulated tokens, ready for `glsyncd resync --config FILE`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sim, org, url, stop, err := f.start(cmd.Context(), listen)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			fmt.Fprintf(a.stdout, "GitLab simulator on %s/api/v4: %d root groups, %d groups, %d projects (seed %d)\n",
+				url, len(org.Roots), org.GroupCount, f.projects, f.seed)
+			for i, r := range org.Roots {
+				fmt.Fprintf(a.stdout, "  root %-10s group access token %s\n", r.FullPath, tokenmap.Mask(org.RootTokens[i]))
+			}
+			fmt.Fprintf(a.stdout, "  admin token %s\n", tokenmap.Mask(org.AdminToken))
+			if writeCfg != "" {
+				if err := writeConfig(writeCfg, url, demoMapping(org)); err != nil {
+					return failedErr(fmt.Errorf("--write-config: %w", err))
+				}
+				fmt.Fprintf(a.stdout, "config with the tokens written to %s\n", writeCfg)
+			}
+			fmt.Fprintln(a.stdout, "press Ctrl-C to stop")
+			<-cmd.Context().Done()
+			_, total := sim.Requests()
+			fmt.Fprintf(a.stdout, "served %d requests\n", total)
+			return nil
+		},
+	}
+	f.register(cmd, 5000)
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8081", "address to listen on")
+	cmd.Flags().StringVar(&writeCfg, "write-config", "", "write a glsync config file for this simulator")
+	return cmd
+}
+
+func (a *app) demoCommand() *cobra.Command {
+	var f simFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Resync a simulated GitLab organisation into a fresh embedded catalog",
+		Long: "Starts the GitLab simulator with a seeded organisation, writes a config for it,\n" +
+			"resyncs into an embedded catalog and shows what landed and how to query it.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := a.logger()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			_, org, url, stop, err := f.start(ctx, "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			defer stop()
+			dir := a.dataDir
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "glsync-demo-"); err != nil {
+					return failedErr(err)
+				}
+			}
+			cfgPath := filepath.Join(dir, "config.yaml")
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return failedErr(err)
+			}
+			m := demoMapping(org)
+			if err := writeConfig(cfgPath, url, m); err != nil {
+				return failedErr(err)
+			}
+			fmt.Fprintf(a.stdout, "GitLab simulator on %s: %d root groups, %d groups, %d projects\n", url, len(org.Roots), org.GroupCount, f.projects)
+			fmt.Fprintf(a.stdout, "token mapping (config in %s):\n", cfgPath)
+			for _, e := range m {
+				fmt.Fprintf(a.stdout, "  %s -> %s\n", e.Masked(), strings.Join(e.Patterns, ", "))
+			}
+			fmt.Fprintln(a.stdout)
+
+			a.configPath, a.dataDir = cfgPath, dir
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			mp, err := a.loadMapping()
+			if err != nil {
+				return err
+			}
+			store, err := a.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: mp, Store: store, Logger: log})
+			if err != nil {
+				return failedErr(err)
+			}
+			printSummary(a.stdout, sum)
+			if sum.Failed() {
+				return failedErr(errors.Join(errors.New("demo resync failed"), sum.Err()))
+			}
+			ents, err := store.List(ctx, catalog.Filter{})
+			if err != nil {
+				return failedErr(err)
+			}
+			per := map[string]int{}
+			for _, e := range ents {
+				per[e.Blueprint]++
+			}
+			fmt.Fprintf(a.stdout, "\ncatalog in %s: %d entities (", dir, len(ents))
+			first := true
+			for _, bp := range []string{"gitlabGroup", "service"} {
+				if !first {
+					fmt.Fprint(a.stdout, ", ")
+				}
+				first = false
+				fmt.Fprintf(a.stdout, "%d %s", per[bp], bp)
+			}
+			fmt.Fprintln(a.stdout, ")")
+			fmt.Fprintln(a.stdout, "\na few services:")
+			var sample []*catalog.Entity
+			for _, e := range ents {
+				if e.Blueprint == "service" && len(sample) < 5 {
+					sample = append(sample, e)
+				}
+			}
+			printTable(a.stdout, sample)
+			fmt.Fprintf(a.stdout, "\nquery it:\n  go run ./daemon/cmd/glsyncd catalog list --data-dir %s --blueprint service --output json\n", dir)
+			fmt.Fprintf(a.stdout, "resync again (nothing changes, nothing is deleted):\n  go run ./daemon/cmd/glsyncd resync --config %s --data-dir %s\n", cfgPath, dir)
+			fmt.Fprintln(a.stdout, "(the simulator stops with this command; `glsyncd simulate --write-config FILE` keeps one running)")
+			return nil
+		},
+	}
+	f.register(cmd, 600)
+	return cmd
+}
