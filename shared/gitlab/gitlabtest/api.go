@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -358,11 +359,16 @@ func validHookURL(u string) bool {
 	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
 
+// errInvalidURL is GitLab's message, capital letter included.
+//
+//lint:ignore ST1005 the text must match GitLab's answer
+var errInvalidURL = errors.New("Invalid url given")
+
 // applyHook writes input fields onto h; create sets GitLab's defaults.
 func applyHook(h *Hook, in hookInput, events []string, create bool) error {
 	if v, ok := in.str("url"); ok {
 		if !validHookURL(v) {
-			return fmt.Errorf("Invalid url given")
+			return errInvalidURL
 		}
 		h.URL = v
 	} else if create {
