@@ -2,11 +2,12 @@
 // them with the port-app-config, write them to the catalog, and delete
 // what a kind no longer has — only when that kind completed with no error.
 //
-// Kinds run concurrently; within a kind, tokens run in tokenMapping order
-// so that an object two tokens can see is synced once, by the first token
-// listed (a deterministic rule users can reason about). Pages stream
-// through map and store as they arrive, so memory does not grow with the
-// size of the organisation (beyond one id per object for deduplication).
+// Kinds run concurrently, and so do the tokens of a kind (each token has
+// its own GitLab rate limit). An object several tokens can see is owned by
+// the first token in tokenMapping order: that token's copy is the one
+// written, whatever the timing (see owners). Pages stream through map and
+// store as they arrive, so memory does not grow with the size of the
+// organisation (beyond one id per object for deduplication).
 package resync
 
 import (
@@ -159,13 +160,50 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	return sum, nil
 }
 
+// maxParallelTokens bounds how many tokens list one kind at the same
+// time. Each token has its own GitLab rate limit, so running them side by
+// side multiplies throughput; the bound keeps the database and CPU busy
+// rather than swamped.
+const maxParallelTokens = 8
+
+// owners remembers which token wrote each object in this run. The owner of
+// an object is the first token in tokenMapping order that can see it: a
+// later token skips it, and an earlier token that arrives after a later one
+// writes it again so its version is the one kept. The result does not
+// depend on timing.
+type owners struct {
+	mu sync.Mutex
+	m  map[int64]int
+}
+
+// claim reports whether token index i must write object id, and whether
+// another (later) token had written it already.
+func (o *owners) claim(id int64, i int) (write, rewrite bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	prev, seen := o.m[id]
+	switch {
+	case !seen:
+		o.m[id] = i
+		return true, false
+	case prev > i:
+		o.m[id] = i
+		return true, true
+	}
+	return false, false
+}
+
 func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary) {
 	start := time.Now()
 	log = log.With("kind", ks.Kind)
 	resources := opts.Mapping.ResourcesFor(ks.Kind)
-	seen := map[int64]struct{}{}
-	var fetched, upserted atomic.Int64
+	own := &owners{m: map[int64]int{}}
+	var fetched, written atomic.Int64
+	var mu sync.Mutex      // guards ks
+	var writeMu sync.Mutex // orders claims and writes across tokens
 	addErr := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
 		ks.ErrorsTotal++
 		if len(ks.Errors) < opts.MaxErrorsPerKind {
 			ks.Errors = append(ks.Errors, err)
@@ -182,56 +220,102 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 				return
 			case <-t.C:
 				el := time.Since(start).Seconds()
-				log.Info("resync progress", "fetched", fetched.Load(), "written", upserted.Load(),
+				log.Info("resync progress", "fetched", fetched.Load(), "written", written.Load(),
 					"rate_per_s", fmt.Sprintf("%.0f", float64(fetched.Load())/el))
 			}
 		}
 	}()
-	defer close(done)
 
-	batch := make([]*catalog.Entity, 0, 128)
-	for _, src := range sources {
-		c, err := src.List(ctx, ks.Kind, func(page gitlab.Page) error {
-			fetched.Add(int64(len(page)))
-			batch = batch[:0]
-			for _, obj := range page {
-				if id, ok := objectID(obj); ok {
-					if _, dup := seen[id]; dup {
-						continue // an earlier token already synced it
+	sem := make(chan struct{}, maxParallelTokens)
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			type mapped struct {
+				id    int64
+				hasID bool
+				ents  []*catalog.Entity
+			}
+			var items []mapped
+			var fresh, again []*catalog.Entity
+			c, err := src.List(ctx, ks.Kind, func(page gitlab.Page) error {
+				fetched.Add(int64(len(page)))
+				// Map outside the write lock: jq is the CPU-heavy part.
+				items = items[:0]
+				for _, obj := range page {
+					it := mapped{}
+					it.id, it.hasID = objectID(obj)
+					for _, r := range resources {
+						e, selected, err := r.Map(ctx, obj)
+						if err != nil {
+							addErr(err)
+							continue
+						}
+						if selected {
+							it.ents = append(it.ents, e)
+						}
 					}
-					seen[id] = struct{}{}
+					items = append(items, it)
 				}
-				ks.Selected++
-				for _, r := range resources {
-					e, selected, err := r.Map(ctx, obj)
+				// Claim and write under one lock, so writes happen in claim
+				// order and the owner's copy is always the last one written.
+				writeMu.Lock()
+				defer writeMu.Unlock()
+				fresh, again = fresh[:0], again[:0]
+				for _, it := range items {
+					write, rewrite := true, false
+					if it.hasID {
+						write, rewrite = own.claim(it.id, i)
+					}
+					switch {
+					case !write:
+					case rewrite:
+						again = append(again, it.ents...)
+					default:
+						fresh = append(fresh, it.ents...)
+					}
+				}
+				if len(fresh) > 0 {
+					st, err := opts.Store.Upsert(ctx, run, ks.Kind, fresh)
 					if err != nil {
-						addErr(err)
-						continue
+						return err
 					}
-					if selected {
-						batch = append(batch, e)
-					}
+					mu.Lock()
+					ks.UpsertStats.Add(st)
+					mu.Unlock()
 				}
-			}
-			if len(batch) == 0 {
+				if len(again) > 0 {
+					// Counted when the later token wrote them; only a real
+					// difference is worth reporting.
+					st, err := opts.Store.Upsert(ctx, run, ks.Kind, again)
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					ks.Updated += st.Updated
+					mu.Unlock()
+				}
+				written.Add(int64(len(fresh) + len(again)))
 				return nil
-			}
-			st, err := opts.Store.Upsert(ctx, run, ks.Kind, batch)
+			})
+			mu.Lock()
+			ks.Fetched += c.Fetched
+			mu.Unlock()
 			if err != nil {
-				return err
+				addErr(fmt.Errorf("token %s: %w", src.Entry.Masked(), err))
 			}
-			ks.UpsertStats.Add(st)
-			upserted.Add(int64(len(batch)))
-			return nil
-		})
-		ks.Fetched += c.Fetched
-		if err != nil {
-			addErr(fmt.Errorf("token %s: %w", src.Entry.Masked(), err))
-			if ctx.Err() != nil {
-				break
-			}
-		}
+		}()
 	}
+	wg.Wait()
+	close(done)
+	ks.Selected = len(own.m)
 	if ctx.Err() != nil && !ks.Failed() {
 		addErr(ctx.Err())
 	}

@@ -248,12 +248,14 @@ func (s *Server) Generate(spec OrgSpec) Org {
 	// Share a few projects with another root's team, as organisations do
 	// with common libraries.
 	if len(org.Roots) > 1 {
-		for i := 0; i < len(created) && i < 3*len(org.Roots); i += 3 {
-			p := created[i]
-			for _, root := range org.Roots {
+		next := 0
+		for _, root := range org.Roots {
+			shared := 0
+			for ; next < len(created) && shared < 2; next++ {
+				p := created[next]
 				if !s.isDescendant(p.NamespaceID, root.ID) {
 					p.SharedWith = append(p.SharedWith, root.ID)
-					break
+					shared++
 				}
 			}
 		}

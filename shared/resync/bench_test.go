@@ -1,0 +1,189 @@
+package resync_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+// minimumRequests is the fewest requests any crawler needs to learn every
+// group and project the tokens can see: GitLab serves at most 100 objects
+// per page, so listing n objects takes ceil(n/100) requests (one when n is
+// 0), for the groups and for the projects of each token; plus one GET /user
+// per token, because whether a token is an admin (sees the instance) or a
+// member (sees its memberships) decides which listing is complete, and
+// GitLab tells that only there.
+func minimumRequests(sim *gitlabtest.Server, org gitlabtest.Org) int {
+	gs := sim.Groups()
+	parent := map[int64]int64{}
+	for _, g := range gs {
+		parent[g.ID] = g.ParentID
+	}
+	under := func(id, root int64) bool {
+		for ; id != 0; id = parent[id] {
+			if id == root {
+				return true
+			}
+		}
+		return false
+	}
+	pages := func(n int) int {
+		if n == 0 {
+			return 1
+		}
+		return (n + 99) / 100
+	}
+	total := 0
+	for _, root := range org.Roots {
+		groups, projects := 0, 0
+		for _, g := range gs {
+			if under(g.ID, root.ID) {
+				groups++
+			}
+		}
+		for _, p := range sim.Projects() {
+			v := under(p.NamespaceID, root.ID)
+			for _, s := range p.SharedWith {
+				v = v || under(s, root.ID)
+			}
+			if v {
+				projects++
+			}
+		}
+		total += 1 + pages(groups) + pages(projects)
+	}
+	return total
+}
+
+// heapSampler records the peak live heap (as measured by the last GC)
+// while it runs. Live heap, not allocated heap: garbage waiting for the
+// collector says nothing about what the resync keeps, and the GC lets it
+// grow in proportion to the simulator's (large) data set.
+type heapSampler struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+	peak uint64
+}
+
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{})}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := heapObjects(); v > h.peak {
+				h.peak = v
+			}
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) Stop() uint64 {
+	close(h.stop)
+	h.wg.Wait()
+	return h.peak
+}
+
+// BenchmarkResync resyncs a generated organisation (3 root groups, one
+// group access token each with "**") from the simulator with 20 ms of
+// latency per request, and reports GitLab requests against the minimum,
+// wall time per resync and the peak heap above the baseline (the
+// simulator's own data is in the baseline).
+func BenchmarkResync(b *testing.B) {
+	for _, n := range []int{1000, 5000, 20000} {
+		b.Run(fmt.Sprintf("projects=%d", n), func(b *testing.B) {
+			sim := gitlabtest.New(gitlabtest.Options{Seed: 42})
+			org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: n, Depth: 3, Seed: 42})
+			ts := sim.Start(b)
+			sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
+			var tm tokenmap.Mapping
+			for _, tok := range org.RootTokens {
+				tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
+			}
+			cfg := &config.Config{TokenMapping: tm, GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8}
+			m, err := mapping.Load("")
+			if err != nil {
+				b.Fatal(err)
+			}
+			minimum := minimumRequests(sim, org)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			once := func(measureHeap bool) (requests int, peak uint64, entities int) {
+				store, err := sqlitestore.Open(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer store.Close()
+				sim.ResetRequests()
+				var hs *heapSampler
+				var base uint64
+				if measureHeap {
+					// Collect often so live-heap samples are fresh; this run is
+					// not timed.
+					defer debug.SetGCPercent(debug.SetGCPercent(10))
+					runtime.GC()
+					base = heapObjects()
+					hs = startHeapSampler()
+				}
+				b.StartTimer()
+				sum, err := resync.Run(context.Background(), resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
+				b.StopTimer()
+				if hs != nil {
+					if p := hs.Stop(); p > base {
+						peak = p - base
+					}
+				}
+				if err != nil || sum.Failed() {
+					b.Fatalf("resync failed: %v %v", err, sum.Err())
+				}
+				_, requests = sim.Requests()
+				for _, k := range sum.Kinds {
+					entities += k.Created
+				}
+				return requests, peak, entities
+			}
+			b.ResetTimer()
+			b.StopTimer()
+			var requests, entities int
+			for i := 0; i < b.N; i++ {
+				requests, _, entities = once(false)
+			}
+			_, peak, _ := once(true)
+			b.StopTimer()
+			if float64(requests) > 1.05*float64(minimum) {
+				b.Fatalf("%d GitLab requests, more than 5%% above the minimum %d", requests, minimum)
+			}
+			b.ReportMetric(float64(requests), "requests/op")
+			b.ReportMetric(float64(minimum), "min-requests")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(entities), "entities")
+		})
+	}
+}
