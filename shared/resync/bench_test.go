@@ -163,7 +163,11 @@ func BenchmarkResync(b *testing.B) {
 				if err != nil || sum.Failed() {
 					b.Fatalf("resync failed: %v %v", err, sum.Err())
 				}
-				_, requests = sim.Requests()
+				var routes map[string]int
+				routes, requests = sim.Requests()
+				if measureHeap {
+					b.Logf("%d projects: requests by route %v; minimum %d", n, routes, minimum)
+				}
 				for _, k := range sum.Kinds {
 					entities += k.Created
 				}
