@@ -138,3 +138,23 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("config file must be private: %v %v", err, fi.Mode())
 	}
 }
+
+func TestWriteConfigKeepsTokenOrder(t *testing.T) {
+	_, org, url := sim(t)
+	m := demoMapping(org)
+	// Reverse so the order differs from any sorted order.
+	m[0], m[1] = m[1], m[0]
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := writeConfig(p, url, m); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(p, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m {
+		if c.TokenMapping[i].Token != m[i].Token || strings.Join(c.TokenMapping[i].Patterns, ",") != strings.Join(m[i].Patterns, ",") {
+			t.Fatalf("entry %d differs after a round trip", i)
+		}
+	}
+}

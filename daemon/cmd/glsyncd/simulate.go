@@ -88,15 +88,21 @@ func demoMapping(org gitlabtest.Org) tokenmap.Mapping {
 // writeConfig writes a glsync config file for the simulator. The file
 // holds tokens, so it is readable by its owner only.
 func writeConfig(path, host string, m tokenmap.Mapping) error {
-	type doc struct {
-		GitLabHost   string              `yaml:"gitlabHost"`
-		TokenMapping map[string][]string `yaml:"tokenMapping"`
-	}
-	d := doc{GitLabHost: host, TokenMapping: map[string][]string{}}
+	// A yaml.Node keeps the tokens in tokenMapping order, which decides
+	// which token owns an object several tokens can see.
+	mapping := &yaml.Node{Kind: yaml.MappingNode}
 	for _, e := range m {
-		d.TokenMapping[e.Token] = e.Patterns
+		patterns := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for _, p := range e.Patterns {
+			patterns.Content = append(patterns.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: p, Style: yaml.SingleQuotedStyle})
+		}
+		mapping.Content = append(mapping.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: e.Token}, patterns)
 	}
-	b, err := yaml.Marshal(d)
+	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: "gitlabHost"}, {Kind: yaml.ScalarNode, Value: host},
+		{Kind: yaml.ScalarNode, Value: "tokenMapping"}, mapping,
+	}}
+	b, err := yaml.Marshal(doc)
 	if err != nil {
 		return err
 	}
