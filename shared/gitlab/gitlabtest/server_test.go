@@ -249,3 +249,128 @@ func TestHooksCRUD(t *testing.T) {
 		t.Fatalf("get after delete: %d", resp.StatusCode)
 	}
 }
+
+func decodeList(t *testing.T, body []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return out
+}
+
+func TestGroupListings(t *testing.T) {
+	s, org, api := setup(t, 40)
+	tok := org.RootTokens[0]
+	root := org.Roots[0]
+	// A group token lists its subtree; top_level_only keeps its root.
+	_, body := get(t, api+"/groups?per_page=100", tok)
+	all := decodeList(t, body)
+	_, body = get(t, api+"/groups?top_level_only=true", tok)
+	top := decodeList(t, body)
+	if len(top) != 1 || top[0]["full_path"] != root.FullPath || top[0]["parent_id"] != nil {
+		t.Fatalf("top_level_only: %v", top)
+	}
+	// The admin sees both roots; all_available adds public groups of others.
+	_, body = get(t, api+"/groups?top_level_only=true", org.AdminToken)
+	if n := len(decodeList(t, body)); n != 2 {
+		t.Fatalf("admin top level: %d", n)
+	}
+	// min_access_level above the bot's role filters everything out.
+	s.AddToken(Token{Value: "glpat-reporterreporter", Kind: GroupAccessToken, GroupID: root.ID, AccessLevel: 20})
+	_, body = get(t, api+"/groups?min_access_level=30", "glpat-reporterreporter")
+	if n := len(decodeList(t, body)); n != 0 {
+		t.Fatalf("min_access_level=30 for a reporter: %d groups", n)
+	}
+	_, body = get(t, api+"/groups?min_access_level=20&per_page=100", "glpat-reporterreporter")
+	if n := len(decodeList(t, body)); n != len(all) {
+		t.Fatalf("min_access_level=20 for a reporter: %d groups, want %d", n, len(all))
+	}
+	// subgroups are direct children, descendant_groups the whole subtree.
+	_, body = get(t, api+"/groups/"+root.Path+"/subgroups?per_page=100", tok)
+	subs := decodeList(t, body)
+	_, body = get(t, api+"/groups/"+root.Path+"/descendant_groups?per_page=100", tok)
+	desc := decodeList(t, body)
+	for _, g := range subs {
+		if g["parent_id"].(float64) != float64(root.ID) {
+			t.Fatalf("subgroup %v is not a direct child", g["full_path"])
+		}
+	}
+	if len(desc) != len(all)-1 || len(subs) >= len(desc) {
+		t.Fatalf("descendants %d (want %d), subgroups %d", len(desc), len(all)-1, len(subs))
+	}
+}
+
+func TestProjectFilters(t *testing.T) {
+	s, org, api := setup(t, 80)
+	root := org.Roots[0]
+	var archived int
+	for _, p := range s.Projects() {
+		if p.Archived && strings.HasPrefix(p.PathWithNamespace, root.FullPath+"/") {
+			archived++
+		}
+	}
+	if archived == 0 {
+		t.Fatal("the generator should archive some projects")
+	}
+	base := api + "/groups/" + root.Path + "/projects?include_subgroups=true&with_shared=false&per_page=100"
+	_, body := get(t, base+"&archived=true", org.RootTokens[0])
+	if n := len(decodeList(t, body)); n != archived {
+		t.Fatalf("archived=true: %d, want %d", n, archived)
+	}
+	_, body = get(t, base, org.RootTokens[0])
+	if n := len(decodeList(t, body)); n != org.ProjectsPer[root.FullPath] {
+		t.Fatalf("all: %d, want %d", n, org.ProjectsPer[root.FullPath])
+	}
+	_, body = get(t, api+"/groups/"+root.Path+"/projects?per_page=100", org.RootTokens[0])
+	direct := decodeList(t, body)
+	for _, p := range direct {
+		ns := p["namespace"].(map[string]any)["full_path"]
+		shared := len(p["shared_with_groups"].([]any)) > 0
+		if ns != root.FullPath && !shared {
+			t.Fatalf("without include_subgroups: %v", ns)
+		}
+	}
+	_, body = get(t, base+"&simple=true", org.RootTokens[0])
+	if p := decodeList(t, body)[0]; p["archived"] != nil || p["path_with_namespace"] == nil {
+		t.Fatalf("simple=true shape: %v", p)
+	}
+	resp, body := get(t, api+"/personal_access_tokens/self", org.RootTokens[0])
+	var self map[string]any
+	_ = json.Unmarshal(body, &self)
+	if resp.StatusCode != 200 || self["active"] != true || self["scopes"].([]any)[0] != "api" {
+		t.Fatalf("token self: %d %v", resp.StatusCode, self)
+	}
+	resp, _ = get(t, api+"/projects/"+strconv.FormatInt(s.Projects()[0].ID, 10), "glpat-unknown")
+	if resp.StatusCode != 401 {
+		t.Fatalf("unknown token: %d", resp.StatusCode)
+	}
+}
+
+func TestSystemHooksAdmin(t *testing.T) {
+	s, org, api := setup(t, 5)
+	req, _ := http.NewRequest(http.MethodPost, api+"/hooks", strings.NewReader(`{"url":"https://glsync.example.com/integration/system/hook","token":"t0ps3cret","merge_requests_events":true,"repository_update_events":true}`))
+	req.Header.Set("PRIVATE-TOKEN", org.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	_, body := get(t, api+"/hooks", org.AdminToken)
+	hooks := decodeList(t, body)
+	if len(hooks) != 1 || hooks[0]["repository_update_events"] != true || hooks[0]["group_id"] != nil || hooks[0]["token"] != nil {
+		t.Fatalf("system hooks: %v", hooks)
+	}
+	if h := s.Hooks(); len(h) != 1 || h[0].Token != "t0ps3cret" {
+		t.Fatal("the secret must be kept server-side")
+	}
+	req, _ = http.NewRequest(http.MethodPost, api+"/hooks", strings.NewReader(`{"url":"not a url"}`))
+	req.Header.Set("PRIVATE-TOKEN", org.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 422 {
+		t.Fatalf("invalid url: %d", resp.StatusCode)
+	}
+}
