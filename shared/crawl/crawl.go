@@ -71,20 +71,7 @@ func (s *Source) Groups(ctx context.Context, fn func(gitlab.Page) error) (Counts
 	q.Set("all_available", "false")
 	q.Set("order_by", "id")
 	q.Set("sort", "asc")
-	err := s.Client.ListOffset(ctx, "groups", q, func(p gitlab.Page) error {
-		c.Fetched += len(p)
-		kept := p[:0]
-		for _, g := range p {
-			if fp, _ := g["full_path"].(string); fp != "" && s.Entry.MatchGroup(fp) && !pendingDeletion(g) {
-				kept = append(kept, g)
-			}
-		}
-		c.Selected += len(kept)
-		if len(kept) == 0 {
-			return nil
-		}
-		return fn(kept)
-	})
+	err := s.Client.ListOffset(ctx, "groups", q, c.filter("full_path", s.Entry.MatchGroup, fn))
 	if err != nil {
 		return c, fmt.Errorf("crawl: listing groups: %w", err)
 	}
@@ -102,12 +89,22 @@ func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Coun
 	if !s.admin {
 		q.Set("membership", "true")
 	}
-	err := s.Client.ListKeyset(ctx, "projects", q, func(p gitlab.Page) error {
+	err := s.Client.ListKeyset(ctx, "projects", q, c.filter("path_with_namespace", s.Entry.MatchProject, fn))
+	if err != nil {
+		return c, fmt.Errorf("crawl: listing projects: %w", err)
+	}
+	return c, nil
+}
+
+// filter wraps fn so it only sees objects whose path field matches and
+// that are not pending deletion, counting both.
+func (c *Counts) filter(field string, match func(string) bool, fn func(gitlab.Page) error) func(gitlab.Page) error {
+	return func(p gitlab.Page) error {
 		c.Fetched += len(p)
 		kept := p[:0]
-		for _, pr := range p {
-			if pwn, _ := pr["path_with_namespace"].(string); pwn != "" && s.Entry.MatchProject(pwn) && !pendingDeletion(pr) {
-				kept = append(kept, pr)
+		for _, o := range p {
+			if path, _ := o[field].(string); path != "" && match(path) && !pendingDeletion(o) {
+				kept = append(kept, o)
 			}
 		}
 		c.Selected += len(kept)
@@ -115,11 +112,7 @@ func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Coun
 			return nil
 		}
 		return fn(kept)
-	})
-	if err != nil {
-		return c, fmt.Errorf("crawl: listing projects: %w", err)
 	}
-	return c, nil
 }
 
 // pendingDeletion reports objects GitLab has scheduled for deletion; they

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,34 +25,41 @@ func (a *app) resyncCommand() *cobra.Command {
 			"resynced without error). Exits 1 if any kind failed.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := a.logger()
-			if err != nil {
-				return err
-			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			m, err := a.loadMapping()
-			if err != nil {
-				return err
-			}
-			store, err := a.openStore()
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			sum, err := resync.Run(cmd.Context(), resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
-			if err != nil {
-				return failedErr(err)
-			}
-			printSummary(a.stdout, sum)
-			if sum.Failed() {
-				return failedErr(fmt.Errorf("resync failed:\n%w", sum.Err()))
-			}
-			return nil
+			_, err := a.resync(cmd.Context())
+			return err
 		},
 	}
+}
+
+// resync loads the settings, runs one resync into the catalog and prints
+// its summary. A failed kind makes it return an exit-1 error.
+func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
+	log, err := a.logger()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.loadMapping()
+	if err != nil {
+		return nil, err
+	}
+	store, err := a.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
+	if err != nil {
+		return nil, failedErr(err)
+	}
+	printSummary(a.stdout, sum)
+	if sum.Failed() {
+		return sum, failedErr(fmt.Errorf("resync failed:\n%w", sum.Err()))
+	}
+	return sum, nil
 }
 
 // printSummary writes the per-kind table and the totals.

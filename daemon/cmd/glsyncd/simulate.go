@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
-	"github.com/glsync/terraform-provider-glsync/shared/resync"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -160,8 +158,7 @@ func (a *app) demoCommand() *cobra.Command {
 			"resyncs into an embedded catalog and shows what landed and how to query it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := a.logger()
-			if err != nil {
+			if _, err := a.logger(); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -192,12 +189,7 @@ func (a *app) demoCommand() *cobra.Command {
 			fmt.Fprintln(a.stdout)
 
 			a.configPath, a.dataDir = cfgPath, dir
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			mp, err := a.loadMapping()
-			if err != nil {
+			if _, err := a.resync(ctx); err != nil {
 				return err
 			}
 			store, err := a.openStore()
@@ -205,14 +197,6 @@ func (a *app) demoCommand() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: mp, Store: store, Logger: log})
-			if err != nil {
-				return failedErr(err)
-			}
-			printSummary(a.stdout, sum)
-			if sum.Failed() {
-				return failedErr(errors.Join(errors.New("demo resync failed"), sum.Err()))
-			}
 			ents, err := store.List(ctx, catalog.Filter{})
 			if err != nil {
 				return failedErr(err)
