@@ -18,6 +18,11 @@ type Entity struct {
 	Icon       string         `json:"icon,omitempty"`
 	Properties map[string]any `json:"properties"`
 	Relations  map[string]any `json:"relations"`
+	// Version orders writes of the same entity: the time (unix nanoseconds)
+	// glsync asked GitLab for the object it was mapped from. A write never
+	// replaces a newer version, so a resync page fetched before a webhook
+	// cannot undo what the webhook wrote.
+	Version int64 `json:"-"`
 }
 
 // Key identifies an entity.
@@ -58,8 +63,9 @@ type Store interface {
 	BeginRun(ctx context.Context) (RunID, error)
 	// Upsert writes entities produced by kind during run, marking them seen.
 	Upsert(ctx context.Context, run RunID, kind string, entities []*Entity) (UpsertStats, error)
-	// DeleteStale deletes entities of kind not seen in run. Callers only
-	// call it after the kind's resync completed without error.
+	// DeleteStale deletes entities of kind not seen in run and not written
+	// (by a webhook) since the run started. Callers only call it after the
+	// kind's resync completed without error.
 	DeleteStale(ctx context.Context, run RunID, kind string) (int, error)
 	// FinishRun records the end of a run and whether it succeeded.
 	FinishRun(ctx context.Context, run RunID, ok bool, finished time.Time) error
@@ -67,4 +73,70 @@ type Store interface {
 	List(ctx context.Context, f Filter) ([]*Entity, error)
 	// Close releases the store.
 	Close() error
+}
+
+// Deletion removes one entity because GitLab said it is gone.
+type Deletion struct {
+	Key
+	// Version is when GitLab reported the deletion (unix nanoseconds): a
+	// resync page fetched before it cannot bring the entity back.
+	Version int64
+}
+
+// Changes are the catalog writes of one webhook event, applied atomically
+// with the event's removal from the queue.
+type Changes struct {
+	// Upserts are keyed by the kind that produced them.
+	Upserts map[string][]*Entity
+	Deletes []Deletion
+}
+
+// Event is a webhook delivery waiting in the durable queue.
+type Event struct {
+	ID int64
+	// Delivery is GitLab's X-Gitlab-Event-UUID (or Idempotency-Key); a
+	// delivery already accepted is not queued again.
+	Delivery string
+	// Source is "group" or "system"; Scope is the group id of a group hook.
+	Source, Scope string
+	// Type is the X-Gitlab-Event header, e.g. "Push Hook".
+	Type       string
+	Body       []byte
+	ReceivedAt time.Time
+	Attempts   int
+}
+
+// Queue is the durable webhook queue. An event leaves it only with the
+// commit of its catalog writes (Complete), so a crash at any point either
+// keeps the event or keeps its writes and drops it, never neither.
+type Queue interface {
+	// Enqueue stores an event; duplicate is true (and nothing is stored)
+	// when its delivery id was accepted before.
+	Enqueue(ctx context.Context, e *Event) (duplicate bool, err error)
+	// Claim leases up to n due events for lease; a crashed worker's events
+	// come back when the lease ends.
+	Claim(ctx context.Context, n int, lease time.Duration) ([]*Event, error)
+	// Complete applies the event's changes and removes it, atomically.
+	Complete(ctx context.Context, id int64, c Changes) error
+	// Retry releases an event to be tried again at a later time; after
+	// maxAttempts it moves to the dead-letter table instead.
+	Retry(ctx context.Context, id int64, reason string, at time.Time, maxAttempts int) (dead bool, err error)
+	// Depth returns the number of queued events.
+	Depth(ctx context.Context) (int, error)
+}
+
+// HookSecret is the secret of a hook glsync created (or was given).
+type HookSecret struct {
+	// Scope is "group:<id>" or "system".
+	Scope  string
+	HookID int64
+	URL    string
+	Secret string
+}
+
+// Secrets stores the webhook secrets glsync checks X-Gitlab-Token against.
+type Secrets interface {
+	PutHookSecret(ctx context.Context, s HookSecret) error
+	HookSecret(ctx context.Context, scope string) (HookSecret, bool, error)
+	DeleteHookSecret(ctx context.Context, scope string) error
 }

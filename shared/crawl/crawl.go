@@ -100,9 +100,9 @@ func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Coun
 // that are not pending deletion, counting both.
 func (c *Counts) filter(field string, match func(string) bool, fn func(gitlab.Page) error) func(gitlab.Page) error {
 	return func(p gitlab.Page) error {
-		c.Fetched += len(p)
-		kept := p[:0]
-		for _, o := range p {
+		c.Fetched += len(p.Items)
+		kept := p.Items[:0]
+		for _, o := range p.Items {
 			if path, _ := o[field].(string); path != "" && match(path) && !pendingDeletion(o) {
 				kept = append(kept, o)
 			}
@@ -111,7 +111,7 @@ func (c *Counts) filter(field string, match func(string) bool, fn func(gitlab.Pa
 		if len(kept) == 0 {
 			return nil
 		}
-		return fn(kept)
+		return fn(gitlab.Page{Items: kept, RequestedAt: p.RequestedAt})
 	}
 }
 

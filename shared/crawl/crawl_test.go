@@ -24,7 +24,7 @@ func collect(t *testing.T, s *Source, kind string, field string) (Counts, []stri
 	t.Helper()
 	var out []string
 	c, err := s.List(context.Background(), kind, func(p gitlab.Page) error {
-		for _, o := range p {
+		for _, o := range p.Items {
 			out = append(out, o[field].(string))
 		}
 		return nil

@@ -358,8 +358,12 @@ func (c *Client) wrap(op string, resp *gogitlab.Response, err error) error {
 	return fmt.Errorf("token %s: %w", c.Masked, &APIError{Op: op, Status: status, Err: err})
 }
 
-// Page is one page of a listing: raw objects as GitLab sent them.
-type Page []map[string]any
+// Page is one page of a listing: raw objects as GitLab sent them, and
+// when the request for them was sent (what the catalog orders writes by).
+type Page struct {
+	Items       []map[string]any
+	RequestedAt time.Time
+}
 
 // ListKeyset lists path (e.g. "projects") with keyset pagination ordered by
 // id, calling fn for each page as it arrives. Keyset pages are chained, so
@@ -504,19 +508,20 @@ func (c *Client) chain(ctx context.Context, path string, q url.Values, keyset bo
 }
 
 func (c *Client) get(ctx context.Context, path string, q url.Values) (Page, *gogitlab.Response, error) {
+	start := time.Now()
 	req, err := c.API.NewRequest(http.MethodGet, path, nil, []gogitlab.RequestOptionFunc{
 		gogitlab.WithContext(ctx),
 		func(r *retryablehttp.Request) error { r.URL.RawQuery = q.Encode(); return nil },
 	})
 	if err != nil {
-		return nil, nil, err
+		return Page{}, nil, err
 	}
-	var items Page
+	var items []map[string]any
 	resp, err := c.API.Do(req, &items)
 	if err != nil {
-		return nil, resp, c.wrap("GET /"+path, resp, err)
+		return Page{}, resp, c.wrap("GET /"+path, resp, err)
 	}
-	return items, resp, nil
+	return Page{Items: items, RequestedAt: start}, resp, nil
 }
 
 func withPage(q url.Values, page int64) url.Values {

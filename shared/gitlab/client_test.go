@@ -31,7 +31,7 @@ func count(t *testing.T, c *gitlab.Client, keyset bool, path string, q url.Value
 	if keyset {
 		list = c.ListKeyset
 	}
-	if err := list(context.Background(), path, q, func(p gitlab.Page) error { n += len(p); return nil }); err != nil {
+	if err := list(context.Background(), path, q, func(p gitlab.Page) error { n += len(p.Items); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n

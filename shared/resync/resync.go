@@ -246,10 +246,11 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 			var items []mapped
 			var fresh, again []*catalog.Entity
 			c, err := src.List(ctx, ks.Kind, func(page gitlab.Page) error {
-				fetched.Add(int64(len(page)))
+				fetched.Add(int64(len(page.Items)))
+				version := page.RequestedAt.UnixNano()
 				// Map outside the write lock: jq is the CPU-heavy part.
 				items = items[:0]
-				for _, obj := range page {
+				for _, obj := range page.Items {
 					it := mapped{}
 					it.id, it.hasID = objectID(obj)
 					for _, r := range resources {
@@ -259,6 +260,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 							continue
 						}
 						if selected {
+							e.Version = version
 							it.ents = append(it.ents, e)
 						}
 					}

@@ -33,6 +33,7 @@ const schema = `
 CREATE TABLE IF NOT EXISTS runs (
 	id          INTEGER PRIMARY KEY AUTOINCREMENT,
 	started_at  TEXT NOT NULL,
+	started_ns  INTEGER NOT NULL DEFAULT 0,
 	finished_at TEXT,
 	ok          INTEGER
 );
@@ -47,10 +48,51 @@ CREATE TABLE IF NOT EXISTS entities (
 	relations  TEXT NOT NULL,
 	hash       TEXT NOT NULL,
 	last_run   INTEGER NOT NULL,
+	version    INTEGER NOT NULL DEFAULT 0,
 	updated_at TEXT NOT NULL,
 	PRIMARY KEY (blueprint, identifier)
 );
 CREATE INDEX IF NOT EXISTS entities_kind_run ON entities(kind, last_run);
+CREATE TABLE IF NOT EXISTS tombstones (
+	blueprint  TEXT NOT NULL,
+	identifier TEXT NOT NULL,
+	version    INTEGER NOT NULL,
+	PRIMARY KEY (blueprint, identifier)
+);
+CREATE TABLE IF NOT EXISTS events (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	delivery    TEXT NOT NULL,
+	source      TEXT NOT NULL,
+	scope       TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	body        BLOB NOT NULL,
+	received_ns INTEGER NOT NULL,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	next_ns     INTEGER NOT NULL DEFAULT 0,
+	lease_ns    INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS dead_events (
+	id          INTEGER PRIMARY KEY,
+	delivery    TEXT NOT NULL,
+	source      TEXT NOT NULL,
+	scope       TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	body        BLOB NOT NULL,
+	received_ns INTEGER NOT NULL,
+	attempts    INTEGER NOT NULL,
+	last_error  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+	delivery    TEXT PRIMARY KEY,
+	received_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hook_secrets (
+	scope   TEXT PRIMARY KEY,
+	hook_id INTEGER NOT NULL,
+	url     TEXT NOT NULL,
+	secret  TEXT NOT NULL
+);
 `
 
 // Open opens (creating if needed) the catalog in dir.
@@ -79,7 +121,8 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // BeginRun records a new resync.
 func (s *Store) BeginRun(ctx context.Context) (catalog.RunID, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs(started_at) VALUES(?)`, time.Now().UTC().Format(time.RFC3339Nano))
+	now := time.Now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO runs(started_at, started_ns) VALUES(?, ?)`, now.UTC().Format(time.RFC3339Nano), now.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("catalog: begin run: %w", err)
 	}
@@ -98,66 +141,91 @@ func (s *Store) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finis
 
 // Upsert writes a batch in one transaction: all or nothing.
 func (s *Store) Upsert(ctx context.Context, run catalog.RunID, kind string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
-	var st catalog.UpsertStats
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return st, fmt.Errorf("catalog: upsert %s: %w", kind, err)
+		return catalog.UpsertStats{}, fmt.Errorf("catalog: upsert %s: %w", kind, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	sel, err := tx.PrepareContext(ctx, `SELECT hash FROM entities WHERE blueprint = ? AND identifier = ?`)
+	st, err := upsertTx(ctx, tx, int64(run), kind, entities)
 	if err != nil {
-		return st, fmt.Errorf("catalog: upsert %s: %w", kind, err)
+		return catalog.UpsertStats{}, err
 	}
-	defer sel.Close()
-	touch, err := tx.PrepareContext(ctx, `UPDATE entities SET last_run = ?, kind = ? WHERE blueprint = ? AND identifier = ?`)
-	if err != nil {
-		return st, fmt.Errorf("catalog: upsert %s: %w", kind, err)
+	if err := tx.Commit(); err != nil {
+		return catalog.UpsertStats{}, fmt.Errorf("catalog: upsert %s: commit: %w", kind, err)
 	}
-	defer touch.Close()
-	write, err := tx.PrepareContext(ctx, `INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, updated_at)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(blueprint, identifier) DO UPDATE SET kind=excluded.kind, title=excluded.title, team=excluded.team, icon=excluded.icon,
-			properties=excluded.properties, relations=excluded.relations, hash=excluded.hash, last_run=excluded.last_run, updated_at=excluded.updated_at`)
-	if err != nil {
-		return st, fmt.Errorf("catalog: upsert %s: %w", kind, err)
+	return st, nil
+}
+
+// upsertTx writes entities inside tx. run 0 (a webhook write) keeps an
+// existing entity's last_run and gives a new one the latest run's id.
+// An entity is not rewritten when the stored version is newer, and not
+// recreated when a newer deletion (tombstone) exists.
+func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
+	var st catalog.UpsertStats
+	fail := func(e *catalog.Entity, err error) (catalog.UpsertStats, error) {
+		return st, fmt.Errorf("catalog: upsert %s %s/%s: %w", kind, e.Blueprint, e.Identifier, err)
 	}
-	defer write.Close()
+	if run == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs`).Scan(&run); err != nil {
+			return st, fmt.Errorf("catalog: upsert %s: %w", kind, err)
+		}
+	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, e := range entities {
 		props, err := json.Marshal(orEmpty(e.Properties))
 		if err != nil {
-			return st, fmt.Errorf("catalog: upsert %s %s/%s: properties: %w", kind, e.Blueprint, e.Identifier, err)
+			return fail(e, fmt.Errorf("properties: %w", err))
 		}
 		rels, err := json.Marshal(orEmpty(e.Relations))
 		if err != nil {
-			return st, fmt.Errorf("catalog: upsert %s %s/%s: relations: %w", kind, e.Blueprint, e.Identifier, err)
+			return fail(e, fmt.Errorf("relations: %w", err))
 		}
 		h := sha256.New()
 		for _, part := range [][]byte{[]byte(e.Title), {0}, []byte(e.Team), {0}, []byte(e.Icon), {0}, props, {0}, rels} {
 			h.Write(part)
 		}
 		hash := hex.EncodeToString(h.Sum(nil))
+
+		var tomb int64
+		switch err := tx.QueryRowContext(ctx, `SELECT version FROM tombstones WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&tomb); {
+		case err == sql.ErrNoRows:
+		case err != nil:
+			return fail(e, err)
+		case tomb > e.Version:
+			st.Unchanged++ // deleted after this copy was fetched: stay deleted
+			continue
+		default:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
+				return fail(e, err)
+			}
+		}
+
 		var old string
-		switch err := sel.QueryRowContext(ctx, e.Blueprint, e.Identifier).Scan(&old); {
+		var oldVersion int64
+		switch err := tx.QueryRowContext(ctx, `SELECT hash, version FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&old, &oldVersion); {
 		case err == sql.ErrNoRows:
 			st.Created++
 		case err != nil:
-			return st, fmt.Errorf("catalog: upsert %s %s/%s: %w", kind, e.Blueprint, e.Identifier, err)
-		case old == hash:
-			if _, err := touch.ExecContext(ctx, int64(run), kind, e.Blueprint, e.Identifier); err != nil {
-				return st, fmt.Errorf("catalog: upsert %s %s/%s: %w", kind, e.Blueprint, e.Identifier, err)
+			return fail(e, err)
+		case old == hash || oldVersion > e.Version:
+			// Same content, or a newer copy is stored: only mark it seen.
+			if _, err := tx.ExecContext(ctx, `UPDATE entities SET last_run = MAX(last_run, ?), kind = ?, version = MAX(version, ?) WHERE blueprint = ? AND identifier = ?`,
+				run, kind, e.Version, e.Blueprint, e.Identifier); err != nil {
+				return fail(e, err)
 			}
 			st.Unchanged++
 			continue
 		default:
 			st.Updated++
 		}
-		if _, err := write.ExecContext(ctx, e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), hash, int64(run), now); err != nil {
-			return st, fmt.Errorf("catalog: upsert %s %s/%s: %w", kind, e.Blueprint, e.Identifier, err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(blueprint, identifier) DO UPDATE SET kind=excluded.kind, title=excluded.title, team=excluded.team, icon=excluded.icon,
+				properties=excluded.properties, relations=excluded.relations, hash=excluded.hash,
+				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at`,
+			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), hash, run, e.Version, now); err != nil {
+			return fail(e, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return catalog.UpsertStats{}, fmt.Errorf("catalog: upsert %s: commit: %w", kind, err)
 	}
 	return st, nil
 }
@@ -169,9 +237,11 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// DeleteStale deletes entities of kind that run did not see.
+// DeleteStale deletes entities of kind that run did not see, except those
+// a webhook wrote after the run started.
 func (s *Store) DeleteStale(ctx context.Context, run catalog.RunID, kind string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM entities WHERE kind = ? AND last_run < ?`, kind, int64(run))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM entities WHERE kind = ? AND last_run < ?
+		AND version < (SELECT started_ns FROM runs WHERE id = ?)`, kind, int64(run), int64(run))
 	if err != nil {
 		return 0, fmt.Errorf("catalog: delete stale %s: %w", kind, err)
 	}

@@ -1,0 +1,216 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+)
+
+var (
+	_ catalog.Queue   = (*Store)(nil)
+	_ catalog.Secrets = (*Store)(nil)
+)
+
+// Enqueue stores an event unless its delivery id was seen before.
+func (s *Store) Enqueue(ctx context.Context, e *catalog.Event) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("queue: enqueue: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if e.Delivery != "" {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deliveries(delivery, received_ns) VALUES(?, ?)`, e.Delivery, e.ReceivedAt.UnixNano())
+		if err != nil {
+			return false, fmt.Errorf("queue: enqueue: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return true, nil
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO events(delivery, source, scope, type, body, received_ns) VALUES(?,?,?,?,?,?)`,
+		e.Delivery, e.Source, e.Scope, e.Type, e.Body, e.ReceivedAt.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("queue: enqueue: %w", err)
+	}
+	if e.ID, err = res.LastInsertId(); err != nil {
+		return false, fmt.Errorf("queue: enqueue: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("queue: enqueue: commit: %w", err)
+	}
+	return false, nil
+}
+
+// Claim leases up to n due events, oldest first.
+func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catalog.Event, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("queue: claim: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	now := time.Now().UnixNano()
+	rows, err := tx.QueryContext(ctx, `SELECT id, delivery, source, scope, type, body, received_ns, attempts FROM events
+		WHERE next_ns <= ? AND lease_ns <= ? ORDER BY id LIMIT ?`, now, now, n)
+	if err != nil {
+		return nil, fmt.Errorf("queue: claim: %w", err)
+	}
+	var out []*catalog.Event
+	for rows.Next() {
+		e := &catalog.Event{}
+		var rec int64
+		if err := rows.Scan(&e.ID, &e.Delivery, &e.Source, &e.Scope, &e.Type, &e.Body, &rec, &e.Attempts); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("queue: claim: %w", err)
+		}
+		e.ReceivedAt = time.Unix(0, rec)
+		out = append(out, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("queue: claim: %w", err)
+	}
+	until := now + int64(lease)
+	for _, e := range out {
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET lease_ns = ? WHERE id = ?`, until, e.ID); err != nil {
+			return nil, fmt.Errorf("queue: claim: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("queue: claim: commit: %w", err)
+	}
+	return out, nil
+}
+
+// Complete applies the event's changes and deletes it in one transaction.
+func (s *Store) Complete(ctx context.Context, id int64, c catalog.Changes) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("queue: complete %d: %w", id, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	for kind, ents := range c.Upserts {
+		if _, err := upsertTx(ctx, tx, 0, kind, ents); err != nil {
+			return fmt.Errorf("queue: complete %d: %w", id, err)
+		}
+	}
+	for _, d := range c.Deletes {
+		var v int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM entities WHERE blueprint = ? AND identifier = ?`, d.Blueprint, d.Identifier).Scan(&v)
+		if err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("queue: complete %d: %w", id, err)
+		}
+		if err == nil && v > d.Version {
+			continue // re-created after the deletion was reported
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM entities WHERE blueprint = ? AND identifier = ?`, d.Blueprint, d.Identifier); err != nil {
+			return fmt.Errorf("queue: complete %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones(blueprint, identifier, version) VALUES(?,?,?)
+			ON CONFLICT(blueprint, identifier) DO UPDATE SET version = MAX(version, excluded.version)`, d.Blueprint, d.Identifier, d.Version); err != nil {
+			return fmt.Errorf("queue: complete %d: %w", id, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("queue: complete %d: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("queue: complete %d: commit: %w", id, err)
+	}
+	return nil
+}
+
+// Retry schedules the event again, or moves it to dead_events after
+// maxAttempts.
+func (s *Store) Retry(ctx context.Context, id int64, reason string, at time.Time, maxAttempts int) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = ?, lease_ns = 0, last_error = ? WHERE id = ?`,
+		at.UnixNano(), reason, id); err != nil {
+		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+	}
+	var attempts int
+	if err := tx.QueryRowContext(ctx, `SELECT attempts FROM events WHERE id = ?`, id).Scan(&attempts); err != nil {
+		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+	}
+	dead := attempts >= maxAttempts
+	if dead {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dead_events(id, delivery, source, scope, type, body, received_ns, attempts, last_error)
+			SELECT id, delivery, source, scope, type, body, received_ns, attempts, last_error FROM events WHERE id = ?`, id); err != nil {
+			return false, fmt.Errorf("queue: retry %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ?`, id); err != nil {
+			return false, fmt.Errorf("queue: retry %d: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("queue: retry %d: commit: %w", id, err)
+	}
+	return dead, nil
+}
+
+// Depth counts queued events.
+func (s *Store) Depth(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queue: depth: %w", err)
+	}
+	return n, nil
+}
+
+// ReleaseLeases makes every queued event due now. Called at start-up: the
+// process that held the leases is gone.
+func (s *Store) ReleaseLeases(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE events SET lease_ns = 0`); err != nil {
+		return fmt.Errorf("queue: release leases: %w", err)
+	}
+	return nil
+}
+
+// PruneDeliveries forgets delivery ids older than cutoff; GitLab stops
+// retrying a delivery long before.
+func (s *Store) PruneDeliveries(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM deliveries WHERE received_ns < ?`, cutoff.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("queue: prune deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// PutHookSecret stores (or replaces) the secret of a hook.
+func (s *Store) PutHookSecret(ctx context.Context, h catalog.HookSecret) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO hook_secrets(scope, hook_id, url, secret) VALUES(?,?,?,?)
+		ON CONFLICT(scope) DO UPDATE SET hook_id = excluded.hook_id, url = excluded.url, secret = excluded.secret`,
+		h.Scope, h.HookID, h.URL, h.Secret)
+	if err != nil {
+		return fmt.Errorf("secrets: put %s: %w", h.Scope, err)
+	}
+	return nil
+}
+
+// HookSecret returns the secret stored for scope.
+func (s *Store) HookSecret(ctx context.Context, scope string) (catalog.HookSecret, bool, error) {
+	h := catalog.HookSecret{Scope: scope}
+	err := s.db.QueryRowContext(ctx, `SELECT hook_id, url, secret FROM hook_secrets WHERE scope = ?`, scope).Scan(&h.HookID, &h.URL, &h.Secret)
+	if err == sql.ErrNoRows {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, fmt.Errorf("secrets: get %s: %w", scope, err)
+	}
+	return h, true, nil
+}
+
+// DeleteHookSecret forgets a hook's secret.
+func (s *Store) DeleteHookSecret(ctx context.Context, scope string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM hook_secrets WHERE scope = ?`, scope); err != nil {
+		return fmt.Errorf("secrets: delete %s: %w", scope, err)
+	}
+	return nil
+}
