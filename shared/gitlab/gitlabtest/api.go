@@ -34,6 +34,15 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 		s.groupRoutes(w, r, tok, segs)
 	case r.Method == http.MethodGet && n == 1 && segs[0] == "projects":
 		s.listProjects(w, r, tok)
+	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" && segs[2] == "merge_requests" && n <= 4:
+		s.mu.RLock()
+		p := s.findProject(tok, segs[1])
+		s.mu.RUnlock()
+		if p == nil {
+			writeJSON(w, http.StatusNotFound, projNotFound)
+			return
+		}
+		s.projectMR(w, r, tok, p, segs[3:])
 	case r.Method == http.MethodGet && n == 2 && segs[0] == "projects":
 		s.mu.RLock()
 		p := s.findProject(tok, segs[1])
@@ -251,6 +260,10 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		}
 		s.mu.RUnlock()
 		writeJSON(w, http.StatusOK, out)
+	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "merge_requests":
+		s.listMRs(w, r, tok, fmt.Sprintf("groups/%d/merge_requests", g.ID), func(p *Project) bool {
+			return s.isDescendant(p.NamespaceID, g.ID)
+		})
 	case segs[2] == "hooks" && len(segs) <= 4:
 		if tok.Kind != AdminToken && s.accessLevel(tok) < 50 {
 			writeJSON(w, http.StatusForbidden, forbidden)

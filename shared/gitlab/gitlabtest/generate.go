@@ -243,6 +243,13 @@ func (s *Server) Generate(spec OrgSpec) Org {
 		}
 		p.Visibility = []string{"private", "private", "internal", "public"}[rnd.Intn(4)]
 		created = append(created, p)
+		if !p.EmptyRepo && rnd.Intn(10) < 3 {
+			for k := 0; k < 1+rnd.Intn(3); k++ {
+				at := p.CreatedAt.Add(time.Duration(24*(k+1)) * time.Hour)
+				mr := s.addMRLocked(p.ID, []string{"Fix flaky test", "Bump dependencies", "Add metrics", "Refactor handler"}[rnd.Intn(4)], at)
+				mr.State = []string{"opened", "opened", "merged", "closed"}[rnd.Intn(4)]
+			}
+		}
 		org.ProjectsPer[strings.SplitN(g.FullPath, "/", 2)[0]]++
 	}
 	// Share a few projects with another root's team, as organisations do

@@ -83,7 +83,8 @@ type Server struct {
 	projects map[int64]*Project
 	tokens   map[string]*Token
 	hooks    map[int64]*Hook
-	nextID   struct{ group, project, hook, user int64 }
+	mrs      map[int64]*MergeRequest
+	nextID   struct{ group, project, hook, user, mr int64 }
 
 	opts   Options
 	faultM sync.Mutex
@@ -96,6 +97,9 @@ type Server struct {
 	countM   sync.Mutex
 	counters map[string]int
 	total    int
+
+	deliverM   sync.Mutex
+	deliveries []Delivery
 }
 
 type window struct {
@@ -115,6 +119,7 @@ func New(opts Options) *Server {
 		projects: map[int64]*Project{},
 		tokens:   map[string]*Token{},
 		hooks:    map[int64]*Hook{},
+		mrs:      map[int64]*MergeRequest{},
 		opts:     opts,
 		rnd:      rand.New(rand.NewSource(opts.Seed)),
 		windows:  map[string]*window{},

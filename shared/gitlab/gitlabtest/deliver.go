@@ -1,0 +1,350 @@
+package gitlabtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// payloads are real GitLab webhook and system hook bodies (see
+// payloads/SOURCES.md). Deliveries start from them and put the simulated
+// objects' values in, so every field GitLab sends is there.
+//
+//go:embed payloads
+var payloads embed.FS
+
+func template(name string) map[string]any {
+	b, err := payloads.ReadFile(path.Join("payloads", name))
+	if err != nil {
+		panic(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(fmt.Sprintf("%s: %v", name, err))
+	}
+	return m
+}
+
+// Delivery is one webhook request the simulator sent.
+type Delivery struct {
+	HookID int64
+	URL    string
+	Event  string // X-Gitlab-Event
+	UUID   string // X-Gitlab-Event-UUID, also Idempotency-Key
+	Body   []byte
+	Token  string
+	Status int // 0 when the request failed
+	Err    error
+}
+
+// hookEventFlag maps an X-Gitlab-Event to the hook flag that enables it.
+var hookEventFlag = map[string]string{
+	"Push Hook":          "push_events",
+	"Tag Push Hook":      "tag_push_events",
+	"Merge Request Hook": "merge_requests_events",
+	"Subgroup Hook":      "subgroup_events",
+	"Member Hook":        "member_events",
+}
+
+// systemEventFlag maps system hook event_name values to the flag that
+// enables them; events without a flag are always sent.
+var systemEventFlag = map[string]string{
+	"push":              "push_events",
+	"tag_push":          "tag_push_events",
+	"merge_request":     "merge_requests_events",
+	"repository_update": "repository_update_events",
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// send POSTs one delivery with GitLab's headers.
+func (s *Server) send(ctx context.Context, h Hook, event, uuid string, body []byte) Delivery {
+	d := Delivery{HookID: h.ID, URL: h.URL, Event: event, UUID: uuid, Body: body, Token: h.Token}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
+	if err != nil {
+		d.Err = err
+		return d
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitLab/17.6.0")
+	req.Header.Set("X-Gitlab-Event", event)
+	req.Header.Set("X-Gitlab-Instance", s.baseURL)
+	req.Header.Set("X-Gitlab-Webhook-UUID", fmt.Sprintf("00000000-0000-4000-8000-%012d", h.ID))
+	req.Header.Set("X-Gitlab-Event-UUID", uuid)
+	req.Header.Set("Idempotency-Key", uuid)
+	if h.Token != "" {
+		req.Header.Set("X-Gitlab-Token", h.Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.Err = err
+		return d
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	d.Status = resp.StatusCode
+	s.deliverM.Lock()
+	s.deliveries = append(s.deliveries, d)
+	s.deliverM.Unlock()
+	return d
+}
+
+// Redeliver sends a delivery again with the same UUID, as GitLab does when
+// a delivery is resent from its UI or retried.
+func (s *Server) Redeliver(ctx context.Context, d Delivery) Delivery {
+	s.mu.RLock()
+	h, ok := s.hooks[d.HookID]
+	var hook Hook
+	if ok {
+		hook = *h
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return Delivery{Err: fmt.Errorf("hook %d is gone", d.HookID)}
+	}
+	return s.send(ctx, hook, d.Event, d.UUID, d.Body)
+}
+
+// Deliveries returns every delivery sent so far.
+func (s *Server) Deliveries() []Delivery {
+	s.deliverM.Lock()
+	defer s.deliverM.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
+
+// fire sends a project-scoped event to the group hooks of the project's
+// group and its ancestors that enable it, and to the system hooks that
+// enable systemName (when not empty).
+func (s *Server) fire(ctx context.Context, p *Project, event string, body map[string]any, systemName string, systemBody map[string]any) []Delivery {
+	s.mu.RLock()
+	var targets []Hook
+	var system []Hook
+	for _, h := range s.hooks {
+		switch {
+		case h.GroupID == 0:
+			if systemName != "" {
+				if flag, ok := systemEventFlag[systemName]; !ok || h.Events[flag] {
+					system = append(system, *h)
+				}
+			}
+		case p != nil && s.isDescendant(p.NamespaceID, h.GroupID) && h.Events[hookEventFlag[event]]:
+			targets = append(targets, *h)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(targets, func(i, j int) bool { return targets[i].ID < targets[j].ID })
+	var out []Delivery
+	if len(targets) > 0 {
+		b, _ := json.Marshal(body)
+		for _, h := range targets {
+			out = append(out, s.send(ctx, h, event, newUUID(), b))
+		}
+	}
+	if len(system) > 0 {
+		b, _ := json.Marshal(systemBody)
+		for _, h := range system {
+			out = append(out, s.send(ctx, h, "System Hook", newUUID(), b))
+		}
+	}
+	return out
+}
+
+// hookProject is the project object of push and merge request payloads.
+func (s *Server) hookProject(p *Project) map[string]any {
+	ns := s.groups[p.NamespaceID]
+	pwn := ns.FullPath + "/" + p.Path
+	vis := map[string]int{"private": 0, "internal": 10, "public": 20}[p.Visibility]
+	return map[string]any{
+		"id": p.ID, "name": p.Name, "description": p.Description, "web_url": s.webURL(pwn), "avatar_url": nil,
+		"git_ssh_url": fmt.Sprintf("git@%s:%s.git", s.hostname(), pwn), "git_http_url": s.webURL(pwn + ".git"),
+		"namespace": ns.Name, "visibility_level": vis, "path_with_namespace": pwn, "default_branch": p.DefaultBranch,
+		"ci_config_path": nil, "homepage": s.webURL(pwn), "url": fmt.Sprintf("git@%s:%s.git", s.hostname(), pwn),
+		"ssh_url": fmt.Sprintf("git@%s:%s.git", s.hostname(), pwn), "http_url": s.webURL(pwn + ".git"),
+	}
+}
+
+func (s *Server) repository(p *Project) map[string]any {
+	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
+	vis := map[string]int{"private": 0, "internal": 10, "public": 20}[p.Visibility]
+	return map[string]any{
+		"name": p.Name, "url": fmt.Sprintf("git@%s:%s.git", s.hostname(), pwn), "description": p.Description,
+		"homepage": s.webURL(pwn), "git_http_url": s.webURL(pwn + ".git"),
+		"git_ssh_url": fmt.Sprintf("git@%s:%s.git", s.hostname(), pwn), "visibility_level": vis,
+	}
+}
+
+func randSHA() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Push records a push to the project's default branch (it becomes
+// non-empty and active) and delivers "Push Hook" to the group hooks and
+// the system "push" event to system hooks.
+func (s *Server) Push(ctx context.Context, projectID int64) []Delivery {
+	s.mu.Lock()
+	p := s.projects[projectID]
+	if p == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	p.EmptyRepo = false
+	if p.DefaultBranch == "" {
+		p.DefaultBranch = "main"
+	}
+	p.LastActivity = time.Now().UTC()
+	before, after := randSHA(), randSHA()
+	body := template("webhooks/push.json")
+	for k, v := range map[string]any{
+		"before": before, "after": after, "checkout_sha": after, "ref": "refs/heads/" + p.DefaultBranch,
+		"project_id": p.ID, "project": s.hookProject(p), "repository": s.repository(p),
+	} {
+		body[k] = v
+	}
+	sys := template("systemhooks/push.json")
+	for k, v := range map[string]any{
+		"before": before, "after": after, "checkout_sha": after, "ref": "refs/heads/" + p.DefaultBranch,
+		"project_id": p.ID, "project": s.hookProject(p), "repository": s.repository(p),
+	} {
+		sys[k] = v
+	}
+	cp := *p
+	s.mu.Unlock()
+	return s.fire(ctx, &cp, "Push Hook", body, "push", sys)
+}
+
+// MergeRequestEvent delivers "Merge Request Hook" for mr with action
+// (open, update, merge, close, reopen).
+func (s *Server) MergeRequestEvent(ctx context.Context, mrID int64, action string) []Delivery {
+	s.mu.RLock()
+	m := s.mrs[mrID]
+	if m == nil {
+		s.mu.RUnlock()
+		return nil
+	}
+	p := s.projects[m.ProjectID]
+	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
+	body := template("webhooks/merge_request.json")
+	attrs := body["object_attributes"].(map[string]any)
+	for k, v := range map[string]any{
+		"id": m.ID, "iid": m.IID, "title": m.Title, "state": m.State, "action": action,
+		"source_branch": m.SourceBranch, "target_branch": m.TargetBranch,
+		"source_project_id": p.ID, "target_project_id": p.ID,
+		"created_at": m.CreatedAt.Format("2006-01-02 15:04:05 UTC"), "updated_at": m.UpdatedAt.Format("2006-01-02 15:04:05 UTC"),
+		"url":    s.webURL(fmt.Sprintf("%s/-/merge_requests/%d", pwn, m.IID)),
+		"source": s.hookProject(p), "target": s.hookProject(p),
+	} {
+		attrs[k] = v
+	}
+	body["project"] = s.hookProject(p)
+	body["repository"] = s.repository(p)
+	sys := template("systemhooks/merge_request.json")
+	sys["project"] = s.hookProject(p)
+	sys["object_attributes"] = attrs
+	cp := *p
+	s.mu.RUnlock()
+	return s.fire(ctx, &cp, "Merge Request Hook", body, "merge_request", sys)
+}
+
+// DestroyProject deletes a project and sends the system hook
+// "project_destroy" event (group hooks get no event for it).
+func (s *Server) DestroyProject(ctx context.Context, projectID int64) []Delivery {
+	s.mu.Lock()
+	p := s.projects[projectID]
+	if p == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
+	sys := template("systemhooks/project_destroy.json")
+	for k, v := range map[string]any{
+		"name": p.Name, "path": p.Path, "path_with_namespace": pwn, "project_id": p.ID,
+		"project_visibility": p.Visibility, "updated_at": time.Now().UTC().Format(time.RFC3339),
+	} {
+		sys[k] = v
+	}
+	delete(s.projects, projectID)
+	s.mu.Unlock()
+	return s.fire(ctx, nil, "", nil, "project_destroy", sys)
+}
+
+// CreateSubgroup creates a subgroup and sends "Subgroup Hook"
+// (subgroup_create) to the hooks of its ancestors.
+func (s *Server) CreateSubgroup(ctx context.Context, parent *Group, name string) (*Group, []Delivery) {
+	g := s.AddGroup(parent, name)
+	return g, s.fireGroup(ctx, g, parent, "subgroup_create")
+}
+
+// RemoveSubgroup deletes a subgroup (and what it holds) and sends
+// "Subgroup Hook" (subgroup_destroy).
+func (s *Server) RemoveSubgroup(ctx context.Context, g *Group) []Delivery {
+	s.mu.Lock()
+	parent := s.groups[g.ParentID]
+	for id, p := range s.projects {
+		if s.isDescendant(p.NamespaceID, g.ID) {
+			delete(s.projects, id)
+		}
+	}
+	for id := range s.groups {
+		if id != g.ID && s.isDescendant(id, g.ID) {
+			delete(s.byPath, s.groups[id].FullPath)
+			delete(s.groups, id)
+		}
+	}
+	s.mu.Unlock()
+	ds := s.fireGroup(ctx, g, parent, "subgroup_destroy")
+	s.mu.Lock()
+	delete(s.byPath, g.FullPath)
+	delete(s.groups, g.ID)
+	s.mu.Unlock()
+	return ds
+}
+
+func (s *Server) fireGroup(ctx context.Context, g, parent *Group, eventName string) []Delivery {
+	body := template("webhooks/subgroup.json")
+	now := time.Now().UTC().Format(time.RFC3339)
+	for k, v := range map[string]any{
+		"created_at": now, "updated_at": now, "event_name": eventName, "name": g.Name, "path": g.Path,
+		"full_path": g.FullPath, "group_id": g.ID, "parent_group_id": parent.ID, "parent_name": parent.Name,
+		"parent_path": parent.Path, "parent_full_path": parent.FullPath,
+	} {
+		body[k] = v
+	}
+	s.mu.RLock()
+	var targets []Hook
+	for _, h := range s.hooks {
+		if h.GroupID != 0 && s.isDescendant(parent.ID, h.GroupID) && h.Events["subgroup_events"] {
+			targets = append(targets, *h)
+		}
+	}
+	s.mu.RUnlock()
+	b, _ := json.Marshal(body)
+	var out []Delivery
+	for _, h := range targets {
+		out = append(out, s.send(ctx, h, "Subgroup Hook", newUUID(), b))
+	}
+	return out
+}
+
+// deliveryLabel is used in test failure messages.
+func (d Delivery) String() string {
+	return fmt.Sprintf("%s %s -> %d %v", d.Event, strings.TrimSpace(d.URL), d.Status, d.Err)
+}
