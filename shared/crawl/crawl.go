@@ -14,7 +14,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
@@ -22,8 +24,9 @@ import (
 
 // Kinds the crawler can list.
 const (
-	KindGroup   = "group"
-	KindProject = "project"
+	KindGroup        = "group"
+	KindProject      = "project"
+	KindMergeRequest = "merge-request"
 )
 
 // Source lists objects for one token.
@@ -35,6 +38,18 @@ type Source struct {
 	user  gitlab.User
 	uerr  error
 	admin bool
+
+	groupsMu  sync.Mutex
+	groups    []gitlab.Page // every group the token sees, listed once per Source
+	groupsErr error
+	groupsOK  bool
+}
+
+// MergeRequestOptions select merge requests.
+type MergeRequestOptions struct {
+	States           []string // opened, closed, merged; empty means opened
+	UpdatedAfterDays int      // 0: no limit
+	Now              time.Time
 }
 
 // Counts says how many objects a listing fetched and how many the globs
@@ -54,28 +69,151 @@ func (s *Source) Identify(ctx context.Context) (gitlab.User, error) {
 }
 
 // List streams the selected objects of kind to fn, one page at a time.
-func (s *Source) List(ctx context.Context, kind string, fn func(gitlab.Page) error) (Counts, error) {
+func (s *Source) List(ctx context.Context, kind string, mr MergeRequestOptions, fn func(gitlab.Page) error) (Counts, error) {
 	switch kind {
 	case KindGroup:
 		return s.Groups(ctx, fn)
 	case KindProject:
 		return s.Projects(ctx, fn)
+	case KindMergeRequest:
+		return s.MergeRequests(ctx, mr, fn)
 	}
 	return Counts{}, fmt.Errorf("crawl: unsupported kind %q", kind)
+}
+
+// allGroups lists every group the token sees, once: the group kind and
+// the group-level listings of other kinds share it. Group counts are small
+// next to projects, so keeping them is cheap.
+func (s *Source) allGroups(ctx context.Context) ([]gitlab.Page, error) {
+	s.groupsMu.Lock()
+	defer s.groupsMu.Unlock()
+	if s.groupsOK {
+		return s.groups, s.groupsErr
+	}
+	q := url.Values{}
+	q.Set("all_available", "false")
+	q.Set("order_by", "id")
+	q.Set("sort", "asc")
+	var pages []gitlab.Page
+	err := s.Client.ListOffset(ctx, "groups", q, func(p gitlab.Page) error {
+		pages = append(pages, p)
+		return nil
+	})
+	if err != nil {
+		// Not cached: a later call may succeed (e.g. after a 5xx burst).
+		return nil, fmt.Errorf("crawl: listing groups: %w", err)
+	}
+	s.groups, s.groupsOK = pages, true
+	return pages, nil
 }
 
 // Groups streams the groups the token sees whose full_path is in scope.
 func (s *Source) Groups(ctx context.Context, fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
-	q := url.Values{}
-	q.Set("all_available", "false")
-	q.Set("order_by", "id")
-	q.Set("sort", "asc")
-	err := s.Client.ListOffset(ctx, "groups", q, c.filter("full_path", s.Entry.MatchGroup, fn))
+	pages, err := s.allGroups(ctx)
 	if err != nil {
-		return c, fmt.Errorf("crawl: listing groups: %w", err)
+		return c, err
+	}
+	filter := c.filter("full_path", s.Entry.MatchGroup, fn)
+	for _, p := range pages {
+		// Copy: the filter reuses the page's backing array.
+		items := append([]map[string]any(nil), p.Items...)
+		if err := filter(gitlab.Page{Items: items, RequestedAt: p.RequestedAt}); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
+}
+
+// RootGroups returns the ids of the token's top groups: those whose parent
+// it cannot see. Group-level listings start there.
+func (s *Source) RootGroups(ctx context.Context) ([]int64, error) {
+	pages, err := s.allGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	for _, p := range pages {
+		for _, g := range p.Items {
+			if id, ok := g["id"].(float64); ok {
+				seen[int64(id)] = true
+			}
+		}
+	}
+	var roots []int64
+	for _, p := range pages {
+		for _, g := range p.Items {
+			parent, _ := g["parent_id"].(float64)
+			if id, ok := g["id"].(float64); ok && (parent == 0 || !seen[int64(parent)]) {
+				roots = append(roots, int64(id))
+			}
+		}
+	}
+	return roots, nil
+}
+
+// MergeRequests streams the merge requests of selected projects: for an
+// admin one instance-wide listing, otherwise one listing per root group
+// (GitLab lists a group's merge requests with its subgroups').
+func (s *Source) MergeRequests(ctx context.Context, o MergeRequestOptions, fn func(gitlab.Page) error) (Counts, error) {
+	var c Counts
+	if _, err := s.Identify(ctx); err != nil {
+		return c, fmt.Errorf("crawl: identifying token: %w", err)
+	}
+	q := url.Values{}
+	q.Set("scope", "all")
+	states := o.States
+	if len(states) == 0 {
+		states = []string{"opened"}
+	}
+	wanted := map[string]bool{}
+	for _, st := range states {
+		wanted[st] = true
+	}
+	if len(states) == 1 {
+		q.Set("state", states[0])
+	} else {
+		q.Set("state", "all")
+	}
+	if o.UpdatedAfterDays > 0 {
+		now := o.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		q.Set("updated_after", now.Add(-time.Duration(o.UpdatedAfterDays)*24*time.Hour).UTC().Format(time.RFC3339))
+	}
+	match := func(o map[string]any) bool {
+		st, _ := o["state"].(string)
+		return wanted[st] && s.Entry.MatchProject(MergeRequestProject(o))
+	}
+	filter := c.filterBy(match, fn)
+	if s.admin {
+		if err := s.Client.ListOffset(ctx, "merge_requests", q, filter); err != nil {
+			return c, fmt.Errorf("crawl: listing merge requests: %w", err)
+		}
+		return c, nil
+	}
+	roots, err := s.RootGroups(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, id := range roots {
+		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/merge_requests", id), q, filter); err != nil {
+			return c, fmt.Errorf("crawl: listing merge requests of group %d: %w", id, err)
+		}
+	}
+	return c, nil
+}
+
+// MergeRequestProject returns the path_with_namespace of a merge
+// request's project, from references.full ("group/project!iid").
+func MergeRequestProject(mr map[string]any) string {
+	refs, _ := mr["references"].(map[string]any)
+	full, _ := refs["full"].(string)
+	if i := strings.LastIndex(full, "!"); i > 0 {
+		return full[:i]
+	}
+	return ""
 }
 
 // Projects streams the projects the token sees whose path_with_namespace
@@ -99,11 +237,22 @@ func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Coun
 // filter wraps fn so it only sees objects whose path field matches and
 // that are not pending deletion, counting both.
 func (c *Counts) filter(field string, match func(string) bool, fn func(gitlab.Page) error) func(gitlab.Page) error {
+	return c.filterBy(func(o map[string]any) bool {
+		path, _ := o[field].(string)
+		return path != "" && match(path) && !pendingDeletion(o)
+	}, fn)
+}
+
+// filterBy wraps fn so it only sees the objects keep accepts.
+func (c *Counts) filterBy(keep func(map[string]any) bool, fn func(gitlab.Page) error) func(gitlab.Page) error {
+	var mu sync.Mutex // offset listings call back from one goroutine, but be safe
 	return func(p gitlab.Page) error {
+		mu.Lock()
+		defer mu.Unlock()
 		c.Fetched += len(p.Items)
 		kept := p.Items[:0]
 		for _, o := range p.Items {
-			if path, _ := o[field].(string); path != "" && match(path) && !pendingDeletion(o) {
+			if keep(o) {
 				kept = append(kept, o)
 			}
 		}

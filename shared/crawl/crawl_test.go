@@ -23,7 +23,7 @@ func source(t *testing.T, host, token string, patterns ...string) *Source {
 func collect(t *testing.T, s *Source, kind string, field string) (Counts, []string) {
 	t.Helper()
 	var out []string
-	c, err := s.List(context.Background(), kind, func(p gitlab.Page) error {
+	c, err := s.List(context.Background(), kind, MergeRequestOptions{}, func(p gitlab.Page) error {
 		for _, o := range p.Items {
 			out = append(out, o[field].(string))
 		}

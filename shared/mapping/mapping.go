@@ -57,6 +57,8 @@ type Resource struct {
 	Kind string
 	// Selector holds kind-specific selector options besides query.
 	Selector map[string]any
+	// MergeRequests holds the merge-request selector options.
+	MergeRequests MergeRequestSelector
 
 	query      *expr
 	identifier *expr
@@ -177,7 +179,7 @@ func Parse(data []byte) (*Config, error) {
 }
 
 // SupportedKinds are the kinds the crawler can produce today.
-var SupportedKinds = []string{"group", "project"}
+var SupportedKinds = []string{"group", "project", "merge-request"}
 
 func compileResource(i int, rr rawResource) (*Resource, error) {
 	r := &Resource{Index: i, Kind: rr.Kind, Selector: map[string]any{}}
@@ -208,6 +210,9 @@ func compileResource(i int, rr rawResource) (*Resource, error) {
 			continue
 		}
 		r.Selector[k] = v
+	}
+	if err := r.parseSelector(); err != nil {
+		return nil, fail(err.field, "", err.err)
 	}
 	var err error
 	if r.query, err = compile("selector.query", query); err != nil {
@@ -267,6 +272,65 @@ func compileResource(i int, rr rawResource) (*Resource, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// MergeRequestSelector are the merge-request kind's selector options, as
+// in the integration we replace.
+type MergeRequestSelector struct {
+	// States to sync: opened, closed, merged (default opened).
+	States []string
+	// UpdatedAfterDays syncs merge requests updated in the last N days
+	// (default 90).
+	UpdatedAfterDays int
+}
+
+type selectorError struct {
+	field string
+	err   error
+}
+
+// parseSelector reads and validates the kind-specific selector options.
+func (r *Resource) parseSelector() *selectorError {
+	known := map[string][]string{
+		"group":         {},
+		"project":       {},
+		"merge-request": {"states", "updatedAfter"},
+	}
+	for k := range r.Selector {
+		ok := false
+		for _, want := range known[r.Kind] {
+			ok = ok || k == want
+		}
+		if !ok {
+			return &selectorError{"selector." + k, fmt.Errorf("unknown option for kind %s", r.Kind)}
+		}
+	}
+	if r.Kind != "merge-request" {
+		return nil
+	}
+	r.MergeRequests = MergeRequestSelector{States: []string{"opened"}, UpdatedAfterDays: 90}
+	if v, ok := r.Selector["states"]; ok {
+		list, isList := v.([]any)
+		if !isList || len(list) == 0 {
+			return &selectorError{"selector.states", errors.New("must be a non-empty list of opened, closed, merged")}
+		}
+		r.MergeRequests.States = nil
+		for _, x := range list {
+			st, _ := x.(string)
+			if st != "opened" && st != "closed" && st != "merged" {
+				return &selectorError{"selector.states", fmt.Errorf("unknown state %v; use opened, closed or merged", x)}
+			}
+			r.MergeRequests.States = append(r.MergeRequests.States, st)
+		}
+	}
+	if v, ok := r.Selector["updatedAfter"]; ok {
+		n, isInt := v.(int)
+		if !isInt || n < 1 {
+			return &selectorError{"selector.updatedAfter", fmt.Errorf("must be a positive number of days, got %v", v)}
+		}
+		r.MergeRequests.UpdatedAfterDays = n
+	}
+	return nil
 }
 
 func isSupported(kind string) bool {
@@ -403,6 +467,28 @@ func typeName(v any) string {
 	default:
 		return "number"
 	}
+}
+
+// Identify returns the blueprint and identifier the resource gives obj,
+// whether or not its selector selects it: a webhook handler needs them to
+// delete an entity whose object no longer matches.
+func (r *Resource) Identify(ctx context.Context, obj map[string]any) (catalog.Key, error) {
+	var k catalog.Key
+	for _, f := range []struct {
+		e   *expr
+		dst *string
+	}{{r.blueprint, &k.Blueprint}, {r.identifier, &k.Identifier}} {
+		v, err := f.e.eval(ctx, obj)
+		if err != nil {
+			return k, &Error{Resource: r.Index, Kind: r.Kind, Field: f.e.field, Expr: f.e.src, Err: err}
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return k, &Error{Resource: r.Index, Kind: r.Kind, Field: f.e.field, Expr: f.e.src, Err: fmt.Errorf("must return a non-empty string, got %s", typeName(v))}
+		}
+		*f.dst = s
+	}
+	return k, nil
 }
 
 // ResourcesFor returns the resources of a kind, in file order.

@@ -28,7 +28,7 @@ func TestDefaultMappingProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Kinds(); len(got) != 2 || got[0] != "group" || got[1] != "project" {
+	if got := c.Kinds(); len(got) != 3 || got[0] != "group" || got[1] != "project" || got[2] != "merge-request" {
 		t.Fatalf("kinds %v", got)
 	}
 	r := c.ResourcesFor("project")[0]
@@ -148,7 +148,19 @@ resources:
 resources:
   - kind: projects
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project`},
+`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project, merge-request`},
+		{"bad mr state", `
+resources:
+  - kind: merge-request
+    selector: {states: [open]}
+    port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
+`, `mapping: resources[0] (kind merge-request): selector.states: unknown state open; use opened, closed or merged`},
+		{"unknown selector option", `
+resources:
+  - kind: project
+    selector: {includeLanguages: true}
+    port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
+`, `mapping: resources[0] (kind project): selector.includeLanguages: unknown option for kind project`},
 		{"unknown key", `
 resources:
   - kind: project

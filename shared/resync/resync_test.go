@@ -215,7 +215,7 @@ func TestTwoTokensTwoRoots(t *testing.T) {
 	// Keyset for projects, offset for groups, and nothing per project.
 	counts, _ := e.sim.Requests()
 	for route := range counts {
-		if strings.HasPrefix(route, "GET /projects/") || strings.HasPrefix(route, "GET /groups/:id") {
+		if route == "GET /projects/:id" || route == "GET /groups/:id" || route == "GET /projects/:id/merge_requests/:id" {
 			t.Fatalf("per-object request %q: the crawler must list collections", route)
 		}
 	}
@@ -234,6 +234,29 @@ func TestTwoTokensTwoRoots(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("project relation to its group missing")
+	}
+}
+
+func TestMergeRequests(t *testing.T) {
+	e := newEnv(t, allOf)
+	// Recent merge requests: two open, one merged (not synced by the
+	// default selector, states [opened]); generated ones are years old
+	// (outside updatedAfter 90 days).
+	ps := e.sim.Projects()
+	open1 := e.sim.AddMergeRequest(ps[3].ID, "Add metrics")
+	open2 := e.sim.AddMergeRequest(ps[len(ps)-2].ID, "Fix login")
+	merged := e.sim.AddMergeRequest(ps[5].ID, "Bump deps")
+	e.sim.UpdateMergeRequest(merged.ID, func(m *gitlabtest.MergeRequest) { m.State = "merged" })
+	if err := e.resync(t).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := e.catalogIDs(t, "gitlabMergeRequest")
+	want := []string{strconv.FormatInt(open1.ID, 10), strconv.FormatInt(open2.ID, 10)}
+	sort.Strings(want)
+	sameList(t, "merge requests", got, want)
+	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "gitlabMergeRequest"})
+	if ents[0].Relations["service"] == "" || ents[0].Properties["status"] != "opened" {
+		t.Fatalf("merge request entity: %+v", ents[0])
 	}
 }
 

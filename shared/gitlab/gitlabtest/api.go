@@ -32,6 +32,13 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 		s.listGroups(w, r, tok)
 	case n >= 2 && segs[0] == "groups":
 		s.groupRoutes(w, r, tok, segs)
+	case r.Method == http.MethodGet && n == 1 && segs[0] == "merge_requests":
+		// Instance-wide listing; scope=all is only complete for admins.
+		if r.URL.Query().Get("scope") != "all" && tok.Kind != AdminToken {
+			writeJSON(w, http.StatusOK, []any{})
+			return
+		}
+		s.listMRs(w, r, tok, "merge_requests", func(*Project) bool { return true })
 	case r.Method == http.MethodGet && n == 1 && segs[0] == "projects":
 		s.listProjects(w, r, tok)
 	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" && segs[2] == "merge_requests" && n <= 4:
