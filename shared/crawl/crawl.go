@@ -125,9 +125,28 @@ func (s *Source) Groups(ctx context.Context, fn func(gitlab.Page) error) (Counts
 	return c, nil
 }
 
+// GroupRef names a group.
+type GroupRef struct {
+	ID       int64
+	FullPath string
+}
+
 // RootGroups returns the ids of the token's top groups: those whose parent
 // it cannot see. Group-level listings start there.
 func (s *Source) RootGroups(ctx context.Context) ([]int64, error) {
+	refs, err := s.RootGroupObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// RootGroupObjects is RootGroups with the groups' full paths.
+func (s *Source) RootGroupObjects(ctx context.Context) ([]GroupRef, error) {
 	pages, err := s.allGroups(ctx)
 	if err != nil {
 		return nil, err
@@ -140,12 +159,13 @@ func (s *Source) RootGroups(ctx context.Context) ([]int64, error) {
 			}
 		}
 	}
-	var roots []int64
+	var roots []GroupRef
 	for _, p := range pages {
 		for _, g := range p.Items {
 			parent, _ := g["parent_id"].(float64)
 			if id, ok := g["id"].(float64); ok && (parent == 0 || !seen[int64(parent)]) {
-				roots = append(roots, int64(id))
+				fp, _ := g["full_path"].(string)
+				roots = append(roots, GroupRef{ID: int64(id), FullPath: fp})
 			}
 		}
 	}

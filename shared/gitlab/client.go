@@ -358,6 +358,28 @@ func (c *Client) wrap(op string, resp *gogitlab.Response, err error) error {
 	return fmt.Errorf("token %s: %w", c.Masked, &APIError{Op: op, Status: status, Err: err})
 }
 
+// Do sends one request with a JSON body (nil for none) and decodes the
+// answer into out (nil to discard). POSTs are marked non-idempotent: a
+// dropped connection is not retried, since GitLab may have applied it.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) (int, error) {
+	if method == http.MethodPost {
+		ctx = NonIdempotent(ctx)
+	}
+	req, err := c.API.NewRequest(method, path, body, []gogitlab.RequestOptionFunc{gogitlab.WithContext(ctx)})
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.API.Do(req, out)
+	status := 0
+	if resp != nil && resp.Response != nil {
+		status = resp.StatusCode
+	}
+	if err != nil {
+		return status, c.wrap(method+" /"+path, resp, err)
+	}
+	return status, nil
+}
+
 // Page is one page of a listing: raw objects as GitLab sent them, and
 // when the request for them was sent (what the catalog orders writes by).
 type Page struct {

@@ -79,6 +79,30 @@ func (s *Server) AddToken(t Token) *Token {
 	return &tok
 }
 
+// DisableHook marks a hook as GitLab does after repeated failures.
+func (s *Server) DisableHook(id int64) {
+	s.mu.Lock()
+	if h := s.hooks[id]; h != nil {
+		h.AlertStatus = "disabled"
+	}
+	s.mu.Unlock()
+}
+
+// AddHook registers a hook directly, as a user would in GitLab's UI.
+func (s *Server) AddHook(h Hook) Hook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.ID = s.nextID.hook
+	s.nextID.hook++
+	if h.Events == nil {
+		h.Events = map[string]bool{}
+	}
+	h.CreatedAt = time.Now().UTC()
+	cp := h
+	s.hooks[h.ID] = &cp
+	return h
+}
+
 // Group returns a group by full path, or nil.
 func (s *Server) Group(fullPath string) *Group {
 	s.mu.RLock()

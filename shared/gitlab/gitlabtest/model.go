@@ -56,6 +56,8 @@ type Hook struct {
 	CreatedAt                time.Time
 	BranchFilterStrategy     string
 	ResourceAccessTokenEvent bool
+	// AlertStatus is "executable" or "disabled" (after failed deliveries).
+	AlertStatus string
 }
 
 // groupHookEvents are the event flags of a group hook, as GitLab names
@@ -251,7 +253,7 @@ func (s *Server) hookJSON(h *Hook) map[string]any {
 		"description":               h.Description,
 		"created_at":                ts(h.CreatedAt),
 		"enable_ssl_verification":   h.EnableSSLVerification,
-		"alert_status":              "executable",
+		"alert_status":              orDefault(h.AlertStatus, "executable"),
 		"disabled_until":            nil,
 		"url_variables":             []any{},
 		"push_events_branch_filter": h.PushEventsBranchFilter,

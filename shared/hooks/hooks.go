@@ -1,0 +1,474 @@
+// Package hooks reconciles the GitLab hooks glsync listens on: it works out
+// the hooks the configuration wants (one per root group, the override
+// mapping's groups, or one system hook), compares them with what GitLab
+// has, and plans and applies the difference. The daemon runs it at start-up
+// and periodically; the Terraform provider uses the same functions.
+//
+// Reconciliation is idempotent: hooks are matched by URL, so running it
+// twice changes nothing, and duplicates of one URL are removed.
+package hooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+// Paths where glsyncd receives deliveries, as in the integration we replace.
+const (
+	GroupHookPath  = "/integration/hook/"
+	SystemHookPath = "/integration/system/hook"
+)
+
+// SystemScope is the secret scope of the system hook.
+const SystemScope = "system"
+
+// GroupScope is the secret scope of a group's hook.
+func GroupScope(groupID int64) string { return "group:" + strconv.FormatInt(groupID, 10) }
+
+// gitlabFlag maps the spec's event names to GitLab's hook flags. The three
+// member events are one flag in GitLab.
+var gitlabFlag = map[string]string{
+	"push_events":                "push_events",
+	"issues_events":              "issues_events",
+	"jobs_events":                "job_events",
+	"merge_requests_events":      "merge_requests_events",
+	"pipeline_events":            "pipeline_events",
+	"releases_events":            "releases_events",
+	"tag_push_events":            "tag_push_events",
+	"subgroup_events":            "subgroup_events",
+	"confidential_issues_events": "confidential_issues_events",
+	"user_remove_from_group":     "member_events",
+	"user_update_for_group":      "member_events",
+	"user_add_to_group":          "member_events",
+	"repository_update_events":   "repository_update_events",
+}
+
+// groupFlags are all the flags of a group hook glsync manages; flags it
+// does not want are set to false.
+var groupFlags = []string{"push_events", "issues_events", "confidential_issues_events", "merge_requests_events",
+	"tag_push_events", "note_events", "confidential_note_events", "job_events", "pipeline_events", "wiki_page_events",
+	"deployment_events", "releases_events", "subgroup_events", "member_events"}
+
+var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_events", "repository_update_events"}
+
+// Flags turns spec event names into the set of GitLab flags to enable.
+func Flags(events []string) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range events {
+		if f, ok := gitlabFlag[e]; ok {
+			out[f] = true
+		}
+	}
+	return out
+}
+
+// Desired is a hook the configuration wants.
+type Desired struct {
+	// Scope is GroupScope(id) or SystemScope.
+	Scope     string
+	GroupID   int64
+	GroupPath string
+	URL       string
+	// Flags are the GitLab event flags to enable.
+	Flags map[string]bool
+	// Client is the token's client that manages the hook.
+	Client *gitlab.Client
+}
+
+// Problem is something reconciliation could not do; the rest goes on.
+type Problem struct {
+	Scope string
+	Err   error
+}
+
+func (p Problem) Error() string { return p.Err.Error() }
+
+// Settings are what the desired set depends on.
+type Settings struct {
+	AppHost       string
+	UseSystemHook bool
+	Override      hookspec.OverrideMapping
+}
+
+// Source pairs a token's crawl source (for its root groups) with the
+// override for that token, if any.
+type Source = crawl.Source
+
+// DesiredHooks works out the hooks the settings want. Unknown override
+// group paths and a missing admin token are problems, not errors: the
+// other hooks are still wanted.
+func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desired, []Problem, error) {
+	if st.AppHost == "" {
+		return nil, nil, errors.New("hooks: appHost is not set; real-time hooks need the URL GitLab can reach glsyncd at")
+	}
+	base := strings.TrimRight(st.AppHost, "/")
+	if st.UseSystemHook {
+		for _, s := range sources {
+			u, err := s.Identify(ctx)
+			if err != nil {
+				return nil, nil, fmt.Errorf("hooks: %w", err)
+			}
+			if u.IsAdmin {
+				return []Desired{{Scope: SystemScope, URL: base + SystemHookPath,
+					Flags: Flags(hookspec.SystemEvents), Client: s.Client}}, nil, nil
+			}
+		}
+		return nil, []Problem{{Scope: SystemScope, Err: fmt.Errorf("useSystemHook is set but no token in tokenMapping is an administrator's: "+
+			"create the system hook by hand in GitLab (Admin > System hooks) with URL %s and the triggers push, merge request and repository update, "+
+			"with a secret token, and put that secret in systemHookSecret (or GLSYNC_SYSTEM_HOOK_SECRET)", base+SystemHookPath)}}, nil
+	}
+	var out []Desired
+	var problems []Problem
+	seen := map[int64]bool{}
+	if len(st.Override) > 0 {
+		for _, th := range st.Override {
+			src := findSource(sources, th.Token)
+			if src == nil {
+				return nil, nil, fmt.Errorf("hooks: tokenGroupHooksOverrideMapping: token %s is not in tokenMapping", tokenmap.Mask(th.Token))
+			}
+			for _, g := range th.Groups {
+				var grp struct {
+					ID       int64  `json:"id"`
+					FullPath string `json:"full_path"`
+				}
+				path := strings.Trim(g.FullPath, "/")
+				status, err := src.Client.Do(ctx, http.MethodGet, "groups/"+gitlab.PathEscape(path), nil, &grp)
+				if status == http.StatusNotFound {
+					problems = append(problems, Problem{Scope: "group:" + path, Err: fmt.Errorf("tokenGroupHooksOverrideMapping: group %q: GitLab does not know this group (or token %s cannot see it); no hook created for it", path, src.Client.Masked)})
+					continue
+				}
+				if err != nil {
+					return nil, nil, fmt.Errorf("hooks: group %q: %w", path, err)
+				}
+				if seen[grp.ID] {
+					continue
+				}
+				seen[grp.ID] = true
+				out = append(out, Desired{Scope: GroupScope(grp.ID), GroupID: grp.ID, GroupPath: grp.FullPath,
+					URL: base + GroupHookPath + strconv.FormatInt(grp.ID, 10), Flags: Flags(g.EventsOrAll()), Client: src.Client})
+			}
+		}
+		return out, problems, nil
+	}
+	for _, src := range sources {
+		roots, err := src.RootGroupObjects(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hooks: %w", err)
+		}
+		for _, g := range roots {
+			if seen[g.ID] {
+				continue // first token in tokenMapping order manages it
+			}
+			seen[g.ID] = true
+			out = append(out, Desired{Scope: GroupScope(g.ID), GroupID: g.ID, GroupPath: g.FullPath,
+				URL: base + GroupHookPath + strconv.FormatInt(g.ID, 10), Flags: Flags(hookspec.GroupEvents), Client: src.Client})
+		}
+	}
+	return out, problems, nil
+}
+
+func findSource(sources []*Source, token string) *Source {
+	for _, s := range sources {
+		if s.Entry.Token == token {
+			return s
+		}
+	}
+	return nil
+}
+
+// Existing is a hook GitLab has.
+type Existing struct {
+	ID            int64
+	URL           string
+	Flags         map[string]bool
+	AlertStatus   string
+	DisabledUntil string
+	SSL           bool
+}
+
+// Disabled reports whether GitLab stopped delivering to the hook after
+// failures.
+func (e Existing) Disabled() bool {
+	if e.AlertStatus != "" && e.AlertStatus != "executable" {
+		return true
+	}
+	if e.DisabledUntil != "" {
+		if t, err := time.Parse(time.RFC3339, e.DisabledUntil); err == nil && t.After(time.Now()) {
+			return true
+		}
+	}
+	return false
+}
+
+// Op is what to do with a hook.
+type Op string
+
+// Operations in a plan.
+const (
+	OpCreate   Op = "create"
+	OpUpdate   Op = "update"
+	OpRecreate Op = "recreate"
+	OpDelete   Op = "delete"
+	OpKeep     Op = "keep"
+)
+
+// Action is one step of a plan.
+type Action struct {
+	Op       Op
+	Desired  Desired   // zero for OpDelete
+	Existing *Existing // nil for OpCreate
+	// Client manages the hook (for deletes, the one that found it).
+	Client *gitlab.Client
+	Reason string
+}
+
+func (a Action) String() string {
+	target := a.Desired.GroupPath
+	url := a.Desired.URL
+	if a.Op == OpDelete {
+		url = a.Existing.URL
+	}
+	if target == "" {
+		target = "(system)"
+	}
+	s := fmt.Sprintf("%-8s %s %s", a.Op, target, url)
+	if a.Existing != nil {
+		s += fmt.Sprintf(" (hook %d)", a.Existing.ID)
+	}
+	if a.Reason != "" {
+		s += ": " + a.Reason
+	}
+	return s
+}
+
+// Plan is the difference between wanted and existing hooks.
+type Plan struct {
+	Actions  []Action
+	Problems []Problem
+}
+
+// Changes counts the actions that change GitLab.
+func (p *Plan) Changes() int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Op != OpKeep {
+			n++
+		}
+	}
+	return n
+}
+
+// MakePlan lists the existing hooks of every desired group (all pages) and
+// of the system, and decides per hook. secrets tells whether glsync holds
+// the secret of a kept hook; without it the hook is updated with a new one.
+// Hooks pointing at appHost's hook paths that are no longer wanted on a
+// group glsync manages are deleted, and so are duplicates of one URL.
+func MakePlan(ctx context.Context, appHost string, desired []Desired, problems []Problem, secrets catalog.Secrets) (*Plan, error) {
+	plan := &Plan{Problems: problems}
+	base := strings.TrimRight(appHost, "/")
+	for _, d := range desired {
+		existing, err := listHooks(ctx, d.Client, d.GroupID)
+		if err != nil {
+			return nil, err
+		}
+		// Deletes keep the group (for the API path) but no scope or URL.
+		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath}
+		var match *Existing
+		for i := range existing {
+			e := existing[i]
+			switch {
+			case sameURL(e.URL, d.URL) && match == nil:
+				match = &existing[i]
+			case sameURL(e.URL, d.URL):
+				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "duplicate of hook " + strconv.FormatInt(match.ID, 10)})
+			case strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
+				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "glsync hook with an outdated URL"})
+			}
+		}
+		plan.Actions = append(plan.Actions, decide(ctx, d, match, secrets))
+	}
+	sort.SliceStable(plan.Actions, func(i, j int) bool { return plan.Actions[i].Op == OpDelete && plan.Actions[j].Op != OpDelete })
+	return plan, nil
+}
+
+func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Secrets) Action {
+	if match == nil {
+		return Action{Op: OpCreate, Desired: d, Client: d.Client, Reason: "no hook"}
+	}
+	a := Action{Desired: d, Existing: match, Client: d.Client}
+	flags := groupFlags
+	if d.Scope == SystemScope {
+		flags = systemFlags
+	}
+	var diff []string
+	for _, f := range flags {
+		if match.Flags[f] != d.Flags[f] {
+			diff = append(diff, fmt.Sprintf("%s %v→%v", f, match.Flags[f], d.Flags[f]))
+		}
+	}
+	switch {
+	case match.Disabled():
+		a.Op, a.Reason = OpRecreate, "GitLab disabled it after failed deliveries"
+	case len(diff) > 0 && d.Scope == SystemScope:
+		a.Op, a.Reason = OpRecreate, "events differ: "+strings.Join(diff, ", ")
+	case len(diff) > 0:
+		a.Op, a.Reason = OpUpdate, "events differ: "+strings.Join(diff, ", ")
+	default:
+		a.Op = OpKeep
+		if secrets != nil {
+			if _, ok, err := secrets.HookSecret(ctx, d.Scope); err == nil && !ok {
+				a.Op = OpUpdate
+				if d.Scope == SystemScope {
+					a.Op = OpRecreate
+				}
+				a.Reason = "glsync does not hold its secret"
+			}
+		}
+	}
+	return a
+}
+
+func sameURL(a, b string) bool {
+	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
+}
+
+func hooksPath(groupID int64) string {
+	if groupID == 0 {
+		return "hooks"
+	}
+	return fmt.Sprintf("groups/%d/hooks", groupID)
+}
+
+// listHooks reads every page of a group's (or the system's) hooks.
+func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing, error) {
+	var out []Existing
+	err := c.ListOffset(ctx, hooksPath(groupID), nil, func(p gitlab.Page) error {
+		for _, h := range p.Items {
+			e := Existing{Flags: map[string]bool{}}
+			if id, ok := h["id"].(float64); ok {
+				e.ID = int64(id)
+			}
+			e.URL, _ = h["url"].(string)
+			e.AlertStatus, _ = h["alert_status"].(string)
+			e.DisabledUntil, _ = h["disabled_until"].(string)
+			e.SSL, _ = h["enable_ssl_verification"].(bool)
+			for k, v := range h {
+				if b, ok := v.(bool); ok && strings.HasSuffix(k, "_events") {
+					e.Flags[k] = b
+				}
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hooks: listing %s: %w", hooksPath(groupID), err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Result is what Apply did.
+type Result struct {
+	Done   []Action
+	Failed []Problem
+}
+
+// Apply carries out a plan. Each hook gets a new random secret, stored
+// before GitLab is told, so a delivery that follows at once is accepted.
+// A failing action is reported and the others still run.
+func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.Logger) Result {
+	if log == nil {
+		log = slog.Default()
+	}
+	var res Result
+	for _, a := range plan.Actions {
+		if a.Op == OpKeep {
+			continue
+		}
+		if err := apply(ctx, a, secrets); err != nil {
+			scope := a.Desired.Scope
+			if scope == "" && a.Existing != nil {
+				scope = a.Existing.URL
+			}
+			res.Failed = append(res.Failed, Problem{Scope: scope, Err: fmt.Errorf("%s: %w", a, err)})
+			log.Error("hook action failed", "action", string(a.Op), "scope", scope, "error", err)
+			continue
+		}
+		res.Done = append(res.Done, a)
+		log.Info("hook "+string(a.Op)+"d", "scope", a.Desired.Scope, "group", a.Desired.GroupPath, "reason", a.Reason)
+	}
+	return res
+}
+
+func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
+	switch a.Op {
+	case OpDelete:
+		_, err := a.Client.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", hooksPath(a.Desired.GroupID), a.Existing.ID), nil, nil)
+		return err
+	case OpRecreate:
+		if _, err := a.Client.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", hooksPath(a.Desired.GroupID), a.Existing.ID), nil, nil); err != nil {
+			return err
+		}
+		fallthrough
+	case OpCreate:
+		secret := newSecret()
+		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, URL: a.Desired.URL, Secret: secret}); err != nil {
+			return err
+		}
+		var created struct {
+			ID int64 `json:"id"`
+		}
+		if _, err := a.Client.Do(ctx, http.MethodPost, hooksPath(a.Desired.GroupID), hookBody(a.Desired, secret), &created); err != nil {
+			return err
+		}
+		return secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: created.ID, URL: a.Desired.URL, Secret: secret})
+	case OpUpdate:
+		secret := newSecret()
+		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: a.Existing.ID, URL: a.Desired.URL, Secret: secret}); err != nil {
+			return err
+		}
+		_, err := a.Client.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(a.Desired.GroupID), a.Existing.ID), hookBody(a.Desired, secret), nil)
+		return err
+	}
+	return nil
+}
+
+func hookBody(d Desired, secret string) map[string]any {
+	body := map[string]any{"url": d.URL, "token": secret, "enable_ssl_verification": true}
+	flags := groupFlags
+	if d.Scope == SystemScope {
+		flags = systemFlags
+		body["name"] = "glsync"
+	} else {
+		body["name"] = "glsync"
+		body["description"] = "glsync real-time catalog updates"
+	}
+	for _, f := range flags {
+		body[f] = d.Flags[f]
+	}
+	return body
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
