@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
@@ -39,6 +40,10 @@ const (
 	EnvResyncIntervalAlt = "OCEAN__INTEGRATION__CONFIG__SCHEDULED_RESYNC_INTERVAL"
 	EnvMaxConcurrency    = "GLSYNC_MAX_CONCURRENT_REQUESTS"
 	EnvMaxRetries        = "GLSYNC_MAX_RETRIES"
+	EnvSystemHookSecret  = "GLSYNC_SYSTEM_HOOK_SECRET"
+	EnvResyncCron        = "GLSYNC_RESYNC_CRON"
+	EnvResyncOnStart     = "GLSYNC_RESYNC_ON_START"
+	EnvAdminToken        = "GLSYNC_ADMIN_TOKEN"
 )
 
 // Config is the validated configuration.
@@ -60,6 +65,21 @@ type Config struct {
 	MaxConcurrentRequests int
 	// MaxRetries bounds retries of one request on 429, 5xx and resets.
 	MaxRetries int
+	// SystemHookSecret is the secret of a system hook created by hand.
+	SystemHookSecret string
+	// ResyncCron schedules resyncs with a cron expression instead of an
+	// interval.
+	ResyncCron string
+	// ResyncOnStart runs a resync when the daemon starts (default true).
+	ResyncOnStart bool
+	// AdminToken protects the daemon's admin API (bearer token).
+	AdminToken string
+	// WebhookMaxBodyBytes bounds a delivery's size (default 25 MB).
+	WebhookMaxBodyBytes int64
+	// EventWorkers is the number of webhook events processed at once.
+	EventWorkers int
+	// HookReconcileInterval is how often hooks are checked (default 1h).
+	HookReconcileInterval time.Duration
 }
 
 // Error is a configuration error tied to one setting.
@@ -89,6 +109,13 @@ type file struct {
 	ScheduledResyncInterval        yaml.Node `yaml:"scheduledResyncInterval"`
 	MaxConcurrentRequests          int       `yaml:"maxConcurrentRequests"`
 	MaxRetries                     *int      `yaml:"maxRetries"`
+	SystemHookSecret               string    `yaml:"systemHookSecret"`
+	ResyncCron                     string    `yaml:"resyncCron"`
+	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
+	AdminToken                     string    `yaml:"adminToken"`
+	WebhookMaxBodyBytes            int64     `yaml:"webhookMaxBodyBytes"`
+	EventWorkers                   int       `yaml:"eventWorkers"`
+	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
 }
 
 // Load reads path (may be empty: environment only) and the environment
@@ -118,7 +145,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, maxConcurrentRequests, maxRetries)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval)")
 	}
 	return msg
 }
@@ -248,8 +275,68 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if c.MaxRetries < 0 || c.MaxRetries > 50 {
 		return nil, &Error{Setting: "maxRetries", Err: fmt.Errorf("must be between 0 and 50, got %d", c.MaxRetries)}
 	}
+	if err := c.daemonSettings(f, getenv); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
+
+// daemonSettings reads the settings only `glsyncd run` uses.
+func (c *Config) daemonSettings(f file, getenv func(string) string) error {
+	c.SystemHookSecret, _ = pick(f.SystemHookSecret, EnvSystemHookSecret, getenv)
+	c.AdminToken, _ = pick(f.AdminToken, EnvAdminToken, getenv)
+	cron, src := pick(f.ResyncCron, EnvResyncCron, getenv)
+	if cron != "" {
+		if _, err := cronParser.Parse(cron); err != nil {
+			return &Error{Setting: "resyncCron", Source: src, Err: fmt.Errorf("invalid cron expression %q: %v (five fields: minute hour day-of-month month day-of-week, or @every 2h)", cron, err)}
+		}
+		if c.ScheduledResyncInterval > 0 {
+			return &Error{Setting: "resyncCron", Source: src, Err: errors.New("set either scheduledResyncInterval or resyncCron, not both")}
+		}
+		c.ResyncCron = cron
+	}
+	c.ResyncOnStart = true
+	if f.ResyncOnStart != nil {
+		c.ResyncOnStart = *f.ResyncOnStart
+	}
+	if v := getenv(EnvResyncOnStart); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return &Error{Setting: "resyncOnStart", Source: EnvResyncOnStart, Err: fmt.Errorf("must be true or false, got %q", v)}
+		}
+		c.ResyncOnStart = b
+	}
+	c.WebhookMaxBodyBytes = 25 << 20
+	if f.WebhookMaxBodyBytes != 0 {
+		if f.WebhookMaxBodyBytes < 1024 {
+			return &Error{Setting: "webhookMaxBodyBytes", Err: fmt.Errorf("must be at least 1024, got %d", f.WebhookMaxBodyBytes)}
+		}
+		c.WebhookMaxBodyBytes = f.WebhookMaxBodyBytes
+	}
+	c.EventWorkers = 4
+	if f.EventWorkers != 0 {
+		if f.EventWorkers < 1 || f.EventWorkers > 64 {
+			return &Error{Setting: "eventWorkers", Err: fmt.Errorf("must be between 1 and 64, got %d", f.EventWorkers)}
+		}
+		c.EventWorkers = f.EventWorkers
+	}
+	c.HookReconcileInterval = time.Hour
+	if f.HookReconcileInterval != "" {
+		d, err := time.ParseDuration(f.HookReconcileInterval)
+		if err != nil || d < time.Minute {
+			return &Error{Setting: "hookReconcileInterval", Err: fmt.Errorf("must be a duration of at least 1m, got %q", f.HookReconcileInterval)}
+		}
+		c.HookReconcileInterval = d
+	}
+	return nil
+}
+
+// cronParser accepts standard five-field expressions and descriptors
+// such as @hourly and @every 90m.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron parses a resyncCron expression.
+func ParseCron(expr string) (cron.Schedule, error) { return cronParser.Parse(expr) }
 
 // tokenMappingFromNode accepts a YAML mapping of token to list of globs, or
 // a string holding the JSON form.

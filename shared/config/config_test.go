@@ -68,6 +68,18 @@ func TestLoadEnvOnlyOceanNames(t *testing.T) {
 	}
 }
 
+func TestDaemonSettings(t *testing.T) {
+	p := writeFile(t, "tokenMapping: {"+tok+": ['**']}\nresyncCron: '@every 90m'\nresyncOnStart: false\neventWorkers: 8\nhookReconcileInterval: 30m\n")
+	c, err := Load(p, env(map[string]string{EnvAdminToken: "admintok", EnvSystemHookSecret: "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ResyncCron != "@every 90m" || c.ResyncOnStart || c.EventWorkers != 8 || c.HookReconcileInterval != 30*time.Minute ||
+		c.AdminToken != "admintok" || c.SystemHookSecret != "s3cret" || c.WebhookMaxBodyBytes != 25<<20 {
+		t.Fatalf("%+v", c)
+	}
+}
+
 func TestEnvOverridesFile(t *testing.T) {
 	p := writeFile(t, "tokenMapping: '{\""+tok+"\": [\"a/**\"]}'\ngitlabHost: https://file.example.com\n")
 	c, err := Load(p, env(map[string]string{EnvGitLabHost: "https://env.example.com"}))
@@ -101,6 +113,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad interval", "tokenMapping: {" + tok + ": ['**']}\nscheduledResyncInterval: often\n", nil, `config: scheduledResyncInterval: must be minutes (e.g. 120) or a duration (e.g. 2h), got "often"`},
 		{"override token unknown", "tokenMapping: {" + tok + ": ['**']}\ntokenGroupHooksOverrideMapping:\n  glpat-other-token-value: {groups: {acme: {events: []}}}\n", nil, "config: tokenGroupHooksOverrideMapping: token glpat-ot…: token is not in tokenMapping"},
 		{"override missing events", "tokenMapping: {" + tok + ": ['**']}\ntokenGroupHooksOverrideMapping:\n  " + tok + ": {groups: {acme: {}}}\n", nil, `config: tokenGroupHooksOverrideMapping: token glpat-QX…: group "acme": the "events" key is required`},
+		{"bad cron", "tokenMapping: {" + tok + ": ['**']}\nresyncCron: 'every day'\n", nil, `config: resyncCron: invalid cron expression "every day"`},
+		{"cron and interval", "tokenMapping: {" + tok + ": ['**']}\nresyncCron: '0 * * * *'\nscheduledResyncInterval: 60\n", nil, "config: resyncCron: set either scheduledResyncInterval or resyncCron, not both"},
+		{"workers", "tokenMapping: {" + tok + ": ['**']}\neventWorkers: 0\nmaxRetries: 3\neventWorkers: 100\n", nil, "mapping key \"eventWorkers\" already defined"},
 		{"concurrency range", "tokenMapping: {" + tok + ": ['**']}\nmaxConcurrentRequests: 1000\n", nil, "config: maxConcurrentRequests: must be between 1 and 64, got 1000"},
 	}
 	for _, c := range cases {
