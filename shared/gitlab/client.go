@@ -55,6 +55,45 @@ type Stats struct {
 	Retries atomic.Int64
 	// RateLimited is the number of 429 answers received.
 	RateLimited atomic.Int64
+
+	statusMu sync.Mutex
+	byStatus map[int]int64
+}
+
+func (s *Stats) countStatus(status int) {
+	s.statusMu.Lock()
+	if s.byStatus == nil {
+		s.byStatus = map[int]int64{}
+	}
+	s.byStatus[status]++
+	s.statusMu.Unlock()
+}
+
+// Merge adds o's counts to s.
+func (s *Stats) Merge(o *Stats) {
+	s.Requests.Add(o.Requests.Load())
+	s.Retries.Add(o.Retries.Load())
+	s.RateLimited.Add(o.RateLimited.Load())
+	for k, v := range o.ByStatus() {
+		s.statusMu.Lock()
+		if s.byStatus == nil {
+			s.byStatus = map[int]int64{}
+		}
+		s.byStatus[k] += v
+		s.statusMu.Unlock()
+	}
+}
+
+// ByStatus returns the number of attempts per response status; 0 counts
+// attempts that got no response (connection errors).
+func (s *Stats) ByStatus() map[int]int64 {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	out := make(map[int]int64, len(s.byStatus))
+	for k, v := range s.byStatus {
+		out[k] = v
+	}
+	return out
 }
 
 // Client is a GitLab API client for one token.
@@ -181,9 +220,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.stats.Requests.Add(1)
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
+		t.stats.countStatus(0)
 		<-t.gate.sem
 		return nil, err
 	}
+	t.stats.countStatus(resp.StatusCode)
 	t.observe(resp)
 	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { <-t.gate.sem }}
 	return resp, nil

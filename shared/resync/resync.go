@@ -40,6 +40,9 @@ type Options struct {
 	// MaxErrorsPerKind caps the mapping errors kept in the summary
 	// (default 10); all are counted.
 	MaxErrorsPerKind int
+	// Stats, when set, receives the GitLab request counters (the daemon
+	// shares one across resyncs for its metrics).
+	Stats *gitlab.Stats
 }
 
 // KindSummary is the outcome for one kind.
@@ -118,6 +121,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		co.Logger = log
 	}
 	stats := &gitlab.Stats{}
+	base := opts.Stats
 	var sources []*crawl.Source
 	for _, e := range opts.Config.TokenMapping {
 		c, err := gitlab.New(opts.Config.GitLabHost, e.Token, co, stats)
@@ -147,6 +151,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	sum.Requests = stats.Requests.Load()
 	sum.Retries = stats.Retries.Load()
 	sum.RateLimited = stats.RateLimited.Load()
+	if base != nil {
+		base.Merge(stats)
+	}
 	sum.Duration = time.Since(start)
 	// A cancelled run is recorded as failed; use a fresh context so the
 	// record is written even then.

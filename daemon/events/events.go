@@ -1,0 +1,358 @@
+// Package events turns a queued GitLab webhook delivery into catalog
+// changes. Payloads are used to route (which object, which kind, which
+// token); the object itself is fetched from GitLab's REST API with the
+// token that owns it, so the entity written is the same the resync would
+// write, never a half entity built from a payload's partial fields.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// Outcome says what became of an event.
+type Outcome string
+
+// Outcomes.
+const (
+	// Applied: catalog changes were made (possibly none, if unchanged).
+	Applied Outcome = "applied"
+	// OutOfScope: the object is outside every token's globs.
+	OutOfScope Outcome = "out_of_scope"
+	// NotMapped: the mapping has no resource for the object's kind.
+	NotMapped Outcome = "not_mapped"
+	// Unhandled: an event glsync receives but does not act on.
+	Unhandled Outcome = "unhandled"
+	// GitLabRefused: GitLab answered 403 or 404 for the object; nothing
+	// was written or deleted (a missing object is only deleted on a
+	// deletion event or by a complete resync).
+	GitLabRefused Outcome = "gitlab_refused"
+)
+
+// Processor handles events. Sources are the tokens in tokenMapping order.
+type Processor struct {
+	Sources []*crawl.Source
+	Mapping *mapping.Config
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+// Result is the outcome of one event.
+type Result struct {
+	Outcome Outcome
+	Changes catalog.Changes
+	// Detail explains OutOfScope, GitLabRefused and Unhandled outcomes.
+	Detail string
+}
+
+// TransientError is a failure worth retrying (5xx, rate limits, network).
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// payload holds the routing fields of GitLab's payloads.
+type payload struct {
+	ObjectKind string `json:"object_kind"`
+	EventName  string `json:"event_name"`
+	ProjectID  int64  `json:"project_id"`
+	Project    struct {
+		ID                int64  `json:"id"`
+		PathWithNamespace string `json:"path_with_namespace"`
+	} `json:"project"`
+	ObjectAttributes struct {
+		IID             int64 `json:"iid"`
+		TargetProjectID int64 `json:"target_project_id"`
+	} `json:"object_attributes"`
+	PathWithNamespace    string `json:"path_with_namespace"`
+	OldPathWithNamespace string `json:"old_path_with_namespace"`
+	Name                 string `json:"name"`
+	Path                 string `json:"path"`
+	FullPath             string `json:"full_path"`
+	GroupID              int64  `json:"group_id"`
+	ParentGroupID        int64  `json:"parent_group_id"`
+	OldFullPath          string `json:"old_full_path"`
+}
+
+// Handle works out the catalog changes of one event. A *TransientError
+// means "try again later"; other errors are permanent (bad payload,
+// mapping error).
+func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, error) {
+	var pl payload
+	if err := json.Unmarshal(ev.Body, &pl); err != nil {
+		return Result{}, fmt.Errorf("events: %s: malformed JSON: %w", ev.Type, err)
+	}
+	name := pl.ObjectKind
+	if name == "" {
+		name = pl.EventName
+	}
+	switch ev.Type {
+	case "Push Hook", "Tag Push Hook":
+		return p.project(ctx, projectID(pl), projectPath(pl), "")
+	case "Merge Request Hook":
+		return p.mergeRequest(ctx, pl)
+	case "Subgroup Hook":
+		switch pl.EventName {
+		case "subgroup_create":
+			return p.group(ctx, pl.GroupID, pl.FullPath)
+		case "subgroup_destroy":
+			return p.deleteGroup(ctx, ev, pl)
+		}
+	case "System Hook":
+		switch name {
+		case "push", "tag_push", "repository_update", "project_create", "project_update":
+			return p.project(ctx, projectID(pl), projectPath(pl), "")
+		case "project_rename", "project_transfer":
+			return p.project(ctx, pl.ProjectID, pl.PathWithNamespace, pl.OldPathWithNamespace)
+		case "project_destroy":
+			return p.deleteProject(ctx, ev, pl)
+		case "merge_request":
+			return p.mergeRequest(ctx, pl)
+		case "group_create", "group_rename":
+			return p.group(ctx, pl.GroupID, pl.FullPath)
+		case "group_destroy":
+			return p.deleteGroup(ctx, ev, pl)
+		}
+	}
+	return Result{Outcome: Unhandled, Detail: fmt.Sprintf("%s %s: no catalog kind is updated by this event", ev.Type, name)}, nil
+}
+
+func projectID(pl payload) int64 {
+	if pl.ProjectID != 0 {
+		return pl.ProjectID
+	}
+	return pl.Project.ID
+}
+
+func projectPath(pl payload) string {
+	if pl.Project.PathWithNamespace != "" {
+		return pl.Project.PathWithNamespace
+	}
+	return pl.PathWithNamespace
+}
+
+func (p *Processor) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// fetch GETs path with the first token (in tokenMapping order) whose globs
+// select the object and that can see it. found is false when every such
+// token got 403/404; owners is false when no token's globs select it.
+func (p *Processor) fetch(ctx context.Context, path string, selects func(*crawl.Source) bool) (obj map[string]any, version int64, owners, found bool, err error) {
+	var refused []string
+	for _, src := range p.Sources {
+		if !selects(src) {
+			continue
+		}
+		owners = true
+		start := p.now()
+		status, err := src.Client.Do(ctx, http.MethodGet, path, nil, &obj)
+		switch {
+		case err == nil:
+			return obj, start.UnixNano(), true, true, nil
+		case status == http.StatusNotFound || status == http.StatusForbidden:
+			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
+			continue
+		default:
+			return nil, 0, true, false, &TransientError{err}
+		}
+	}
+	if len(refused) > 0 {
+		return nil, 0, owners, false, fmt.Errorf("GET /%s refused (%v)", path, refused)
+	}
+	return nil, 0, owners, false, nil
+}
+
+func (p *Processor) project(ctx context.Context, id int64, path, oldPath string) (Result, error) {
+	resources := p.Mapping.ResourcesFor(crawl.KindProject)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no project resource in the mapping"}, nil
+	}
+	if id == 0 {
+		return Result{}, errors.New("events: payload has no project id")
+	}
+	var res Result
+	res.Changes.Upserts = map[string][]*catalog.Entity{}
+	// A rename or transfer leaves the old identifier behind.
+	if oldPath != "" && oldPath != path {
+		for _, r := range resources {
+			if k, err := r.Identify(ctx, map[string]any{"id": float64(id), "path_with_namespace": oldPath}); err == nil {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: p.now().UnixNano()})
+			}
+		}
+	}
+	obj, version, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+	var te *TransientError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, err
+	case !owners:
+		// Moved out of every glob: what we hold under its identifiers goes.
+		if len(res.Changes.Deletes) == 0 {
+			for _, r := range resources {
+				if k, err := r.Identify(ctx, map[string]any{"id": float64(id), "path_with_namespace": path}); err == nil {
+					res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: p.now().UnixNano()})
+				}
+			}
+		}
+		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
+		return res, nil
+	case !found:
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	}
+	return p.mapInto(ctx, res, crawl.KindProject, resources, obj, version)
+}
+
+// mapInto maps obj with every resource of kind: selected objects are
+// upserted, unselected ones deleted (the selector stopped matching).
+func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resources []*mapping.Resource, obj map[string]any, version int64) (Result, error) {
+	for _, r := range resources {
+		e, selected, err := r.Map(ctx, obj)
+		if err != nil {
+			return Result{}, err
+		}
+		if selected && kind == crawl.KindMergeRequest {
+			st, _ := obj["state"].(string)
+			selected = contains(r.MergeRequests.States, st)
+		}
+		if selected {
+			e.Version = version
+			res.Changes.Upserts[kind] = append(res.Changes.Upserts[kind], e)
+			continue
+		}
+		if k, err := r.Identify(ctx, obj); err == nil {
+			res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+		}
+	}
+	res.Outcome = Applied
+	return res, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error) {
+	resources := p.Mapping.ResourcesFor(crawl.KindMergeRequest)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no merge-request resource in the mapping"}, nil
+	}
+	pid := pl.ObjectAttributes.TargetProjectID
+	if pid == 0 {
+		pid = projectID(pl)
+	}
+	path := projectPath(pl)
+	if pid == 0 || pl.ObjectAttributes.IID == 0 {
+		return Result{}, errors.New("events: merge request payload has no project id or iid")
+	}
+	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/merge_requests/%d", pid, pl.ObjectAttributes.IID),
+		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+	var te *TransientError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, err
+	case !owners:
+		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("project %s matches no token's globs", path)}, nil
+	case !found:
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	}
+	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindMergeRequest, resources, obj, version)
+}
+
+func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Result, error) {
+	resources := p.Mapping.ResourcesFor(crawl.KindGroup)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no group resource in the mapping"}, nil
+	}
+	if id == 0 {
+		return Result{}, errors.New("events: payload has no group id")
+	}
+	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), func(s *crawl.Source) bool {
+		return fullPath == "" || s.Entry.MatchGroup(fullPath)
+	})
+	var te *TransientError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, err
+	case !owners:
+		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fullPath)}, nil
+	case !found:
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	}
+	if fp, _ := obj["full_path"].(string); fp != "" && !anyMatchGroup(p.Sources, fp) {
+		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
+	}
+	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindGroup, resources, obj, version)
+}
+
+func anyMatchGroup(sources []*crawl.Source, fullPath string) bool {
+	for _, s := range sources {
+		if s.Entry.MatchGroup(fullPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteProject handles project_destroy: the payload is all there is, so
+// identifiers are computed from its fields (id, path_with_namespace, name,
+// path), which the default mapping's identifier uses.
+func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
+	obj := map[string]any{"id": float64(pl.ProjectID), "path_with_namespace": pl.PathWithNamespace, "name": pl.Name, "path": pl.Path}
+	return p.deleteObject(ctx, ev, crawl.KindProject, obj, anyMatchProject(p.Sources, pl.PathWithNamespace), pl.PathWithNamespace)
+}
+
+func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
+	obj := map[string]any{"id": float64(pl.GroupID), "full_path": pl.FullPath, "name": pl.Name, "path": pl.Path}
+	if pl.ParentGroupID != 0 {
+		obj["parent_id"] = float64(pl.ParentGroupID)
+	}
+	inScope := pl.FullPath == "" || anyMatchGroup(p.Sources, pl.FullPath)
+	return p.deleteObject(ctx, ev, crawl.KindGroup, obj, inScope, pl.FullPath)
+}
+
+func anyMatchProject(sources []*crawl.Source, path string) bool {
+	for _, s := range sources {
+		if s.Entry.MatchProject(path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Processor) deleteObject(ctx context.Context, ev *catalog.Event, kind string, obj map[string]any, inScope bool, path string) (Result, error) {
+	resources := p.Mapping.ResourcesFor(kind)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no " + kind + " resource in the mapping"}, nil
+	}
+	if !inScope {
+		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("%s %s matches no token's globs", kind, path)}, nil
+	}
+	var res Result
+	for _, r := range resources {
+		k, err := r.Identify(ctx, obj)
+		if err != nil {
+			return Result{}, fmt.Errorf("events: %s deletion: the mapping's identifier needs fields the deletion payload does not have: %w", kind, err)
+		}
+		res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: ev.ReceivedAt.UnixNano()})
+	}
+	res.Outcome = Applied
+	return res, nil
+}

@@ -1,0 +1,152 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+)
+
+// Worker drains the durable queue with a pool of goroutines. An event is
+// removed only in the transaction that commits its catalog changes, so a
+// crash loses nothing and repeats nothing that was committed.
+type Worker struct {
+	Queue     catalog.Queue
+	Processor *Processor
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	// Workers is the number of events processed at once (default 4).
+	Workers int
+	// Lease is how long a claimed event is hidden from other claims
+	// (default 2 minutes); a crashed process's events return after it.
+	Lease time.Duration
+	// MaxAttempts moves an event to the dead-letter table after that many
+	// failed attempts (default 10).
+	MaxAttempts int
+
+	once   sync.Once
+	notify chan struct{}
+}
+
+func (w *Worker) init() {
+	w.once.Do(func() {
+		w.notify = make(chan struct{}, 1)
+		if w.Workers <= 0 {
+			w.Workers = 4
+		}
+		if w.Lease <= 0 {
+			w.Lease = 2 * time.Minute
+		}
+		if w.MaxAttempts <= 0 {
+			w.MaxAttempts = 10
+		}
+		if w.Log == nil {
+			w.Log = slog.Default()
+		}
+	})
+}
+
+// Notify wakes the worker after an enqueue, so an event does not wait for
+// the next poll.
+func (w *Worker) Notify() {
+	w.init()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes events until ctx ends, then finishes the events in hand
+// (bounded by drain) before returning.
+func (w *Worker) Run(ctx context.Context, drain time.Duration) {
+	w.init()
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		evs, err := w.Queue.Claim(ctx, w.Workers, w.Lease)
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error("event queue: claim failed", "error", err)
+		}
+		if len(evs) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.notify:
+			case <-poll.C:
+			}
+			continue
+		}
+		// In-flight events finish even when ctx ends: shutdown drains.
+		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+		var wg sync.WaitGroup
+		for _, ev := range evs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.process(work, ev)
+			}()
+		}
+		wg.Wait()
+		cancel()
+	}
+}
+
+func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
+	log := w.Log.With("event", ev.Type, "delivery", ev.Delivery, "id", ev.ID)
+	res, err := w.Processor.Handle(ctx, ev)
+	if err != nil {
+		var te *TransientError
+		maxAttempts := w.MaxAttempts
+		if !errors.As(err, &te) {
+			maxAttempts = ev.Attempts + 1 // a bad payload or mapping will not get better
+		}
+		backoff := time.Duration(1<<min(ev.Attempts, 8)) * time.Second
+		backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
+		dead, rerr := w.Queue.Retry(ctx, ev.ID, err.Error(), time.Now().Add(backoff), maxAttempts)
+		next := "retry"
+		if dead {
+			next = "dead"
+		}
+		if w.Metrics != nil {
+			w.Metrics.EventsFailed.WithLabelValues(ev.Type, next).Inc()
+		}
+		if rerr != nil {
+			log.Error("event failed and could not be rescheduled; its lease will expire", "error", err, "reschedule_error", rerr)
+			return
+		}
+		if dead {
+			log.Error("event moved to the dead-letter table", "attempts", ev.Attempts+1, "error", err)
+		} else {
+			log.Warn("event failed; will retry", "attempt", ev.Attempts+1, "in", backoff.Round(time.Second), "error", err)
+		}
+		return
+	}
+	if err := w.Queue.Complete(ctx, ev.ID, res.Changes); err != nil {
+		log.Error("event: committing its changes failed; it stays queued", "error", err)
+		return
+	}
+	if w.Metrics != nil {
+		w.Metrics.EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
+		w.Metrics.EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
+	}
+	switch res.Outcome {
+	case Applied:
+		n := len(res.Changes.Deletes)
+		for _, es := range res.Changes.Upserts {
+			n += len(es)
+		}
+		log.Info("event applied", "changes", n, "latency", time.Since(ev.ReceivedAt).Round(time.Millisecond))
+	case GitLabRefused:
+		log.Warn("event not applied: GitLab refused the object; nothing deleted", "detail", res.Detail)
+	default:
+		log.Info("event ignored", "outcome", string(res.Outcome), "detail", res.Detail)
+	}
+}

@@ -1,0 +1,90 @@
+// Package metrics defines glsyncd's Prometheus metrics, served on the
+// admin listener's /metrics.
+package metrics
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+)
+
+// Metrics are the daemon's collectors, registered on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	EventsReceived  *prometheus.CounterVec // by X-Gitlab-Event
+	EventsRejected  *prometheus.CounterVec // by reason
+	EventsProcessed *prometheus.CounterVec // by event and outcome
+	EventsFailed    *prometheus.CounterVec // by event and reason (retry, dead)
+	EventDuration   prometheus.Histogram
+	ResyncDuration  prometheus.Histogram
+	ResyncRuns      *prometheus.CounterVec // by result
+	ResyncEntities  *prometheus.GaugeVec   // by kind and op, last resync
+}
+
+// New creates the collectors. queueDepth is read at scrape time; stats
+// are the GitLab client counters of every token.
+func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "glsync_webhook_events_received_total", Help: "Webhook deliveries accepted into the queue, by X-Gitlab-Event.",
+		}, []string{"event"}),
+		EventsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "glsync_webhook_events_rejected_total", Help: "Webhook deliveries refused or not queued, by reason.",
+		}, []string{"reason"}),
+		EventsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "glsync_events_processed_total", Help: "Queued events processed, by event and outcome.",
+		}, []string{"event", "outcome"}),
+		EventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "glsync_events_failed_total", Help: "Event processing failures, by event and what happened next (retry or dead).",
+		}, []string{"event", "next"}),
+		EventDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "glsync_event_processing_seconds", Help: "Time from a delivery's acceptance to its catalog commit.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		ResyncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "glsync_resync_duration_seconds", Help: "Duration of full resyncs.",
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
+		}),
+		ResyncRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "glsync_resync_runs_total", Help: "Full resyncs, by result (ok, failed).",
+		}, []string{"result"}),
+		ResyncEntities: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "glsync_resync_entities", Help: "Entities of the last resync, by kind and operation.",
+		}, []string{"kind", "op"}),
+	}
+	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
+		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "glsync_event_queue_depth", Help: "Events waiting in the durable queue.",
+	}, queueDepth))
+	if stats != nil {
+		m.Registry.MustRegister(&gitlabCollector{stats: stats})
+	}
+	return m
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("glsync_gitlab_requests_total", "GitLab API requests sent (attempts), by response status (0: no response).", []string{"status"}, nil)
+	retriesDesc  = prometheus.NewDesc("glsync_gitlab_retries_total", "GitLab API requests retried.", nil, nil)
+)
+
+// gitlabCollector exposes the shared client counters.
+type gitlabCollector struct{ stats *gitlab.Stats }
+
+func (c *gitlabCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- retriesDesc
+}
+
+func (c *gitlabCollector) Collect(ch chan<- prometheus.Metric) {
+	for status, n := range c.stats.ByStatus() {
+		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), strconv.Itoa(status))
+	}
+	ch <- prometheus.MustNewConstMetric(retriesDesc, prometheus.CounterValue, float64(c.stats.Retries.Load()))
+}

@@ -1,0 +1,440 @@
+// Package service is the long-running glsyncd: the webhook listener, the
+// event workers, scheduled and manual resyncs, hook reconciliation and the
+// admin API (/healthz, /readyz, /metrics, POST /resync, GET /status).
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/glsync/terraform-provider-glsync/daemon/events"
+	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
+	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+)
+
+// Options configure the service.
+type Options struct {
+	Config  *config.Config
+	Mapping *mapping.Config
+	DataDir string
+	// Listen and AdminListen are addresses; WebhookListener and
+	// AdminListener, when set, are used instead (tests).
+	Listen, AdminListen            string
+	WebhookListener, AdminListener net.Listener
+	Log                            *slog.Logger
+	// Client tunes GitLab clients (tests shorten backoffs).
+	Client gitlab.Options
+	// DrainTimeout bounds the time shutdown waits for in-flight work.
+	DrainTimeout time.Duration
+}
+
+// Service is a running glsyncd.
+type Service struct {
+	opts    Options
+	log     *slog.Logger
+	store   *sqlitestore.Store
+	stats   *gitlab.Stats
+	metrics *metrics.Metrics
+	worker  *events.Worker
+
+	ready     atomic.Bool
+	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
+	trigger   chan string
+	lastMu    sync.Mutex
+	last      *resync.Summary
+	lastErr   string
+	webhookAt string
+	adminAt   string
+	done      chan error
+}
+
+// Run starts the service and blocks until ctx ends and the service has
+// shut down gracefully.
+func Run(ctx context.Context, opts Options) error {
+	s, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return s.Wait()
+}
+
+// Start starts the service in the background; Wait blocks until it ends.
+func Start(ctx context.Context, opts Options) (*Service, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	s := &Service{opts: opts, log: opts.Log, stats: &gitlab.Stats{}, trigger: make(chan string, 1)}
+	store, err := sqlitestore.Open(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	if err := store.ReleaseLeases(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.metrics = metrics.New(func() float64 {
+		n, _ := store.Depth(context.Background())
+		return float64(n)
+	}, s.stats)
+	sources, err := s.sources()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.worker = &events.Worker{
+		Queue: store, Processor: &events.Processor{Sources: sources, Mapping: opts.Mapping},
+		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers,
+	}
+	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret,
+		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
+
+	wl, err := listen(opts.WebhookListener, opts.Listen)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("webhook listener: %w", err)
+	}
+	al, err := listen(opts.AdminListener, opts.AdminListen)
+	if err != nil {
+		wl.Close()
+		store.Close()
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	s.webhookAt, s.adminAt = wl.Addr().String(), al.Addr().String()
+	webSrv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	adminSrv := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	serve := func(srv *http.Server, l net.Listener, name string) {
+		defer wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error(name+" server stopped", "error", err)
+		}
+	}
+	wg.Add(2)
+	go serve(webSrv, wl, "webhook")
+	go serve(adminSrv, al, "admin")
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		s.worker.Run(runCtx, opts.DrainTimeout)
+	}()
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		s.schedule(runCtx)
+	}()
+	if opts.Config.AppHost != "" {
+		go s.reconcileLoop(runCtx)
+	} else {
+		s.log.Info("appHost is not set: no hooks are managed; the catalog is kept current by scheduled and manual resyncs")
+	}
+	s.ready.Store(true)
+	s.log.Info("glsyncd started", "webhooks", s.webhookAt, "admin", s.adminAt, "data_dir", opts.DataDir,
+		"tokens", len(opts.Config.TokenMapping), "kinds", opts.Mapping.Kinds())
+
+	s.done = make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		s.ready.Store(false)
+		s.log.Info("shutting down: no new deliveries, finishing in-flight work")
+		drain, cancel := context.WithTimeout(context.Background(), opts.DrainTimeout)
+		defer cancel()
+		_ = webSrv.Shutdown(drain) // waits for handlers: accepted events are queued
+		cancelRun()                // stop claiming, cancel a running resync (deletes nothing)
+		<-workerDone
+		<-schedDone
+		_ = adminSrv.Shutdown(drain)
+		wg.Wait()
+		s.done <- store.Close()
+		s.log.Info("glsyncd stopped")
+	}()
+	return s, nil
+}
+
+// Wait blocks until the service has stopped.
+func (s *Service) Wait() error { return <-s.done }
+
+// WebhookAddr and AdminAddr are the listening addresses.
+func (s *Service) WebhookAddr() string { return s.webhookAt }
+
+// AdminAddr is the admin listener's address.
+func (s *Service) AdminAddr() string { return s.adminAt }
+
+// Store gives tests access to the catalog.
+func (s *Service) Store() *sqlitestore.Store { return s.store }
+
+func listen(l net.Listener, addr string) (net.Listener, error) {
+	if l != nil {
+		return l, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
+// sources builds one crawl source per token, in tokenMapping order.
+func (s *Service) sources() ([]*crawl.Source, error) {
+	co := s.opts.Client
+	co.MaxConcurrent = s.opts.Config.MaxConcurrentRequests
+	co.MaxRetries = s.opts.Config.MaxRetries
+	co.Logger = s.log
+	var out []*crawl.Source
+	for _, e := range s.opts.Config.TokenMapping {
+		c, err := gitlab.New(s.opts.Config.GitLabHost, e.Token, co, s.stats)
+		if err != nil {
+			return nil, fmt.Errorf("token %s: %w", e.Masked(), err)
+		}
+		out = append(out, &crawl.Source{Entry: e, Client: c})
+	}
+	return out, nil
+}
+
+// schedule runs the resync at start-up (unless disabled), on the interval
+// or cron schedule, and when triggered through the admin API.
+func (s *Service) schedule(ctx context.Context) {
+	cfg := s.opts.Config
+	next := func() <-chan time.Time { return nil }
+	switch {
+	case cfg.ResyncCron != "":
+		sched, err := config.ParseCron(cfg.ResyncCron)
+		if err != nil {
+			s.log.Error("resyncCron", "error", err)
+			break
+		}
+		next = func() <-chan time.Time { return time.After(jitter(time.Until(sched.Next(time.Now())))) }
+	case cfg.ScheduledResyncInterval > 0:
+		next = func() <-chan time.Time { return time.After(jitter(cfg.ScheduledResyncInterval)) }
+	}
+	if cfg.ResyncOnStart {
+		s.resync(ctx, "start-up")
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-next():
+			s.resync(ctx, "schedule")
+		case why := <-s.trigger:
+			s.resync(ctx, why)
+		}
+	}
+}
+
+// jitter adds up to 5% (at most a minute) so replicas and restarts do not
+// all hit GitLab in the same second.
+func jitter(d time.Duration) time.Duration {
+	j := d / 20
+	if j > time.Minute {
+		j = time.Minute
+	}
+	if j <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Int64N(int64(j)))
+}
+
+// resync runs one full resync unless one is already running.
+func (s *Service) resync(ctx context.Context, why string) {
+	if !s.resyncMu.TryLock() {
+		s.log.Info("resync already running; not starting another", "trigger", why)
+		return
+	}
+	defer s.resyncMu.Unlock()
+	s.log.Info("resync triggered", "trigger", why)
+	sum, err := resync.Run(ctx, resync.Options{Config: s.opts.Config, Mapping: s.opts.Mapping, Store: s.store,
+		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats})
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	s.last, s.lastErr = sum, ""
+	if err != nil {
+		s.lastErr = err.Error()
+		s.metrics.ResyncRuns.WithLabelValues("failed").Inc()
+		s.log.Error("resync could not run", "error", err)
+		return
+	}
+	s.metrics.ResyncDuration.Observe(sum.Duration.Seconds())
+	result := "ok"
+	if sum.Failed() {
+		result = "failed"
+		s.lastErr = sum.Err().Error()
+	}
+	s.metrics.ResyncRuns.WithLabelValues(result).Inc()
+	for _, k := range sum.Kinds {
+		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
+			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
+		}
+	}
+}
+
+// TriggerResync asks for a resync; false when one is running or queued.
+func (s *Service) TriggerResync(why string) bool {
+	if !s.resyncMu.TryLock() {
+		return false
+	}
+	s.resyncMu.Unlock()
+	select {
+	case s.trigger <- why:
+		return true
+	default:
+		return false
+	}
+}
+
+// reconcileLoop keeps the hooks as configured: at start and then every
+// hookReconcileInterval.
+func (s *Service) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(s.opts.Config.HookReconcileInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.ReconcileHooks(ctx, true); err != nil && ctx.Err() == nil {
+			s.log.Error("hook reconciliation failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReconcileHooks plans (and with apply, applies) the hook changes.
+func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, error) {
+	sources, err := s.sources() // fresh: root groups may have changed
+	if err != nil {
+		return nil, err
+	}
+	plan, res, err := Reconcile(ctx, s.opts.Config, sources, s.store, apply, s.log.With("component", "hooks"))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plan.Problems {
+		s.log.Warn("hooks: "+p.Error(), "scope", p.Scope)
+	}
+	if apply {
+		for _, f := range res.Failed {
+			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
+		}
+	}
+	return plan, nil
+}
+
+// Reconcile is the hook reconciliation shared by `glsyncd run` and
+// `glsyncd hooks plan|apply`.
+func Reconcile(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store *sqlitestore.Store, apply bool, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
+	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping}
+	desired, problems, err := hooks.DesiredHooks(ctx, st, sources)
+	if err != nil {
+		return nil, hooks.Result{}, err
+	}
+	if cfg.UseSystemHook && len(desired) == 0 && cfg.SystemHookSecret != "" {
+		// A hand-made system hook with its secret in config: nothing to do.
+		problems = nil
+	}
+	plan, err := hooks.MakePlan(ctx, cfg.AppHost, desired, problems, store)
+	if err != nil {
+		return nil, hooks.Result{}, err
+	}
+	if !apply {
+		return plan, hooks.Result{}, nil
+	}
+	return plan, hooks.Apply(ctx, plan, store, log), nil
+}
+
+// adminHandler serves the admin API.
+func (s *Service) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+			return
+		}
+		if _, err := s.store.Depth(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "catalog unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /resync", s.authed(func(w http.ResponseWriter, _ *http.Request) {
+		if !s.TriggerResync("admin API") {
+			writeJSON(w, http.StatusConflict, map[string]string{"status": "a resync is already running or queued"})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "resync started"})
+	}))
+	mux.HandleFunc("GET /status", s.authed(func(w http.ResponseWriter, r *http.Request) {
+		depth, _ := s.store.Depth(r.Context())
+		s.lastMu.Lock()
+		st := map[string]any{"queue_depth": depth, "resync_running": !s.resyncFree(), "last_resync_error": s.lastErr}
+		if s.last != nil {
+			kinds := map[string]any{}
+			for _, k := range s.last.Kinds {
+				kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "created": k.Created, "updated": k.Updated,
+					"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal}
+			}
+			st["last_resync"] = map[string]any{"run": s.last.Run, "ok": !s.last.Failed(), "duration_seconds": s.last.Duration.Seconds(),
+				"requests": s.last.Requests, "kinds": kinds}
+		}
+		s.lastMu.Unlock()
+		writeJSON(w, http.StatusOK, st)
+	}))
+	return mux
+}
+
+func (s *Service) resyncFree() bool {
+	if s.resyncMu.TryLock() {
+		s.resyncMu.Unlock()
+		return true
+	}
+	return false
+}
+
+// authed requires "Authorization: Bearer <adminToken>".
+func (s *Service) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		want := s.opts.Config.AdminToken
+		if want == "" {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is disabled: set adminToken (GLSYNC_ADMIN_TOKEN)"})
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="glsyncd"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

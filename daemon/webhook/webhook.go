@@ -1,0 +1,189 @@
+// Package webhook receives GitLab's webhook and system hook deliveries.
+// It checks the secret, size and shape of a delivery and writes it to the
+// durable queue before answering: a 202 means the event will be processed
+// even if glsyncd dies the next instant. Processing happens later
+// (daemon/events).
+package webhook
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"io"
+
+	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+)
+
+// Handled are the X-Gitlab-Event values glsync queues.
+var Handled = map[string]bool{
+	"Push Hook": true, "Tag Push Hook": true, "Merge Request Hook": true, "Issue Hook": true,
+	"Confidential Issue Hook": true, "Pipeline Hook": true, "Job Hook": true, "Release Hook": true,
+	"Subgroup Hook": true, "Member Hook": true, "System Hook": true,
+}
+
+// Known are other events GitLab sends: acknowledged (so GitLab does not
+// count failures and disable the hook) and counted, never queued.
+var Known = map[string]bool{
+	"Note Hook": true, "Confidential Note Hook": true, "Wiki Page Hook": true, "Deployment Hook": true,
+	"Feature Flag Hook": true, "Emoji Hook": true, "Resource Access Token Hook": true, "Project Hook": true,
+	"Milestone Hook": true, "Vulnerability Hook": true, "Group Hook": true,
+}
+
+// Receiver is the http.Handler for /integration/hook/{group_id} and
+// /integration/system/hook.
+type Receiver struct {
+	Queue   catalog.Queue
+	Secrets catalog.Secrets
+	// SystemSecret is the secret of a system hook created by hand.
+	SystemSecret string
+	// MaxBody bounds a delivery (default 25 MB).
+	MaxBody int64
+	// Notify is called after an event is queued.
+	Notify  func()
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+}
+
+func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
+	if rc.Metrics != nil {
+		rc.Metrics.EventsRejected.WithLabelValues(reason).Inc()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func reply(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
+}
+
+// ServeHTTP accepts one delivery.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := rc.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	var source, scope, secretScope string
+	switch {
+	case r.URL.Path == hooks.SystemHookPath:
+		source, secretScope = "system", hooks.SystemScope
+	case strings.HasPrefix(r.URL.Path, hooks.GroupHookPath):
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, hooks.GroupHookPath), 10, 64)
+		if err != nil || id <= 0 {
+			rc.reject(w, http.StatusNotFound, "bad_path", "unknown hook path")
+			return
+		}
+		source, scope, secretScope = "group", strconv.FormatInt(id, 10), hooks.GroupScope(id)
+	default:
+		rc.reject(w, http.StatusNotFound, "bad_path", "unknown hook path")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		rc.reject(w, http.StatusMethodNotAllowed, "method", "deliveries are POST requests")
+		return
+	}
+	if !rc.authorized(r, secretScope, log) {
+		rc.reject(w, http.StatusUnauthorized, "bad_token", "X-Gitlab-Token is missing or wrong")
+		return
+	}
+	maxBody := rc.MaxBody
+	if maxBody <= 0 {
+		maxBody = 25 << 20
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			rc.reject(w, http.StatusRequestEntityTooLarge, "too_large", "delivery is larger than "+strconv.FormatInt(maxBody, 10)+" bytes")
+			return
+		}
+		rc.reject(w, http.StatusBadRequest, "read_error", "could not read the body")
+		return
+	}
+	event := r.Header.Get("X-Gitlab-Event")
+	if !json.Valid(body) || len(body) == 0 || body[0] != '{' {
+		rc.reject(w, http.StatusBadRequest, "malformed_json", "body is not a JSON object")
+		return
+	}
+	switch {
+	case Handled[event]:
+	case Known[event]:
+		if rc.Metrics != nil {
+			rc.Metrics.EventsRejected.WithLabelValues("not_handled").Inc()
+		}
+		log.Info("webhook: event type not handled; acknowledged", "event", event)
+		reply(w, http.StatusOK, "ignored")
+		return
+	default:
+		log.Warn("webhook: unknown event type", "event", truncate(event, 64))
+		rc.reject(w, http.StatusBadRequest, "unknown_event", "unknown X-Gitlab-Event")
+		return
+	}
+	delivery := r.Header.Get("X-Gitlab-Event-UUID")
+	if delivery == "" {
+		delivery = r.Header.Get("Idempotency-Key")
+	}
+	ev := &catalog.Event{Delivery: delivery, Source: source, Scope: scope, Type: event, Body: body, ReceivedAt: time.Now()}
+	dup, err := rc.Queue.Enqueue(r.Context(), ev)
+	if err != nil {
+		log.Error("webhook: queueing failed; GitLab will see 503", "event", event, "error", err)
+		rc.reject(w, http.StatusServiceUnavailable, "queue_error", "could not queue the event; try again")
+		return
+	}
+	if dup {
+		if rc.Metrics != nil {
+			rc.Metrics.EventsRejected.WithLabelValues("duplicate").Inc()
+		}
+		reply(w, http.StatusOK, "duplicate")
+		return
+	}
+	if rc.Metrics != nil {
+		rc.Metrics.EventsReceived.WithLabelValues(event).Inc()
+	}
+	if rc.Notify != nil {
+		rc.Notify()
+	}
+	reply(w, http.StatusAccepted, "queued")
+}
+
+// authorized compares X-Gitlab-Token with the hook's secret in constant
+// time. A scope with no known secret accepts nothing.
+func (rc *Receiver) authorized(r *http.Request, scope string, log *slog.Logger) bool {
+	got := r.Header.Get("X-Gitlab-Token")
+	var want []string
+	if s, ok, err := rc.Secrets.HookSecret(r.Context(), scope); err != nil {
+		log.Error("webhook: reading hook secret failed", "scope", scope, "error", err)
+	} else if ok {
+		want = append(want, s.Secret)
+	}
+	if scope == hooks.SystemScope && rc.SystemSecret != "" {
+		want = append(want, rc.SystemSecret)
+	}
+	if len(want) == 0 {
+		log.Warn("webhook: delivery for a hook glsync holds no secret for; run `glsyncd hooks apply`", "scope", scope)
+		return false
+	}
+	ok := 0
+	for _, s := range want {
+		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(s))
+	}
+	return got != "" && ok == 1
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
