@@ -148,13 +148,22 @@ func (p *Processor) now() time.Time {
 }
 
 // fetch GETs path with the first token (in tokenMapping order) whose globs
-// select the object and that can see it. found is false when every such
-// token got 403/404; owners is false when no token's globs select it.
-func (p *Processor) fetch(ctx context.Context, path string, selects func(*crawl.Source) bool) (obj map[string]any, version int64, owners, found bool, err error) {
+// select the object and whose groups hold objPath. found is false when
+// every such token got 403/404; owners is false when no token qualifies.
+func (p *Processor) fetch(ctx context.Context, path, objPath string, selects func(*crawl.Source) bool) (obj map[string]any, version int64, owners, found bool, err error) {
 	var refused []string
 	for _, src := range p.Sources {
 		if !selects(src) {
 			continue
+		}
+		if objPath != "" {
+			covers, err := src.Covers(ctx, objPath)
+			if err != nil {
+				return nil, 0, true, false, &TransientError{err}
+			}
+			if !covers {
+				continue
+			}
 		}
 		owners = true
 		start := p.now()
@@ -193,7 +202,7 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 			}
 		}
 	}
-	obj, version, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+	obj, version, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
 	var te *TransientError
 	switch {
 	case errors.As(err, &te):
@@ -262,7 +271,7 @@ func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error
 	if pid == 0 || pl.ObjectAttributes.IID == 0 {
 		return Result{}, errors.New("events: merge request payload has no project id or iid")
 	}
-	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/merge_requests/%d", pid, pl.ObjectAttributes.IID),
+	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/merge_requests/%d", pid, pl.ObjectAttributes.IID), path,
 		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
 	var te *TransientError
 	switch {
@@ -284,7 +293,7 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 	if id == 0 {
 		return Result{}, errors.New("events: payload has no group id")
 	}
-	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), func(s *crawl.Source) bool {
+	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), fullPath, func(s *crawl.Source) bool {
 		return fullPath == "" || s.Entry.MatchGroup(fullPath)
 	})
 	var te *TransientError

@@ -56,6 +56,9 @@ type Service struct {
 	stats   *gitlab.Stats
 	metrics *metrics.Metrics
 	worker  *events.Worker
+	// processor's sources cache each token's groups; refreshed after
+	// every resync so new root groups are known to event routing.
+	processor *events.Processor
 
 	ready     atomic.Bool
 	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
@@ -105,8 +108,9 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		store.Close()
 		return nil, err
 	}
+	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping}
 	s.worker = &events.Worker{
-		Queue: store, Processor: &events.Processor{Sources: sources, Mapping: opts.Mapping},
+		Queue: store, Processor: s.processor,
 		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers,
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret,
@@ -266,6 +270,9 @@ func (s *Service) resync(ctx context.Context, why string) {
 	s.log.Info("resync triggered", "trigger", why)
 	sum, err := resync.Run(ctx, resync.Options{Config: s.opts.Config, Mapping: s.opts.Mapping, Store: s.store,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats})
+	for _, src := range s.processor.Sources {
+		src.InvalidateGroups()
+	}
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	s.last, s.lastErr = sum, ""

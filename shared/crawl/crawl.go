@@ -107,6 +107,36 @@ func (s *Source) allGroups(ctx context.Context) ([]gitlab.Page, error) {
 	return pages, nil
 }
 
+// InvalidateGroups drops the cached group listing, so the next use lists
+// again (a long-running daemon calls it after each resync).
+func (s *Source) InvalidateGroups() {
+	s.groupsMu.Lock()
+	s.groups, s.groupsOK = nil, false
+	s.groupsMu.Unlock()
+}
+
+// Covers reports whether the token can see path (a project's
+// path_with_namespace or a group's full_path): an admin sees everything, a
+// member token what lies under its top groups. It does not look at globs.
+func (s *Source) Covers(ctx context.Context, path string) (bool, error) {
+	if _, err := s.Identify(ctx); err != nil {
+		return false, err
+	}
+	if s.admin {
+		return true, nil
+	}
+	roots, err := s.RootGroupObjects(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range roots {
+		if path == r.FullPath || strings.HasPrefix(path, r.FullPath+"/") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Groups streams the groups the token sees whose full_path is in scope.
 func (s *Source) Groups(ctx context.Context, fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts

@@ -17,7 +17,8 @@ import (
 )
 
 func (a *app) resyncCommand() *cobra.Command {
-	return &cobra.Command{
+	var remote string
+	cmd := &cobra.Command{
 		Use:   "resync",
 		Short: "Run one full resync into the embedded catalog",
 		Long: "Crawls GitLab with every token of tokenMapping, maps groups and projects with the mapping,\n" +
@@ -25,10 +26,15 @@ func (a *app) resyncCommand() *cobra.Command {
 			"resynced without error). Exits 1 if any kind failed.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if remote != "" {
+				return a.remoteResync(cmd.Context(), remote)
+			}
 			_, err := a.resync(cmd.Context())
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&remote, "remote", "", "ask a running glsyncd at this admin URL to resync (POST /resync with GLSYNC_ADMIN_TOKEN)")
+	return cmd
 }
 
 // resync loads the settings, runs one resync into the catalog and prints

@@ -60,6 +60,8 @@ type Faults struct {
 	// FailRoutes answers the given status on every request to a route,
 	// keyed like the counters, e.g. "GET /projects".
 	FailRoutes map[string]int
+	// RouteLatency adds latency to one route, e.g. "GET /projects/:id".
+	RouteLatency map[string]time.Duration
 }
 
 // Options configure a Server.
@@ -237,9 +239,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resetRoll, errRoll, tooManyRoll, which := s.rnd.Float64(), s.rnd.Float64(), s.rnd.Float64(), s.rnd.Intn(3)
 	s.faultM.Unlock()
 
-	if f.Latency > 0 {
+	if d := f.Latency + f.RouteLatency[rt.key]; d > 0 {
 		select {
-		case <-time.After(f.Latency):
+		case <-time.After(d):
 		case <-r.Context().Done():
 			return
 		}

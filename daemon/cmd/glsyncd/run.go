@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/glsync/terraform-provider-glsync/daemon/service"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+)
+
+const (
+	envListen      = "GLSYNC_LISTEN"
+	envAdminListen = "GLSYNC_ADMIN_LISTEN"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	var listen, adminListen string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon: webhooks, event workers, scheduled resyncs, hooks and the admin API",
+		Long: "Serves GitLab webhook deliveries on --listen (POST /integration/hook/{group_id} and\n" +
+			"/integration/system/hook), keeps the hooks GitLab needs when appHost is set, resyncs on\n" +
+			"start-up and on scheduledResyncInterval or resyncCron, and serves /healthz, /readyz,\n" +
+			"/metrics, POST /resync and GET /status on --admin-listen.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := a.logger()
+			if err != nil {
+				return err
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			m, err := a.loadMapping()
+			if err != nil {
+				return err
+			}
+			if listen == "" {
+				listen = orEnv(a.getenv(envListen), ":8000")
+			}
+			if adminListen == "" {
+				adminListen = orEnv(a.getenv(envAdminListen), "127.0.0.1:8001")
+			}
+			err = service.Run(cmd.Context(), service.Options{Config: cfg, Mapping: m, DataDir: a.resolvedDataDir(),
+				Listen: listen, AdminListen: adminListen, Log: log})
+			if err != nil {
+				return failedErr(err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "webhook listen address (env "+envListen+", default :8000)")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "admin API listen address (env "+envAdminListen+", default 127.0.0.1:8001)")
+	return cmd
+}
+
+func orEnv(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) hooksCommand() *cobra.Command {
+	c := &cobra.Command{Use: "hooks", Short: "Show or apply the GitLab hooks glsync needs (appHost must be set)"}
+	run := func(apply bool) func(cmd *cobra.Command, _ []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			log, err := a.logger()
+			if err != nil {
+				return err
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if cfg.AppHost == "" {
+				return usageErr(fmt.Errorf("config: appHost: is required to manage hooks (set it or %s)", config.EnvAppHost))
+			}
+			store, err := a.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			var sources []*crawl.Source
+			for _, e := range cfg.TokenMapping {
+				c, err := gitlab.New(cfg.GitLabHost, e.Token, gitlab.Options{MaxConcurrent: cfg.MaxConcurrentRequests, MaxRetries: cfg.MaxRetries, Logger: log}, nil)
+				if err != nil {
+					return failedErr(err)
+				}
+				sources = append(sources, &crawl.Source{Entry: e, Client: c})
+			}
+			plan, res, err := service.Reconcile(cmd.Context(), cfg, sources, store, apply, log)
+			if err != nil {
+				return failedErr(err)
+			}
+			for _, act := range plan.Actions {
+				fmt.Fprintln(a.stdout, act.String())
+			}
+			for _, p := range plan.Problems {
+				fmt.Fprintln(a.stdout, "problem:", p.Error())
+			}
+			fmt.Fprintf(a.stdout, "%d change(s), %d problem(s)\n", plan.Changes(), len(plan.Problems))
+			if apply {
+				fmt.Fprintf(a.stdout, "applied %d, failed %d\n", len(res.Done), len(res.Failed))
+				for _, f := range res.Failed {
+					fmt.Fprintln(a.stdout, "failed:", f.Error())
+				}
+				if len(res.Failed) > 0 || len(plan.Problems) > 0 {
+					return failedErr(fmt.Errorf("hooks applied partially: %d failed, %d problem(s)", len(res.Failed), len(plan.Problems)))
+				}
+			} else if len(plan.Problems) > 0 {
+				return failedErr(fmt.Errorf("%d problem(s)", len(plan.Problems)))
+			}
+			return nil
+		}
+	}
+	c.AddCommand(&cobra.Command{Use: "plan", Short: "Print what hooks would be created, updated or deleted", Args: cobra.NoArgs, RunE: run(false)})
+	c.AddCommand(&cobra.Command{Use: "apply", Short: "Create, update or delete hooks so GitLab has exactly what glsync needs", Args: cobra.NoArgs, RunE: run(true)})
+	return c
+}
+
+// remoteResync asks a running glsyncd to resync (POST /resync).
+func (a *app) remoteResync(ctx context.Context, base string) error {
+	token := a.getenv("GLSYNC_ADMIN_TOKEN")
+	if token == "" {
+		return usageErr(fmt.Errorf("--remote: set GLSYNC_ADMIN_TOKEN to the daemon's adminToken"))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/resync", nil)
+	if err != nil {
+		return usageErr(fmt.Errorf("--remote: %w", err))
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return failedErr(fmt.Errorf("--remote: %w", err))
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	fmt.Fprintf(a.stdout, "%s: %s", resp.Status, body)
+	if resp.StatusCode != http.StatusAccepted {
+		return failedErr(fmt.Errorf("--remote: the daemon answered %s", resp.Status))
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+type harness struct {
+	t      *testing.T
+	sim    *gitlabtest.Server
+	org    gitlabtest.Org
+	cfg    *config.Config
+	dir    string
+	svc    *Service
+	cancel context.CancelFunc
+	logs   *logBuf
+	wl     net.Listener
+}
+
+const adminToken = "admin-token-for-tests"
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 11})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: 120, Depth: 3, Seed: 11})
+	ts := sim.Start(t)
+	wl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{
+		TokenMapping: tokenmap.Mapping{
+			{Token: org.RootTokens[0], Patterns: []string{"**"}},
+			{Token: org.RootTokens[1], Patterns: []string{"**/DevopsTeam/**", "**/RnDTeam/**"}},
+		},
+		GitLabHost: ts.URL, AppHost: "http://" + wl.Addr().String(),
+		MaxConcurrentRequests: 8, MaxRetries: 3, ResyncOnStart: true, AdminToken: adminToken,
+		WebhookMaxBodyBytes: 64 << 10, EventWorkers: 4, HookReconcileInterval: time.Hour,
+	}
+	return &harness{t: t, sim: sim, org: org, cfg: cfg, dir: t.TempDir(), logs: &logBuf{}, wl: wl}
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	m, err := mapping.Load("")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if h.wl == nil {
+		addr := strings.TrimPrefix(h.cfg.AppHost, "http://")
+		if h.wl, err = net.Listen("tcp", addr); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	svc, err := Start(ctx, Options{Config: h.cfg, Mapping: m, DataDir: h.dir, WebhookListener: h.wl, AdminListen: "127.0.0.1:0",
+		Log:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Client: gitlab.Options{RetryBase: time.Millisecond, RetryMax: 10 * time.Millisecond}, DrainTimeout: 5 * time.Second})
+	if err != nil {
+		cancel()
+		h.t.Fatal(err)
+	}
+	h.svc, h.cancel, h.wl = svc, cancel, nil
+	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	if err := h.svc.Wait(); err != nil {
+		h.t.Errorf("service stopped with %v", err)
+	}
+	h.cancel = nil
+	for _, tok := range append(append([]string{}, h.org.RootTokens...), h.org.AdminToken, adminToken) {
+		if strings.Contains(h.logs.String(), tok) {
+			h.t.Error("a token appears in the logs")
+		}
+	}
+}
+
+// eventually polls cond every 10ms until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v", what, d)
+	return 0
+}
+
+func (h *harness) entity(blueprint, id string) *catalog.Entity {
+	ents, err := h.svc.Store().List(context.Background(), catalog.Filter{Blueprint: blueprint})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Identifier == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// ready waits for the start-up resync and the hooks.
+func (h *harness) ready() {
+	h.t.Helper()
+	eventually(h.t, 10*time.Second, "hooks on both roots", func() bool { return len(h.sim.Hooks()) == 2 })
+	eventually(h.t, 10*time.Second, "start-up resync", func() bool {
+		ents, _ := h.svc.Store().List(context.Background(), catalog.Filter{Blueprint: "service"})
+		return len(ents) > 50
+	})
+}
+
+func (h *harness) admin(method, path, token string) (int, string) {
+	req, _ := http.NewRequest(method, "http://"+h.svc.AdminAddr()+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestPushMergeRequestAndSubgroupEventsReachTheCatalog(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.ready()
+
+	// A new project appears in the catalog within a second of its first push.
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "LedgerService2")
+	id := team.FullPath + "/LedgerService2"
+	if h.entity("service", id) != nil {
+		t.Fatal("project in the catalog before any event")
+	}
+	ds := h.sim.Push(context.Background(), p.ID)
+	if len(ds) != 1 || ds[0].Status != http.StatusAccepted {
+		t.Fatalf("push deliveries %v", ds)
+	}
+	took := eventually(t, time.Second, "project entity after push", func() bool { return h.entity("service", id) != nil })
+	t.Logf("push → entity in %v", took)
+
+	// An MR event creates, updates and (when merged) removes the entity.
+	mr := h.sim.AddMergeRequest(p.ID, "Add ledger")
+	h.sim.MergeRequestEvent(context.Background(), mr.ID, "open")
+	mrID := strconv.FormatInt(mr.ID, 10)
+	eventually(t, time.Second, "MR entity", func() bool { return h.entity("gitlabMergeRequest", mrID) != nil })
+	h.sim.UpdateMergeRequest(mr.ID, func(m *gitlabtest.MergeRequest) { m.Title = "Add ledger (v2)" })
+	h.sim.MergeRequestEvent(context.Background(), mr.ID, "update")
+	eventually(t, time.Second, "MR title updated", func() bool {
+		e := h.entity("gitlabMergeRequest", mrID)
+		return e != nil && e.Title == "Add ledger (v2)"
+	})
+	if e := h.entity("gitlabMergeRequest", mrID); e.Relations["service"] != id {
+		t.Fatalf("MR relation %v, want %s", e.Relations["service"], id)
+	}
+	h.sim.UpdateMergeRequest(mr.ID, func(m *gitlabtest.MergeRequest) { m.State = "merged" })
+	h.sim.MergeRequestEvent(context.Background(), mr.ID, "merge")
+	eventually(t, time.Second, "merged MR leaves the catalog (states: [opened])", func() bool { return h.entity("gitlabMergeRequest", mrID) == nil })
+
+	// Subgroups come and go.
+	g, _ := h.sim.CreateSubgroup(context.Background(), team, "payments")
+	gid := strconv.FormatInt(g.ID, 10)
+	eventually(t, time.Second, "subgroup entity", func() bool { return h.entity("gitlabGroup", gid) != nil })
+	h.sim.RemoveSubgroup(context.Background(), g)
+	eventually(t, time.Second, "subgroup deleted", func() bool { return h.entity("gitlabGroup", gid) == nil })
+
+	// Projects outside the second token's globs are ignored, never written.
+	other := h.sim.Group(h.org.Roots[1].FullPath + "/MarketingTeam")
+	if other == nil {
+		other = h.sim.AddGroup(h.org.Roots[1], "MarketingTeam")
+	}
+	op := h.sim.AddProject(other, "AdService")
+	if ds := h.sim.Push(context.Background(), op.ID); len(ds) != 1 || ds[0].Status != http.StatusAccepted {
+		t.Fatalf("push to out-of-scope project: %v", ds)
+	}
+	_, metricsBody := h.admin("GET", "/metrics", "")
+	eventually(t, time.Second, "out-of-scope event counted", func() bool {
+		_, m := h.admin("GET", "/metrics", "")
+		return strings.Contains(m, `glsync_events_processed_total{event="Push Hook",outcome="out_of_scope"} 1`)
+	})
+	if h.entity("service", other.FullPath+"/AdService") != nil {
+		t.Fatal("an out-of-scope project was written")
+	}
+	for _, want := range []string{"glsync_event_queue_depth", "glsync_gitlab_requests_total", "glsync_resync_duration_seconds", "glsync_webhook_events_received_total"} {
+		if !strings.Contains(metricsBody, want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestForgedDuplicateAndBadDeliveries(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.ready()
+	root := h.org.Roots[0]
+	url := "http://" + h.svc.WebhookAddr() + "/integration/hook/" + strconv.FormatInt(root.ID, 10)
+	post := func(token, event string, body []byte, extra map[string]string) int {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Gitlab-Event", event)
+		if token != "" {
+			req.Header.Set("X-Gitlab-Token", token)
+		}
+		for k, v := range extra {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	push := []byte(`{"object_kind":"push","project_id":1,"project":{"id":1,"path_with_namespace":"acme/x"}}`)
+	if c := post("", "Push Hook", push, nil); c != http.StatusUnauthorized {
+		t.Fatalf("missing token: %d", c)
+	}
+	if c := post("not-the-secret", "Push Hook", push, nil); c != http.StatusUnauthorized {
+		t.Fatalf("forged token: %d", c)
+	}
+	var secret string
+	for _, hk := range h.sim.Hooks() {
+		if hk.GroupID == root.ID {
+			secret = hk.Token
+		}
+	}
+	if c := post(secret, "Push Hook", []byte(`{"object_kind":`), nil); c != http.StatusBadRequest {
+		t.Fatalf("malformed JSON: %d", c)
+	}
+	if c := post(secret, "Bogus Hook", push, nil); c != http.StatusBadRequest {
+		t.Fatalf("unknown event: %d", c)
+	}
+	if c := post(secret, "Push Hook", bytes.Repeat([]byte(" "), 70<<10), nil); c != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized body: %d", c)
+	}
+	if c := post(secret, "Wiki Page Hook", []byte(`{"object_kind":"wiki_page"}`), nil); c != http.StatusOK {
+		t.Fatalf("known but unhandled event: %d", c)
+	}
+	if d, _ := h.svc.Store().Depth(context.Background()); d != 0 {
+		t.Fatalf("rejected deliveries were queued: %d", d)
+	}
+
+	// The same delivery twice is processed once.
+	team := h.sim.Group(root.FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "DedupService")
+	ds := h.sim.Push(context.Background(), p.ID)
+	again := h.sim.Redeliver(context.Background(), ds[0])
+	if ds[0].Status != http.StatusAccepted || again.Status != http.StatusOK {
+		t.Fatalf("first %d, redelivery %d (want 202 then 200)", ds[0].Status, again.Status)
+	}
+	eventually(t, time.Second, "entity", func() bool { return h.entity("service", team.FullPath+"/DedupService") != nil })
+	time.Sleep(200 * time.Millisecond)
+	_, m := h.admin("GET", "/metrics", "")
+	if !strings.Contains(m, `glsync_events_processed_total{event="Push Hook",outcome="applied"} 1`) ||
+		!strings.Contains(m, `glsync_webhook_events_rejected_total{reason="duplicate"} 1`) {
+		t.Fatalf("want exactly one processed push and one duplicate:\n%s", grep(m, "glsync_events_processed_total", "glsync_webhook_events_rejected_total"))
+	}
+}
+
+func grep(s string, prefixes ...string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestAdminAPIAndHealth(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ResyncOnStart = false
+	h.start()
+	if c, _ := h.admin("GET", "/healthz", ""); c != 200 {
+		t.Fatalf("healthz %d", c)
+	}
+	if c, _ := h.admin("GET", "/readyz", ""); c != 200 {
+		t.Fatalf("readyz %d", c)
+	}
+	if c, _ := h.admin("POST", "/resync", ""); c != http.StatusUnauthorized {
+		t.Fatalf("resync without token: %d", c)
+	}
+	if c, _ := h.admin("POST", "/resync", "wrong"); c != http.StatusUnauthorized {
+		t.Fatalf("resync with a wrong token: %d", c)
+	}
+	if c, _ := h.admin("POST", "/resync", adminToken); c != http.StatusAccepted {
+		t.Fatalf("resync: %d", c)
+	}
+	eventually(t, 10*time.Second, "manual resync result", func() bool {
+		c, body := h.admin("GET", "/status", adminToken)
+		var st map[string]any
+		_ = json.Unmarshal([]byte(body), &st)
+		last, _ := st["last_resync"].(map[string]any)
+		return c == 200 && last != nil && last["ok"] == true
+	})
+}
+
+func TestSchedule(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ResyncOnStart = false
+	h.cfg.ResyncCron = "@every 1s"
+	h.start()
+	eventually(t, 5*time.Second, "cron resync", func() bool {
+		_, m := h.admin("GET", "/metrics", "")
+		return strings.Contains(m, `glsync_resync_runs_total{result="ok"}`)
+	})
+}
+
+func TestRestartLosesNoAcceptedEvent(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.ready()
+	// GitLab answers the event's object fetch slowly, so the event is
+	// accepted and claimed but not committed when the daemon stops.
+	h.sim.SetFaults(gitlabtest.Faults{RouteLatency: map[string]time.Duration{"GET /projects/:id": 3 * time.Second}})
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "SurvivorService")
+	ds := h.sim.Push(context.Background(), p.ID)
+	if ds[0].Status != http.StatusAccepted {
+		t.Fatalf("push: %v", ds)
+	}
+	// Stop abruptly: the drain budget is shorter than the slow fetch.
+	h.svc.opts.DrainTimeout = 100 * time.Millisecond
+	h.cancel()
+	_ = h.svc.Wait()
+	h.cancel = nil
+	id := team.FullPath + "/SurvivorService"
+
+	// Restart on the same data directory with GitLab healthy again.
+	h.sim.SetFaults(gitlabtest.Faults{})
+	h.cfg.ResyncOnStart = false
+	h.start()
+	eventually(t, 3*time.Second, "event processed after restart", func() bool { return h.entity("service", id) != nil })
+	eventually(t, time.Second, "queue empty", func() bool { d, _ := h.svc.Store().Depth(context.Background()); return d == 0 })
+}
