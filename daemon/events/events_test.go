@@ -1,0 +1,112 @@
+package events
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+// The payloads are GitLab's own (see shared/gitlab/gitlabtest/payloads).
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "gitlab", "gitlabtest", "payloads", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// processor over an admin token with "**", against an instance that does
+// not hold the fixtures' objects (ids 15, 73, 78...).
+func processor(t *testing.T, patterns ...string) *Processor {
+	t.Helper()
+	sim := gitlabtest.New(gitlabtest.Options{})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 3, Seed: 1})
+	ts := sim.Start(t)
+	c, err := gitlab.New(ts.URL, org.AdminToken, gitlab.Options{RetryBase: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(patterns) == 0 {
+		patterns = []string{"**"}
+	}
+	return &Processor{Sources: []*crawl.Source{{Entry: tokenmap.Entry{Token: org.AdminToken, Patterns: patterns}, Client: c}}, Mapping: m}
+}
+
+func TestFixtureRouting(t *testing.T) {
+	cases := []struct {
+		file, event string
+		outcome     Outcome
+		deletes     []string // identifiers deleted
+	}{
+		{"webhooks/push.json", "Push Hook", GitLabRefused, nil},
+		{"webhooks/tag_push.json", "Tag Push Hook", GitLabRefused, nil},
+		{"webhooks/merge_request.json", "Merge Request Hook", GitLabRefused, nil},
+		{"webhooks/subgroup.json", "Subgroup Hook", GitLabRefused, nil},
+		{"systemhooks/push.json", "System Hook", GitLabRefused, nil},
+		{"systemhooks/repository_update.json", "System Hook", GitLabRefused, nil},
+		{"systemhooks/merge_request.json", "System Hook", GitLabRefused, nil},
+		{"systemhooks/project_create.json", "System Hook", GitLabRefused, nil},
+		{"systemhooks/project_destroy.json", "System Hook", Applied, []string{"jsmith/underscore"}},
+		{"systemhooks/group_destroy.json", "System Hook", Applied, []string{"78"}},
+		// A rename leaves the old identifier behind; the new one is fetched.
+		{"systemhooks/project_rename.json", "System Hook", GitLabRefused, nil},
+		{"systemhooks/user_add_to_group.json", "System Hook", Unhandled, nil},
+		{"webhooks/issue.json", "Issue Hook", Unhandled, nil},
+		{"webhooks/pipeline.json", "Pipeline Hook", Unhandled, nil},
+		{"webhooks/release.json", "Release Hook", Unhandled, nil},
+		{"webhooks/member.json", "Member Hook", Unhandled, nil},
+	}
+	p := processor(t)
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			res, err := p.Handle(context.Background(), &catalog.Event{Type: c.event, Body: fixture(t, c.file), ReceivedAt: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != c.outcome {
+				t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Detail, c.outcome)
+			}
+			var got []string
+			for _, d := range res.Changes.Deletes {
+				got = append(got, d.Identifier)
+			}
+			if strings.Join(got, ",") != strings.Join(c.deletes, ",") {
+				t.Fatalf("deletes %v, want %v", got, c.deletes)
+			}
+			if c.outcome == GitLabRefused && (len(res.Changes.Deletes) > 0 || !strings.Contains(res.Detail, "404")) {
+				t.Fatalf("a refusal must delete nothing and say why: %+v", res)
+			}
+		})
+	}
+}
+
+func TestOutOfScopeAndMalformed(t *testing.T) {
+	p := processor(t, "acme/**")
+	res, err := p.Handle(context.Background(), &catalog.Event{Type: "Push Hook", Body: fixture(t, "webhooks/push.json")})
+	if err != nil || res.Outcome != OutOfScope || !strings.Contains(res.Detail, "mike/diaspora") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// A project that moves out of every glob is removed.
+	res, err = p.Handle(context.Background(), &catalog.Event{Type: "System Hook", Body: fixture(t, "systemhooks/project_transfer.json")})
+	if err != nil || res.Outcome != OutOfScope || len(res.Changes.Deletes) != 1 || res.Changes.Deletes[0].Identifier != "jsmith/overscore" {
+		t.Fatalf("transfer out of scope: %+v %v", res, err)
+	}
+	if _, err := p.Handle(context.Background(), &catalog.Event{Type: "Push Hook", Body: []byte(`{"object_kind":`)}); err == nil {
+		t.Fatal("malformed payload must be an error")
+	}
+}
