@@ -135,4 +135,3 @@ func depthProcessed(s *Service) int {
 	}
 	return total
 }
-
