@@ -189,6 +189,13 @@ func (s *Service) WebhookAddr() string { return s.webhookAt }
 // AdminAddr is the admin listener's address.
 func (s *Service) AdminAddr() string { return s.adminAt }
 
+// LastResync returns the summary of the last completed resync, or nil.
+func (s *Service) LastResync() *resync.Summary {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	return s.last
+}
+
 // Store gives tests access to the catalog.
 func (s *Service) Store() *sqlitestore.Store { return s.store }
 

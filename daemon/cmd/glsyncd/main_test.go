@@ -127,7 +127,9 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "catalog in "+dir) || !strings.Contains(r.stdout, "resync 1 ok") || !strings.Contains(r.stdout, "catalog list --data-dir") {
+	if !strings.Contains(r.stdout, "catalog in "+dir) || !strings.Contains(r.stdout, "resync 1 ok") || !strings.Contains(r.stdout, "catalog list --data-dir") ||
+		!strings.Contains(r.stdout, "group hooks in GitLab") || !strings.Contains(r.stdout, "service entity created in") ||
+		!strings.Contains(r.stdout, "entity removed") {
 		t.Fatalf("demo output:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout+r.stderr, "glpat-") && !strings.Contains(r.stdout, "…") {

@@ -6,14 +6,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
@@ -149,86 +146,3 @@ func (a *app) simulateCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) demoCommand() *cobra.Command {
-	var f simFlags
-	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Resync a simulated GitLab organisation into a fresh embedded catalog",
-		Long: "Starts the GitLab simulator with a seeded organisation, writes a config for it,\n" +
-			"resyncs into an embedded catalog and shows what landed and how to query it.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := a.logger(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			_, org, url, stop, err := f.start(ctx, "127.0.0.1:0")
-			if err != nil {
-				return err
-			}
-			defer stop()
-			dir := a.dataDir
-			if dir == "" {
-				if dir, err = os.MkdirTemp("", "glsync-demo-"); err != nil {
-					return failedErr(err)
-				}
-			}
-			cfgPath := filepath.Join(dir, "config.yaml")
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return failedErr(err)
-			}
-			m := demoMapping(org)
-			if err := writeConfig(cfgPath, url, m); err != nil {
-				return failedErr(err)
-			}
-			fmt.Fprintf(a.stdout, "GitLab simulator on %s: %d root groups, %d groups, %d projects\n", url, len(org.Roots), org.GroupCount, f.projects)
-			fmt.Fprintf(a.stdout, "token mapping (config in %s):\n", cfgPath)
-			for _, e := range m {
-				fmt.Fprintf(a.stdout, "  %s -> %s\n", e.Masked(), strings.Join(e.Patterns, ", "))
-			}
-			fmt.Fprintln(a.stdout)
-
-			a.configPath, a.dataDir = cfgPath, dir
-			if _, err := a.resync(ctx); err != nil {
-				return err
-			}
-			store, err := a.openStore()
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			ents, err := store.List(ctx, catalog.Filter{})
-			if err != nil {
-				return failedErr(err)
-			}
-			per := map[string]int{}
-			for _, e := range ents {
-				per[e.Blueprint]++
-			}
-			fmt.Fprintf(a.stdout, "\ncatalog in %s: %d entities (", dir, len(ents))
-			first := true
-			for _, bp := range []string{"gitlabGroup", "service"} {
-				if !first {
-					fmt.Fprint(a.stdout, ", ")
-				}
-				first = false
-				fmt.Fprintf(a.stdout, "%d %s", per[bp], bp)
-			}
-			fmt.Fprintln(a.stdout, ")")
-			fmt.Fprintln(a.stdout, "\na few services:")
-			var sample []*catalog.Entity
-			for _, e := range ents {
-				if e.Blueprint == "service" && len(sample) < 5 {
-					sample = append(sample, e)
-				}
-			}
-			printTable(a.stdout, sample)
-			fmt.Fprintf(a.stdout, "\nquery it:\n  go run ./daemon/cmd/glsyncd catalog list --data-dir %s --blueprint service --output json\n", dir)
-			fmt.Fprintf(a.stdout, "resync again (nothing changes, nothing is deleted):\n  go run ./daemon/cmd/glsyncd resync --config %s --data-dir %s\n", cfgPath, dir)
-			fmt.Fprintln(a.stdout, "(the simulator stops with this command; `glsyncd simulate --write-config FILE` keeps one running)")
-			return nil
-		},
-	}
-	f.register(cmd, 600)
-	return cmd
-}
