@@ -145,4 +145,3 @@ func (a *app) simulateCommand() *cobra.Command {
 	cmd.Flags().StringVar(&writeCfg, "write-config", "", "write a glsync config file for this simulator")
 	return cmd
 }
-
