@@ -159,3 +159,38 @@ func listCatalog(t *testing.T, dir string) string {
 	}
 	return r.stdout
 }
+
+func TestRemoteResync(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 3})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 10, Seed: 3})
+	ts := sim.Start(t)
+	adminAddr := freeAddr(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nadminToken: remote-admin-token\nresyncOnStart: false\ntokenMapping:\n  %s: ['**']\n",
+		ts.URL, org.RootTokens[0])), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"run", "--config", cfg, "--data-dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", adminAddr},
+			io.Discard, io.Discard, func(string) string { return "" })
+	}()
+	waitFor(t, 5*time.Second, "admin API up", func() bool { return metric(t, adminAddr, "glsync_event_queue_depth") })
+	r := runCLI(t, nil, "resync", "--remote", "http://"+adminAddr)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "set GLSYNC_ADMIN_TOKEN") {
+		t.Fatalf("without a token: %d %s", r.code, r.stderr)
+	}
+	r = runCLI(t, map[string]string{"GLSYNC_ADMIN_TOKEN": "wrong"}, "resync", "--remote", "http://"+adminAddr)
+	if r.code != exitFailed || !strings.Contains(r.stdout, "401") {
+		t.Fatalf("wrong token: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, map[string]string{"GLSYNC_ADMIN_TOKEN": "remote-admin-token"}, "resync", "--remote", "http://"+adminAddr)
+	if r.code != 0 || !strings.Contains(r.stdout, "202") {
+		t.Fatalf("remote resync: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	waitFor(t, 5*time.Second, "remote resync ran", func() bool { return metric(t, adminAddr, `glsync_resync_runs_total{result="ok"} 1`) })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+}
