@@ -174,8 +174,9 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		<-schedDone
 		_ = adminSrv.Shutdown(drain)
 		wg.Wait()
-		s.done <- store.Close()
+		err := store.Close()
 		s.log.Info("glsyncd stopped")
+		s.done <- err
 	}()
 	return s, nil
 }
