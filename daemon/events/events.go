@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -68,11 +70,24 @@ type payload struct {
 	Project    struct {
 		ID                int64  `json:"id"`
 		PathWithNamespace string `json:"path_with_namespace"`
+		WebURL            string `json:"web_url"`
+		Name              string `json:"name"`
 	} `json:"project"`
 	ObjectAttributes struct {
+		ID              int64 `json:"id"`
 		IID             int64 `json:"iid"`
+		ProjectID       int64 `json:"project_id"`
 		TargetProjectID int64 `json:"target_project_id"`
 	} `json:"object_attributes"`
+	BuildID    int64 `json:"build_id"`
+	Repository struct {
+		Homepage string `json:"homepage"`
+	} `json:"repository"`
+	// Tag is the release's tag name; job payloads use the same key for a
+	// boolean, so it is read loosely.
+	Tag                  any    `json:"tag"`
+	Action               string `json:"action"`
+	GroupPath            string `json:"group_path"`
 	PathWithNamespace    string `json:"path_with_namespace"`
 	OldPathWithNamespace string `json:"old_path_with_namespace"`
 	Name                 string `json:"name"`
@@ -100,6 +115,20 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		return p.project(ctx, projectID(pl), projectPath(pl), "")
 	case "Merge Request Hook":
 		return p.mergeRequest(ctx, pl)
+	case "Issue Hook", "Confidential Issue Hook":
+		return p.child(ctx, crawl.KindIssue, pl, fmt.Sprintf("issues/%d", pl.ObjectAttributes.IID), pl.ObjectAttributes.IID != 0)
+	case "Pipeline Hook":
+		return p.child(ctx, crawl.KindPipeline, pl, fmt.Sprintf("pipelines/%d", pl.ObjectAttributes.ID), pl.ObjectAttributes.ID != 0)
+	case "Job Hook":
+		return p.child(ctx, crawl.KindJob, pl, fmt.Sprintf("jobs/%d", pl.BuildID), pl.BuildID != 0)
+	case "Release Hook":
+		if pl.Action == "delete" {
+			return p.deleteRelease(ctx, ev, pl)
+		}
+		tag, _ := pl.Tag.(string)
+		return p.child(ctx, crawl.KindRelease, pl, "releases/"+url.PathEscape(tag), tag != "")
+	case "Member Hook":
+		return p.groupMembers(ctx, pl)
 	case "Subgroup Hook":
 		switch pl.EventName {
 		case "subgroup_create":
@@ -121,6 +150,8 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 			return p.group(ctx, pl.GroupID, pl.FullPath)
 		case "group_destroy":
 			return p.deleteGroup(ctx, ev, pl)
+		case "user_add_to_group", "user_remove_from_group", "user_update_for_group":
+			return p.groupMembers(ctx, pl)
 		}
 	}
 	return Result{Outcome: Unhandled, Detail: fmt.Sprintf("%s %s: no catalog kind is updated by this event", ev.Type, name)}, nil
@@ -137,7 +168,104 @@ func projectPath(pl payload) string {
 	if pl.Project.PathWithNamespace != "" {
 		return pl.Project.PathWithNamespace
 	}
-	return pl.PathWithNamespace
+	if pl.PathWithNamespace != "" {
+		return pl.PathWithNamespace
+	}
+	// Job payloads name the project only by its repository's home page.
+	if u, err := url.Parse(pl.Repository.Homepage); err == nil && u.Path != "" {
+		return strings.Trim(u.Path, "/")
+	}
+	return ""
+}
+
+// projectInfo is the "__project" the crawler adds to project children.
+func projectInfo(pl payload, id int64, path string) map[string]any {
+	web := pl.Project.WebURL
+	if web == "" {
+		web = pl.Repository.Homepage
+	}
+	return map[string]any{"id": float64(id), "path_with_namespace": path, "web_url": web, "name": pl.Project.Name}
+}
+
+// child handles events of objects that live in a project (issues,
+// pipelines, jobs, releases): fetch projects/:id/<sub> and map it.
+func (p *Processor) child(ctx context.Context, kind string, pl payload, sub string, ok bool) (Result, error) {
+	resources := p.Mapping.ResourcesFor(kind)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no " + kind + " resource in the mapping"}, nil
+	}
+	pid := projectID(pl)
+	if pid == 0 {
+		pid = pl.ObjectAttributes.ProjectID
+	}
+	path := projectPath(pl)
+	if pid == 0 || !ok {
+		return Result{}, fmt.Errorf("events: %s payload lacks the project id or the object's id", kind)
+	}
+	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/%s", pid, sub), path,
+		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+	var te *TransientError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, err
+	case !owners:
+		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("project %s matches no token's globs", path)}, nil
+	case !found:
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	}
+	if kind != crawl.KindIssue {
+		obj["__project"] = projectInfo(pl, pid, path)
+	}
+	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, kind, resources, obj, version)
+}
+
+// deleteRelease handles a Release Hook with action delete.
+func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
+	path := projectPath(pl)
+	tag, _ := pl.Tag.(string)
+	obj := map[string]any{"tag_name": tag, "name": pl.Name, "__project": projectInfo(pl, projectID(pl), path)}
+	return p.deleteObject(ctx, ev, crawl.KindRelease, obj, anyMatchProject(p.Sources, path), path)
+}
+
+// groupMembers re-reads a group and its members after a membership event.
+func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error) {
+	const kind = crawl.KindGroupWithMembers
+	resources := p.Mapping.ResourcesFor(kind)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no group-with-members resource in the mapping"}, nil
+	}
+	if pl.GroupID == 0 {
+		return Result{}, errors.New("events: membership payload has no group id")
+	}
+	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(pl.GroupID, 10), "", func(*crawl.Source) bool { return true })
+	var te *TransientError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, err
+	case !owners:
+		return Result{Outcome: OutOfScope, Detail: "no token"}, nil
+	case !found:
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	}
+	fp, _ := obj["full_path"].(string)
+	var src *crawl.Source
+	for _, s := range p.Sources {
+		if s.Entry.MatchGroup(fp) {
+			if covers, err := s.Covers(ctx, fp); err == nil && covers {
+				src = s
+				break
+			}
+		}
+	}
+	if src == nil {
+		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
+	}
+	members, err := src.Members(ctx, obj, resources[0].Options.IncludeBotMembers)
+	if err != nil {
+		return Result{}, &TransientError{err}
+	}
+	obj["__members"] = members
+	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, kind, resources, obj, version)
 }
 
 func (p *Processor) now() time.Time {
@@ -232,9 +360,12 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 		if err != nil {
 			return Result{}, err
 		}
-		if selected && kind == crawl.KindMergeRequest {
-			st, _ := obj["state"].(string)
-			selected = contains(r.MergeRequests.States, st)
+		st, _ := obj["state"].(string)
+		switch {
+		case selected && kind == crawl.KindMergeRequest:
+			selected = contains(r.Options.States, st)
+		case selected && kind == crawl.KindIssue:
+			selected = r.Options.State == "all" || r.Options.State == st
 		}
 		if selected {
 			e.Version = version

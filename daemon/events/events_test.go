@@ -37,7 +37,7 @@ func processor(t *testing.T, patterns ...string) *Processor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapping.Load("")
+	m, err := mapping.Load("../../examples/mappings/all-kinds.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +65,14 @@ func TestFixtureRouting(t *testing.T) {
 		{"systemhooks/group_destroy.json", "System Hook", Applied, []string{"78"}},
 		// A rename leaves the old identifier behind; the new one is fetched.
 		{"systemhooks/project_rename.json", "System Hook", GitLabRefused, nil},
-		{"systemhooks/user_add_to_group.json", "System Hook", Unhandled, nil},
-		{"webhooks/issue.json", "Issue Hook", Unhandled, nil},
-		{"webhooks/pipeline.json", "Pipeline Hook", Unhandled, nil},
-		{"webhooks/release.json", "Release Hook", Unhandled, nil},
-		{"webhooks/member.json", "Member Hook", Unhandled, nil},
+		{"systemhooks/user_add_to_group.json", "System Hook", GitLabRefused, nil},
+		{"webhooks/issue.json", "Issue Hook", GitLabRefused, nil},
+		{"webhooks/pipeline.json", "Pipeline Hook", GitLabRefused, nil},
+		{"webhooks/job.json", "Job Hook", GitLabRefused, nil},
+		{"webhooks/release.json", "Release Hook", GitLabRefused, nil},
+		{"webhooks/member.json", "Member Hook", GitLabRefused, nil},
+		{"webhooks/note_merge_request.json", "Note Hook", Unhandled, nil},
+		{"systemhooks/user_create.json", "System Hook", Unhandled, nil},
 	}
 	p := processor(t)
 	for _, c := range cases {
@@ -92,6 +95,15 @@ func TestFixtureRouting(t *testing.T) {
 				t.Fatalf("a refusal must delete nothing and say why: %+v", res)
 			}
 		})
+	}
+}
+
+func TestReleaseDeletion(t *testing.T) {
+	p := processor(t)
+	body := strings.Replace(string(fixture(t, "webhooks/release.json")), `"action": "create"`, `"action": "delete"`, 1)
+	res, err := p.Handle(context.Background(), &catalog.Event{Type: "Release Hook", Body: []byte(body), ReceivedAt: time.Now()})
+	if err != nil || res.Outcome != Applied || len(res.Changes.Deletes) != 1 || res.Changes.Deletes[0].Identifier != "exm-namespace/example-project@1.0.0" {
+		t.Fatalf("%+v %v", res, err)
 	}
 }
 

@@ -40,6 +40,8 @@ type harness struct {
 	cancel context.CancelFunc
 	logs   *logBuf
 	wl     net.Listener
+	// mapping is a mapping file; empty for the embedded default.
+	mapping string
 }
 
 const adminToken = "admin-token-for-tests"
@@ -67,7 +69,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) start() {
 	h.t.Helper()
-	m, err := mapping.Load("")
+	m, err := mapping.Load(h.mapping)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -370,4 +372,62 @@ func TestRestartLosesNoAcceptedEvent(t *testing.T) {
 	h.start()
 	eventually(t, 3*time.Second, "event processed after restart", func() bool { return h.entity("service", id) != nil })
 	eventually(t, time.Second, "queue empty", func() bool { d, _ := h.svc.Store().Depth(context.Background()); return d == 0 })
+}
+
+func TestEveryEventKind(t *testing.T) {
+	h := newHarness(t)
+	h.mapping = "../../examples/mappings/all-kinds.yml"
+	h.start()
+	h.ready()
+	ctx := context.Background()
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "EventsService")
+	pwn := team.FullPath + "/EventsService"
+	h.sim.Push(ctx, p.ID)
+	eventually(t, time.Second, "project", func() bool { return h.entity("service", pwn) != nil })
+
+	is := h.sim.AddIssue(p.ID, "Crash on start", false)
+	h.sim.IssueEvent(ctx, is.ID, "open")
+	eventually(t, time.Second, "issue", func() bool { return h.entity("gitlabIssue", strconv.FormatInt(is.ID, 10)) != nil })
+	conf := h.sim.AddIssue(p.ID, "Security report", true)
+	h.sim.IssueEvent(ctx, conf.ID, "open")
+	eventually(t, time.Second, "confidential issue", func() bool { return h.entity("gitlabIssue", strconv.FormatInt(conf.ID, 10)) != nil })
+
+	pl, jobs := h.sim.AddPipeline(p.ID, "running", "build")
+	h.sim.PipelineEvent(ctx, pl.ID)
+	h.sim.JobEvent(ctx, jobs[0].ID)
+	eventually(t, time.Second, "pipeline", func() bool {
+		e := h.entity("gitlabPipeline", strconv.FormatInt(pl.ID, 10))
+		return e != nil && e.Relations["service"] == pwn && e.Properties["status"] == "running"
+	})
+	eventually(t, time.Second, "job", func() bool { return h.entity("gitlabJob", strconv.FormatInt(jobs[0].ID, 10)) != nil })
+
+	h.sim.AddRelease(p.ID, "v2.0.0")
+	h.sim.ReleaseEvent(ctx, p.ID, "v2.0.0", "create")
+	eventually(t, time.Second, "release", func() bool { return h.entity("gitlabRelease", pwn+"@v2.0.0") != nil })
+	h.sim.DeleteRelease(p.ID, "v2.0.0")
+	h.sim.ReleaseEvent(ctx, p.ID, "v2.0.0", "delete")
+	eventually(t, time.Second, "release deleted", func() bool { return h.entity("gitlabRelease", pwn+"@v2.0.0") == nil })
+
+	root := h.org.Roots[0]
+	rid := strconv.FormatInt(root.ID, 10)
+	has := func(user string) bool {
+		e := h.entity("gitlabGroupMembers", rid)
+		if e == nil {
+			return false
+		}
+		ms, _ := e.Properties["members"].([]any)
+		for _, m := range ms {
+			if m == user {
+				return true
+			}
+		}
+		return false
+	}
+	dave := h.sim.AddMember(root.ID, "dave", 30)
+	h.sim.MemberEvent(ctx, root.ID, dave, "user_add_to_group")
+	eventually(t, time.Second, "member added", func() bool { return has("dave") })
+	h.sim.RemoveMember(root.ID, dave.UserID)
+	h.sim.MemberEvent(ctx, root.ID, dave, "user_remove_from_group")
+	eventually(t, time.Second, "member removed", func() bool { return !has("dave") })
 }

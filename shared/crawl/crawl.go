@@ -24,9 +24,14 @@ import (
 
 // Kinds the crawler can list.
 const (
-	KindGroup        = "group"
-	KindProject      = "project"
-	KindMergeRequest = "merge-request"
+	KindGroup            = "group"
+	KindProject          = "project"
+	KindMergeRequest     = "merge-request"
+	KindIssue            = "issue"
+	KindPipeline         = "pipeline"
+	KindJob              = "job"
+	KindRelease          = "release"
+	KindGroupWithMembers = "group-with-members"
 )
 
 // Source lists objects for one token.
@@ -45,12 +50,18 @@ type Source struct {
 	groupsOK  bool
 }
 
-// MergeRequestOptions select merge requests.
-type MergeRequestOptions struct {
-	States           []string // opened, closed, merged; empty means opened
-	UpdatedAfterDays int      // 0: no limit
-	Now              time.Time
+// Options are a kind's selector options (see mapping.Selector).
+type Options struct {
+	States            []string // merge requests: opened, closed, merged; empty means opened
+	State             string   // issues: opened, closed, all; empty means opened
+	UpdatedAfterDays  int      // merge requests and issues; 0: no limit
+	LimitPerProject   int      // pipelines, jobs, releases; 0 means 100
+	IncludeBotMembers bool     // group-with-members
+	Now               time.Time
 }
+
+// MergeRequestOptions is the former name of Options.
+type MergeRequestOptions = Options
 
 // Counts says how many objects a listing fetched and how many the globs
 // kept.
@@ -69,14 +80,20 @@ func (s *Source) Identify(ctx context.Context) (gitlab.User, error) {
 }
 
 // List streams the selected objects of kind to fn, one page at a time.
-func (s *Source) List(ctx context.Context, kind string, mr MergeRequestOptions, fn func(gitlab.Page) error) (Counts, error) {
+func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	switch kind {
 	case KindGroup:
 		return s.Groups(ctx, fn)
 	case KindProject:
 		return s.Projects(ctx, fn)
 	case KindMergeRequest:
-		return s.MergeRequests(ctx, mr, fn)
+		return s.MergeRequests(ctx, o, fn)
+	case KindIssue:
+		return s.Issues(ctx, o, fn)
+	case KindPipeline, KindJob, KindRelease:
+		return s.ProjectChildren(ctx, kind, o, fn)
+	case KindGroupWithMembers:
+		return s.GroupsWithMembers(ctx, o, fn)
 	}
 	return Counts{}, fmt.Errorf("crawl: unsupported kind %q", kind)
 }
@@ -318,4 +335,186 @@ func (c *Counts) filterBy(keep func(map[string]any) bool, fn func(gitlab.Page) e
 // are on their way out and are not synced.
 func pendingDeletion(o map[string]any) bool {
 	return o["marked_for_deletion_on"] != nil || o["marked_for_deletion_at"] != nil
+}
+
+// Issues streams the issues of selected projects, per root group (or
+// instance-wide for an admin), like merge requests.
+func (s *Source) Issues(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	var c Counts
+	if _, err := s.Identify(ctx); err != nil {
+		return c, fmt.Errorf("crawl: identifying token: %w", err)
+	}
+	q := url.Values{}
+	q.Set("scope", "all")
+	state := o.State
+	if state == "" {
+		state = "opened"
+	}
+	q.Set("state", state)
+	if o.UpdatedAfterDays > 0 {
+		now := o.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		q.Set("updated_after", now.Add(-time.Duration(o.UpdatedAfterDays)*24*time.Hour).UTC().Format(time.RFC3339))
+	}
+	filter := c.filterBy(func(o map[string]any) bool { return s.Entry.MatchProject(ReferenceProject(o, "#")) }, fn)
+	if s.admin {
+		if err := s.Client.ListOffset(ctx, "issues", q, filter); err != nil {
+			return c, fmt.Errorf("crawl: listing issues: %w", err)
+		}
+		return c, nil
+	}
+	roots, err := s.RootGroups(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, id := range roots {
+		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/issues", id), q, filter); err != nil {
+			return c, fmt.Errorf("crawl: listing issues of group %d: %w", id, err)
+		}
+	}
+	return c, nil
+}
+
+// ReferenceProject returns the project path of an object whose
+// references.full is "group/project<sep>iid".
+func ReferenceProject(obj map[string]any, sep string) string {
+	refs, _ := obj["references"].(map[string]any)
+	full, _ := refs["full"].(string)
+	if i := strings.LastIndex(full, sep); i > 0 {
+		return full[:i]
+	}
+	return ""
+}
+
+// childPath is the per-project listing of each project-child kind.
+var childPath = map[string]string{KindPipeline: "pipelines", KindJob: "jobs", KindRelease: "releases"}
+
+// ProjectInfo is what child objects carry of their project, under
+// "__project", so mappings can relate them and build identifiers.
+func ProjectInfo(p map[string]any) map[string]any {
+	return map[string]any{"id": p["id"], "path_with_namespace": p["path_with_namespace"], "web_url": p["web_url"], "name": p["name"]}
+}
+
+// ProjectChildren streams pipelines, jobs or releases of every selected
+// project: GitLab lists them only per project, so this costs one request
+// per project (newest first, up to LimitPerProject). Empty repositories
+// have none and are skipped.
+func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	limit := o.LimitPerProject
+	if limit <= 0 {
+		limit = 100
+	}
+	var c Counts
+	var mu sync.Mutex
+	sem := make(chan struct{}, cap(s.Client.Gate()))
+	var wg sync.WaitGroup
+	var firstErr error
+	errOnce := sync.Once{}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err := s.Projects(ctx, func(p gitlab.Page) error {
+		for _, pr := range p.Items {
+			if empty, _ := pr["empty_repo"].(bool); empty {
+				continue
+			}
+			id, _ := pr["id"].(float64)
+			info := ProjectInfo(pr)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				items, err := s.Client.FirstItems(ctx, fmt.Sprintf("projects/%d/%s", int64(id), childPath[kind]), limit)
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err); cancel() })
+					return
+				}
+				for _, it := range items.Items {
+					it["__project"] = info
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				c.Fetched += len(items.Items)
+				c.Selected += len(items.Items)
+				if len(items.Items) > 0 && firstErr == nil {
+					if err := fn(items); err != nil {
+						errOnce.Do(func() { firstErr = err; cancel() })
+					}
+				}
+			}()
+		}
+		return nil
+	})
+	wg.Wait()
+	if firstErr != nil {
+		return c, firstErr
+	}
+	if err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// GroupsWithMembers streams the groups in scope, each with its direct
+// members under "__members" (bots left out unless IncludeBotMembers).
+func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	var out Counts
+	var groups []map[string]any
+	var requested time.Time
+	c, err := s.Groups(ctx, func(p gitlab.Page) error {
+		groups = append(groups, p.Items...)
+		requested = p.RequestedAt
+		return nil
+	})
+	out.Fetched = c.Fetched
+	if err != nil {
+		return out, err
+	}
+	for _, g := range groups {
+		members, err := s.Members(ctx, g, o.IncludeBotMembers)
+		if err != nil {
+			return out, err
+		}
+		g["__members"] = members
+		out.Selected++
+		if err := fn(gitlab.Page{Items: []map[string]any{g}, RequestedAt: requested}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Members lists a group's direct members (all pages).
+func (s *Source) Members(ctx context.Context, group map[string]any, includeBots bool) ([]any, error) {
+	id, _ := group["id"].(float64)
+	members := []any{}
+	err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/members", int64(id)), nil, func(p gitlab.Page) error {
+		for _, m := range p.Items {
+			if !includeBots && IsBot(m) {
+				continue
+			}
+			members = append(members, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawl: listing members of group %v: %w", group["full_path"], err)
+	}
+	return members, nil
+}
+
+// IsBot reports bot users: GitLab's bot flag, or the usernames of group and
+// project access token bots.
+func IsBot(m map[string]any) bool {
+	if b, _ := m["bot"].(bool); b {
+		return true
+	}
+	u, _ := m["username"].(string)
+	return strings.HasPrefix(u, "group_") && strings.Contains(u, "_bot") || strings.HasPrefix(u, "project_") && strings.Contains(u, "_bot")
 }

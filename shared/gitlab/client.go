@@ -428,6 +428,40 @@ type Page struct {
 	RequestedAt time.Time
 }
 
+// Gate exposes the concurrency bound (its capacity), so callers that fan
+// out per object do not start more goroutines than can run.
+func (c *Client) Gate() chan struct{} { return c.gate.sem }
+
+// FirstItems fetches the first n items of an offset listing (newest first
+// where GitLab orders so), in ceil(n/100) pages at most.
+func (c *Client) FirstItems(ctx context.Context, path string, n int) (Page, error) {
+	var out Page
+	q := url.Values{}
+	per := n
+	if per > 100 {
+		per = 100
+	}
+	q.Set("per_page", strconv.Itoa(per))
+	for page := int64(1); ; page++ {
+		q.Set("page", strconv.FormatInt(page, 10))
+		p, resp, err := c.get(ctx, path, q)
+		if err != nil {
+			return out, err
+		}
+		if out.RequestedAt.IsZero() {
+			out.RequestedAt = p.RequestedAt
+		}
+		out.Items = append(out.Items, p.Items...)
+		if len(out.Items) >= n {
+			out.Items = out.Items[:n]
+			return out, nil
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+	}
+}
+
 // ListKeyset lists path (e.g. "projects") with keyset pagination ordered by
 // id, calling fn for each page as it arrives. Keyset pages are chained, so
 // they are fetched one after another; fn runs while the next page loads.

@@ -57,8 +57,8 @@ type Resource struct {
 	Kind string
 	// Selector holds kind-specific selector options besides query.
 	Selector map[string]any
-	// MergeRequests holds the merge-request selector options.
-	MergeRequests MergeRequestSelector
+	// Options are the kind-specific selector options, parsed and checked.
+	Options Selector
 
 	query      *expr
 	identifier *expr
@@ -179,7 +179,7 @@ func Parse(data []byte) (*Config, error) {
 }
 
 // SupportedKinds are the kinds the crawler can produce today.
-var SupportedKinds = []string{"group", "project", "merge-request"}
+var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "group-with-members"}
 
 func compileResource(i int, rr rawResource) (*Resource, error) {
 	r := &Resource{Index: i, Kind: rr.Kind, Selector: map[string]any{}}
@@ -274,14 +274,21 @@ func compileResource(i int, rr rawResource) (*Resource, error) {
 	return r, nil
 }
 
-// MergeRequestSelector are the merge-request kind's selector options, as
-// in the integration we replace.
-type MergeRequestSelector struct {
-	// States to sync: opened, closed, merged (default opened).
+// Selector holds the kind-specific selector options the crawler and the
+// webhook handlers use, with the defaults of the integration we replace.
+type Selector struct {
+	// States of merge requests to sync: opened, closed, merged (default opened).
 	States []string
-	// UpdatedAfterDays syncs merge requests updated in the last N days
-	// (default 90).
+	// State of issues to sync: opened, closed or all (default opened).
+	State string
+	// UpdatedAfterDays syncs merge requests and issues updated in the last
+	// N days (default 90).
 	UpdatedAfterDays int
+	// LimitPerProject caps pipelines, jobs and releases per project, newest
+	// first (default 100, one page).
+	LimitPerProject int
+	// IncludeBotMembers keeps bot users in group-with-members (default false).
+	IncludeBotMembers bool
 }
 
 type selectorError struct {
@@ -289,46 +296,75 @@ type selectorError struct {
 	err   error
 }
 
+// selectorOptions lists the options each kind accepts.
+var selectorOptions = map[string][]string{
+	"group":              {},
+	"project":            {},
+	"merge-request":      {"states", "updatedAfter"},
+	"issue":              {"state", "updatedAfter"},
+	"pipeline":           {"limitPerProject"},
+	"job":                {"limitPerProject"},
+	"release":            {"limitPerProject"},
+	"group-with-members": {"includeBotMembers"},
+}
+
 // parseSelector reads and validates the kind-specific selector options.
 func (r *Resource) parseSelector() *selectorError {
-	known := map[string][]string{
-		"group":         {},
-		"project":       {},
-		"merge-request": {"states", "updatedAfter"},
-	}
 	for k := range r.Selector {
 		ok := false
-		for _, want := range known[r.Kind] {
+		for _, want := range selectorOptions[r.Kind] {
 			ok = ok || k == want
 		}
 		if !ok {
-			return &selectorError{"selector." + k, fmt.Errorf("unknown option for kind %s", r.Kind)}
+			return &selectorError{"selector." + k, fmt.Errorf("unknown option for kind %s (options: %s)", r.Kind, strings.Join(selectorOptions[r.Kind], ", "))}
 		}
 	}
-	if r.Kind != "merge-request" {
-		return nil
-	}
-	r.MergeRequests = MergeRequestSelector{States: []string{"opened"}, UpdatedAfterDays: 90}
+	r.Options = Selector{States: []string{"opened"}, State: "opened", UpdatedAfterDays: 90, LimitPerProject: 100}
 	if v, ok := r.Selector["states"]; ok {
 		list, isList := v.([]any)
 		if !isList || len(list) == 0 {
 			return &selectorError{"selector.states", errors.New("must be a non-empty list of opened, closed, merged")}
 		}
-		r.MergeRequests.States = nil
+		r.Options.States = nil
 		for _, x := range list {
 			st, _ := x.(string)
 			if st != "opened" && st != "closed" && st != "merged" {
 				return &selectorError{"selector.states", fmt.Errorf("unknown state %v; use opened, closed or merged", x)}
 			}
-			r.MergeRequests.States = append(r.MergeRequests.States, st)
+			r.Options.States = append(r.Options.States, st)
 		}
 	}
-	if v, ok := r.Selector["updatedAfter"]; ok {
-		n, isInt := v.(int)
-		if !isInt || n < 1 {
-			return &selectorError{"selector.updatedAfter", fmt.Errorf("must be a positive number of days, got %v", v)}
+	if v, ok := r.Selector["state"]; ok {
+		st, _ := v.(string)
+		if st != "opened" && st != "closed" && st != "all" {
+			return &selectorError{"selector.state", fmt.Errorf("unknown state %v; use opened, closed or all", v)}
 		}
-		r.MergeRequests.UpdatedAfterDays = n
+		r.Options.State = st
+	}
+	positive := func(key string, dst *int, max int) *selectorError {
+		v, ok := r.Selector[key]
+		if !ok {
+			return nil
+		}
+		n, isInt := v.(int)
+		if !isInt || n < 1 || n > max {
+			return &selectorError{"selector." + key, fmt.Errorf("must be a whole number from 1 to %d, got %v", max, v)}
+		}
+		*dst = n
+		return nil
+	}
+	if err := positive("updatedAfter", &r.Options.UpdatedAfterDays, 3650); err != nil {
+		return err
+	}
+	if err := positive("limitPerProject", &r.Options.LimitPerProject, 1000); err != nil {
+		return err
+	}
+	if v, ok := r.Selector["includeBotMembers"]; ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return &selectorError{"selector.includeBotMembers", fmt.Errorf("must be true or false, got %v", v)}
+		}
+		r.Options.IncludeBotMembers = b
 	}
 	return nil
 }

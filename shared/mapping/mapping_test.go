@@ -28,7 +28,7 @@ func TestDefaultMappingProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Kinds(); len(got) != 3 || got[0] != "group" || got[1] != "project" || got[2] != "merge-request" {
+	if got := c.Kinds(); len(got) != 4 || got[0] != "group" || got[1] != "project" || got[2] != "merge-request" || got[3] != "issue" {
 		t.Fatalf("kinds %v", got)
 	}
 	r := c.ResourcesFor("project")[0]
@@ -148,7 +148,7 @@ resources:
 resources:
   - kind: projects
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project, merge-request`},
+`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project, merge-request, issue, pipeline, job, release, group-with-members`},
 		{"bad mr state", `
 resources:
   - kind: merge-request
@@ -161,6 +161,12 @@ resources:
     selector: {includeLanguages: true}
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
 `, `mapping: resources[0] (kind project): selector.includeLanguages: unknown option for kind project`},
+		{"bad limit", `
+resources:
+  - kind: pipeline
+    selector: {limitPerProject: 0}
+    port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
+`, `mapping: resources[0] (kind pipeline): selector.limitPerProject: must be a whole number from 1 to 1000, got 0`},
 		{"unknown key", `
 resources:
   - kind: project
@@ -195,5 +201,15 @@ func TestRuntimeErrors(t *testing.T) {
 				t.Fatalf("error %v\nwant it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestExampleMappingLoads(t *testing.T) {
+	c, err := Load("../../examples/mappings/all-kinds.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Kinds()) != len(SupportedKinds) {
+		t.Fatalf("example covers %v, supported %v", c.Kinds(), SupportedKinds)
 	}
 }

@@ -24,7 +24,7 @@ import (
 // group and project the tokens can see: GitLab serves at most 100 objects
 // per page, so listing n objects takes ceil(n/100) requests (one when n is
 // 0), for the groups and for the projects of each token, and for the
-// merge requests of each root group a token sees; plus one GET /user
+// merge requests and issues of each root group a token sees; plus one GET /user
 // per token, because whether a token is an admin (sees the instance) or a
 // member (sees its memberships) decides which listing is complete, and
 // GitLab tells that only there.
@@ -65,9 +65,10 @@ func minimumRequests(sim *gitlabtest.Server, org gitlabtest.Org) int {
 				projects++
 			}
 		}
-		// One merge request listing per root group; the generated merge
-		// requests are older than the default 90 days, so each is one page.
-		total += 1 + pages(groups) + pages(projects) + 1
+		// One merge request and one issue listing per root group; the
+		// generated ones are older than the default 90 days, so each is one
+		// page.
+		total += 1 + pages(groups) + pages(projects) + 1 + 1
 	}
 	return total
 }

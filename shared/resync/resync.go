@@ -252,7 +252,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 			}
 			var items []mapped
 			var fresh, again []*catalog.Entity
-			c, err := src.List(ctx, ks.Kind, mrOptions(resources), func(page gitlab.Page) error {
+			c, err := src.List(ctx, ks.Kind, listOptions(resources), func(page gitlab.Page) error {
 				fetched.Add(int64(len(page.Items)))
 				version := page.RequestedAt.UnixNano()
 				// Map outside the write lock: jq is the CPU-heavy part.
@@ -344,14 +344,15 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))
 }
 
-// mrOptions takes the merge-request listing options from the first
-// resource of the kind (resources of one kind list the same objects).
-func mrOptions(resources []*mapping.Resource) crawl.MergeRequestOptions {
-	if len(resources) == 0 || resources[0].Kind != crawl.KindMergeRequest {
-		return crawl.MergeRequestOptions{}
+// listOptions takes the listing options from the first resource of the
+// kind (resources of one kind list the same objects).
+func listOptions(resources []*mapping.Resource) crawl.Options {
+	if len(resources) == 0 {
+		return crawl.Options{}
 	}
-	sel := resources[0].MergeRequests
-	return crawl.MergeRequestOptions{States: sel.States, UpdatedAfterDays: sel.UpdatedAfterDays}
+	o := resources[0].Options
+	return crawl.Options{States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays,
+		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers}
 }
 
 // objectID reads GitLab's numeric id from a decoded object.

@@ -403,3 +403,67 @@ func TestCancelledResyncDeletesNothing(t *testing.T) {
 	}
 	sameList(t, "projects after cancelled resync", e.catalogIDs(t, "service"), before)
 }
+
+func TestEveryKind(t *testing.T) {
+	e := newEnv(t, allOf)
+	ps := e.sim.Projects()
+	var p gitlabtest.ProjectInfo
+	for _, x := range ps {
+		if !x.EmptyRepo && !x.Archived {
+			p = x
+			break
+		}
+	}
+	issue := e.sim.AddIssue(p.ID, "Login fails", false)
+	pl, jobs := e.sim.AddPipeline(p.ID, "success", "build", "test")
+	e.sim.AddRelease(p.ID, "v1.2.0")
+	m, err := mapping.Load("../../examples/mappings/all-kinds.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	has := func(bp, id string) *catalog.Entity {
+		ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: bp})
+		for _, x := range ents {
+			if x.Identifier == id {
+				return x
+			}
+		}
+		return nil
+	}
+	if has("gitlabIssue", strconv.FormatInt(issue.ID, 10)) == nil {
+		t.Error("issue missing")
+	}
+	if x := has("gitlabPipeline", strconv.FormatInt(pl.ID, 10)); x == nil || x.Relations["service"] != p.PathWithNamespace {
+		t.Errorf("pipeline missing or unrelated: %+v", x)
+	}
+	for _, j := range jobs {
+		if x := has("gitlabJob", strconv.FormatInt(j.ID, 10)); x == nil || x.Relations["pipeline"] != strconv.FormatInt(pl.ID, 10) {
+			t.Errorf("job %d missing or unrelated: %+v", j.ID, x)
+		}
+	}
+	if has("gitlabRelease", p.PathWithNamespace+"@v1.2.0") == nil {
+		t.Error("release missing")
+	}
+	root := e.org.Roots[0]
+	x := has("gitlabGroupMembers", strconv.FormatInt(root.ID, 10))
+	if x == nil {
+		t.Fatal("group-with-members entity missing")
+	}
+	members, _ := x.Properties["members"].([]any)
+	if len(members) == 0 {
+		t.Fatalf("no members: %+v", x.Properties)
+	}
+	for _, mb := range members {
+		if strings.Contains(mb.(string), "_bot") {
+			t.Fatalf("bot member kept without includeBotMembers: %v", members)
+		}
+	}
+	if k := kind(sum, "pipeline"); k.Selected != 1 {
+		t.Fatalf("pipelines selected %d, want 1 (a shared project's pipeline is synced once)", k.Selected)
+	}
+}

@@ -39,6 +39,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 			return
 		}
 		s.listMRs(w, r, tok, "merge_requests", func(*Project) bool { return true })
+	case r.Method == http.MethodGet && n == 1 && segs[0] == "issues":
+		if r.URL.Query().Get("scope") != "all" && tok.Kind != AdminToken {
+			writeJSON(w, http.StatusOK, []any{})
+			return
+		}
+		s.allIssues(w, r, tok)
 	case r.Method == http.MethodGet && n == 1 && segs[0] == "projects":
 		s.listProjects(w, r, tok)
 	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" && segs[2] == "merge_requests" && n <= 4:
@@ -50,6 +56,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 			return
 		}
 		s.projectMR(w, r, tok, p, segs[3:])
+	case r.Method == http.MethodGet && (n == 3 || n == 4) && segs[0] == "projects" &&
+		(segs[2] == "issues" || segs[2] == "pipelines" || segs[2] == "jobs" || segs[2] == "releases"):
+		s.mu.RLock()
+		p := s.findProject(tok, segs[1])
+		s.mu.RUnlock()
+		if p == nil {
+			writeJSON(w, http.StatusNotFound, projNotFound)
+			return
+		}
+		s.childRoutes(w, r, tok, p, segs[2:])
 	case r.Method == http.MethodGet && n == 2 && segs[0] == "projects":
 		s.mu.RLock()
 		p := s.findProject(tok, segs[1])
@@ -271,6 +287,10 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		s.listMRs(w, r, tok, fmt.Sprintf("groups/%d/merge_requests", g.ID), func(p *Project) bool {
 			return s.isDescendant(p.NamespaceID, g.ID)
 		})
+	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "issues":
+		s.groupIssues(w, r, tok, g)
+	case (len(segs) == 3 || len(segs) == 4) && r.Method == http.MethodGet && segs[2] == "members":
+		s.groupMembers(w, r, g, segs)
 	case segs[2] == "hooks" && len(segs) <= 4:
 		if tok.Kind != AdminToken && s.accessLevel(tok) < 50 {
 			writeJSON(w, http.StatusForbidden, forbidden)

@@ -49,11 +49,16 @@ type Delivery struct {
 
 // hookEventFlag maps an X-Gitlab-Event to the hook flag that enables it.
 var hookEventFlag = map[string]string{
-	"Push Hook":          "push_events",
-	"Tag Push Hook":      "tag_push_events",
-	"Merge Request Hook": "merge_requests_events",
-	"Subgroup Hook":      "subgroup_events",
-	"Member Hook":        "member_events",
+	"Push Hook":               "push_events",
+	"Tag Push Hook":           "tag_push_events",
+	"Merge Request Hook":      "merge_requests_events",
+	"Subgroup Hook":           "subgroup_events",
+	"Member Hook":             "member_events",
+	"Issue Hook":              "issues_events",
+	"Confidential Issue Hook": "confidential_issues_events",
+	"Pipeline Hook":           "pipeline_events",
+	"Job Hook":                "job_events",
+	"Release Hook":            "releases_events",
 }
 
 // systemEventFlag maps system hook event_name values to the flag that

@@ -293,6 +293,15 @@ func (s *Server) Generate(spec OrgSpec) Org {
 	}
 	s.mu.Unlock()
 
+	// Every root has a few members and its access token's bot user.
+	for _, root := range org.Roots {
+		for k, u := range []string{"alice", "bob", "carol"}[:1+rnd.Intn(3)] {
+			s.AddMember(root.ID, u, []int{50, 40, 30}[k])
+		}
+		s.mu.Lock()
+		s.obj.members = append(s.obj.members, &Member{GroupID: root.ID, UserID: s.obj.id(), Username: fmt.Sprintf("group_%d_bot_glsync", root.ID), Name: root.Path + "-glsync", AccessLevel: 50, Bot: true})
+		s.mu.Unlock()
+	}
 	for _, root := range org.Roots {
 		tok := fmt.Sprintf("glpat-%s", randToken(rnd))
 		s.AddToken(Token{Value: tok, Kind: GroupAccessToken, GroupID: root.ID, AccessLevel: 50, Name: root.Path + "-glsync"})

@@ -86,6 +86,7 @@ type Server struct {
 	tokens   map[string]*Token
 	hooks    map[int64]*Hook
 	mrs      map[int64]*MergeRequest
+	obj      objects
 	nextID   struct{ group, project, hook, user, mr int64 }
 
 	opts   Options
@@ -128,6 +129,7 @@ func New(opts Options) *Server {
 		counters: map[string]int{},
 	}
 	s.nextID.group, s.nextID.project, s.nextID.hook, s.nextID.user = 1000, 5000, 1, 100
+	s.obj.init()
 	return s
 }
 

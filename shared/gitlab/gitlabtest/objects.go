@@ -1,0 +1,476 @@
+package gitlabtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Issue is an issue of a project.
+type Issue struct {
+	ID, IID, ProjectID   int64
+	Title, State         string // opened, closed
+	Confidential         bool
+	CreatedAt, UpdatedAt time.Time
+}
+
+// Pipeline is a CI pipeline of a project.
+type Pipeline struct {
+	ID, IID, ProjectID       int64
+	Ref, SHA, Status, Source string
+	CreatedAt, UpdatedAt     time.Time
+}
+
+// Job is a CI job of a pipeline.
+type Job struct {
+	ID, PipelineID, ProjectID int64
+	Name, Stage, Status       string
+	CreatedAt                 time.Time
+}
+
+// Release is a release of a project.
+type Release struct {
+	ProjectID     int64
+	TagName, Name string
+	Description   string
+	CreatedAt     time.Time
+	ReleasedAt    time.Time
+}
+
+// Member is a user's membership of a group.
+type Member struct {
+	GroupID     int64
+	UserID      int64
+	Username    string
+	Name        string
+	AccessLevel int
+	Bot         bool
+}
+
+// objects holds the simulated project children and memberships.
+type objects struct {
+	issues    map[int64]*Issue
+	pipelines map[int64]*Pipeline
+	jobs      map[int64]*Job
+	releases  []*Release
+	members   []*Member
+	nextID    int64
+}
+
+func (o *objects) init() {
+	if o.issues == nil {
+		o.issues, o.pipelines, o.jobs = map[int64]*Issue{}, map[int64]*Pipeline{}, map[int64]*Job{}
+		o.nextID = 700000
+	}
+}
+
+func (o *objects) id() int64 { o.nextID++; return o.nextID }
+
+// AddIssue opens an issue.
+func (s *Server) AddIssue(projectID int64, title string, confidential bool) *Issue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.obj.init()
+	iid := int64(1)
+	for _, i := range s.obj.issues {
+		if i.ProjectID == projectID && i.IID >= iid {
+			iid = i.IID + 1
+		}
+	}
+	now := time.Now().UTC()
+	is := &Issue{ID: s.obj.id(), IID: iid, ProjectID: projectID, Title: title, State: "opened", Confidential: confidential, CreatedAt: now, UpdatedAt: now}
+	s.obj.issues[is.ID] = is
+	c := *is
+	return &c
+}
+
+// UpdateIssue changes an issue and bumps updated_at.
+func (s *Server) UpdateIssue(id int64, fn func(*Issue)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if is := s.obj.issues[id]; is != nil {
+		fn(is)
+		is.UpdatedAt = time.Now().UTC()
+	}
+}
+
+// AddPipeline runs a pipeline with jobs named after stages.
+func (s *Server) AddPipeline(projectID int64, status string, jobs ...string) (*Pipeline, []*Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.obj.init()
+	p := s.projects[projectID]
+	now := time.Now().UTC()
+	pl := &Pipeline{ID: s.obj.id(), ProjectID: projectID, Ref: p.DefaultBranch, SHA: randSHA(), Status: status, Source: "push", CreatedAt: now, UpdatedAt: now}
+	for _, x := range s.obj.pipelines {
+		if x.ProjectID == projectID && x.IID >= pl.IID {
+			pl.IID = x.IID
+		}
+	}
+	pl.IID++
+	s.obj.pipelines[pl.ID] = pl
+	var out []*Job
+	for _, name := range jobs {
+		j := &Job{ID: s.obj.id(), PipelineID: pl.ID, ProjectID: projectID, Name: name, Stage: name, Status: status, CreatedAt: now}
+		s.obj.jobs[j.ID] = j
+		c := *j
+		out = append(out, &c)
+	}
+	c := *pl
+	return &c, out
+}
+
+// AddRelease publishes a release.
+func (s *Server) AddRelease(projectID int64, tag string) *Release {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC()
+	r := &Release{ProjectID: projectID, TagName: tag, Name: tag, Description: "Release " + tag, CreatedAt: now, ReleasedAt: now}
+	s.obj.releases = append(s.obj.releases, r)
+	c := *r
+	return &c
+}
+
+// DeleteRelease removes a release.
+func (s *Server) DeleteRelease(projectID int64, tag string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.obj.releases {
+		if r.ProjectID == projectID && r.TagName == tag {
+			s.obj.releases = append(s.obj.releases[:i], s.obj.releases[i+1:]...)
+			return
+		}
+	}
+}
+
+// AddMember adds a user to a group.
+func (s *Server) AddMember(groupID int64, username string, accessLevel int) *Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.obj.init()
+	m := &Member{GroupID: groupID, UserID: s.obj.id(), Username: username, Name: username, AccessLevel: accessLevel}
+	for _, x := range s.obj.members {
+		if x.Username == username {
+			m.UserID = x.UserID
+		}
+	}
+	s.obj.members = append(s.obj.members, m)
+	c := *m
+	return &c
+}
+
+// RemoveMember removes a user from a group.
+func (s *Server) RemoveMember(groupID, userID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, m := range s.obj.members {
+		if m.GroupID == groupID && m.UserID == userID {
+			s.obj.members = append(s.obj.members[:i], s.obj.members[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *Server) pathOf(projectID int64) string {
+	p := s.projects[projectID]
+	return s.groups[p.NamespaceID].FullPath + "/" + p.Path
+}
+
+func (s *Server) issueJSON(i *Issue) map[string]any {
+	pwn := s.pathOf(i.ProjectID)
+	var closed any
+	if i.State == "closed" {
+		closed = ts(i.UpdatedAt)
+	}
+	return map[string]any{
+		"id": i.ID, "iid": i.IID, "project_id": i.ProjectID, "title": i.Title, "description": "", "state": i.State,
+		"created_at": ts(i.CreatedAt), "updated_at": ts(i.UpdatedAt), "closed_at": closed, "closed_by": nil,
+		"labels": []any{}, "milestone": nil, "assignees": []any{}, "assignee": nil, "type": "ISSUE", "issue_type": "issue",
+		"author":           map[string]any{"id": 1, "username": "jsmith", "name": "John Smith", "state": "active", "web_url": s.webURL("jsmith")},
+		"user_notes_count": 0, "upvotes": 0, "downvotes": 0, "due_date": nil, "confidential": i.Confidential,
+		"discussion_locked": nil, "web_url": s.webURL(fmt.Sprintf("%s/-/issues/%d", pwn, i.IID)),
+		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0}, "task_completion_status": map[string]any{"count": 0, "completed_count": 0},
+		"references": map[string]any{"short": fmt.Sprintf("#%d", i.IID), "relative": fmt.Sprintf("#%d", i.IID), "full": fmt.Sprintf("%s#%d", pwn, i.IID)},
+		"severity":   "UNKNOWN", "moved_to_id": nil, "service_desk_reply_to": nil,
+	}
+}
+
+func (s *Server) pipelineJSON(p *Pipeline) map[string]any {
+	pwn := s.pathOf(p.ProjectID)
+	return map[string]any{
+		"id": p.ID, "iid": p.IID, "project_id": p.ProjectID, "sha": p.SHA, "ref": p.Ref, "status": p.Status, "source": p.Source,
+		"created_at": ts(p.CreatedAt), "updated_at": ts(p.UpdatedAt), "web_url": s.webURL(fmt.Sprintf("%s/-/pipelines/%d", pwn, p.ID)),
+		"name": nil,
+	}
+}
+
+func (s *Server) jobJSON(j *Job) map[string]any {
+	pwn := s.pathOf(j.ProjectID)
+	pl := s.obj.pipelines[j.PipelineID]
+	return map[string]any{
+		"id": j.ID, "name": j.Name, "stage": j.Stage, "status": j.Status, "ref": pl.Ref, "tag": false, "allow_failure": false,
+		"created_at": ts(j.CreatedAt), "started_at": ts(j.CreatedAt), "finished_at": nil, "duration": nil, "queued_duration": 0.2,
+		"coverage": nil, "failure_reason": nil, "web_url": s.webURL(fmt.Sprintf("%s/-/jobs/%d", pwn, j.ID)),
+		"pipeline": map[string]any{"id": pl.ID, "iid": pl.IID, "project_id": pl.ProjectID, "sha": pl.SHA, "ref": pl.Ref, "status": pl.Status, "source": pl.Source},
+		"commit":   map[string]any{"id": pl.SHA, "short_id": pl.SHA[:8], "title": "Update"}, "user": map[string]any{"id": 1, "username": "jsmith"},
+		"runner": nil, "artifacts": []any{}, "artifacts_expire_at": nil, "tag_list": []any{}, "project": map[string]any{"ci_job_token_scope_enabled": false},
+	}
+}
+
+func (s *Server) releaseJSON(r *Release) map[string]any {
+	pwn := s.pathOf(r.ProjectID)
+	return map[string]any{
+		"tag_name": r.TagName, "name": r.Name, "description": r.Description, "created_at": ts(r.CreatedAt), "released_at": ts(r.ReleasedAt),
+		"upcoming_release": false, "author": map[string]any{"id": 1, "username": "jsmith", "name": "John Smith"},
+		"commit": map[string]any{"id": randSHA(), "title": "Release " + r.TagName}, "milestones": []any{}, "commit_path": "/" + pwn + "/-/commit/x",
+		"tag_path": "/" + pwn + "/-/tags/" + r.TagName, "assets": map[string]any{"count": 0, "sources": []any{}, "links": []any{}},
+		"evidences": []any{},
+		"_links":    map[string]any{"self": s.webURL(pwn + "/-/releases/" + r.TagName), "edit_url": s.webURL(pwn + "/-/releases/" + r.TagName + "/edit")},
+	}
+}
+
+func (s *Server) memberJSON(m *Member) map[string]any {
+	return map[string]any{
+		"id": m.UserID, "username": m.Username, "name": m.Name, "state": "active", "avatar_url": nil,
+		"web_url": s.webURL(m.Username), "access_level": m.AccessLevel, "created_at": ts(baseTime), "expires_at": nil,
+		"group_saml_identity": nil, "membership_state": "active", "bot": m.Bot, "locked": false,
+	}
+}
+
+// childRoutes serves the project children: issues, pipelines, jobs and
+// releases, listed and fetched one by one.
+func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token, p *Project, segs []string) bool {
+	q := r.URL.Query()
+	base := fmt.Sprintf("projects/%d/%s", p.ID, segs[0])
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var list []map[string]any
+	var one map[string]any
+	switch segs[0] {
+	case "issues":
+		var items []*Issue
+		for _, i := range s.obj.issues {
+			if i.ProjectID == p.ID && (len(segs) == 1 && issueMatches(i, q) || len(segs) == 2 && strconv.FormatInt(i.IID, 10) == segs[1]) {
+				items = append(items, i)
+			}
+		}
+		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
+		for _, i := range items {
+			list = append(list, s.issueJSON(i))
+		}
+	case "pipelines":
+		var items []*Pipeline
+		for _, x := range s.obj.pipelines {
+			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) {
+				items = append(items, x)
+			}
+		}
+		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
+		for _, x := range items {
+			list = append(list, s.pipelineJSON(x))
+		}
+	case "jobs":
+		var items []*Job
+		for _, x := range s.obj.jobs {
+			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) {
+				items = append(items, x)
+			}
+		}
+		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
+		for _, x := range items {
+			list = append(list, s.jobJSON(x))
+		}
+	case "releases":
+		for i := len(s.obj.releases) - 1; i >= 0; i-- {
+			x := s.obj.releases[i]
+			if x.ProjectID == p.ID && (len(segs) == 1 || x.TagName == segs[1]) {
+				list = append(list, s.releaseJSON(x))
+			}
+		}
+	default:
+		return false
+	}
+	if len(segs) == 2 {
+		if len(list) == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Not found"})
+			return true
+		}
+		one = list[0]
+		writeJSON(w, http.StatusOK, one)
+		return true
+	}
+	page := offsetPage(w, r, s.apiURL(base), list)
+	if page == nil {
+		page = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, page)
+	return true
+}
+
+func issueMatches(i *Issue, q url.Values) bool {
+	if st := q.Get("state"); st != "" && st != "all" && st != i.State {
+		return false
+	}
+	if v := q.Get("updated_after"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil && !i.UpdatedAt.After(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// groupIssues serves GET /groups/:id/issues (the group and its subgroups).
+func (s *Server) groupIssues(w http.ResponseWriter, r *http.Request, tok *Token, g *Group) {
+	s.listIssues(w, r, tok, fmt.Sprintf("groups/%d/issues", g.ID), func(p *Project) bool { return s.isDescendant(p.NamespaceID, g.ID) })
+}
+
+// allIssues serves GET /issues?scope=all.
+func (s *Server) allIssues(w http.ResponseWriter, r *http.Request, tok *Token) {
+	s.listIssues(w, r, tok, "issues", func(*Project) bool { return true })
+}
+
+func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, tok *Token, base string, inScope func(*Project) bool) {
+	q := r.URL.Query()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var items []*Issue
+	for _, i := range s.obj.issues {
+		p := s.projects[i.ProjectID]
+		if p != nil && inScope(p) && s.visibleProject(tok, p) && issueMatches(i, q) {
+			items = append(items, i)
+		}
+	}
+	sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
+	page := offsetPage(w, r, s.apiURL(base), items)
+	out := make([]any, len(page))
+	for k, i := range page {
+		out[k] = s.issueJSON(i)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// groupMembers serves GET /groups/:id/members[/:user_id].
+func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request, g *Group, segs []string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var list []*Member
+	for _, m := range s.obj.members {
+		if m.GroupID == g.ID && (len(segs) == 3 || strconv.FormatInt(m.UserID, 10) == segs[3]) {
+			list = append(list, m)
+		}
+	}
+	if len(segs) == 4 {
+		if len(list) == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Member Not Found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.memberJSON(list[0]))
+		return
+	}
+	page := offsetPage(w, r, s.apiURL(fmt.Sprintf("groups/%d/members", g.ID)), list)
+	out := make([]any, len(page))
+	for k, m := range page {
+		out[k] = s.memberJSON(m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// IssueEvent delivers "Issue Hook" (or "Confidential Issue Hook").
+func (s *Server) IssueEvent(ctx context.Context, issueID int64, action string) []Delivery {
+	s.mu.RLock()
+	is := s.obj.issues[issueID]
+	p := s.projects[is.ProjectID]
+	body := template("webhooks/issue.json")
+	attrs := body["object_attributes"].(map[string]any)
+	for k, v := range map[string]any{"id": is.ID, "iid": is.IID, "title": is.Title, "state": is.State, "action": action,
+		"project_id": p.ID, "confidential": is.Confidential, "url": s.webURL(fmt.Sprintf("%s/-/issues/%d", s.pathOf(p.ID), is.IID))} {
+		attrs[k] = v
+	}
+	body["project"] = s.hookProject(p)
+	event := "Issue Hook"
+	if is.Confidential {
+		event = "Confidential Issue Hook"
+		body["event_type"] = "confidential_issue"
+	}
+	cp := *p
+	s.mu.RUnlock()
+	return s.fire(ctx, &cp, event, body, "", nil)
+}
+
+// PipelineEvent delivers "Pipeline Hook".
+func (s *Server) PipelineEvent(ctx context.Context, pipelineID int64) []Delivery {
+	s.mu.RLock()
+	pl := s.obj.pipelines[pipelineID]
+	p := s.projects[pl.ProjectID]
+	body := template("webhooks/pipeline.json")
+	attrs := body["object_attributes"].(map[string]any)
+	for k, v := range map[string]any{"id": pl.ID, "iid": pl.IID, "ref": pl.Ref, "sha": pl.SHA, "status": pl.Status, "source": pl.Source,
+		"url": s.webURL(fmt.Sprintf("%s/-/pipelines/%d", s.pathOf(p.ID), pl.ID))} {
+		attrs[k] = v
+	}
+	body["project"] = s.hookProject(p)
+	cp := *p
+	s.mu.RUnlock()
+	return s.fire(ctx, &cp, "Pipeline Hook", body, "", nil)
+}
+
+// JobEvent delivers "Job Hook".
+func (s *Server) JobEvent(ctx context.Context, jobID int64) []Delivery {
+	s.mu.RLock()
+	j := s.obj.jobs[jobID]
+	p := s.projects[j.ProjectID]
+	body := template("webhooks/job.json")
+	for k, v := range map[string]any{"build_id": j.ID, "build_name": j.Name, "build_stage": j.Stage, "build_status": j.Status,
+		"pipeline_id": j.PipelineID, "project_id": p.ID, "project_name": s.fullName(s.groups[p.NamespaceID]) + " / " + p.Name} {
+		body[k] = v
+	}
+	body["repository"] = s.repository(p)
+	cp := *p
+	s.mu.RUnlock()
+	return s.fire(ctx, &cp, "Job Hook", body, "", nil)
+}
+
+// ReleaseEvent delivers "Release Hook" with action create, update or delete.
+func (s *Server) ReleaseEvent(ctx context.Context, projectID int64, tag, action string) []Delivery {
+	s.mu.RLock()
+	p := s.projects[projectID]
+	body := template("webhooks/release.json")
+	for k, v := range map[string]any{"tag": tag, "name": tag, "action": action, "project": s.hookProject(p),
+		"url": s.webURL(s.pathOf(p.ID) + "/-/releases/" + tag)} {
+		body[k] = v
+	}
+	cp := *p
+	s.mu.RUnlock()
+	return s.fire(ctx, &cp, "Release Hook", body, "", nil)
+}
+
+// MemberEvent delivers "Member Hook" (user_add_to_group,
+// user_update_for_group, user_remove_from_group) to the group's hooks and
+// its ancestors'.
+func (s *Server) MemberEvent(ctx context.Context, groupID int64, m *Member, eventName string) []Delivery {
+	s.mu.RLock()
+	g := s.groups[groupID]
+	body := template("webhooks/member.json")
+	for k, v := range map[string]any{"group_id": g.ID, "group_name": g.Name, "group_path": g.FullPath, "user_id": m.UserID,
+		"user_username": m.Username, "user_name": m.Name, "event_name": eventName} {
+		body[k] = v
+	}
+	var targets []Hook
+	for _, h := range s.hooks {
+		if h.GroupID != 0 && s.isDescendant(g.ID, h.GroupID) && h.Events["member_events"] {
+			targets = append(targets, *h)
+		}
+	}
+	s.mu.RUnlock()
+	b, _ := json.Marshal(body)
+	var out []Delivery
+	for _, h := range targets {
+		out = append(out, s.send(ctx, h, "Member Hook", newUUID(), b))
+	}
+	return out
+}
