@@ -432,7 +432,10 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 				defer func() { <-sem }()
 				items, err := s.Client.FirstItems(ctx, fmt.Sprintf("projects/%d/%s", int64(id), childPath[kind]), limit)
 				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err); cancel() })
+					errOnce.Do(func() {
+						firstErr = fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err)
+						cancel()
+					})
 					return
 				}
 				for _, it := range items.Items {
