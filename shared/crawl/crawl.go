@@ -479,7 +479,12 @@ func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitla
 	if err != nil {
 		return out, err
 	}
-	for _, g := range groups {
+	for _, cached := range groups {
+		// The listing is shared with the group kind: add members to a copy.
+		g := make(map[string]any, len(cached)+1)
+		for k, v := range cached {
+			g[k] = v
+		}
 		members, err := s.Members(ctx, g, o.IncludeBotMembers)
 		if err != nil {
 			return out, err
