@@ -204,14 +204,8 @@ func (p *Processor) child(ctx context.Context, kind string, pl payload, sub stri
 	}
 	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/%s", pid, sub), path,
 		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
-	var te *TransientError
-	switch {
-	case errors.As(err, &te):
-		return Result{}, err
-	case !owners:
-		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("project %s matches no token's globs", path)}, nil
-	case !found:
-		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	if res, done, err := noObject(err, owners, found, "project "+path); done {
+		return res, err
 	}
 	if kind != crawl.KindIssue {
 		obj["__project"] = projectInfo(pl, pid, path)
@@ -238,14 +232,8 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 		return Result{}, errors.New("events: membership payload has no group id")
 	}
 	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(pl.GroupID, 10), "", func(*crawl.Source) bool { return true })
-	var te *TransientError
-	switch {
-	case errors.As(err, &te):
-		return Result{}, err
-	case !owners:
-		return Result{Outcome: OutOfScope, Detail: "no token"}, nil
-	case !found:
-		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	if res, done, err := noObject(err, owners, found, "group "+strconv.FormatInt(pl.GroupID, 10)); done {
+		return res, err
 	}
 	fp, _ := obj["full_path"].(string)
 	var src *crawl.Source
@@ -404,14 +392,8 @@ func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error
 	}
 	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/merge_requests/%d", pid, pl.ObjectAttributes.IID), path,
 		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
-	var te *TransientError
-	switch {
-	case errors.As(err, &te):
-		return Result{}, err
-	case !owners:
-		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("project %s matches no token's globs", path)}, nil
-	case !found:
-		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	if res, done, err := noObject(err, owners, found, "project "+path); done {
+		return res, err
 	}
 	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindMergeRequest, resources, obj, version)
 }
@@ -427,19 +409,28 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), fullPath, func(s *crawl.Source) bool {
 		return fullPath == "" || s.Entry.MatchGroup(fullPath)
 	})
-	var te *TransientError
-	switch {
-	case errors.As(err, &te):
-		return Result{}, err
-	case !owners:
-		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fullPath)}, nil
-	case !found:
-		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+	if res, done, err := noObject(err, owners, found, "group "+fullPath); done {
+		return res, err
 	}
 	if fp, _ := obj["full_path"].(string); fp != "" && !anyMatchGroup(p.Sources, fp) {
 		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
 	}
 	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindGroup, resources, obj, version)
+}
+
+// noObject turns a fetch that produced no object into the event's result:
+// a transient error goes back for a retry, the rest become outcomes.
+func noObject(err error, owners, found bool, what string) (Result, bool, error) {
+	var te *TransientError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, true, err
+	case !owners:
+		return Result{Outcome: OutOfScope, Detail: what + " matches no token's globs"}, true, nil
+	case !found:
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, true, nil
+	}
+	return Result{}, false, nil
 }
 
 func anyMatchGroup(sources []*crawl.Source, fullPath string) bool {

@@ -40,15 +40,7 @@ func (a *app) resyncCommand() *cobra.Command {
 // resync loads the settings, runs one resync into the catalog and prints
 // its summary. A failed kind makes it return an exit-1 error.
 func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
-	log, err := a.logger()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	m, err := a.loadMapping()
+	log, cfg, m, err := a.load()
 	if err != nil {
 		return nil, err
 	}

@@ -140,6 +140,24 @@ func (a *app) loadMapping() (*mapping.Config, error) {
 	return m, nil
 }
 
+// load reads the logger flags, the config and the mapping, the start of
+// every command that talks to GitLab.
+func (a *app) load() (*slog.Logger, *config.Config, *mapping.Config, error) {
+	log, err := a.logger()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := a.loadMapping()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return log, cfg, m, nil
+}
+
 func (a *app) resolvedDataDir() string {
 	switch {
 	case a.dataDir != "":

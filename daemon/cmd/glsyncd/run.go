@@ -32,15 +32,7 @@ func (a *app) runCommand() *cobra.Command {
 			"/metrics, POST /resync and GET /status on --admin-listen.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := a.logger()
-			if err != nil {
-				return err
-			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			m, err := a.loadMapping()
+			log, cfg, m, err := a.load()
 			if err != nil {
 				return err
 			}
