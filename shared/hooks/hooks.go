@@ -193,12 +193,16 @@ func findSource(sources []*Source, token string) *Source {
 
 // Existing is a hook GitLab has.
 type Existing struct {
-	ID            int64
-	URL           string
-	Flags         map[string]bool
-	AlertStatus   string
-	DisabledUntil string
-	SSL           bool
+	ID                     int64
+	GroupID                int64
+	URL                    string
+	Flags                  map[string]bool
+	AlertStatus            string
+	DisabledUntil          string
+	SSL                    bool
+	Name, Description      string
+	PushEventsBranchFilter string
+	CustomWebhookTemplate  string
 }
 
 // Disabled reports whether GitLab stopped delivering to the hook after
@@ -359,20 +363,7 @@ func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing
 	var out []Existing
 	err := c.ListOffset(ctx, hooksPath(groupID), nil, func(p gitlab.Page) error {
 		for _, h := range p.Items {
-			e := Existing{Flags: map[string]bool{}}
-			if id, ok := h["id"].(float64); ok {
-				e.ID = int64(id)
-			}
-			e.URL, _ = h["url"].(string)
-			e.AlertStatus, _ = h["alert_status"].(string)
-			e.DisabledUntil, _ = h["disabled_until"].(string)
-			e.SSL, _ = h["enable_ssl_verification"].(bool)
-			for k, v := range h {
-				if b, ok := v.(bool); ok && strings.HasSuffix(k, "_events") {
-					e.Flags[k] = b
-				}
-			}
-			out = append(out, e)
+			out = append(out, existing(h))
 		}
 		return nil
 	})
@@ -417,12 +408,25 @@ func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.L
 }
 
 func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
+	spec := func(secret string) Spec {
+		name, desc := "glsync", "glsync real-time catalog updates"
+		if a.Desired.Scope == SystemScope {
+			desc = ""
+		}
+		var events []string
+		for e, f := range gitlabFlag {
+			if a.Desired.Flags[f] {
+				events = append(events, e)
+			}
+		}
+		return Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
+			EnableSSLVerification: true, Name: name, Description: desc}
+	}
 	switch a.Op {
 	case OpDelete:
-		_, err := a.Client.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", hooksPath(a.Desired.GroupID), a.Existing.ID), nil, nil)
-		return err
+		return Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
 	case OpRecreate:
-		if _, err := a.Client.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", hooksPath(a.Desired.GroupID), a.Existing.ID), nil, nil); err != nil {
+		if err := Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID); err != nil {
 			return err
 		}
 		fallthrough
@@ -431,10 +435,8 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, URL: a.Desired.URL, Secret: secret}); err != nil {
 			return err
 		}
-		var created struct {
-			ID int64 `json:"id"`
-		}
-		if _, err := a.Client.Do(ctx, http.MethodPost, hooksPath(a.Desired.GroupID), hookBody(a.Desired, secret), &created); err != nil {
+		created, err := Create(ctx, a.Client, spec(secret))
+		if err != nil {
 			return err
 		}
 		return secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: created.ID, URL: a.Desired.URL, Secret: secret})
@@ -443,27 +445,16 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: a.Existing.ID, URL: a.Desired.URL, Secret: secret}); err != nil {
 			return err
 		}
-		_, err := a.Client.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(a.Desired.GroupID), a.Existing.ID), hookBody(a.Desired, secret), nil)
+		_, err := Update(ctx, a.Client, a.Existing.ID, spec(secret))
 		return err
 	}
 	return nil
 }
 
-func hookBody(d Desired, secret string) map[string]any {
-	body := map[string]any{"url": d.URL, "token": secret, "enable_ssl_verification": true}
-	flags := groupFlags
-	if d.Scope == SystemScope {
-		flags = systemFlags
-		body["name"] = "glsync"
-	} else {
-		body["name"] = "glsync"
-		body["description"] = "glsync real-time catalog updates"
-	}
-	for _, f := range flags {
-		body[f] = d.Flags[f]
-	}
-	return body
-}
+func asAPIError(err error, target **gitlab.APIError) bool { return errors.As(err, target) }
+
+// NewSecret returns a random hook secret (256 bits, hex).
+func NewSecret() string { return newSecret() }
 
 func newSecret() string {
 	b := make([]byte, 32)

@@ -1,0 +1,58 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+)
+
+func TestSingleHookCRUDAndEventsRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	c, _ := gitlab.New(f.host, f.org.RootTokens[0], gitlab.Options{RetryBase: time.Millisecond}, nil)
+	root := f.org.Roots[0]
+	ctx := context.Background()
+	spec := Spec{GroupID: root.ID, URL: "https://ci.example.com/hook", Events: []string{"push_events", "user_add_to_group"},
+		Token: "s3cret", EnableSSLVerification: true, Name: "ci", PushEventsBranchFilter: "main"}
+	h, err := Create(ctx, c, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := Get(ctx, c, root.ID, h.ID)
+	if err != nil || !found || got.Name != "ci" || got.PushEventsBranchFilter != "main" || !got.SSL {
+		t.Fatalf("get: %+v %v %v", got, found, err)
+	}
+	// member_events covers three spec events; the prior choice is kept.
+	if ev := got.Events(false, spec.Events); strings.Join(ev, ",") != "push_events,user_add_to_group" {
+		t.Fatalf("events %v", ev)
+	}
+	if ev := got.Events(false, nil); strings.Join(ev, ",") != "push_events,user_add_to_group,user_remove_from_group,user_update_for_group" {
+		t.Fatalf("events without prior %v", ev)
+	}
+	spec.Events = nil // all
+	if _, err := Update(ctx, c, h.ID, spec); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = Get(ctx, c, root.ID, h.ID)
+	if len(got.Events(false, nil)) != 12 {
+		t.Fatalf("empty events must mean all: %v", got.Events(false, nil))
+	}
+	if err := Delete(ctx, c, root.ID, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := Get(ctx, c, root.ID, h.ID); found {
+		t.Fatal("hook still there")
+	}
+	if err := Delete(ctx, c, root.ID, h.ID); err != nil {
+		t.Fatalf("deleting a gone hook: %v", err)
+	}
+	// A system hook with a group token: a clear 403.
+	_, err = Create(ctx, c, Spec{URL: "https://x.example.com/h"})
+	var ae *gitlab.APIError
+	if !errors.As(err, &ae) || ae.Status != 403 || !strings.Contains(err.Error(), "system hooks need an administrator's token") {
+		t.Fatalf("system hook with a group token: %v", err)
+	}
+}
