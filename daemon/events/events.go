@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -40,10 +41,14 @@ const (
 	GitLabRefused Outcome = "gitlab_refused"
 )
 
-// Processor handles events. Sources are the tokens in tokenMapping order.
+// Processor handles events. Sources are the tokens in tokenMapping order;
+// SetSources replaces them while events are being processed (token
+// mappings added through the admin API).
 type Processor struct {
 	Sources []*crawl.Source
 	Mapping *mapping.Config
+
+	mu sync.RWMutex
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -218,7 +223,7 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 	path := projectPath(pl)
 	tag, _ := pl.Tag.(string)
 	obj := map[string]any{"tag_name": tag, "name": pl.Name, "__project": projectInfo(pl, projectID(pl), path)}
-	return p.deleteObject(ctx, ev, crawl.KindRelease, obj, anyMatchProject(p.Sources, path), path)
+	return p.deleteObject(ctx, ev, crawl.KindRelease, obj, anyMatchProject(p.sources(), path), path)
 }
 
 // groupMembers re-reads a group and its members after a membership event.
@@ -237,7 +242,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	}
 	fp, _ := obj["full_path"].(string)
 	var src *crawl.Source
-	for _, s := range p.Sources {
+	for _, s := range p.sources() {
 		if s.Entry.MatchGroup(fp) {
 			if covers, err := s.Covers(ctx, fp); err == nil && covers {
 				src = s
@@ -256,6 +261,19 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, kind, resources, obj, version)
 }
 
+// SetSources replaces the tokens used from the next event on.
+func (p *Processor) SetSources(sources []*crawl.Source) {
+	p.mu.Lock()
+	p.Sources = sources
+	p.mu.Unlock()
+}
+
+func (p *Processor) sources() []*crawl.Source {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.Sources
+}
+
 func (p *Processor) now() time.Time {
 	if p.Now != nil {
 		return p.Now()
@@ -268,7 +286,7 @@ func (p *Processor) now() time.Time {
 // every such token got 403/404; owners is false when no token qualifies.
 func (p *Processor) fetch(ctx context.Context, path, objPath string, selects func(*crawl.Source) bool) (obj map[string]any, version int64, owners, found bool, err error) {
 	var refused []string
-	for _, src := range p.Sources {
+	for _, src := range p.sources() {
 		if !selects(src) {
 			continue
 		}
@@ -412,7 +430,7 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 	if res, done, err := noObject(err, owners, found, "group "+fullPath); done {
 		return res, err
 	}
-	if fp, _ := obj["full_path"].(string); fp != "" && !anyMatchGroup(p.Sources, fp) {
+	if fp, _ := obj["full_path"].(string); fp != "" && !anyMatchGroup(p.sources(), fp) {
 		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
 	}
 	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindGroup, resources, obj, version)
@@ -447,7 +465,7 @@ func anyMatchGroup(sources []*crawl.Source, fullPath string) bool {
 // path), which the default mapping's identifier uses.
 func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
 	obj := map[string]any{"id": float64(pl.ProjectID), "path_with_namespace": pl.PathWithNamespace, "name": pl.Name, "path": pl.Path}
-	return p.deleteObject(ctx, ev, crawl.KindProject, obj, anyMatchProject(p.Sources, pl.PathWithNamespace), pl.PathWithNamespace)
+	return p.deleteObject(ctx, ev, crawl.KindProject, obj, anyMatchProject(p.sources(), pl.PathWithNamespace), pl.PathWithNamespace)
 }
 
 func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
@@ -455,7 +473,7 @@ func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl paylo
 	if pl.ParentGroupID != 0 {
 		obj["parent_id"] = float64(pl.ParentGroupID)
 	}
-	inScope := pl.FullPath == "" || anyMatchGroup(p.Sources, pl.FullPath)
+	inScope := pl.FullPath == "" || anyMatchGroup(p.sources(), pl.FullPath)
 	return p.deleteObject(ctx, ev, crawl.KindGroup, obj, inScope, pl.FullPath)
 }
 

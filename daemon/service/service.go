@@ -23,13 +23,16 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
+	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
 // Options configure the service.
@@ -69,6 +72,70 @@ type Service struct {
 	webhookAt string
 	adminAt   string
 	done      chan error
+
+	// cfgMu guards apiMappings: token mappings added through the admin
+	// API, applied on top of the config without a restart.
+	cfgMu       sync.RWMutex
+	apiMappings []namedMapping
+}
+
+type namedMapping struct {
+	name string
+	in   adminapi.TokenMappingInput
+}
+
+// config is the effective configuration: the file and environment, plus
+// the token mappings added through the admin API (after the config's own,
+// so config tokens keep ownership of what they see; a token already in
+// the config is not added twice).
+func (s *Service) config() *config.Config {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	c := *s.opts.Config
+	c.TokenMapping = append(tokenmap.Mapping(nil), s.opts.Config.TokenMapping...)
+	c.TokenGroupHooksOverrideMapping = append(hookspec.OverrideMapping(nil), s.opts.Config.TokenGroupHooksOverrideMapping...)
+	for _, m := range s.apiMappings {
+		if _, dup := c.TokenMapping.Lookup(m.in.Token); dup {
+			continue
+		}
+		entry, override := m.in.Entry()
+		c.TokenMapping = append(c.TokenMapping, entry)
+		if len(override.Groups) > 0 {
+			c.TokenGroupHooksOverrideMapping = append(c.TokenGroupHooksOverrideMapping, override)
+		}
+	}
+	return &c
+}
+
+// loadMappings reads the API-managed token mappings from the store.
+func (s *Service) loadMappings(ctx context.Context) error {
+	names, values, err := s.store.TokenMappings(ctx)
+	if err != nil {
+		return err
+	}
+	var ms []namedMapping
+	for i, n := range names {
+		var in adminapi.TokenMappingInput
+		if err := json.Unmarshal(values[i], &in); err != nil {
+			return fmt.Errorf("token mapping %q: %w", n, err)
+		}
+		ms = append(ms, namedMapping{n, in})
+	}
+	s.cfgMu.Lock()
+	s.apiMappings = ms
+	s.cfgMu.Unlock()
+	return nil
+}
+
+// applyMappings makes new token mappings effective for event routing;
+// resyncs and hook reconciliation read config() each time.
+func (s *Service) applyMappings() error {
+	sources, err := s.sources()
+	if err != nil {
+		return err
+	}
+	s.processor.SetSources(sources)
+	return nil
 }
 
 // Run starts the service and blocks until ctx ends and the service has
@@ -96,6 +163,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s.store = store
 	if err := store.ReleaseLeases(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := s.loadMappings(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -210,12 +281,13 @@ func listen(l net.Listener, addr string) (net.Listener, error) {
 // sources builds one crawl source per token, in tokenMapping order.
 func (s *Service) sources() ([]*crawl.Source, error) {
 	co := s.opts.Client
-	co.MaxConcurrent = s.opts.Config.MaxConcurrentRequests
-	co.MaxRetries = s.opts.Config.MaxRetries
+	cfg := s.config()
+	co.MaxConcurrent = cfg.MaxConcurrentRequests
+	co.MaxRetries = cfg.MaxRetries
 	co.Logger = s.log
 	var out []*crawl.Source
-	for _, e := range s.opts.Config.TokenMapping {
-		c, err := gitlab.New(s.opts.Config.GitLabHost, e.Token, co, s.stats)
+	for _, e := range cfg.TokenMapping {
+		c, err := gitlab.New(cfg.GitLabHost, e.Token, co, s.stats)
 		if err != nil {
 			return nil, fmt.Errorf("token %s: %w", e.Masked(), err)
 		}
@@ -276,7 +348,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 	}
 	defer s.resyncMu.Unlock()
 	s.log.Info("resync triggered", "trigger", why)
-	sum, err := resync.Run(ctx, resync.Options{Config: s.opts.Config, Mapping: s.opts.Mapping, Store: s.store,
+	sum, err := resync.Run(ctx, resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats})
 	for _, src := range s.processor.Sources {
 		src.InvalidateGroups()
@@ -341,7 +413,7 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	if err != nil {
 		return nil, err
 	}
-	plan, res, err := Reconcile(ctx, s.opts.Config, sources, s.store, apply, s.log.With("component", "hooks"))
+	plan, res, err := Reconcile(ctx, s.config(), sources, s.store, apply, s.log.With("component", "hooks"))
 	if err != nil {
 		return nil, err
 	}
@@ -403,6 +475,13 @@ func (s *Service) adminHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "resync started"})
 	}))
+	mux.HandleFunc("GET /admin/token-mappings", s.authed(s.listMappings))
+	mux.HandleFunc("GET /admin/token-mappings/{name}", s.authed(s.getMapping))
+	mux.HandleFunc("PUT /admin/token-mappings/{name}", s.authed(s.putMapping))
+	mux.HandleFunc("DELETE /admin/token-mappings/{name}", s.authed(s.deleteMapping))
+	mux.HandleFunc("GET /admin/hook-secrets/{scope}", s.authed(s.getSecret))
+	mux.HandleFunc("PUT /admin/hook-secrets/{scope}", s.authed(s.putSecret))
+	mux.HandleFunc("DELETE /admin/hook-secrets/{scope}", s.authed(s.deleteSecret))
 	mux.HandleFunc("GET /status", s.authed(func(w http.ResponseWriter, r *http.Request) {
 		depth, _ := s.store.Depth(r.Context())
 		s.lastMu.Lock()

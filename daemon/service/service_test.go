@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -137,7 +139,7 @@ func (h *harness) entity(blueprint, id string) *catalog.Entity {
 // ready waits for the start-up resync and the hooks.
 func (h *harness) ready() {
 	h.t.Helper()
-	eventually(h.t, 10*time.Second, "hooks on both roots", func() bool { return len(h.sim.Hooks()) == 2 })
+	eventually(h.t, 10*time.Second, "a hook per root", func() bool { return len(h.sim.Hooks()) == len(h.cfg.TokenMapping) })
 	eventually(h.t, 10*time.Second, "start-up resync", func() bool {
 		ents, _ := h.svc.Store().List(context.Background(), catalog.Filter{Blueprint: "service"})
 		return len(ents) > 50
@@ -430,4 +432,60 @@ func TestEveryEventKind(t *testing.T) {
 	h.sim.RemoveMember(root.ID, dave.UserID)
 	h.sim.MemberEvent(ctx, root.ID, dave, "user_remove_from_group")
 	eventually(t, time.Second, "member removed", func() bool { return !has("dave") })
+}
+
+func TestTokenMappingsThroughTheAdminAPI(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.TokenMapping = h.cfg.TokenMapping[:1] // only root 0 in the config file
+	h.start()
+	h.ready()
+	api := adminapi.NewClient("http://"+h.svc.AdminAddr(), adminToken)
+	ctx := context.Background()
+
+	// Every broken rule comes back, each with its field.
+	_, err := api.PutTokenMapping(ctx, "globex", adminapi.TokenMappingInput{Token: h.org.RootTokens[1], Patterns: []string{"a/[x"},
+		GroupHooksOverride: map[string][]string{"globex/a": {"pushes"}, "globex": {}}})
+	var ae *adminapi.Error
+	if !errors.As(err, &ae) || ae.Status != 422 || len(ae.Fields) != 3 {
+		t.Fatalf("validation: %v", err)
+	}
+	if strings.Contains(err.Error(), h.org.RootTokens[1]) {
+		t.Fatal("the error echoes the token")
+	}
+	// A token already in the config is refused.
+	if _, err := api.PutTokenMapping(ctx, "dup", adminapi.TokenMappingInput{Token: h.org.RootTokens[0], Patterns: []string{"**"}}); !errors.As(err, &ae) || ae.Status != 409 {
+		t.Fatalf("duplicate token: %v", err)
+	}
+
+	got, err := api.PutTokenMapping(ctx, "globex", adminapi.TokenMappingInput{Token: h.org.RootTokens[1], Patterns: []string{"**"}})
+	if err != nil || got.TokenSHA256 != adminapi.TokenHash(h.org.RootTokens[1]) || !strings.HasSuffix(got.TokenMasked, "…") {
+		t.Fatalf("put: %+v %v", got, err)
+	}
+	read, err := api.GetTokenMapping(ctx, "globex")
+	if err != nil || read.Patterns[0] != "**" {
+		t.Fatalf("get: %+v %v", read, err)
+	}
+	// Applied without a restart: root 1's events are now in scope.
+	grp := h.sim.Group(h.org.Roots[1].FullPath + "/DevopsTeam")
+	if grp == nil {
+		grp = h.sim.AddGroup(h.org.Roots[1], "DevopsTeam")
+	}
+	h.sim.AddHook(gitlabtest.Hook{GroupID: h.org.Roots[1].ID, URL: h.cfg.AppHost + "/integration/hook/" + strconv.FormatInt(h.org.Roots[1].ID, 10),
+		Token: "hand-made-secret-0123456789", Events: map[string]bool{"push_events": true}})
+	if err := (adminapi.Secrets{C: api}).PutHookSecret(ctx, catalog.HookSecret{Scope: "group:" + strconv.FormatInt(h.org.Roots[1].ID, 10), Secret: "hand-made-secret-0123456789"}); err != nil {
+		t.Fatal(err)
+	}
+	p := h.sim.AddProject(grp, "NewTokenService")
+	h.sim.Push(ctx, p.ID)
+	eventually(t, 2*time.Second, "project seen through the API-added token", func() bool { return h.entity("service", grp.FullPath+"/NewTokenService") != nil })
+
+	if err := api.DeleteTokenMapping(ctx, "globex"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.GetTokenMapping(ctx, "globex"); !errors.Is(err, adminapi.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if _, ok, _ := (adminapi.Secrets{C: api}).HookSecret(ctx, "group:"+strconv.FormatInt(h.org.Roots[1].ID, 10)); !ok {
+		t.Fatal("secret should be held")
+	}
 }

@@ -87,6 +87,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
 	delivery    TEXT PRIMARY KEY,
 	received_ns INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS token_mappings (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hook_secrets (
 	scope   TEXT PRIMARY KEY,
 	hook_id INTEGER NOT NULL,
@@ -112,6 +116,13 @@ func Open(dir string) (*Store, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("catalog: creating schema in %s: %w", path, err)
+	}
+	// The database holds hook secrets and API-managed tokens.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !os.IsNotExist(err) {
+			db.Close()
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
 	}
 	return &Store{db: db}, nil
 }

@@ -1,0 +1,142 @@
+package service
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+)
+
+// The admin API for token mappings and hook secrets (shared/adminapi is
+// the contract). Tokens and secrets are accepted, stored in the catalog
+// database and never returned.
+
+func (s *Service) listMappings(w http.ResponseWriter, _ *http.Request) {
+	s.cfgMu.RLock()
+	out := make([]adminapi.TokenMapping, 0, len(s.apiMappings))
+	for _, m := range s.apiMappings {
+		out = append(out, adminapi.Describe(m.name, m.in))
+	}
+	s.cfgMu.RUnlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) getMapping(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	for _, m := range s.apiMappings {
+		if m.name == name {
+			writeJSON(w, http.StatusOK, adminapi.Describe(m.name, m.in))
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no token mapping named " + name})
+}
+
+func (s *Service) putMapping(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var in adminapi.TokenMappingInput
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: {\"token\": ..., \"patterns\": [...], \"group_hooks_override\": {...}}"})
+		return
+	}
+	if errs := in.Validate(name); len(errs) > 0 {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid token mapping", "fields": errs})
+		return
+	}
+	s.cfgMu.RLock()
+	for _, e := range s.opts.Config.TokenMapping {
+		if e.Token == in.Token {
+			s.cfgMu.RUnlock()
+			writeJSON(w, http.StatusConflict, map[string]any{"error": "this token is already in the daemon's config file or environment", "fields": []adminapi.ValidationError{{Field: "token", Rule: "already configured in tokenMapping"}}})
+			return
+		}
+	}
+	for _, m := range s.apiMappings {
+		if m.name != name && m.in.Token == in.Token {
+			s.cfgMu.RUnlock()
+			writeJSON(w, http.StatusConflict, map[string]any{"error": "this token is already mapped as " + m.name, "fields": []adminapi.ValidationError{{Field: "token", Rule: "already used by token mapping " + m.name}}})
+			return
+		}
+	}
+	s.cfgMu.RUnlock()
+	b, _ := json.Marshal(in)
+	if err := s.store.PutTokenMapping(r.Context(), name, b); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the mapping failed"})
+		return
+	}
+	if err := s.reloadMappings(r); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	s.log.Info("token mapping stored", "name", name, "token", adminapi.Describe(name, in).TokenMasked, "patterns", strings.Join(in.Patterns, ","))
+	writeJSON(w, http.StatusOK, adminapi.Describe(name, in))
+}
+
+func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	found, err := s.store.DeleteTokenMapping(r.Context(), name)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the mapping failed"})
+		return
+	}
+	if !found {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no token mapping named " + name})
+		return
+	}
+	if err := s.reloadMappings(r); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	s.log.Info("token mapping deleted", "name", name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) reloadMappings(r *http.Request) error {
+	if err := s.loadMappings(r.Context()); err != nil {
+		return err
+	}
+	return s.applyMappings()
+}
+
+func (s *Service) getSecret(w http.ResponseWriter, r *http.Request) {
+	h, ok, err := s.store.HookSecret(r.Context(), r.PathValue("scope"))
+	switch {
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reading the secret failed"})
+	case !ok:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no secret for this scope"})
+	default:
+		writeJSON(w, http.StatusOK, adminapi.HookSecretInfo{Scope: h.Scope, HookID: h.HookID, URL: h.URL})
+	}
+}
+
+func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
+	var in adminapi.HookSecretInput
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&in); err != nil || len(in.Secret) < 16 {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "body must be {\"hook_id\", \"url\", \"secret\"} with a secret of at least 16 characters"})
+		return
+	}
+	scope := r.PathValue("scope")
+	if scope != "system" && !strings.HasPrefix(scope, "group:") {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "scope must be system or group:<id>"})
+		return
+	}
+	if err := s.store.PutHookSecret(r.Context(), catalog.HookSecret{Scope: scope, HookID: in.HookID, URL: in.URL, Secret: in.Secret}); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the secret failed"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) deleteSecret(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.DeleteHookSecret(r.Context(), r.PathValue("scope")); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the secret failed"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,46 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+)
+
+// PutTokenMapping stores a token mapping added through the admin API, as
+// an opaque JSON value (shared/adminapi defines it).
+func (s *Store) PutTokenMapping(ctx context.Context, name string, value []byte) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO token_mappings(name, value) VALUES(?, ?)
+		ON CONFLICT(name) DO UPDATE SET value = excluded.value`, name, string(value)); err != nil {
+		return fmt.Errorf("settings: put token mapping %q: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteTokenMapping removes a stored mapping; found is false if absent.
+func (s *Store) DeleteTokenMapping(ctx context.Context, name string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM token_mappings WHERE name = ?`, name)
+	if err != nil {
+		return false, fmt.Errorf("settings: delete token mapping %q: %w", name, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// TokenMappings returns the stored mappings by name, ordered by name.
+func (s *Store) TokenMappings(ctx context.Context) ([]string, [][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, value FROM token_mappings ORDER BY name`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("settings: token mappings: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	var values [][]byte
+	for rows.Next() {
+		var n, v string
+		if err := rows.Scan(&n, &v); err != nil {
+			return nil, nil, fmt.Errorf("settings: token mappings: %w", err)
+		}
+		names = append(names, n)
+		values = append(values, []byte(v))
+	}
+	return names, values, rows.Err()
+}
