@@ -79,6 +79,22 @@ func (s *Server) AddToken(t Token) *Token {
 	return &tok
 }
 
+// SetHookEvents changes a hook's events, as a user would in GitLab's UI.
+func (s *Server) SetHookEvents(id int64, events map[string]bool) {
+	s.mu.Lock()
+	if h := s.hooks[id]; h != nil {
+		h.Events = events
+	}
+	s.mu.Unlock()
+}
+
+// DeleteHook removes a hook, as a user would in GitLab's UI.
+func (s *Server) DeleteHook(id int64) {
+	s.mu.Lock()
+	delete(s.hooks, id)
+	s.mu.Unlock()
+}
+
 // DisableHook marks a hook as GitLab does after repeated failures.
 func (s *Server) DisableHook(id int64) {
 	s.mu.Lock()
