@@ -184,8 +184,10 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 
 // DataSources lists the provider's data sources.
 func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{newGroupsDataSource, newProjectsDataSource}
 }
+
+func pathRoot(name string) path.Path { return path.Root(name) }
 
 // configureClients is the Configure of every resource and data source.
 func configureClients(data any, diags *diag.Diagnostics) *clients {
