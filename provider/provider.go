@@ -179,6 +179,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		newGroupHookResource,
 		newSystemHookResource,
 		newTokenMappingResource,
+		newManagedHooksResource,
 	}
 }
 
