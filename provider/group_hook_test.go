@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 )
@@ -77,6 +78,8 @@ func TestAccGroupHook(t *testing.T) {
 				Config: groupHookConfig(host, tok, group, url, `["push_events", "merge_requests_events", "user_add_to_group"]`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("glsync_group_hook.this", plancheck.ResourceActionUpdate),
+					// Terraform redacts it in plan and show output.
+					plancheck.ExpectSensitiveValue("glsync_group_hook.this", tfjsonpath.New("token")),
 				}},
 				Check: func(*terraform.State) error {
 					if h := findHook(sim, url); h == nil || !h.Events["member_events"] {

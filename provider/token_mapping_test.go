@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/service"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
@@ -91,6 +92,8 @@ func TestAccTokenMapping(t *testing.T) {
 				Config: mappingConfig(host, admin, tok, `["**/DevopsTeam/*Service", "**/RnDTeam/**"]`, override),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("glsync_token_mapping.globex", plancheck.ResourceActionUpdate),
+					// Terraform redacts it in plan and show output.
+					plancheck.ExpectSensitiveValue("glsync_token_mapping.globex", tfjsonpath.New("token")),
 				}},
 			},
 			{
