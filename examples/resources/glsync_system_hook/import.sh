@@ -1,0 +1,1 @@
+terraform import glsync_system_hook.glsync 7
