@@ -43,7 +43,16 @@ type managedHooksResource struct{ clients *clients }
 var (
 	_ resource.ResourceWithModifyPlan     = (*managedHooksResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*managedHooksResource)(nil)
+	_ resource.ResourceWithImportState    = (*managedHooksResource)(nil)
 )
+
+// ImportState takes the app_host; Read then finds the hooks in place.
+func (r *managedHooksResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	m := managedHooksModel{ID: types.StringValue(req.ID), AppHost: types.StringValue(req.ID), UseSystemHook: types.BoolValue(false),
+		Patterns: types.ListNull(types.StringType), GroupHooksOverride: types.MapNull(types.ListType{ElemType: types.StringType}),
+		Hooks: types.MapNull(types.Int64Type)}
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
 
 func newManagedHooksResource() resource.Resource { return &managedHooksResource{} }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -62,6 +63,10 @@ func TestAccManagedHooks(t *testing.T) {
 		},
 		Steps: []resource.TestStep{
 			{
+				Config:      managedConfig(host, org.AdminToken, admin, `group_hooks_override = { "a/b" = [], "a/b/c" = ["pushes"] }`),
+				ExpectError: regexp.MustCompile(`(?s)unsupported event "pushes".*groups "a/b" and "a/b/c" are hierarchical`),
+			},
+			{
 				Config: managedConfig(host, org.AdminToken, admin, ""),
 				Check: resource.ComposeAggregateTestCheckFunc(count(2),
 					resource.TestCheckResourceAttr("glsync_managed_hooks.this", "hooks.%", "2"),
@@ -84,6 +89,9 @@ func TestAccManagedHooks(t *testing.T) {
 					plancheck.ExpectResourceAction("glsync_managed_hooks.this", plancheck.ResourceActionUpdate),
 				}},
 				Check: count(3),
+			},
+			{
+				ResourceName: "glsync_managed_hooks.this", ImportState: true, ImportStateId: managedApp, ImportStateVerify: true,
 			},
 			// Nothing changed: an empty plan.
 			{

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +110,23 @@ func TestAccTokenMapping(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("glsync_token_mapping.globex", plancheck.ResourceActionUpdate),
 				}},
+			},
+			// A new name replaces the mapping.
+			{
+				Config: strings.Replace(mappingConfig(host, admin, tok, `["**/DevopsTeam/*Service", "**/RnDTeam/**"]`, override), `name     = "globex"`, `name     = "globex2"`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("glsync_token_mapping.globex", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: func(*terraform.State) error {
+					if _, err := api.GetTokenMapping(context.Background(), "globex"); err == nil {
+						return fmt.Errorf("the old mapping is still in glsyncd")
+					}
+					_, err := api.GetTokenMapping(context.Background(), "globex2")
+					return err
+				},
+			},
+			{
+				Config: mappingConfig(host, admin, tok, `["**/DevopsTeam/*Service", "**/RnDTeam/**"]`, override),
 			},
 			// Drift: deleted outside Terraform.
 			{
