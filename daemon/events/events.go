@@ -268,6 +268,14 @@ func (p *Processor) SetSources(sources []*crawl.Source) {
 	p.mu.Unlock()
 }
 
+// InvalidateGroups drops every token's cached group listing, so event
+// routing learns new root groups (called after each resync).
+func (p *Processor) InvalidateGroups() {
+	for _, src := range p.sources() {
+		src.InvalidateGroups()
+	}
+}
+
 func (p *Processor) sources() []*crawl.Source {
 	p.mu.RLock()
 	defer p.mu.RUnlock()

@@ -350,9 +350,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 	s.log.Info("resync triggered", "trigger", why)
 	sum, err := resync.Run(ctx, resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats})
-	for _, src := range s.processor.Sources {
-		src.InvalidateGroups()
-	}
+	s.processor.InvalidateGroups()
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	s.last, s.lastErr = sum, ""
