@@ -1,0 +1,448 @@
+// Package port is a client for Port's REST API, the catalog the
+// integration glsync replaces writes to: client-credentials auth with a
+// cached token refreshed before expiry (and once on a 401), entity upserts
+// one by one or in bulk (at most 20 entities and 1 MiB per request, 207
+// with per-entity results), deletes, search by datasource, blueprints,
+// the integration record and raw data examples. Requests are retried with
+// backoff on 429 and 5xx, honouring Retry-After. Neither the client secret
+// nor the access token ever appears in an error.
+package port
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+)
+
+// DefaultBaseURL is Port's API (EU region).
+const DefaultBaseURL = "https://api.getport.io"
+
+// MaxBulkEntities and MaxBulkBytes are Port's limits for the bulk route.
+const (
+	MaxBulkEntities = 20
+	MaxBulkBytes    = 1 << 20
+)
+
+// Options configure a Client.
+type Options struct {
+	BaseURL      string
+	ClientID     string
+	ClientSecret string
+	// Integration identifies this integration; with Type it forms the
+	// User-Agent from which Port sets each entity's $datasource, which is
+	// how a later resync finds the entities it owns.
+	Integration, Type string
+	// Version is reported to Port.
+	Version string
+	// MaxRetries bounds retries of one request (default 6).
+	MaxRetries int
+	// RetryWaitMin/Max bound the backoff (defaults 250ms and 10s).
+	RetryWaitMin, RetryWaitMax time.Duration
+	HTTPClient                 *http.Client
+}
+
+// Stats counts requests by route, for the benchmark and the summary.
+type Stats struct {
+	Requests atomic.Int64
+	Retries  atomic.Int64
+	mu       sync.Mutex
+	byRoute  map[string]int64
+}
+
+// ByRoute returns the number of requests per route name.
+func (s *Stats) ByRoute() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{}
+	for k, v := range s.byRoute {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Stats) count(route string) {
+	s.mu.Lock()
+	if s.byRoute == nil {
+		s.byRoute = map[string]int64{}
+	}
+	s.byRoute[route]++
+	s.mu.Unlock()
+}
+
+// Client talks to Port.
+type Client struct {
+	opts  Options
+	http  *retryablehttp.Client
+	Stats Stats
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// New returns a client. It does not contact Port until the first call.
+func New(o Options) (*Client, error) {
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	if o.ClientID == "" || o.ClientSecret == "" {
+		return nil, errors.New("port: a client id and a client secret are required")
+	}
+	if o.Type == "" {
+		o.Type = "gitlab"
+	}
+	if o.Integration == "" {
+		o.Integration = "gitlab"
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 6
+	}
+	if o.RetryWaitMin == 0 {
+		o.RetryWaitMin = 250 * time.Millisecond
+	}
+	if o.RetryWaitMax == 0 {
+		o.RetryWaitMax = 10 * time.Second
+	}
+	c := &Client{opts: o}
+	rc := retryablehttp.NewClient()
+	rc.Logger = nil
+	rc.RetryMax = o.MaxRetries
+	rc.RetryWaitMin, rc.RetryWaitMax = o.RetryWaitMin, o.RetryWaitMax
+	if o.HTTPClient != nil {
+		rc.HTTPClient = o.HTTPClient
+	}
+	// DefaultBackoff honours Retry-After on 429 and 503.
+	rc.Backoff = retryablehttp.DefaultBackoff
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		retry, cerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+		if retry {
+			c.Stats.Retries.Add(1)
+		}
+		return retry, cerr
+	}
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	c.http = rc
+	return c, nil
+}
+
+// UserAgent is what Port derives the entities' $datasource from.
+func (c *Client) UserAgent() string {
+	return "port-ocean/" + c.opts.Type + "/" + c.opts.Integration + "/exporter"
+}
+
+// Integration returns the integration identifier.
+func (c *Client) Integration() string { return c.opts.Integration }
+
+// APIError is an answer Port gave that is not a success.
+type APIError struct {
+	Op      string
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("port: %s: %d %s", e.Op, e.Status, e.Message)
+	}
+	return fmt.Sprintf("port: %s: %d %s", e.Op, e.Status, http.StatusText(e.Status))
+}
+
+// accessToken returns a cached token, refreshed a minute before expiry.
+func (c *Client) accessToken(ctx context.Context, force bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !force && c.token != "" && time.Now().Before(c.expires.Add(-time.Minute)) {
+		return c.token, nil
+	}
+	body, _ := json.Marshal(map[string]string{"clientId": c.opts.ClientID, "clientSecret": c.opts.ClientSecret})
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.opts.BaseURL+"/v1/auth/access_token", body)
+	if err != nil {
+		return "", fmt.Errorf("port: auth: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	c.Stats.Requests.Add(1)
+	c.Stats.count("POST /v1/auth/access_token")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("port: auth: %w", scrub(err))
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return "", &APIError{Op: "auth (check portClientId and portClientSecret)", Status: resp.StatusCode, Message: message(b)}
+	}
+	var tok struct {
+		AccessToken string `json:"accessToken"`
+		ExpiresIn   int    `json:"expiresIn"`
+		TokenType   string `json:"tokenType"`
+	}
+	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
+		return "", errors.New("port: auth: the answer has no access token")
+	}
+	c.token = tok.AccessToken
+	c.expires = time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	return c.token, nil
+}
+
+// scrub keeps URLs' paths but drops anything that could carry a secret.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+func message(b []byte) string {
+	var m struct {
+		Message string `json:"message"`
+		Error   string `json:"error"`
+	}
+	_ = json.Unmarshal(b, &m)
+	if m.Message != "" {
+		return m.Message
+	}
+	return m.Error
+}
+
+// do sends one request with the bearer token, retrying once with a fresh
+// token on 401. route names the request in stats and errors.
+func (c *Client) do(ctx context.Context, method, route, path string, q url.Values, in, out any) (int, error) {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return 0, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := c.accessToken(ctx, attempt > 0)
+		if err != nil {
+			return 0, err
+		}
+		u := c.opts.BaseURL + path
+		if len(q) > 0 {
+			u += "?" + q.Encode()
+		}
+		var rb any
+		if body != nil {
+			rb = body
+		}
+		req, err := retryablehttp.NewRequestWithContext(ctx, method, u, rb)
+		if err != nil {
+			return 0, fmt.Errorf("port: %s: %w", route, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("User-Agent", c.UserAgent())
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		c.Stats.Requests.Add(1)
+		c.Stats.count(route)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return 0, fmt.Errorf("port: %s: %w", route, scrub(err))
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			continue // the token may have been revoked or expired early
+		}
+		if resp.StatusCode >= 300 && resp.StatusCode != http.StatusMultiStatus {
+			return resp.StatusCode, &APIError{Op: route, Status: resp.StatusCode, Message: message(b)}
+		}
+		if out != nil && len(b) > 0 {
+			if err := json.Unmarshal(b, out); err != nil {
+				return resp.StatusCode, fmt.Errorf("port: %s: decoding the answer: %w", route, err)
+			}
+		}
+		return resp.StatusCode, nil
+	}
+}
+
+// Entity is an entity as Port's API takes it.
+type Entity struct {
+	Identifier string         `json:"identifier"`
+	Title      string         `json:"title,omitempty"`
+	Icon       string         `json:"icon,omitempty"`
+	Team       any            `json:"team,omitempty"`
+	Properties map[string]any `json:"properties"`
+	Relations  map[string]any `json:"relations"`
+	Blueprint  string         `json:"blueprint,omitempty"`
+}
+
+// UpsertOptions are the query options of entity writes.
+type UpsertOptions struct {
+	CreateMissingRelatedEntities bool
+}
+
+func (o UpsertOptions) query() url.Values {
+	q := url.Values{}
+	q.Set("upsert", "true")
+	q.Set("merge", "true")
+	q.Set("create_missing_related_entities", fmt.Sprint(o.CreateMissingRelatedEntities))
+	return q
+}
+
+// Upsert writes one entity.
+func (c *Client) Upsert(ctx context.Context, blueprint string, e Entity, o UpsertOptions) error {
+	_, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/:b/entities", "/v1/blueprints/"+url.PathEscape(blueprint)+"/entities", o.query(), e, nil)
+	return err
+}
+
+// EntityError is one entity a bulk write refused.
+type EntityError struct {
+	Identifier string
+	Status     int
+	Message    string
+}
+
+func (e EntityError) Error() string {
+	return fmt.Sprintf("entity %s: %d %s", e.Identifier, e.Status, e.Message)
+}
+
+// BulkUpsert writes entities of one blueprint in as few requests as Port
+// allows (20 entities, 1 MiB each). Entities Port refuses (the 207's
+// per-entity errors) are returned, not failed: the rest is written.
+func (c *Client) BulkUpsert(ctx context.Context, blueprint string, ents []Entity, o UpsertOptions) ([]EntityError, error) {
+	var refused []EntityError
+	for len(ents) > 0 {
+		n, size := 0, 20
+		for n < len(ents) && n < MaxBulkEntities {
+			b, _ := json.Marshal(ents[n])
+			if size+len(b)+1 > MaxBulkBytes && n > 0 {
+				break
+			}
+			size += len(b) + 1
+			n++
+		}
+		batch := ents[:n]
+		ents = ents[n:]
+		var out struct {
+			Entities []struct {
+				Identifier string `json:"identifier"`
+				Created    bool   `json:"created"`
+			} `json:"entities"`
+			Errors []struct {
+				Identifier string `json:"identifier"`
+				StatusCode int    `json:"statusCode"`
+				Message    string `json:"message"`
+			} `json:"errors"`
+		}
+		_, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/:b/entities/bulk", "/v1/blueprints/"+url.PathEscape(blueprint)+"/entities/bulk",
+			o.query(), map[string]any{"entities": batch}, &out)
+		if err != nil {
+			return refused, err
+		}
+		for _, e := range out.Errors {
+			refused = append(refused, EntityError{Identifier: e.Identifier, Status: e.StatusCode, Message: e.Message})
+		}
+	}
+	return refused, nil
+}
+
+// Delete removes one entity; one already gone is not an error.
+func (c *Client) Delete(ctx context.Context, blueprint, identifier string, deleteDependents bool) error {
+	q := url.Values{}
+	q.Set("delete_dependents", fmt.Sprint(deleteDependents))
+	status, err := c.do(ctx, http.MethodDelete, "DELETE /v1/blueprints/:b/entities/:id",
+		"/v1/blueprints/"+url.PathEscape(blueprint)+"/entities/"+url.PathEscape(identifier), q, nil, nil)
+	if status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// Owned returns the blueprint and identifier of every entity this
+// integration wrote, found by $datasource as Ocean does.
+func (c *Client) Owned(ctx context.Context) ([]Entity, error) {
+	query := map[string]any{"combinator": "and", "rules": []any{
+		map[string]any{"property": "$datasource", "operator": "=", "value": c.UserAgent()},
+	}}
+	q := url.Values{}
+	q.Set("exclude_calculated_properties", "true")
+	q.Add("include", "blueprint")
+	q.Add("include", "identifier")
+	var out struct {
+		Entities []Entity `json:"entities"`
+	}
+	if _, err := c.do(ctx, http.MethodPost, "POST /v1/entities/search", "/v1/entities/search", q, query, &out); err != nil {
+		return nil, err
+	}
+	return out.Entities, nil
+}
+
+// EnsureBlueprint creates a blueprint unless it exists; an existing one is
+// never overwritten. created reports whether it was made.
+func (c *Client) EnsureBlueprint(ctx context.Context, bp map[string]any) (created bool, err error) {
+	id, _ := bp["identifier"].(string)
+	status, err := c.do(ctx, http.MethodGet, "GET /v1/blueprints/:b", "/v1/blueprints/"+url.PathEscape(id), nil, nil, nil)
+	if err == nil {
+		return false, nil
+	}
+	if status != http.StatusNotFound {
+		return false, err
+	}
+	if _, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints", "/v1/blueprints", nil, bp, nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Integration is the integration record in Port.
+type Integration struct {
+	Identifier string         `json:"identifier"`
+	Config     map[string]any `json:"config"`
+}
+
+// GetIntegration reads the integration record; found is false on 404.
+func (c *Client) GetIntegration(ctx context.Context) (Integration, bool, error) {
+	var out struct {
+		Integration Integration `json:"integration"`
+	}
+	status, err := c.do(ctx, http.MethodGet, "GET /v1/integration/:id", "/v1/integration/"+url.PathEscape(c.opts.Integration), nil, nil, &out)
+	if status == http.StatusNotFound {
+		return Integration{}, false, nil
+	}
+	return out.Integration, err == nil, err
+}
+
+// RegisterIntegration creates the integration record, or updates its
+// version and mapping (config) when it exists.
+func (c *Client) RegisterIntegration(ctx context.Context, appConfig map[string]any) error {
+	_, found, err := c.GetIntegration(ctx)
+	if err != nil {
+		return err
+	}
+	if !found {
+		body := map[string]any{"installationId": c.opts.Integration, "installationAppType": c.opts.Type,
+			"version": c.opts.Version, "config": appConfig, "changelogDestination": map[string]any{}}
+		_, err := c.do(ctx, http.MethodPost, "POST /v1/integration", "/v1/integration", nil, body, nil)
+		return err
+	}
+	body := map[string]any{"installationAppType": c.opts.Type, "version": c.opts.Version}
+	if appConfig != nil {
+		body["config"] = appConfig
+	}
+	_, err = c.do(ctx, http.MethodPatch, "PATCH /v1/integration/:id", "/v1/integration/"+url.PathEscape(c.opts.Integration), nil, body, nil)
+	return err
+}
+
+// SendExamples sends raw objects of a kind for Port's mapping test UI.
+func (c *Client) SendExamples(ctx context.Context, kind string, examples []map[string]any) error {
+	_, err := c.do(ctx, http.MethodPost, "POST /v1/integration/:id/kinds/:kind/examples",
+		"/v1/integration/"+url.PathEscape(c.opts.Integration)+"/kinds/"+url.PathEscape(kind)+"/examples", nil,
+		map[string]any{"examples": examples}, nil)
+	return err
+}

@@ -1,0 +1,471 @@
+// Package porttest is an in-memory Port API for tests and benchmarks, in
+// the spirit of gitlabtest: Port's routes, JSON shapes and error bodies,
+// client-credentials auth with expiring tokens, the bulk route's limits and
+// 207 answers, $datasource set from the writer's User-Agent, search, the
+// integration record and kind examples, injected 429/5xx and latency, and
+// request counters per route.
+package porttest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math"
+	mrand "math/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Entity is an entity as stored.
+type Entity struct {
+	Blueprint  string         `json:"blueprint"`
+	Identifier string         `json:"identifier"`
+	Title      string         `json:"title,omitempty"`
+	Icon       string         `json:"icon,omitempty"`
+	Team       any            `json:"team,omitempty"`
+	Properties map[string]any `json:"properties"`
+	Relations  map[string]any `json:"relations"`
+	Datasource string         `json:"-"`
+}
+
+// Faults are injected into API calls (not auth).
+type Faults struct {
+	Latency     time.Duration
+	TooManyRate float64 // 429 with Retry-After: 1
+	ErrorRate   float64 // 500/502/503
+	// Reject answers 422 for these entity identifiers (bulk: per entity).
+	Reject map[string]bool
+}
+
+// Server is the simulated Port API.
+type Server struct {
+	ClientID, ClientSecret string
+	// TokenTTL is the access token lifetime (default 3 hours, Port's).
+	TokenTTL time.Duration
+
+	mu           sync.Mutex
+	tokens       map[string]time.Time
+	blueprints   map[string]map[string]any
+	entities     map[string]*Entity // blueprint + "\x00" + identifier
+	integration  map[string]any
+	examples     map[string][]any
+	faults       Faults
+	rnd          *mrand.Rand
+	counts       map[string]int
+	tokensIssued int
+}
+
+// New returns a server accepting the given credentials.
+func New(clientID, clientSecret string) *Server {
+	return &Server{ClientID: clientID, ClientSecret: clientSecret, TokenTTL: 3 * time.Hour,
+		tokens: map[string]time.Time{}, blueprints: map[string]map[string]any{}, entities: map[string]*Entity{},
+		examples: map[string][]any{}, rnd: mrand.New(mrand.NewSource(1)), counts: map[string]int{}}
+}
+
+// Start serves until the test ends.
+func (s *Server) Start(t interface{ Cleanup(func()) }) *httptest.Server {
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// SetFaults replaces the injected faults.
+func (s *Server) SetFaults(f Faults) { s.mu.Lock(); s.faults = f; s.mu.Unlock() }
+
+// ExpireTokens makes every issued token expire now.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	for k := range s.tokens {
+		s.tokens[k] = time.Now().Add(-time.Second)
+	}
+	s.mu.Unlock()
+}
+
+// AddBlueprint registers a blueprint (as a user would in Port's UI).
+func (s *Server) AddBlueprint(id string) {
+	s.mu.Lock()
+	s.blueprints[id] = map[string]any{"identifier": id, "title": id, "schema": map[string]any{"properties": map[string]any{}}}
+	s.mu.Unlock()
+}
+
+// AddEntity stores an entity directly (written by someone else).
+func (s *Server) AddEntity(e Entity) {
+	s.mu.Lock()
+	cp := e
+	s.entities[e.Blueprint+"\x00"+e.Identifier] = &cp
+	s.mu.Unlock()
+}
+
+// Entities returns the stored entities ordered by blueprint and id.
+func (s *Server) Entities() []Entity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Entity
+	for _, e := range s.entities {
+		out = append(out, *e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Blueprint != out[j].Blueprint {
+			return out[i].Blueprint < out[j].Blueprint
+		}
+		return out[i].Identifier < out[j].Identifier
+	})
+	return out
+}
+
+// Blueprints returns the blueprint identifiers.
+func (s *Server) Blueprints() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.blueprints {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Integration returns the integration record, or nil.
+func (s *Server) Integration() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.integration
+}
+
+// SetIntegrationConfig sets the mapping held in Port (a user editing it
+// in Port's UI).
+func (s *Server) SetIntegrationConfig(id string, cfg map[string]any) {
+	s.mu.Lock()
+	s.integration = map[string]any{"identifier": id, "installationId": id, "config": cfg}
+	s.mu.Unlock()
+}
+
+// Examples returns the raw examples sent for a kind.
+func (s *Server) Examples(kind string) []any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.examples[kind]
+}
+
+// Requests returns request counts per route and the number of tokens issued.
+func (s *Server) Requests() (map[string]int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out, s.tokensIssued
+}
+
+// ResetRequests zeroes the counters.
+func (s *Server) ResetRequests() { s.mu.Lock(); s.counts = map[string]int{}; s.mu.Unlock() }
+
+func reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, errName, msg string) {
+	reply(w, code, map[string]any{"ok": false, "error": errName, "message": msg})
+}
+
+// route names a request like the client's stats do.
+func route(method, p string) string {
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	n := len(segs)
+	if n >= 3 && segs[1] == "blueprints" {
+		segs[2] = ":b"
+	}
+	if n >= 5 && segs[1] == "blueprints" && segs[3] == "entities" && segs[4] != "bulk" {
+		segs[4] = ":id"
+	}
+	if n >= 3 && segs[1] == "integration" {
+		segs[2] = ":id"
+	}
+	if n >= 5 && segs[1] == "integration" && segs[3] == "kinds" {
+		segs[4] = ":kind"
+	}
+	return method + " /" + strings.Join(segs, "/")
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	rt := route(r.Method, p)
+	s.mu.Lock()
+	s.counts[rt]++
+	f := s.faults
+	roll, roll2, which := s.rnd.Float64(), s.rnd.Float64(), s.rnd.Intn(3)
+	s.mu.Unlock()
+	if p == "/v1/auth/access_token" && r.Method == http.MethodPost {
+		s.auth(w, r)
+		return
+	}
+	if f.Latency > 0 {
+		time.Sleep(f.Latency)
+	}
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	exp, ok := s.tokens[tok]
+	s.mu.Unlock()
+	if !ok {
+		fail(w, http.StatusUnauthorized, "unauthorized", "Unauthorized")
+		return
+	}
+	if time.Now().After(exp) {
+		fail(w, http.StatusUnauthorized, "token_expired", "The access token has expired")
+		return
+	}
+	if roll < f.TooManyRate {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Too many requests")
+		return
+	}
+	if roll2 < f.ErrorRate {
+		code := []int{500, 502, 503}[which]
+		fail(w, code, "internal_error", http.StatusText(code))
+		return
+	}
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	ds := r.Header.Get("User-Agent")
+	switch {
+	case r.Method == http.MethodPost && p == "/v1/entities/search":
+		s.search(w, r)
+	case len(segs) == 3 && segs[1] == "blueprints" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		bp, ok := s.blueprints[segs[2]]
+		s.mu.Unlock()
+		if !ok {
+			fail(w, http.StatusNotFound, "not_found", "Blueprint with identifier \""+segs[2]+"\" was not found")
+			return
+		}
+		reply(w, http.StatusOK, map[string]any{"ok": true, "blueprint": bp})
+	case len(segs) == 2 && segs[1] == "blueprints" && r.Method == http.MethodPost:
+		var bp map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&bp); err != nil || bp["identifier"] == nil {
+			fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema")
+			return
+		}
+		id, _ := bp["identifier"].(string)
+		s.mu.Lock()
+		_, exists := s.blueprints[id]
+		if !exists {
+			s.blueprints[id] = bp
+		}
+		s.mu.Unlock()
+		if exists {
+			fail(w, http.StatusConflict, "identifier_taken", "A blueprint with identifier \""+id+"\" already exists")
+			return
+		}
+		reply(w, http.StatusCreated, map[string]any{"ok": true, "blueprint": bp})
+	case len(segs) == 4 && segs[1] == "blueprints" && segs[3] == "entities" && r.Method == http.MethodPost:
+		s.upsertOne(w, r, segs[2], ds, f)
+	case len(segs) == 5 && segs[1] == "blueprints" && segs[3] == "entities" && segs[4] == "bulk" && r.Method == http.MethodPost:
+		s.bulk(w, r, segs[2], ds, f)
+	case len(segs) == 5 && segs[1] == "blueprints" && segs[3] == "entities" && r.Method == http.MethodDelete:
+		id, _ := url.PathUnescape(segs[4])
+		key := segs[2] + "\x00" + id
+		s.mu.Lock()
+		_, ok := s.entities[key]
+		delete(s.entities, key)
+		s.mu.Unlock()
+		if !ok {
+			fail(w, http.StatusNotFound, "not_found", "Entity with identifier \""+id+"\" was not found")
+			return
+		}
+		reply(w, http.StatusOK, map[string]any{"ok": true})
+	case len(segs) == 3 && segs[1] == "integration" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		in := s.integration
+		s.mu.Unlock()
+		if in == nil || in["identifier"] != segs[2] {
+			fail(w, http.StatusNotFound, "not_found", "Integration with identifier \""+segs[2]+"\" was not found")
+			return
+		}
+		reply(w, http.StatusOK, map[string]any{"ok": true, "integration": in})
+	case len(segs) == 2 && segs[1] == "integration" && r.Method == http.MethodPost:
+		var in map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		in["identifier"] = in["installationId"]
+		s.mu.Lock()
+		s.integration = in
+		s.mu.Unlock()
+		reply(w, http.StatusCreated, map[string]any{"ok": true, "integration": in})
+	case len(segs) == 3 && segs[1] == "integration" && r.Method == http.MethodPatch:
+		var patch map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&patch)
+		s.mu.Lock()
+		if s.integration == nil {
+			s.mu.Unlock()
+			fail(w, http.StatusNotFound, "not_found", "Integration was not found")
+			return
+		}
+		for k, v := range patch {
+			s.integration[k] = v
+		}
+		in := s.integration
+		s.mu.Unlock()
+		reply(w, http.StatusOK, map[string]any{"ok": true, "integration": in})
+	case len(segs) == 6 && segs[1] == "integration" && segs[3] == "kinds" && segs[5] == "examples" && r.Method == http.MethodPost:
+		var body struct {
+			Examples []any `json:"examples"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		s.mu.Lock()
+		s.examples[segs[4]] = body.Examples
+		s.mu.Unlock()
+		reply(w, http.StatusOK, map[string]any{"ok": true})
+	default:
+		fail(w, http.StatusNotFound, "not_found", "Route "+r.Method+" "+p+" was not found")
+	}
+}
+
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ClientID != s.ClientID || in.ClientSecret != s.ClientSecret {
+		fail(w, http.StatusUnauthorized, "unauthorized", "Invalid client credentials")
+		return
+	}
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	tok := "eyJ" + hex.EncodeToString(b)
+	s.mu.Lock()
+	ttl := s.TokenTTL
+	s.tokens[tok] = time.Now().Add(ttl)
+	s.tokensIssued++
+	s.mu.Unlock()
+	reply(w, http.StatusOK, map[string]any{"ok": true, "accessToken": tok, "expiresIn": int(math.Ceil(ttl.Seconds())), "tokenType": "Bearer"})
+}
+
+// validate checks an entity like Port: an identifier, properties and
+// relations objects, and a known blueprint.
+func (s *Server) validate(bp string, e *Entity, f Faults) (int, string) {
+	if _, ok := s.blueprints[bp]; !ok {
+		return http.StatusNotFound, "Blueprint with identifier \"" + bp + "\" was not found"
+	}
+	if e.Identifier == "" || len(e.Identifier) > 1000 {
+		return http.StatusUnprocessableEntity, "identifier must be a non-empty string"
+	}
+	if f.Reject[e.Identifier] {
+		return http.StatusUnprocessableEntity, "The property \"url\" does not match the blueprint's schema"
+	}
+	return 0, ""
+}
+
+func (s *Server) store(bp, ds string, e *Entity) bool {
+	e.Blueprint, e.Datasource = bp, ds
+	if e.Properties == nil {
+		e.Properties = map[string]any{}
+	}
+	if e.Relations == nil {
+		e.Relations = map[string]any{}
+	}
+	key := bp + "\x00" + e.Identifier
+	_, existed := s.entities[key]
+	cp := *e
+	s.entities[key] = &cp
+	return !existed
+}
+
+func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, bp, ds string, f Faults) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil || len(body) > 1<<20 {
+		fail(w, http.StatusRequestEntityTooLarge, "request_too_large", "Request body is too large (limit is 1MiB)")
+		return
+	}
+	var e Entity
+	if err := json.Unmarshal(body, &e); err != nil {
+		fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code, msg := s.validate(bp, &e, f); code != 0 {
+		fail(w, code, "invalid_entity", msg)
+		return
+	}
+	s.store(bp, ds, &e)
+	reply(w, http.StatusCreated, map[string]any{"ok": true, "entity": e})
+}
+
+func (s *Server) bulk(w http.ResponseWriter, r *http.Request, bp, ds string, f Faults) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil || len(body) > 1<<20 {
+		fail(w, http.StatusRequestEntityTooLarge, "request_too_large", "Request body is too large (limit is 1MiB)")
+		return
+	}
+	var in struct {
+		Entities []Entity `json:"entities"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || len(in.Entities) == 0 || len(in.Entities) > 20 {
+		fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema: entities must hold 1 to 20 items")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.blueprints[bp]; !ok {
+		fail(w, http.StatusNotFound, "not_found", "Blueprint with identifier \""+bp+"\" was not found")
+		return
+	}
+	var okList, errs []any
+	for i := range in.Entities {
+		e := &in.Entities[i]
+		if code, msg := s.validate(bp, e, f); code != 0 {
+			errs = append(errs, map[string]any{"identifier": e.Identifier, "index": i, "statusCode": code, "error": "invalid_entity", "message": msg})
+			continue
+		}
+		created := s.store(bp, ds, e)
+		okList = append(okList, map[string]any{"identifier": e.Identifier, "index": i, "created": created})
+	}
+	code := http.StatusOK
+	if len(errs) > 0 {
+		code = http.StatusMultiStatus
+	}
+	if okList == nil {
+		okList = []any{}
+	}
+	if errs == nil {
+		errs = []any{}
+	}
+	reply(w, code, map[string]any{"ok": len(errs) == 0, "entities": okList, "errors": errs})
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	var q struct {
+		Rules []struct {
+			Property string `json:"property"`
+			Operator string `json:"operator"`
+			Value    any    `json:"value"`
+		} `json:"rules"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&q)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, e := range s.entities {
+		match := true
+		for _, rule := range q.Rules {
+			if rule.Property == "$datasource" && rule.Operator == "=" && rule.Value != e.Datasource {
+				match = false
+			}
+			if rule.Property == "$blueprint" && rule.Operator == "=" && rule.Value != e.Blueprint {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, map[string]any{"blueprint": e.Blueprint, "identifier": e.Identifier})
+		}
+	}
+	reply(w, http.StatusOK, map[string]any{"ok": true, "entities": out})
+}
