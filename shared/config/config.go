@@ -44,6 +44,14 @@ const (
 	EnvResyncCron        = "GLSYNC_RESYNC_CRON"
 	EnvResyncOnStart     = "GLSYNC_RESYNC_ON_START"
 	EnvAdminToken        = "GLSYNC_ADMIN_TOKEN"
+	EnvCatalog           = "GLSYNC_CATALOG"
+	EnvPortClientID      = "OCEAN__PORT__CLIENT_ID"
+	EnvPortClientSecret  = "OCEAN__PORT__CLIENT_SECRET"
+	EnvPortBaseURL       = "OCEAN__PORT__BASE_URL"
+	EnvIntegrationID     = "OCEAN__INTEGRATION__IDENTIFIER"
+	EnvSendExamples      = "OCEAN__SEND_RAW_DATA_EXAMPLES"
+	EnvDeleteThreshold   = "GLSYNC_DELETION_THRESHOLD"
+	EnvForceDeletion     = "GLSYNC_FORCE_DELETION"
 )
 
 // Config is the validated configuration.
@@ -80,6 +88,20 @@ type Config struct {
 	EventWorkers int
 	// HookReconcileInterval is how often hooks are checked (default 1h).
 	HookReconcileInterval time.Duration
+
+	// Catalog is "embedded" (default) or "port".
+	Catalog string
+	// Port settings, for Catalog "port".
+	PortClientID, PortClientSecret, PortBaseURL string
+	// IntegrationIdentifier names this integration in Port (its entities'
+	// $datasource); default "gitlab".
+	IntegrationIdentifier string
+	// SendRawDataExamples sends a few raw objects per kind to Port.
+	SendRawDataExamples bool
+	// DeletionThreshold is the largest share of a kind's entities one
+	// resync may delete in Port (default 0.5); ForceDeletion lifts it.
+	DeletionThreshold float64
+	ForceDeletion     bool
 }
 
 // Error is a configuration error tied to one setting.
@@ -116,6 +138,14 @@ type file struct {
 	WebhookMaxBodyBytes            int64     `yaml:"webhookMaxBodyBytes"`
 	EventWorkers                   int       `yaml:"eventWorkers"`
 	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
+	Catalog                        string    `yaml:"catalog"`
+	PortClientID                   string    `yaml:"portClientId"`
+	PortClientSecret               string    `yaml:"portClientSecret"`
+	PortBaseURL                    string    `yaml:"portBaseUrl"`
+	IntegrationIdentifier          string    `yaml:"integrationIdentifier"`
+	SendRawDataExamples            *bool     `yaml:"sendRawDataExamples"`
+	DeletionThreshold              *float64  `yaml:"deletionThreshold"`
+	ForceDeletion                  *bool     `yaml:"forceDeletion"`
 }
 
 // Load reads path (may be empty: environment only) and the environment
@@ -145,7 +175,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -278,7 +308,77 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if err := c.daemonSettings(f, getenv); err != nil {
 		return nil, err
 	}
+	if err := c.portSettings(f, getenv); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+func boolSetting(name string, fileVal *bool, env string, def bool, getenv func(string) string) (bool, error) {
+	v := def
+	if fileVal != nil {
+		v = *fileVal
+	}
+	if e := getenv(env); e != "" {
+		b, err := strconv.ParseBool(e)
+		if err != nil {
+			return false, &Error{Setting: name, Source: env, Err: fmt.Errorf("must be true or false, got %q", e)}
+		}
+		v = b
+	}
+	return v, nil
+}
+
+// portSettings reads the Port sink's settings (Ocean's names).
+func (c *Config) portSettings(f file, getenv func(string) string) error {
+	cat, src := pick(f.Catalog, EnvCatalog, getenv)
+	switch cat {
+	case "", "embedded":
+		c.Catalog = "embedded"
+	case "port":
+		c.Catalog = "port"
+	default:
+		return &Error{Setting: "catalog", Source: src, Err: fmt.Errorf("must be embedded or port, got %q", cat)}
+	}
+	c.PortClientID, _ = pick(f.PortClientID, EnvPortClientID, getenv)
+	c.PortClientSecret, _ = pick(f.PortClientSecret, EnvPortClientSecret, getenv)
+	base, src := pick(f.PortBaseURL, EnvPortBaseURL, getenv)
+	if base == "" {
+		base = "https://api.getport.io"
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{Setting: "portBaseUrl", Source: src, Err: fmt.Errorf("must be an http(s) URL like https://api.getport.io, got %q", base)}
+	}
+	c.PortBaseURL = strings.TrimRight(base, "/")
+	c.IntegrationIdentifier, _ = pick(f.IntegrationIdentifier, EnvIntegrationID, getenv)
+	if c.IntegrationIdentifier == "" {
+		c.IntegrationIdentifier = "gitlab"
+	}
+	var err error
+	if c.SendRawDataExamples, err = boolSetting("sendRawDataExamples", f.SendRawDataExamples, EnvSendExamples, true, getenv); err != nil {
+		return err
+	}
+	if c.ForceDeletion, err = boolSetting("forceDeletion", f.ForceDeletion, EnvForceDeletion, false, getenv); err != nil {
+		return err
+	}
+	c.DeletionThreshold = 0.5
+	if f.DeletionThreshold != nil {
+		c.DeletionThreshold = *f.DeletionThreshold
+	}
+	if v := getenv(EnvDeleteThreshold); v != "" {
+		t, perr := strconv.ParseFloat(v, 64)
+		if perr != nil {
+			return &Error{Setting: "deletionThreshold", Source: EnvDeleteThreshold, Err: fmt.Errorf("must be a number between 0 and 1, got %q", v)}
+		}
+		c.DeletionThreshold = t
+	}
+	if c.DeletionThreshold <= 0 || c.DeletionThreshold > 1 {
+		return &Error{Setting: "deletionThreshold", Err: fmt.Errorf("must be more than 0 and at most 1, got %v", c.DeletionThreshold)}
+	}
+	if c.Catalog == "port" && (c.PortClientID == "" || c.PortClientSecret == "") {
+		return &Error{Setting: "portClientId", Err: fmt.Errorf("catalog is port: set portClientId and portClientSecret (or %s and %s)", EnvPortClientID, EnvPortClientSecret)}
+	}
+	return nil
 }
 
 // daemonSettings reads the settings only `glsyncd run` uses.

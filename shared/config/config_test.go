@@ -80,6 +80,17 @@ func TestDaemonSettings(t *testing.T) {
 	}
 }
 
+func TestPortSettingsFromOceanEnv(t *testing.T) {
+	c, err := Load("", env(map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvCatalog: "port",
+		EnvPortClientID: "id", EnvPortClientSecret: "secret", EnvPortBaseURL: "https://api.us.getport.io/", EnvIntegrationID: "my-gitlab", EnvSendExamples: "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Catalog != "port" || c.PortBaseURL != "https://api.us.getport.io" || c.IntegrationIdentifier != "my-gitlab" || c.SendRawDataExamples || c.DeletionThreshold != 0.5 {
+		t.Fatalf("%+v", c)
+	}
+}
+
 func TestEnvOverridesFile(t *testing.T) {
 	p := writeFile(t, "tokenMapping: '{\""+tok+"\": [\"a/**\"]}'\ngitlabHost: https://file.example.com\n")
 	c, err := Load(p, env(map[string]string{EnvGitLabHost: "https://env.example.com"}))
@@ -116,6 +127,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad cron", "tokenMapping: {" + tok + ": ['**']}\nresyncCron: 'every day'\n", nil, `config: resyncCron: invalid cron expression "every day"`},
 		{"cron and interval", "tokenMapping: {" + tok + ": ['**']}\nresyncCron: '0 * * * *'\nscheduledResyncInterval: 60\n", nil, "config: resyncCron: set either scheduledResyncInterval or resyncCron, not both"},
 		{"workers", "tokenMapping: {" + tok + ": ['**']}\neventWorkers: 0\nmaxRetries: 3\neventWorkers: 100\n", nil, "mapping key \"eventWorkers\" already defined"},
+		{"port without credentials", "tokenMapping: {" + tok + ": ['**']}\ncatalog: port\n", nil, "config: portClientId: catalog is port: set portClientId and portClientSecret (or OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET)"},
+		{"bad catalog", "tokenMapping: {" + tok + ": ['**']}\ncatalog: s3\n", nil, `config: catalog: must be embedded or port, got "s3"`},
+		{"bad threshold", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvDeleteThreshold: "2"}, "config: deletionThreshold: must be more than 0 and at most 1, got 2"},
 		{"concurrency range", "tokenMapping: {" + tok + ": ['**']}\nmaxConcurrentRequests: 1000\n", nil, "config: maxConcurrentRequests: must be between 1 and 64, got 1000"},
 	}
 	for _, c := range cases {

@@ -47,6 +47,8 @@ type Config struct {
 	DeleteDependentEntities      bool
 	CreateMissingRelatedEntities bool
 	Resources                    []*Resource
+	// Document is the parsed document, as registered with Port.
+	Document map[string]any
 }
 
 // Resource is one entry of resources[]: a kind and how to map it.
@@ -162,6 +164,9 @@ func Parse(data []byte) (*Config, error) {
 		return nil, errors.New("mapping: resources: at least one resource is required")
 	}
 	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true}
+	if err := yaml.Unmarshal(data, &c.Document); err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
 	if raw.DeleteDependentEntities != nil {
 		c.DeleteDependentEntities = *raw.DeleteDependentEntities
 	}

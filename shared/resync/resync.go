@@ -43,6 +43,9 @@ type Options struct {
 	// Stats, when set, receives the GitLab request counters (the daemon
 	// shares one across resyncs for its metrics).
 	Stats *gitlab.Stats
+	// Examples, when set, receives up to five raw objects of each kind
+	// from the kind's first page ("send raw data examples").
+	Examples func(ctx context.Context, kind string, objs []map[string]any)
 }
 
 // KindSummary is the outcome for one kind.
@@ -233,6 +236,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 		}
 	}()
 
+	var exampleOnce sync.Once
 	sem := make(chan struct{}, maxParallelTokens)
 	var wg sync.WaitGroup
 	for i, src := range sources {
@@ -254,6 +258,12 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 			var fresh, again []*catalog.Entity
 			c, err := src.List(ctx, ks.Kind, listOptions(resources), func(page gitlab.Page) error {
 				fetched.Add(int64(len(page.Items)))
+				if opts.Examples != nil && len(page.Items) > 0 {
+					exampleOnce.Do(func() {
+						n := min(5, len(page.Items))
+						opts.Examples(ctx, ks.Kind, append([]map[string]any(nil), page.Items[:n]...))
+					})
+				}
 				version := page.RequestedAt.UnixNano()
 				// Map outside the write lock: jq is the CPU-heavy part.
 				items = items[:0]

@@ -22,6 +22,10 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "catalog.db"
 
+// pendingPrefix marks rows written to the mirror but not yet confirmed by
+// the remote sink.
+const pendingPrefix = "pending:"
+
 // Store is a catalog.Store backed by SQLite.
 type Store struct {
 	db *sql.DB
@@ -86,6 +90,10 @@ CREATE TABLE IF NOT EXISTS dead_events (
 CREATE TABLE IF NOT EXISTS deliveries (
 	delivery    TEXT PRIMARY KEY,
 	received_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS examples (
+	kind  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS token_mappings (
 	name  TEXT PRIMARY KEY,
@@ -172,13 +180,23 @@ func (s *Store) Upsert(ctx context.Context, run catalog.RunID, kind string, enti
 // An entity is not rewritten when the stored version is newer, and not
 // recreated when a newer deletion (tombstone) exists.
 func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
+	st, _, err := upsertChangedTx(ctx, tx, run, kind, entities, false)
+	return st, err
+}
+
+// upsertChangedTx is upsertTx that also returns the entities it created or
+// updated (for a sink that forwards only changes).
+// With pending, changed rows get a hash that matches nothing until
+// Confirm: a remote write that never happened is retried next time.
+func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities []*catalog.Entity, pending bool) (catalog.UpsertStats, []*catalog.Entity, error) {
 	var st catalog.UpsertStats
-	fail := func(e *catalog.Entity, err error) (catalog.UpsertStats, error) {
-		return st, fmt.Errorf("catalog: upsert %s %s/%s: %w", kind, e.Blueprint, e.Identifier, err)
+	var changed []*catalog.Entity
+	fail := func(e *catalog.Entity, err error) (catalog.UpsertStats, []*catalog.Entity, error) {
+		return st, nil, fmt.Errorf("catalog: upsert %s %s/%s: %w", kind, e.Blueprint, e.Identifier, err)
 	}
 	if run == 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM runs`).Scan(&run); err != nil {
-			return st, fmt.Errorf("catalog: upsert %s: %w", kind, err)
+			return st, nil, fmt.Errorf("catalog: upsert %s: %w", kind, err)
 		}
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
@@ -196,6 +214,10 @@ func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities 
 			h.Write(part)
 		}
 		hash := hex.EncodeToString(h.Sum(nil))
+		stored := hash
+		if pending {
+			stored = pendingPrefix + hash
+		}
 
 		var tomb int64
 		switch err := tx.QueryRowContext(ctx, `SELECT version FROM tombstones WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&tomb); {
@@ -234,11 +256,12 @@ func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities 
 			ON CONFLICT(blueprint, identifier) DO UPDATE SET kind=excluded.kind, title=excluded.title, team=excluded.team, icon=excluded.icon,
 				properties=excluded.properties, relations=excluded.relations, hash=excluded.hash,
 				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at`,
-			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), hash, run, e.Version, now); err != nil {
+			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), stored, run, e.Version, now); err != nil {
 			return fail(e, err)
 		}
+		changed = append(changed, e)
 	}
-	return st, nil
+	return st, changed, nil
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -198,7 +198,7 @@ func route(method, p string) string {
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
+	p := r.URL.EscapedPath() // identifiers may hold encoded slashes
 	rt := route(r.Method, p)
 	s.mu.Lock()
 	s.counts[rt]++
@@ -235,6 +235,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	segs := strings.Split(strings.Trim(p, "/"), "/")
+	for i, sg := range segs {
+		if u, err := url.PathUnescape(sg); err == nil {
+			segs[i] = u
+		}
+	}
+	p = r.URL.Path
 	ds := r.Header.Get("User-Agent")
 	switch {
 	case r.Method == http.MethodPost && p == "/v1/entities/search":
@@ -271,7 +277,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(segs) == 5 && segs[1] == "blueprints" && segs[3] == "entities" && segs[4] == "bulk" && r.Method == http.MethodPost:
 		s.bulk(w, r, segs[2], ds, f)
 	case len(segs) == 5 && segs[1] == "blueprints" && segs[3] == "entities" && r.Method == http.MethodDelete:
-		id, _ := url.PathUnescape(segs[4])
+		id := segs[4]
 		key := segs[2] + "\x00" + id
 		s.mu.Lock()
 		_, ok := s.entities[key]

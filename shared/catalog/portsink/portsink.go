@@ -1,0 +1,298 @@
+// Package portsink is a catalog.Store that writes to Port, as the
+// integration glsync replaces does. The embedded SQLite catalog serves as
+// its mirror: it knows what was last written, so only created or changed
+// entities are sent (in bulk), and it tracks which resync saw what, so
+// stale entities are deleted in Port only after a complete, successful
+// resync of their kind, and never more than a configured share at once.
+package portsink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/port"
+)
+
+// Options configure the sink.
+type Options struct {
+	CreateMissingRelatedEntities bool
+	DeleteDependentEntities      bool
+	// MaxDeleteShare refuses to delete more than this share of a kind's
+	// entities in one resync (default 0.5) unless Force.
+	MaxDeleteShare float64
+	Force          bool
+	// Concurrency bounds parallel Port requests for deletes (default 8).
+	Concurrency int
+	Log         *slog.Logger
+}
+
+// Sink writes to Port through a local mirror.
+type Sink struct {
+	mirror *sqlitestore.Store
+	port   *port.Client
+	opts   Options
+
+	// Refused counts entities Port refused (422…); they are logged with
+	// their identifier and sent again next resync.
+	Refused atomic.Int64
+
+	mu        sync.Mutex
+	failedRun bool
+
+	sendExamples bool
+}
+
+var _ catalog.Store = (*Sink)(nil)
+
+// New returns a sink over mirror and client.
+func New(mirror *sqlitestore.Store, client *port.Client, o Options) *Sink {
+	if o.MaxDeleteShare <= 0 {
+		o.MaxDeleteShare = 0.5
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Sink{mirror: mirror, port: client, opts: o}
+}
+
+// BeginRun starts a resync.
+func (s *Sink) BeginRun(ctx context.Context) (catalog.RunID, error) {
+	s.mu.Lock()
+	s.failedRun = false
+	s.mu.Unlock()
+	return s.mirror.BeginRun(ctx)
+}
+
+func toPort(e *catalog.Entity) port.Entity {
+	pe := port.Entity{Identifier: e.Identifier, Title: e.Title, Icon: e.Icon, Properties: e.Properties, Relations: e.Relations}
+	if e.Team != "" {
+		pe.Team = e.Team
+	}
+	return pe
+}
+
+// Upsert writes the entities that changed since Port last got them.
+func (s *Sink) Upsert(ctx context.Context, run catalog.RunID, kind string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
+	st, changed, err := s.mirror.UpsertPending(ctx, run, kind, entities)
+	if err != nil {
+		return st, err
+	}
+	if err := s.push(ctx, changed); err != nil {
+		s.mu.Lock()
+		s.failedRun = true
+		s.mu.Unlock()
+		return st, err
+	}
+	return st, nil
+}
+
+// push sends entities to Port in bulk, per blueprint, and confirms the
+// ones Port accepted in the mirror.
+func (s *Sink) push(ctx context.Context, changed []*catalog.Entity) error {
+	byBP := map[string][]*catalog.Entity{}
+	for _, e := range changed {
+		byBP[e.Blueprint] = append(byBP[e.Blueprint], e)
+	}
+	bps := make([]string, 0, len(byBP))
+	for bp := range byBP {
+		bps = append(bps, bp)
+	}
+	sort.Strings(bps)
+	for _, bp := range bps {
+		ents := byBP[bp]
+		pes := make([]port.Entity, len(ents))
+		for i, e := range ents {
+			pes[i] = toPort(e)
+		}
+		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities})
+		if err != nil {
+			return fmt.Errorf("port: writing %d %s entities: %w", len(ents), bp, err)
+		}
+		bad := map[string]bool{}
+		for _, r := range refused {
+			bad[r.Identifier] = true
+			s.Refused.Add(1)
+			s.opts.Log.Warn("Port refused an entity; it will be sent again next resync", "blueprint", bp, "identifier", r.Identifier, "status", r.Status, "message", r.Message)
+		}
+		var ok []catalog.Key
+		for _, e := range ents {
+			if !bad[e.Identifier] {
+				ok = append(ok, e.Key())
+			}
+		}
+		if err := s.mirror.Confirm(ctx, ok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GuardError is the refusal to delete too much at once.
+type GuardError struct {
+	Kind         string
+	Stale, Total int
+	Max          float64
+}
+
+func (e *GuardError) Error() string {
+	return fmt.Sprintf("refusing to delete %d of %d %s entities (%.0f%%, more than the %.0f%% allowed in one resync); "+
+		"if GitLab really lost them, set forceDeletion (GLSYNC_FORCE_DELETION=true) for one resync",
+		e.Stale, e.Total, e.Kind, 100*float64(e.Stale)/float64(e.Total), 100*e.Max)
+}
+
+// DeleteStale deletes in Port the entities of kind this resync did not
+// see, within the deletion guard.
+func (s *Sink) DeleteStale(ctx context.Context, run catalog.RunID, kind string) (int, error) {
+	keys, total, err := s.mirror.StaleKeys(ctx, run, kind)
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	if !s.opts.Force && float64(len(keys)) > s.opts.MaxDeleteShare*float64(total) {
+		return 0, &GuardError{Kind: kind, Stale: len(keys), Total: total, Max: s.opts.MaxDeleteShare}
+	}
+	deleted, err := s.deleteInPort(ctx, keys)
+	if derr := s.mirror.DeleteKeys(ctx, deleted); derr != nil && err == nil {
+		err = derr
+	}
+	return len(deleted), err
+}
+
+// deleteInPort deletes keys concurrently; it returns the ones gone.
+func (s *Sink) deleteInPort(ctx context.Context, keys []catalog.Key) ([]catalog.Key, error) {
+	var mu sync.Mutex
+	var done []catalog.Key
+	var errs []error
+	sem := make(chan struct{}, s.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := s.port.Delete(ctx, k.Blueprint, k.Identifier, s.opts.DeleteDependentEntities)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("deleting %s/%s: %w", k.Blueprint, k.Identifier, err))
+				return
+			}
+			done = append(done, k)
+		}()
+	}
+	wg.Wait()
+	return done, errors.Join(errs...)
+}
+
+// FinishRun records the run; after a fully successful resync it also
+// deletes entities Port holds under this integration's datasource that the
+// mirror does not know (written before the mirror existed, or by a lost
+// data directory), within the deletion guard.
+func (s *Sink) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finished time.Time) error {
+	if err := s.mirror.FinishRun(ctx, run, ok, finished); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	failed := s.failedRun
+	s.mu.Unlock()
+	if !ok || failed {
+		return nil
+	}
+	owned, err := s.port.Owned(ctx)
+	if err != nil {
+		return fmt.Errorf("port: listing the entities this integration owns: %w", err)
+	}
+	var orphans []catalog.Key
+	for _, e := range owned {
+		k := catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier}
+		has, err := s.mirror.HasKey(ctx, k)
+		if err != nil {
+			return err
+		}
+		if !has {
+			orphans = append(orphans, k)
+		}
+	}
+	if len(orphans) == 0 {
+		return nil
+	}
+	if !s.opts.Force && float64(len(orphans)) > s.opts.MaxDeleteShare*float64(len(owned)) {
+		return &GuardError{Kind: "owned", Stale: len(orphans), Total: len(owned), Max: s.opts.MaxDeleteShare}
+	}
+	s.opts.Log.Info("deleting entities this integration owns in Port that GitLab no longer has", "count", len(orphans))
+	_, err = s.deleteInPort(ctx, orphans)
+	return err
+}
+
+// List returns the mirror's view of what is in Port.
+func (s *Sink) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
+	return s.mirror.List(ctx, f)
+}
+
+// Close closes nothing of Port; the mirror is closed by its owner.
+func (s *Sink) Close() error { return nil }
+
+// ApplyEvent forwards a webhook event's changes to Port before the queue
+// commits them to the mirror (at least once: writes are idempotent).
+func (s *Sink) ApplyEvent(ctx context.Context, c catalog.Changes) error {
+	var ents []*catalog.Entity
+	for _, es := range c.Upserts {
+		ents = append(ents, es...)
+	}
+	if err := s.pushDirect(ctx, ents); err != nil {
+		return err
+	}
+	var keys []catalog.Key
+	for _, d := range c.Deletes {
+		keys = append(keys, d.Key)
+	}
+	_, err := s.deleteInPort(ctx, keys)
+	return err
+}
+
+// pushDirect writes entities without the mirror (the queue updates it).
+func (s *Sink) pushDirect(ctx context.Context, ents []*catalog.Entity) error {
+	byBP := map[string][]port.Entity{}
+	for _, e := range ents {
+		byBP[e.Blueprint] = append(byBP[e.Blueprint], toPort(e))
+	}
+	for bp, pes := range byBP {
+		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities})
+		if err != nil {
+			return err
+		}
+		for _, r := range refused {
+			s.Refused.Add(1)
+			s.opts.Log.Warn("Port refused an entity from a webhook event", "blueprint", bp, "identifier", r.Identifier, "status", r.Status, "message", r.Message)
+		}
+	}
+	return nil
+}
+
+// SendExamples keeps a few raw objects of a kind locally and sends them to
+// Port's examples endpoint (for its mapping test UI).
+func (s *Sink) SendExamples(ctx context.Context, kind string, objs []map[string]any, toPort bool) error {
+	b, err := json.Marshal(objs)
+	if err != nil {
+		return err
+	}
+	if err := s.mirror.PutExamples(ctx, kind, b); err != nil {
+		return err
+	}
+	if !toPort {
+		return nil
+	}
+	return s.port.SendExamples(ctx, kind, objs)
+}
