@@ -28,6 +28,9 @@ type Worker struct {
 	// MaxAttempts moves an event to the dead-letter table after that many
 	// failed attempts (default 10).
 	MaxAttempts int
+	// Forward, when set, sends an event's changes to a remote catalog
+	// (Port) before the queue commits them; a failure retries the event.
+	Forward func(ctx context.Context, c catalog.Changes) error
 
 	once   sync.Once
 	notify chan struct{}
@@ -102,6 +105,11 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	log := w.Log.With("event", ev.Type, "delivery", ev.Delivery, "id", ev.ID)
 	res, err := w.Processor.Handle(ctx, ev)
+	if err == nil && w.Forward != nil && (len(res.Changes.Upserts) > 0 || len(res.Changes.Deletes) > 0) {
+		if ferr := w.Forward(ctx, res.Changes); ferr != nil {
+			err = &TransientError{ferr}
+		}
+	}
 	if err != nil {
 		var te *TransientError
 		maxAttempts := w.MaxAttempts

@@ -24,6 +24,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
@@ -39,6 +40,11 @@ import (
 type Options struct {
 	Config  *config.Config
 	Mapping *mapping.Config
+	// MappingPath is the local mapping file, if any; with the Port catalog
+	// it wins over a mapping held in Port.
+	MappingPath string
+	// Version is reported to Port.
+	Version string
 	DataDir string
 	// Listen and AdminListen are addresses; WebhookListener and
 	// AdminListener, when set, are used instead (tests).
@@ -56,6 +62,8 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	store   *sqlitestore.Store
+	// sink is the Port catalog when configured; resyncs write to it.
+	sink    *portsink.Sink
 	stats   *gitlab.Stats
 	metrics *metrics.Metrics
 	worker  *events.Worker
@@ -170,6 +178,14 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		store.Close()
 		return nil, err
 	}
+	if opts.Config.Catalog == "port" {
+		sink, m, err := portsink.Setup(ctx, opts.Config, store, opts.MappingPath, opts.Version, opts.Log.With("component", "port"))
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("port: %w", err)
+		}
+		s.sink, s.opts.Mapping, opts.Mapping = sink, m, m
+	}
 	s.metrics = metrics.New(func() float64 {
 		n, _ := store.Depth(context.Background())
 		return float64(n)
@@ -183,6 +199,9 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
 		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers,
+	}
+	if s.sink != nil {
+		s.worker.Forward = s.sink.ApplyEvent
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret,
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
@@ -348,8 +367,14 @@ func (s *Service) resync(ctx context.Context, why string) {
 	}
 	defer s.resyncMu.Unlock()
 	s.log.Info("resync triggered", "trigger", why)
-	sum, err := resync.Run(ctx, resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
-		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats})
+	ro := resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
+		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats}
+	if s.sink != nil {
+		ro.Store, ro.Examples = s.sink, s.sink.Examples
+	} else {
+		ro.Examples = s.keepExamples
+	}
+	sum, err := resync.Run(ctx, ro)
 	s.processor.InvalidateGroups()
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
@@ -371,6 +396,14 @@ func (s *Service) resync(ctx context.Context, why string) {
 		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
 			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
 		}
+	}
+}
+
+// keepExamples stores a few raw objects per kind in the embedded catalog
+// (for mapping tests), as the Port sink does.
+func (s *Service) keepExamples(ctx context.Context, kind string, objs []map[string]any) {
+	if b, err := json.Marshal(objs); err == nil {
+		_ = s.store.PutExamples(ctx, kind, b)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -487,5 +488,35 @@ func TestTokenMappingsThroughTheAdminAPI(t *testing.T) {
 	}
 	if _, ok, _ := (adminapi.Secrets{C: api}).HookSecret(ctx, "group:"+strconv.FormatInt(h.org.Roots[1].ID, 10)); !ok {
 		t.Fatal("secret should be held")
+	}
+}
+
+func TestPortCatalogWithWebhooks(t *testing.T) {
+	h := newHarness(t)
+	ps := porttest.New("cid", "csecret-not-for-logs")
+	pts := ps.Start(t)
+	h.cfg.Catalog, h.cfg.PortClientID, h.cfg.PortClientSecret, h.cfg.PortBaseURL = "port", "cid", "csecret-not-for-logs", pts.URL
+	h.cfg.IntegrationIdentifier, h.cfg.DeletionThreshold, h.cfg.SendRawDataExamples = "gl", 0.5, true
+	h.start()
+	inPort := func(id string) bool {
+		for _, e := range ps.Entities() {
+			if e.Blueprint == "service" && e.Identifier == id {
+				return true
+			}
+		}
+		return false
+	}
+	eventually(t, 10*time.Second, "start-up resync into Port", func() bool { return len(ps.Entities()) > 50 })
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "PortBoundService")
+	eventually(t, 10*time.Second, "hooks", func() bool { return len(h.sim.Hooks()) == 2 })
+	h.sim.Push(context.Background(), p.ID)
+	eventually(t, 2*time.Second, "webhook event reaches Port", func() bool { return inPort(team.FullPath + "/PortBoundService") })
+	h.sim.DestroyProject(context.Background(), p.ID) // no system hook here: nothing is sent
+	if strings.Contains(h.logs.String(), "csecret-not-for-logs") {
+		t.Fatal("the Port secret appears in the logs")
+	}
+	if len(ps.Examples("project")) == 0 {
+		t.Fatal("raw data examples not sent")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
@@ -37,10 +38,15 @@ func (a *app) resyncCommand() *cobra.Command {
 	return cmd
 }
 
-// resync loads the settings, runs one resync into the catalog and prints
-// its summary. A failed kind makes it return an exit-1 error.
+// resync loads the settings, runs one resync into the catalog (embedded,
+// or Port when configured) and prints its summary. A failed kind makes it
+// return an exit-1 error.
 func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
-	log, cfg, m, err := a.load()
+	log, err := a.logger()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +55,30 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 		return nil, err
 	}
 	defer store.Close()
-	sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
+	opts := resync.Options{Config: cfg, Store: store, Logger: log, Examples: func(ctx context.Context, kind string, objs []map[string]any) {
+		if b, err := json.Marshal(objs); err == nil {
+			_ = store.PutExamples(ctx, kind, b)
+		}
+	}}
+	var sink *portsink.Sink
+	if cfg.Catalog == "port" {
+		sink, opts.Mapping, err = portsink.Setup(ctx, cfg, store, a.mappingFile(), version, log.With("component", "port"))
+		if err != nil {
+			return nil, failedErr(fmt.Errorf("port: %w", err))
+		}
+		opts.Store, opts.Examples = sink, sink.Examples
+	} else if opts.Mapping, err = a.loadMapping(); err != nil {
+		return nil, err
+	}
+	sum, err := resync.Run(ctx, opts)
 	if err != nil {
 		return nil, failedErr(err)
 	}
 	printSummary(a.stdout, sum)
+	if sink != nil {
+		fmt.Fprintf(a.stdout, "Port: %d requests, %d retries, %d entities refused (logged with their identifiers)\n",
+			sink.Port().Stats.Requests.Load(), sink.Port().Stats.Retries.Load(), sink.Refused.Load())
+	}
 	if sum.Failed() {
 		return sum, failedErr(fmt.Errorf("resync failed:\n%w", sum.Err()))
 	}

@@ -38,6 +38,9 @@ const (
 	defaultData = ".glsync"
 )
 
+// version is set at release time.
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
@@ -128,12 +131,16 @@ func (a *app) loadConfig() (*config.Config, error) {
 	return c, nil
 }
 
-func (a *app) loadMapping() (*mapping.Config, error) {
-	p := a.mappingPath
-	if p == "" {
-		p = a.getenv(envMapping)
+// mappingFile is the local mapping file given by flag or environment.
+func (a *app) mappingFile() string {
+	if a.mappingPath != "" {
+		return a.mappingPath
 	}
-	m, err := mapping.Load(p)
+	return a.getenv(envMapping)
+}
+
+func (a *app) loadMapping() (*mapping.Config, error) {
+	m, err := mapping.Load(a.mappingFile())
 	if err != nil {
 		return nil, usageErr(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
 )
 
 type result struct {
@@ -158,5 +159,43 @@ func TestWriteConfigKeepsTokenOrder(t *testing.T) {
 		if c.TokenMapping[i].Token != m[i].Token || strings.Join(c.TokenMapping[i].Patterns, ",") != strings.Join(m[i].Patterns, ",") {
 			t.Fatalf("entry %d differs after a round trip", i)
 		}
+	}
+}
+
+func TestResyncIntoPortWithOceanEnvironment(t *testing.T) {
+	_, org, url := sim(t)
+	ps := porttest.New("ocean-client", "ocean-secret-xyz")
+	pts := ps.Start(t)
+	env := map[string]string{
+		config.EnvTokenMapping:     `{"` + org.RootTokens[0] + `": ["**"]}`,
+		config.EnvGitLabHost:       url,
+		envDataDir:                 t.TempDir(),
+		config.EnvCatalog:          "port",
+		config.EnvPortClientID:     "ocean-client",
+		config.EnvPortClientSecret: "ocean-secret-xyz",
+		config.EnvPortBaseURL:      pts.URL,
+		config.EnvIntegrationID:    "gitlab-prod",
+	}
+	r := runCLI(t, env, "resync")
+	if r.code != 0 || !strings.Contains(r.stdout, "Port: ") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "ocean-secret-xyz") {
+		t.Fatal("the Port secret is printed")
+	}
+	n := 0
+	for _, e := range ps.Entities() {
+		if e.Blueprint == "service" {
+			n++
+		}
+	}
+	if n == 0 || ps.Integration()["installationId"] != "gitlab-prod" {
+		t.Fatalf("%d services in Port, integration %v", n, ps.Integration())
+	}
+	// Wrong credentials: a clear failure.
+	env[config.EnvPortClientSecret] = "wrong"
+	r = runCLI(t, env, "resync")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "check portClientId and portClientSecret") {
+		t.Fatalf("bad credentials: %d %s", r.code, r.stderr)
 	}
 }

@@ -42,8 +42,8 @@ func (a *app) runCommand() *cobra.Command {
 			if adminListen == "" {
 				adminListen = orEnv(a.getenv(envAdminListen), "127.0.0.1:8001")
 			}
-			err = service.Run(cmd.Context(), service.Options{Config: cfg, Mapping: m, DataDir: a.resolvedDataDir(),
-				Listen: listen, AdminListen: adminListen, Log: log})
+			err = service.Run(cmd.Context(), service.Options{Config: cfg, Mapping: m, MappingPath: a.mappingFile(), Version: version,
+				DataDir: a.resolvedDataDir(), Listen: listen, AdminListen: adminListen, Log: log})
 			if err != nil {
 				return failedErr(err)
 			}
