@@ -59,9 +59,9 @@ type Options struct {
 
 // Service is a running glsyncd.
 type Service struct {
-	opts    Options
-	log     *slog.Logger
-	store   *sqlitestore.Store
+	opts  Options
+	log   *slog.Logger
+	store *sqlitestore.Store
 	// sink is the Port catalog when configured; resyncs write to it.
 	sink    *portsink.Sink
 	stats   *gitlab.Stats

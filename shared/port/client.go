@@ -46,6 +46,8 @@ type Options struct {
 	Version string
 	// MaxRetries bounds retries of one request (default 6).
 	MaxRetries int
+	// Concurrency bounds parallel bulk requests (default 8).
+	Concurrency int
 	// RetryWaitMin/Max bound the backoff (defaults 250ms and 10s).
 	RetryWaitMin, RetryWaitMax time.Duration
 	HTTPClient                 *http.Client
@@ -107,6 +109,9 @@ func New(o Options) (*Client, error) {
 	}
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 6
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
 	}
 	if o.RetryWaitMin == 0 {
 		o.RetryWaitMin = 250 * time.Millisecond
@@ -313,10 +318,11 @@ func (e EntityError) Error() string {
 }
 
 // BulkUpsert writes entities of one blueprint in as few requests as Port
-// allows (20 entities, 1 MiB each). Entities Port refuses (the 207's
-// per-entity errors) are returned, not failed: the rest is written.
+// allows (20 entities, 1 MiB each), up to Concurrency requests at a time.
+// Entities Port refuses (the 207's per-entity errors) are returned, not
+// failed: the rest is written.
 func (c *Client) BulkUpsert(ctx context.Context, blueprint string, ents []Entity, o UpsertOptions) ([]EntityError, error) {
-	var refused []EntityError
+	var batches [][]Entity
 	for len(ents) > 0 {
 		n, size := 0, 20
 		for n < len(ents) && n < MaxBulkEntities {
@@ -327,29 +333,42 @@ func (c *Client) BulkUpsert(ctx context.Context, blueprint string, ents []Entity
 			size += len(b) + 1
 			n++
 		}
-		batch := ents[:n]
+		batches = append(batches, ents[:n])
 		ents = ents[n:]
-		var out struct {
-			Entities []struct {
-				Identifier string `json:"identifier"`
-				Created    bool   `json:"created"`
-			} `json:"entities"`
-			Errors []struct {
-				Identifier string `json:"identifier"`
-				StatusCode int    `json:"statusCode"`
-				Message    string `json:"message"`
-			} `json:"errors"`
-		}
-		_, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/:b/entities/bulk", "/v1/blueprints/"+url.PathEscape(blueprint)+"/entities/bulk",
-			o.query(), map[string]any{"entities": batch}, &out)
-		if err != nil {
-			return refused, err
-		}
-		for _, e := range out.Errors {
-			refused = append(refused, EntityError{Identifier: e.Identifier, Status: e.StatusCode, Message: e.Message})
-		}
 	}
-	return refused, nil
+	var mu sync.Mutex
+	var refused []EntityError
+	var errs []error
+	sem := make(chan struct{}, c.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, batch := range batches {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var out struct {
+				Errors []struct {
+					Identifier string `json:"identifier"`
+					StatusCode int    `json:"statusCode"`
+					Message    string `json:"message"`
+				} `json:"errors"`
+			}
+			_, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/:b/entities/bulk", "/v1/blueprints/"+url.PathEscape(blueprint)+"/entities/bulk",
+				o.query(), map[string]any{"entities": batch}, &out)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			for _, e := range out.Errors {
+				refused = append(refused, EntityError{Identifier: e.Identifier, Status: e.StatusCode, Message: e.Message})
+			}
+		}()
+	}
+	wg.Wait()
+	return refused, errors.Join(errs...)
 }
 
 // Delete removes one entity; one already gone is not an error.

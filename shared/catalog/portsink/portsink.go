@@ -118,6 +118,7 @@ func (s *Sink) push(ctx context.Context, changed []*catalog.Entity) error {
 		}
 		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities})
 		if err != nil {
+			// Batches that landed stay pending too: sent again next time.
 			return fmt.Errorf("port: writing %d %s entities: %w", len(ents), bp, err)
 		}
 		bad := map[string]bool{}
