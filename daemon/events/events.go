@@ -370,9 +370,21 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 // upserted, unselected ones deleted (the selector stopped matching).
 func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resources []*mapping.Resource, obj map[string]any, version int64) (Result, error) {
 	for _, r := range resources {
-		e, selected, err := r.Map(ctx, obj)
+		ents, selected, err := r.MapAll(ctx, obj)
 		if err != nil {
 			return Result{}, err
+		}
+		if selected && len(ents) != 1 {
+			// itemsToParse: every item is upserted (no per-item deletion)
+			for _, e := range ents {
+				e.Version = version
+				res.Changes.Upserts[kind] = append(res.Changes.Upserts[kind], e)
+			}
+			continue
+		}
+		var e *catalog.Entity
+		if selected {
+			e = ents[0]
 		}
 		st, _ := obj["state"].(string)
 		switch {

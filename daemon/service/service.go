@@ -371,7 +371,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats}
 	if s.sink != nil {
 		ro.Store, ro.Examples = s.sink, s.sink.Examples
-	} else {
+	} else if s.opts.Config.SendRawDataExamples {
 		ro.Examples = s.keepExamples
 	}
 	sum, err := resync.Run(ctx, ro)

@@ -62,8 +62,9 @@ type Resource struct {
 	// Options are the kind-specific selector options, parsed and checked.
 	Options Selector
 
-	query      *expr
-	identifier *expr
+	query        *expr
+	itemsToParse *expr
+	identifier   *expr
 	title      *expr
 	blueprint  *expr
 	team       *expr
@@ -198,7 +199,11 @@ func compileResource(i int, rr rawResource) (*Resource, error) {
 		return nil, fail("kind", "", fmt.Errorf("unsupported kind %q; supported kinds: %s", rr.Kind, strings.Join(SupportedKinds, ", ")))
 	}
 	if rr.Port.ItemsToParse != "" {
-		return nil, fail("port.itemsToParse", rr.Port.ItemsToParse, errors.New("is not supported yet"))
+		e, err := compile("port.itemsToParse", rr.Port.ItemsToParse)
+		if err != nil {
+			return nil, fail("port.itemsToParse", rr.Port.ItemsToParse, err)
+		}
+		r.itemsToParse = e
 	}
 	query := "true"
 	for k, v := range rr.Selector {
@@ -432,6 +437,15 @@ func (r *Resource) Map(ctx context.Context, obj map[string]any) (entity *catalog
 	if !b {
 		return nil, false, nil
 	}
+	return r.mapSelected(ctx, obj)
+}
+
+// mapSelected evaluates the entity fields of a selected object.
+func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalog.Entity, bool, error) {
+	fail := func(e *expr, err error) error {
+		return &Error{Resource: r.Index, Kind: r.Kind, Field: e.field, Expr: e.src, Err: err}
+	}
+	var err error
 	str := func(e *expr, required bool) (string, error) {
 		if e == nil {
 			return "", nil
@@ -508,6 +522,57 @@ func typeName(v any) string {
 	default:
 		return "number"
 	}
+}
+
+// MapAll maps one raw object into entities: one, or with itemsToParse
+// one per item of the array it returns. Each item is mapped with the
+// object's fields plus the item under .item, as in Ocean; selector.query
+// is evaluated on the object itself.
+func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.Entity, bool, error) {
+	if r.itemsToParse == nil {
+		e, selected, err := r.Map(ctx, obj)
+		if err != nil || !selected {
+			return nil, selected, err
+		}
+		return []*catalog.Entity{e}, true, nil
+	}
+	q, err := r.query.eval(ctx, obj)
+	if err != nil {
+		return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: err}
+	}
+	if b, ok := q.(bool); !ok || !b {
+		if !ok && q != nil {
+			return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: fmt.Errorf("must return a boolean, got %s", typeName(q))}
+		}
+		return nil, false, nil
+	}
+	v, err := r.itemsToParse.eval(ctx, obj)
+	if err != nil {
+		return nil, true, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParse", Expr: r.itemsToParse.src, Err: err}
+	}
+	if v == nil {
+		return nil, true, nil
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return nil, true, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParse", Expr: r.itemsToParse.src, Err: fmt.Errorf("must return an array, got %s", typeName(v))}
+	}
+	var out []*catalog.Entity
+	for _, it := range items {
+		with := make(map[string]any, len(obj)+1)
+		for k, x := range obj {
+			with[k] = x
+		}
+		with["item"] = it
+		e, selected, err := r.mapSelected(ctx, with)
+		if err != nil {
+			return nil, true, err
+		}
+		if selected {
+			out = append(out, e)
+		}
+	}
+	return out, true, nil
 }
 
 // Identify returns the blueprint and identifier the resource gives obj,

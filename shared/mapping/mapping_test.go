@@ -213,3 +213,35 @@ func TestExampleMappingLoads(t *testing.T) {
 		t.Fatalf("example covers %v, supported %v", c.Kinds(), SupportedKinds)
 	}
 }
+
+func TestItemsToParse(t *testing.T) {
+	c, err := Parse([]byte(`
+resources:
+  - kind: project
+    selector:
+      query: .archived | not
+    port:
+      itemsToParse: .topics
+      entity:
+        mappings:
+          identifier: .path_with_namespace + "#" + .item
+          title: .item
+          blueprint: '"topic"'
+          relations:
+            service: .path_with_namespace
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, selected, err := c.Resources[0].MapAll(context.Background(), loadProject(t))
+	if err != nil || !selected || len(ents) != 2 {
+		t.Fatalf("%v %v %v", ents, selected, err)
+	}
+	if ents[0].Identifier != "acme/DevopsTeam/PaymentService#go" || ents[1].Title != "payments" || ents[1].Relations["service"] != "acme/DevopsTeam/PaymentService" {
+		t.Fatalf("entities %+v %+v", ents[0], ents[1])
+	}
+	bad, _ := Parse([]byte("resources:\n  - kind: project\n    port: {itemsToParse: .name, entity: {mappings: {identifier: .item, blueprint: '\"t\"'}}}\n"))
+	if _, _, err := bad.Resources[0].MapAll(context.Background(), loadProject(t)); err == nil || !strings.Contains(err.Error(), "port.itemsToParse: expression \".name\": must return an array, got string") {
+		t.Fatalf("non-array items: %v", err)
+	}
+}

@@ -43,7 +43,7 @@ type Options struct {
 	// Stats, when set, receives the GitLab request counters (the daemon
 	// shares one across resyncs for its metrics).
 	Stats *gitlab.Stats
-	// Examples, when set, receives up to five raw objects of each kind
+	// Examples, when set, receives up to ten raw objects of each kind
 	// from the kind's first page ("send raw data examples").
 	Examples func(ctx context.Context, kind string, objs []map[string]any)
 }
@@ -260,7 +260,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 				fetched.Add(int64(len(page.Items)))
 				if opts.Examples != nil && len(page.Items) > 0 {
 					exampleOnce.Do(func() {
-						n := min(5, len(page.Items))
+						n := min(10, len(page.Items))
 						opts.Examples(ctx, ks.Kind, append([]map[string]any(nil), page.Items[:n]...))
 					})
 				}
@@ -271,12 +271,12 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 					it := mapped{}
 					it.id, it.hasID = objectID(obj)
 					for _, r := range resources {
-						e, selected, err := r.Map(ctx, obj)
+						ents, _, err := r.MapAll(ctx, obj)
 						if err != nil {
 							addErr(err)
 							continue
 						}
-						if selected {
+						for _, e := range ents {
 							e.Version = version
 							it.ents = append(it.ents, e)
 						}

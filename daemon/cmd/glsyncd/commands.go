@@ -55,11 +55,15 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 		return nil, err
 	}
 	defer store.Close()
-	opts := resync.Options{Config: cfg, Store: store, Logger: log, Examples: func(ctx context.Context, kind string, objs []map[string]any) {
-		if b, err := json.Marshal(objs); err == nil {
-			_ = store.PutExamples(ctx, kind, b)
+	opts := resync.Options{Config: cfg, Store: store, Logger: log}
+	if cfg.SendRawDataExamples {
+		// Kept locally for `glsyncd mapping test --from-examples`.
+		opts.Examples = func(ctx context.Context, kind string, objs []map[string]any) {
+			if b, err := json.Marshal(objs); err == nil {
+				_ = store.PutExamples(ctx, kind, b)
+			}
 		}
-	}}
+	}
 	var sink *portsink.Sink
 	if cfg.Catalog == "port" {
 		sink, opts.Mapping, err = portsink.Setup(ctx, cfg, store, a.mappingFile(), version, log.With("component", "port"))

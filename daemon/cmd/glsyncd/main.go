@@ -104,7 +104,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.dataDir, "data-dir", "", "directory of the embedded catalog (env "+envDataDir+"; default "+defaultData+")")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(a.resyncCommand(), a.runCommand(), a.hooksCommand(), a.catalogCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
+	root.AddCommand(a.resyncCommand(), a.runCommand(), a.hooksCommand(), a.catalogCommand(), a.mappingCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
 	return root
 }
 

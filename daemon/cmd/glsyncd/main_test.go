@@ -199,3 +199,35 @@ func TestResyncIntoPortWithOceanEnvironment(t *testing.T) {
 		t.Fatalf("bad credentials: %d %s", r.code, r.stderr)
 	}
 }
+
+func TestMappingInitAndTest(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "mapping.yml")
+	if r := runCLI(t, nil, "mapping", "init", "--output", out); r.code != 0 {
+		t.Fatalf("init: %d %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, nil, "mapping", "init", "--output", out); r.code != exitUsage || !strings.Contains(r.stderr, "use --force") {
+		t.Fatalf("init over an existing file: %d %s", r.code, r.stderr)
+	}
+	r := runCLI(t, nil, "mapping", "test", "--kind", "project", "--mapping", out, "--input", "testdata/project.json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"identifier": "acme/DevopsTeam/PaymentService"`) || !strings.Contains(r.stdout, `"blueprint": "service"`) {
+		t.Fatalf("test: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(bad, []byte("resources:\n  - kind: project\n    port: {entity: {mappings: {identifier: .id, blueprint: '\"s\"'}}}\n"), 0o600)
+	r = runCLI(t, nil, "mapping", "test", "--kind", "project", "--mapping", bad, "--input", "testdata/project.json")
+	if r.code != exitFailed || !strings.Contains(r.stderr, `resources[0] (kind project): port.entity.mappings.identifier: expression ".id": must return a string, got number`) {
+		t.Fatalf("jq error: %d %s", r.code, r.stderr)
+	}
+	// From the raw examples a resync kept.
+	_, org, url := sim(t)
+	data := t.TempDir()
+	env := map[string]string{config.EnvTokenMapping: `{"` + org.RootTokens[0] + `": ["**"]}`, config.EnvGitLabHost: url, envDataDir: data}
+	if r := runCLI(t, env, "resync"); r.code != 0 {
+		t.Fatalf("resync: %s", r.stderr)
+	}
+	r = runCLI(t, env, "mapping", "test", "--kind", "group", "--from-examples")
+	if r.code != 0 || strings.Count(r.stdout, `"blueprint": "gitlabGroup"`) == 0 {
+		t.Fatalf("from examples: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
