@@ -65,12 +65,12 @@ type Resource struct {
 	query        *expr
 	itemsToParse *expr
 	identifier   *expr
-	title      *expr
-	blueprint  *expr
-	team       *expr
-	icon       *expr
-	properties []namedExpr
-	relations  []namedExpr
+	title        *expr
+	blueprint    *expr
+	team         *expr
+	icon         *expr
+	properties   []namedExpr
+	relations    []namedExpr
 }
 
 type namedExpr struct {
