@@ -66,6 +66,18 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 			return
 		}
 		s.childRoutes(w, r, tok, p, segs[2:])
+	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" &&
+		(segs[2] == "repository" || segs[2] == "languages" || segs[2] == "members" || segs[2] == "deployments" || segs[2] == "search"):
+		s.mu.RLock()
+		p := s.findProject(tok, segs[1])
+		s.mu.RUnlock()
+		if p == nil {
+			writeJSON(w, http.StatusNotFound, projNotFound)
+			return
+		}
+		if !s.repoRoutes(w, r, tok, p, segs[2:]) {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
+		}
 	case r.Method == http.MethodGet && n == 2 && segs[0] == "projects":
 		s.mu.RLock()
 		p := s.findProject(tok, segs[1])
@@ -289,6 +301,11 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		})
 	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "issues":
 		s.groupIssues(w, r, tok, g)
+	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "search":
+		// Blob search across a group needs advanced search (Elasticsearch).
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "400 Bad request - Scope not supported without Elasticsearch!"})
+	case len(segs) == 4 && r.Method == http.MethodGet && segs[2] == "members" && segs[3] == "all":
+		s.groupMembersAll(w, r, g)
 	case (len(segs) == 3 || len(segs) == 4) && r.Method == http.MethodGet && segs[2] == "members":
 		s.groupMembers(w, r, g, segs)
 	case segs[2] == "hooks" && len(segs) <= 4:

@@ -380,6 +380,20 @@ func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request, g *Group, 
 	writeJSON(w, http.StatusOK, out)
 }
 
+// groupMembersAll serves GET /groups/:id/members/all: direct and
+// inherited members.
+func (s *Server) groupMembersAll(w http.ResponseWriter, r *http.Request, g *Group) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []any
+	for _, m := range s.obj.members {
+		if s.isDescendant(g.ID, m.GroupID) {
+			out = append(out, s.memberJSON(m))
+		}
+	}
+	writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("groups/%d/members/all", g.ID)), out))
+}
+
 // IssueEvent delivers "Issue Hook" (or "Confidential Issue Hook").
 func (s *Server) IssueEvent(ctx context.Context, issueID int64, action string) []Delivery {
 	s.mu.RLock()

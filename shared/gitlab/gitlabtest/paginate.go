@@ -82,6 +82,9 @@ func offsetPage[T any](w http.ResponseWriter, r *http.Request, base string, item
 		links = append(links, link(totalPages, "last"))
 	}
 	h.Set("Link", strings.Join(links, ", "))
+	if items == nil {
+		return []T{} // GitLab answers [], never null
+	}
 	return items[start:end]
 }
 

@@ -87,6 +87,7 @@ type Server struct {
 	hooks    map[int64]*Hook
 	mrs      map[int64]*MergeRequest
 	obj      objects
+	files    map[int64]map[string]*string
 	nextID   struct{ group, project, hook, user, mr int64 }
 
 	opts   Options

@@ -1,0 +1,317 @@
+package gitlabtest
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Repository content is generated from the project, deterministically, so
+// thousands of projects cost no memory until a test reads them; tests
+// can add or replace files with SetFile.
+
+// SetFile writes (content != "") or deletes (content == "") a file on a
+// project's default branch.
+func (s *Server) SetFile(projectID int64, filePath, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		s.files = map[int64]map[string]*string{}
+	}
+	if s.files[projectID] == nil {
+		s.files[projectID] = map[string]*string{}
+	}
+	if content == "" {
+		s.files[projectID][filePath] = nil
+		return
+	}
+	c := content
+	s.files[projectID][filePath] = &c
+}
+
+// repoFiles returns a project's files (path → content).
+func (s *Server) repoFiles(p *Project) map[string]string {
+	out := map[string]string{}
+	if p.EmptyRepo {
+		return out
+	}
+	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
+	out["README.md"] = fmt.Sprintf("# %s\n\n%s\n\nOwned by the %s group.\n", p.Name, p.Description, s.groups[p.NamespaceID].Name)
+	out[".gitlab-ci.yml"] = "stages: [build, test, deploy]\nbuild:\n  stage: build\n  script: [make build]\ntest:\n  stage: test\n  script: [make test]\n"
+	out["docs/index.md"] = "# " + p.Name + " documentation\n"
+	if strings.HasSuffix(p.Name, "Service") {
+		out["go.mod"] = "module gitlab.example.com/" + pwn + "\n\ngo 1.22\n"
+		out["main.go"] = "package main\n\nfunc main() { serve() }\n"
+		out["internal/handler/handler.go"] = "package handler\n\n// TODO: rate limiting\nfunc Handle() {}\n"
+		out["deploy/k8s.yaml"] = fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n", p.Path, p.Path)
+		out["catalog-info.json"] = fmt.Sprintf(`{"owner": "%s", "tier": %d, "lifecycle": "production"}`+"\n", s.groups[p.NamespaceID].Path, 1+p.ID%3)
+	} else {
+		out["package.json"] = fmt.Sprintf(`{"name": "%s", "version": "1.%d.0", "private": true}`+"\n", p.Path, p.ID%10)
+		out["src/index.ts"] = "export const main = () => 0;\n"
+	}
+	if p.ID%3 == 0 {
+		out["port.yml"] = fmt.Sprintf("- identifier: %s-runbook\n  title: %s runbook\n  blueprint: runbook\n  properties:\n    url: %s\n  relations:\n    service: %s\n- identifier: %s-oncall\n  title: %s on-call\n  blueprint: oncall\n  relations:\n    runbook: %s-runbook\n",
+			p.Path, p.Name, s.webURL(pwn+"/-/blob/main/docs/index.md"), pwn, p.Path, p.Name, p.Path)
+	}
+	for k, v := range s.files[p.ID] {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = *v
+		}
+	}
+	return out
+}
+
+func blobSHA(content string) string {
+	h := sha1.Sum([]byte("blob " + strconv.Itoa(len(content)) + "\x00" + content))
+	return hex.EncodeToString(h[:])
+}
+
+type treeEntry struct {
+	ID, Name, Type, Path, Mode string
+}
+
+// tree lists the repository tree (recursive or one level under dir).
+func tree(files map[string]string, dir string, recursive bool) []treeEntry {
+	seen := map[string]bool{}
+	var out []treeEntry
+	add := func(e treeEntry) {
+		if !seen[e.Path] {
+			seen[e.Path] = true
+			out = append(out, e)
+		}
+	}
+	prefix := ""
+	if dir != "" {
+		prefix = strings.TrimSuffix(dir, "/") + "/"
+	}
+	for p, content := range files {
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		rest := strings.TrimPrefix(p, prefix)
+		parts := strings.Split(rest, "/")
+		for i := 1; i < len(parts); i++ {
+			d := prefix + strings.Join(parts[:i], "/")
+			if recursive || i == 1 {
+				add(treeEntry{ID: blobSHA("tree:" + d), Name: path.Base(d), Type: "tree", Path: d, Mode: "040000"})
+			}
+		}
+		if recursive || len(parts) == 1 {
+			add(treeEntry{ID: blobSHA(content), Name: path.Base(p), Type: "blob", Path: p, Mode: "100644"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// repoRoutes serves /projects/:id/repository/..., languages, members,
+// deployments and project search.
+func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, p *Project, segs []string) bool {
+	q := r.URL.Query()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
+	files := s.repoFiles(p)
+	switch {
+	case len(segs) == 1 && segs[0] == "languages":
+		langs := map[string]any{}
+		if !p.EmptyRepo {
+			if _, ok := files["go.mod"]; ok {
+				langs["Go"], langs["Shell"] = 91.2, 8.8
+			} else {
+				langs["TypeScript"], langs["JavaScript"], langs["CSS"] = 72.5, 20.1, 7.4
+			}
+		}
+		writeJSON(w, http.StatusOK, langs)
+	case len(segs) == 2 && segs[0] == "repository" && segs[1] == "tree":
+		if p.EmptyRepo {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Tree Not Found"})
+			return true
+		}
+		entries := tree(files, q.Get("path"), q.Get("recursive") == "true")
+		base := s.apiURL(fmt.Sprintf("projects/%d/repository/tree", p.ID))
+		var page []treeEntry
+		if q.Get("pagination") == "keyset" {
+			// Keyset on the tree: page_token is the last path of the
+			// previous page; Link rel="next" carries it.
+			after := q.Get("page_token")
+			_, per := pageParams(q)
+			start := 0
+			for start < len(entries) && after != "" && entries[start].Path <= after {
+				start++
+			}
+			end := min(start+per, len(entries))
+			page = entries[start:end]
+			if end < len(entries) {
+				qq := cloneValues(q)
+				qq.Set("page_token", entries[end-1].Path)
+				w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", base, qq.Encode()))
+			}
+		} else {
+			page = offsetPage(w, r, base, entries)
+		}
+		out := make([]any, len(page))
+		for i, e := range page {
+			out[i] = map[string]any{"id": e.ID, "name": e.Name, "type": e.Type, "path": e.Path, "mode": e.Mode}
+		}
+		writeJSON(w, http.StatusOK, out)
+	case len(segs) >= 3 && segs[0] == "repository" && segs[1] == "files":
+		raw := len(segs) == 4 && segs[3] == "raw"
+		name := segs[2]
+		content, ok := files[name]
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 File Not Found"})
+			return true
+		}
+		if raw {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Gitlab-Size", strconv.Itoa(len(content)))
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(content))
+			return true
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"file_name": path.Base(name), "file_path": name, "size": len(content), "encoding": "base64",
+			"content": base64.StdEncoding.EncodeToString([]byte(content)), "content_sha256": "", "ref": orDefault(q.Get("ref"), p.DefaultBranch),
+			"blob_id": blobSHA(content), "commit_id": blobSHA(pwn), "last_commit_id": blobSHA(pwn + "last"), "execute_filemode": false,
+		})
+	case segs[0] == "repository" && len(segs) >= 2 && segs[1] == "branches":
+		branches := s.branchNames(p)
+		var list []any
+		for _, b := range branches {
+			if len(segs) == 3 && b != segs[2] {
+				continue
+			}
+			if search := q.Get("search"); search != "" && !strings.Contains(b, search) {
+				continue
+			}
+			list = append(list, map[string]any{
+				"name": b, "merged": false, "protected": b == p.DefaultBranch, "default": b == p.DefaultBranch,
+				"developers_can_push": false, "developers_can_merge": false, "can_push": true,
+				"web_url": s.webURL(pwn + "/-/tree/" + b),
+				"commit":  map[string]any{"id": blobSHA(pwn + b), "short_id": blobSHA(pwn + b)[:8], "title": "Update " + b, "authored_date": ts(p.LastActivity), "committed_date": ts(p.LastActivity)},
+			})
+		}
+		if len(segs) == 3 {
+			if len(list) == 0 {
+				writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Branch Not Found"})
+				return true
+			}
+			writeJSON(w, http.StatusOK, list[0])
+			return true
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/branches", p.ID)), list))
+	case len(segs) == 2 && segs[0] == "repository" && segs[1] == "tags":
+		var list []any
+		if !p.EmptyRepo && p.ID%2 == 0 {
+			for i := 3; i >= 1; i-- {
+				tag := fmt.Sprintf("v1.%d.0", i)
+				list = append(list, map[string]any{"name": tag, "message": "Release " + tag, "target": blobSHA(pwn + tag), "protected": false,
+					"commit": map[string]any{"id": blobSHA(pwn + tag), "title": "Release " + tag, "created_at": ts(p.CreatedAt.Add(time.Duration(i) * 24 * time.Hour))}, "release": nil})
+			}
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/tags", p.ID)), list))
+	case len(segs) == 1 && segs[0] == "deployments":
+		var list []any
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
+			for i, env := range []string{"staging", "production"} {
+				if st := q.Get("environment"); st != "" && st != env {
+					continue
+				}
+				status := "success"
+				if f := q.Get("status"); f != "" && f != status {
+					continue
+				}
+				list = append(list, map[string]any{"id": p.ID*10 + int64(i), "iid": i + 1, "ref": p.DefaultBranch, "sha": blobSHA(pwn + env),
+					"created_at": ts(p.LastActivity), "updated_at": ts(p.LastActivity), "status": status,
+					"user":        map[string]any{"id": 1, "username": "jsmith"},
+					"environment": map[string]any{"id": p.ID*10 + int64(i), "name": env, "external_url": "https://" + env + "." + p.Path + ".example.com", "state": "available", "tier": env},
+					"deployable":  nil})
+			}
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/deployments", p.ID)), list))
+	case (len(segs) == 1 || len(segs) == 2) && segs[0] == "members":
+		var list []*Member
+		if len(segs) == 2 && segs[1] == "all" {
+			for _, m := range s.obj.members {
+				if s.isDescendant(p.NamespaceID, m.GroupID) {
+					list = append(list, m)
+				}
+			}
+		}
+		out := make([]any, 0, len(list))
+		for _, m := range list {
+			out = append(out, s.memberJSON(m))
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/members", p.ID)), out))
+	case len(segs) == 1 && segs[0] == "search":
+		if q.Get("scope") != "blobs" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
+			return true
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/search", p.ID)), searchBlobs(p, files, q.Get("search"))))
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *Server) branchNames(p *Project) []string {
+	if p.EmptyRepo {
+		return nil
+	}
+	out := []string{p.DefaultBranch}
+	for _, m := range s.mrs {
+		if m.ProjectID == p.ID && m.State == "opened" {
+			out = append(out, m.SourceBranch)
+		}
+	}
+	sort.Strings(out[1:])
+	return out
+}
+
+// searchBlobs is GitLab's basic blob search: lines containing the term
+// (filename: and extension: filters are honoured).
+func searchBlobs(p *Project, files map[string]string, term string) []any {
+	var filename, ext string
+	var words []string
+	for _, f := range strings.Fields(term) {
+		switch {
+		case strings.HasPrefix(f, "filename:"):
+			filename = strings.TrimPrefix(f, "filename:")
+		case strings.HasPrefix(f, "extension:"):
+			ext = strings.TrimPrefix(f, "extension:")
+		default:
+			words = append(words, f)
+		}
+	}
+	needle := strings.Join(words, " ")
+	var paths []string
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var out []any
+	for _, fp := range paths {
+		if filename != "" && path.Base(fp) != filename || ext != "" && strings.TrimPrefix(path.Ext(fp), ".") != ext {
+			continue
+		}
+		for i, line := range strings.Split(files[fp], "\n") {
+			if needle == "" || strings.Contains(line, needle) {
+				out = append(out, map[string]any{"basename": strings.TrimSuffix(path.Base(fp), path.Ext(fp)), "data": line, "path": fp,
+					"filename": fp, "id": nil, "ref": p.DefaultBranch, "startline": i + 1, "project_id": p.ID})
+				break
+			}
+		}
+	}
+	return out
+}

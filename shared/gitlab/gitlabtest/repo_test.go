@@ -1,0 +1,82 @@
+package gitlabtest
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestRepositoryEndpoints(t *testing.T) {
+	s, org, api := setup(t, 30)
+	var p ProjectInfo
+	for _, x := range s.Projects() {
+		if !x.EmptyRepo && strings.HasSuffix(x.Name, "Service") && x.ID%3 == 0 {
+			p = x
+			break
+		}
+	}
+	if p.ID == 0 {
+		t.Skip("no suitable project in this seed")
+	}
+	base := api + "/projects/" + strconv.FormatInt(p.ID, 10)
+	tok := org.AdminToken
+	// Keyset pages of the recursive tree cover every entry once.
+	seen := map[string]bool{}
+	next := base + "/repository/tree?recursive=true&per_page=3&pagination=keyset"
+	for next != "" {
+		resp, body := get(t, next, tok)
+		for _, e := range decodeList(t, body) {
+			if seen[e["path"].(string)] {
+				t.Fatalf("%s twice", e["path"])
+			}
+			seen[e["path"].(string)] = true
+		}
+		next = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			next = l[1:strings.Index(l, ">")]
+		}
+	}
+	if !seen["internal/handler"] || !seen["port.yml"] || !seen["deploy/k8s.yaml"] {
+		t.Fatalf("tree %v", seen)
+	}
+	resp, body := get(t, base+"/repository/files/"+url.PathEscape("deploy/k8s.yaml")+"/raw?ref=main", tok)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "---") {
+		t.Fatalf("raw file: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = get(t, base+"/repository/files/nope.txt/raw", tok)
+	if resp.StatusCode != 404 {
+		t.Fatalf("missing file: %d", resp.StatusCode)
+	}
+	_, body = get(t, base+"/languages", tok)
+	var langs map[string]float64
+	_ = json.Unmarshal(body, &langs)
+	if langs["Go"] == 0 {
+		t.Fatalf("languages %v", langs)
+	}
+	_, body = get(t, base+"/search?scope=blobs&search=TODO", tok)
+	if hits := decodeList(t, body); len(hits) != 1 || hits[0]["path"] != "internal/handler/handler.go" {
+		t.Fatalf("search %v", hits)
+	}
+	resp, body = get(t, api+"/groups/"+org.Roots[0].Path+"/search?scope=blobs&search=TODO", org.RootTokens[0])
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "Elasticsearch") {
+		t.Fatalf("group blob search without advanced search: %d %s", resp.StatusCode, body)
+	}
+	_, body = get(t, base+"/repository/branches/main", tok)
+	var br map[string]any
+	_ = json.Unmarshal(body, &br)
+	if br["default"] != true {
+		t.Fatalf("branch %v", br)
+	}
+	_, body = get(t, base+"/deployments", tok)
+	if d := decodeList(t, body); len(d) != 2 || d[0]["environment"].(map[string]any)["name"] != "staging" {
+		t.Fatalf("deployments %v", d)
+	}
+	_, body = get(t, base+"/members", tok)
+	direct := decodeList(t, body)
+	_, body = get(t, base+"/members/all", tok)
+	if all := decodeList(t, body); len(direct) != 0 || len(all) == 0 {
+		t.Fatalf("members direct %d all %d", len(direct), len(all))
+	}
+}
