@@ -13,7 +13,9 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +33,14 @@ const (
 	KindPipeline         = "pipeline"
 	KindJob              = "job"
 	KindRelease          = "release"
-	KindGroupWithMembers = "group-with-members"
+	KindGroupWithMembers   = "group-with-members"
+	KindProjectWithMembers = "project-with-members"
+	KindMember             = "member"
+	KindTag                = "tag"
+	KindBranch             = "branch"
+	KindDeployment         = "deployment"
+	KindFile               = "file"
+	KindFolder             = "folder"
 )
 
 // Source lists objects for one token.
@@ -56,8 +65,39 @@ type Options struct {
 	State             string   // issues: opened, closed, all; empty means opened
 	UpdatedAfterDays  int      // merge requests and issues; 0: no limit
 	LimitPerProject   int      // pipelines, jobs, releases; 0 means 100
-	IncludeBotMembers bool     // group-with-members
-	Now               time.Time
+	IncludeBotMembers bool     // group-with-members, project-with-members, member
+	// IncludeInheritedMembers lists /members/all instead of /members.
+	IncludeInheritedMembers bool
+	// APIQueryParams are passed to GitLab's per-project listings.
+	APIQueryParams map[string]string
+	// Branch options: only the default branch (one request per project),
+	// else all branches, filtered by Search (GitLab) and Regex (here).
+	DefaultBranchOnly bool
+	Search            string
+	Regex             string
+	regex             *regexp.Regexp
+	// Project options: see ProjectsWith.
+	IncludeLanguages          bool
+	IncludeOnlyActiveProjects bool
+	IncludedFiles             []string
+	SearchQueries             []SearchQuery
+	Now                       time.Time
+}
+
+// SearchQuery is a named blob search run per project.
+type SearchQuery struct{ Name, Query string }
+
+// Compile prepares the options (the branch regex).
+func (o *Options) Compile() error {
+	if o.Regex == "" {
+		return nil
+	}
+	re, err := regexp.Compile(o.Regex)
+	if err != nil {
+		return fmt.Errorf("regex %q: %w", o.Regex, err)
+	}
+	o.regex = re
+	return nil
 }
 
 // MergeRequestOptions is the former name of Options.
@@ -85,13 +125,20 @@ func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitla
 	case KindGroup:
 		return s.Groups(ctx, fn)
 	case KindProject:
-		return s.Projects(ctx, fn)
+		return s.ProjectsWith(ctx, o, fn)
 	case KindMergeRequest:
 		return s.MergeRequests(ctx, o, fn)
 	case KindIssue:
 		return s.Issues(ctx, o, fn)
-	case KindPipeline, KindJob, KindRelease:
+	case KindPipeline, KindJob, KindRelease, KindTag, KindBranch, KindDeployment:
+		if err := o.Compile(); err != nil {
+			return Counts{}, err
+		}
 		return s.ProjectChildren(ctx, kind, o, fn)
+	case KindProjectWithMembers:
+		return s.ProjectsWithMembers(ctx, o, fn)
+	case KindMember:
+		return s.GroupMembers(ctx, o, fn)
 	case KindGroupWithMembers:
 		return s.GroupsWithMembers(ctx, o, fn)
 	}
@@ -286,6 +333,11 @@ func MergeRequestProject(mr map[string]any) string {
 // Projects streams the projects the token sees whose path_with_namespace
 // matches a glob. Projects pending deletion are left out.
 func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Counts, error) {
+	return s.projects(ctx, false, fn)
+}
+
+// projects lists projects, only non-archived ones when activeOnly.
+func (s *Source) projects(ctx context.Context, activeOnly bool, fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
 	if _, err := s.Identify(ctx); err != nil {
 		return c, fmt.Errorf("crawl: identifying token: %w", err)
@@ -293,6 +345,9 @@ func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Coun
 	q := url.Values{}
 	if !s.admin {
 		q.Set("membership", "true")
+	}
+	if activeOnly {
+		q.Set("archived", "false")
 	}
 	err := s.Client.ListKeyset(ctx, "projects", q, c.filter("path_with_namespace", s.Entry.MatchProject, fn))
 	if err != nil {
@@ -389,7 +444,8 @@ func ReferenceProject(obj map[string]any, sep string) string {
 }
 
 // childPath is the per-project listing of each project-child kind.
-var childPath = map[string]string{KindPipeline: "pipelines", KindJob: "jobs", KindRelease: "releases"}
+var childPath = map[string]string{KindPipeline: "pipelines", KindJob: "jobs", KindRelease: "releases",
+	KindTag: "repository/tags", KindBranch: "repository/branches", KindDeployment: "deployments"}
 
 // ProjectInfo is what child objects carry of their project, under
 // "__project", so mappings can relate them and build identifiers.
@@ -397,15 +453,65 @@ func ProjectInfo(p map[string]any) map[string]any {
 	return map[string]any{"id": p["id"], "path_with_namespace": p["path_with_namespace"], "web_url": p["web_url"], "name": p["name"]}
 }
 
-// ProjectChildren streams pipelines, jobs or releases of every selected
-// project: GitLab lists them only per project, so this costs one request
-// per project (newest first, up to LimitPerProject). Empty repositories
-// have none and are skipped.
+// ProjectChildren streams pipelines, jobs, releases, tags, deployments or
+// branches of every selected project: GitLab lists them only per project,
+// so this costs one request per project (newest first, up to
+// LimitPerProject; APIQueryParams are passed to GitLab). Empty
+// repositories have none and are skipped.
 func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	limit := o.LimitPerProject
 	if limit <= 0 {
 		limit = 100
 	}
+	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		id := int64(num(pr["id"]))
+		info := ProjectInfo(pr)
+		var items gitlab.Page
+		var err error
+		switch {
+		case kind == KindBranch && o.DefaultBranchOnly:
+			def, _ := pr["default_branch"].(string)
+			var b map[string]any
+			start := time.Now()
+			if _, err = s.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/repository/branches/%s", id, gitlab.PathEscape(def)), nil, &b); err == nil {
+				items = gitlab.Page{Items: []map[string]any{b}, RequestedAt: start}
+			}
+		default:
+			q := url.Values{}
+			for k, v := range o.APIQueryParams {
+				q.Set(k, v)
+			}
+			if kind == KindBranch && o.Search != "" {
+				q.Set("search", o.Search)
+			}
+			items, err = s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/%s", id, childPath[kind]), q, limit)
+		}
+		if err != nil {
+			return items, fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err)
+		}
+		kept := items.Items[:0]
+		for _, it := range items.Items {
+			if kind == KindBranch && o.regex != nil {
+				if name, _ := it["name"].(string); !o.regex.MatchString(name) {
+					continue
+				}
+			}
+			it["__project"] = info
+			kept = append(kept, it)
+		}
+		items.Items = kept
+		return items, nil
+	}, fn)
+}
+
+// EachProject runs fetch for every selected project (skipping empty
+// repositories when asked), as many at a time as the client's gate
+// allows, and hands the non-empty pages to fn one at a time.
+func (s *Source) EachProject(ctx context.Context, skipEmpty bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
+	return s.eachProject(ctx, skipEmpty, false, fetch, fn)
+}
+
+func (s *Source) eachProject(ctx context.Context, skipEmpty, activeOnly bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
 	var mu sync.Mutex
 	sem := make(chan struct{}, cap(s.Client.Gate()))
@@ -414,13 +520,11 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 	errOnce := sync.Once{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, err := s.Projects(ctx, func(p gitlab.Page) error {
+	_, err := s.projects(ctx, activeOnly, func(p gitlab.Page) error {
 		for _, pr := range p.Items {
-			if empty, _ := pr["empty_repo"].(bool); empty {
+			if empty, _ := pr["empty_repo"].(bool); empty && skipEmpty {
 				continue
 			}
-			id, _ := pr["id"].(float64)
-			info := ProjectInfo(pr)
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -430,16 +534,10 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				items, err := s.Client.FirstItems(ctx, fmt.Sprintf("projects/%d/%s", int64(id), childPath[kind]), limit)
+				items, err := fetch(ctx, pr)
 				if err != nil {
-					errOnce.Do(func() {
-						firstErr = fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err)
-						cancel()
-					})
+					errOnce.Do(func() { firstErr = err; cancel() })
 					return
-				}
-				for _, it := range items.Items {
-					it["__project"] = info
 				}
 				mu.Lock()
 				defer mu.Unlock()
@@ -458,10 +556,12 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 	if firstErr != nil {
 		return c, firstErr
 	}
-	if err != nil {
-		return c, err
-	}
-	return c, nil
+	return c, err
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }
 
 // GroupsWithMembers streams the groups in scope, each with its direct
@@ -500,17 +600,7 @@ func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitla
 
 // Members lists a group's direct members (all pages).
 func (s *Source) Members(ctx context.Context, group map[string]any, includeBots bool) ([]any, error) {
-	id, _ := group["id"].(float64)
-	members := []any{}
-	err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/members", int64(id)), nil, func(p gitlab.Page) error {
-		for _, m := range p.Items {
-			if !includeBots && IsBot(m) {
-				continue
-			}
-			members = append(members, m)
-		}
-		return nil
-	})
+	members, err := s.listMembers(ctx, fmt.Sprintf("groups/%d/members", int64(num(group["id"]))), includeBots)
 	if err != nil {
 		return nil, fmt.Errorf("crawl: listing members of group %v: %w", group["full_path"], err)
 	}
@@ -525,4 +615,183 @@ func IsBot(m map[string]any) bool {
 	}
 	u, _ := m["username"].(string)
 	return strings.HasPrefix(u, "group_") && strings.Contains(u, "_bot") || strings.HasPrefix(u, "project_") && strings.Contains(u, "_bot")
+}
+
+// ProjectsWithMembers streams the selected projects, each with its members
+// under "__members" (direct, or with IncludeInheritedMembers /members/all;
+// bots left out unless IncludeBotMembers). One request per project.
+func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	suffix := "members"
+	if o.IncludeInheritedMembers {
+		suffix = "members/all"
+	}
+	return s.EachProject(ctx, false, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		start := time.Now()
+		members, err := s.listMembers(ctx, fmt.Sprintf("projects/%d/%s", int64(num(pr["id"])), suffix), o.IncludeBotMembers)
+		if err != nil {
+			return gitlab.Page{}, fmt.Errorf("crawl: members of project %v: %w", pr["path_with_namespace"], err)
+		}
+		cp := make(map[string]any, len(pr)+1)
+		for k, v := range pr {
+			cp[k] = v
+		}
+		cp["__members"] = members
+		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
+	}, fn)
+}
+
+// GroupMembers streams the members of the groups in scope, one object per
+// member and group, the group under "__group". A member of several groups
+// is owned by the first listing that reaches it (ids dedupe).
+func (s *Source) GroupMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	var out Counts
+	var groups []map[string]any
+	var requested time.Time
+	c, err := s.Groups(ctx, func(p gitlab.Page) error {
+		groups = append(groups, p.Items...)
+		requested = p.RequestedAt
+		return nil
+	})
+	out.Fetched = c.Fetched
+	if err != nil {
+		return out, err
+	}
+	suffix := "members"
+	if o.IncludeInheritedMembers {
+		suffix = "members/all"
+	}
+	for _, g := range groups {
+		members, err := s.listMembers(ctx, fmt.Sprintf("groups/%d/%s", int64(num(g["id"])), suffix), o.IncludeBotMembers)
+		if err != nil {
+			return out, fmt.Errorf("crawl: members of group %v: %w", g["full_path"], err)
+		}
+		info := map[string]any{"id": g["id"], "full_path": g["full_path"], "name": g["name"], "web_url": g["web_url"]}
+		var items []map[string]any
+		for _, m := range members {
+			mm := m.(map[string]any)
+			mm["__group"] = info
+			items = append(items, mm)
+		}
+		out.Selected += len(items)
+		if len(items) > 0 {
+			if err := fn(gitlab.Page{Items: items, RequestedAt: requested}); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Source) listMembers(ctx context.Context, path string, includeBots bool) ([]any, error) {
+	members := []any{}
+	err := s.Client.ListOffset(ctx, path, nil, func(p gitlab.Page) error {
+		for _, m := range p.Items {
+			if !includeBots && IsBot(m) {
+				continue
+			}
+			members = append(members, m)
+		}
+		return nil
+	})
+	return members, err
+}
+
+// MaxFileSize is the largest file read (file://, includedFiles, file kind).
+const MaxFileSize = 1 << 20
+
+// ProjectsWith streams projects with the project selector's options:
+// includeOnlyActiveProjects (archived=false in the listing),
+// includeLanguages (__languages), includedFiles (__includedFiles, path →
+// content or null when absent) and searchQueries (__searchQueries, name →
+// whether the blob search matched). Each option costs requests per project,
+// made concurrently within the token's gate.
+func (s *Source) ProjectsWith(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	if !o.IncludeLanguages && len(o.IncludedFiles) == 0 && len(o.SearchQueries) == 0 {
+		return s.projects(ctx, o.IncludeOnlyActiveProjects, fn)
+	}
+	return s.eachProject(ctx, false, o.IncludeOnlyActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		start := time.Now()
+		cp := make(map[string]any, len(pr)+3)
+		for k, v := range pr {
+			cp[k] = v
+		}
+		if err := s.Enrich(ctx, cp, o); err != nil {
+			return gitlab.Page{}, err
+		}
+		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
+	}, fn)
+}
+
+// Enrich adds the project selector's extra data to one project object.
+func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error {
+	id := int64(num(pr["id"]))
+	empty, _ := pr["empty_repo"].(bool)
+	ref, _ := pr["default_branch"].(string)
+	if o.IncludeLanguages {
+		langs := map[string]any{}
+		if _, err := s.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/languages", id), nil, &langs); err != nil {
+			return fmt.Errorf("crawl: languages of %v: %w", pr["path_with_namespace"], err)
+		}
+		pr["__languages"] = langs
+	}
+	if len(o.IncludedFiles) > 0 {
+		files := map[string]any{}
+		for _, f := range o.IncludedFiles {
+			files[f] = nil
+			if empty {
+				continue
+			}
+			content, err := s.FileContent(ctx, id, f, ref)
+			if err != nil {
+				return err
+			}
+			if content != nil {
+				files[f] = *content
+			}
+		}
+		pr["__includedFiles"] = files
+	}
+	if len(o.SearchQueries) > 0 {
+		found := map[string]any{}
+		for _, q := range o.SearchQueries {
+			ok, err := s.SearchBlobs(ctx, id, q.Query)
+			if err != nil {
+				return err
+			}
+			found[q.Name] = ok
+		}
+		pr["__searchQueries"] = found
+	}
+	return nil
+}
+
+// FileContent reads a file from a project's ref; nil when it is not there.
+// Any other failure (403, timeout, over MaxFileSize) is an error: the
+// caller must not take it for "no file".
+func (s *Source) FileContent(ctx context.Context, projectID int64, filePath, ref string) (*string, error) {
+	q := url.Values{}
+	if ref != "" {
+		q.Set("ref", ref)
+	}
+	b, status, err := s.Client.Raw(ctx, fmt.Sprintf("projects/%d/repository/files/%s/raw", projectID, gitlab.PathEscape(filePath)), q, MaxFileSize)
+	if status == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("crawl: file %s of project %d: %w", filePath, projectID, err)
+	}
+	c := string(b)
+	return &c, nil
+}
+
+// SearchBlobs reports whether GitLab's blob search finds query in a project.
+func (s *Source) SearchBlobs(ctx context.Context, projectID int64, query string) (bool, error) {
+	q := url.Values{}
+	q.Set("scope", "blobs")
+	q.Set("search", query)
+	p, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/search", projectID), q, 1)
+	if err != nil {
+		return false, fmt.Errorf("crawl: search %q in project %d: %w", query, projectID, err)
+	}
+	return len(p.Items) > 0, nil
 }

@@ -8,6 +8,7 @@
 package gitlab
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -421,6 +422,46 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (in
 	return status, nil
 }
 
+// ErrTooLarge is returned by Raw for content above the limit.
+var ErrTooLarge = errors.New("content larger than the limit")
+
+type limitWriter struct {
+	buf   bytes.Buffer
+	limit int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.buf.Len()+len(p) > l.limit {
+		return 0, ErrTooLarge
+	}
+	return l.buf.Write(p)
+}
+
+// Raw GETs a non-JSON resource (a raw file), reading at most limit bytes.
+// status is the answer's status (404 means the file is not there).
+func (c *Client) Raw(ctx context.Context, path string, params url.Values, limit int) ([]byte, int, error) {
+	req, err := c.API.NewRequest(http.MethodGet, path, nil, []gogitlab.RequestOptionFunc{
+		gogitlab.WithContext(ctx),
+		func(r *retryablehttp.Request) error { r.URL.RawQuery = params.Encode(); return nil },
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	w := &limitWriter{limit: limit}
+	resp, err := c.API.Do(req, w)
+	status := 0
+	if resp != nil && resp.Response != nil {
+		status = resp.StatusCode
+	}
+	if errors.Is(err, ErrTooLarge) {
+		return nil, status, fmt.Errorf("token %s: GET /%s: %w (%d bytes)", c.Masked, path, ErrTooLarge, limit)
+	}
+	if err != nil {
+		return nil, status, c.wrap("GET /"+path, resp, err)
+	}
+	return w.buf.Bytes(), status, nil
+}
+
 // Page is one page of a listing: raw objects as GitLab sent them, and
 // when the request for them was sent (what the catalog orders writes by).
 type Page struct {
@@ -435,8 +476,13 @@ func (c *Client) Gate() chan struct{} { return c.gate.sem }
 // FirstItems fetches the first n items of an offset listing (newest first
 // where GitLab orders so), in ceil(n/100) pages at most.
 func (c *Client) FirstItems(ctx context.Context, path string, n int) (Page, error) {
+	return c.FirstItemsQuery(ctx, path, nil, n)
+}
+
+// FirstItemsQuery is FirstItems with query parameters.
+func (c *Client) FirstItemsQuery(ctx context.Context, path string, params url.Values, n int) (Page, error) {
 	var out Page
-	q := url.Values{}
+	q := cloneValues(params)
 	per := n
 	if per > 100 {
 		per = 100

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -185,7 +186,8 @@ func Parse(data []byte) (*Config, error) {
 }
 
 // SupportedKinds are the kinds the crawler can produce today.
-var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "group-with-members"}
+var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "tag", "branch", "deployment",
+	"group-with-members", "project-with-members", "member"}
 
 func compileResource(i int, rr rawResource) (*Resource, error) {
 	r := &Resource{Index: i, Kind: rr.Kind, Selector: map[string]any{}}
@@ -297,8 +299,30 @@ type Selector struct {
 	// LimitPerProject caps pipelines, jobs and releases per project, newest
 	// first (default 100, one page).
 	LimitPerProject int
-	// IncludeBotMembers keeps bot users in group-with-members (default false).
+	// IncludeBotMembers keeps bot users in member kinds (default false).
 	IncludeBotMembers bool
+	// IncludeInheritedMembers lists inherited members too.
+	IncludeInheritedMembers bool
+	// APIQueryParams are passed to GitLab for pipeline, job, deployment.
+	APIQueryParams map[string]string
+	// Branch options: DefaultBranchOnly (default true), Regex, Search.
+	DefaultBranchOnly bool
+	Regex, Search     string
+	// Project options.
+	IncludeLanguages          bool
+	IncludeOnlyActiveProjects bool
+	IncludedFiles             []string
+	SearchQueries             []SearchQuery
+	// IncludeOnlyActiveGroups leaves out groups pending deletion (always
+	// on; accepted for compatibility).
+	IncludeOnlyActiveGroups bool
+}
+
+// SearchQuery is one entry of the project selector's searchQueries.
+type SearchQuery struct {
+	Name  string `yaml:"name"`
+	Scope string `yaml:"scope"`
+	Query string `yaml:"query"`
 }
 
 type selectorError struct {
@@ -308,14 +332,19 @@ type selectorError struct {
 
 // selectorOptions lists the options each kind accepts.
 var selectorOptions = map[string][]string{
-	"group":              {},
-	"project":            {},
-	"merge-request":      {"states", "updatedAfter"},
-	"issue":              {"state", "updatedAfter"},
-	"pipeline":           {"limitPerProject"},
-	"job":                {"limitPerProject"},
-	"release":            {"limitPerProject"},
-	"group-with-members": {"includeBotMembers"},
+	"group":                {"includeOnlyActiveGroups"},
+	"project":              {"includeLanguages", "includeOnlyActiveProjects", "includedFiles", "searchQueries"},
+	"merge-request":        {"states", "updatedAfter"},
+	"issue":                {"state", "updatedAfter"},
+	"pipeline":             {"limitPerProject", "apiQueryParams", "pipelineQueryParams"},
+	"job":                  {"limitPerProject", "apiQueryParams"},
+	"release":              {"limitPerProject"},
+	"tag":                  {"limitPerProject"},
+	"branch":               {"limitPerProject", "defaultBranchOnly", "regex", "search"},
+	"deployment":           {"limitPerProject", "apiQueryParams"},
+	"group-with-members":   {"includeBotMembers", "includeInheritedMembers"},
+	"project-with-members": {"includeBotMembers", "includeInheritedMembers"},
+	"member":               {"includeBotMembers", "includeInheritedMembers"},
 }
 
 // parseSelector reads and validates the kind-specific selector options.
@@ -369,12 +398,82 @@ func (r *Resource) parseSelector() *selectorError {
 	if err := positive("limitPerProject", &r.Options.LimitPerProject, 1000); err != nil {
 		return err
 	}
-	if v, ok := r.Selector["includeBotMembers"]; ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			return &selectorError{"selector.includeBotMembers", fmt.Errorf("must be true or false, got %v", v)}
+	r.Options.DefaultBranchOnly = true
+	for key, dst := range map[string]*bool{"includeBotMembers": &r.Options.IncludeBotMembers, "includeInheritedMembers": &r.Options.IncludeInheritedMembers,
+		"defaultBranchOnly": &r.Options.DefaultBranchOnly, "includeLanguages": &r.Options.IncludeLanguages,
+		"includeOnlyActiveProjects": &r.Options.IncludeOnlyActiveProjects, "includeOnlyActiveGroups": &r.Options.IncludeOnlyActiveGroups} {
+		if v, ok := r.Selector[key]; ok {
+			b, isBool := v.(bool)
+			if !isBool {
+				return &selectorError{"selector." + key, fmt.Errorf("must be true or false, got %v", v)}
+			}
+			*dst = b
 		}
-		r.Options.IncludeBotMembers = b
+	}
+	for key, dst := range map[string]*string{"regex": &r.Options.Regex, "search": &r.Options.Search} {
+		if v, ok := r.Selector[key]; ok {
+			str, isStr := v.(string)
+			if !isStr {
+				return &selectorError{"selector." + key, fmt.Errorf("must be a string, got %v", v)}
+			}
+			*dst = str
+		}
+	}
+	if r.Options.Regex != "" {
+		if _, err := regexp.Compile(r.Options.Regex); err != nil {
+			return &selectorError{"selector.regex", fmt.Errorf("invalid regular expression: %v", err)}
+		}
+	}
+	for _, key := range []string{"apiQueryParams", "pipelineQueryParams"} {
+		v, ok := r.Selector[key]
+		if !ok {
+			continue
+		}
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			return &selectorError{"selector." + key, fmt.Errorf("must be a map of GitLab query parameters, got %v", v)}
+		}
+		if r.Options.APIQueryParams == nil {
+			r.Options.APIQueryParams = map[string]string{}
+		}
+		for k, x := range m {
+			r.Options.APIQueryParams[k] = fmt.Sprint(x)
+		}
+	}
+	if v, ok := r.Selector["includedFiles"]; ok {
+		list, isList := v.([]any)
+		if !isList {
+			return &selectorError{"selector.includedFiles", fmt.Errorf("must be a list of file paths, got %v", v)}
+		}
+		for _, x := range list {
+			str, isStr := x.(string)
+			if !isStr || str == "" {
+				return &selectorError{"selector.includedFiles", fmt.Errorf("must be a list of file paths, got %v", x)}
+			}
+			r.Options.IncludedFiles = append(r.Options.IncludedFiles, str)
+		}
+	}
+	if v, ok := r.Selector["searchQueries"]; ok {
+		list, isList := v.([]any)
+		if !isList {
+			return &selectorError{"selector.searchQueries", fmt.Errorf("must be a list of {name, scope, query}, got %v", v)}
+		}
+		for i, x := range list {
+			m, _ := x.(map[string]any)
+			name, _ := m["name"].(string)
+			scope, _ := m["scope"].(string)
+			query, _ := m["query"].(string)
+			if scope == "" {
+				scope = "blobs"
+			}
+			if name == "" || query == "" {
+				return &selectorError{fmt.Sprintf("selector.searchQueries[%d]", i), errors.New("needs a name and a query")}
+			}
+			if scope != "blobs" {
+				return &selectorError{fmt.Sprintf("selector.searchQueries[%d].scope", i), fmt.Errorf("only blobs is supported, got %q", scope)}
+			}
+			r.Options.SearchQueries = append(r.Options.SearchQueries, SearchQuery{Name: name, Scope: scope, Query: query})
+		}
 	}
 	return nil
 }

@@ -148,7 +148,7 @@ resources:
 resources:
   - kind: projects
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project, merge-request, issue, pipeline, job, release, group-with-members`},
+`, `mapping: resources[0] (kind projects): kind: unsupported kind "projects"; supported kinds: group, project, merge-request, issue, pipeline, job, release, tag, branch, deployment, group-with-members, project-with-members, member`},
 		{"bad mr state", `
 resources:
   - kind: merge-request
@@ -158,9 +158,21 @@ resources:
 		{"unknown selector option", `
 resources:
   - kind: project
-    selector: {includeLanguages: true}
+    selector: {includeStuff: true}
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind project): selector.includeLanguages: unknown option for kind project`},
+`, `mapping: resources[0] (kind project): selector.includeStuff: unknown option for kind project`},
+		{"bad regex", `
+resources:
+  - kind: branch
+    selector: {regex: "release-("}
+    port: {entity: {mappings: {identifier: .name, blueprint: '"b"'}}}
+`, `mapping: resources[0] (kind branch): selector.regex: invalid regular expression`},
+		{"search query without a query", `
+resources:
+  - kind: project
+    selector: {searchQueries: [{name: hasTodo}]}
+    port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
+`, `mapping: resources[0] (kind project): selector.searchQueries[0]: needs a name and a query`},
 		{"bad limit", `
 resources:
   - kind: pipeline

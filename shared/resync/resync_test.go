@@ -467,3 +467,117 @@ func TestEveryKind(t *testing.T) {
 		t.Fatalf("pipelines selected %d, want 1 (a shared project's pipeline is synced once)", k.Selected)
 	}
 }
+
+func TestEveryKindNewKinds(t *testing.T) {
+	e := newEnv(t, allOf)
+	m, err := mapping.Load("../../examples/mappings/all-kinds.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	count := func(bp string) int {
+		ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: bp})
+		return len(ents)
+	}
+	var nonEmpty, tagged, services int
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo {
+			nonEmpty++
+			if p.ID%2 == 0 {
+				tagged++
+			}
+			if strings.HasSuffix(p.Name, "Service") {
+				services++
+			}
+		}
+	}
+	// One default branch per non-empty project; three tags per even
+	// project; the staging and production deployments of each service.
+	if got := count("gitlabBranch"); got != nonEmpty {
+		t.Errorf("branches %d, want %d", got, nonEmpty)
+	}
+	if got := count("gitlabTag"); got != 3*tagged {
+		t.Errorf("tags %d, want %d", got, 3*tagged)
+	}
+	if got := count("gitlabDeployment"); got != 2*services {
+		t.Errorf("deployments %d, want %d", got, 2*services)
+	}
+	if got := count("gitlabProjectMembers"); got != len(e.sim.Projects()) {
+		t.Errorf("project-with-members %d, want %d", got, len(e.sim.Projects()))
+	}
+	members, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "gitlabMember"})
+	for _, mb := range members {
+		if strings.Contains(mb.Identifier, "_bot") {
+			t.Errorf("bot member synced: %s", mb.Identifier)
+		}
+	}
+	if len(members) == 0 {
+		t.Error("no members")
+	}
+}
+
+func TestProjectSelectorOptions(t *testing.T) {
+	e := newEnv(t, allOf)
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: project
+    selector:
+      query: 'true'
+      includeOnlyActiveProjects: true
+      includeLanguages: true
+      includedFiles: [README.md, catalog-info.json]
+      searchQueries:
+        - {name: hasTodo, scope: blobs, query: TODO}
+    port:
+      entity:
+        mappings:
+          identifier: .path_with_namespace
+          blueprint: '"service"'
+          properties:
+            language: .__languages | to_entries | max_by(.value) | .key
+            readme: .__includedFiles["README.md"]
+            tier: .__includedFiles["catalog-info.json"] | if . then (fromjson | .tier) else null end
+            hasTodo: .__searchQueries.hasTodo
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "service"})
+	byID := map[string]*catalog.Entity{}
+	for _, x := range ents {
+		byID[x.Identifier] = x
+	}
+	checked := 0
+	for _, p := range e.sim.Projects() {
+		x := byID[p.PathWithNamespace]
+		if p.Archived {
+			if x != nil {
+				t.Fatalf("archived %s synced with includeOnlyActiveProjects", p.PathWithNamespace)
+			}
+			continue
+		}
+		if x == nil {
+			t.Fatalf("%s missing", p.PathWithNamespace)
+		}
+		if p.EmptyRepo || !strings.HasSuffix(p.Name, "Service") {
+			continue
+		}
+		checked++
+		if x.Properties["language"] != "Go" || x.Properties["hasTodo"] != true || x.Properties["tier"] == nil ||
+			!strings.HasPrefix(x.Properties["readme"].(string), "# "+p.Name) {
+			t.Fatalf("%s: %v", p.PathWithNamespace, x.Properties)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no service checked")
+	}
+}
