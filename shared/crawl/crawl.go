@@ -26,13 +26,13 @@ import (
 
 // Kinds the crawler can list.
 const (
-	KindGroup            = "group"
-	KindProject          = "project"
-	KindMergeRequest     = "merge-request"
-	KindIssue            = "issue"
-	KindPipeline         = "pipeline"
-	KindJob              = "job"
-	KindRelease          = "release"
+	KindGroup              = "group"
+	KindProject            = "project"
+	KindMergeRequest       = "merge-request"
+	KindIssue              = "issue"
+	KindPipeline           = "pipeline"
+	KindJob                = "job"
+	KindRelease            = "release"
 	KindGroupWithMembers   = "group-with-members"
 	KindProjectWithMembers = "project-with-members"
 	KindMember             = "member"
