@@ -363,7 +363,51 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 	case !found:
 		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
 	}
-	return p.mapInto(ctx, res, crawl.KindProject, resources, obj, version)
+	// The same extras and references as a resync, so both write the same
+	// entity.
+	src := p.owner(ctx, path)
+	if src != nil {
+		o := resources[0].Options
+		if err := src.Enrich(ctx, obj, crawl.Options{IncludeLanguages: o.IncludeLanguages, IncludedFiles: o.IncludedFiles,
+			SearchQueries: toSearchQueries(o.SearchQueries)}); err != nil {
+			return Result{}, &TransientError{err}
+		}
+	}
+	res, err = p.mapInto(ctx, res, crawl.KindProject, resources, obj, version)
+	if err != nil || src == nil {
+		return res, err
+	}
+	refs := crawl.NewReferences()
+	for _, e := range res.Changes.Upserts[crawl.KindProject] {
+		if crawl.Has(e) {
+			if err := refs.Resolve(ctx, src, obj, e); err != nil {
+				return Result{}, &TransientError{err}
+			}
+		}
+	}
+	return res, nil
+}
+
+// owner is the source whose token owns path: the first in tokenMapping
+// order whose globs select it and whose groups hold it.
+func (p *Processor) owner(ctx context.Context, path string) *crawl.Source {
+	for _, s := range p.sources() {
+		if !s.Entry.MatchProject(path) {
+			continue
+		}
+		if ok, err := s.Covers(ctx, path); err == nil && ok {
+			return s
+		}
+	}
+	return nil
+}
+
+func toSearchQueries(in []mapping.SearchQuery) []crawl.SearchQuery {
+	out := make([]crawl.SearchQuery, len(in))
+	for i, q := range in {
+		out[i] = crawl.SearchQuery{Name: q.Name, Query: q.Query}
+	}
+	return out
 }
 
 // mapInto maps obj with every resource of kind: selected objects are

@@ -208,6 +208,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	log = log.With("kind", ks.Kind)
 	resources := opts.Mapping.ResourcesFor(ks.Kind)
 	own := &owners{m: map[int64]int{}}
+	refs := crawl.NewReferences() // file:// and search:// values, cached for this resync
 	var fetched, written atomic.Int64
 	var mu sync.Mutex      // guards ks
 	var writeMu sync.Mutex // orders claims and writes across tokens
@@ -277,6 +278,12 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 							continue
 						}
 						for _, e := range ents {
+							if ks.Kind == crawl.KindProject && crawl.Has(e) {
+								if err := refs.Resolve(ctx, src, obj, e); err != nil {
+									addErr(fmt.Errorf("%s: %w", e.Identifier, err))
+									continue
+								}
+							}
 							e.Version = version
 							it.ents = append(it.ents, e)
 						}

@@ -581,3 +581,49 @@ resources:
 		t.Fatal("no service checked")
 	}
 }
+
+func TestFileAndSearchReferences(t *testing.T) {
+	e := newEnv(t, allOf)
+	var svc gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
+			svc = p
+			break
+		}
+	}
+	e.sim.SetFile(svc.ID, "OWNERS", "team-payments\n")
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: project
+    port:
+      entity:
+        mappings:
+          identifier: .path_with_namespace
+          blueprint: '"service"'
+          properties:
+            owners: '"file://OWNERS"'
+            readme: '"file://README.md"'
+            hasK8s: '"search://scope=blobs&&query=kind: Deployment"'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "service"})
+	for _, x := range ents {
+		switch x.Identifier {
+		case svc.PathWithNamespace:
+			if x.Properties["owners"] != "team-payments\n" || x.Properties["hasK8s"] != true || !strings.HasPrefix(x.Properties["readme"].(string), "# ") {
+				t.Fatalf("service: %v", x.Properties)
+			}
+		default:
+			if x.Properties["owners"] != nil {
+				t.Fatalf("%s: a missing file must be null: %v", x.Identifier, x.Properties["owners"])
+			}
+		}
+	}
+}
