@@ -367,9 +367,7 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 	// entity.
 	src := p.owner(ctx, path)
 	if src != nil {
-		o := resources[0].Options
-		if err := src.Enrich(ctx, obj, crawl.Options{IncludeLanguages: o.IncludeLanguages, IncludedFiles: o.IncludedFiles,
-			SearchQueries: toSearchQueries(o.SearchQueries)}); err != nil {
+		if err := src.Enrich(ctx, obj, crawl.FromSelector(resources[0].Options)); err != nil {
 			return Result{}, &TransientError{err}
 		}
 	}
@@ -400,14 +398,6 @@ func (p *Processor) owner(ctx context.Context, path string) *crawl.Source {
 		}
 	}
 	return nil
-}
-
-func toSearchQueries(in []mapping.SearchQuery) []crawl.SearchQuery {
-	out := make([]crawl.SearchQuery, len(in))
-	for i, q := range in {
-		out[i] = crawl.SearchQuery{Name: q.Name, Query: q.Query}
-	}
-	return out
 }
 
 // mapInto maps obj with every resource of kind: selected objects are

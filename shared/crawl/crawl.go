@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -81,7 +82,10 @@ type Options struct {
 	IncludeOnlyActiveProjects bool
 	IncludedFiles             []string
 	SearchQueries             []SearchQuery
-	Now                       time.Time
+	// Files and Folders select the file and folder kinds.
+	Files   FileOptions
+	Folders []FolderOptions
+	Now     time.Time
 }
 
 // SearchQuery is a named blob search run per project.
@@ -139,6 +143,10 @@ func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitla
 		return s.ProjectsWithMembers(ctx, o, fn)
 	case KindMember:
 		return s.GroupMembers(ctx, o, fn)
+	case KindFile:
+		return s.Files(ctx, o.Files, fn)
+	case KindFolder:
+		return s.Folders(ctx, o.Folders, fn)
 	case KindGroupWithMembers:
 		return s.GroupsWithMembers(ctx, o, fn)
 	}
@@ -794,4 +802,25 @@ func (s *Source) SearchBlobs(ctx context.Context, projectID int64, query string)
 		return false, fmt.Errorf("crawl: search %q in project %d: %w", query, projectID, err)
 	}
 	return len(p.Items) > 0, nil
+}
+
+// FromSelector turns a mapping resource's selector options into listing
+// options (the resync and the webhook handlers share it).
+func FromSelector(o mapping.Selector) Options {
+	out := Options{States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays,
+		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers,
+		APIQueryParams: o.APIQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
+		IncludeLanguages: o.IncludeLanguages, IncludeOnlyActiveProjects: o.IncludeOnlyActiveProjects, IncludedFiles: o.IncludedFiles,
+		Files: FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing}}
+	for _, q := range o.SearchQueries {
+		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Query: q.Query})
+	}
+	for _, f := range o.Folders {
+		fo := FolderOptions{Path: f.Path}
+		for _, r := range f.Repos {
+			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
+		}
+		out.Folders = append(out.Folders, fo)
+	}
+	return out
 }

@@ -520,6 +520,15 @@ func (c *Client) ListKeyset(ctx context.Context, path string, params url.Values,
 	return c.chain(ctx, path, q, true, fn)
 }
 
+// ListKeysetRaw follows keyset pagination (Link rel="next") on listings
+// that are not ordered by id, such as the repository tree.
+func (c *Client) ListKeysetRaw(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
+	q := cloneValues(params)
+	q.Set("pagination", "keyset")
+	q.Set("per_page", "100")
+	return c.chain(ctx, path, q, true, fn)
+}
+
 // ListOffset lists path with offset pagination, 100 per page. When GitLab
 // reports the number of pages (below 10,000 items) the remaining pages are
 // fetched concurrently; otherwise it follows X-Next-Page.

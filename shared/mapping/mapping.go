@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
 	"gopkg.in/yaml.v3"
 
@@ -187,7 +188,7 @@ func Parse(data []byte) (*Config, error) {
 
 // SupportedKinds are the kinds the crawler can produce today.
 var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "tag", "branch", "deployment",
-	"group-with-members", "project-with-members", "member"}
+	"group-with-members", "project-with-members", "member", "file", "folder"}
 
 func compileResource(i int, rr rawResource) (*Resource, error) {
 	r := &Resource{Index: i, Kind: rr.Kind, Selector: map[string]any{}}
@@ -316,7 +317,28 @@ type Selector struct {
 	// IncludeOnlyActiveGroups leaves out groups pending deletion (always
 	// on; accepted for compatibility).
 	IncludeOnlyActiveGroups bool
+	// Files selects the file kind: a path glob, optional repos, and
+	// whether to skip parsing.
+	Files FilesSelector
+	// Folders selects the folder kind.
+	Folders []FolderSelector
 }
+
+// FilesSelector is the file kind's selector.files.
+type FilesSelector struct {
+	Path        string
+	Repos       []string
+	SkipParsing bool
+}
+
+// FolderSelector is one entry of the folder kind's selector.folders.
+type FolderSelector struct {
+	Path  string
+	Repos []FolderRepo
+}
+
+// FolderRepo names a project and the branch to read.
+type FolderRepo struct{ Name, Branch string }
 
 // SearchQuery is one entry of the project selector's searchQueries.
 type SearchQuery struct {
@@ -345,6 +367,8 @@ var selectorOptions = map[string][]string{
 	"group-with-members":   {"includeBotMembers", "includeInheritedMembers"},
 	"project-with-members": {"includeBotMembers", "includeInheritedMembers"},
 	"member":               {"includeBotMembers", "includeInheritedMembers"},
+	"file":                 {"files", "searchStrategy"},
+	"folder":               {"folders"},
 }
 
 // parseSelector reads and validates the kind-specific selector options.
@@ -440,6 +464,9 @@ func (r *Resource) parseSelector() *selectorError {
 			r.Options.APIQueryParams[k] = fmt.Sprint(x)
 		}
 	}
+	if err := r.parseFilesAndFolders(); err != nil {
+		return err
+	}
 	if v, ok := r.Selector["includedFiles"]; ok {
 		list, isList := v.([]any)
 		if !isList {
@@ -473,6 +500,72 @@ func (r *Resource) parseSelector() *selectorError {
 				return &selectorError{fmt.Sprintf("selector.searchQueries[%d].scope", i), fmt.Errorf("only blobs is supported, got %q", scope)}
 			}
 			r.Options.SearchQueries = append(r.Options.SearchQueries, SearchQuery{Name: name, Scope: scope, Query: query})
+		}
+	}
+	return nil
+}
+
+// parseFilesAndFolders reads selector.files, searchStrategy and folders.
+func (r *Resource) parseFilesAndFolders() *selectorError {
+	if r.Kind == "file" {
+		f, ok := r.Selector["files"].(map[string]any)
+		if !ok {
+			return &selectorError{"selector.files", errors.New("is required: {path: GLOB, repos: [...], skipParsing: false}")}
+		}
+		for k := range f {
+			if k != "path" && k != "repos" && k != "skipParsing" {
+				return &selectorError{"selector.files." + k, errors.New("unknown option (path, repos, skipParsing)")}
+			}
+		}
+		p, _ := f["path"].(string)
+		if p == "" || !doublestar.ValidatePattern(p) {
+			return &selectorError{"selector.files.path", fmt.Errorf("must be a valid glob, got %v", f["path"])}
+		}
+		r.Options.Files.Path = p
+		if v, ok := f["skipParsing"]; ok {
+			b, isBool := v.(bool)
+			if !isBool {
+				return &selectorError{"selector.files.skipParsing", fmt.Errorf("must be true or false, got %v", v)}
+			}
+			r.Options.Files.SkipParsing = b
+		}
+		if v, ok := f["repos"]; ok {
+			list, _ := v.([]any)
+			for _, x := range list {
+				str, isStr := x.(string)
+				if !isStr {
+					return &selectorError{"selector.files.repos", fmt.Errorf("must be a list of project paths, got %v", x)}
+				}
+				r.Options.Files.Repos = append(r.Options.Files.Repos, str)
+			}
+		}
+		if v, ok := r.Selector["searchStrategy"]; ok && v != "repositoryTree" {
+			return &selectorError{"selector.searchStrategy", fmt.Errorf("%v is not supported; use repositoryTree (one tree listing per project, exact)", v)}
+		}
+	}
+	if r.Kind == "folder" {
+		list, ok := r.Selector["folders"].([]any)
+		if !ok || len(list) == 0 {
+			return &selectorError{"selector.folders", errors.New("is required: a list of {path: GLOB, repos: [{name, branch}]}")}
+		}
+		for i, x := range list {
+			m, _ := x.(map[string]any)
+			p, _ := m["path"].(string)
+			if p == "" || !doublestar.ValidatePattern(p) {
+				return &selectorError{fmt.Sprintf("selector.folders[%d].path", i), fmt.Errorf("must be a valid glob, got %v", m["path"])}
+			}
+			fs := FolderSelector{Path: p}
+			repos, _ := m["repos"].([]any)
+			for _, rx := range repos {
+				rm, _ := rx.(map[string]any)
+				name, _ := rm["name"].(string)
+				branch, _ := rm["branch"].(string)
+				if name == "" {
+					return &selectorError{fmt.Sprintf("selector.folders[%d].repos", i), errors.New("each repo needs a name")}
+				}
+				fs.Repos = append(fs.Repos, FolderRepo{Name: name, Branch: branch})
+			}
+			r.Options.Folders = append(r.Options.Folders, fs)
 		}
 	}
 	return nil

@@ -367,20 +367,7 @@ func listOptions(resources []*mapping.Resource) crawl.Options {
 	if len(resources) == 0 {
 		return crawl.Options{}
 	}
-	o := resources[0].Options
-	return crawl.Options{States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays,
-		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers,
-		APIQueryParams: o.APIQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
-		IncludeLanguages: o.IncludeLanguages, IncludeOnlyActiveProjects: o.IncludeOnlyActiveProjects, IncludedFiles: o.IncludedFiles,
-		SearchQueries: searchQueries(o.SearchQueries)}
-}
-
-func searchQueries(in []mapping.SearchQuery) []crawl.SearchQuery {
-	out := make([]crawl.SearchQuery, len(in))
-	for i, q := range in {
-		out[i] = crawl.SearchQuery{Name: q.Name, Query: q.Query}
-	}
-	return out
+	return crawl.FromSelector(resources[0].Options)
 }
 
 // objectID reads GitLab's numeric id from a decoded object.

@@ -627,3 +627,64 @@ resources:
 		}
 	}
 }
+
+func TestFileAndFolderKinds(t *testing.T) {
+	e := newEnv(t, allOf)
+	var svc gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
+			svc = p
+			break
+		}
+	}
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: file
+    selector:
+      query: 'true'
+      files: {path: '**/k8s.yaml', repos: [` + svc.PathWithNamespace + `]}
+    port:
+      entity:
+        mappings:
+          identifier: .repo.path_with_namespace + ":" + .file.path + ":" + .file.content.kind
+          blueprint: '"k8sObject"'
+          properties:
+            kind: .file.content.kind
+            name: .file.content.metadata.name
+  - kind: folder
+    selector:
+      query: 'true'
+      folders: [{path: 'internal/*', repos: [{name: ` + svc.PathWithNamespace + `, branch: main}]}]
+    port:
+      entity:
+        mappings:
+          identifier: .repo.path_with_namespace + "/" + .folder.path
+          blueprint: '"folder"'
+          properties:
+            branch: .__branch
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"})
+	// deploy/k8s.yaml holds two YAML documents: two entities.
+	if len(objs) != 2 || objs[0].Properties["kind"] != "Deployment" || objs[1].Properties["kind"] != "Service" {
+		t.Fatalf("k8s objects %+v", objs)
+	}
+	folders, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "folder"})
+	if len(folders) != 1 || folders[0].Identifier != svc.PathWithNamespace+"/internal/handler" || folders[0].Properties["branch"] != "main" {
+		t.Fatalf("folders %+v", folders)
+	}
+	// Only a file confirmed gone is deleted: remove it, resync, it goes.
+	e.sim.SetFile(svc.ID, "deploy/k8s.yaml", "")
+	sum, _ = resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if k := kind(sum, "file"); k.Deleted != 2 || k.Failed() {
+		t.Fatalf("after removal: %+v", k)
+	}
+}

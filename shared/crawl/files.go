@@ -1,0 +1,228 @@
+package crawl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+)
+
+// FileOptions select files of the file kind.
+type FileOptions struct {
+	// Path is a doublestar glob on the file's path in the repository.
+	Path string
+	// Repos restricts to these projects (path_with_namespace or name).
+	Repos []string
+	// SkipParsing keeps the content as text instead of parsing JSON/YAML.
+	SkipParsing bool
+}
+
+// FolderOptions select folders of the folder kind.
+type FolderOptions struct {
+	Path  string
+	Repos []FolderRepo
+}
+
+// FolderRepo is a project (path_with_namespace or name) and the branch
+// whose tree is read (default: the project's default branch).
+type FolderRepo struct{ Name, Branch string }
+
+func repoSelected(pr map[string]any, repos []string) bool {
+	if len(repos) == 0 {
+		return true
+	}
+	pwn, _ := pr["path_with_namespace"].(string)
+	name, _ := pr["path"].(string)
+	for _, r := range repos {
+		if r == pwn || r == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Tree lists a project's repository tree at ref, recursively, with keyset
+// pagination (one request per 100 entries).
+func (s *Source) Tree(ctx context.Context, projectID int64, ref string) ([]map[string]any, time.Time, error) {
+	q := url.Values{}
+	q.Set("recursive", "true")
+	if ref != "" {
+		q.Set("ref", ref)
+	}
+	var out []map[string]any
+	var at time.Time
+	err := s.Client.ListKeysetRaw(ctx, fmt.Sprintf("projects/%d/repository/tree", projectID), q, func(p gitlab.Page) error {
+		if at.IsZero() {
+			at = p.RequestedAt
+		}
+		out = append(out, p.Items...)
+		return nil
+	})
+	if err != nil {
+		return nil, at, fmt.Errorf("crawl: repository tree of project %d: %w", projectID, err)
+	}
+	return out, at, nil
+}
+
+// Files streams one object per matching file (per YAML document), shaped
+// {"file": {path, name, size, blob_id, ref, content}, "repo": project}:
+// one tree listing per project, then one raw read per matching file. A
+// file that cannot be read fails the kind (so nothing is deleted); only a
+// file gone from the tree stops being synced.
+func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page) error) (Counts, error) {
+	if fo.Path == "" {
+		return Counts{}, errors.New("crawl: file kind: selector.files.path is required")
+	}
+	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		if !repoSelected(pr, fo.Repos) {
+			return gitlab.Page{}, nil
+		}
+		id := int64(num(pr["id"]))
+		ref, _ := pr["default_branch"].(string)
+		entries, at, err := s.Tree(ctx, id, ref)
+		if err != nil {
+			return gitlab.Page{}, err
+		}
+		var items []map[string]any
+		for _, e := range entries {
+			p, _ := e["path"].(string)
+			if e["type"] != "blob" || !doublestar.MatchUnvalidated(fo.Path, p) {
+				continue
+			}
+			content, err := s.FileContent(ctx, id, p, ref)
+			if err != nil {
+				return gitlab.Page{}, err
+			}
+			if content == nil {
+				continue // removed between the tree listing and the read
+			}
+			docs := []any{*content}
+			if !fo.SkipParsing {
+				docs = parseContent(p, *content)
+			}
+			for _, d := range docs {
+				items = append(items, map[string]any{
+					"file": map[string]any{"path": p, "name": path.Base(p), "size": float64(len(*content)), "blob_id": e["id"], "ref": ref, "content": d},
+					"repo": pr,
+				})
+			}
+		}
+		return gitlab.Page{Items: items, RequestedAt: at}, nil
+	}, fn)
+}
+
+// parseContent parses JSON, or YAML (one value per document), else keeps
+// the text.
+func parseContent(p, content string) []any {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".json":
+		var v any
+		if err := json.Unmarshal([]byte(content), &v); err == nil {
+			return []any{v}
+		}
+	case ".yaml", ".yml":
+		dec := yaml.NewDecoder(bytes.NewReader([]byte(content)))
+		var docs []any
+		for {
+			var v any
+			err := dec.Decode(&v)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return []any{content}
+			}
+			docs = append(docs, jsonable(v))
+		}
+		if len(docs) > 0 {
+			return docs
+		}
+	}
+	return []any{content}
+}
+
+// jsonable turns YAML's values into what jq and JSON expect.
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = jsonable(e)
+		}
+		return x
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	}
+	return v
+}
+
+// Folders streams one object per matching folder: {"folder": tree entry,
+// "repo": project, "__branch": branch}.
+func (s *Source) Folders(ctx context.Context, folders []FolderOptions, fn func(gitlab.Page) error) (Counts, error) {
+	if len(folders) == 0 {
+		return Counts{}, errors.New("crawl: folder kind: selector.folders is required")
+	}
+	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		id := int64(num(pr["id"]))
+		def, _ := pr["default_branch"].(string)
+		trees := map[string][]map[string]any{}
+		var at time.Time
+		var items []map[string]any
+		for _, f := range folders {
+			branch, ok := folderBranch(pr, f.Repos, def)
+			if !ok {
+				continue
+			}
+			if _, done := trees[branch]; !done {
+				entries, t, err := s.Tree(ctx, id, branch)
+				if err != nil {
+					return gitlab.Page{}, err
+				}
+				trees[branch], at = entries, t
+			}
+			for _, e := range trees[branch] {
+				p, _ := e["path"].(string)
+				if e["type"] == "tree" && doublestar.MatchUnvalidated(f.Path, p) {
+					items = append(items, map[string]any{"folder": e, "repo": pr, "__branch": branch})
+				}
+			}
+		}
+		return gitlab.Page{Items: items, RequestedAt: at}, nil
+	}, fn)
+}
+
+func folderBranch(pr map[string]any, repos []FolderRepo, def string) (string, bool) {
+	if len(repos) == 0 {
+		return def, true
+	}
+	pwn, _ := pr["path_with_namespace"].(string)
+	name, _ := pr["path"].(string)
+	for _, r := range repos {
+		if r.Name == pwn || r.Name == name {
+			if r.Branch != "" {
+				return r.Branch, true
+			}
+			return def, true
+		}
+	}
+	return "", false
+}
