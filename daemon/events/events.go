@@ -84,7 +84,13 @@ type payload struct {
 		ProjectID       int64 `json:"project_id"`
 		TargetProjectID int64 `json:"target_project_id"`
 	} `json:"object_attributes"`
-	BuildID    int64 `json:"build_id"`
+	BuildID int64  `json:"build_id"`
+	Ref     string `json:"ref"`
+	Commits []struct {
+		Added    []string `json:"added"`
+		Modified []string `json:"modified"`
+		Removed  []string `json:"removed"`
+	} `json:"commits"`
 	Repository struct {
 		Homepage string `json:"homepage"`
 	} `json:"repository"`
@@ -116,7 +122,13 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		name = pl.EventName
 	}
 	switch ev.Type {
-	case "Push Hook", "Tag Push Hook":
+	case "Push Hook":
+		res, err := p.project(ctx, projectID(pl), projectPath(pl), "")
+		if err != nil || res.Outcome != Applied {
+			return res, err
+		}
+		return p.gitops(ctx, pl, res)
+	case "Tag Push Hook":
 		return p.project(ctx, projectID(pl), projectPath(pl), "")
 	case "Merge Request Hook":
 		return p.mergeRequest(ctx, pl)
@@ -381,6 +393,55 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 			if err := refs.Resolve(ctx, src, obj, e); err != nil {
 				return Result{}, &TransientError{err}
 			}
+		}
+	}
+	return res, nil
+}
+
+// gitops re-reads the GitOps spec files a push to the spec branch added
+// or changed, and upserts the entities they declare. Entities of a spec
+// file that was removed go at the next resync.
+func (p *Processor) gitops(ctx context.Context, pl payload, res Result) (Result, error) {
+	if len(p.Mapping.SpecPaths) == 0 {
+		return res, nil
+	}
+	path := projectPath(pl)
+	src := p.owner(ctx, path)
+	if src == nil {
+		return res, nil
+	}
+	var project map[string]any
+	if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
+		return Result{}, &TransientError{err}
+	}
+	branch := p.Mapping.Branch
+	if branch == "" {
+		branch, _ = project["default_branch"].(string)
+	}
+	if pl.Ref != "refs/heads/"+branch {
+		return res, nil
+	}
+	touched := map[string]bool{}
+	for _, c := range pl.Commits {
+		for _, f := range append(append([]string(nil), c.Added...), c.Modified...) {
+			if crawl.MatchSpec(p.Mapping.SpecPaths, f) {
+				touched[f] = true
+			}
+		}
+	}
+	version := p.now().UnixNano()
+	for f := range touched {
+		decl, err := src.ReadSpec(ctx, project, f, branch)
+		if err != nil {
+			return Result{}, &TransientError{err}
+		}
+		for _, d := range decl {
+			e, err := mapping.Declared(d)
+			if err != nil {
+				return Result{}, err
+			}
+			e.Version = version
+			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
 		}
 	}
 	return res, nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,4 +520,24 @@ func TestPortCatalogWithWebhooks(t *testing.T) {
 	if len(ps.Examples("project")) == 0 {
 		t.Fatal("raw data examples not sent")
 	}
+}
+
+func TestGitOpsPush(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	mf := dir + "/mapping.yml"
+	if err := os.WriteFile(mf, append(mapping.Default(), []byte("specPath: '**/port.yml'\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.mapping = mf
+	h.start()
+	h.ready()
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "GitOpsService")
+	h.sim.Push(context.Background(), p.ID)
+	h.sim.PushFile(context.Background(), p.ID, "port.yml", "identifier: gitops-svc-doc\ntitle: Docs\nblueprint: doc\nrelations:\n  service: "+team.FullPath+"/GitOpsService\n")
+	eventually(t, 2*time.Second, "entity declared in port.yml", func() bool {
+		e := h.entity("doc", "gitops-svc-doc")
+		return e != nil && e.Relations["service"] == team.FullPath+"/GitOpsService"
+	})
 }

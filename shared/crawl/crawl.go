@@ -42,6 +42,7 @@ const (
 	KindDeployment         = "deployment"
 	KindFile               = "file"
 	KindFolder             = "folder"
+	KindGitOps             = "gitops"
 )
 
 // Source lists objects for one token.
@@ -85,7 +86,10 @@ type Options struct {
 	// Files and Folders select the file and folder kinds.
 	Files   FileOptions
 	Folders []FolderOptions
-	Now     time.Time
+	// SpecPaths and Branch select GitOps spec files.
+	SpecPaths []string
+	Branch    string
+	Now       time.Time
 }
 
 // SearchQuery is a named blob search run per project.
@@ -147,6 +151,8 @@ func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitla
 		return s.Files(ctx, o.Files, fn)
 	case KindFolder:
 		return s.Folders(ctx, o.Folders, fn)
+	case KindGitOps:
+		return s.SpecFiles(ctx, o.SpecPaths, o.Branch, fn)
 	case KindGroupWithMembers:
 		return s.GroupsWithMembers(ctx, o, fn)
 	}

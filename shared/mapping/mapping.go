@@ -51,7 +51,18 @@ type Config struct {
 	Resources                    []*Resource
 	// Document is the parsed document, as registered with Port.
 	Document map[string]any
+	// SpecPaths are the GitOps spec file globs (specPath); empty: GitOps
+	// is off. Branch is the branch they are read from (default: each
+	// project's default branch).
+	SpecPaths []string
+	Branch    string
+	// EntityDeletionThreshold refuses a resync deleting more than this
+	// share of a kind (0: no limit in the embedded catalog).
+	EntityDeletionThreshold float64
 }
+
+// GitOpsKind is the kind of entities declared in GitOps spec files.
+const GitOpsKind = "gitops"
 
 // Resource is one entry of resources[]: a kind and how to map it.
 type Resource struct {
@@ -117,6 +128,9 @@ type rawConfig struct {
 	DeleteDependentEntities      *bool         `yaml:"deleteDependentEntities"`
 	CreateMissingRelatedEntities *bool         `yaml:"createMissingRelatedEntities"`
 	EnableMergeEntity            *bool         `yaml:"enableMergeEntity"`
+	EntityDeletionThreshold      *float64      `yaml:"entityDeletionThreshold"`
+	SpecPath                     any           `yaml:"specPath"`
+	Branch                       string        `yaml:"branch"`
 	Resources                    []rawResource `yaml:"resources"`
 }
 
@@ -163,7 +177,7 @@ func Parse(data []byte) (*Config, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	if len(raw.Resources) == 0 {
+	if len(raw.Resources) == 0 && raw.SpecPath == nil {
 		return nil, errors.New("mapping: resources: at least one resource is required")
 	}
 	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true}
@@ -176,6 +190,30 @@ func Parse(data []byte) (*Config, error) {
 	if raw.CreateMissingRelatedEntities != nil {
 		c.CreateMissingRelatedEntities = *raw.CreateMissingRelatedEntities
 	}
+	if raw.EntityDeletionThreshold != nil {
+		if *raw.EntityDeletionThreshold <= 0 || *raw.EntityDeletionThreshold > 1 {
+			return nil, fmt.Errorf("mapping: entityDeletionThreshold: must be more than 0 and at most 1, got %v", *raw.EntityDeletionThreshold)
+		}
+		c.EntityDeletionThreshold = *raw.EntityDeletionThreshold
+	}
+	switch sp := raw.SpecPath.(type) {
+	case nil:
+	case string:
+		c.SpecPaths = []string{sp}
+	case []any:
+		for _, x := range sp {
+			str, _ := x.(string)
+			c.SpecPaths = append(c.SpecPaths, str)
+		}
+	default:
+		return nil, fmt.Errorf("mapping: specPath: must be a glob or a list of globs, got %v", sp)
+	}
+	for _, sp := range c.SpecPaths {
+		if sp == "" || !doublestar.ValidatePattern(sp) {
+			return nil, fmt.Errorf("mapping: specPath: %q is not a valid glob", sp)
+		}
+	}
+	c.Branch = raw.Branch
 	for i, rr := range raw.Resources {
 		r, err := compileResource(i, rr)
 		if err != nil {
@@ -800,8 +838,17 @@ func (c *Config) ResourcesFor(kind string) []*Resource {
 	return out
 }
 
-// Kinds returns the distinct kinds, in file order.
+// Kinds returns the distinct kinds, in file order, then the GitOps kind
+// when specPath is set.
 func (c *Config) Kinds() []string {
+	out := c.resourceKinds()
+	if len(c.SpecPaths) > 0 {
+		out = append(out, GitOpsKind)
+	}
+	return out
+}
+
+func (c *Config) resourceKinds() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range c.Resources {
@@ -811,4 +858,29 @@ func (c *Config) Kinds() []string {
 		}
 	}
 	return out
+}
+
+// Declared turns an entity declared in a GitOps spec file into a catalog
+// entity; the file states identifier, blueprint, title, properties and
+// relations itself.
+func Declared(obj map[string]any) (*catalog.Entity, error) {
+	file, _ := obj["__specFile"].(string)
+	proj, _ := obj["__project"].(map[string]any)
+	where := fmt.Sprintf("gitops: %v/%s", proj["path_with_namespace"], file)
+	id, _ := obj["identifier"].(string)
+	bp, _ := obj["blueprint"].(string)
+	if id == "" || bp == "" {
+		return nil, fmt.Errorf("%s: every entity needs a string identifier and blueprint", where)
+	}
+	e := &catalog.Entity{Identifier: id, Blueprint: bp, Properties: map[string]any{}, Relations: map[string]any{}}
+	e.Title, _ = obj["title"].(string)
+	e.Icon, _ = obj["icon"].(string)
+	e.Team, _ = obj["team"].(string)
+	if p, ok := obj["properties"].(map[string]any); ok {
+		e.Properties = p
+	}
+	if r, ok := obj["relations"].(map[string]any); ok {
+		e.Relations = r
+	}
+	return e, nil
 }

@@ -257,7 +257,9 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 			}
 			var items []mapped
 			var fresh, again []*catalog.Entity
-			c, err := src.List(ctx, ks.Kind, listOptions(resources), func(page gitlab.Page) error {
+			lo := listOptions(resources)
+			lo.SpecPaths, lo.Branch = opts.Mapping.SpecPaths, opts.Mapping.Branch
+			c, err := src.List(ctx, ks.Kind, lo, func(page gitlab.Page) error {
 				fetched.Add(int64(len(page.Items)))
 				if opts.Examples != nil && len(page.Items) > 0 {
 					exampleOnce.Do(func() {
@@ -271,6 +273,17 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 				for _, obj := range page.Items {
 					it := mapped{}
 					it.id, it.hasID = objectID(obj)
+					if ks.Kind == mapping.GitOpsKind {
+						e, err := mapping.Declared(obj)
+						if err != nil {
+							addErr(err)
+							continue
+						}
+						e.Version = version
+						it.ents = append(it.ents, e)
+						items = append(items, it)
+						continue
+					}
 					for _, r := range resources {
 						ents, _, err := r.MapAll(ctx, obj)
 						if err != nil {

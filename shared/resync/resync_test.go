@@ -688,3 +688,31 @@ resources:
 		t.Fatalf("after removal: %+v", k)
 	}
 }
+
+func TestGitOpsSpecFiles(t *testing.T) {
+	e := newEnv(t, allOf)
+	m, err := mapping.Parse([]byte("specPath: '**/port.yml'\nresources: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	runbooks, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "runbook"})
+	oncalls, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "oncall"})
+	want := 0
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && p.ID%3 == 0 {
+			want++
+		}
+	}
+	if len(runbooks) != want || len(oncalls) != want || want == 0 {
+		t.Fatalf("runbooks %d, oncalls %d, want %d each", len(runbooks), len(oncalls), want)
+	}
+	// The on-call entity relates to the runbook declared beside it.
+	if oncalls[0].Relations["runbook"] != strings.TrimSuffix(oncalls[0].Identifier, "-oncall")+"-runbook" || runbooks[0].Relations["service"] == nil {
+		t.Fatalf("relations %v %v", oncalls[0].Relations, runbooks[0].Relations)
+	}
+}

@@ -201,10 +201,38 @@ func randSHA() string {
 	return hex.EncodeToString(b)
 }
 
+// PushFile commits one file to the default branch (content "" removes
+// it) and delivers the push, with the file in the commit's added,
+// modified or removed list as GitLab reports it.
+func (s *Server) PushFile(ctx context.Context, projectID int64, filePath, content string) []Delivery {
+	s.mu.RLock()
+	p := s.projects[projectID]
+	existed := false
+	if p != nil {
+		_, existed = s.repoFiles(p)[filePath]
+	}
+	s.mu.RUnlock()
+	s.SetFile(projectID, filePath, content)
+	change := map[string]any{"added": []any{}, "modified": []any{}, "removed": []any{}}
+	switch {
+	case content == "":
+		change["removed"] = []any{filePath}
+	case existed:
+		change["modified"] = []any{filePath}
+	default:
+		change["added"] = []any{filePath}
+	}
+	return s.push(ctx, projectID, change)
+}
+
 // Push records a push to the project's default branch (it becomes
 // non-empty and active) and delivers "Push Hook" to the group hooks and
 // the system "push" event to system hooks.
 func (s *Server) Push(ctx context.Context, projectID int64) []Delivery {
+	return s.push(ctx, projectID, nil)
+}
+
+func (s *Server) push(ctx context.Context, projectID int64, change map[string]any) []Delivery {
 	s.mu.Lock()
 	p := s.projects[projectID]
 	if p == nil {
@@ -223,6 +251,14 @@ func (s *Server) Push(ctx context.Context, projectID int64) []Delivery {
 		"project_id": p.ID, "project": s.hookProject(p), "repository": s.repository(p),
 	} {
 		body[k] = v
+	}
+	if change != nil {
+		commit := body["commits"].([]any)[0].(map[string]any)
+		commit["id"], commit["message"] = after, "Update files"
+		for k, v := range change {
+			commit[k] = v
+		}
+		body["commits"], body["total_commits_count"] = []any{commit}, 1
 	}
 	sys := template("systemhooks/push.json")
 	for k, v := range map[string]any{

@@ -57,8 +57,9 @@ func (s *Server) repoFiles(p *Project) map[string]string {
 		out["src/index.ts"] = "export const main = () => 0;\n"
 	}
 	if p.ID%3 == 0 {
+		slugged := strings.ReplaceAll(pwn, "/", "-")
 		out["port.yml"] = fmt.Sprintf("- identifier: %s-runbook\n  title: %s runbook\n  blueprint: runbook\n  properties:\n    url: %s\n  relations:\n    service: %s\n- identifier: %s-oncall\n  title: %s on-call\n  blueprint: oncall\n  relations:\n    runbook: %s-runbook\n",
-			p.Path, p.Name, s.webURL(pwn+"/-/blob/main/docs/index.md"), pwn, p.Path, p.Name, p.Path)
+			slugged, p.Name, s.webURL(pwn+"/-/blob/main/docs/index.md"), pwn, slugged, p.Name, slugged)
 	}
 	for k, v := range s.files[p.ID] {
 		if v == nil {
