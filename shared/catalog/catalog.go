@@ -140,3 +140,9 @@ type Secrets interface {
 	HookSecret(ctx context.Context, scope string) (HookSecret, bool, error)
 	DeleteHookSecret(ctx context.Context, scope string) error
 }
+
+// StaleCounter is implemented by stores that can tell, before deleting,
+// how many entities of a kind a run would delete and how many there are.
+type StaleCounter interface {
+	StaleKeys(ctx context.Context, run RunID, kind string) ([]Key, int, error)
+}

@@ -57,7 +57,7 @@ type Config struct {
 	SpecPaths []string
 	Branch    string
 	// EntityDeletionThreshold refuses a resync deleting more than this
-	// share of a kind (0: no limit in the embedded catalog).
+	// share of a kind's entities (default 0.9).
 	EntityDeletionThreshold float64
 }
 
@@ -180,7 +180,7 @@ func Parse(data []byte) (*Config, error) {
 	if len(raw.Resources) == 0 && raw.SpecPath == nil {
 		return nil, errors.New("mapping: resources: at least one resource is required")
 	}
-	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true}
+	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true, EntityDeletionThreshold: 0.9}
 	if err := yaml.Unmarshal(data, &c.Document); err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}

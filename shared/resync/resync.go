@@ -360,6 +360,9 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	}
 	if ks.Failed() {
 		log.Error("resync of kind failed; nothing deleted", "errors", ks.ErrorsTotal, "first_error", ks.Errors[0])
+	} else if err := deletionGuard(ctx, opts, run, ks.Kind); err != nil {
+		addErr(err)
+		log.Error("resync of kind not cleaned up", "error", err)
 	} else {
 		n, err := opts.Store.DeleteStale(ctx, run, ks.Kind)
 		if err != nil {
@@ -372,6 +375,27 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal,
 		"duration", ks.Duration.Round(time.Millisecond),
 		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))
+}
+
+// deletionGuard applies the mapping's entityDeletionThreshold: a resync
+// that would delete more than that share of a kind's entities deletes
+// nothing and says so (GitLab returning far fewer objects than before is
+// more often an outage or a permissions change than a real deletion).
+func deletionGuard(ctx context.Context, opts Options, run catalog.RunID, kind string) error {
+	sc, ok := opts.Store.(catalog.StaleCounter)
+	t := opts.Mapping.EntityDeletionThreshold
+	if !ok || t <= 0 || t >= 1 || opts.Config.ForceDeletion {
+		return nil
+	}
+	keys, total, err := sc.StaleKeys(ctx, run, kind)
+	if err != nil {
+		return err
+	}
+	if total > 0 && float64(len(keys)) > t*float64(total) {
+		return fmt.Errorf("refusing to delete %d of %d %s entities (more than the mapping's entityDeletionThreshold %.0f%%); set forceDeletion (GLSYNC_FORCE_DELETION=true) for one resync if GitLab really lost them",
+			len(keys), total, kind, 100*t)
+	}
+	return nil
 }
 
 // listOptions takes the listing options from the first resource of the

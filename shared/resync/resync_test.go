@@ -638,6 +638,7 @@ func TestFileAndFolderKinds(t *testing.T) {
 		}
 	}
 	m, err := mapping.Parse([]byte(`
+entityDeletionThreshold: 1
 resources:
   - kind: file
     selector:
@@ -714,5 +715,26 @@ func TestGitOpsSpecFiles(t *testing.T) {
 	// The on-call entity relates to the runbook declared beside it.
 	if oncalls[0].Relations["runbook"] != strings.TrimSuffix(oncalls[0].Identifier, "-oncall")+"-runbook" || runbooks[0].Relations["service"] == nil {
 		t.Fatalf("relations %v %v", oncalls[0].Relations, runbooks[0].Relations)
+	}
+}
+
+func TestEntityDeletionThreshold(t *testing.T) {
+	e := newEnv(t, allOf)
+	if err := e.resync(t).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.catalogIDs(t, "service"))
+	for i, p := range e.sim.Projects() {
+		if i%20 != 0 {
+			e.sim.RemoveProject(p.ID)
+		}
+	}
+	sum := e.resync(t)
+	if !sum.Failed() || !strings.Contains(sum.Err().Error(), "entityDeletionThreshold 90%") || len(e.catalogIDs(t, "service")) != before {
+		t.Fatalf("the guard must refuse and keep everything: %v", sum.Err())
+	}
+	e.cfg.ForceDeletion = true
+	if err := e.resync(t).Err(); err != nil || len(e.catalogIDs(t, "service")) >= before/10 {
+		t.Fatalf("forced: %v, %d left", err, len(e.catalogIDs(t, "service")))
 	}
 }

@@ -237,6 +237,11 @@ func (s *Sink) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finish
 	return err
 }
 
+// StaleKeys reports what DeleteStale would delete (the mirror's view).
+func (s *Sink) StaleKeys(ctx context.Context, run catalog.RunID, kind string) ([]catalog.Key, int, error) {
+	return s.mirror.StaleKeys(ctx, run, kind)
+}
+
 // List returns the mirror's view of what is in Port.
 func (s *Sink) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
 	return s.mirror.List(ctx, f)
