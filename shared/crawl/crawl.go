@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,9 @@ const (
 type Source struct {
 	Entry  tokenmap.Entry
 	Client *gitlab.Client
+	// MinAccessLevel, when set, restricts group and project listings to
+	// those where the token has at least this role.
+	MinAccessLevel int
 
 	once  sync.Once
 	user  gitlab.User
@@ -86,6 +90,12 @@ type Options struct {
 	// Files and Folders select the file and folder kinds.
 	Files   FileOptions
 	Folders []FolderOptions
+	// Issue options.
+	Labels      []string
+	IssueType   string
+	NonArchived bool
+	// IncludeLabels adds __labels to projects.
+	IncludeLabels bool
 	// SpecPaths and Branch select GitOps spec files.
 	SpecPaths []string
 	Branch    string
@@ -172,6 +182,9 @@ func (s *Source) allGroups(ctx context.Context) ([]gitlab.Page, error) {
 	q.Set("all_available", "false")
 	q.Set("order_by", "id")
 	q.Set("sort", "asc")
+	if s.MinAccessLevel > 0 {
+		q.Set("min_access_level", strconv.Itoa(s.MinAccessLevel))
+	}
 	var pages []gitlab.Page
 	err := s.Client.ListOffset(ctx, "groups", q, func(p gitlab.Page) error {
 		pages = append(pages, p)
@@ -363,6 +376,9 @@ func (s *Source) projects(ctx context.Context, activeOnly bool, fn func(gitlab.P
 	if activeOnly {
 		q.Set("archived", "false")
 	}
+	if s.MinAccessLevel > 0 {
+		q.Set("min_access_level", strconv.Itoa(s.MinAccessLevel))
+	}
 	err := s.Client.ListKeyset(ctx, "projects", q, c.filter("path_with_namespace", s.Entry.MatchProject, fn))
 	if err != nil {
 		return c, fmt.Errorf("crawl: listing projects: %w", err)
@@ -420,6 +436,15 @@ func (s *Source) Issues(ctx context.Context, o Options, fn func(gitlab.Page) err
 		state = "opened"
 	}
 	q.Set("state", state)
+	if len(o.Labels) > 0 {
+		q.Set("labels", strings.Join(o.Labels, ","))
+	}
+	if o.IssueType != "" {
+		q.Set("issue_type", o.IssueType)
+	}
+	if o.NonArchived {
+		q.Set("non_archived", "true")
+	}
 	if o.UpdatedAfterDays > 0 {
 		now := o.Now
 		if now.IsZero() {
@@ -720,7 +745,7 @@ const MaxFileSize = 1 << 20
 // whether the blob search matched). Each option costs requests per project,
 // made concurrently within the token's gate.
 func (s *Source) ProjectsWith(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	if !o.IncludeLanguages && len(o.IncludedFiles) == 0 && len(o.SearchQueries) == 0 {
+	if !o.IncludeLanguages && !o.IncludeLabels && len(o.IncludedFiles) == 0 && len(o.SearchQueries) == 0 {
 		return s.projects(ctx, o.IncludeOnlyActiveProjects, fn)
 	}
 	return s.eachProject(ctx, false, o.IncludeOnlyActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
@@ -747,6 +772,19 @@ func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error
 			return fmt.Errorf("crawl: languages of %v: %w", pr["path_with_namespace"], err)
 		}
 		pr["__languages"] = langs
+	}
+	if o.IncludeLabels {
+		labels := []any{}
+		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/labels", id), nil, func(p gitlab.Page) error {
+			for _, l := range p.Items {
+				labels = append(labels, l)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("crawl: labels of %v: %w", pr["path_with_namespace"], err)
+		}
+		pr["__labels"] = labels
 	}
 	if len(o.IncludedFiles) > 0 {
 		files := map[string]any{}
@@ -817,7 +855,8 @@ func FromSelector(o mapping.Selector) Options {
 		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers,
 		APIQueryParams: o.APIQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
 		IncludeLanguages: o.IncludeLanguages, IncludeOnlyActiveProjects: o.IncludeOnlyActiveProjects, IncludedFiles: o.IncludedFiles,
-		Files: FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing}}
+		Files:  FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing},
+		Labels: o.Labels, IssueType: o.IssueType, NonArchived: o.NonArchived, IncludeLabels: o.IncludeLabels}
 	for _, q := range o.SearchQueries {
 		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Query: q.Query})
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	// project's default branch).
 	SpecPaths []string
 	Branch    string
+	// MinAccessLevel restricts group and project listings to those where
+	// the token has at least this role (visibility.useMinAccessLevel).
+	MinAccessLevel int
 	// EntityDeletionThreshold refuses a resync deleting more than this
 	// share of a kind's entities (default 0.9).
 	EntityDeletionThreshold float64
@@ -125,13 +128,17 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 type rawConfig struct {
-	DeleteDependentEntities      *bool         `yaml:"deleteDependentEntities"`
-	CreateMissingRelatedEntities *bool         `yaml:"createMissingRelatedEntities"`
-	EnableMergeEntity            *bool         `yaml:"enableMergeEntity"`
-	EntityDeletionThreshold      *float64      `yaml:"entityDeletionThreshold"`
-	SpecPath                     any           `yaml:"specPath"`
-	Branch                       string        `yaml:"branch"`
-	Resources                    []rawResource `yaml:"resources"`
+	DeleteDependentEntities      *bool    `yaml:"deleteDependentEntities"`
+	CreateMissingRelatedEntities *bool    `yaml:"createMissingRelatedEntities"`
+	EnableMergeEntity            *bool    `yaml:"enableMergeEntity"`
+	EntityDeletionThreshold      *float64 `yaml:"entityDeletionThreshold"`
+	SpecPath                     any      `yaml:"specPath"`
+	Visibility                   *struct {
+		UseMinAccessLevel bool `yaml:"useMinAccessLevel"`
+		MinAccessLevel    int  `yaml:"minAccessLevel"`
+	} `yaml:"visibility"`
+	Branch    string        `yaml:"branch"`
+	Resources []rawResource `yaml:"resources"`
 }
 
 type rawResource struct {
@@ -214,6 +221,16 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	c.Branch = raw.Branch
+	if v := raw.Visibility; v != nil && v.UseMinAccessLevel {
+		switch v.MinAccessLevel {
+		case 10, 20, 30, 40, 50:
+			c.MinAccessLevel = v.MinAccessLevel
+		case 0:
+			c.MinAccessLevel = 30 // GitLab's Developer, the integration's default
+		default:
+			return nil, fmt.Errorf("mapping: visibility.minAccessLevel: must be 10 (guest), 20 (reporter), 30 (developer), 40 (maintainer) or 50 (owner), got %d", v.MinAccessLevel)
+		}
+	}
 	for i, rr := range raw.Resources {
 		r, err := compileResource(i, rr)
 		if err != nil {
@@ -347,7 +364,13 @@ type Selector struct {
 	// Branch options: DefaultBranchOnly (default true), Regex, Search.
 	DefaultBranchOnly bool
 	Regex, Search     string
+	// Issue options: Labels (all required), IssueType, NonArchived
+	// (default true: issues of archived projects are left out).
+	Labels      []string
+	IssueType   string
+	NonArchived bool
 	// Project options.
+	IncludeLabels             bool
 	IncludeLanguages          bool
 	IncludeOnlyActiveProjects bool
 	IncludedFiles             []string
@@ -393,9 +416,9 @@ type selectorError struct {
 // selectorOptions lists the options each kind accepts.
 var selectorOptions = map[string][]string{
 	"group":                {"includeOnlyActiveGroups"},
-	"project":              {"includeLanguages", "includeOnlyActiveProjects", "includedFiles", "searchQueries"},
+	"project":              {"includeLanguages", "includeOnlyActiveProjects", "includedFiles", "searchQueries", "includeLabels"},
 	"merge-request":        {"states", "updatedAfter"},
-	"issue":                {"state", "updatedAfter"},
+	"issue":                {"state", "updatedAfter", "labels", "issueType", "nonArchived"},
 	"pipeline":             {"limitPerProject", "apiQueryParams", "pipelineQueryParams"},
 	"job":                  {"limitPerProject", "apiQueryParams"},
 	"release":              {"limitPerProject"},
@@ -461,7 +484,27 @@ func (r *Resource) parseSelector() *selectorError {
 		return err
 	}
 	r.Options.DefaultBranchOnly = true
-	for key, dst := range map[string]*bool{"includeBotMembers": &r.Options.IncludeBotMembers, "includeInheritedMembers": &r.Options.IncludeInheritedMembers,
+	r.Options.NonArchived = true
+	if v, ok := r.Selector["labels"]; ok {
+		switch l := v.(type) {
+		case string:
+			r.Options.Labels = strings.Split(l, ",")
+		case []any:
+			for _, x := range l {
+				r.Options.Labels = append(r.Options.Labels, fmt.Sprint(x))
+			}
+		default:
+			return &selectorError{"selector.labels", fmt.Errorf("must be a list of label names, got %v", v)}
+		}
+	}
+	if v, ok := r.Selector["issueType"]; ok {
+		t, _ := v.(string)
+		if t != "issue" && t != "incident" && t != "test_case" && t != "task" {
+			return &selectorError{"selector.issueType", fmt.Errorf("must be issue, incident, test_case or task, got %v", v)}
+		}
+		r.Options.IssueType = t
+	}
+	for key, dst := range map[string]*bool{"nonArchived": &r.Options.NonArchived, "includeLabels": &r.Options.IncludeLabels, "includeBotMembers": &r.Options.IncludeBotMembers, "includeInheritedMembers": &r.Options.IncludeInheritedMembers,
 		"defaultBranchOnly": &r.Options.DefaultBranchOnly, "includeLanguages": &r.Options.IncludeLanguages,
 		"includeOnlyActiveProjects": &r.Options.IncludeOnlyActiveProjects, "includeOnlyActiveGroups": &r.Options.IncludeOnlyActiveGroups} {
 		if v, ok := r.Selector[key]; ok {

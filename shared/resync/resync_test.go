@@ -738,3 +738,88 @@ func TestEntityDeletionThreshold(t *testing.T) {
 		t.Fatalf("forced: %v, %d left", err, len(e.catalogIDs(t, "service")))
 	}
 }
+
+func TestIssueOptionsAndVisibility(t *testing.T) {
+	e := newEnv(t, allOf)
+	ps := e.sim.Projects()
+	var live, archived gitlabtest.ProjectInfo
+	for _, p := range ps {
+		if p.Archived && archived.ID == 0 {
+			archived = p
+		}
+		if !p.Archived && !p.EmptyRepo && live.ID == 0 {
+			live = p
+		}
+	}
+	bug := e.sim.AddIssue(live.ID, "Crash", false)
+	e.sim.UpdateIssue(bug.ID, func(i *gitlabtest.Issue) { i.Labels = []string{"bug", "p1"} })
+	e.sim.AddIssue(live.ID, "Idea", false)
+	inc := e.sim.AddIssue(live.ID, "Outage", false)
+	e.sim.UpdateIssue(inc.ID, func(i *gitlabtest.Issue) { i.Labels = []string{"bug", "p1"}; i.Type = "incident" })
+	old := e.sim.AddIssue(archived.ID, "Legacy", false)
+	e.sim.UpdateIssue(old.ID, func(i *gitlabtest.Issue) { i.Labels = []string{"bug", "p1"} })
+	run := func(doc string) []string {
+		t.Helper()
+		m, err := mapping.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := sqlitestore.Open(t.TempDir())
+		defer st.Close()
+		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
+			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+		if err != nil || sum.Failed() {
+			t.Fatalf("%v %v", err, sum.Err())
+		}
+		ents, _ := st.List(context.Background(), catalog.Filter{})
+		var ids []string
+		for _, x := range ents {
+			ids = append(ids, x.Blueprint+":"+x.Identifier)
+		}
+		return ids
+	}
+	got := run(`
+resources:
+  - kind: issue
+    selector: {query: 'true', labels: [bug, p1], issueType: issue}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"issue"'}}}
+`)
+	if len(got) != 1 || got[0] != "issue:"+strconv.FormatInt(bug.ID, 10) {
+		t.Fatalf("labels + issueType + nonArchived (default): %v", got)
+	}
+	got = run(`
+resources:
+  - kind: issue
+    selector: {query: 'true', labels: [bug], nonArchived: false}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"issue"'}}}
+`)
+	if len(got) != 3 {
+		t.Fatalf("nonArchived false keeps archived projects' issues: %v", got)
+	}
+	// visibility: the group tokens are owners (50); requiring 50 keeps
+	// everything, and a reporter token with 30 required sees nothing.
+	e.sim.AddToken(gitlabtest.Token{Value: "glpat-reporter-token-xyz", Kind: gitlabtest.GroupAccessToken, GroupID: e.org.Roots[0].ID, AccessLevel: 20})
+	e.cfg.TokenMapping = tokenmap.Mapping{{Token: "glpat-reporter-token-xyz", Patterns: []string{"**"}}}
+	got = run(`
+visibility: {useMinAccessLevel: true, minAccessLevel: 30}
+resources:
+  - kind: project
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"service"'}}}
+`)
+	if len(got) != 0 {
+		t.Fatalf("a reporter token with minAccessLevel 30: %d entities", len(got))
+	}
+	got = run(`
+visibility: {useMinAccessLevel: true, minAccessLevel: 20}
+resources:
+  - kind: project
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"service"'}}}
+`)
+	if len(got) == 0 {
+		t.Fatal("minAccessLevel 20 should keep the reporter's projects")
+	}
+	if _, err := mapping.Parse([]byte("visibility: {useMinAccessLevel: true, minAccessLevel: 35}\nresources: [{kind: project, port: {entity: {mappings: {identifier: .id, blueprint: '\"s\"'}}}}]\n")); err == nil ||
+		!strings.Contains(err.Error(), "visibility.minAccessLevel: must be 10 (guest)") {
+		t.Fatalf("bad level: %v", err)
+	}
+}

@@ -67,7 +67,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 		}
 		s.childRoutes(w, r, tok, p, segs[2:])
 	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" &&
-		(segs[2] == "repository" || segs[2] == "languages" || segs[2] == "members" || segs[2] == "deployments" || segs[2] == "search"):
+		(segs[2] == "repository" || segs[2] == "languages" || segs[2] == "labels" || segs[2] == "members" || segs[2] == "deployments" || segs[2] == "search"):
 		s.mu.RLock()
 		p := s.findProject(tok, segs[1])
 		s.mu.RUnlock()
@@ -329,6 +329,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 	}
 	membership, _ := boolParam(q, "membership")
 	simple, _ := boolParam(q, "simple")
+	minLevel, _ := strconv.Atoi(q.Get("min_access_level"))
 	arch := archivedFilter(q)
 	idAfter, _ := strconv.ParseInt(q.Get("id_after"), 10, 64)
 	s.mu.RLock()
@@ -338,7 +339,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 			return false
 		}
 		if tok.Kind == AdminToken {
-			return !membership // an admin is a member of nothing here
+			return !membership && minLevel == 0 // an admin is a member of nothing here
+		}
+		if minLevel > 0 && s.accessLevel(tok) < minLevel {
+			return false
 		}
 		return s.visibleProject(tok, p)
 	})

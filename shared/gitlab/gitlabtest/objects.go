@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,8 @@ type Issue struct {
 	ID, IID, ProjectID   int64
 	Title, State         string // opened, closed
 	Confidential         bool
+	Labels               []string
+	Type                 string // issue (default), incident, test_case, task
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -190,7 +193,7 @@ func (s *Server) issueJSON(i *Issue) map[string]any {
 	return map[string]any{
 		"id": i.ID, "iid": i.IID, "project_id": i.ProjectID, "title": i.Title, "description": "", "state": i.State,
 		"created_at": ts(i.CreatedAt), "updated_at": ts(i.UpdatedAt), "closed_at": closed, "closed_by": nil,
-		"labels": []any{}, "milestone": nil, "assignees": []any{}, "assignee": nil, "type": "ISSUE", "issue_type": "issue",
+		"labels": labelsOf(i.Labels), "milestone": nil, "assignees": []any{}, "assignee": nil, "type": strings.ToUpper(orDefault(i.Type, "issue")), "issue_type": orDefault(i.Type, "issue"),
 		"author":           map[string]any{"id": 1, "username": "jsmith", "name": "John Smith", "state": "active", "web_url": s.webURL("jsmith")},
 		"user_notes_count": 0, "upvotes": 0, "downvotes": 0, "due_date": nil, "confidential": i.Confidential,
 		"discussion_locked": nil, "web_url": s.webURL(fmt.Sprintf("%s/-/issues/%d", pwn, i.IID)),
@@ -316,6 +319,21 @@ func issueMatches(i *Issue, q url.Values) bool {
 	if st := q.Get("state"); st != "" && st != "all" && st != i.State {
 		return false
 	}
+	if t := q.Get("issue_type"); t != "" && t != orDefault(i.Type, "issue") {
+		return false
+	}
+	// labels=a,b: issues with every listed label.
+	if l := q.Get("labels"); l != "" {
+		for _, want := range strings.Split(l, ",") {
+			found := false
+			for _, have := range i.Labels {
+				found = found || have == want
+			}
+			if !found {
+				return false
+			}
+		}
+	}
 	if v := q.Get("updated_after"); v != "" {
 		if t, err := time.Parse(time.RFC3339, v); err == nil && !i.UpdatedAt.After(t) {
 			return false
@@ -339,9 +357,10 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, tok *Token, 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var items []*Issue
+	nonArchived, _ := boolParam(q, "non_archived")
 	for _, i := range s.obj.issues {
 		p := s.projects[i.ProjectID]
-		if p != nil && inScope(p) && s.visibleProject(tok, p) && issueMatches(i, q) {
+		if p != nil && inScope(p) && s.visibleProject(tok, p) && issueMatches(i, q) && !(nonArchived && p.Archived) {
 			items = append(items, i)
 		}
 	}
@@ -485,6 +504,14 @@ func (s *Server) MemberEvent(ctx context.Context, groupID int64, m *Member, even
 	var out []Delivery
 	for _, h := range targets {
 		out = append(out, s.send(ctx, h, "Member Hook", newUUID(), b))
+	}
+	return out
+}
+
+func labelsOf(l []string) []any {
+	out := []any{}
+	for _, x := range l {
+		out = append(out, x)
 	}
 	return out
 }

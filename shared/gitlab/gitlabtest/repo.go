@@ -123,6 +123,15 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
 	files := s.repoFiles(p)
 	switch {
+	case len(segs) == 1 && segs[0] == "labels":
+		var out []any
+		if !p.EmptyRepo {
+			for i, name := range []string{"bug", "feature", "tech-debt"} {
+				out = append(out, map[string]any{"id": p.ID*10 + int64(i), "name": name, "color": "#428BCA", "text_color": "#FFFFFF",
+					"description": nil, "open_issues_count": 0, "closed_issues_count": 0, "open_merge_requests_count": 0, "subscribed": false, "priority": nil, "is_project_label": true})
+			}
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/labels", p.ID)), out))
 	case len(segs) == 1 && segs[0] == "languages":
 		langs := map[string]any{}
 		if !p.EmptyRepo {
