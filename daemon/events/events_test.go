@@ -37,7 +37,7 @@ func processor(t *testing.T, patterns ...string) *Processor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapping.Load("../../examples/mappings/all-kinds.yml")
+	m, err := mapping.Load("../../shared/mapping/all-kinds.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

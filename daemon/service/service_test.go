@@ -380,7 +380,7 @@ func TestRestartLosesNoAcceptedEvent(t *testing.T) {
 
 func TestEveryEventKind(t *testing.T) {
 	h := newHarness(t)
-	h.mapping = "../../examples/mappings/all-kinds.yml"
+	h.mapping = "../../shared/mapping/all-kinds.yml"
 	h.start()
 	h.ready()
 	ctx := context.Background()

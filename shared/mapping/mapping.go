@@ -39,8 +39,19 @@ import (
 //go:embed default.yml
 var defaultMapping []byte
 
-// Default returns the embedded default mapping's source.
+//go:embed all-kinds.yml
+var allKindsMapping []byte
+
+// Default returns the embedded default mapping's source: group, project,
+// merge-request and issue, the kinds listed per collection (a resync costs
+// a few requests per 100 objects).
 func Default() []byte { return append([]byte(nil), defaultMapping...) }
+
+// AllKinds returns a mapping with every kind glsync syncs, each mapped to
+// a blueprint (see the file's comments). Kinds GitLab lists only per
+// project (pipeline, job, release, tag, branch, deployment, file, folder,
+// project-with-members) cost a request or more per project.
+func AllKinds() []byte { return append([]byte(nil), allKindsMapping...) }
 
 // Config is a parsed, compiled port-app-config.
 type Config struct {

@@ -217,7 +217,7 @@ func TestRuntimeErrors(t *testing.T) {
 }
 
 func TestExampleMappingLoads(t *testing.T) {
-	c, err := Load("../../examples/mappings/all-kinds.yml")
+	c, err := Load("all-kinds.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

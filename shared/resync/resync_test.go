@@ -417,7 +417,7 @@ func TestEveryKind(t *testing.T) {
 	issue := e.sim.AddIssue(p.ID, "Login fails", false)
 	pl, jobs := e.sim.AddPipeline(p.ID, "success", "build", "test")
 	e.sim.AddRelease(p.ID, "v1.2.0")
-	m, err := mapping.Load("../../examples/mappings/all-kinds.yml")
+	m, err := mapping.Load("../../shared/mapping/all-kinds.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +470,7 @@ func TestEveryKind(t *testing.T) {
 
 func TestEveryKindNewKinds(t *testing.T) {
 	e := newEnv(t, allOf)
-	m, err := mapping.Load("../../examples/mappings/all-kinds.yml")
+	m, err := mapping.Load("../../shared/mapping/all-kinds.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,20 +16,24 @@ import (
 func (a *app) mappingCommand() *cobra.Command {
 	c := &cobra.Command{Use: "mapping", Short: "Write or test port-app-config mappings"}
 	var output string
-	var force bool
+	var force, minimal bool
 	initCmd := &cobra.Command{
 		Use:   "init",
-		Short: "Write the embedded default mapping to a file, to edit it",
+		Short: "Write a mapping covering every kind (or, with --minimal, the embedded default) to edit it",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			doc := mapping.AllKinds()
+			if minimal {
+				doc = mapping.Default()
+			}
 			if output == "" || output == "-" {
-				_, err := a.stdout.Write(mapping.Default())
+				_, err := a.stdout.Write(doc)
 				return err
 			}
 			if _, err := os.Stat(output); err == nil && !force {
 				return usageErr(fmt.Errorf("--output: %s exists; use --force to overwrite it", output))
 			}
-			if err := os.WriteFile(output, mapping.Default(), 0o644); err != nil {
+			if err := os.WriteFile(output, doc, 0o644); err != nil {
 				return failedErr(err)
 			}
 			fmt.Fprintf(a.stdout, "default mapping written to %s; use it with --mapping %s (or GLSYNC_MAPPING)\n", output, output)
@@ -38,6 +42,7 @@ func (a *app) mappingCommand() *cobra.Command {
 	}
 	initCmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default: standard output)")
 	initCmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	initCmd.Flags().BoolVar(&minimal, "minimal", false, "write the embedded default (group, project, merge-request, issue) instead")
 
 	var kind, input string
 	var fromExamples bool

@@ -24,7 +24,7 @@ func blueprint(id, title, icon string, props map[string]any, rels map[string]any
 }
 
 // DefaultBlueprints are the blueprints the embedded default mapping and
-// examples/mappings/all-kinds.yml write to, in dependency order.
+// shared/mapping/all-kinds.yml write to, in dependency order.
 func DefaultBlueprints() []map[string]any {
 	return []map[string]any{
 		blueprint("gitlabGroup", "GitLab Group", "GitLab", map[string]any{
@@ -60,6 +60,16 @@ func DefaultBlueprints() []map[string]any {
 		blueprint("gitlabGroupMembers", "Group Members", "GitLab", map[string]any{
 			"members": prop("array", "Members"), "maintainers": prop("array", "Maintainers"),
 		}, map[string]any{}),
+		blueprint("gitlabTag", "Tag", "GitLab", map[string]any{"commit": prop("string", "Commit")},
+			map[string]any{"service": rel("service", "Service", false)}),
+		blueprint("gitlabBranch", "Branch", "GitLab", map[string]any{"protected": prop("boolean", "Protected"), "link": prop("string", "Link", "url")},
+			map[string]any{"service": rel("service", "Service", false)}),
+		blueprint("gitlabDeployment", "Deployment", "GitLab", map[string]any{"environment": prop("string", "Environment"), "status": prop("string", "Status")},
+			map[string]any{"service": rel("service", "Service", false)}),
+		blueprint("gitlabProjectMembers", "Project Members", "GitLab", map[string]any{"members": prop("array", "Members")}, map[string]any{}),
+		blueprint("gitlabMember", "Member", "User", map[string]any{"state": prop("string", "State"), "link": prop("string", "Link", "url")}, map[string]any{}),
+		blueprint("gitlabFolder", "Folder", "Folder", map[string]any{"branch": prop("string", "Branch")},
+			map[string]any{"service": rel("service", "Service", false)}),
 	}
 }
 
