@@ -59,6 +59,10 @@ type Source struct {
 	uerr  error
 	admin bool
 
+	refsMu sync.Mutex
+	refs   []map[string]any
+	refsOK bool
+
 	groupsMu  sync.Mutex
 	groups    []gitlab.Page // every group the token sees, listed once per Source
 	groupsErr error
@@ -546,11 +550,56 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 // EachProject runs fetch for every selected project (skipping empty
 // repositories when asked), as many at a time as the client's gate
 // allows, and hands the non-empty pages to fn one at a time.
+// The projects come from one listing per Source shared by every
+// per-project kind (only the fields they need are kept: a few hundred
+// bytes per project), so five per-project kinds do not list the projects
+// five times.
 func (s *Source) EachProject(ctx context.Context, skipEmpty bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
-	return s.eachProject(ctx, skipEmpty, false, fetch, fn)
+	refs, err := s.projectRefs(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	return s.eachProjectFrom(ctx, skipEmpty, func(_ context.Context, each func(gitlab.Page) error) (Counts, error) {
+		return Counts{}, each(gitlab.Page{Items: refs})
+	}, fetch, fn)
+}
+
+// refFields are the project fields per-project kinds use.
+var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived"}
+
+// projectRefs lists the selected projects once per Source.
+func (s *Source) projectRefs(ctx context.Context) ([]map[string]any, error) {
+	s.refsMu.Lock()
+	defer s.refsMu.Unlock()
+	if s.refsOK {
+		return s.refs, nil
+	}
+	var refs []map[string]any
+	_, err := s.Projects(ctx, func(p gitlab.Page) error {
+		for _, pr := range p.Items {
+			r := make(map[string]any, len(refFields))
+			for _, f := range refFields {
+				r[f] = pr[f]
+			}
+			refs = append(refs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.refs, s.refsOK = refs, true
+	return refs, nil
 }
 
 func (s *Source) eachProject(ctx context.Context, skipEmpty, activeOnly bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
+	return s.eachProjectFrom(ctx, skipEmpty, func(ctx context.Context, each func(gitlab.Page) error) (Counts, error) {
+		return s.projects(ctx, activeOnly, each)
+	}, fetch, fn)
+}
+
+func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(context.Context, func(gitlab.Page) error) (Counts, error),
+	fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
 	var mu sync.Mutex
 	sem := make(chan struct{}, cap(s.Client.Gate()))
@@ -559,7 +608,7 @@ func (s *Source) eachProject(ctx context.Context, skipEmpty, activeOnly bool, fe
 	errOnce := sync.Once{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, err := s.projects(ctx, activeOnly, func(p gitlab.Page) error {
+	_, err := list(ctx, func(p gitlab.Page) error {
 		for _, pr := range p.Items {
 			if empty, _ := pr["empty_repo"].(bool); empty && skipEmpty {
 				continue
@@ -664,7 +713,7 @@ func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(git
 	if o.IncludeInheritedMembers {
 		suffix = "members/all"
 	}
-	return s.EachProject(ctx, false, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	return s.eachProject(ctx, false, false, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		start := time.Now()
 		members, err := s.listMembers(ctx, fmt.Sprintf("projects/%d/%s", int64(num(pr["id"])), suffix), o.IncludeBotMembers)
 		if err != nil {

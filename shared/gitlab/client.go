@@ -59,6 +59,39 @@ type Stats struct {
 
 	statusMu sync.Mutex
 	byStatus map[int]int64
+	byKind   map[string]int64
+}
+
+type kindKey struct{}
+
+// WithKind labels the requests made with ctx as made for a kind, so Stats
+// can count requests per kind.
+func WithKind(ctx context.Context, kind string) context.Context {
+	return context.WithValue(ctx, kindKey{}, kind)
+}
+
+func (s *Stats) countKind(ctx context.Context) {
+	k, _ := ctx.Value(kindKey{}).(string)
+	if k == "" {
+		return
+	}
+	s.statusMu.Lock()
+	if s.byKind == nil {
+		s.byKind = map[string]int64{}
+	}
+	s.byKind[k]++
+	s.statusMu.Unlock()
+}
+
+// ByKind returns the number of attempts per kind (see WithKind).
+func (s *Stats) ByKind() map[string]int64 {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	out := make(map[string]int64, len(s.byKind))
+	for k, v := range s.byKind {
+		out[k] = v
+	}
+	return out
 }
 
 func (s *Stats) countStatus(status int) {
@@ -219,6 +252,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ctx.Err()
 	}
 	t.stats.Requests.Add(1)
+	t.stats.countKind(ctx)
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		t.stats.countStatus(0)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,4 +195,139 @@ func BenchmarkResync(b *testing.B) {
 			b.ReportMetric(float64(entities), "entities")
 		})
 	}
+}
+
+// BenchmarkResyncAllKinds resyncs every kind (shared/mapping/all-kinds.yml)
+// of a 2,000-project organisation with 20 ms latency, and reports GitLab
+// requests per kind next to the minimum for each (see minimumAllKinds).
+func BenchmarkResyncAllKinds(b *testing.B) {
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 42})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42})
+	ts := sim.Start(b)
+	sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
+	var tm tokenmap.Mapping
+	for _, tok := range org.RootTokens {
+		tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
+	}
+	cfg := &config.Config{TokenMapping: tm, GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8}
+	m, err := mapping.Load("../mapping/all-kinds.yml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	perKind, shared := minimumAllKinds(sim, org)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var sum *resync.Summary
+	var total int
+	var peak uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		store, err := sqlitestore.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		sim.ResetRequests()
+		runtime.GC()
+		base := heapObjects()
+		hs := startHeapSampler()
+		b.StartTimer()
+		sum, err = resync.Run(context.Background(), resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
+		b.StopTimer()
+		if p := hs.Stop(); p > base && p-base > peak {
+			peak = p - base
+		}
+		if err != nil || sum.Failed() {
+			b.Fatalf("resync failed: %v %v", err, sum.Err())
+		}
+		_, total = sim.Requests()
+		store.Close()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	minTotal := shared
+	for _, k := range sum.Kinds {
+		minTotal += perKind[k.Kind]
+		fmt.Printf("%-20s %6d requests, minimum %6d beyond the shared listings (%d entities)\n", k.Kind, k.Requests, perKind[k.Kind], k.Created)
+	}
+	fmt.Printf("shared listings (GET /user, /groups, /projects per token): minimum %d\n", shared)
+	fmt.Printf("total %d requests, minimum %d (%.1f%% above), wall %v\n", total, minTotal, 100*float64(total-minTotal)/float64(minTotal), sum.Duration.Round(time.Millisecond))
+	if float64(total) > 1.05*float64(minTotal) {
+		b.Fatalf("%d requests, more than 5%% above the minimum %d", total, minTotal)
+	}
+	b.ReportMetric(float64(total), "requests/op")
+	b.ReportMetric(float64(minTotal), "min-requests")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
+}
+
+// minimumAllKinds computes, per kind, the fewest requests beyond the
+// listings every kind shares (GET /user, the groups and the projects of
+// each token, counted once in shared): per-project kinds need a request
+// per non-empty project a token sees (pipelines, jobs, releases, tags,
+// deployments, the default branch), project-with-members one per project;
+// member kinds a listing per group; merge requests and issues a listing
+// per root group; file and folder a tree listing per non-empty project
+// (entries/100 pages), plus a raw read per matching file.
+func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int, int) {
+	gs := sim.Groups()
+	parent := map[int64]int64{}
+	for _, g := range gs {
+		parent[g.ID] = g.ParentID
+	}
+	under := func(id, root int64) bool {
+		for ; id != 0; id = parent[id] {
+			if id == root {
+				return true
+			}
+		}
+		return false
+	}
+	pages := func(n int) int { return max(1, (n+99)/100) }
+	per := map[string]int{}
+	shared := 0
+	for _, root := range org.Roots {
+		groups, projects, nonEmpty, activeProjects := 0, 0, 0, 0
+		for _, g := range gs {
+			if under(g.ID, root.ID) {
+				groups++
+			}
+		}
+		for _, p := range sim.Projects() {
+			v := under(p.NamespaceID, root.ID)
+			for _, s := range p.SharedWith {
+				v = v || under(s, root.ID)
+			}
+			if !v {
+				continue
+			}
+			projects++
+			if !p.Archived {
+				activeProjects++
+			}
+			if p.EmptyRepo {
+				continue
+			}
+			nonEmpty++
+			paths, folder := sim.RepoTree(p.ID)
+			tp := pages(len(paths))
+			per["file"] += tp
+			per["folder"] += tp
+			for i, path := range paths {
+				if !folder[i] && strings.HasSuffix(path, "catalog-info.json") {
+					per["file"]++
+				}
+			}
+		}
+		_ = activeProjects
+		shared += 1 + pages(groups) + pages(projects)
+		per["project"] += 0
+		per["group-with-members"] += groups
+		per["member"] += groups
+		per["project-with-members"] += projects
+		per["merge-request"]++
+		per["issue"]++
+		for _, k := range []string{"pipeline", "job", "release", "tag", "branch", "deployment"} {
+			per[k] += nonEmpty
+		}
+	}
+	return per, shared
 }

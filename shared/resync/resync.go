@@ -50,7 +50,10 @@ type Options struct {
 
 // KindSummary is the outcome for one kind.
 type KindSummary struct {
-	Kind     string
+	Kind string
+	// Requests is the number of GitLab requests made for this kind (a
+	// listing shared between kinds counts for the kind that made it).
+	Requests int64
 	Fetched  int // objects GitLab returned
 	Selected int // objects the globs kept (after deduplication)
 	catalog.UpsertStats
@@ -152,6 +155,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	wg.Wait()
 	sum.Requests = stats.Requests.Load()
+	byKind := stats.ByKind()
+	for _, k := range sum.Kinds {
+		k.Requests = byKind[k.Kind]
+	}
 	sum.Retries = stats.Retries.Load()
 	sum.RateLimited = stats.RateLimited.Load()
 	if base != nil {
@@ -205,6 +212,7 @@ func (o *owners) claim(id int64, i int) (write, rewrite bool) {
 
 func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary) {
 	start := time.Now()
+	ctx = gitlab.WithKind(ctx, ks.Kind)
 	log = log.With("kind", ks.Kind)
 	resources := opts.Mapping.ResourcesFor(ks.Kind)
 	own := &owners{m: map[int64]int{}}

@@ -92,10 +92,10 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 // printSummary writes the per-kind table and the totals.
 func printSummary(w io.Writer, sum *resync.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\tduration\t")
+	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\trequests\tduration\t")
 	for _, k := range sum.Kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
-			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Duration.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
+			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
 	status := "ok"

@@ -325,3 +325,20 @@ func searchBlobs(p *Project, files map[string]string, term string) []any {
 	}
 	return out
 }
+
+// RepoTree returns the recursive tree of a project's default branch: every
+// entry's path and whether it is a folder (benchmarks compute minimums
+// from it).
+func (s *Server) RepoTree(projectID int64) (paths []string, folder []bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := s.projects[projectID]
+	if p == nil {
+		return nil, nil
+	}
+	for _, e := range tree(s.repoFiles(p), "", true) {
+		paths = append(paths, e.Path)
+		folder = append(folder, e.Type == "tree")
+	}
+	return paths, folder
+}
