@@ -823,3 +823,142 @@ resources:
 		t.Fatalf("bad level: %v", err)
 	}
 }
+
+func TestSelectorOptionsTable(t *testing.T) {
+	e := newEnv(t, allOf)
+	var svc gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") && p.ID%2 == 0 {
+			svc = p
+			break
+		}
+	}
+	e.sim.AddMergeRequest(svc.ID, "feature work") // an extra open branch
+	run := func(t *testing.T, doc string) []*catalog.Entity {
+		t.Helper()
+		m, err := mapping.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := sqlitestore.Open(t.TempDir())
+		defer st.Close()
+		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
+			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+		if err != nil || sum.Failed() {
+			t.Fatalf("%v %v", err, sum.Err())
+		}
+		ents, _ := st.List(context.Background(), catalog.Filter{})
+		return ents
+	}
+	count := func(ents []*catalog.Entity, prefix string) int {
+		n := 0
+		for _, x := range ents {
+			if strings.HasPrefix(x.Identifier, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	ident := `identifier: .__project.path_with_namespace + ":" + .name`
+	cases := []struct {
+		name, doc string
+		check     func([]*catalog.Entity) string
+	}{
+		{"branch: all branches", `
+resources:
+  - kind: branch
+    selector: {query: 'true', defaultBranchOnly: false}
+    port: {entity: {mappings: {` + ident + `, blueprint: '"b"'}}}
+`, func(ents []*catalog.Entity) string {
+			if count(ents, svc.PathWithNamespace+":") != 2 {
+				return "want the default branch and the merge request's branch"
+			}
+			return ""
+		}},
+		{"branch: regex", `
+resources:
+  - kind: branch
+    selector: {query: 'true', defaultBranchOnly: false, regex: '^feature-'}
+    port: {entity: {mappings: {` + ident + `, blueprint: '"b"'}}}
+`, func(ents []*catalog.Entity) string {
+			for _, x := range ents {
+				if !strings.Contains(x.Identifier, ":feature-") {
+					return "a branch outside the regex: " + x.Identifier
+				}
+			}
+			if len(ents) == 0 {
+				return "no feature branch"
+			}
+			return ""
+		}},
+		{"tag: limitPerProject", `
+resources:
+  - kind: tag
+    selector: {query: 'true', limitPerProject: 1}
+    port: {entity: {mappings: {` + ident + `, blueprint: '"t"'}}}
+`, func(ents []*catalog.Entity) string {
+			if count(ents, svc.PathWithNamespace+":") != 1 || count(ents, svc.PathWithNamespace+":v1.3.0") != 1 {
+				return "want only the newest tag"
+			}
+			return ""
+		}},
+		{"member: includeBotMembers", `
+resources:
+  - kind: member
+    selector: {query: 'true', includeBotMembers: true}
+    port: {entity: {mappings: {identifier: .username, blueprint: '"m"'}}}
+`, func(ents []*catalog.Entity) string {
+			if count(ents, "group_") == 0 {
+				return "bots must be kept with includeBotMembers"
+			}
+			return ""
+		}},
+		{"project-with-members: direct only", `
+resources:
+  - kind: project-with-members
+    selector: {query: 'true', includeInheritedMembers: false}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"direct"', properties: {n: .__members | length}}}}
+`, func(ents []*catalog.Entity) string {
+			for _, x := range ents {
+				if x.Properties["n"].(float64) != 0 {
+					return x.Identifier + " has direct members"
+				}
+			}
+			return ""
+		}},
+		{"project-with-members: inherited", `
+resources:
+  - kind: project-with-members
+    selector: {query: 'true', includeInheritedMembers: true}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"all"', properties: {n: .__members | length}}}}
+`, func(ents []*catalog.Entity) string {
+			for _, x := range ents {
+				if x.Properties["n"].(float64) == 0 {
+					return x.Identifier + " has no inherited members"
+				}
+			}
+			return ""
+		}},
+		{"file: repos and skipParsing", `
+resources:
+  - kind: file
+    selector: {query: 'true', files: {path: 'catalog-info.json', repos: [` + svc.PathWithNamespace + `], skipParsing: true}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"f"', properties: {raw: .file.content}}}}
+`, func(ents []*catalog.Entity) string {
+			if len(ents) != 1 || ents[0].Identifier != svc.PathWithNamespace {
+				return fmt.Sprintf("want only the listed repo, got %d", len(ents))
+			}
+			if _, isText := ents[0].Properties["raw"].(string); !isText {
+				return "skipParsing must keep the text"
+			}
+			return ""
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if msg := c.check(run(t, c.doc)); msg != "" {
+				t.Fatal(msg)
+			}
+		})
+	}
+}
