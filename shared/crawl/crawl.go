@@ -331,23 +331,28 @@ func (s *Source) MergeRequests(ctx context.Context, o MergeRequestOptions, fn fu
 		st, _ := o["state"].(string)
 		return wanted[st] && s.Entry.MatchProject(MergeRequestProject(o))
 	}
-	filter := c.filterBy(match, fn)
+	return c, s.perRootGroup(ctx, "merge_requests", q, c.filterBy(match, fn))
+}
+
+// perRootGroup lists a collection instance-wide for an admin, else once
+// per root group the token sees (GitLab includes subgroups).
+func (s *Source) perRootGroup(ctx context.Context, collection string, q url.Values, fn func(gitlab.Page) error) error {
 	if s.admin {
-		if err := s.Client.ListOffset(ctx, "merge_requests", q, filter); err != nil {
-			return c, fmt.Errorf("crawl: listing merge requests: %w", err)
+		if err := s.Client.ListOffset(ctx, collection, q, fn); err != nil {
+			return fmt.Errorf("crawl: listing %s: %w", collection, err)
 		}
-		return c, nil
+		return nil
 	}
 	roots, err := s.RootGroups(ctx)
 	if err != nil {
-		return c, err
+		return err
 	}
 	for _, id := range roots {
-		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/merge_requests", id), q, filter); err != nil {
-			return c, fmt.Errorf("crawl: listing merge requests of group %d: %w", id, err)
+		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/%s", id, collection), q, fn); err != nil {
+			return fmt.Errorf("crawl: listing %s of group %d: %w", collection, id, err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // MergeRequestProject returns the path_with_namespace of a merge
@@ -457,22 +462,7 @@ func (s *Source) Issues(ctx context.Context, o Options, fn func(gitlab.Page) err
 		q.Set("updated_after", now.Add(-time.Duration(o.UpdatedAfterDays)*24*time.Hour).UTC().Format(time.RFC3339))
 	}
 	filter := c.filterBy(func(o map[string]any) bool { return s.Entry.MatchProject(ReferenceProject(o, "#")) }, fn)
-	if s.admin {
-		if err := s.Client.ListOffset(ctx, "issues", q, filter); err != nil {
-			return c, fmt.Errorf("crawl: listing issues: %w", err)
-		}
-		return c, nil
-	}
-	roots, err := s.RootGroups(ctx)
-	if err != nil {
-		return c, err
-	}
-	for _, id := range roots {
-		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/issues", id), q, filter); err != nil {
-			return c, fmt.Errorf("crawl: listing issues of group %d: %w", id, err)
-		}
-	}
-	return c, nil
+	return c, s.perRootGroup(ctx, "issues", q, filter)
 }
 
 // ReferenceProject returns the project path of an object whose

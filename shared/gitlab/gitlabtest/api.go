@@ -48,31 +48,22 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 	case r.Method == http.MethodGet && n == 1 && segs[0] == "projects":
 		s.listProjects(w, r, tok)
 	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" && segs[2] == "merge_requests" && n <= 4:
-		s.mu.RLock()
-		p := s.findProject(tok, segs[1])
-		s.mu.RUnlock()
+		p := s.projectOr404(w, tok, segs[1])
 		if p == nil {
-			writeJSON(w, http.StatusNotFound, projNotFound)
 			return
 		}
 		s.projectMR(w, r, tok, p, segs[3:])
 	case r.Method == http.MethodGet && (n == 3 || n == 4) && segs[0] == "projects" &&
 		(segs[2] == "issues" || segs[2] == "pipelines" || segs[2] == "jobs" || segs[2] == "releases"):
-		s.mu.RLock()
-		p := s.findProject(tok, segs[1])
-		s.mu.RUnlock()
+		p := s.projectOr404(w, tok, segs[1])
 		if p == nil {
-			writeJSON(w, http.StatusNotFound, projNotFound)
 			return
 		}
 		s.childRoutes(w, r, tok, p, segs[2:])
 	case r.Method == http.MethodGet && n >= 3 && segs[0] == "projects" &&
 		(segs[2] == "repository" || segs[2] == "languages" || segs[2] == "labels" || segs[2] == "members" || segs[2] == "deployments" || segs[2] == "search"):
-		s.mu.RLock()
-		p := s.findProject(tok, segs[1])
-		s.mu.RUnlock()
+		p := s.projectOr404(w, tok, segs[1])
 		if p == nil {
-			writeJSON(w, http.StatusNotFound, projNotFound)
 			return
 		}
 		if !s.repoRoutes(w, r, tok, p, segs[2:]) {
@@ -96,6 +87,18 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
 	}
+}
+
+// projectOr404 resolves ":id" for tok, answering 404 like GitLab when the
+// project does not exist or the token cannot see it.
+func (s *Server) projectOr404(w http.ResponseWriter, tok *Token, id string) *Project {
+	s.mu.RLock()
+	p := s.findProject(tok, id)
+	s.mu.RUnlock()
+	if p == nil {
+		writeJSON(w, http.StatusNotFound, projNotFound)
+	}
+	return p
 }
 
 func (s *Server) getUser(w http.ResponseWriter, tok *Token) {
