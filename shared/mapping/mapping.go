@@ -73,6 +73,9 @@ type Config struct {
 	// EntityDeletionThreshold refuses a resync deleting more than this
 	// share of a kind's entities (default 0.9).
 	EntityDeletionThreshold float64
+	// EnableMergeEntity merges written entities into Port's (default
+	// true); false replaces them whole.
+	EnableMergeEntity bool
 }
 
 // GitOpsKind is the kind of entities declared in GitOps spec files.
@@ -198,7 +201,7 @@ func Parse(data []byte) (*Config, error) {
 	if len(raw.Resources) == 0 && raw.SpecPath == nil {
 		return nil, errors.New("mapping: resources: at least one resource is required")
 	}
-	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true, EntityDeletionThreshold: 0.9}
+	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true, EntityDeletionThreshold: 0.9, EnableMergeEntity: true}
 	if err := yaml.Unmarshal(data, &c.Document); err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
@@ -207,6 +210,9 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if raw.CreateMissingRelatedEntities != nil {
 		c.CreateMissingRelatedEntities = *raw.CreateMissingRelatedEntities
+	}
+	if raw.EnableMergeEntity != nil {
+		c.EnableMergeEntity = *raw.EnableMergeEntity
 	}
 	if raw.EntityDeletionThreshold != nil {
 		if *raw.EntityDeletionThreshold <= 0 || *raw.EntityDeletionThreshold > 1 {

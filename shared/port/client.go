@@ -290,12 +290,15 @@ type Entity struct {
 // UpsertOptions are the query options of entity writes.
 type UpsertOptions struct {
 	CreateMissingRelatedEntities bool
+	// Replace writes the entity whole instead of merging it into the one
+	// in Port (the mapping's enableMergeEntity: false).
+	Replace bool
 }
 
 func (o UpsertOptions) query() url.Values {
 	q := url.Values{}
 	q.Set("upsert", "true")
-	q.Set("merge", "true")
+	q.Set("merge", fmt.Sprint(!o.Replace))
 	q.Set("create_missing_related_entities", fmt.Sprint(o.CreateMissingRelatedEntities))
 	return q
 }

@@ -128,3 +128,21 @@ func TestBlueprintsIntegrationExamples(t *testing.T) {
 		t.Fatalf("examples: %v", err)
 	}
 }
+
+func TestMergeOrReplace(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	s.AddEntity(porttest.Entity{Blueprint: "service", Identifier: "svc-000", Properties: map[string]any{"owner": "set in Port"}, Relations: map[string]any{}})
+	if _, err := c.BulkUpsert(ctx, "service", ents(1), port.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Entities()[0].Properties["owner"] != "set in Port" {
+		t.Fatal("merge must keep properties the write does not set")
+	}
+	if _, err := c.BulkUpsert(ctx, "service", ents(1), port.UpsertOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept := s.Entities()[0].Properties["owner"]; kept {
+		t.Fatal("replace (enableMergeEntity: false) must drop them")
+	}
+}

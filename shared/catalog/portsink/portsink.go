@@ -25,7 +25,9 @@ import (
 // Options configure the sink.
 type Options struct {
 	CreateMissingRelatedEntities bool
-	DeleteDependentEntities      bool
+	// ReplaceEntities writes entities whole (enableMergeEntity: false).
+	ReplaceEntities         bool
+	DeleteDependentEntities bool
 	// MaxDeleteShare refuses to delete more than this share of a kind's
 	// entities in one resync (default 0.5) unless Force.
 	MaxDeleteShare float64
@@ -116,7 +118,7 @@ func (s *Sink) push(ctx context.Context, changed []*catalog.Entity) error {
 		for i, e := range ents {
 			pes[i] = toPort(e)
 		}
-		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities})
+		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities, Replace: s.opts.ReplaceEntities})
 		if err != nil {
 			// Batches that landed stay pending too: sent again next time.
 			return fmt.Errorf("port: writing %d %s entities: %w", len(ents), bp, err)
@@ -275,7 +277,7 @@ func (s *Sink) pushDirect(ctx context.Context, ents []*catalog.Entity) error {
 		byBP[e.Blueprint] = append(byBP[e.Blueprint], toPort(e))
 	}
 	for bp, pes := range byBP {
-		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities})
+		refused, err := s.port.BulkUpsert(ctx, bp, pes, port.UpsertOptions{CreateMissingRelatedEntities: s.opts.CreateMissingRelatedEntities, Replace: s.opts.ReplaceEntities})
 		if err != nil {
 			return err
 		}

@@ -63,7 +63,8 @@ func SetupWith(ctx context.Context, cfg *config.Config, client *port.Client, mir
 		return nil, nil, fmt.Errorf("registering the integration: %w", err)
 	}
 	sink := New(mirror, client, Options{CreateMissingRelatedEntities: m.CreateMissingRelatedEntities, DeleteDependentEntities: m.DeleteDependentEntities,
-		MaxDeleteShare: cfg.DeletionThreshold, Force: cfg.ForceDeletion, Log: log})
+		ReplaceEntities: !m.EnableMergeEntity,
+		MaxDeleteShare:  cfg.DeletionThreshold, Force: cfg.ForceDeletion, Log: log})
 	sink.sendExamples = cfg.SendRawDataExamples
 	return sink, m, nil
 }

@@ -369,7 +369,7 @@ func (s *Server) validate(bp string, e *Entity, f Faults) (int, string) {
 	return 0, ""
 }
 
-func (s *Server) store(bp, ds string, e *Entity) bool {
+func (s *Server) store(bp, ds string, e *Entity, merge bool) bool {
 	e.Blueprint, e.Datasource = bp, ds
 	if e.Properties == nil {
 		e.Properties = map[string]any{}
@@ -378,7 +378,20 @@ func (s *Server) store(bp, ds string, e *Entity) bool {
 		e.Relations = map[string]any{}
 	}
 	key := bp + "\x00" + e.Identifier
-	_, existed := s.entities[key]
+	old, existed := s.entities[key]
+	if existed && merge {
+		// merge=true: properties and relations not in the write are kept.
+		for k, v := range old.Properties {
+			if _, ok := e.Properties[k]; !ok {
+				e.Properties[k] = v
+			}
+		}
+		for k, v := range old.Relations {
+			if _, ok := e.Relations[k]; !ok {
+				e.Relations[k] = v
+			}
+		}
+	}
 	cp := *e
 	s.entities[key] = &cp
 	return !existed
@@ -401,7 +414,7 @@ func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, bp, ds string
 		fail(w, code, "invalid_entity", msg)
 		return
 	}
-	s.store(bp, ds, &e)
+	s.store(bp, ds, &e, r.URL.Query().Get("merge") == "true")
 	reply(w, http.StatusCreated, map[string]any{"ok": true, "entity": e})
 }
 
@@ -431,7 +444,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, bp, ds string, f F
 			errs = append(errs, map[string]any{"identifier": e.Identifier, "index": i, "statusCode": code, "error": "invalid_entity", "message": msg})
 			continue
 		}
-		created := s.store(bp, ds, e)
+		created := s.store(bp, ds, e, r.URL.Query().Get("merge") == "true")
 		okList = append(okList, map[string]any{"identifier": e.Identifier, "index": i, "created": created})
 	}
 	code := http.StatusOK
