@@ -502,6 +502,8 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		var items gitlab.Page
 		var err error
 		switch {
+		case kind == KindJob:
+			items, err = s.pipelineJobs(ctx, id, o, limit)
 		case kind == KindBranch && o.DefaultBranchOnly:
 			def, _ := pr["default_branch"].(string)
 			var b map[string]any
@@ -535,6 +537,35 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		items.Items = kept
 		return items, nil
 	}, fn)
+}
+
+// pipelineJobs lists the jobs of a project's newest pipelines: every job
+// of each pipeline (all pages), pipeline after pipeline, until limit jobs;
+// a pipeline is never cut in the middle. apiQueryParams filter the
+// pipelines (status, ref, source…).
+func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
+	q := url.Values{}
+	for k, v := range o.APIQueryParams {
+		q.Set(k, v)
+	}
+	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), q, limit)
+	if err != nil {
+		return pipelines, err
+	}
+	out := gitlab.Page{RequestedAt: pipelines.RequestedAt}
+	for _, pl := range pipelines.Items {
+		if len(out.Items) >= limit {
+			break
+		}
+		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"]))), nil, func(p gitlab.Page) error {
+			out.Items = append(out.Items, p.Items...)
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // EachProject runs fetch for every selected project (skipping empty

@@ -962,3 +962,40 @@ resources:
 		})
 	}
 }
+
+func TestJobsOfWholePipelines(t *testing.T) {
+	e := newEnv(t, allOf)
+	var p gitlabtest.ProjectInfo
+	for _, x := range e.sim.Projects() {
+		if !x.EmptyRepo {
+			p = x
+			break
+		}
+	}
+	names := make([]string, 130) // more than a page of jobs
+	for i := range names {
+		names[i] = fmt.Sprintf("job-%03d", i)
+	}
+	e.sim.AddPipeline(p.ID, "success", names...)
+	e.sim.AddPipeline(p.ID, "failed", "newer-but-failed")
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: job
+    selector: {query: 'true', limitPerProject: 100, apiQueryParams: {status: success}}
+    port: {entity: {mappings: {identifier: .id | tostring, title: .name, blueprint: '"job"', relations: {pipeline: .pipeline.id | tostring}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	jobs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "job"})
+	// All 130 jobs of the successful pipeline (two pages), none of the
+	// failed one (filtered by apiQueryParams).
+	if len(jobs) != 130 {
+		t.Fatalf("%d jobs, want 130", len(jobs))
+	}
+}

@@ -53,7 +53,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 			return
 		}
 		s.projectMR(w, r, tok, p, segs[3:])
-	case r.Method == http.MethodGet && (n == 3 || n == 4) && segs[0] == "projects" &&
+	case r.Method == http.MethodGet && (n == 3 || n == 4 || n == 5 && segs[2] == "pipelines" && segs[4] == "jobs") && segs[0] == "projects" &&
 		(segs[2] == "issues" || segs[2] == "pipelines" || segs[2] == "jobs" || segs[2] == "releases"):
 		p := s.projectOr404(w, tok, segs[1])
 		if p == nil {

@@ -254,6 +254,22 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 	defer s.mu.RUnlock()
 	var list []map[string]any
 	var one map[string]any
+	if len(segs) == 3 && segs[0] == "pipelines" && segs[2] == "jobs" {
+		// GET /projects/:id/pipelines/:pipeline_id/jobs, oldest stage first.
+		var items []*Job
+		for _, j := range s.obj.jobs {
+			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] {
+				items = append(items, j)
+			}
+		}
+		sort.Slice(items, func(a, b int) bool { return items[a].ID < items[b].ID })
+		out := make([]map[string]any, 0, len(items))
+		for _, j := range items {
+			out = append(out, s.jobJSON(j))
+		}
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/pipelines/%s/jobs", p.ID, segs[1])), out))
+		return true
+	}
 	switch segs[0] {
 	case "issues":
 		var items []*Issue
@@ -269,9 +285,14 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 	case "pipelines":
 		var items []*Pipeline
 		for _, x := range s.obj.pipelines {
-			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) {
-				items = append(items, x)
+			if x.ProjectID != p.ID || len(segs) == 2 && strconv.FormatInt(x.ID, 10) != segs[1] {
+				continue
 			}
+			// GitLab's pipeline filters.
+			if st := q.Get("status"); st != "" && st != x.Status || q.Get("ref") != "" && q.Get("ref") != x.Ref || q.Get("source") != "" && q.Get("source") != x.Source {
+				continue
+			}
+			items = append(items, x)
 		}
 		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
 		for _, x := range items {
