@@ -925,7 +925,7 @@ func FromSelector(o mapping.Selector) Options {
 		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers,
 		APIQueryParams: o.APIQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
 		IncludeLanguages: o.IncludeLanguages, IncludeOnlyActiveProjects: o.IncludeOnlyActiveProjects, IncludedFiles: o.IncludedFiles,
-		Files:  FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing},
+		Files:  FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing, Strategy: o.Files.Strategy},
 		Labels: o.Labels, IssueType: o.IssueType, NonArchived: o.NonArchived, IncludeLabels: o.IncludeLabels}
 	for _, q := range o.SearchQueries {
 		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Query: q.Query})

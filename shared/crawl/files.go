@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -26,6 +27,11 @@ type FileOptions struct {
 	Repos []string
 	// SkipParsing keeps the content as text instead of parsing JSON/YAML.
 	SkipParsing bool
+	// Strategy finds the files: "repositoryTree" (default: one tree
+	// listing per project, exact), "projectSearch" (GitLab's blob search
+	// per project, by file name) or "groupSearch" (one search per root
+	// group; needs advanced search, else falls back to repositoryTree).
+	Strategy string
 }
 
 // FolderOptions select folders of the folder kind.
@@ -84,13 +90,35 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 	if fo.Path == "" {
 		return Counts{}, errors.New("crawl: file kind: selector.files.path is required")
 	}
+	var hits map[int64][]string // groupSearch: project id → paths
+	if fo.Strategy == "groupSearch" {
+		var err error
+		if hits, err = s.groupSearchFiles(ctx, fo.Path); err != nil {
+			return Counts{}, err
+		}
+		if hits == nil {
+			fo.Strategy = "repositoryTree"
+		}
+	}
 	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		if !repoSelected(pr, fo.Repos) {
 			return gitlab.Page{}, nil
 		}
 		id := int64(num(pr["id"]))
 		ref, _ := pr["default_branch"].(string)
-		entries, at, err := s.Tree(ctx, id, ref)
+		var entries []map[string]any
+		at := time.Now()
+		var err error
+		switch fo.Strategy {
+		case "projectSearch":
+			entries, err = s.searchFiles(ctx, fmt.Sprintf("projects/%d/search", id), fo.Path, id)
+		case "groupSearch":
+			for _, p := range hits[id] {
+				entries = append(entries, map[string]any{"type": "blob", "path": p})
+			}
+		default:
+			entries, at, err = s.Tree(ctx, id, ref)
+		}
 		if err != nil {
 			return gitlab.Page{}, err
 		}
@@ -120,6 +148,66 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 		}
 		return gitlab.Page{Items: items, RequestedAt: at}, nil
 	}, fn)
+}
+
+// fileNameTerm turns a path glob into GitLab's "filename:" search term
+// (its last segment; GitLab's filename filter takes wildcards).
+func fileNameTerm(glob string) string {
+	return "filename:" + path.Base(glob)
+}
+
+// searchFiles finds candidate files with GitLab's blob search; the glob
+// then decides, exactly. projectID 0 means a group search (results carry
+// their project_id).
+func (s *Source) searchFiles(ctx context.Context, searchPath, glob string, projectID int64) ([]map[string]any, error) {
+	q := url.Values{}
+	q.Set("scope", "blobs")
+	q.Set("search", fileNameTerm(glob))
+	seen := map[string]bool{}
+	var out []map[string]any
+	err := s.Client.ListOffset(ctx, searchPath, q, func(p gitlab.Page) error {
+		for _, hit := range p.Items {
+			fp, _ := hit["path"].(string)
+			key := fmt.Sprintf("%v|%s", hit["project_id"], fp)
+			if fp == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, map[string]any{"type": "blob", "path": fp, "project_id": hit["project_id"]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawl: searching %s in %s: %w", fileNameTerm(glob), searchPath, err)
+	}
+	return out, nil
+}
+
+// groupSearchFiles searches each root group once. It returns nil (and the
+// caller falls back to the repository tree) when GitLab has no advanced
+// search: blob search across a group then answers 400.
+func (s *Source) groupSearchFiles(ctx context.Context, glob string) (map[int64][]string, error) {
+	roots, err := s.RootGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hits := map[int64][]string{}
+	for _, id := range roots {
+		found, err := s.searchFiles(ctx, fmt.Sprintf("groups/%d/search", id), glob, 0)
+		var ae *gitlab.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			s.Client.Logger().Warn("group blob search is unavailable (no advanced search); finding files with the repository tree instead")
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range found {
+			pid := int64(num(f["project_id"]))
+			hits[pid] = append(hits[pid], f["path"].(string))
+		}
+	}
+	return hits, nil
 }
 
 // parseContent parses JSON, or YAML (one value per document), else keeps

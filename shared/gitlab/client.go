@@ -192,6 +192,9 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 	return c, nil
 }
 
+// Logger returns the client's logger (it names the token, masked).
+func (c *Client) Logger() *slog.Logger { return c.log }
+
 // Stats returns the counters this client adds to.
 func (c *Client) Stats() *Stats { return c.stats }
 

@@ -407,6 +407,7 @@ type FilesSelector struct {
 	Path        string
 	Repos       []string
 	SkipParsing bool
+	Strategy    string
 }
 
 // FolderSelector is one entry of the folder kind's selector.folders.
@@ -637,8 +638,12 @@ func (r *Resource) parseFilesAndFolders() *selectorError {
 				r.Options.Files.Repos = append(r.Options.Files.Repos, str)
 			}
 		}
-		if v, ok := r.Selector["searchStrategy"]; ok && v != "repositoryTree" {
-			return &selectorError{"selector.searchStrategy", fmt.Errorf("%v is not supported; use repositoryTree (one tree listing per project, exact)", v)}
+		if v, ok := r.Selector["searchStrategy"]; ok {
+			st, _ := v.(string)
+			if st != "repositoryTree" && st != "projectSearch" && st != "groupSearch" {
+				return &selectorError{"selector.searchStrategy", fmt.Errorf("must be repositoryTree, projectSearch or groupSearch, got %v", v)}
+			}
+			r.Options.Files.Strategy = st
 		}
 	}
 	if r.Kind == "folder" {

@@ -999,3 +999,59 @@ resources:
 		t.Fatalf("%d jobs, want 130", len(jobs))
 	}
 }
+
+func TestFileSearchStrategies(t *testing.T) {
+	e := newEnv(t, allOf)
+	var want int
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
+			want++
+		}
+	}
+	for _, strategy := range []string{"repositoryTree", "projectSearch", "groupSearch", "groupSearch+advanced"} {
+		t.Run(strategy, func(t *testing.T) {
+			e.sim.SetAdvancedSearch(strategy == "groupSearch+advanced")
+			strategy, _, _ := strings.Cut(strategy, "+")
+			m, err := mapping.Parse([]byte(`
+resources:
+  - kind: file
+    selector: {query: 'true', searchStrategy: ` + strategy + `, files: {path: '**/catalog-info.json'}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"f"', properties: {tier: .file.content.tier}}}}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, _ := sqlitestore.Open(t.TempDir())
+			defer st.Close()
+			e.sim.ResetRequests()
+			sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
+				Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+			if err != nil || sum.Failed() {
+				t.Fatalf("%v %v", err, sum.Err())
+			}
+			ents, _ := st.List(context.Background(), catalog.Filter{})
+			if len(ents) != want {
+				t.Fatalf("%d files, want %d", len(ents), want)
+			}
+			counts, _ := e.sim.Requests()
+			switch strategy {
+			case "projectSearch":
+				if counts["GET /projects/:id/search"] == 0 || counts["GET /projects/:id/repository/:id"] != 0 {
+					t.Fatalf("projectSearch must use the search API: %v", counts)
+				}
+			case "groupSearch":
+				if t.Name() == "TestFileSearchStrategies/groupSearch+advanced" {
+					// One search per root group, no tree listings.
+					if counts["GET /groups/:id/search"] == 0 || counts["GET /projects/:id/repository/:id"] != 0 {
+						t.Fatalf("groupSearch with advanced search must not list trees: %v", counts)
+					}
+					break
+				}
+				// No advanced search: a 400, then the tree.
+				if counts["GET /groups/:id/search"] == 0 || counts["GET /projects/:id/repository/:id"] == 0 {
+					t.Fatalf("groupSearch must fall back to the tree: %v", counts)
+				}
+			}
+		})
+	}
+}

@@ -305,8 +305,7 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "issues":
 		s.groupIssues(w, r, tok, g)
 	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "search":
-		// Blob search across a group needs advanced search (Elasticsearch).
-		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "400 Bad request - Scope not supported without Elasticsearch!"})
+		s.groupSearch(w, r, tok, g)
 	case len(segs) == 4 && r.Method == http.MethodGet && segs[2] == "members" && segs[3] == "all":
 		s.groupMembersAll(w, r, g)
 	case (len(segs) == 3 || len(segs) == 4) && r.Method == http.MethodGet && segs[2] == "members":

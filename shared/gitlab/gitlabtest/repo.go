@@ -312,7 +312,13 @@ func searchBlobs(p *Project, files map[string]string, term string) []any {
 	sort.Strings(paths)
 	var out []any
 	for _, fp := range paths {
-		if filename != "" && path.Base(fp) != filename || ext != "" && strings.TrimPrefix(path.Ext(fp), ".") != ext {
+		if filename != "" {
+			// filename: accepts wildcards, like GitLab's search.
+			if ok, _ := path.Match(filename, path.Base(fp)); !ok {
+				continue
+			}
+		}
+		if ext != "" && strings.TrimPrefix(path.Ext(fp), ".") != ext {
 			continue
 		}
 		for i, line := range strings.Split(files[fp], "\n") {
@@ -341,4 +347,40 @@ func (s *Server) RepoTree(projectID int64) (paths []string, folder []bool) {
 		folder = append(folder, e.Type == "tree")
 	}
 	return paths, folder
+}
+
+// groupSearch serves GET /groups/:id/search. Blob search across a group
+// needs advanced search (Elasticsearch); without it GitLab answers 400.
+func (s *Server) groupSearch(w http.ResponseWriter, r *http.Request, tok *Token, g *Group) {
+	q := r.URL.Query()
+	if q.Get("scope") != "blobs" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.opts.AdvancedSearch {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "400 Bad request - Scope not supported without Elasticsearch!"})
+		return
+	}
+	var ids []int64
+	for id, p := range s.projects {
+		if (p.NamespaceID == g.ID || s.isDescendant(p.NamespaceID, g.ID)) && s.visibleProject(tok, p) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var out []any
+	for _, id := range ids {
+		p := s.projects[id]
+		out = append(out, searchBlobs(p, s.repoFiles(p), q.Get("search"))...)
+	}
+	writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("groups/%d/search", g.ID)), out))
+}
+
+// SetAdvancedSearch turns advanced search on or off while serving.
+func (s *Server) SetAdvancedSearch(on bool) {
+	s.mu.Lock()
+	s.opts.AdvancedSearch = on
+	s.mu.Unlock()
 }

@@ -73,6 +73,9 @@ type Options struct {
 	RateWindow time.Duration
 	// Seed drives fault injection.
 	Seed int64
+	// AdvancedSearch turns on GitLab's advanced (Elasticsearch) search:
+	// blob search across a group works instead of answering 400.
+	AdvancedSearch bool
 }
 
 // Server is the simulated GitLab instance. Its exported methods are safe
