@@ -891,6 +891,18 @@ func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error
 // Any other failure (403, timeout, over MaxFileSize) is an error: the
 // caller must not take it for "no file".
 func (s *Source) FileContent(ctx context.Context, projectID int64, filePath, ref string) (*string, error) {
+	b, err := s.FileBytes(ctx, projectID, filePath, ref)
+	if b == nil || err != nil {
+		return nil, err
+	}
+	c := string(b)
+	return &c, nil
+}
+
+// FileBytes is FileContent as bytes, for callers that parse the content
+// and need no string copy of it. A file that is there but empty gives a
+// non-nil, empty slice.
+func (s *Source) FileBytes(ctx context.Context, projectID int64, filePath, ref string) ([]byte, error) {
 	q := url.Values{}
 	if ref != "" {
 		q.Set("ref", ref)
@@ -902,8 +914,10 @@ func (s *Source) FileContent(ctx context.Context, projectID int64, filePath, ref
 	if err != nil {
 		return nil, fmt.Errorf("crawl: file %s of project %d: %w", filePath, projectID, err)
 	}
-	c := string(b)
-	return &c, nil
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
 }
 
 // SearchBlobs reports whether GitLab's blob search finds query in a project.

@@ -128,20 +128,24 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 			if e["type"] != "blob" || !doublestar.MatchUnvalidated(fo.Path, p) {
 				continue
 			}
-			content, err := s.FileContent(ctx, id, p, ref)
+			// The raw read is bounded (MaxFileSize) and parsed from its
+			// bytes, so a file is never held whole twice.
+			content, err := s.FileBytes(ctx, id, p, ref)
 			if err != nil {
 				return gitlab.Page{}, err
 			}
 			if content == nil {
 				continue // removed between the tree listing and the read
 			}
-			docs := []any{*content}
-			if !fo.SkipParsing {
-				docs = parseContent(p, *content)
+			var docs []any
+			if fo.SkipParsing {
+				docs = []any{string(content)}
+			} else {
+				docs = parseContent(p, content)
 			}
 			for _, d := range docs {
 				items = append(items, map[string]any{
-					"file": map[string]any{"path": p, "name": path.Base(p), "size": float64(len(*content)), "blob_id": e["id"], "ref": ref, "content": d},
+					"file": map[string]any{"path": p, "name": path.Base(p), "size": float64(len(content)), "blob_id": e["id"], "ref": ref, "content": d},
 					"repo": pr,
 				})
 			}
@@ -212,15 +216,15 @@ func (s *Source) groupSearchFiles(ctx context.Context, glob string) (map[int64][
 
 // parseContent parses JSON, or YAML (one value per document), else keeps
 // the text.
-func parseContent(p, content string) []any {
+func parseContent(p string, content []byte) []any {
 	switch strings.ToLower(path.Ext(p)) {
 	case ".json":
 		var v any
-		if err := json.Unmarshal([]byte(content), &v); err == nil {
+		if err := json.Unmarshal(content, &v); err == nil {
 			return []any{v}
 		}
 	case ".yaml", ".yml":
-		dec := yaml.NewDecoder(bytes.NewReader([]byte(content)))
+		dec := yaml.NewDecoder(bytes.NewReader(content))
 		var docs []any
 		for {
 			var v any
@@ -229,7 +233,7 @@ func parseContent(p, content string) []any {
 				break
 			}
 			if err != nil {
-				return []any{content}
+				return []any{string(content)}
 			}
 			docs = append(docs, jsonable(v))
 		}
@@ -237,7 +241,7 @@ func parseContent(p, content string) []any {
 			return docs
 		}
 	}
-	return []any{content}
+	return []any{string(content)}
 }
 
 // jsonable turns YAML's values into what jq and JSON expect.

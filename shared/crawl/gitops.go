@@ -45,12 +45,12 @@ func (s *Source) SpecFiles(ctx context.Context, specPaths []string, branch strin
 // ReadSpec reads one spec file and returns its declared entities.
 func (s *Source) ReadSpec(ctx context.Context, pr map[string]any, filePath, ref string) ([]map[string]any, error) {
 	id := int64(num(pr["id"]))
-	content, err := s.FileContent(ctx, id, filePath, ref)
+	content, err := s.FileBytes(ctx, id, filePath, ref)
 	if err != nil || content == nil {
 		return nil, err
 	}
 	var out []map[string]any
-	for _, doc := range parseContent(strings.TrimSuffix(filePath, ".json")+".yaml", *content) {
+	for _, doc := range parseContent(strings.TrimSuffix(filePath, ".json")+".yaml", content) {
 		var list []any
 		switch d := doc.(type) {
 		case []any:
