@@ -257,3 +257,42 @@ resources:
 		t.Fatalf("non-array items: %v", err)
 	}
 }
+
+// TestAllKindsDocumented checks that the all-kinds mapping covers every
+// supported kind and that the provider docs' mapping guide names each
+// kind with the blueprint the mapping gives it.
+func TestAllKindsDocumented(t *testing.T) {
+	c, err := Parse(AllKinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide, err := os.ReadFile("../../templates/guides/mapping.md.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(guide), "\n") {
+		if strings.HasPrefix(line, "| `") {
+			kind, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+			rows[kind] = line
+		}
+	}
+	mapped := map[string]bool{}
+	for i, r := range c.Resources {
+		mapped[r.Kind] = true
+		res := c.Document["resources"].([]any)[i].(map[string]any)
+		bp := res["port"].(map[string]any)["entity"].(map[string]any)["mappings"].(map[string]any)["blueprint"].(string)
+		bp = strings.Trim(bp, `'"`)
+		if !strings.Contains(rows[r.Kind], "`"+bp+"`") {
+			t.Errorf("guide row for %s does not name blueprint %s: %q", r.Kind, bp, rows[r.Kind])
+		}
+	}
+	for _, k := range SupportedKinds {
+		if !mapped[k] {
+			t.Errorf("all-kinds.yml has no resource of kind %s", k)
+		}
+		if rows[k] == "" {
+			t.Errorf("templates/guides/mapping.md.tmpl has no row for kind %s", k)
+		}
+	}
+}
