@@ -78,8 +78,11 @@ type Options struct {
 	IncludeBotMembers bool     // group-with-members, project-with-members, member
 	// IncludeInheritedMembers lists /members/all instead of /members.
 	IncludeInheritedMembers bool
-	// APIQueryParams are passed to GitLab's per-project listings.
-	APIQueryParams map[string]string
+	// APIQueryParams are passed to GitLab's per-project listings (for
+	// jobs: to each pipeline's jobs listing).
+	APIQueryParams url.Values
+	// PipelineQueryParams choose the pipelines whose jobs are listed.
+	PipelineQueryParams url.Values
 	// Branch options: only the default branch (one request per project),
 	// else all branches, filtered by Search (GitLab) and Regex (here).
 	DefaultBranchOnly bool
@@ -512,10 +515,7 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 				items = gitlab.Page{Items: []map[string]any{b}, RequestedAt: start}
 			}
 		default:
-			q := url.Values{}
-			for k, v := range o.APIQueryParams {
-				q.Set(k, v)
-			}
+			q := cloneValues(o.APIQueryParams)
 			if kind == KindBranch && o.Search != "" {
 				q.Set("search", o.Search)
 			}
@@ -541,14 +541,11 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 
 // pipelineJobs lists the jobs of a project's newest pipelines: every job
 // of each pipeline (all pages), pipeline after pipeline, until limit jobs;
-// a pipeline is never cut in the middle. apiQueryParams filter the
-// pipelines (status, ref, source…).
+// a pipeline is never cut in the middle. PipelineQueryParams filter the
+// pipelines (status, ref, source…), APIQueryParams each pipeline's jobs
+// (scope[], include_retried).
 func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
-	q := url.Values{}
-	for k, v := range o.APIQueryParams {
-		q.Set(k, v)
-	}
-	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), q, limit)
+	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), cloneValues(o.PipelineQueryParams), limit)
 	if err != nil {
 		return pipelines, err
 	}
@@ -557,7 +554,7 @@ func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, l
 		if len(out.Items) >= limit {
 			break
 		}
-		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"]))), nil, func(p gitlab.Page) error {
+		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"]))), cloneValues(o.APIQueryParams), func(p gitlab.Page) error {
 			out.Items = append(out.Items, p.Items...)
 			return nil
 		})
@@ -937,7 +934,7 @@ func (s *Source) SearchBlobs(ctx context.Context, projectID int64, query string)
 func FromSelector(o mapping.Selector) Options {
 	out := Options{States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays,
 		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers,
-		APIQueryParams: o.APIQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
+		APIQueryParams: o.APIQueryParams, PipelineQueryParams: o.PipelineQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
 		IncludeLanguages: o.IncludeLanguages, IncludeOnlyActiveProjects: o.IncludeOnlyActiveProjects, IncludedFiles: o.IncludedFiles,
 		Files:  FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing, Strategy: o.Files.Strategy},
 		Labels: o.Labels, IssueType: o.IssueType, NonArchived: o.NonArchived, IncludeLabels: o.IncludeLabels}
@@ -950,6 +947,16 @@ func FromSelector(o mapping.Selector) Options {
 			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
 		}
 		out.Folders = append(out.Folders, fo)
+	}
+	return out
+}
+
+// cloneValues copies query parameters, so a listing that adds its own
+// (page, per_page) never writes to the selector's shared map.
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
 	}
 	return out
 }

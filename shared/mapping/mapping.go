@@ -24,6 +24,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -376,8 +377,13 @@ type Selector struct {
 	IncludeBotMembers bool
 	// IncludeInheritedMembers lists inherited members too.
 	IncludeInheritedMembers bool
-	// APIQueryParams are passed to GitLab for pipeline, job, deployment.
-	APIQueryParams map[string]string
+	// APIQueryParams are passed to GitLab for pipeline, job (the jobs
+	// listing of each pipeline) and deployment; a list value becomes
+	// GitLab's array form (scope[]=failed&scope[]=success).
+	APIQueryParams url.Values
+	// PipelineQueryParams choose the pipelines whose jobs the job kind
+	// lists (for pipeline, they add to APIQueryParams).
+	PipelineQueryParams url.Values
 	// Branch options: DefaultBranchOnly (default true), Regex, Search.
 	DefaultBranchOnly bool
 	Regex, Search     string
@@ -438,7 +444,7 @@ var selectorOptions = map[string][]string{
 	"merge-request":        {"states", "updatedAfter"},
 	"issue":                {"state", "updatedAfter", "labels", "issueType", "nonArchived"},
 	"pipeline":             {"limitPerProject", "apiQueryParams", "pipelineQueryParams"},
-	"job":                  {"limitPerProject", "apiQueryParams"},
+	"job":                  {"limitPerProject", "apiQueryParams", "pipelineQueryParams"},
 	"release":              {"limitPerProject"},
 	"tag":                  {"limitPerProject"},
 	"branch":               {"limitPerProject", "defaultBranchOnly", "regex", "search"},
@@ -556,11 +562,29 @@ func (r *Resource) parseSelector() *selectorError {
 		if !isMap {
 			return &selectorError{"selector." + key, fmt.Errorf("must be a map of GitLab query parameters, got %v", v)}
 		}
-		if r.Options.APIQueryParams == nil {
-			r.Options.APIQueryParams = map[string]string{}
+		dst := &r.Options.APIQueryParams
+		if key == "pipelineQueryParams" && r.Kind == "job" {
+			dst = &r.Options.PipelineQueryParams
+		}
+		if *dst == nil {
+			*dst = url.Values{}
 		}
 		for k, x := range m {
-			r.Options.APIQueryParams[k] = fmt.Sprint(x)
+			switch x := x.(type) {
+			case []any:
+				// GitLab's array parameters: scope[]=a&scope[]=b.
+				name := strings.TrimSuffix(k, "[]") + "[]"
+				for _, e := range x {
+					if _, nested := e.(map[string]any); nested {
+						return &selectorError{"selector." + key + "." + k, fmt.Errorf("must be a value or a list of values, got %v", x)}
+					}
+					dst.Add(name, fmt.Sprint(e))
+				}
+			case map[string]any:
+				return &selectorError{"selector." + key + "." + k, fmt.Errorf("must be a value or a list of values, got %v", x)}
+			default:
+				dst.Set(k, fmt.Sprint(x))
+			}
 		}
 	}
 	if err := r.parseFilesAndFolders(); err != nil {

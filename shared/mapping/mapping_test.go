@@ -296,3 +296,38 @@ func TestAllKindsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryParams(t *testing.T) {
+	c, err := Parse([]byte(`
+resources:
+  - kind: job
+    selector: {query: 'true', pipelineQueryParams: {ref: main, status: success}, apiQueryParams: {scope: [failed, success], include_retried: true}}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"job"'}}}
+  - kind: pipeline
+    selector: {query: 'true', pipelineQueryParams: {ref: main}, apiQueryParams: {status: failed}}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"pipeline"'}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, pipeline := c.Resources[0].Options, c.Resources[1].Options
+	if got := job.APIQueryParams.Encode(); got != "include_retried=true&scope%5B%5D=failed&scope%5B%5D=success" {
+		t.Errorf("job apiQueryParams = %s", got)
+	}
+	if got := job.PipelineQueryParams.Encode(); got != "ref=main&status=success" {
+		t.Errorf("job pipelineQueryParams = %s", got)
+	}
+	// For the pipeline kind both name the pipelines listing.
+	if got := pipeline.APIQueryParams.Encode(); got != "ref=main&status=failed" {
+		t.Errorf("pipeline query = %s", got)
+	}
+	_, err = Parse([]byte(`
+resources:
+  - kind: deployment
+    selector: {query: 'true', apiQueryParams: {environment: {name: prod}}}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"d"'}}}
+`))
+	if err == nil || !strings.Contains(err.Error(), "selector.apiQueryParams.environment") {
+		t.Fatalf("nested value: %v", err)
+	}
+}

@@ -976,12 +976,15 @@ func TestJobsOfWholePipelines(t *testing.T) {
 	for i := range names {
 		names[i] = fmt.Sprintf("job-%03d", i)
 	}
-	e.sim.AddPipeline(p.ID, "success", names...)
+	_, jobs := e.sim.AddPipeline(p.ID, "success", names...)
+	for _, j := range jobs[:10] {
+		e.sim.SetJobStatus(j.ID, "skipped")
+	}
 	e.sim.AddPipeline(p.ID, "failed", "newer-but-failed")
 	m, err := mapping.Parse([]byte(`
 resources:
   - kind: job
-    selector: {query: 'true', limitPerProject: 100, apiQueryParams: {status: success}}
+    selector: {query: 'true', limitPerProject: 100, pipelineQueryParams: {status: success}, apiQueryParams: {scope: [success, failed]}}
     port: {entity: {mappings: {identifier: .id | tostring, title: .name, blueprint: '"job"', relations: {pipeline: .pipeline.id | tostring}}}}
 `))
 	if err != nil {
@@ -992,11 +995,16 @@ resources:
 	if err != nil || sum.Failed() {
 		t.Fatalf("%v %v", err, sum.Err())
 	}
-	jobs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "job"})
-	// All 130 jobs of the successful pipeline (two pages), none of the
-	// failed one (filtered by apiQueryParams).
-	if len(jobs) != 130 {
-		t.Fatalf("%d jobs, want 130", len(jobs))
+	got, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "job"})
+	// The successful pipeline's jobs over two pages, less the 10 skipped
+	// ones (scope[]), none of the failed pipeline (pipelineQueryParams).
+	if len(got) != 120 {
+		t.Fatalf("%d jobs, want 120", len(got))
+	}
+	for _, en := range got {
+		if en.Title == "newer-but-failed" {
+			t.Fatalf("job of a filtered-out pipeline: %+v", en)
+		}
 	}
 }
 

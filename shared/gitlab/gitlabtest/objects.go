@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,6 +129,16 @@ func (s *Server) AddPipeline(projectID int64, status string, jobs ...string) (*P
 	return &c, out
 }
 
+// SetJobStatus changes a job's status (e.g. skipped or manual jobs in a
+// successful pipeline).
+func (s *Server) SetJobStatus(id int64, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j := s.obj.jobs[id]; j != nil {
+		j.Status = status
+	}
+}
+
 // AddRelease publishes a release.
 func (s *Server) AddRelease(projectID int64, tag string) *Release {
 	s.mu.Lock()
@@ -245,6 +256,10 @@ func (s *Server) memberJSON(m *Member) map[string]any {
 	}
 }
 
+// jobScopes are the job statuses GitLab's scope parameter accepts.
+var jobScopes = map[string]bool{"created": true, "pending": true, "running": true, "failed": true, "success": true,
+	"canceled": true, "skipped": true, "waiting_for_resource": true, "manual": true}
+
 // childRoutes serves the project children: issues, pipelines, jobs and
 // releases, listed and fetched one by one.
 func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token, p *Project, segs []string) bool {
@@ -255,10 +270,18 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 	var list []map[string]any
 	var one map[string]any
 	if len(segs) == 3 && segs[0] == "pipelines" && segs[2] == "jobs" {
-		// GET /projects/:id/pipelines/:pipeline_id/jobs, oldest stage first.
+		// GET /projects/:id/pipelines/:pipeline_id/jobs, oldest stage first,
+		// filtered by scope (one status or scope[] for several).
+		scopes := append(q["scope[]"], q["scope"]...)
+		for _, sc := range scopes {
+			if !jobScopes[sc] {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
+				return true
+			}
+		}
 		var items []*Job
 		for _, j := range s.obj.jobs {
-			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] {
+			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] && (len(scopes) == 0 || slices.Contains(scopes, j.Status)) {
 				items = append(items, j)
 			}
 		}
