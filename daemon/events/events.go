@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -377,21 +378,28 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 	}
 	// The same extras and references as a resync, so both write the same
 	// entity.
+	// Each group of resources gets the extras its own selector asks for.
 	src := p.owner(ctx, path)
-	if src != nil {
-		if err := src.Enrich(ctx, obj, crawl.FromSelector(resources[0].Options)); err != nil {
-			return Result{}, &TransientError{err}
-		}
-	}
-	res, err = p.mapInto(ctx, res, crawl.KindProject, resources, obj, version)
-	if err != nil || src == nil {
-		return res, err
-	}
 	refs := crawl.NewReferences()
-	for _, e := range res.Changes.Upserts[crawl.KindProject] {
-		if crawl.Has(e) {
-			if err := refs.Resolve(ctx, src, obj, e); err != nil {
+	for _, g := range crawl.GroupResources(resources) {
+		o := maps.Clone(obj) // Enrich adds top-level fields only
+		if src != nil {
+			if err := src.Enrich(ctx, o, g.Options); err != nil {
 				return Result{}, &TransientError{err}
+			}
+		}
+		before := len(res.Changes.Upserts[crawl.KindProject])
+		if res, err = p.mapInto(ctx, res, crawl.KindProject, g.Resources, o, version); err != nil {
+			return res, err
+		}
+		if src == nil {
+			continue
+		}
+		for _, e := range res.Changes.Upserts[crawl.KindProject][before:] {
+			if crawl.Has(e) {
+				if err := refs.Resolve(ctx, src, o, e); err != nil {
+					return Result{}, &TransientError{err}
+				}
 			}
 		}
 	}

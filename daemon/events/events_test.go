@@ -122,3 +122,50 @@ func TestOutOfScopeAndMalformed(t *testing.T) {
 		t.Fatal("malformed payload must be an error")
 	}
 }
+
+// TestProjectResourcesGetTheirOwnExtras checks that a project event
+// enriches each resource's object with the extras its own selector asks
+// for, as a resync does.
+func TestProjectResourcesGetTheirOwnExtras(t *testing.T) {
+	p := processor(t)
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: project
+    selector: {query: 'true', includeLanguages: true}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"withLanguages"', properties: {languages: .__languages | keys}}}}
+  - kind: project
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"plain"', properties: {hasLanguages: has("__languages")}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Mapping = m
+	var id int64
+	var path string
+	_, err = p.Sources[0].Projects(context.Background(), func(pg gitlab.Page) error {
+		for _, x := range pg.Items {
+			if id == 0 && x["empty_repo"] != true {
+				id, path = int64(x["id"].(float64)), x["path_with_namespace"].(string)
+			}
+		}
+		return nil
+	})
+	if err != nil || id == 0 {
+		t.Fatalf("no project with a repository: %v", err)
+	}
+	res, err := p.project(context.Background(), id, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*catalog.Entity{}
+	for _, e := range res.Changes.Upserts[crawl.KindProject] {
+		got[e.Blueprint] = e
+	}
+	if w := got["withLanguages"]; w == nil || len(w.Properties["languages"].([]any)) == 0 {
+		t.Fatalf("withLanguages: %+v", w)
+	}
+	if pl := got["plain"]; pl == nil || pl.Properties["hasLanguages"] != false {
+		t.Fatalf("plain: %+v", pl)
+	}
+}

@@ -12,6 +12,7 @@ package crawl
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -947,6 +948,38 @@ func FromSelector(o mapping.Selector) Options {
 			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
 		}
 		out.Folders = append(out.Folders, fo)
+	}
+	return out
+}
+
+// ResourceGroup is the resources of a kind that share listing options:
+// one listing serves them all.
+type ResourceGroup struct {
+	Options   Options
+	Resources []*mapping.Resource
+}
+
+// GroupResources groups a kind's resources by their listing options, in
+// file order. Resources with the same selector options (the usual case)
+// share one listing; a resource with other options (another file glob,
+// other merge request states, other project extras) gets its own, so it
+// sees exactly the objects and fields its selector asks for. No resources
+// give one group without resources (the GitOps kind).
+func GroupResources(resources []*mapping.Resource) []ResourceGroup {
+	var out []ResourceGroup
+	index := map[string]int{}
+	for _, r := range resources {
+		o := FromSelector(r.Options)
+		b, _ := json.Marshal(o) // exported fields only: the options as written
+		if gi, ok := index[string(b)]; ok {
+			out[gi].Resources = append(out[gi].Resources, r)
+			continue
+		}
+		index[string(b)] = len(out)
+		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
+	}
+	if len(out) == 0 {
+		out = append(out, ResourceGroup{})
 	}
 	return out
 }

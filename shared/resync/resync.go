@@ -214,8 +214,11 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	start := time.Now()
 	ctx = gitlab.WithKind(ctx, ks.Kind)
 	log = log.With("kind", ks.Kind)
-	resources := opts.Mapping.ResourcesFor(ks.Kind)
-	own := &owners{m: map[int64]int{}}
+	groups := crawl.GroupResources(opts.Mapping.ResourcesFor(ks.Kind))
+	owns := make([]*owners, len(groups))
+	for gi := range owns {
+		owns[gi] = &owners{m: map[int64]int{}}
+	}
 	refs := crawl.NewReferences() // file:// and search:// values, cached for this resync
 	var fetched, written atomic.Int64
 	var mu sync.Mutex      // guards ks
@@ -248,121 +251,127 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	var exampleOnce sync.Once
 	sem := make(chan struct{}, maxParallelTokens)
 	var wg sync.WaitGroup
-	for i, src := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
+	syncListing := func(ctx context.Context, i int, src *crawl.Source, g crawl.ResourceGroup, own *owners) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-sem }()
+		type mapped struct {
+			id    int64
+			hasID bool
+			ents  []*catalog.Entity
+		}
+		var items []mapped
+		var fresh, again []*catalog.Entity
+		lo := g.Options
+		lo.SpecPaths, lo.Branch = opts.Mapping.SpecPaths, opts.Mapping.Branch
+		c, err := src.List(ctx, ks.Kind, lo, func(page gitlab.Page) error {
+			fetched.Add(int64(len(page.Items)))
+			if opts.Examples != nil && len(page.Items) > 0 {
+				exampleOnce.Do(func() {
+					n := min(10, len(page.Items))
+					opts.Examples(ctx, ks.Kind, append([]map[string]any(nil), page.Items[:n]...))
+				})
 			}
-			defer func() { <-sem }()
-			type mapped struct {
-				id    int64
-				hasID bool
-				ents  []*catalog.Entity
-			}
-			var items []mapped
-			var fresh, again []*catalog.Entity
-			lo := listOptions(resources)
-			lo.SpecPaths, lo.Branch = opts.Mapping.SpecPaths, opts.Mapping.Branch
-			c, err := src.List(ctx, ks.Kind, lo, func(page gitlab.Page) error {
-				fetched.Add(int64(len(page.Items)))
-				if opts.Examples != nil && len(page.Items) > 0 {
-					exampleOnce.Do(func() {
-						n := min(10, len(page.Items))
-						opts.Examples(ctx, ks.Kind, append([]map[string]any(nil), page.Items[:n]...))
-					})
+			version := page.RequestedAt.UnixNano()
+			// Map outside the write lock: jq is the CPU-heavy part.
+			items = items[:0]
+			for _, obj := range page.Items {
+				it := mapped{}
+				it.id, it.hasID = objectID(obj)
+				if ks.Kind == mapping.GitOpsKind {
+					e, err := mapping.Declared(obj)
+					if err != nil {
+						addErr(err)
+						continue
+					}
+					e.Version = version
+					it.ents = append(it.ents, e)
+					items = append(items, it)
+					continue
 				}
-				version := page.RequestedAt.UnixNano()
-				// Map outside the write lock: jq is the CPU-heavy part.
-				items = items[:0]
-				for _, obj := range page.Items {
-					it := mapped{}
-					it.id, it.hasID = objectID(obj)
-					if ks.Kind == mapping.GitOpsKind {
-						e, err := mapping.Declared(obj)
-						if err != nil {
-							addErr(err)
-							continue
+				for _, r := range g.Resources {
+					ents, _, err := r.MapAll(ctx, obj)
+					if err != nil {
+						addErr(err)
+						continue
+					}
+					for _, e := range ents {
+						if ks.Kind == crawl.KindProject && crawl.Has(e) {
+							if err := refs.Resolve(ctx, src, obj, e); err != nil {
+								addErr(fmt.Errorf("%s: %w", e.Identifier, err))
+								continue
+							}
 						}
 						e.Version = version
 						it.ents = append(it.ents, e)
-						items = append(items, it)
-						continue
-					}
-					for _, r := range resources {
-						ents, _, err := r.MapAll(ctx, obj)
-						if err != nil {
-							addErr(err)
-							continue
-						}
-						for _, e := range ents {
-							if ks.Kind == crawl.KindProject && crawl.Has(e) {
-								if err := refs.Resolve(ctx, src, obj, e); err != nil {
-									addErr(fmt.Errorf("%s: %w", e.Identifier, err))
-									continue
-								}
-							}
-							e.Version = version
-							it.ents = append(it.ents, e)
-						}
-					}
-					items = append(items, it)
-				}
-				// Claim and write under one lock, so writes happen in claim
-				// order and the owner's copy is always the last one written.
-				writeMu.Lock()
-				defer writeMu.Unlock()
-				fresh, again = fresh[:0], again[:0]
-				for _, it := range items {
-					write, rewrite := true, false
-					if it.hasID {
-						write, rewrite = own.claim(it.id, i)
-					}
-					switch {
-					case !write:
-					case rewrite:
-						again = append(again, it.ents...)
-					default:
-						fresh = append(fresh, it.ents...)
 					}
 				}
-				if len(fresh) > 0 {
-					st, err := opts.Store.Upsert(ctx, run, ks.Kind, fresh)
-					if err != nil {
-						return err
-					}
-					mu.Lock()
-					ks.UpsertStats.Add(st)
-					mu.Unlock()
-				}
-				if len(again) > 0 {
-					// Counted when the later token wrote them; only a real
-					// difference is worth reporting.
-					st, err := opts.Store.Upsert(ctx, run, ks.Kind, again)
-					if err != nil {
-						return err
-					}
-					mu.Lock()
-					ks.Updated += st.Updated
-					mu.Unlock()
-				}
-				written.Add(int64(len(fresh) + len(again)))
-				return nil
-			})
-			mu.Lock()
-			ks.Fetched += c.Fetched
-			mu.Unlock()
-			if err != nil {
-				addErr(fmt.Errorf("token %s: %w", src.Entry.Masked(), err))
+				items = append(items, it)
 			}
-		}()
+			// Claim and write under one lock, so writes happen in claim
+			// order and the owner's copy is always the last one written.
+			writeMu.Lock()
+			defer writeMu.Unlock()
+			fresh, again = fresh[:0], again[:0]
+			for _, it := range items {
+				write, rewrite := true, false
+				if it.hasID {
+					write, rewrite = own.claim(it.id, i)
+				}
+				switch {
+				case !write:
+				case rewrite:
+					again = append(again, it.ents...)
+				default:
+					fresh = append(fresh, it.ents...)
+				}
+			}
+			if len(fresh) > 0 {
+				st, err := opts.Store.Upsert(ctx, run, ks.Kind, fresh)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				ks.UpsertStats.Add(st)
+				mu.Unlock()
+			}
+			if len(again) > 0 {
+				// Counted when the later token wrote them; only a real
+				// difference is worth reporting.
+				st, err := opts.Store.Upsert(ctx, run, ks.Kind, again)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				ks.Updated += st.Updated
+				mu.Unlock()
+			}
+			written.Add(int64(len(fresh) + len(again)))
+			return nil
+		})
+		mu.Lock()
+		ks.Fetched += c.Fetched
+		mu.Unlock()
+		if err != nil {
+			addErr(fmt.Errorf("token %s: %w", src.Entry.Masked(), err))
+		}
+	}
+	for gi, g := range groups {
+		for i, src := range sources {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				syncListing(ctx, i, src, g, owns[gi])
+			}()
+		}
 	}
 	wg.Wait()
 	close(done)
-	ks.Selected = len(own.m)
+	ks.Selected = selected(owns)
+
 	if ctx.Err() != nil && !ks.Failed() {
 		addErr(ctx.Err())
 	}
@@ -406,13 +415,18 @@ func deletionGuard(ctx context.Context, opts Options, run catalog.RunID, kind st
 	return nil
 }
 
-// listOptions takes the listing options from the first resource of the
-// kind (resources of one kind list the same objects).
-func listOptions(resources []*mapping.Resource) crawl.Options {
-	if len(resources) == 0 {
-		return crawl.Options{}
+// selected counts the distinct objects written across listings.
+func selected(owns []*owners) int {
+	if len(owns) == 1 {
+		return len(owns[0].m)
 	}
-	return crawl.FromSelector(resources[0].Options)
+	ids := map[int64]bool{}
+	for _, o := range owns {
+		for id := range o.m {
+			ids[id] = true
+		}
+	}
+	return len(ids)
 }
 
 // objectID reads GitLab's numeric id from a decoded object.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -1061,5 +1062,65 @@ resources:
 				}
 			}
 		})
+	}
+}
+
+// TestResourcesWithOwnListingOptions checks that resources of one kind
+// with different selector options each get the objects their options ask
+// for: a combined mapping writes what each resource writes alone.
+func TestResourcesWithOwnListingOptions(t *testing.T) {
+	e := newEnv(t, allOf)
+	ps := e.sim.Projects()
+	e.sim.AddMergeRequest(ps[3].ID, "Add metrics")
+	merged := e.sim.AddMergeRequest(ps[5].ID, "Bump deps")
+	e.sim.UpdateMergeRequest(merged.ID, func(m *gitlabtest.MergeRequest) { m.State = "merged" })
+	resources := []string{`
+  - kind: file
+    selector: {query: 'true', files: {path: '**/catalog-info.json'}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"info"', properties: {tier: .file.content.tier}}}}`, `
+  - kind: file
+    selector: {query: 'true', files: {path: 'README.md', skipParsing: true}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"readme"', properties: {size: .file.size}}}}`, `
+  - kind: merge-request
+    selector: {query: 'true', states: [opened]}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"openMR"'}}}`, `
+  - kind: merge-request
+    selector: {query: 'true', states: [merged]}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"mergedMR"'}}}`}
+	run := func(res ...string) map[string]int {
+		m, err := mapping.Parse([]byte("resources:" + strings.Join(res, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := sqlitestore.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
+			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+		if err != nil || sum.Failed() {
+			t.Fatalf("%v %v", err, sum.Err())
+		}
+		ents, _ := st.List(context.Background(), catalog.Filter{})
+		out := map[string]int{}
+		for _, en := range ents {
+			out[en.Blueprint]++
+		}
+		return out
+	}
+	want := map[string]int{}
+	for _, r := range resources {
+		for bp, n := range run(r) {
+			want[bp] += n
+		}
+	}
+	for _, bp := range []string{"info", "readme", "openMR", "mergedMR"} {
+		if want[bp] == 0 {
+			t.Fatalf("no %s entities alone: %v (the organisation must have some)", bp, want)
+		}
+	}
+	if got := run(resources...); !maps.Equal(got, want) {
+		t.Fatalf("together: %v, alone: %v", got, want)
 	}
 }
