@@ -516,7 +516,7 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 				items = gitlab.Page{Items: []map[string]any{b}, RequestedAt: start}
 			}
 		default:
-			q := cloneValues(o.APIQueryParams)
+			q := gitlab.CloneValues(o.APIQueryParams)
 			if kind == KindBranch && o.Search != "" {
 				q.Set("search", o.Search)
 			}
@@ -546,7 +546,7 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 // pipelines (status, ref, source…), APIQueryParams each pipeline's jobs
 // (scope[], include_retried).
 func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
-	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), cloneValues(o.PipelineQueryParams), limit)
+	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, limit)
 	if err != nil {
 		return pipelines, err
 	}
@@ -555,7 +555,7 @@ func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, l
 		if len(out.Items) >= limit {
 			break
 		}
-		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"]))), cloneValues(o.APIQueryParams), func(p gitlab.Page) error {
+		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"]))), o.APIQueryParams, func(p gitlab.Page) error {
 			out.Items = append(out.Items, p.Items...)
 			return nil
 		})
@@ -980,16 +980,6 @@ func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 	}
 	if len(out) == 0 {
 		out = append(out, ResourceGroup{})
-	}
-	return out
-}
-
-// cloneValues copies query parameters, so a listing that adds its own
-// (page, per_page) never writes to the selector's shared map.
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
 	}
 	return out
 }

@@ -519,7 +519,7 @@ func (c *Client) FirstItems(ctx context.Context, path string, n int) (Page, erro
 // FirstItemsQuery is FirstItems with query parameters.
 func (c *Client) FirstItemsQuery(ctx context.Context, path string, params url.Values, n int) (Page, error) {
 	var out Page
-	q := cloneValues(params)
+	q := CloneValues(params)
 	per := n
 	if per > 100 {
 		per = 100
@@ -549,7 +549,7 @@ func (c *Client) FirstItemsQuery(ctx context.Context, path string, params url.Va
 // id, calling fn for each page as it arrives. Keyset pages are chained, so
 // they are fetched one after another; fn runs while the next page loads.
 func (c *Client) ListKeyset(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
-	q := cloneValues(params)
+	q := CloneValues(params)
 	q.Set("pagination", "keyset")
 	q.Set("order_by", "id")
 	q.Set("sort", "asc")
@@ -560,7 +560,7 @@ func (c *Client) ListKeyset(ctx context.Context, path string, params url.Values,
 // ListKeysetRaw follows keyset pagination (Link rel="next") on listings
 // that are not ordered by id, such as the repository tree.
 func (c *Client) ListKeysetRaw(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
-	q := cloneValues(params)
+	q := CloneValues(params)
 	q.Set("pagination", "keyset")
 	q.Set("per_page", "100")
 	return c.chain(ctx, path, q, true, fn)
@@ -570,7 +570,7 @@ func (c *Client) ListKeysetRaw(ctx context.Context, path string, params url.Valu
 // reports the number of pages (below 10,000 items) the remaining pages are
 // fetched concurrently; otherwise it follows X-Next-Page.
 func (c *Client) ListOffset(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
-	q := cloneValues(params)
+	q := CloneValues(params)
 	q.Set("per_page", "100")
 	q.Set("page", "1")
 	if q.Get("order_by") == "" {
@@ -714,12 +714,14 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) (Page, *gog
 }
 
 func withPage(q url.Values, page int64) url.Values {
-	out := cloneValues(q)
+	out := CloneValues(q)
 	out.Set("page", strconv.FormatInt(page, 10))
 	return out
 }
 
-func cloneValues(q url.Values) url.Values {
+// CloneValues copies query parameters: listings add their own (page,
+// per_page, cursors) and must never write to a caller's shared map.
+func CloneValues(q url.Values) url.Values {
 	out := url.Values{}
 	for k, v := range q {
 		out[k] = append([]string(nil), v...)

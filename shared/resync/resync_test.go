@@ -79,6 +79,18 @@ func newEnv(t *testing.T, mapping func(org gitlabtest.Org) tokenmap.Mapping) *en
 	return &env{sim: sim, org: org, cfg: cfg, store: store, logs: &syncBuffer{}}
 }
 
+// mustResync runs one resync of m into store and fails the test unless
+// every kind completed.
+func (e *env) mustResync(t *testing.T, m *mapping.Config, store catalog.Store) *resync.Summary {
+	t.Helper()
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Failed() {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	return sum
+}
+
 func allOf(org gitlabtest.Org) tokenmap.Mapping {
 	return tokenmap.Mapping{
 		{Token: org.RootTokens[0], Patterns: []string{"**"}},
@@ -422,11 +434,7 @@ func TestEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	sum := e.mustResync(t, m, e.store)
 	has := func(bp, id string) *catalog.Entity {
 		ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: bp})
 		for _, x := range ents {
@@ -475,11 +483,7 @@ func TestEveryKindNewKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	e.mustResync(t, m, e.store)
 	count := func(bp string) int {
 		ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: bp})
 		return len(ents)
@@ -547,11 +551,7 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	e.mustResync(t, m, e.store)
 	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "service"})
 	byID := map[string]*catalog.Entity{}
 	for _, x := range ents {
@@ -609,11 +609,7 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	e.mustResync(t, m, e.store)
 	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "service"})
 	for _, x := range ents {
 		switch x.Identifier {
@@ -668,11 +664,7 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	e.mustResync(t, m, e.store)
 	objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"})
 	// deploy/k8s.yaml holds two YAML documents: two entities.
 	if len(objs) != 2 || objs[0].Properties["kind"] != "Deployment" || objs[1].Properties["kind"] != "Service" {
@@ -684,7 +676,7 @@ resources:
 	}
 	// Only a file confirmed gone is deleted: remove it, resync, it goes.
 	e.sim.SetFile(svc.ID, "deploy/k8s.yaml", "")
-	sum, _ = resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+	sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
 		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
 	if k := kind(sum, "file"); k.Deleted != 2 || k.Failed() {
 		t.Fatalf("after removal: %+v", k)
@@ -697,11 +689,7 @@ func TestGitOpsSpecFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	e.mustResync(t, m, e.store)
 	runbooks, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "runbook"})
 	oncalls, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "oncall"})
 	want := 0
@@ -767,11 +755,7 @@ func TestIssueOptionsAndVisibility(t *testing.T) {
 		}
 		st, _ := sqlitestore.Open(t.TempDir())
 		defer st.Close()
-		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
-			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-		if err != nil || sum.Failed() {
-			t.Fatalf("%v %v", err, sum.Err())
-		}
+		e.mustResync(t, m, st)
 		ents, _ := st.List(context.Background(), catalog.Filter{})
 		var ids []string
 		for _, x := range ents {
@@ -843,11 +827,7 @@ func TestSelectorOptionsTable(t *testing.T) {
 		}
 		st, _ := sqlitestore.Open(t.TempDir())
 		defer st.Close()
-		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
-			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-		if err != nil || sum.Failed() {
-			t.Fatalf("%v %v", err, sum.Err())
-		}
+		e.mustResync(t, m, st)
 		ents, _ := st.List(context.Background(), catalog.Filter{})
 		return ents
 	}
@@ -991,11 +971,7 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
-		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-	if err != nil || sum.Failed() {
-		t.Fatalf("%v %v", err, sum.Err())
-	}
+	e.mustResync(t, m, e.store)
 	got, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "job"})
 	// The successful pipeline's jobs over two pages, less the 10 skipped
 	// ones (scope[]), none of the failed pipeline (pipelineQueryParams).
@@ -1033,11 +1009,7 @@ resources:
 			st, _ := sqlitestore.Open(t.TempDir())
 			defer st.Close()
 			e.sim.ResetRequests()
-			sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
-				Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-			if err != nil || sum.Failed() {
-				t.Fatalf("%v %v", err, sum.Err())
-			}
+			e.mustResync(t, m, st)
 			ents, _ := st.List(context.Background(), catalog.Filter{})
 			if len(ents) != want {
 				t.Fatalf("%d files, want %d", len(ents), want)
@@ -1097,11 +1069,7 @@ func TestResourcesWithOwnListingOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
-			Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
-		if err != nil || sum.Failed() {
-			t.Fatalf("%v %v", err, sum.Err())
-		}
+		e.mustResync(t, m, st)
 		ents, _ := st.List(context.Background(), catalog.Filter{})
 		out := map[string]int{}
 		for _, en := range ents {
