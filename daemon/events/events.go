@@ -87,6 +87,9 @@ type payload struct {
 	} `json:"object_attributes"`
 	BuildID int64  `json:"build_id"`
 	Ref     string `json:"ref"`
+	// Before is the branch's commit before a push (all zeros for a new
+	// branch).
+	Before  string `json:"before"`
 	Commits []struct {
 		Added    []string `json:"added"`
 		Modified []string `json:"modified"`
@@ -406,9 +409,12 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 	return res, nil
 }
 
-// gitops re-reads the GitOps spec files a push to the spec branch added
-// or changed, and upserts the entities they declare. Entities of a spec
-// file that was removed go at the next resync.
+// gitops re-reads the GitOps spec files a push to the spec branch added,
+// changed or removed: the entities they declare now are upserted, and the
+// ones they declared before the push (read at its "before" commit) and
+// declare no more are deleted. The current content comes from the branch,
+// not the push's "after" commit, so a late event never writes an older
+// version.
 func (p *Processor) gitops(ctx context.Context, pl payload, res Result) (Result, error) {
 	if len(p.Mapping.SpecPaths) == 0 {
 		return res, nil
@@ -431,28 +437,58 @@ func (p *Processor) gitops(ctx context.Context, pl payload, res Result) (Result,
 	}
 	touched := map[string]bool{}
 	for _, c := range pl.Commits {
-		for _, f := range append(append([]string(nil), c.Added...), c.Modified...) {
-			if crawl.MatchSpec(p.Mapping.SpecPaths, f) {
-				touched[f] = true
+		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
+			for _, f := range list {
+				if crawl.MatchSpec(p.Mapping.SpecPaths, f) {
+					touched[f] = true
+				}
 			}
 		}
 	}
 	version := p.now().UnixNano()
 	for f := range touched {
-		decl, err := src.ReadSpec(ctx, project, f, branch)
+		now, err := p.declared(ctx, src, project, f, branch)
 		if err != nil {
-			return Result{}, &TransientError{err}
+			return Result{}, err
 		}
-		for _, d := range decl {
-			e, err := mapping.Declared(d)
-			if err != nil {
-				return Result{}, err
-			}
+		still := map[catalog.Key]bool{}
+		for _, e := range now {
 			e.Version = version
+			still[e.Key()] = true
 			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
+		}
+		if strings.Trim(pl.Before, "0") == "" {
+			continue // a new branch: nothing was declared before
+		}
+		was, err := p.declared(ctx, src, project, f, pl.Before)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, e := range was {
+			if !still[e.Key()] {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: e.Key(), Version: version})
+			}
 		}
 	}
 	return res, nil
+}
+
+// declared reads the entities a spec file declares at ref (none when the
+// file is not there).
+func (p *Processor) declared(ctx context.Context, src *crawl.Source, project map[string]any, file, ref string) ([]*catalog.Entity, error) {
+	decl, err := src.ReadSpec(ctx, project, file, ref)
+	if err != nil {
+		return nil, &TransientError{err}
+	}
+	var out []*catalog.Entity
+	for _, d := range decl {
+		e, err := mapping.Declared(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // owner is the source whose token owns path: the first in tokenMapping

@@ -540,4 +540,19 @@ func TestGitOpsPush(t *testing.T) {
 		e := h.entity("doc", "gitops-svc-doc")
 		return e != nil && e.Relations["service"] == team.FullPath+"/GitOpsService"
 	})
+	// An entity dropped from the file goes; the one still declared stays.
+	h.sim.PushFile(context.Background(), p.ID, "port.yml", "- identifier: gitops-svc-doc\n  title: Docs v2\n  blueprint: doc\n- identifier: gitops-svc-runbook\n  blueprint: runbook\n")
+	eventually(t, 2*time.Second, "the second entity", func() bool {
+		e := h.entity("doc", "gitops-svc-doc")
+		return h.entity("runbook", "gitops-svc-runbook") != nil && e != nil && e.Title == "Docs v2"
+	})
+	h.sim.PushFile(context.Background(), p.ID, "port.yml", "- identifier: gitops-svc-runbook\n  blueprint: runbook\n")
+	eventually(t, 2*time.Second, "the entity dropped from port.yml deleted", func() bool {
+		return h.entity("doc", "gitops-svc-doc") == nil && h.entity("runbook", "gitops-svc-runbook") != nil
+	})
+	// Removing the spec file deletes what it declared.
+	h.sim.PushFile(context.Background(), p.ID, "port.yml", "")
+	eventually(t, 2*time.Second, "entities of the removed port.yml deleted", func() bool {
+		return h.entity("runbook", "gitops-svc-runbook") == nil
+	})
 }

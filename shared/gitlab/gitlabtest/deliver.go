@@ -205,46 +205,57 @@ func randSHA() string {
 // it) and delivers the push, with the file in the commit's added,
 // modified or removed list as GitLab reports it.
 func (s *Server) PushFile(ctx context.Context, projectID int64, filePath, content string) []Delivery {
-	s.mu.RLock()
-	p := s.projects[projectID]
-	existed := false
-	if p != nil {
-		_, existed = s.repoFiles(p)[filePath]
-	}
-	s.mu.RUnlock()
-	s.SetFile(projectID, filePath, content)
 	change := map[string]any{"added": []any{}, "modified": []any{}, "removed": []any{}}
-	switch {
-	case content == "":
-		change["removed"] = []any{filePath}
-	case existed:
-		change["modified"] = []any{filePath}
-	default:
-		change["added"] = []any{filePath}
-	}
-	return s.push(ctx, projectID, change)
+	return s.push(ctx, projectID, change, func(p *Project) {
+		_, existed := s.repoFiles(p)[filePath]
+		switch {
+		case content == "":
+			change["removed"] = []any{filePath}
+		case existed:
+			change["modified"] = []any{filePath}
+		default:
+			change["added"] = []any{filePath}
+		}
+		s.setFile(projectID, filePath, content)
+	})
 }
 
 // Push records a push to the project's default branch (it becomes
 // non-empty and active) and delivers "Push Hook" to the group hooks and
 // the system "push" event to system hooks.
 func (s *Server) Push(ctx context.Context, projectID int64) []Delivery {
-	return s.push(ctx, projectID, nil)
+	return s.push(ctx, projectID, nil, nil)
 }
 
-func (s *Server) push(ctx context.Context, projectID int64, change map[string]any) []Delivery {
+// push commits (apply changes the files under the lock) and delivers the
+// push. before and after are real commits: files read at either sha show
+// the repository as it was.
+func (s *Server) push(ctx context.Context, projectID int64, change map[string]any, apply func(*Project)) []Delivery {
 	s.mu.Lock()
 	p := s.projects[projectID]
 	if p == nil {
 		s.mu.Unlock()
 		return nil
 	}
+	if s.heads == nil {
+		s.heads = map[int64]string{}
+	}
+	before := s.heads[projectID]
+	if before == "" {
+		before = randSHA()
+		s.snapshot(projectID, before)
+	}
+	if apply != nil {
+		apply(p)
+	}
+	after := randSHA()
+	s.snapshot(projectID, after)
+	s.heads[projectID] = after
 	p.EmptyRepo = false
 	if p.DefaultBranch == "" {
 		p.DefaultBranch = "main"
 	}
 	p.LastActivity = time.Now().UTC()
-	before, after := randSHA(), randSHA()
 	body := template("webhooks/push.json")
 	for k, v := range map[string]any{
 		"before": before, "after": after, "checkout_sha": after, "ref": "refs/heads/" + p.DefaultBranch,

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"path"
 	"sort"
@@ -22,6 +23,10 @@ import (
 func (s *Server) SetFile(projectID int64, filePath, content string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.setFile(projectID, filePath, content)
+}
+
+func (s *Server) setFile(projectID int64, filePath, content string) {
 	if s.files == nil {
 		s.files = map[int64]map[string]*string{}
 	}
@@ -36,8 +41,46 @@ func (s *Server) SetFile(projectID int64, filePath, content string) {
 	s.files[projectID][filePath] = &c
 }
 
-// repoFiles returns a project's files (path → content).
+// repoFiles returns a project's files (path → content) on its default
+// branch.
 func (s *Server) repoFiles(p *Project) map[string]string {
+	return s.repoFilesWith(p, s.files[p.ID])
+}
+
+// repoFilesAt returns the files at ref: a pushed commit's sha gives the
+// repository as it was then, a branch name the branch's files. ok is
+// false for a sha the project never had (GitLab: 404 Commit Not Found).
+func (s *Server) repoFilesAt(p *Project, ref string) (map[string]string, bool) {
+	if !isSHA(ref) {
+		return s.repoFiles(p), true
+	}
+	overrides, ok := s.commits[p.ID][ref]
+	if !ok {
+		return nil, false
+	}
+	return s.repoFilesWith(p, overrides), true
+}
+
+func isSHA(ref string) bool {
+	if len(ref) != 40 {
+		return false
+	}
+	_, err := hex.DecodeString(ref)
+	return err == nil
+}
+
+// snapshot records the current file overrides as commit sha.
+func (s *Server) snapshot(projectID int64, sha string) {
+	if s.commits == nil {
+		s.commits = map[int64]map[string]map[string]*string{}
+	}
+	if s.commits[projectID] == nil {
+		s.commits[projectID] = map[string]map[string]*string{}
+	}
+	s.commits[projectID][sha] = maps.Clone(s.files[projectID])
+}
+
+func (s *Server) repoFilesWith(p *Project, overrides map[string]*string) map[string]string {
 	out := map[string]string{}
 	if p.EmptyRepo {
 		return out
@@ -61,7 +104,7 @@ func (s *Server) repoFiles(p *Project) map[string]string {
 		out["port.yml"] = fmt.Sprintf("- identifier: %s-runbook\n  title: %s runbook\n  blueprint: runbook\n  properties:\n    url: %s\n  relations:\n    service: %s\n- identifier: %s-oncall\n  title: %s on-call\n  blueprint: oncall\n  relations:\n    runbook: %s-runbook\n",
 			slugged, p.Name, s.webURL(pwn+"/-/blob/main/docs/index.md"), pwn, slugged, p.Name, slugged)
 	}
-	for k, v := range s.files[p.ID] {
+	for k, v := range overrides {
 		if v == nil {
 			delete(out, k)
 		} else {
@@ -121,7 +164,11 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
-	files := s.repoFiles(p)
+	files, ok := s.repoFilesAt(p, q.Get("ref"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Commit Not Found"})
+		return true
+	}
 	switch {
 	case len(segs) == 1 && segs[0] == "labels":
 		var out []any

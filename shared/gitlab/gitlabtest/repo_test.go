@@ -1,6 +1,7 @@
 package gitlabtest
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -78,5 +79,44 @@ func TestRepositoryEndpoints(t *testing.T) {
 	_, body = get(t, base+"/members/all", tok)
 	if all := decodeList(t, body); len(direct) != 0 || len(all) == 0 {
 		t.Fatalf("members direct %d all %d", len(direct), len(all))
+	}
+}
+
+// TestReadsAtCommits checks that a push's before and after commits keep
+// the files as they were, as GitLab's ref parameter does.
+func TestReadsAtCommits(t *testing.T) {
+	s, org, api := setup(t, 5)
+	p := s.Projects()[0]
+	raw := func(ref string) (int, string) {
+		resp, body := get(t, api+"/projects/"+strconv.FormatInt(p.ID, 10)+"/repository/files/notes.txt/raw?ref="+ref, org.AdminToken)
+		return resp.StatusCode, string(body)
+	}
+	push := func(content string) (before, after string) {
+		ds := s.PushFile(context.Background(), p.ID, "notes.txt", content)
+		if len(ds) == 0 {
+			t.Fatal("no delivery")
+		}
+		var body struct{ Before, After string }
+		if err := json.Unmarshal(ds[0].Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Before, body.After
+	}
+	for _, r := range org.Roots {
+		s.AddHook(Hook{GroupID: r.ID, URL: "http://127.0.0.1:1/hook", Events: map[string]bool{"push_events": true}})
+	}
+	before1, after1 := push("one")
+	before2, after2 := push("two")
+	if before2 != after1 {
+		t.Fatalf("the second push starts at %s, not at the first one's %s", before2, after1)
+	}
+	for ref, want := range map[string]string{before1: "404", after1: "one", after2: "two", "main": "two"} {
+		status, body := raw(ref)
+		if want == "404" && status != 404 || want != "404" && body != want {
+			t.Errorf("at %s: %d %q, want %s", ref, status, body, want)
+		}
+	}
+	if status, body := raw(strings.Repeat("ab", 20)); status != 404 || !strings.Contains(body, "Commit Not Found") {
+		t.Errorf("unknown commit: %d %s", status, body)
 	}
 }

@@ -91,7 +91,12 @@ type Server struct {
 	mrs      map[int64]*MergeRequest
 	obj      objects
 	files    map[int64]map[string]*string
-	nextID   struct{ group, project, hook, user, mr int64 }
+	// commits keep each pushed commit's file overrides (project → sha),
+	// so reads at a commit sha see the repository as it was; heads are
+	// the default branch's newest pushed commit.
+	commits map[int64]map[string]map[string]*string
+	heads   map[int64]string
+	nextID  struct{ group, project, hook, user, mr int64 }
 
 	opts   Options
 	faultM sync.Mutex
