@@ -623,10 +623,15 @@ func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(
 	var mu sync.Mutex
 	sem := make(chan struct{}, cap(s.Client.Gate()))
 	var wg sync.WaitGroup
-	var firstErr error
-	errOnce := sync.Once{}
+	var firstErr error // guarded by mu
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	fail := func(err error) { // mu held
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
 	_, err := list(ctx, func(p gitlab.Page) error {
 		for _, pr := range p.Items {
 			if empty, _ := pr["empty_repo"].(bool); empty && skipEmpty {
@@ -642,17 +647,17 @@ func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(
 				defer wg.Done()
 				defer func() { <-sem }()
 				items, err := fetch(ctx, pr)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
-				}
 				mu.Lock()
 				defer mu.Unlock()
+				if err != nil {
+					fail(err)
+					return
+				}
 				c.Fetched += len(items.Items)
 				c.Selected += len(items.Items)
 				if len(items.Items) > 0 && firstErr == nil {
 					if err := fn(items); err != nil {
-						errOnce.Do(func() { firstErr = err; cancel() })
+						fail(err)
 					}
 				}
 			}()
