@@ -506,8 +506,10 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		var items gitlab.Page
 		var err error
 		switch {
-		case kind == KindJob:
+		case kind == KindJob && len(o.PipelineQueryParams) > 0:
 			items, err = s.pipelineJobs(ctx, id, o, limit)
+		case kind == KindJob:
+			items, err = s.projectJobs(ctx, id, o, limit)
 		case kind == KindBranch && o.DefaultBranchOnly:
 			def, _ := pr["default_branch"].(string)
 			var b map[string]any
@@ -540,11 +542,39 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 	}, fn)
 }
 
+// projectJobs lists a project's newest jobs (GET /projects/:id/jobs,
+// keyset, newest first: one request for up to 100 jobs whatever the
+// number of pipelines), up to limit, then the rest of the last pipeline
+// begun, so no pipeline is cut in the middle. A pipeline's jobs are
+// created together, so they are next to each other in this order.
+// APIQueryParams filter the jobs (scope[]).
+func (s *Source) projectJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
+	var out gitlab.Page
+	begun := map[float64]bool{}
+	err := s.Client.WalkKeyset(ctx, fmt.Sprintf("projects/%d/jobs", projectID), o.APIQueryParams, func(p gitlab.Page) (bool, error) {
+		if out.RequestedAt.IsZero() {
+			out.RequestedAt = p.RequestedAt
+		}
+		for _, j := range p.Items {
+			pl, _ := j["pipeline"].(map[string]any)
+			pid := num(pl["id"])
+			if len(out.Items) >= limit && !begun[pid] {
+				return false, nil
+			}
+			begun[pid] = true
+			out.Items = append(out.Items, j)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
 // pipelineJobs lists the jobs of a project's newest pipelines: every job
 // of each pipeline (all pages), pipeline after pipeline, until limit jobs;
 // a pipeline is never cut in the middle. PipelineQueryParams filter the
 // pipelines (status, ref, source…), APIQueryParams each pipeline's jobs
-// (scope[], include_retried).
+// (scope[], include_retried). Used when pipelines are filtered: the
+// project's job listing cannot filter by pipeline.
 func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
 	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, limit)
 	if err != nil {

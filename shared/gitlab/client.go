@@ -566,6 +566,33 @@ func (c *Client) ListKeysetRaw(ctx context.Context, path string, params url.Valu
 	return c.chain(ctx, path, q, true, fn)
 }
 
+// WalkKeyset follows keyset pagination in GitLab's default order for path
+// one page at a time, without fetching ahead, while fn asks for more: for
+// listings read only up to a point (a project's newest jobs), where a
+// page fetched ahead would be a wasted request.
+func (c *Client) WalkKeyset(ctx context.Context, path string, params url.Values, fn func(Page) (more bool, err error)) error {
+	q := CloneValues(params)
+	q.Set("pagination", "keyset")
+	if q.Get("per_page") == "" {
+		q.Set("per_page", "100")
+	}
+	for {
+		p, resp, err := c.get(ctx, path, q)
+		if err != nil {
+			return err
+		}
+		more, err := fn(p)
+		if err != nil || !more || resp.NextLink == "" {
+			return err
+		}
+		u, err := url.Parse(resp.NextLink)
+		if err != nil {
+			return fmt.Errorf("token %s: GET /%s: bad Link header: %w", c.Masked, path, err)
+		}
+		q = u.Query()
+	}
+}
+
 // ListOffset lists path with offset pagination, 100 per page. When GitLab
 // reports the number of pages (below 10,000 items) the remaining pages are
 // fetched concurrently; otherwise it follows X-Next-Page.

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -202,7 +203,7 @@ func BenchmarkResync(b *testing.B) {
 // requests per kind next to the minimum for each (see minimumAllKinds).
 func BenchmarkResyncAllKinds(b *testing.B) {
 	sim := gitlabtest.New(gitlabtest.Options{Seed: 42})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42, Activity: true})
 	ts := sim.Start(b)
 	sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
 	var tm tokenmap.Mapping
@@ -265,8 +266,12 @@ func BenchmarkResyncAllKinds(b *testing.B) {
 // per non-empty project a token sees (pipelines, jobs, releases, tags,
 // deployments, the default branch), project-with-members one per project;
 // member kinds a listing per group; merge requests and issues a listing
-// per root group; file and folder a tree listing per non-empty project
-// (entries/100 pages), plus a raw read per matching file.
+// per root group, ceil(n/100) pages of the n updated in the mapping's
+// window (merge requests: the fewer of one state=all listing or one per
+// wanted state); job the pages of the project's job listing that hold
+// its newest jobs up to the limit and the rest of the last pipeline begun;
+// file and folder a tree listing per non-empty project (entries/100
+// pages), plus a raw read per matching file.
 func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int, int) {
 	gs := sim.Groups()
 	parent := map[int64]int64{}
@@ -284,8 +289,12 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 	pages := func(n int) int { return max(1, (n+99)/100) }
 	per := map[string]int{}
 	shared := 0
+	jobsOf := map[int64][]gitlabtest.Job{}
+	for _, j := range sim.Jobs() {
+		jobsOf[j.ProjectID] = append(jobsOf[j.ProjectID], j)
+	}
 	for _, root := range org.Roots {
-		groups, projects, nonEmpty, activeProjects := 0, 0, 0, 0
+		groups, projects, nonEmpty, activeProjects, jobPages := 0, 0, 0, 0, 0
 		for _, g := range gs {
 			if under(g.ID, root.ID) {
 				groups++
@@ -307,6 +316,7 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 				continue
 			}
 			nonEmpty++
+			jobPages += newestJobPages(jobsOf[p.ID], 20)
 			paths, folder := sim.RepoTree(p.ID)
 			tp := pages(len(paths))
 			per["file"] += tp
@@ -323,11 +333,61 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 		per["group-with-members"] += groups
 		per["member"] += groups
 		per["project-with-members"] += projects
-		per["merge-request"]++
-		per["issue"]++
-		for _, k := range []string{"pipeline", "job", "release", "tag", "branch", "deployment"} {
+		// The all-kinds mapping: merge requests opened or merged, issues
+		// of every state, both updated in the last 30 days.
+		window := time.Now().Add(-30 * 24 * time.Hour)
+		inRoot := map[int64]bool{}
+		archived := map[int64]bool{}
+		for _, p := range sim.Projects() {
+			inRoot[p.ID] = under(p.NamespaceID, root.ID)
+			archived[p.ID] = p.Archived
+		}
+		mrAll, mrOpened, mrMerged, issues := 0, 0, 0, 0
+		for _, m := range sim.MergeRequests() {
+			if inRoot[m.ProjectID] && m.UpdatedAt.After(window) {
+				mrAll++
+				switch m.State {
+				case "opened":
+					mrOpened++
+				case "merged":
+					mrMerged++
+				}
+			}
+		}
+		for _, i := range sim.Issues() {
+			if inRoot[i.ProjectID] && !archived[i.ProjectID] && i.UpdatedAt.After(window) {
+				issues++
+			}
+		}
+		per["merge-request"] += min(pages(mrAll), pages(mrOpened)+pages(mrMerged))
+		per["issue"] += pages(issues)
+		for _, k := range []string{"pipeline", "release", "tag", "branch", "deployment"} {
 			per[k] += nonEmpty
 		}
+		per["job"] += jobPages
 	}
 	return per, shared
+}
+
+// newestJobPages is how many pages of 100 the project's job listing
+// (newest first) takes to hold its newest limit jobs and the rest of the
+// last pipeline begun; 1 when the project has no job.
+func newestJobPages(jobs []gitlabtest.Job, limit int) int {
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID > jobs[b].ID })
+	begun := map[int64]bool{}
+	n := 0
+	for _, j := range jobs {
+		if n >= limit && !begun[j.PipelineID] {
+			break
+		}
+		begun[j.PipelineID] = true
+		n++
+	}
+	// The listing's last page is known to be the last only when it is
+	// not full; a page read past the limit is needed to see the next
+	// pipeline, unless the project has no more jobs.
+	if n < len(jobs) {
+		return n/100 + 1
+	}
+	return max(1, (n+99)/100)
 }

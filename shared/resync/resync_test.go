@@ -1092,3 +1092,101 @@ func TestResourcesWithOwnListingOptions(t *testing.T) {
 		t.Fatalf("together: %v, alone: %v", got, want)
 	}
 }
+
+// TestNewestJobsOfProject checks the job kind without pipeline filters:
+// one project job listing per project, newest first, up to
+// limitPerProject, and never half a pipeline.
+func TestNewestJobsOfProject(t *testing.T) {
+	e := newEnv(t, allOf)
+	var p gitlabtest.ProjectInfo
+	for _, x := range e.sim.Projects() {
+		if !x.EmptyRepo && len(x.SharedWith) == 0 {
+			p = x
+			break
+		}
+	}
+	names := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s-%03d", prefix, i)
+		}
+		return out
+	}
+	e.sim.AddPipeline(p.ID, "success", names("old", 130)...) // more than a page
+	_, mid := e.sim.AddPipeline(p.ID, "failed", names("mid", 5)...)
+	for _, j := range mid[:4] {
+		e.sim.SetJobStatus(j.ID, "success") // the last stage failed
+	}
+	e.sim.AddPipeline(p.ID, "running", names("new", 3)...)
+	for _, tc := range []struct {
+		name     string
+		selector string
+		jobs     int
+		extra    int // GET /projects/:id/jobs beyond one per project
+	}{
+		// 3 newest, then all 5 of the pipeline begun: the old one is not begun.
+		{"limit inside the second pipeline", "limitPerProject: 5", 8, 0},
+		// Below the limit when the old pipeline begins: all 130 of it,
+		// over two pages.
+		{"limit reaches the old pipeline", "limitPerProject: 10", 138, 1},
+		// scope[] goes to GitLab.
+		{"scope", "limitPerProject: 100, apiQueryParams: {scope: [failed]}", 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := mapping.Parse([]byte(`
+resources:
+  - kind: job
+    selector: {query: 'true', ` + tc.selector + `}
+    port: {entity: {mappings: {identifier: .id | tostring, title: .name, blueprint: '"job"', properties: {status: .status}}}}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := sqlitestore.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			e.sim.ResetRequests()
+			e.mustResync(t, m, st)
+			jobs, _ := st.List(context.Background(), catalog.Filter{Blueprint: "job"})
+			counts, _ := e.sim.Requests()
+			// One listing per project each token sees (a shared project
+			// is listed by both tokens).
+			perProject := nonEmptyPerToken(e)
+			if len(jobs) != tc.jobs || counts["GET /projects/:id/jobs"] != perProject+tc.extra || counts["GET /projects/:id/pipelines"] != 0 {
+				t.Fatalf("%d jobs (want %d), requests %v (want %d job listings)", len(jobs), tc.jobs, counts, perProject+tc.extra)
+			}
+		})
+	}
+}
+
+// nonEmptyPerToken counts, over the root tokens, the projects with a
+// repository each sees: what a per-project kind lists once each.
+func nonEmptyPerToken(e *env) int {
+	parent := map[int64]int64{}
+	for _, g := range e.sim.Groups() {
+		parent[g.ID] = g.ParentID
+	}
+	under := func(id, root int64) bool {
+		for ; id != 0; id = parent[id] {
+			if id == root {
+				return true
+			}
+		}
+		return false
+	}
+	n := 0
+	for _, root := range e.org.Roots {
+		for _, p := range e.sim.Projects() {
+			seen := under(p.NamespaceID, root.ID)
+			for _, g := range p.SharedWith {
+				seen = seen || under(g, root.ID)
+			}
+			if seen && !p.EmptyRepo {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,8 +112,11 @@ func (a *app) demoCommand() *cobra.Command {
 			for _, e := range ents {
 				per[e.Blueprint]++
 			}
-			fmt.Fprintf(a.stdout, "\ncatalog in %s: %d entities (%d gitlabGroup, %d service, %d gitlabMergeRequest)\n",
-				dir, len(ents), per["gitlabGroup"], per["service"], per["gitlabMergeRequest"])
+			var parts []string
+			for _, bp := range slices.Sorted(maps.Keys(per)) {
+				parts = append(parts, fmt.Sprintf("%d %s", per[bp], bp))
+			}
+			fmt.Fprintf(a.stdout, "\ncatalog in %s: %d entities (%s)\n", dir, len(ents), strings.Join(parts, ", "))
 			fmt.Fprintln(a.stdout, "\na few services:")
 			var sample []*catalog.Entity
 			for _, e := range ents {

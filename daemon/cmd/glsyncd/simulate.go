@@ -43,7 +43,7 @@ func (f *simFlags) start(ctx context.Context, addr string) (*gitlabtest.Server, 
 		return nil, gitlabtest.Org{}, "", nil, usageErr(fmt.Errorf("--roots: must be between 1 and 8, got %d", f.roots))
 	}
 	sim := gitlabtest.New(gitlabtest.Options{Seed: f.seed, RateLimit: f.rateLimit})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: f.roots, Projects: f.projects, Depth: f.depth, Seed: f.seed})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: f.roots, Projects: f.projects, Depth: f.depth, Seed: f.seed, Activity: true})
 	sim.SetFaults(gitlabtest.Faults{Latency: f.latency, ErrorRate: f.errorRate})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -181,6 +181,11 @@ type OrgSpec struct {
 	Depth int
 	// Seed makes the organisation reproducible.
 	Seed int64
+	// Activity adds recent work to the projects with a repository:
+	// pipelines with their jobs (some failed, some skipped), releases,
+	// issues and merge requests updated in the last weeks, as a live
+	// organisation has. Off, only the structure and old merge requests.
+	Activity bool
 }
 
 // Org is what Generate made: the root groups and one group access token
@@ -325,7 +330,61 @@ func (s *Server) Generate(spec OrgSpec) Org {
 	}
 	org.AdminToken = "glpat-" + randToken(rnd)
 	s.AddToken(Token{Value: org.AdminToken, Kind: AdminToken, Name: "admin"})
+	if spec.Activity {
+		for _, p := range created {
+			if !p.EmptyRepo {
+				s.addActivity(rnd, p.ID, strings.HasSuffix(p.Name, "Service"))
+			}
+		}
+	}
 	return org
+}
+
+// addActivity gives a project recent CI/CD runs, releases, issues and
+// merge requests.
+func (s *Server) addActivity(rnd *rand.Rand, projectID int64, service bool) {
+	stages := []string{"build", "test", "lint", "package", "deploy"}
+	for k := 0; k < 1+rnd.Intn(4); k++ {
+		jobs := stages[:3+rnd.Intn(3)]
+		status := []string{"success", "success", "success", "failed", "running"}[rnd.Intn(5)]
+		_, js := s.AddPipeline(projectID, status, jobs...)
+		switch status {
+		case "failed": // one job failed, the later stages never ran
+			at := rnd.Intn(len(js))
+			for i, j := range js {
+				switch {
+				case i < at:
+					s.SetJobStatus(j.ID, "success")
+				case i > at:
+					s.SetJobStatus(j.ID, "skipped")
+				}
+			}
+		case "running":
+			for i, j := range js {
+				s.SetJobStatus(j.ID, []string{"success", "running", "pending"}[min(i, 2)])
+			}
+		}
+	}
+	if service {
+		for k := 0; k < rnd.Intn(4); k++ {
+			s.AddRelease(projectID, fmt.Sprintf("v1.%d.0", k))
+		}
+	}
+	for k := 0; k < rnd.Intn(4); k++ {
+		is := s.AddIssue(projectID, []string{"Login fails on Safari", "Add rate limiting", "Flaky integration test", "Upgrade Go", "Document the API"}[rnd.Intn(5)], rnd.Intn(10) == 0)
+		if rnd.Intn(3) == 0 {
+			s.UpdateIssue(is.ID, func(i *Issue) { i.State = "closed" })
+		}
+		if rnd.Intn(2) == 0 {
+			s.UpdateIssue(is.ID, func(i *Issue) { i.Labels = []string{"bug"} })
+		}
+	}
+	if rnd.Intn(2) == 0 {
+		mr := s.AddMergeRequest(projectID, []string{"Add metrics", "Fix flaky test", "Bump dependencies"}[rnd.Intn(3)])
+		if rnd.Intn(3) == 0 {
+			s.UpdateMergeRequest(mr.ID, func(m *MergeRequest) { m.State = "merged" })
+		}
+	}
 }
 
 func randToken(rnd *rand.Rand) string {

@@ -75,6 +75,30 @@ func (o *objects) init() {
 
 func (o *objects) id() int64 { o.nextID++; return o.nextID }
 
+// Issues returns all issues ordered by id.
+func (s *Server) Issues() []Issue {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Issue
+	for _, i := range s.obj.issues {
+		out = append(out, *i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
+// Jobs returns all CI jobs ordered by id.
+func (s *Server) Jobs() []Job {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Job
+	for _, j := range s.obj.jobs {
+		out = append(out, *j)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
 // AddIssue opens an issue.
 func (s *Server) AddIssue(projectID int64, title string, confidential bool) *Issue {
 	s.mu.Lock()
@@ -322,13 +346,39 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 			list = append(list, s.pipelineJSON(x))
 		}
 	case "jobs":
+		// GET /projects/:id/jobs: newest first, filtered by scope; offset
+		// or keyset pagination (keyset only in the default id desc order).
+		scopes := append(q["scope[]"], q["scope"]...)
+		for _, sc := range scopes {
+			if !jobScopes[sc] {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
+				return true
+			}
+		}
 		var items []*Job
 		for _, x := range s.obj.jobs {
-			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) {
+			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) &&
+				(len(scopes) == 0 || slices.Contains(scopes, x.Status)) {
 				items = append(items, x)
 			}
 		}
 		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
+		if len(segs) == 1 && q.Get("pagination") == "keyset" {
+			if q.Get("sort") == "asc" || q.Get("order_by") != "" && q.Get("order_by") != "id" {
+				writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "Keyset pagination is not yet available for this type of request"})
+				return true
+			}
+			page, ok := cursorPage(w, r, s.apiURL(base), items, func(j *Job) int64 { return j.ID })
+			if !ok {
+				return true
+			}
+			out := make([]map[string]any, 0, len(page))
+			for _, x := range page {
+				out = append(out, s.jobJSON(x))
+			}
+			writeJSON(w, http.StatusOK, out)
+			return true
+		}
 		for _, x := range items {
 			list = append(list, s.jobJSON(x))
 		}

@@ -1,6 +1,8 @@
 package gitlabtest
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -113,6 +115,44 @@ func keysetPage[T any](w http.ResponseWriter, r *http.Request, base string, item
 		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", base, qq.Encode()))
 	}
 	return out
+}
+
+// cursorPage serves keyset pagination in descending id order the way
+// GitLab's jobs listing does: an opaque cursor (base64 JSON) in the Link
+// header's rel="next" URL. items must be sorted by id descending. ok is
+// false when the cursor was bad and the 400 is already written.
+func cursorPage[T any](w http.ResponseWriter, r *http.Request, base string, items []T, id func(T) int64) (page []T, ok bool) {
+	q := r.URL.Query()
+	_, perPage := pageParams(q)
+	start := 0
+	if c := q.Get("cursor"); c != "" {
+		var cur struct {
+			ID string `json:"id"`
+		}
+		b, err := base64.StdEncoding.DecodeString(c)
+		if err == nil {
+			err = json.Unmarshal(b, &cur)
+		}
+		before, perr := strconv.ParseInt(cur.ID, 10, 64)
+		if err != nil || perr != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "cursor is invalid"})
+			return nil, false
+		}
+		for start < len(items) && id(items[start]) >= before {
+			start++
+		}
+	}
+	end := min(start+perPage, len(items))
+	out := items[start:end]
+	w.Header().Set("X-Per-Page", strconv.Itoa(perPage))
+	if end < len(items) && len(out) > 0 {
+		cur, _ := json.Marshal(map[string]string{"id": strconv.FormatInt(id(out[len(out)-1]), 10), "_kd": "n"})
+		qq := cloneValues(q)
+		qq.Set("per_page", strconv.Itoa(perPage))
+		qq.Set("cursor", base64.StdEncoding.EncodeToString(cur))
+		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", base, qq.Encode()))
+	}
+	return out, true
 }
 
 func cloneValues(q url.Values) url.Values {

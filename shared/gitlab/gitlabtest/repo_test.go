@@ -120,3 +120,45 @@ func TestReadsAtCommits(t *testing.T) {
 		t.Errorf("unknown commit: %d %s", status, body)
 	}
 }
+
+// TestProjectJobsKeyset walks a project's jobs newest first with GitLab's
+// cursor keyset pagination and checks the generated activity.
+func TestProjectJobsKeyset(t *testing.T) {
+	s := New(Options{})
+	org := s.Generate(OrgSpec{Roots: 1, Projects: 40, Depth: 2, Seed: 7, Activity: true})
+	ts := s.Start(t)
+	var p ProjectInfo
+	for _, x := range s.Projects() {
+		if !x.EmptyRepo {
+			p = x
+			break
+		}
+	}
+	base := ts.URL + "/api/v4/projects/" + strconv.FormatInt(p.ID, 10) + "/jobs"
+	if resp, _ := get(t, base+"?pagination=keyset&order_by=id&sort=asc", org.AdminToken); resp.StatusCode != 405 {
+		t.Fatalf("keyset ascending: %d, want 405 as GitLab", resp.StatusCode)
+	}
+	_, body := get(t, base+"?per_page=100", org.AdminToken)
+	all := decodeList(t, body)
+	if len(all) < 3 {
+		t.Fatalf("activity gave %d jobs", len(all))
+	}
+	var walked []map[string]any
+	next := base + "?pagination=keyset&per_page=2"
+	for next != "" {
+		resp, body := get(t, next, org.AdminToken)
+		walked = append(walked, decodeList(t, body)...)
+		next = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			next = l[1:strings.Index(l, ">")]
+		}
+	}
+	if len(walked) != len(all) {
+		t.Fatalf("keyset walk gave %d jobs, offset %d", len(walked), len(all))
+	}
+	for i := range all {
+		if walked[i]["id"] != all[i]["id"] || i > 0 && all[i]["id"].(float64) > all[i-1]["id"].(float64) {
+			t.Fatalf("job %d: keyset %v, offset %v (newest first)", i, walked[i]["id"], all[i]["id"])
+		}
+	}
+}
