@@ -32,18 +32,8 @@ import (
 // GitLab tells that only there.
 func minimumRequests(sim *gitlabtest.Server, org gitlabtest.Org) int {
 	gs := sim.Groups()
-	parent := map[int64]int64{}
-	for _, g := range gs {
-		parent[g.ID] = g.ParentID
-	}
-	under := func(id, root int64) bool {
-		for ; id != 0; id = parent[id] {
-			if id == root {
-				return true
-			}
-		}
-		return false
-	}
+	sc := newRootScope(sim)
+	under := sc.under
 	pages := func(n int) int {
 		if n == 0 {
 			return 1
@@ -59,11 +49,7 @@ func minimumRequests(sim *gitlabtest.Server, org gitlabtest.Org) int {
 			}
 		}
 		for _, p := range sim.Projects() {
-			v := under(p.NamespaceID, root.ID)
-			for _, s := range p.SharedWith {
-				v = v || under(s, root.ID)
-			}
-			if v {
+			if sc.sees(p, root.ID) {
 				projects++
 			}
 		}
@@ -274,18 +260,8 @@ func BenchmarkResyncAllKinds(b *testing.B) {
 // pages), plus a raw read per matching file.
 func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int, int) {
 	gs := sim.Groups()
-	parent := map[int64]int64{}
-	for _, g := range gs {
-		parent[g.ID] = g.ParentID
-	}
-	under := func(id, root int64) bool {
-		for ; id != 0; id = parent[id] {
-			if id == root {
-				return true
-			}
-		}
-		return false
-	}
+	sc := newRootScope(sim)
+	under := sc.under
 	pages := func(n int) int { return max(1, (n+99)/100) }
 	per := map[string]int{}
 	shared := 0
@@ -301,11 +277,7 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 			}
 		}
 		for _, p := range sim.Projects() {
-			v := under(p.NamespaceID, root.ID)
-			for _, s := range p.SharedWith {
-				v = v || under(s, root.ID)
-			}
-			if !v {
+			if !sc.sees(p, root.ID) {
 				continue
 			}
 			projects++

@@ -79,6 +79,17 @@ func newEnv(t *testing.T, mapping func(org gitlabtest.Org) tokenmap.Mapping) *en
 	return &env{sim: sim, org: org, cfg: cfg, store: store, logs: &syncBuffer{}}
 }
 
+// freshStore opens an empty embedded catalog closed with the test.
+func freshStore(t *testing.T) *sqlitestore.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // mustResync runs one resync of m into store and fails the test unless
 // every kind completed.
 func (e *env) mustResync(t *testing.T, m *mapping.Config, store catalog.Store) *resync.Summary {
@@ -132,32 +143,17 @@ func (e *env) expected() (projects, groups []string) {
 		roots[e.org.RootTokens[i]] = r.ID
 	}
 	gs := e.sim.Groups()
-	byID := map[int64]gitlabtest.Group{}
-	for _, g := range gs {
-		byID[g.ID] = g
-	}
-	under := func(id, root int64) bool {
-		for g, ok := byID[id]; ok; g, ok = byID[g.ParentID] {
-			if g.ID == root {
-				return true
-			}
-		}
-		return false
-	}
+	sc := newRootScope(e.sim)
 	pset, gset := map[string]bool{}, map[string]bool{}
 	for _, entry := range e.cfg.TokenMapping {
 		root := roots[entry.Token]
 		for _, p := range e.sim.Projects() {
-			visible := under(p.NamespaceID, root)
-			for _, sg := range p.SharedWith {
-				visible = visible || under(sg, root)
-			}
-			if visible && entry.MatchProject(p.PathWithNamespace) {
+			if sc.sees(p, root) && entry.MatchProject(p.PathWithNamespace) {
 				pset[p.PathWithNamespace] = true
 			}
 		}
 		for _, g := range gs {
-			if under(g.ID, root) && entry.MatchGroup(g.FullPath) {
+			if sc.under(g.ID, root) && entry.MatchGroup(g.FullPath) {
 				gset[strconv.FormatInt(g.ID, 10)] = true
 			}
 		}
@@ -1064,11 +1060,7 @@ func TestResourcesWithOwnListingOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := sqlitestore.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := freshStore(t)
 		e.mustResync(t, m, st)
 		ents, _ := st.List(context.Background(), catalog.Filter{})
 		out := map[string]int{}
@@ -1142,11 +1134,7 @@ resources:
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := sqlitestore.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := freshStore(t)
 			e.sim.ResetRequests()
 			e.mustResync(t, m, st)
 			jobs, _ := st.List(context.Background(), catalog.Filter{Blueprint: "job"})
@@ -1164,26 +1152,11 @@ resources:
 // nonEmptyPerToken counts, over the root tokens, the projects with a
 // repository each sees: what a per-project kind lists once each.
 func nonEmptyPerToken(e *env) int {
-	parent := map[int64]int64{}
-	for _, g := range e.sim.Groups() {
-		parent[g.ID] = g.ParentID
-	}
-	under := func(id, root int64) bool {
-		for ; id != 0; id = parent[id] {
-			if id == root {
-				return true
-			}
-		}
-		return false
-	}
+	sc := newRootScope(e.sim)
 	n := 0
 	for _, root := range e.org.Roots {
 		for _, p := range e.sim.Projects() {
-			seen := under(p.NamespaceID, root.ID)
-			for _, g := range p.SharedWith {
-				seen = seen || under(g, root.ID)
-			}
-			if seen && !p.EmptyRepo {
+			if sc.sees(p, root.ID) && !p.EmptyRepo {
 				n++
 			}
 		}
