@@ -87,10 +87,13 @@ type payload struct {
 	} `json:"object_attributes"`
 	BuildID int64  `json:"build_id"`
 	Ref     string `json:"ref"`
-	// Before is the branch's commit before a push (all zeros for a new
-	// branch).
-	Before  string `json:"before"`
-	Commits []struct {
+	// Before and After are the ref's commits before and after a push (all
+	// zeros for a ref created or deleted); Commits holds at most 20 of
+	// TotalCommitsCount.
+	Before            string `json:"before"`
+	After             string `json:"after"`
+	TotalCommitsCount int    `json:"total_commits_count"`
+	Commits           []struct {
 		Added    []string `json:"added"`
 		Modified []string `json:"modified"`
 		Removed  []string `json:"removed"`
@@ -126,14 +129,8 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		name = pl.EventName
 	}
 	switch ev.Type {
-	case "Push Hook":
-		res, err := p.project(ctx, projectID(pl), projectPath(pl), "")
-		if err != nil || res.Outcome != Applied {
-			return res, err
-		}
-		return p.gitops(ctx, pl, res)
-	case "Tag Push Hook":
-		return p.project(ctx, projectID(pl), projectPath(pl), "")
+	case "Push Hook", "Tag Push Hook":
+		return p.push(ctx, pl)
 	case "Merge Request Hook":
 		return p.mergeRequest(ctx, pl)
 	case "Issue Hook", "Confidential Issue Hook":
@@ -159,7 +156,9 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		}
 	case "System Hook":
 		switch name {
-		case "push", "tag_push", "repository_update", "project_create", "project_update":
+		case "push", "tag_push":
+			return p.push(ctx, pl)
+		case "repository_update", "project_create", "project_update":
 			return p.project(ctx, projectID(pl), projectPath(pl), "")
 		case "project_rename", "project_transfer":
 			return p.project(ctx, pl.ProjectID, pl.PathWithNamespace, pl.OldPathWithNamespace)
@@ -407,88 +406,6 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 		}
 	}
 	return res, nil
-}
-
-// gitops re-reads the GitOps spec files a push to the spec branch added,
-// changed or removed: the entities they declare now are upserted, and the
-// ones they declared before the push (read at its "before" commit) and
-// declare no more are deleted. The current content comes from the branch,
-// not the push's "after" commit, so a late event never writes an older
-// version.
-func (p *Processor) gitops(ctx context.Context, pl payload, res Result) (Result, error) {
-	if len(p.Mapping.SpecPaths) == 0 {
-		return res, nil
-	}
-	path := projectPath(pl)
-	src := p.owner(ctx, path)
-	if src == nil {
-		return res, nil
-	}
-	var project map[string]any
-	if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
-		return Result{}, &TransientError{err}
-	}
-	branch := p.Mapping.Branch
-	if branch == "" {
-		branch, _ = project["default_branch"].(string)
-	}
-	if pl.Ref != "refs/heads/"+branch {
-		return res, nil
-	}
-	touched := map[string]bool{}
-	for _, c := range pl.Commits {
-		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
-			for _, f := range list {
-				if crawl.MatchSpec(p.Mapping.SpecPaths, f) {
-					touched[f] = true
-				}
-			}
-		}
-	}
-	version := p.now().UnixNano()
-	for f := range touched {
-		now, err := p.declared(ctx, src, project, f, branch)
-		if err != nil {
-			return Result{}, err
-		}
-		still := map[catalog.Key]bool{}
-		for _, e := range now {
-			e.Version = version
-			still[e.Key()] = true
-			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
-		}
-		if strings.Trim(pl.Before, "0") == "" {
-			continue // a new branch: nothing was declared before
-		}
-		was, err := p.declared(ctx, src, project, f, pl.Before)
-		if err != nil {
-			return Result{}, err
-		}
-		for _, e := range was {
-			if !still[e.Key()] {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: e.Key(), Version: version})
-			}
-		}
-	}
-	return res, nil
-}
-
-// declared reads the entities a spec file declares at ref (none when the
-// file is not there).
-func (p *Processor) declared(ctx context.Context, src *crawl.Source, project map[string]any, file, ref string) ([]*catalog.Entity, error) {
-	decl, err := src.ReadSpec(ctx, project, file, ref)
-	if err != nil {
-		return nil, &TransientError{err}
-	}
-	var out []*catalog.Entity
-	for _, d := range decl {
-		e, err := mapping.Declared(d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
 }
 
 // owner is the source whose token owns path: the first in tokenMapping

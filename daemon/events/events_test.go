@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,5 +168,69 @@ resources:
 	}
 	if pl := got["plain"]; pl == nil || pl.Properties["hasLanguages"] != false {
 		t.Fatalf("plain: %+v", pl)
+	}
+}
+
+// TestPushWithTruncatedCommits checks a push whose payload lists fewer
+// commits than it made (GitLab lists 20 at most): the changed files come
+// from the repository trees before and after the push.
+func TestPushWithTruncatedCommits(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 5, Seed: 2})
+	ts := sim.Start(t)
+	c, err := gitlab.New(ts.URL, org.AdminToken, gitlab.Options{RetryBase: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: file
+    selector: {query: 'true', files: {path: 'config/*.json'}}
+    port: {entity: {mappings: {identifier: .file.path, blueprint: '"configFile"', properties: {owner: .file.content.owner}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Processor{Sources: []*crawl.Source{{Entry: tokenmap.Entry{Token: org.AdminToken, Patterns: []string{"**"}}, Client: c}}, Mapping: m}
+	var proj gitlabtest.ProjectInfo
+	for _, x := range sim.Projects() {
+		if !x.EmptyRepo {
+			proj = x
+			break
+		}
+	}
+	sim.AddHook(gitlabtest.Hook{GroupID: org.Roots[0].ID, URL: "http://127.0.0.1:1/hook", Events: map[string]bool{"push_events": true}})
+	ctx := context.Background()
+	truncated := func(ds []gitlabtest.Delivery) *catalog.Event {
+		t.Helper()
+		if len(ds) == 0 {
+			t.Fatal("no delivery")
+		}
+		var body map[string]any
+		if err := json.Unmarshal(ds[0].Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		body["commits"], body["total_commits_count"] = []any{}, 25
+		b, _ := json.Marshal(body)
+		return &catalog.Event{Type: "Push Hook", Body: b}
+	}
+	sim.PushFile(ctx, proj.ID, "config/a.json", `{"owner": "x"}`)
+	res, err := p.Handle(ctx, truncated(sim.PushFile(ctx, proj.ID, "config/b.json", `{"owner": "y"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for _, e := range res.Changes.Upserts[crawl.KindFile] {
+		got[e.Identifier] = e.Properties["owner"]
+	}
+	if res.Outcome != Applied || got["config/a.json"] != "x" || got["config/b.json"] != "y" || len(res.Changes.Deletes) != 0 {
+		t.Fatalf("outcome %s, upserts %v, deletes %v", res.Outcome, got, res.Changes.Deletes)
+	}
+	res, err = p.Handle(ctx, truncated(sim.PushFile(ctx, proj.ID, "config/a.json", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes.Deletes) != 1 || res.Changes.Deletes[0].Identifier != "config/a.json" {
+		t.Fatalf("deletes %v", res.Changes.Deletes)
 	}
 }

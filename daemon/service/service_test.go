@@ -556,3 +556,75 @@ func TestGitOpsPush(t *testing.T) {
 		return h.entity("runbook", "gitops-svc-runbook") == nil
 	})
 }
+
+// TestPushesUpdateRepositoryKinds checks that pushes keep the repository
+// kinds current: files and folders on the default branch (changed and
+// removed), branches and tags created and deleted.
+func TestPushesUpdateRepositoryKinds(t *testing.T) {
+	h := newHarness(t)
+	mf := t.TempDir() + "/mapping.yml"
+	if err := os.WriteFile(mf, []byte(`
+resources:
+  - kind: project
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"service"'}}}
+  - kind: file
+    selector: {query: 'true', files: {path: 'config/*.json'}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .file.path, blueprint: '"configFile"', properties: {owner: .file.content.owner}}}}
+  - kind: folder
+    selector: {query: 'true', folders: [{path: 'config'}]}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace + "/" + .folder.path, blueprint: '"folder"'}}}
+  - kind: branch
+    selector: {query: 'true', defaultBranchOnly: false, regex: '^feature/'}
+    port: {entity: {mappings: {identifier: .__project.path_with_namespace + ":" + .name, blueprint: '"branch"', properties: {commit: .commit.id}}}}
+  - kind: tag
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .__project.path_with_namespace + ":" + .name, blueprint: '"tag"'}}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.mapping = mf
+	h.start()
+	h.ready()
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "RepoService")
+	h.sim.Push(context.Background(), p.ID)
+	ctx := context.Background()
+	pwn := team.FullPath + "/RepoService"
+	file := func() *catalog.Entity { return h.entity("configFile", pwn+":config/app.json") }
+
+	h.sim.PushFile(ctx, p.ID, "config/app.json", `{"owner": "team-a"}`)
+	eventually(t, 2*time.Second, "file and folder added", func() bool {
+		f := file()
+		return f != nil && f.Properties["owner"] == "team-a" && h.entity("folder", pwn+"/config") != nil
+	})
+	h.sim.PushFile(ctx, p.ID, "config/app.json", `{"owner": "team-b"}`)
+	eventually(t, 2*time.Second, "file changed", func() bool {
+		f := file()
+		return f != nil && f.Properties["owner"] == "team-b"
+	})
+	h.sim.PushFile(ctx, p.ID, "config/app.json", "")
+	eventually(t, 2*time.Second, "file and its now empty folder removed", func() bool {
+		return file() == nil && h.entity("folder", pwn+"/config") == nil
+	})
+
+	ds := h.sim.PushRef(ctx, p.ID, "refs/heads/feature/login", false)
+	var after string
+	for _, d := range ds {
+		var body struct{ After string }
+		if json.Unmarshal(d.Body, &body) == nil && body.After != "" {
+			after = body.After
+		}
+	}
+	eventually(t, 2*time.Second, "branch created", func() bool {
+		b := h.entity("branch", pwn+":feature/login")
+		return b != nil && b.Properties["commit"] == after
+	})
+	h.sim.PushRef(ctx, p.ID, "refs/heads/feature/login", true)
+	eventually(t, 2*time.Second, "branch deleted", func() bool { return h.entity("branch", pwn+":feature/login") == nil })
+
+	h.sim.PushRef(ctx, p.ID, "refs/tags/v9.0.0", false)
+	eventually(t, 2*time.Second, "tag created", func() bool { return h.entity("tag", pwn+":v9.0.0") != nil })
+	h.sim.PushRef(ctx, p.ID, "refs/tags/v9.0.0", true)
+	eventually(t, 2*time.Second, "tag deleted", func() bool { return h.entity("tag", pwn+":v9.0.0") == nil })
+}

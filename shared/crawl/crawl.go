@@ -569,6 +569,32 @@ func (s *Source) projectJobs(ctx context.Context, projectID int64, o Options, li
 	return out, err
 }
 
+// BranchSelected reports whether the branch options select branch name of
+// a project whose default branch is def, as a resync would: only the
+// default branch with DefaultBranchOnly, else GitLab's search (a
+// substring; ^term and term$ anchor it) and then Regex. Call Compile
+// first when Regex is set.
+func (o *Options) BranchSelected(name, def string) bool {
+	if o.DefaultBranchOnly {
+		return name == def
+	}
+	if q := o.Search; q != "" {
+		switch {
+		case strings.HasPrefix(q, "^"):
+			if !strings.HasPrefix(name, q[1:]) {
+				return false
+			}
+		case strings.HasSuffix(q, "$"):
+			if !strings.HasSuffix(name, q[:len(q)-1]) {
+				return false
+			}
+		case !strings.Contains(name, q):
+			return false
+		}
+	}
+	return o.regex == nil || o.regex.MatchString(name)
+}
+
 // pipelineJobs lists the jobs of a project's newest pipelines: every job
 // of each pipeline (all pages), pipeline after pipeline, until limit jobs;
 // a pipeline is never cut in the middle. PipelineQueryParams filter the
@@ -613,6 +639,16 @@ func (s *Source) EachProject(ctx context.Context, skipEmpty bool, fetch func(ctx
 	}, fetch, fn)
 }
 
+// ProjectRef is the project as per-project kinds see it (their "repo"):
+// the fields refFields names, as the shared project listing keeps them.
+func ProjectRef(pr map[string]any) map[string]any {
+	r := make(map[string]any, len(refFields))
+	for _, f := range refFields {
+		r[f] = pr[f]
+	}
+	return r
+}
+
 // refFields are the project fields per-project kinds use.
 var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived"}
 
@@ -626,11 +662,7 @@ func (s *Source) projectRefs(ctx context.Context) ([]map[string]any, error) {
 	var refs []map[string]any
 	_, err := s.Projects(ctx, func(p gitlab.Page) error {
 		for _, pr := range p.Items {
-			r := make(map[string]any, len(refFields))
-			for _, f := range refFields {
-				r[f] = pr[f]
-			}
-			refs = append(refs, r)
+			refs = append(refs, ProjectRef(pr))
 		}
 		return nil
 	})

@@ -3,6 +3,8 @@ package crawl
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,30 +130,62 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 			if e["type"] != "blob" || !doublestar.MatchUnvalidated(fo.Path, p) {
 				continue
 			}
-			// The raw read is bounded (MaxFileSize) and parsed from its
-			// bytes, so a file is never held whole twice.
-			content, err := s.FileBytes(ctx, id, p, ref)
+			objs, err := s.FileObjects(ctx, pr, p, ref, fo.SkipParsing)
 			if err != nil {
 				return gitlab.Page{}, err
 			}
-			if content == nil {
-				continue // removed between the tree listing and the read
+			if objs == nil {
+				if fo.Strategy == "repositoryTree" || fo.Strategy == "" {
+					// The tree just listed it: a 404 is not proof it is
+					// gone (GitLab also answers 404 for no access), so the
+					// kind fails and its entity is kept.
+					return gitlab.Page{}, fmt.Errorf("crawl: file %s of project %v: in the repository tree but GitLab answered 404 on reading it", p, pr["path_with_namespace"])
+				}
+				continue // a search hit that is no longer there: gone
 			}
-			var docs []any
-			if fo.SkipParsing {
-				docs = []any{string(content)}
-			} else {
-				docs = parseContent(p, content)
-			}
-			for _, d := range docs {
-				items = append(items, map[string]any{
-					"file": map[string]any{"path": p, "name": path.Base(p), "size": float64(len(content)), "blob_id": e["id"], "ref": ref, "content": d},
-					"repo": pr,
-				})
-			}
+			items = append(items, objs...)
 		}
 		return gitlab.Page{Items: items, RequestedAt: at}, nil
 	}, fn)
+}
+
+// FileObjects reads a file of project pr at ref and returns its file-kind
+// objects, {"file": {path, name, size, blob_id, ref, content}, "repo":
+// pr}: one per YAML document, or one with the text. nil (no error) when
+// GitLab answers 404. The raw read is bounded (MaxFileSize) and parsed
+// from its bytes, so a file is never held whole twice.
+func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, ref string, skipParsing bool) ([]map[string]any, error) {
+	content, err := s.FileBytes(ctx, int64(num(pr["id"])), filePath, ref)
+	if err != nil || content == nil {
+		return nil, err
+	}
+	docs := []any{}
+	if skipParsing {
+		docs = append(docs, string(content))
+	} else {
+		docs = parseContent(filePath, content)
+	}
+	// Git's blob id is the SHA-1 of the content with its header: the id
+	// GitLab's tree lists, computed here so every strategy and webhook
+	// events give the same object.
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	blobID := hex.EncodeToString(h.Sum(nil))
+	out := make([]map[string]any, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, map[string]any{
+			"file": map[string]any{"path": filePath, "name": path.Base(filePath), "size": float64(len(content)), "blob_id": blobID, "ref": ref, "content": d},
+			"repo": pr,
+		})
+	}
+	return out, nil
+}
+
+// FileSelected reports whether the file options select filePath in
+// project pr (its glob and repos).
+func FileSelected(fo FileOptions, pr map[string]any, filePath string) bool {
+	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(fo.Path, filePath)
 }
 
 // fileNameTerm turns a path glob into GitLab's "filename:" search term
@@ -274,32 +308,69 @@ func (s *Source) Folders(ctx context.Context, folders []FolderOptions, fn func(g
 		return Counts{}, errors.New("crawl: folder kind: selector.folders is required")
 	}
 	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		id := int64(num(pr["id"]))
 		def, _ := pr["default_branch"].(string)
-		trees := map[string][]map[string]any{}
-		var at time.Time
-		var items []map[string]any
+		var out gitlab.Page
+		done := map[string]bool{}
 		for _, f := range folders {
 			branch, ok := folderBranch(pr, f.Repos, def)
-			if !ok {
+			if !ok || done[branch] {
 				continue
 			}
-			if _, done := trees[branch]; !done {
-				entries, t, err := s.Tree(ctx, id, branch)
-				if err != nil {
-					return gitlab.Page{}, err
-				}
-				trees[branch], at = entries, t
+			done[branch] = true
+			items, at, err := s.ProjectFolders(ctx, pr, folders, branch, branch)
+			if err != nil {
+				return gitlab.Page{}, err
 			}
-			for _, e := range trees[branch] {
-				p, _ := e["path"].(string)
-				if e["type"] == "tree" && doublestar.MatchUnvalidated(f.Path, p) {
-					items = append(items, map[string]any{"folder": e, "repo": pr, "__branch": branch})
-				}
+			out.Items, out.RequestedAt = append(out.Items, items...), at
+		}
+		return out, nil
+	}, fn)
+}
+
+// FoldersOnBranch reports whether any folder option reads project pr on
+// branch.
+func FoldersOnBranch(pr map[string]any, folders []FolderOptions, branch string) bool {
+	return len(folderGlobs(pr, folders, branch)) > 0
+}
+
+func folderGlobs(pr map[string]any, folders []FolderOptions, branch string) []string {
+	def, _ := pr["default_branch"].(string)
+	var globs []string
+	for _, f := range folders {
+		if b, ok := folderBranch(pr, f.Repos, def); ok && b == branch {
+			globs = append(globs, f.Path)
+		}
+	}
+	return globs
+}
+
+// ProjectFolders lists the folder-kind objects of project pr on branch,
+// {"folder": tree entry, "repo": pr, "__branch": branch}, with one tree
+// listing at ref (the branch, or a commit of it): only the folder options
+// that read pr on that branch count.
+func (s *Source) ProjectFolders(ctx context.Context, pr map[string]any, folders []FolderOptions, branch, ref string) ([]map[string]any, time.Time, error) {
+	globs := folderGlobs(pr, folders, branch)
+	if len(globs) == 0 {
+		return nil, time.Time{}, nil
+	}
+	entries, at, err := s.Tree(ctx, int64(num(pr["id"])), ref)
+	if err != nil {
+		return nil, at, err
+	}
+	var items []map[string]any
+	for _, e := range entries {
+		p, _ := e["path"].(string)
+		if e["type"] != "tree" {
+			continue
+		}
+		for _, g := range globs {
+			if doublestar.MatchUnvalidated(g, p) {
+				items = append(items, map[string]any{"folder": e, "repo": pr, "__branch": branch})
+				break
 			}
 		}
-		return gitlab.Page{Items: items, RequestedAt: at}, nil
-	}, fn)
+	}
+	return items, at, nil
 }
 
 func folderBranch(pr map[string]any, repos []FolderRepo, def string) (string, bool) {

@@ -1163,3 +1163,74 @@ func nonEmptyPerToken(e *env) int {
 	}
 	return n
 }
+
+// TestUnreadableFileKeepsItsEntity checks that a file the tree lists but
+// GitLab does not serve (403, 404, over the size limit) is reported and
+// deletes nothing, while a file gone from the tree is deleted.
+func TestUnreadableFileKeepsItsEntity(t *testing.T) {
+	e := newEnv(t, allOf)
+	var svc gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") && len(p.SharedWith) == 0 {
+			svc = p
+			break
+		}
+	}
+	m, err := mapping.Parse([]byte(`
+entityDeletionThreshold: 1
+resources:
+  - kind: file
+    selector: {query: 'true', files: {path: 'deploy/k8s.yaml', repos: [` + svc.PathWithNamespace + `]}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .file.content.kind, blueprint: '"k8sObject"'}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetRequests()
+	e.mustResync(t, m, e.store)
+	if objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"}); len(objs) != 2 {
+		t.Fatalf("%d entities before, want 2", len(objs))
+	}
+	counts, _ := e.sim.Requests()
+	var rawRoute string
+	for k := range counts {
+		if strings.Contains(k, "k8s.yaml") {
+			rawRoute = k
+		}
+	}
+	if rawRoute == "" {
+		t.Fatalf("no raw read of the file in %v", counts)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func()
+		want  string
+	}{
+		{"403", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 403}}) }, "403"},
+		{"404", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 404}}) }, "404"},
+		{"too large", func() {
+			e.sim.SetFaults(gitlabtest.Faults{})
+			e.sim.SetFile(svc.ID, "deploy/k8s.yaml", strings.Repeat("# padding\n", 120_000))
+		}, "larger than the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+				Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond, MaxRetries: 1}})
+			k := kind(sum, "file")
+			if !k.Failed() || k.Deleted != 0 || !strings.Contains(fmt.Sprint(k.Errors), tc.want) || !strings.Contains(fmt.Sprint(k.Errors), "k8s.yaml") {
+				t.Fatalf("want a failed kind naming the file (%s) and no deletion: %+v", tc.want, k)
+			}
+			if objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"}); len(objs) != 2 {
+				t.Fatalf("%d entities kept, want 2", len(objs))
+			}
+		})
+	}
+	// Gone from the tree: deleted.
+	e.sim.SetFile(svc.ID, "deploy/k8s.yaml", "")
+	sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if k := kind(sum, "file"); k.Failed() || k.Deleted != 2 {
+		t.Fatalf("after removal: %+v", k)
+	}
+}

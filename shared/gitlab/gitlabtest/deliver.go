@@ -283,6 +283,61 @@ func (s *Server) push(ctx context.Context, projectID int64, change map[string]an
 	return s.fire(ctx, &cp, "Push Hook", body, "push", sys)
 }
 
+// PushRef creates (delete false) or deletes a branch or tag (ref
+// "refs/heads/x" or "refs/tags/x") and delivers GitLab's push: "Push
+// Hook" for a branch, "Tag Push Hook" for a tag, with the all-zero sha on
+// the side that does not exist, and the system hook's push or tag_push.
+func (s *Server) PushRef(ctx context.Context, projectID int64, ref string, remove bool) []Delivery {
+	const zero = "0000000000000000000000000000000000000000"
+	s.mu.Lock()
+	p := s.projects[projectID]
+	if p == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.refs == nil {
+		s.refs = map[int64]map[string]string{}
+	}
+	if s.refs[projectID] == nil {
+		s.refs[projectID] = map[string]string{}
+	}
+	head := s.heads[projectID]
+	if head == "" {
+		head = randSHA()
+		s.snapshot(projectID, head)
+	}
+	before, after := zero, head
+	if remove {
+		before, after = s.refs[projectID][ref], zero
+		if before == "" {
+			before = head
+		}
+		s.refs[projectID][ref] = ""
+	} else {
+		s.refs[projectID][ref] = head
+	}
+	event, hook, sysName := "Push Hook", "webhooks/push.json", "push"
+	if strings.HasPrefix(ref, "refs/tags/") {
+		event, hook, sysName = "Tag Push Hook", "webhooks/tag_push.json", "tag_push"
+	}
+	body, sys := template(hook), template("systemhooks/"+sysName+".json")
+	for _, b := range []map[string]any{body, sys} {
+		for k, v := range map[string]any{
+			"before": before, "after": after, "checkout_sha": after, "ref": ref,
+			"project_id": p.ID, "project": s.hookProject(p), "repository": s.repository(p),
+			"commits": []any{}, "total_commits_count": 0,
+		} {
+			b[k] = v
+		}
+	}
+	if remove {
+		body["checkout_sha"], sys["checkout_sha"] = nil, nil
+	}
+	cp := *p
+	s.mu.Unlock()
+	return s.fire(ctx, &cp, event, body, sysName, sys)
+}
+
 // MergeRequestEvent delivers "Merge Request Hook" for mr with action
 // (open, update, merge, close, reopen).
 func (s *Server) MergeRequestEvent(ctx context.Context, mrID int64, action string) []Delivery {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -255,7 +256,7 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 				"name": b, "merged": false, "protected": b == p.DefaultBranch, "default": b == p.DefaultBranch,
 				"developers_can_push": false, "developers_can_merge": false, "can_push": true,
 				"web_url": s.webURL(pwn + "/-/tree/" + b),
-				"commit":  map[string]any{"id": blobSHA(pwn + b), "short_id": blobSHA(pwn + b)[:8], "title": "Update " + b, "authored_date": ts(p.LastActivity), "committed_date": ts(p.LastActivity)},
+				"commit":  map[string]any{"id": s.branchCommit(p, pwn, b), "short_id": s.branchCommit(p, pwn, b)[:8], "title": "Update " + b, "authored_date": ts(p.LastActivity), "committed_date": ts(p.LastActivity)},
 			})
 		}
 		if len(segs) == 3 {
@@ -268,15 +269,15 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 		}
 		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/branches", p.ID)), list))
 	case len(segs) == 2 && segs[0] == "repository" && segs[1] == "tags":
-		var list []any
-		if !p.EmptyRepo && p.ID%2 == 0 {
-			for i := 3; i >= 1; i-- {
-				tag := fmt.Sprintf("v1.%d.0", i)
-				list = append(list, map[string]any{"name": tag, "message": "Release " + tag, "target": blobSHA(pwn + tag), "protected": false,
-					"commit": map[string]any{"id": blobSHA(pwn + tag), "title": "Release " + tag, "created_at": ts(p.CreatedAt.Add(time.Duration(i) * 24 * time.Hour))}, "release": nil})
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/tags", p.ID)), s.tagList(p, pwn)))
+	case len(segs) == 3 && segs[0] == "repository" && segs[1] == "tags":
+		for _, t := range s.tagList(p, pwn) {
+			if t["name"] == segs[2] {
+				writeJSON(w, http.StatusOK, t)
+				return true
 			}
 		}
-		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/tags", p.ID)), list))
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Tag Not Found"})
 	case len(segs) == 1 && segs[0] == "deployments":
 		var list []any
 		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
@@ -332,7 +333,59 @@ func (s *Server) branchNames(p *Project) []string {
 			out = append(out, m.SourceBranch)
 		}
 	}
+	for ref, sha := range s.refs[p.ID] {
+		if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && b != p.DefaultBranch {
+			if sha != "" && !slices.Contains(out, b) {
+				out = append(out, b)
+			} else if sha == "" {
+				out = slices.DeleteFunc(out, func(x string) bool { return x == b })
+			}
+		}
+	}
 	sort.Strings(out[1:])
+	return out
+}
+
+// branchCommit is the sha a branch points at: the last pushed commit.
+func (s *Server) branchCommit(p *Project, pwn, branch string) string {
+	if branch == p.DefaultBranch && s.heads[p.ID] != "" {
+		return s.heads[p.ID]
+	}
+	if sha := s.refs[p.ID]["refs/heads/"+branch]; sha != "" {
+		return sha
+	}
+	return blobSHA(pwn + branch)
+}
+
+// tagList is a project's tags, newest first: the generated ones, then
+// those pushed (and not deleted) by tests.
+func (s *Server) tagList(p *Project, pwn string) []map[string]any {
+	var out []map[string]any
+	if p.EmptyRepo {
+		return out
+	}
+	var pushed []string
+	for ref, sha := range s.refs[p.ID] {
+		if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok && sha != "" {
+			pushed = append(pushed, t)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(pushed)))
+	for _, t := range pushed {
+		sha := s.refs[p.ID]["refs/tags/"+t]
+		out = append(out, map[string]any{"name": t, "message": "", "target": sha, "protected": false,
+			"commit": map[string]any{"id": sha, "title": "Tag " + t, "created_at": ts(p.LastActivity)}, "release": nil})
+	}
+	if p.ID%2 == 0 {
+		for i := 3; i >= 1; i-- {
+			tag := fmt.Sprintf("v1.%d.0", i)
+			if sha, ok := s.refs[p.ID]["refs/tags/"+tag]; ok && sha == "" {
+				continue // deleted
+			}
+			out = append(out, map[string]any{"name": tag, "message": "Release " + tag, "target": blobSHA(pwn + tag), "protected": false,
+				"commit": map[string]any{"id": blobSHA(pwn + tag), "title": "Release " + tag, "created_at": ts(p.CreatedAt.Add(time.Duration(i) * 24 * time.Hour))}, "release": nil})
+		}
+	}
 	return out
 }
 

@@ -96,7 +96,10 @@ type Server struct {
 	// the default branch's newest pushed commit.
 	commits map[int64]map[string]map[string]*string
 	heads   map[int64]string
-	nextID  struct{ group, project, hook, user, mr int64 }
+	// refs are branches and tags pushed or deleted by tests (project →
+	// "refs/heads/x" or "refs/tags/x" → commit sha; "" once deleted).
+	refs   map[int64]map[string]string
+	nextID struct{ group, project, hook, user, mr int64 }
 
 	opts   Options
 	faultM sync.Mutex

@@ -1,0 +1,338 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// A push changes the repository kinds as well as the project: this file
+// keeps GitOps entities, files, folders, branches and tags current from
+// push and tag push events, reading what changed with the same shared
+// crawler functions a resync uses. What a ref held before the push is
+// read at the push's "before" commit, so entities that are no longer
+// produced are deleted at once instead of at the next resync; current
+// content comes from the branch, so a late event never writes an older
+// version.
+
+// push handles a push or tag push: the project, then the repository
+// kinds the mapping has.
+func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
+	res, err := p.project(ctx, projectID(pl), projectPath(pl), "")
+	if err != nil || res.Outcome != Applied && res.Outcome != NotMapped {
+		return res, err
+	}
+	m := p.Mapping
+	if len(m.SpecPaths) == 0 && len(m.ResourcesFor(crawl.KindFile)) == 0 && len(m.ResourcesFor(crawl.KindFolder)) == 0 &&
+		len(m.ResourcesFor(crawl.KindBranch)) == 0 && len(m.ResourcesFor(crawl.KindTag)) == 0 {
+		return res, nil
+	}
+	src := p.owner(ctx, projectPath(pl))
+	if src == nil {
+		return res, nil
+	}
+	var project map[string]any
+	if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
+		return Result{}, &TransientError{err}
+	}
+	if res.Changes.Upserts == nil {
+		res.Changes.Upserts = map[string][]*catalog.Entity{}
+	}
+	before := changes(res)
+	r := &repoPush{p: p, src: src, pl: pl, project: project, repo: crawl.ProjectRef(project), version: p.now().UnixNano()}
+	r.def, _ = project["default_branch"].(string)
+	if branch, ok := strings.CutPrefix(pl.Ref, "refs/heads/"); ok {
+		r.branch = branch
+		for _, step := range []func(context.Context, Result) (Result, error){r.gitops, r.files, r.folders, r.branchEntity} {
+			if res, err = step(ctx, res); err != nil {
+				return Result{}, err
+			}
+		}
+	} else if tag, ok := strings.CutPrefix(pl.Ref, "refs/tags/"); ok {
+		if res, err = r.tagEntity(ctx, res, tag); err != nil {
+			return Result{}, err
+		}
+	}
+	if changes(res) > before {
+		res.Outcome = Applied
+	}
+	return res, nil
+}
+
+func changes(res Result) int {
+	n := len(res.Changes.Deletes)
+	for _, es := range res.Changes.Upserts {
+		n += len(es)
+	}
+	return n
+}
+
+// repoPush is one push being applied to the repository kinds.
+type repoPush struct {
+	p       *Processor
+	src     *crawl.Source
+	pl      payload
+	project map[string]any // as GitLab serves GET /projects/:id
+	repo    map[string]any // as per-project kinds carry it
+	def     string         // the default branch
+	branch  string         // the pushed branch
+	version int64
+}
+
+func zeroSHA(sha string) bool { return strings.Trim(sha, "0") == "" }
+
+// created reports whether the push created the ref (nothing before it).
+func (r *repoPush) created() bool { return zeroSHA(r.pl.Before) }
+
+// deleted reports whether the push deleted the ref.
+func (r *repoPush) deleted() bool { return r.pl.After != "" && zeroSHA(r.pl.After) }
+
+// touched lists the paths the push added, changed or removed that match.
+// GitLab's payload holds at most 20 commits: when it holds fewer than
+// the push made, the paths come from the repository trees before and
+// after the push instead.
+func (r *repoPush) touched(ctx context.Context, match func(string) bool) (map[string]bool, error) {
+	out := map[string]bool{}
+	if r.pl.TotalCommitsCount <= len(r.pl.Commits) {
+		for _, c := range r.pl.Commits {
+			for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
+				for _, f := range list {
+					if match(f) {
+						out[f] = true
+					}
+				}
+			}
+		}
+		return out, nil
+	}
+	refs := []string{r.branch}
+	if !r.created() {
+		refs = append(refs, r.pl.Before)
+	}
+	for _, ref := range refs {
+		id, _ := r.project["id"].(float64)
+		entries, _, err := r.src.Tree(ctx, int64(id), ref)
+		if err != nil {
+			return nil, &TransientError{err}
+		}
+		for _, e := range entries {
+			if f, _ := e["path"].(string); e["type"] == "blob" && match(f) {
+				out[f] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// diff maps what the ref holds now (upserted) and deletes the entities
+// of what it held before the push that it no longer produces.
+func (r *repoPush) diff(ctx context.Context, res Result, kind string, resources []*mapping.Resource, now, was []map[string]any) (Result, error) {
+	start := len(res.Changes.Upserts[kind])
+	for _, o := range now {
+		var err error
+		if res, err = r.p.mapInto(ctx, res, kind, resources, o, r.version); err != nil {
+			return Result{}, err
+		}
+	}
+	still := map[catalog.Key]bool{}
+	for _, e := range res.Changes.Upserts[kind][start:] {
+		still[e.Key()] = true
+	}
+	for _, o := range was {
+		for _, rs := range resources {
+			if k, err := rs.Identify(ctx, o); err == nil && !still[k] {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: r.version})
+			}
+		}
+	}
+	return res, nil
+}
+
+// gitops re-reads the spec files the push touched on the spec branch:
+// what they declare now is upserted, what they declared before and no
+// longer is deleted.
+func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
+	specs := r.p.Mapping.SpecPaths
+	branch := r.p.Mapping.Branch
+	if branch == "" {
+		branch = r.def
+	}
+	if len(specs) == 0 || r.branch != branch {
+		return res, nil
+	}
+	touched, err := r.touched(ctx, func(f string) bool { return crawl.MatchSpec(specs, f) })
+	if err != nil {
+		return Result{}, err
+	}
+	for f := range touched {
+		now, err := r.declared(ctx, f, r.branch)
+		if err != nil {
+			return Result{}, err
+		}
+		still := map[catalog.Key]bool{}
+		for _, e := range now {
+			e.Version = r.version
+			still[e.Key()] = true
+			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
+		}
+		if r.created() {
+			continue
+		}
+		was, err := r.declared(ctx, f, r.pl.Before)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, e := range was {
+			if !still[e.Key()] {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: e.Key(), Version: r.version})
+			}
+		}
+	}
+	return res, nil
+}
+
+// declared reads the entities a spec file declares at ref (none when the
+// file is not there).
+func (r *repoPush) declared(ctx context.Context, file, ref string) ([]*catalog.Entity, error) {
+	decl, err := r.src.ReadSpec(ctx, r.project, file, ref)
+	if err != nil {
+		return nil, &TransientError{err}
+	}
+	var out []*catalog.Entity
+	for _, d := range decl {
+		e, err := mapping.Declared(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// files re-reads the files of the file kind the push touched on the
+// default branch (the branch the file kind reads).
+func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
+	resources := r.p.Mapping.ResourcesFor(crawl.KindFile)
+	if len(resources) == 0 || r.branch != r.def {
+		return res, nil
+	}
+	for _, g := range crawl.GroupResources(resources) {
+		fo := g.Options.Files
+		touched, err := r.touched(ctx, func(f string) bool { return crawl.FileSelected(fo, r.repo, f) })
+		if err != nil {
+			return Result{}, err
+		}
+		for f := range touched {
+			now, err := r.src.FileObjects(ctx, r.repo, f, r.branch, fo.SkipParsing)
+			if err != nil {
+				return Result{}, &TransientError{err}
+			}
+			var was []map[string]any
+			if !r.created() {
+				if was, err = r.src.FileObjects(ctx, r.repo, f, r.pl.Before, fo.SkipParsing); err != nil {
+					return Result{}, &TransientError{err}
+				}
+			}
+			if res, err = r.diff(ctx, res, crawl.KindFile, g.Resources, now, was); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// folders re-lists the folders of the folder kind on the pushed branch
+// when the push created or deleted it or added or removed files: one tree
+// listing now, and one at the commit before the push to learn which
+// folders went.
+func (r *repoPush) folders(ctx context.Context, res Result) (Result, error) {
+	resources := r.p.Mapping.ResourcesFor(crawl.KindFolder)
+	if len(resources) == 0 {
+		return res, nil
+	}
+	changed := r.created() || r.deleted() || r.pl.TotalCommitsCount > len(r.pl.Commits)
+	for _, c := range r.pl.Commits {
+		changed = changed || len(c.Added) > 0 || len(c.Removed) > 0
+	}
+	if !changed {
+		return res, nil
+	}
+	for _, g := range crawl.GroupResources(resources) {
+		if !crawl.FoldersOnBranch(r.repo, g.Options.Folders, r.branch) {
+			continue
+		}
+		var now, was []map[string]any
+		var err error
+		if !r.deleted() {
+			if now, _, err = r.src.ProjectFolders(ctx, r.repo, g.Options.Folders, r.branch, r.branch); err != nil {
+				return Result{}, &TransientError{err}
+			}
+		}
+		if !r.created() {
+			if was, _, err = r.src.ProjectFolders(ctx, r.repo, g.Options.Folders, r.branch, r.pl.Before); err != nil {
+				return Result{}, &TransientError{err}
+			}
+		}
+		if res, err = r.diff(ctx, res, crawl.KindFolder, g.Resources, now, was); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+// branchEntity updates the pushed branch's entity, or deletes it when the
+// push deleted the branch.
+func (r *repoPush) branchEntity(ctx context.Context, res Result) (Result, error) {
+	resources := r.p.Mapping.ResourcesFor(crawl.KindBranch)
+	for _, g := range crawl.GroupResources(resources) {
+		o := g.Options
+		if err := o.Compile(); err != nil {
+			return Result{}, err
+		}
+		if !o.BranchSelected(r.branch, r.def) {
+			continue
+		}
+		var err error
+		if res, err = r.refEntity(ctx, res, crawl.KindBranch, g.Resources, "repository/branches/"+url.PathEscape(r.branch), r.branch); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+// tagEntity updates a pushed tag's entity, or deletes it.
+func (r *repoPush) tagEntity(ctx context.Context, res Result, tag string) (Result, error) {
+	resources := r.p.Mapping.ResourcesFor(crawl.KindTag)
+	if len(resources) == 0 {
+		return res, nil
+	}
+	return r.refEntity(ctx, res, crawl.KindTag, resources, "repository/tags/"+url.PathEscape(tag), tag)
+}
+
+// refEntity maps a branch or tag as GitLab serves it now, or, when the
+// push deleted it, deletes the entities its name identifies.
+func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resources []*mapping.Resource, sub, name string) (Result, error) {
+	info := crawl.ProjectInfo(r.project)
+	if r.deleted() {
+		obj := map[string]any{"name": name, "__project": info}
+		for _, rs := range resources {
+			if k, err := rs.Identify(ctx, obj); err == nil {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: r.version})
+			}
+		}
+		return res, nil
+	}
+	var obj map[string]any
+	if _, err := r.src.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%v/%s", r.project["id"], sub), nil, &obj); err != nil {
+		return Result{}, &TransientError{err}
+	}
+	obj["__project"] = info
+	return r.p.mapInto(ctx, res, kind, resources, obj, r.version)
+}
