@@ -106,6 +106,9 @@ type payload struct {
 	Tag                  any    `json:"tag"`
 	Action               string `json:"action"`
 	GroupPath            string `json:"group_path"`
+	UserID               int64  `json:"user_id"`
+	UserUsername         string `json:"user_username"`
+	UserName             string `json:"user_name"`
 	PathWithNamespace    string `json:"path_with_namespace"`
 	OldPathWithNamespace string `json:"old_path_with_namespace"`
 	Name                 string `json:"name"`
@@ -241,12 +244,15 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 	return p.deleteObject(ctx, ev, crawl.KindRelease, obj, anyMatchProject(p.sources(), path), path)
 }
 
-// groupMembers re-reads a group and its members after a membership event.
+// groupMembers re-reads a group's members after a membership event and
+// updates both member kinds: group-with-members (the group with its
+// members) and member (one entity per member; the removed user's entity
+// goes unless the user is still listed, e.g. as an inherited member).
 func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error) {
-	const kind = crawl.KindGroupWithMembers
-	resources := p.Mapping.ResourcesFor(kind)
-	if len(resources) == 0 {
-		return Result{Outcome: NotMapped, Detail: "no group-with-members resource in the mapping"}, nil
+	withMembers := p.Mapping.ResourcesFor(crawl.KindGroupWithMembers)
+	members := p.Mapping.ResourcesFor(crawl.KindMember)
+	if len(withMembers) == 0 && len(members) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no group-with-members or member resource in the mapping"}, nil
 	}
 	if pl.GroupID == 0 {
 		return Result{}, errors.New("events: membership payload has no group id")
@@ -268,12 +274,32 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	if src == nil {
 		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
 	}
-	members, err := src.Members(ctx, obj, resources[0].Options.IncludeBotMembers)
-	if err != nil {
-		return Result{}, &TransientError{err}
+	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}, Outcome: Applied}
+	for _, g := range crawl.GroupResources(withMembers) {
+		list, err := src.MembersOf(ctx, obj, g.Options)
+		if err != nil {
+			return Result{}, &TransientError{err}
+		}
+		o := maps.Clone(obj)
+		o["__members"] = list
+		if res, err = p.mapInto(ctx, res, crawl.KindGroupWithMembers, g.Resources, o, version); err != nil {
+			return Result{}, err
+		}
 	}
-	obj["__members"] = members
-	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, kind, resources, obj, version)
+	for _, g := range crawl.GroupResources(members) {
+		list, err := src.MembersOf(ctx, obj, g.Options)
+		if err != nil {
+			return Result{}, &TransientError{err}
+		}
+		var was []map[string]any
+		if pl.EventName == "user_remove_from_group" && pl.UserID != 0 {
+			was = crawl.MemberObjects(obj, []any{map[string]any{"id": float64(pl.UserID), "username": pl.UserUsername, "name": pl.UserName}})
+		}
+		if res, err = p.diffInto(ctx, res, crawl.KindMember, g.Resources, crawl.MemberObjects(obj, list), was, version); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
 }
 
 // SetSources replaces the tokens used from the next event on.
@@ -420,6 +446,31 @@ func (p *Processor) owner(ctx context.Context, path string) *crawl.Source {
 		}
 	}
 	return nil
+}
+
+// diffInto maps the objects GitLab holds now (upserted, or deleted when
+// the selector no longer selects them) and deletes the entities of the
+// objects it held before the event (was) that are not produced now.
+func (p *Processor) diffInto(ctx context.Context, res Result, kind string, resources []*mapping.Resource, now, was []map[string]any, version int64) (Result, error) {
+	start := len(res.Changes.Upserts[kind])
+	for _, o := range now {
+		var err error
+		if res, err = p.mapInto(ctx, res, kind, resources, o, version); err != nil {
+			return Result{}, err
+		}
+	}
+	still := map[catalog.Key]bool{}
+	for _, e := range res.Changes.Upserts[kind][start:] {
+		still[e.Key()] = true
+	}
+	for _, o := range was {
+		for _, rs := range resources {
+			if k, err := rs.Identify(ctx, o); err == nil && !still[k] {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+			}
+		}
+	}
+	return res, nil
 }
 
 // mapInto maps obj with every resource of kind: selected objects are

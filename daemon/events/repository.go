@@ -134,25 +134,7 @@ func (r *repoPush) touched(ctx context.Context, match func(string) bool) (map[st
 // diff maps what the ref holds now (upserted) and deletes the entities
 // of what it held before the push that it no longer produces.
 func (r *repoPush) diff(ctx context.Context, res Result, kind string, resources []*mapping.Resource, now, was []map[string]any) (Result, error) {
-	start := len(res.Changes.Upserts[kind])
-	for _, o := range now {
-		var err error
-		if res, err = r.p.mapInto(ctx, res, kind, resources, o, r.version); err != nil {
-			return Result{}, err
-		}
-	}
-	still := map[catalog.Key]bool{}
-	for _, e := range res.Changes.Upserts[kind][start:] {
-		still[e.Key()] = true
-	}
-	for _, o := range was {
-		for _, rs := range resources {
-			if k, err := rs.Identify(ctx, o); err == nil && !still[k] {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: r.version})
-			}
-		}
-	}
-	return res, nil
+	return r.p.diffInto(ctx, res, kind, resources, now, was, r.version)
 }
 
 // gitops re-reads the spec files the push touched on the spec branch:

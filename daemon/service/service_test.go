@@ -430,10 +430,10 @@ func TestEveryEventKind(t *testing.T) {
 	}
 	dave := h.sim.AddMember(root.ID, "dave", 30)
 	h.sim.MemberEvent(ctx, root.ID, dave, "user_add_to_group")
-	eventually(t, time.Second, "member added", func() bool { return has("dave") })
+	eventually(t, time.Second, "member added", func() bool { return has("dave") && h.entity("gitlabMember", "dave") != nil })
 	h.sim.RemoveMember(root.ID, dave.UserID)
 	h.sim.MemberEvent(ctx, root.ID, dave, "user_remove_from_group")
-	eventually(t, time.Second, "member removed", func() bool { return !has("dave") })
+	eventually(t, time.Second, "member removed", func() bool { return !has("dave") && h.entity("gitlabMember", "dave") == nil })
 }
 
 func TestTokenMappingsThroughTheAdminAPI(t *testing.T) {

@@ -759,7 +759,7 @@ func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitla
 		for k, v := range cached {
 			g[k] = v
 		}
-		members, err := s.Members(ctx, g, o.IncludeBotMembers)
+		members, err := s.MembersOf(ctx, g, o)
 		if err != nil {
 			return out, err
 		}
@@ -772,13 +772,32 @@ func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitla
 	return out, nil
 }
 
-// Members lists a group's direct members (all pages).
-func (s *Source) Members(ctx context.Context, group map[string]any, includeBots bool) ([]any, error) {
-	members, err := s.listMembers(ctx, fmt.Sprintf("groups/%d/members", int64(num(group["id"]))), includeBots)
+// MembersOf lists a group's members as the member kinds' options ask:
+// direct (/members) or with the inherited ones (IncludeInheritedMembers:
+// /members/all), bots left out unless IncludeBotMembers; all pages.
+func (s *Source) MembersOf(ctx context.Context, group map[string]any, o Options) ([]any, error) {
+	suffix := "members"
+	if o.IncludeInheritedMembers {
+		suffix = "members/all"
+	}
+	members, err := s.listMembers(ctx, fmt.Sprintf("groups/%d/%s", int64(num(group["id"])), suffix), o.IncludeBotMembers)
 	if err != nil {
 		return nil, fmt.Errorf("crawl: listing members of group %v: %w", group["full_path"], err)
 	}
 	return members, nil
+}
+
+// MemberObjects are the member kind's objects for one group's members:
+// each member with the group under "__group".
+func MemberObjects(group map[string]any, members []any) []map[string]any {
+	info := map[string]any{"id": group["id"], "full_path": group["full_path"], "name": group["name"], "web_url": group["web_url"]}
+	items := make([]map[string]any, 0, len(members))
+	for _, m := range members {
+		mm := m.(map[string]any)
+		mm["__group"] = info
+		items = append(items, mm)
+	}
+	return items
 }
 
 // IsBot reports bot users: GitLab's bot flag, or the usernames of group and
@@ -830,22 +849,12 @@ func (s *Source) GroupMembers(ctx context.Context, o Options, fn func(gitlab.Pag
 	if err != nil {
 		return out, err
 	}
-	suffix := "members"
-	if o.IncludeInheritedMembers {
-		suffix = "members/all"
-	}
 	for _, g := range groups {
-		members, err := s.listMembers(ctx, fmt.Sprintf("groups/%d/%s", int64(num(g["id"])), suffix), o.IncludeBotMembers)
+		members, err := s.MembersOf(ctx, g, o)
 		if err != nil {
-			return out, fmt.Errorf("crawl: members of group %v: %w", g["full_path"], err)
+			return out, err
 		}
-		info := map[string]any{"id": g["id"], "full_path": g["full_path"], "name": g["name"], "web_url": g["web_url"]}
-		var items []map[string]any
-		for _, m := range members {
-			mm := m.(map[string]any)
-			mm["__group"] = info
-			items = append(items, mm)
-		}
+		items := MemberObjects(g, members)
 		out.Selected += len(items)
 		if len(items) > 0 {
 			if err := fn(gitlab.Page{Items: items, RequestedAt: requested}); err != nil {

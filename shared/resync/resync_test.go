@@ -916,6 +916,33 @@ resources:
 			}
 			return ""
 		}},
+		{"group-with-members: inherited", `
+resources:
+  - kind: group-with-members
+    selector: {query: 'true', includeInheritedMembers: true}
+    port: {entity: {mappings: {identifier: .full_path, blueprint: '"g"', properties: {n: .__members | length}}}}
+`, func(ents []*catalog.Entity) string {
+			// Root members are inherited by every subgroup.
+			for _, x := range ents {
+				if x.Properties["n"].(float64) == 0 {
+					return x.Identifier + " has no inherited members"
+				}
+			}
+			return ""
+		}},
+		{"group-with-members: direct only", `
+resources:
+  - kind: group-with-members
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .full_path, blueprint: '"g"', properties: {n: .__members | length}}}}
+`, func(ents []*catalog.Entity) string {
+			for _, x := range ents {
+				if strings.Contains(x.Identifier, "/") && x.Properties["n"].(float64) != 0 {
+					return x.Identifier + " (a subgroup) has direct members"
+				}
+			}
+			return ""
+		}},
 		{"file: repos and skipParsing", `
 resources:
   - kind: file
