@@ -138,6 +138,27 @@ func (h *harness) entity(blueprint, id string) *catalog.Entity {
 	return nil
 }
 
+// startWith starts glsyncd with the mapping doc and waits until it is
+// ready.
+func (h *harness) startWith(doc []byte) {
+	h.t.Helper()
+	h.mapping = h.t.TempDir() + "/mapping.yml"
+	if err := os.WriteFile(h.mapping, doc, 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	h.start()
+	h.ready()
+}
+
+// newProject creates a project in the first root's DevopsTeam and pushes
+// its first commit; it returns the project and its path.
+func (h *harness) newProject(name string) (*gitlabtest.Project, string) {
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, name)
+	h.sim.Push(context.Background(), p.ID)
+	return p, team.FullPath + "/" + name
+}
+
 // ready waits for the start-up resync and the hooks.
 func (h *harness) ready() {
 	h.t.Helper()
@@ -384,10 +405,7 @@ func TestEveryEventKind(t *testing.T) {
 	h.start()
 	h.ready()
 	ctx := context.Background()
-	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
-	p := h.sim.AddProject(team, "EventsService")
-	pwn := team.FullPath + "/EventsService"
-	h.sim.Push(ctx, p.ID)
+	p, pwn := h.newProject("EventsService")
 	eventually(t, time.Second, "project", func() bool { return h.entity("service", pwn) != nil })
 
 	is := h.sim.AddIssue(p.ID, "Crash on start", false)
@@ -524,21 +542,12 @@ func TestPortCatalogWithWebhooks(t *testing.T) {
 
 func TestGitOpsPush(t *testing.T) {
 	h := newHarness(t)
-	dir := t.TempDir()
-	mf := dir + "/mapping.yml"
-	if err := os.WriteFile(mf, append(mapping.Default(), []byte("specPath: '**/port.yml'\n")...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.mapping = mf
-	h.start()
-	h.ready()
-	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
-	p := h.sim.AddProject(team, "GitOpsService")
-	h.sim.Push(context.Background(), p.ID)
-	h.sim.PushFile(context.Background(), p.ID, "port.yml", "identifier: gitops-svc-doc\ntitle: Docs\nblueprint: doc\nrelations:\n  service: "+team.FullPath+"/GitOpsService\n")
+	h.startWith(append(mapping.Default(), []byte("specPath: '**/port.yml'\n")...))
+	p, pwn := h.newProject("GitOpsService")
+	h.sim.PushFile(context.Background(), p.ID, "port.yml", "identifier: gitops-svc-doc\ntitle: Docs\nblueprint: doc\nrelations:\n  service: "+pwn+"\n")
 	eventually(t, 2*time.Second, "entity declared in port.yml", func() bool {
 		e := h.entity("doc", "gitops-svc-doc")
-		return e != nil && e.Relations["service"] == team.FullPath+"/GitOpsService"
+		return e != nil && e.Relations["service"] == pwn
 	})
 	// An entity dropped from the file goes; the one still declared stays.
 	h.sim.PushFile(context.Background(), p.ID, "port.yml", "- identifier: gitops-svc-doc\n  title: Docs v2\n  blueprint: doc\n- identifier: gitops-svc-runbook\n  blueprint: runbook\n")
@@ -562,8 +571,7 @@ func TestGitOpsPush(t *testing.T) {
 // removed), branches and tags created and deleted.
 func TestPushesUpdateRepositoryKinds(t *testing.T) {
 	h := newHarness(t)
-	mf := t.TempDir() + "/mapping.yml"
-	if err := os.WriteFile(mf, []byte(`
+	h.startWith([]byte(`
 resources:
   - kind: project
     selector: {query: 'true'}
@@ -580,17 +588,9 @@ resources:
   - kind: tag
     selector: {query: 'true'}
     port: {entity: {mappings: {identifier: .__project.path_with_namespace + ":" + .name, blueprint: '"tag"'}}}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.mapping = mf
-	h.start()
-	h.ready()
-	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
-	p := h.sim.AddProject(team, "RepoService")
-	h.sim.Push(context.Background(), p.ID)
+`))
+	p, pwn := h.newProject("RepoService")
 	ctx := context.Background()
-	pwn := team.FullPath + "/RepoService"
 	file := func() *catalog.Entity { return h.entity("configFile", pwn+":config/app.json") }
 
 	h.sim.PushFile(ctx, p.ID, "config/app.json", `{"owner": "team-a"}`)
