@@ -837,6 +837,22 @@ func TestSelectorOptionsTable(t *testing.T) {
 		return n
 	}
 	ident := `identifier: .__project.path_with_namespace + ":" + .name`
+	// members checks the member count n of every entity: some (inherited
+	// members) or none (direct members only: the generator puts members on
+	// root groups only); subgroupsOnly skips identifiers without "/".
+	members := func(some, subgroupsOnly bool) func([]*catalog.Entity) string {
+		return func(ents []*catalog.Entity) string {
+			for _, x := range ents {
+				if subgroupsOnly && !strings.Contains(x.Identifier, "/") {
+					continue
+				}
+				if n := x.Properties["n"].(float64); some && n == 0 || !some && n != 0 {
+					return fmt.Sprintf("%s has %v members (want some: %v)", x.Identifier, n, some)
+				}
+			}
+			return ""
+		}
+	}
 	cases := []struct {
 		name, doc string
 		check     func([]*catalog.Entity) string
@@ -895,54 +911,25 @@ resources:
   - kind: project-with-members
     selector: {query: 'true', includeInheritedMembers: false}
     port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"direct"', properties: {n: .__members | length}}}}
-`, func(ents []*catalog.Entity) string {
-			for _, x := range ents {
-				if x.Properties["n"].(float64) != 0 {
-					return x.Identifier + " has direct members"
-				}
-			}
-			return ""
-		}},
+`, members(false, false)},
 		{"project-with-members: inherited", `
 resources:
   - kind: project-with-members
     selector: {query: 'true', includeInheritedMembers: true}
     port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"all"', properties: {n: .__members | length}}}}
-`, func(ents []*catalog.Entity) string {
-			for _, x := range ents {
-				if x.Properties["n"].(float64) == 0 {
-					return x.Identifier + " has no inherited members"
-				}
-			}
-			return ""
-		}},
+`, members(true, false)},
 		{"group-with-members: inherited", `
 resources:
   - kind: group-with-members
     selector: {query: 'true', includeInheritedMembers: true}
     port: {entity: {mappings: {identifier: .full_path, blueprint: '"g"', properties: {n: .__members | length}}}}
-`, func(ents []*catalog.Entity) string {
-			// Root members are inherited by every subgroup.
-			for _, x := range ents {
-				if x.Properties["n"].(float64) == 0 {
-					return x.Identifier + " has no inherited members"
-				}
-			}
-			return ""
-		}},
+`, members(true, false)}, // root members are inherited by every subgroup
 		{"group-with-members: direct only", `
 resources:
   - kind: group-with-members
     selector: {query: 'true'}
     port: {entity: {mappings: {identifier: .full_path, blueprint: '"g"', properties: {n: .__members | length}}}}
-`, func(ents []*catalog.Entity) string {
-			for _, x := range ents {
-				if strings.Contains(x.Identifier, "/") && x.Properties["n"].(float64) != 0 {
-					return x.Identifier + " (a subgroup) has direct members"
-				}
-			}
-			return ""
-		}},
+`, members(false, true)},
 		{"file: repos and skipParsing", `
 resources:
   - kind: file
