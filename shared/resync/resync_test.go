@@ -79,6 +79,19 @@ func newEnv(t *testing.T, mapping func(org gitlabtest.Org) tokenmap.Mapping) *en
 	return &env{sim: sim, org: org, cfg: cfg, store: store, logs: &syncBuffer{}}
 }
 
+// service is a project with a repository named like a service (it has
+// catalog-info.json, deploy/k8s.yaml, ...) that no other root shares.
+func (e *env) service(t *testing.T) gitlabtest.ProjectInfo {
+	t.Helper()
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") && len(p.SharedWith) == 0 {
+			return p
+		}
+	}
+	t.Fatal("the organisation has no service project")
+	return gitlabtest.ProjectInfo{}
+}
+
 // freshStore opens an empty embedded catalog closed with the test.
 func freshStore(t *testing.T) *sqlitestore.Store {
 	t.Helper()
@@ -581,13 +594,7 @@ resources:
 
 func TestFileAndSearchReferences(t *testing.T) {
 	e := newEnv(t, allOf)
-	var svc gitlabtest.ProjectInfo
-	for _, p := range e.sim.Projects() {
-		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
-			svc = p
-			break
-		}
-	}
+	svc := e.service(t)
 	e.sim.SetFile(svc.ID, "OWNERS", "team-payments\n")
 	m, err := mapping.Parse([]byte(`
 resources:
@@ -623,13 +630,7 @@ resources:
 
 func TestFileAndFolderKinds(t *testing.T) {
 	e := newEnv(t, allOf)
-	var svc gitlabtest.ProjectInfo
-	for _, p := range e.sim.Projects() {
-		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
-			svc = p
-			break
-		}
-	}
+	svc := e.service(t)
 	m, err := mapping.Parse([]byte(`
 entityDeletionThreshold: 1
 resources:
@@ -1183,13 +1184,7 @@ func nonEmptyPerToken(e *env) int {
 // deletes nothing, while a file gone from the tree is deleted.
 func TestUnreadableFileKeepsItsEntity(t *testing.T) {
 	e := newEnv(t, allOf)
-	var svc gitlabtest.ProjectInfo
-	for _, p := range e.sim.Projects() {
-		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") && len(p.SharedWith) == 0 {
-			svc = p
-			break
-		}
-	}
+	svc := e.service(t)
 	m, err := mapping.Parse([]byte(`
 entityDeletionThreshold: 1
 resources:
