@@ -263,9 +263,6 @@ func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, r
 		resp.Diagnostics.AddError("Creating the hook failed", err.Error())
 		return
 	}
-	if e.GroupID == 0 {
-		e.GroupID = groupID
-	}
 	r.fill(ctx, &m, e, &resp.Diagnostics)
 	r.set(ctx, &resp.State, m, &resp.Diagnostics)
 }
@@ -285,9 +282,6 @@ func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		resp.State.RemoveResource(ctx) // deleted outside Terraform: plan to create it again
 		return
 	}
-	if e.GroupID == 0 {
-		e.GroupID = groupID
-	}
 	r.fill(ctx, &m, e, &resp.Diagnostics)
 	r.set(ctx, &resp.State, m, &resp.Diagnostics)
 }
@@ -303,9 +297,6 @@ func (r *hookResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if err != nil {
 		resp.Diagnostics.AddError("Updating the hook failed", err.Error())
 		return
-	}
-	if e.GroupID == 0 {
-		e.GroupID = groupID
 	}
 	m.GroupID = state.GroupID
 	r.fill(ctx, &m, e, &resp.Diagnostics)
@@ -355,9 +346,6 @@ func (r *hookResource) ImportState(ctx context.Context, req resource.ImportState
 	if err != nil || !found {
 		resp.Diagnostics.AddError("Cannot import the hook", fmt.Sprintf("hook %d: %v", hookID, orNotFound(err)))
 		return
-	}
-	if e.GroupID == 0 {
-		e.GroupID = groupID
 	}
 	m := hookModel{Events: types.SetNull(types.StringType), Token: types.StringNull()}
 	if !r.system {

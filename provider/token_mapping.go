@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
@@ -191,14 +192,20 @@ func addAPIError(diags *diag.Diagnostics, summary string, err error) {
 }
 
 func (r *tokenMappingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	r.save(ctx, req.Plan, &resp.State, &resp.Diagnostics)
+}
+
+// save stores the planned mapping in glsyncd: creating and updating are
+// the same PUT.
+func (r *tokenMappingResource) save(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics) {
 	var m tokenMappingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !r.clients.needDaemon(&resp.Diagnostics) {
+	diags.Append(plan.Get(ctx, &m)...)
+	if diags.HasError() || !r.clients.needDaemon(diags) {
 		return
 	}
-	r.put(ctx, &m, &resp.Diagnostics)
-	if !resp.Diagnostics.HasError() {
-		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	r.put(ctx, &m, diags)
+	if !diags.HasError() {
+		diags.Append(state.Set(ctx, m)...)
 	}
 }
 
@@ -222,15 +229,7 @@ func (r *tokenMappingResource) Read(ctx context.Context, req resource.ReadReques
 }
 
 func (r *tokenMappingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m tokenMappingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !r.clients.needDaemon(&resp.Diagnostics) {
-		return
-	}
-	r.put(ctx, &m, &resp.Diagnostics)
-	if !resp.Diagnostics.HasError() {
-		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-	}
+	r.save(ctx, req.Plan, &resp.State, &resp.Diagnostics)
 }
 
 func (r *tokenMappingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -738,27 +739,28 @@ func num(v any) float64 {
 	return f
 }
 
-// GroupsWithMembers streams the groups in scope, each with its direct
-// members under "__members" (bots left out unless IncludeBotMembers).
-func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	var out Counts
-	var groups []map[string]any
-	var requested time.Time
+// groupsInScope collects the groups in scope (the listing shared with the
+// group kind) for the member kinds, which then read members group by group.
+func (s *Source) groupsInScope(ctx context.Context) (groups []map[string]any, requested time.Time, out Counts, err error) {
 	c, err := s.Groups(ctx, func(p gitlab.Page) error {
 		groups = append(groups, p.Items...)
 		requested = p.RequestedAt
 		return nil
 	})
 	out.Fetched = c.Fetched
+	return groups, requested, out, err
+}
+
+// GroupsWithMembers streams the groups in scope, each with its members
+// under "__members" (see MembersOf).
+func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	groups, requested, out, err := s.groupsInScope(ctx)
 	if err != nil {
 		return out, err
 	}
 	for _, cached := range groups {
 		// The listing is shared with the group kind: add members to a copy.
-		g := make(map[string]any, len(cached)+1)
-		for k, v := range cached {
-			g[k] = v
-		}
+		g := maps.Clone(cached)
 		members, err := s.MembersOf(ctx, g, o)
 		if err != nil {
 			return out, err
@@ -824,10 +826,7 @@ func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(git
 		if err != nil {
 			return gitlab.Page{}, fmt.Errorf("crawl: members of project %v: %w", pr["path_with_namespace"], err)
 		}
-		cp := make(map[string]any, len(pr)+1)
-		for k, v := range pr {
-			cp[k] = v
-		}
+		cp := maps.Clone(pr)
 		cp["__members"] = members
 		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
 	}, fn)
@@ -837,15 +836,7 @@ func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(git
 // member and group, the group under "__group". A member of several groups
 // is owned by the first listing that reaches it (ids dedupe).
 func (s *Source) GroupMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	var out Counts
-	var groups []map[string]any
-	var requested time.Time
-	c, err := s.Groups(ctx, func(p gitlab.Page) error {
-		groups = append(groups, p.Items...)
-		requested = p.RequestedAt
-		return nil
-	})
-	out.Fetched = c.Fetched
+	groups, requested, out, err := s.groupsInScope(ctx)
 	if err != nil {
 		return out, err
 	}

@@ -63,7 +63,7 @@ func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 	if _, err := c.Do(ctx, http.MethodPost, hooksPath(s.GroupID), s.body(), &raw); err != nil {
 		return Existing{}, explain(err, s.GroupID)
 	}
-	return existing(raw), nil
+	return existing(raw, s.GroupID), nil
 }
 
 // Get reads one hook; found is false when GitLab answers 404.
@@ -76,7 +76,7 @@ func Get(ctx context.Context, c *gitlab.Client, groupID, hookID int64) (e Existi
 	if err != nil {
 		return Existing{}, false, explain(err, groupID)
 	}
-	return existing(raw), true, nil
+	return existing(raw, groupID), true, nil
 }
 
 // Update changes a hook in place (GitLab keeps its id).
@@ -85,7 +85,7 @@ func Update(ctx context.Context, c *gitlab.Client, hookID int64, s Spec) (Existi
 	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(s.GroupID), hookID), s.body(), &raw); err != nil {
 		return Existing{}, explain(err, s.GroupID)
 	}
-	return existing(raw), nil
+	return existing(raw, s.GroupID), nil
 }
 
 // Delete removes a hook; one already gone is not an error.
@@ -112,8 +112,10 @@ func explain(err error, groupID int64) error {
 	return err
 }
 
-func existing(h map[string]any) Existing {
-	e := Existing{Flags: map[string]bool{}}
+// existing reads a hook as GitLab serves it. groupID is where it was read
+// (0: system hooks), the group when GitLab's answer has no group_id.
+func existing(h map[string]any, groupID int64) Existing {
+	e := Existing{Flags: map[string]bool{}, GroupID: groupID}
 	if id, ok := h["id"].(float64); ok {
 		e.ID = int64(id)
 	}

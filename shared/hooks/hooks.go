@@ -363,7 +363,7 @@ func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing
 	var out []Existing
 	err := c.ListOffset(ctx, hooksPath(groupID), nil, func(p gitlab.Page) error {
 		for _, h := range p.Items {
-			out = append(out, existing(h))
+			out = append(out, existing(h, groupID))
 		}
 		return nil
 	})

@@ -134,10 +134,10 @@ func (s *Server) Deliveries() []Delivery {
 	return append([]Delivery(nil), s.deliveries...)
 }
 
-// fire sends a project-scoped event to the group hooks of the project's
-// group and its ancestors that enable it, and to the system hooks that
-// enable systemName (when not empty).
-func (s *Server) fire(ctx context.Context, p *Project, event string, body map[string]any, systemName string, systemBody map[string]any) []Delivery {
+// fire sends an event to the hooks of group groupID and its ancestors that
+// enable it (none when groupID is 0), and to the system hooks that enable
+// systemName (when not empty).
+func (s *Server) fire(ctx context.Context, groupID int64, event string, body map[string]any, systemName string, systemBody map[string]any) []Delivery {
 	s.mu.RLock()
 	var targets []Hook
 	var system []Hook
@@ -149,7 +149,7 @@ func (s *Server) fire(ctx context.Context, p *Project, event string, body map[st
 					system = append(system, *h)
 				}
 			}
-		case p != nil && s.isDescendant(p.NamespaceID, h.GroupID) && h.Events[hookEventFlag[event]]:
+		case groupID != 0 && s.isDescendant(groupID, h.GroupID) && h.Events[hookEventFlag[event]]:
 			targets = append(targets, *h)
 		}
 	}
@@ -278,9 +278,9 @@ func (s *Server) push(ctx context.Context, projectID int64, change map[string]an
 	} {
 		sys[k] = v
 	}
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.Unlock()
-	return s.fire(ctx, &cp, "Push Hook", body, "push", sys)
+	return s.fire(ctx, ns, "Push Hook", body, "push", sys)
 }
 
 // PushRef creates (delete false) or deletes a branch or tag (ref
@@ -333,9 +333,9 @@ func (s *Server) PushRef(ctx context.Context, projectID int64, ref string, remov
 	if remove {
 		body["checkout_sha"], sys["checkout_sha"] = nil, nil
 	}
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.Unlock()
-	return s.fire(ctx, &cp, event, body, sysName, sys)
+	return s.fire(ctx, ns, event, body, sysName, sys)
 }
 
 // MergeRequestEvent delivers "Merge Request Hook" for mr with action
@@ -366,9 +366,9 @@ func (s *Server) MergeRequestEvent(ctx context.Context, mrID int64, action strin
 	sys := template("systemhooks/merge_request.json")
 	sys["project"] = s.hookProject(p)
 	sys["object_attributes"] = attrs
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.RUnlock()
-	return s.fire(ctx, &cp, "Merge Request Hook", body, "merge_request", sys)
+	return s.fire(ctx, ns, "Merge Request Hook", body, "merge_request", sys)
 }
 
 // DestroyProject deletes a project and sends the system hook
@@ -390,7 +390,7 @@ func (s *Server) DestroyProject(ctx context.Context, projectID int64) []Delivery
 	}
 	delete(s.projects, projectID)
 	s.mu.Unlock()
-	return s.fire(ctx, nil, "", nil, "project_destroy", sys)
+	return s.fire(ctx, 0, "", nil, "project_destroy", sys)
 }
 
 // CreateSubgroup creates a subgroup and sends "Subgroup Hook"
@@ -435,20 +435,7 @@ func (s *Server) fireGroup(ctx context.Context, g, parent *Group, eventName stri
 	} {
 		body[k] = v
 	}
-	s.mu.RLock()
-	var targets []Hook
-	for _, h := range s.hooks {
-		if h.GroupID != 0 && s.isDescendant(parent.ID, h.GroupID) && h.Events["subgroup_events"] {
-			targets = append(targets, *h)
-		}
-	}
-	s.mu.RUnlock()
-	b, _ := json.Marshal(body)
-	var out []Delivery
-	for _, h := range targets {
-		out = append(out, s.send(ctx, h, "Subgroup Hook", newUUID(), b))
-	}
-	return out
+	return s.fire(ctx, parent.ID, "Subgroup Hook", body, "", nil)
 }
 
 // deliveryLabel is used in test failure messages.

@@ -2,7 +2,6 @@ package gitlabtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -524,9 +523,9 @@ func (s *Server) IssueEvent(ctx context.Context, issueID int64, action string) [
 		event = "Confidential Issue Hook"
 		body["event_type"] = "confidential_issue"
 	}
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.RUnlock()
-	return s.fire(ctx, &cp, event, body, "", nil)
+	return s.fire(ctx, ns, event, body, "", nil)
 }
 
 // PipelineEvent delivers "Pipeline Hook".
@@ -541,9 +540,9 @@ func (s *Server) PipelineEvent(ctx context.Context, pipelineID int64) []Delivery
 		attrs[k] = v
 	}
 	body["project"] = s.hookProject(p)
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.RUnlock()
-	return s.fire(ctx, &cp, "Pipeline Hook", body, "", nil)
+	return s.fire(ctx, ns, "Pipeline Hook", body, "", nil)
 }
 
 // JobEvent delivers "Job Hook".
@@ -557,9 +556,9 @@ func (s *Server) JobEvent(ctx context.Context, jobID int64) []Delivery {
 		body[k] = v
 	}
 	body["repository"] = s.repository(p)
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.RUnlock()
-	return s.fire(ctx, &cp, "Job Hook", body, "", nil)
+	return s.fire(ctx, ns, "Job Hook", body, "", nil)
 }
 
 // ReleaseEvent delivers "Release Hook" with action create, update or delete.
@@ -571,9 +570,9 @@ func (s *Server) ReleaseEvent(ctx context.Context, projectID int64, tag, action 
 		"url": s.webURL(s.pathOf(p.ID) + "/-/releases/" + tag)} {
 		body[k] = v
 	}
-	cp := *p
+	ns := p.NamespaceID
 	s.mu.RUnlock()
-	return s.fire(ctx, &cp, "Release Hook", body, "", nil)
+	return s.fire(ctx, ns, "Release Hook", body, "", nil)
 }
 
 // MemberEvent delivers "Member Hook" (user_add_to_group,
@@ -587,19 +586,8 @@ func (s *Server) MemberEvent(ctx context.Context, groupID int64, m *Member, even
 		"user_username": m.Username, "user_name": m.Name, "event_name": eventName} {
 		body[k] = v
 	}
-	var targets []Hook
-	for _, h := range s.hooks {
-		if h.GroupID != 0 && s.isDescendant(g.ID, h.GroupID) && h.Events["member_events"] {
-			targets = append(targets, *h)
-		}
-	}
 	s.mu.RUnlock()
-	b, _ := json.Marshal(body)
-	var out []Delivery
-	for _, h := range targets {
-		out = append(out, s.send(ctx, h, "Member Hook", newUUID(), b))
-	}
-	return out
+	return s.fire(ctx, groupID, "Member Hook", body, "", nil)
 }
 
 func labelsOf(l []string) []any {
