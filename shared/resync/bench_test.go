@@ -112,15 +112,7 @@ func (h *heapSampler) Stop() uint64 {
 func BenchmarkResync(b *testing.B) {
 	for _, n := range []int{1000, 5000, 20000} {
 		b.Run(fmt.Sprintf("projects=%d", n), func(b *testing.B) {
-			sim := gitlabtest.New(gitlabtest.Options{Seed: 42})
-			org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: n, Depth: 3, Seed: 42})
-			ts := sim.Start(b)
-			sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
-			var tm tokenmap.Mapping
-			for _, tok := range org.RootTokens {
-				tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
-			}
-			cfg := &config.Config{TokenMapping: tm, GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8}
+			sim, org, cfg := benchOrg(b, gitlabtest.OrgSpec{Roots: 3, Projects: n, Depth: 3, Seed: 42})
 			m, err := mapping.Load("")
 			if err != nil {
 				b.Fatal(err)
@@ -184,19 +176,25 @@ func BenchmarkResync(b *testing.B) {
 	}
 }
 
-// BenchmarkResyncAllKinds resyncs every kind (shared/mapping/all-kinds.yml)
-// of a 2,000-project organisation with 20 ms latency, and reports GitLab
-// requests per kind next to the minimum for each (see minimumAllKinds).
-func BenchmarkResyncAllKinds(b *testing.B) {
+// benchOrg serves the organisation spec with 20 ms of latency on every
+// request and configures one token per root group with "**".
+func benchOrg(b *testing.B, spec gitlabtest.OrgSpec) (*gitlabtest.Server, gitlabtest.Org, *config.Config) {
 	sim := gitlabtest.New(gitlabtest.Options{Seed: 42})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42, Activity: true})
+	org := sim.Generate(spec)
 	ts := sim.Start(b)
 	sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
 	var tm tokenmap.Mapping
 	for _, tok := range org.RootTokens {
 		tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
 	}
-	cfg := &config.Config{TokenMapping: tm, GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8}
+	return sim, org, &config.Config{TokenMapping: tm, GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8}
+}
+
+// BenchmarkResyncAllKinds resyncs every kind (shared/mapping/all-kinds.yml)
+// of a 2,000-project organisation with 20 ms latency, and reports GitLab
+// requests per kind next to the minimum for each (see minimumAllKinds).
+func BenchmarkResyncAllKinds(b *testing.B) {
+	sim, org, cfg := benchOrg(b, gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42, Activity: true})
 	m, err := mapping.Load("../mapping/all-kinds.yml")
 	if err != nil {
 		b.Fatal(err)
