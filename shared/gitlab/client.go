@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -87,11 +88,7 @@ func (s *Stats) countKind(ctx context.Context) {
 func (s *Stats) ByKind() map[string]int64 {
 	s.statusMu.Lock()
 	defer s.statusMu.Unlock()
-	out := make(map[string]int64, len(s.byKind))
-	for k, v := range s.byKind {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.byKind)
 }
 
 func (s *Stats) countStatus(status int) {
@@ -108,13 +105,20 @@ func (s *Stats) Merge(o *Stats) {
 	s.Requests.Add(o.Requests.Load())
 	s.Retries.Add(o.Retries.Load())
 	s.RateLimited.Add(o.RateLimited.Load())
-	for k, v := range o.ByStatus() {
-		s.statusMu.Lock()
-		if s.byStatus == nil {
-			s.byStatus = map[int]int64{}
-		}
+	byStatus, byKind := o.ByStatus(), o.ByKind()
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	if s.byStatus == nil {
+		s.byStatus = map[int]int64{}
+	}
+	for k, v := range byStatus {
 		s.byStatus[k] += v
-		s.statusMu.Unlock()
+	}
+	if s.byKind == nil {
+		s.byKind = map[string]int64{}
+	}
+	for k, v := range byKind {
+		s.byKind[k] += v
 	}
 }
 
@@ -123,11 +127,7 @@ func (s *Stats) Merge(o *Stats) {
 func (s *Stats) ByStatus() map[int]int64 {
 	s.statusMu.Lock()
 	defer s.statusMu.Unlock()
-	out := make(map[int]int64, len(s.byStatus))
-	for k, v := range s.byStatus {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.byStatus)
 }
 
 // Client is a GitLab API client for one token.
