@@ -368,12 +368,19 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 }
 
 func (p *Processor) project(ctx context.Context, id int64, path, oldPath string) (Result, error) {
+	res, _, err := p.projectObj(ctx, id, path, oldPath)
+	return res, err
+}
+
+// projectObj is project, also returning the project as GitLab served it
+// (nil when the mapping has no project kind or GitLab did not serve it).
+func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath string) (Result, map[string]any, error) {
 	resources := p.Mapping.ResourcesFor(crawl.KindProject)
 	if len(resources) == 0 {
-		return Result{Outcome: NotMapped, Detail: "no project resource in the mapping"}, nil
+		return Result{Outcome: NotMapped, Detail: "no project resource in the mapping"}, nil, nil
 	}
 	if id == 0 {
-		return Result{}, errors.New("events: payload has no project id")
+		return Result{}, nil, errors.New("events: payload has no project id")
 	}
 	var res Result
 	res.Changes.Upserts = map[string][]*catalog.Entity{}
@@ -389,7 +396,7 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 	var te *TransientError
 	switch {
 	case errors.As(err, &te):
-		return Result{}, err
+		return Result{}, nil, err
 	case !owners:
 		// Moved out of every glob: what we hold under its identifiers goes.
 		if len(res.Changes.Deletes) == 0 {
@@ -400,25 +407,25 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 			}
 		}
 		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
-		return res, nil
+		return res, nil, nil
 	case !found:
-		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil
+		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil, nil
 	}
 	// The same extras and references as a resync, so both write the same
-	// entity.
-	// Each group of resources gets the extras its own selector asks for.
+	// entity; each group of resources gets the extras its own selector
+	// asks for.
 	src := p.owner(ctx, path)
 	refs := crawl.NewReferences()
 	for _, g := range crawl.GroupResources(resources) {
 		o := maps.Clone(obj) // Enrich adds top-level fields only
 		if src != nil {
 			if err := src.Enrich(ctx, o, g.Options); err != nil {
-				return Result{}, &TransientError{err}
+				return Result{}, nil, &TransientError{err}
 			}
 		}
 		before := len(res.Changes.Upserts[crawl.KindProject])
 		if res, err = p.mapInto(ctx, res, crawl.KindProject, g.Resources, o, version); err != nil {
-			return res, err
+			return res, nil, err
 		}
 		if src == nil {
 			continue
@@ -426,12 +433,12 @@ func (p *Processor) project(ctx context.Context, id int64, path, oldPath string)
 		for _, e := range res.Changes.Upserts[crawl.KindProject][before:] {
 			if crawl.Has(e) {
 				if err := refs.Resolve(ctx, src, o, e); err != nil {
-					return Result{}, &TransientError{err}
+					return Result{}, nil, &TransientError{err}
 				}
 			}
 		}
 	}
-	return res, nil
+	return res, obj, nil
 }
 
 // owner is the source whose token owns path: the first in tokenMapping

@@ -25,7 +25,7 @@ import (
 // push handles a push or tag push: the project, then the repository
 // kinds the mapping has.
 func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
-	res, err := p.project(ctx, projectID(pl), projectPath(pl), "")
+	res, project, err := p.projectObj(ctx, projectID(pl), projectPath(pl), "")
 	if err != nil || res.Outcome != Applied && res.Outcome != NotMapped {
 		return res, err
 	}
@@ -38,15 +38,17 @@ func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
 	if src == nil {
 		return res, nil
 	}
-	var project map[string]any
-	if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
-		return Result{}, &TransientError{err}
+	if project == nil { // not mapped as a project: not read yet
+		if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
+			return Result{}, &TransientError{err}
+		}
 	}
 	if res.Changes.Upserts == nil {
 		res.Changes.Upserts = map[string][]*catalog.Entity{}
 	}
 	before := changes(res)
-	r := &repoPush{p: p, src: src, pl: pl, project: project, repo: crawl.ProjectRef(project), version: p.now().UnixNano()}
+	r := &repoPush{p: p, src: src, pl: pl, project: project, repo: crawl.ProjectRef(project), version: p.now().UnixNano(),
+		trees: map[string][]map[string]any{}}
 	r.def, _ = project["default_branch"].(string)
 	if branch, ok := strings.CutPrefix(pl.Ref, "refs/heads/"); ok {
 		r.branch = branch
@@ -84,6 +86,23 @@ type repoPush struct {
 	def     string         // the default branch
 	branch  string         // the pushed branch
 	version int64
+	// trees are the repository trees read for this push, by ref: the
+	// changed paths and the folders share them.
+	trees map[string][]map[string]any
+}
+
+// tree lists the repository tree at ref once per push.
+func (r *repoPush) tree(ctx context.Context, ref string) ([]map[string]any, error) {
+	if t, ok := r.trees[ref]; ok {
+		return t, nil
+	}
+	id, _ := r.project["id"].(float64)
+	entries, _, err := r.src.Tree(ctx, int64(id), ref)
+	if err != nil {
+		return nil, &TransientError{err}
+	}
+	r.trees[ref] = entries
+	return entries, nil
 }
 
 func zeroSHA(sha string) bool { return strings.Trim(sha, "0") == "" }
@@ -117,10 +136,9 @@ func (r *repoPush) touched(ctx context.Context, match func(string) bool) (map[st
 		refs = append(refs, r.pl.Before)
 	}
 	for _, ref := range refs {
-		id, _ := r.project["id"].(float64)
-		entries, _, err := r.src.Tree(ctx, int64(id), ref)
+		entries, err := r.tree(ctx, ref)
 		if err != nil {
-			return nil, &TransientError{err}
+			return nil, err
 		}
 		for _, e := range entries {
 			if f, _ := e["path"].(string); e["type"] == "blob" && match(f) {
@@ -251,17 +269,21 @@ func (r *repoPush) folders(ctx context.Context, res Result) (Result, error) {
 			continue
 		}
 		var now, was []map[string]any
-		var err error
 		if !r.deleted() {
-			if now, _, err = r.src.ProjectFolders(ctx, r.repo, g.Options.Folders, r.branch, r.branch); err != nil {
-				return Result{}, &TransientError{err}
+			entries, err := r.tree(ctx, r.branch)
+			if err != nil {
+				return Result{}, err
 			}
+			now = crawl.FolderObjects(r.repo, g.Options.Folders, r.branch, entries)
 		}
 		if !r.created() {
-			if was, _, err = r.src.ProjectFolders(ctx, r.repo, g.Options.Folders, r.branch, r.pl.Before); err != nil {
-				return Result{}, &TransientError{err}
+			entries, err := r.tree(ctx, r.pl.Before)
+			if err != nil {
+				return Result{}, err
 			}
+			was = crawl.FolderObjects(r.repo, g.Options.Folders, r.branch, entries)
 		}
+		var err error
 		if res, err = r.diff(ctx, res, crawl.KindFolder, g.Resources, now, was); err != nil {
 			return Result{}, err
 		}

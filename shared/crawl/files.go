@@ -344,19 +344,25 @@ func folderGlobs(pr map[string]any, folders []FolderOptions, branch string) []st
 	return globs
 }
 
-// ProjectFolders lists the folder-kind objects of project pr on branch,
-// {"folder": tree entry, "repo": pr, "__branch": branch}, with one tree
-// listing at ref (the branch, or a commit of it): only the folder options
-// that read pr on that branch count.
+// ProjectFolders lists the folder-kind objects of project pr on branch
+// (see FolderObjects) with one tree listing at ref (the branch, or a
+// commit of it); none, and no request, when no option reads that branch.
 func (s *Source) ProjectFolders(ctx context.Context, pr map[string]any, folders []FolderOptions, branch, ref string) ([]map[string]any, time.Time, error) {
-	globs := folderGlobs(pr, folders, branch)
-	if len(globs) == 0 {
+	if !FoldersOnBranch(pr, folders, branch) {
 		return nil, time.Time{}, nil
 	}
 	entries, at, err := s.Tree(ctx, int64(num(pr["id"])), ref)
 	if err != nil {
 		return nil, at, err
 	}
+	return FolderObjects(pr, folders, branch, entries), at, nil
+}
+
+// FolderObjects picks from a repository tree the folders the options that
+// read project pr on branch select: {"folder": tree entry, "repo": pr,
+// "__branch": branch}, one per folder.
+func FolderObjects(pr map[string]any, folders []FolderOptions, branch string, entries []map[string]any) []map[string]any {
+	globs := folderGlobs(pr, folders, branch)
 	var items []map[string]any
 	for _, e := range entries {
 		p, _ := e["path"].(string)
@@ -370,7 +376,7 @@ func (s *Source) ProjectFolders(ctx context.Context, pr map[string]any, folders 
 			}
 		}
 	}
-	return items, at, nil
+	return items
 }
 
 func folderBranch(pr map[string]any, repos []FolderRepo, def string) (string, bool) {
