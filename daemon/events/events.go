@@ -466,18 +466,30 @@ func (p *Processor) diffInto(ctx context.Context, res Result, kind string, resou
 			return Result{}, err
 		}
 	}
-	still := map[catalog.Key]bool{}
-	for _, e := range res.Changes.Upserts[kind][start:] {
-		still[e.Key()] = true
-	}
+	var gone []catalog.Key
 	for _, o := range was {
 		for _, rs := range resources {
-			if k, err := rs.Identify(ctx, o); err == nil && !still[k] {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+			if k, err := rs.Identify(ctx, o); err == nil {
+				gone = append(gone, k)
 			}
 		}
 	}
-	return res, nil
+	return deleteGone(res, res.Changes.Upserts[kind][start:], gone, version), nil
+}
+
+// deleteGone deletes the keys of was that none of the entities in now
+// carries: what an object or file produced before and produces no more.
+func deleteGone(res Result, now []*catalog.Entity, was []catalog.Key, version int64) Result {
+	still := map[catalog.Key]bool{}
+	for _, e := range now {
+		still[e.Key()] = true
+	}
+	for _, k := range was {
+		if !still[k] {
+			res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+		}
+	}
+	return res
 }
 
 // mapInto maps obj with every resource of kind: selected objects are

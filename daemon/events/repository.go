@@ -176,10 +176,8 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		still := map[catalog.Key]bool{}
 		for _, e := range now {
 			e.Version = r.version
-			still[e.Key()] = true
 			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
 		}
 		if r.created() {
@@ -189,11 +187,11 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
+		var gone []catalog.Key
 		for _, e := range was {
-			if !still[e.Key()] {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: e.Key(), Version: r.version})
-			}
+			gone = append(gone, e.Key())
 		}
+		res = deleteGone(res, now, gone, r.version)
 	}
 	return res, nil
 }
