@@ -281,7 +281,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 			return Result{}, &TransientError{err}
 		}
 		o := maps.Clone(obj)
-		o["__members"] = list
+		o["__members"] = crawl.MemberRows(g.Options, list)
 		if res, err = p.mapInto(ctx, res, crawl.KindGroupWithMembers, g.Resources, o, version); err != nil {
 			return Result{}, err
 		}

@@ -228,13 +228,13 @@ func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
 			return Result{}, err
 		}
 		for f := range touched {
-			now, err := r.src.FileObjects(ctx, r.repo, f, r.branch, fo.SkipParsing)
+			now, err := r.src.FileObjects(ctx, r.repo, f, r.branch, fo)
 			if err != nil {
 				return Result{}, &TransientError{err}
 			}
 			var was []map[string]any
 			if !r.created() {
-				if was, err = r.src.FileObjects(ctx, r.repo, f, r.pl.Before, fo.SkipParsing); err != nil {
+				if was, err = r.src.FileObjects(ctx, r.repo, f, r.pl.Before, fo); err != nil {
 					return Result{}, &TransientError{err}
 				}
 			}

@@ -310,7 +310,7 @@ func (s *Service) sources() ([]*crawl.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token %s: %w", e.Masked(), err)
 		}
-		out = append(out, &crawl.Source{Entry: e, Client: c})
+		out = append(out, crawl.NewSource(e, c, s.opts.Mapping))
 	}
 	return out, nil
 }

@@ -12,16 +12,11 @@ package crawl
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"maps"
-	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
@@ -55,6 +50,11 @@ type Source struct {
 	// MinAccessLevel, when set, restricts group and project listings to
 	// those where the token has at least this role.
 	MinAccessLevel int
+	// OwnedOnly lists only the projects the token owns (GitLab's owned
+	// parameter; Ocean v1's filterOwnedProjects), and ProjectVisibility
+	// only those of one visibility (v1's projectVisibilityFilter).
+	OwnedOnly         bool
+	ProjectVisibility string
 
 	once  sync.Once
 	user  gitlab.User
@@ -71,69 +71,21 @@ type Source struct {
 	groupsOK  bool
 }
 
-// Options are a kind's selector options (see mapping.Selector).
-type Options struct {
-	States            []string // merge requests: opened, closed, merged; empty means opened
-	State             string   // issues: opened, closed, all; empty means opened
-	UpdatedAfterDays  int      // merge requests and issues; 0: no limit
-	LimitPerProject   int      // pipelines, jobs, releases; 0 means 100
-	IncludeBotMembers bool     // group-with-members, project-with-members, member
-	// IncludeInheritedMembers lists /members/all instead of /members.
-	IncludeInheritedMembers bool
-	// APIQueryParams are passed to GitLab's per-project listings (for
-	// jobs: to each pipeline's jobs listing).
-	APIQueryParams url.Values
-	// PipelineQueryParams choose the pipelines whose jobs are listed.
-	PipelineQueryParams url.Values
-	// Branch options: only the default branch (one request per project),
-	// else all branches, filtered by Search (GitLab) and Regex (here).
-	DefaultBranchOnly bool
-	Search            string
-	Regex             string
-	regex             *regexp.Regexp
-	// Project options: see ProjectsWith.
-	IncludeLanguages          bool
-	IncludeOnlyActiveProjects bool
-	IncludedFiles             []string
-	SearchQueries             []SearchQuery
-	// Files and Folders select the file and folder kinds.
-	Files   FileOptions
-	Folders []FolderOptions
-	// Issue options.
-	Labels      []string
-	IssueType   string
-	NonArchived bool
-	// IncludeLabels adds __labels to projects.
-	IncludeLabels bool
-	// SpecPaths and Branch select GitOps spec files.
-	SpecPaths []string
-	Branch    string
-	Now       time.Time
-}
-
-// SearchQuery is a named blob search run per project.
-type SearchQuery struct{ Name, Query string }
-
-// Compile prepares the options (the branch regex).
-func (o *Options) Compile() error {
-	if o.Regex == "" {
-		return nil
-	}
-	re, err := regexp.Compile(o.Regex)
-	if err != nil {
-		return fmt.Errorf("regex %q: %w", o.Regex, err)
-	}
-	o.regex = re
-	return nil
-}
-
-// MergeRequestOptions is the former name of Options.
-type MergeRequestOptions = Options
-
 // Counts says how many objects a listing fetched and how many the globs
 // kept.
 type Counts struct {
 	Fetched, Selected int
+}
+
+// NewSource is the source of one token under mapping m: its
+// listing-wide settings (visibility, owned projects, project visibility)
+// apply to every kind, for resyncs and events alike. m may be nil.
+func NewSource(e tokenmap.Entry, c *gitlab.Client, m *mapping.Config) *Source {
+	s := &Source{Entry: e, Client: c}
+	if m != nil {
+		s.MinAccessLevel, s.OwnedOnly, s.ProjectVisibility = m.MinAccessLevel, m.OwnedOnly, m.ProjectVisibility
+	}
+	return s
 }
 
 // Identify asks GitLab who the token belongs to (one request, cached).
@@ -150,7 +102,7 @@ func (s *Source) Identify(ctx context.Context) (gitlab.User, error) {
 func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	switch kind {
 	case KindGroup:
-		return s.Groups(ctx, fn)
+		return s.GroupsWith(ctx, o.ActiveGroups, fn)
 	case KindProject:
 		return s.ProjectsWith(ctx, o, fn)
 	case KindMergeRequest:
@@ -239,12 +191,20 @@ func (s *Source) Covers(ctx context.Context, path string) (bool, error) {
 
 // Groups streams the groups the token sees whose full_path is in scope.
 func (s *Source) Groups(ctx context.Context, fn func(gitlab.Page) error) (Counts, error) {
+	return s.GroupsWith(ctx, nil, fn)
+}
+
+// GroupsWith is Groups with includeOnlyActiveGroups (see ActiveSelected).
+func (s *Source) GroupsWith(ctx context.Context, active *bool, fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
 	pages, err := s.allGroups(ctx)
 	if err != nil {
 		return c, err
 	}
-	filter := c.filter("full_path", s.Entry.MatchGroup, fn)
+	filter := c.filterBy(func(o map[string]any) bool {
+		path, _ := o["full_path"].(string)
+		return path != "" && s.Entry.MatchGroup(path) && !pendingDeletion(o) && ActiveSelected(o, active)
+	}, fn)
 	for _, p := range pages {
 		// Copy: the filter reuses the page's backing array.
 		items := append([]map[string]any(nil), p.Items...)
@@ -302,83 +262,18 @@ func (s *Source) RootGroupObjects(ctx context.Context) ([]GroupRef, error) {
 	return roots, nil
 }
 
-// MergeRequests streams the merge requests of selected projects: for an
-// admin one instance-wide listing, otherwise one listing per root group
-// (GitLab lists a group's merge requests with its subgroups').
-func (s *Source) MergeRequests(ctx context.Context, o MergeRequestOptions, fn func(gitlab.Page) error) (Counts, error) {
-	var c Counts
-	if _, err := s.Identify(ctx); err != nil {
-		return c, fmt.Errorf("crawl: identifying token: %w", err)
-	}
-	q := url.Values{}
-	q.Set("scope", "all")
-	states := o.States
-	if len(states) == 0 {
-		states = []string{"opened"}
-	}
-	wanted := map[string]bool{}
-	for _, st := range states {
-		wanted[st] = true
-	}
-	if len(states) == 1 {
-		q.Set("state", states[0])
-	} else {
-		q.Set("state", "all")
-	}
-	if o.UpdatedAfterDays > 0 {
-		now := o.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		q.Set("updated_after", now.Add(-time.Duration(o.UpdatedAfterDays)*24*time.Hour).UTC().Format(time.RFC3339))
-	}
-	match := func(o map[string]any) bool {
-		st, _ := o["state"].(string)
-		return wanted[st] && s.Entry.MatchProject(MergeRequestProject(o))
-	}
-	return c, s.perRootGroup(ctx, "merge_requests", q, c.filterBy(match, fn))
-}
-
-// perRootGroup lists a collection instance-wide for an admin, else once
-// per root group the token sees (GitLab includes subgroups).
-func (s *Source) perRootGroup(ctx context.Context, collection string, q url.Values, fn func(gitlab.Page) error) error {
-	if s.admin {
-		if err := s.Client.ListOffset(ctx, collection, q, fn); err != nil {
-			return fmt.Errorf("crawl: listing %s: %w", collection, err)
-		}
-		return nil
-	}
-	roots, err := s.RootGroups(ctx)
-	if err != nil {
-		return err
-	}
-	for _, id := range roots {
-		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/%s", id, collection), q, fn); err != nil {
-			return fmt.Errorf("crawl: listing %s of group %d: %w", collection, id, err)
-		}
-	}
-	return nil
-}
-
-// MergeRequestProject returns the path_with_namespace of a merge
-// request's project, from references.full ("group/project!iid").
-func MergeRequestProject(mr map[string]any) string {
-	refs, _ := mr["references"].(map[string]any)
-	full, _ := refs["full"].(string)
-	if i := strings.LastIndex(full, "!"); i > 0 {
-		return full[:i]
-	}
-	return ""
-}
-
 // Projects streams the projects the token sees whose path_with_namespace
 // matches a glob. Projects pending deletion are left out.
 func (s *Source) Projects(ctx context.Context, fn func(gitlab.Page) error) (Counts, error) {
-	return s.projects(ctx, false, fn)
+	return s.projects(ctx, nil, fn)
 }
 
-// projects lists projects, only non-archived ones when activeOnly.
-func (s *Source) projects(ctx context.Context, activeOnly bool, fn func(gitlab.Page) error) (Counts, error) {
+// projects lists projects: with active set, only active ones (true) or
+// only archived ones (false). GitLab's active parameter means "not
+// archived and not pending deletion"; pending deletion is always left out
+// here, so the archived flag of the listing decides, and one listing
+// serves every resource whatever it asks.
+func (s *Source) projects(ctx context.Context, active *bool, fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
 	if _, err := s.Identify(ctx); err != nil {
 		return c, fmt.Errorf("crawl: identifying token: %w", err)
@@ -387,26 +282,35 @@ func (s *Source) projects(ctx context.Context, activeOnly bool, fn func(gitlab.P
 	if !s.admin {
 		q.Set("membership", "true")
 	}
-	if activeOnly {
-		q.Set("archived", "false")
-	}
 	if s.MinAccessLevel > 0 {
 		q.Set("min_access_level", strconv.Itoa(s.MinAccessLevel))
 	}
-	err := s.Client.ListKeyset(ctx, "projects", q, c.filter("path_with_namespace", s.Entry.MatchProject, fn))
+	if s.OwnedOnly {
+		q.Set("owned", "true")
+	}
+	if s.ProjectVisibility != "" {
+		q.Set("visibility", s.ProjectVisibility)
+	}
+	keep := func(o map[string]any) bool {
+		path, _ := o["path_with_namespace"].(string)
+		return path != "" && s.Entry.MatchProject(path) && !pendingDeletion(o) && ActiveSelected(o, active)
+	}
+	err := s.Client.ListKeyset(ctx, "projects", q, c.filterBy(keep, fn))
 	if err != nil {
 		return c, fmt.Errorf("crawl: listing projects: %w", err)
 	}
 	return c, nil
 }
 
-// filter wraps fn so it only sees objects whose path field matches and
-// that are not pending deletion, counting both.
-func (c *Counts) filter(field string, match func(string) bool, fn func(gitlab.Page) error) func(gitlab.Page) error {
-	return c.filterBy(func(o map[string]any) bool {
-		path, _ := o[field].(string)
-		return path != "" && match(path) && !pendingDeletion(o)
-	}, fn)
+// ActiveSelected applies includeOnlyActiveProjects or
+// includeOnlyActiveGroups to a project or group object: nil keeps it, true
+// keeps it when not archived, false when archived.
+func ActiveSelected(o map[string]any, active *bool) bool {
+	if active == nil {
+		return true
+	}
+	archived, _ := o["archived"].(bool)
+	return archived != *active
 }
 
 // filterBy wraps fn so it only sees the objects keep accepts.
@@ -436,617 +340,7 @@ func pendingDeletion(o map[string]any) bool {
 	return o["marked_for_deletion_on"] != nil || o["marked_for_deletion_at"] != nil
 }
 
-// Issues streams the issues of selected projects, per root group (or
-// instance-wide for an admin), like merge requests.
-func (s *Source) Issues(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	var c Counts
-	if _, err := s.Identify(ctx); err != nil {
-		return c, fmt.Errorf("crawl: identifying token: %w", err)
-	}
-	q := url.Values{}
-	q.Set("scope", "all")
-	state := o.State
-	if state == "" {
-		state = "opened"
-	}
-	q.Set("state", state)
-	if len(o.Labels) > 0 {
-		q.Set("labels", strings.Join(o.Labels, ","))
-	}
-	if o.IssueType != "" {
-		q.Set("issue_type", o.IssueType)
-	}
-	if o.NonArchived {
-		q.Set("non_archived", "true")
-	}
-	if o.UpdatedAfterDays > 0 {
-		now := o.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		q.Set("updated_after", now.Add(-time.Duration(o.UpdatedAfterDays)*24*time.Hour).UTC().Format(time.RFC3339))
-	}
-	filter := c.filterBy(func(o map[string]any) bool { return s.Entry.MatchProject(ReferenceProject(o, "#")) }, fn)
-	return c, s.perRootGroup(ctx, "issues", q, filter)
-}
-
-// ReferenceProject returns the project path of an object whose
-// references.full is "group/project<sep>iid".
-func ReferenceProject(obj map[string]any, sep string) string {
-	refs, _ := obj["references"].(map[string]any)
-	full, _ := refs["full"].(string)
-	if i := strings.LastIndex(full, sep); i > 0 {
-		return full[:i]
-	}
-	return ""
-}
-
-// childPath is the per-project listing of each project-child kind.
-var childPath = map[string]string{KindPipeline: "pipelines", KindJob: "jobs", KindRelease: "releases",
-	KindTag: "repository/tags", KindBranch: "repository/branches", KindDeployment: "deployments"}
-
-// ProjectInfo is what child objects carry of their project, under
-// "__project", so mappings can relate them and build identifiers.
-func ProjectInfo(p map[string]any) map[string]any {
-	return map[string]any{"id": p["id"], "path_with_namespace": p["path_with_namespace"], "web_url": p["web_url"], "name": p["name"]}
-}
-
-// ProjectChildren streams pipelines, jobs, releases, tags, deployments or
-// branches of every selected project: GitLab lists them only per project,
-// so this costs one request per project (newest first, up to
-// LimitPerProject; APIQueryParams are passed to GitLab). Empty
-// repositories have none and are skipped.
-func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	limit := o.LimitPerProject
-	if limit <= 0 {
-		limit = 100
-	}
-	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		id := int64(num(pr["id"]))
-		info := ProjectInfo(pr)
-		var items gitlab.Page
-		var err error
-		switch {
-		case kind == KindJob && len(o.PipelineQueryParams) > 0:
-			items, err = s.pipelineJobs(ctx, id, o, limit)
-		case kind == KindJob:
-			items, err = s.projectJobs(ctx, id, o, limit)
-		case kind == KindBranch && o.DefaultBranchOnly:
-			def, _ := pr["default_branch"].(string)
-			var b map[string]any
-			start := time.Now()
-			if _, err = s.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/repository/branches/%s", id, gitlab.PathEscape(def)), nil, &b); err == nil {
-				items = gitlab.Page{Items: []map[string]any{b}, RequestedAt: start}
-			}
-		default:
-			q := gitlab.CloneValues(o.APIQueryParams)
-			if kind == KindBranch && o.Search != "" {
-				q.Set("search", o.Search)
-			}
-			items, err = s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/%s", id, childPath[kind]), q, limit)
-		}
-		if err != nil {
-			return items, fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err)
-		}
-		kept := items.Items[:0]
-		for _, it := range items.Items {
-			if kind == KindBranch && o.regex != nil {
-				if name, _ := it["name"].(string); !o.regex.MatchString(name) {
-					continue
-				}
-			}
-			it["__project"] = info
-			kept = append(kept, it)
-		}
-		items.Items = kept
-		return items, nil
-	}, fn)
-}
-
-// projectJobs lists a project's newest jobs (GET /projects/:id/jobs,
-// keyset, newest first: one request for up to 100 jobs whatever the
-// number of pipelines), up to limit, then the rest of the last pipeline
-// begun, so no pipeline is cut in the middle. A pipeline's jobs are
-// created together, so they are next to each other in this order.
-// APIQueryParams filter the jobs (scope[]).
-func (s *Source) projectJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
-	var out gitlab.Page
-	begun := map[float64]bool{}
-	err := s.Client.WalkKeyset(ctx, fmt.Sprintf("projects/%d/jobs", projectID), o.APIQueryParams, func(p gitlab.Page) (bool, error) {
-		if out.RequestedAt.IsZero() {
-			out.RequestedAt = p.RequestedAt
-		}
-		for _, j := range p.Items {
-			pl, _ := j["pipeline"].(map[string]any)
-			pid := num(pl["id"])
-			if len(out.Items) >= limit && !begun[pid] {
-				return false, nil
-			}
-			begun[pid] = true
-			out.Items = append(out.Items, j)
-		}
-		return true, nil
-	})
-	return out, err
-}
-
-// BranchSelected reports whether the branch options select branch name of
-// a project whose default branch is def, as a resync would: only the
-// default branch with DefaultBranchOnly, else GitLab's search (a
-// substring; ^term and term$ anchor it) and then Regex. Call Compile
-// first when Regex is set.
-func (o *Options) BranchSelected(name, def string) bool {
-	if o.DefaultBranchOnly {
-		return name == def
-	}
-	if q := o.Search; q != "" {
-		switch {
-		case strings.HasPrefix(q, "^"):
-			if !strings.HasPrefix(name, q[1:]) {
-				return false
-			}
-		case strings.HasSuffix(q, "$"):
-			if !strings.HasSuffix(name, q[:len(q)-1]) {
-				return false
-			}
-		case !strings.Contains(name, q):
-			return false
-		}
-	}
-	return o.regex == nil || o.regex.MatchString(name)
-}
-
-// pipelineJobs lists the jobs of a project's newest pipelines: every job
-// of each pipeline (all pages), pipeline after pipeline, until limit jobs;
-// a pipeline is never cut in the middle. PipelineQueryParams filter the
-// pipelines (status, ref, source…), APIQueryParams each pipeline's jobs
-// (scope[], include_retried). Used when pipelines are filtered: the
-// project's job listing cannot filter by pipeline.
-func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options, limit int) (gitlab.Page, error) {
-	pipelines, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, limit)
-	if err != nil {
-		return pipelines, err
-	}
-	out := gitlab.Page{RequestedAt: pipelines.RequestedAt}
-	for _, pl := range pipelines.Items {
-		if len(out.Items) >= limit {
-			break
-		}
-		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"]))), o.APIQueryParams, func(p gitlab.Page) error {
-			out.Items = append(out.Items, p.Items...)
-			return nil
-		})
-		if err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
-// EachProject runs fetch for every selected project (skipping empty
-// repositories when asked), as many at a time as the client's gate
-// allows, and hands the non-empty pages to fn one at a time.
-// The projects come from one listing per Source shared by every
-// per-project kind (only the fields they need are kept: a few hundred
-// bytes per project), so five per-project kinds do not list the projects
-// five times.
-func (s *Source) EachProject(ctx context.Context, skipEmpty bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
-	refs, err := s.projectRefs(ctx)
-	if err != nil {
-		return Counts{}, err
-	}
-	return s.eachProjectFrom(ctx, skipEmpty, func(_ context.Context, each func(gitlab.Page) error) (Counts, error) {
-		return Counts{}, each(gitlab.Page{Items: refs})
-	}, fetch, fn)
-}
-
-// ProjectRef is the project as per-project kinds see it (their "repo"):
-// the fields refFields names, as the shared project listing keeps them.
-func ProjectRef(pr map[string]any) map[string]any {
-	r := make(map[string]any, len(refFields))
-	for _, f := range refFields {
-		r[f] = pr[f]
-	}
-	return r
-}
-
-// refFields are the project fields per-project kinds use.
-var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived"}
-
-// projectRefs lists the selected projects once per Source.
-func (s *Source) projectRefs(ctx context.Context) ([]map[string]any, error) {
-	s.refsMu.Lock()
-	defer s.refsMu.Unlock()
-	if s.refsOK {
-		return s.refs, nil
-	}
-	var refs []map[string]any
-	_, err := s.Projects(ctx, func(p gitlab.Page) error {
-		for _, pr := range p.Items {
-			refs = append(refs, ProjectRef(pr))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.refs, s.refsOK = refs, true
-	return refs, nil
-}
-
-func (s *Source) eachProject(ctx context.Context, skipEmpty, activeOnly bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
-	return s.eachProjectFrom(ctx, skipEmpty, func(ctx context.Context, each func(gitlab.Page) error) (Counts, error) {
-		return s.projects(ctx, activeOnly, each)
-	}, fetch, fn)
-}
-
-func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(context.Context, func(gitlab.Page) error) (Counts, error),
-	fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
-	var c Counts
-	var mu sync.Mutex
-	sem := make(chan struct{}, cap(s.Client.Gate()))
-	var wg sync.WaitGroup
-	var firstErr error // guarded by mu
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	fail := func(err error) { // mu held
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-	}
-	_, err := list(ctx, func(p gitlab.Page) error {
-		for _, pr := range p.Items {
-			if empty, _ := pr["empty_repo"].(bool); empty && skipEmpty {
-				continue
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				items, err := fetch(ctx, pr)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					fail(err)
-					return
-				}
-				c.Fetched += len(items.Items)
-				c.Selected += len(items.Items)
-				if len(items.Items) > 0 && firstErr == nil {
-					if err := fn(items); err != nil {
-						fail(err)
-					}
-				}
-			}()
-		}
-		return nil
-	})
-	wg.Wait()
-	if firstErr != nil {
-		return c, firstErr
-	}
-	return c, err
-}
-
 func num(v any) float64 {
 	f, _ := v.(float64)
 	return f
-}
-
-// groupsInScope collects the groups in scope (the listing shared with the
-// group kind) for the member kinds, which then read members group by group.
-func (s *Source) groupsInScope(ctx context.Context) (groups []map[string]any, requested time.Time, out Counts, err error) {
-	c, err := s.Groups(ctx, func(p gitlab.Page) error {
-		groups = append(groups, p.Items...)
-		requested = p.RequestedAt
-		return nil
-	})
-	out.Fetched = c.Fetched
-	return groups, requested, out, err
-}
-
-// GroupsWithMembers streams the groups in scope, each with its members
-// under "__members" (see MembersOf).
-func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	groups, requested, out, err := s.groupsInScope(ctx)
-	if err != nil {
-		return out, err
-	}
-	for _, cached := range groups {
-		// The listing is shared with the group kind: add members to a copy.
-		g := maps.Clone(cached)
-		members, err := s.MembersOf(ctx, g, o)
-		if err != nil {
-			return out, err
-		}
-		g["__members"] = members
-		out.Selected++
-		if err := fn(gitlab.Page{Items: []map[string]any{g}, RequestedAt: requested}); err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
-// MembersOf lists a group's members as the member kinds' options ask:
-// direct (/members) or with the inherited ones (IncludeInheritedMembers:
-// /members/all), bots left out unless IncludeBotMembers; all pages.
-func (s *Source) MembersOf(ctx context.Context, group map[string]any, o Options) ([]any, error) {
-	suffix := "members"
-	if o.IncludeInheritedMembers {
-		suffix = "members/all"
-	}
-	members, err := s.listMembers(ctx, fmt.Sprintf("groups/%d/%s", int64(num(group["id"])), suffix), o.IncludeBotMembers)
-	if err != nil {
-		return nil, fmt.Errorf("crawl: listing members of group %v: %w", group["full_path"], err)
-	}
-	return members, nil
-}
-
-// MemberObjects are the member kind's objects for one group's members:
-// each member with the group under "__group".
-func MemberObjects(group map[string]any, members []any) []map[string]any {
-	info := map[string]any{"id": group["id"], "full_path": group["full_path"], "name": group["name"], "web_url": group["web_url"]}
-	items := make([]map[string]any, 0, len(members))
-	for _, m := range members {
-		mm := m.(map[string]any)
-		mm["__group"] = info
-		items = append(items, mm)
-	}
-	return items
-}
-
-// IsBot reports bot users: GitLab's bot flag, or the usernames of group and
-// project access token bots.
-func IsBot(m map[string]any) bool {
-	if b, _ := m["bot"].(bool); b {
-		return true
-	}
-	u, _ := m["username"].(string)
-	return strings.HasPrefix(u, "group_") && strings.Contains(u, "_bot") || strings.HasPrefix(u, "project_") && strings.Contains(u, "_bot")
-}
-
-// ProjectsWithMembers streams the selected projects, each with its members
-// under "__members" (direct, or with IncludeInheritedMembers /members/all;
-// bots left out unless IncludeBotMembers). One request per project.
-func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	suffix := "members"
-	if o.IncludeInheritedMembers {
-		suffix = "members/all"
-	}
-	return s.eachProject(ctx, false, false, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		start := time.Now()
-		members, err := s.listMembers(ctx, fmt.Sprintf("projects/%d/%s", int64(num(pr["id"])), suffix), o.IncludeBotMembers)
-		if err != nil {
-			return gitlab.Page{}, fmt.Errorf("crawl: members of project %v: %w", pr["path_with_namespace"], err)
-		}
-		cp := maps.Clone(pr)
-		cp["__members"] = members
-		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
-	}, fn)
-}
-
-// GroupMembers streams the members of the groups in scope, one object per
-// member and group, the group under "__group". A member of several groups
-// is owned by the first listing that reaches it (ids dedupe).
-func (s *Source) GroupMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	groups, requested, out, err := s.groupsInScope(ctx)
-	if err != nil {
-		return out, err
-	}
-	for _, g := range groups {
-		members, err := s.MembersOf(ctx, g, o)
-		if err != nil {
-			return out, err
-		}
-		items := MemberObjects(g, members)
-		out.Selected += len(items)
-		if len(items) > 0 {
-			if err := fn(gitlab.Page{Items: items, RequestedAt: requested}); err != nil {
-				return out, err
-			}
-		}
-	}
-	return out, nil
-}
-
-func (s *Source) listMembers(ctx context.Context, path string, includeBots bool) ([]any, error) {
-	members := []any{}
-	err := s.Client.ListOffset(ctx, path, nil, func(p gitlab.Page) error {
-		for _, m := range p.Items {
-			if !includeBots && IsBot(m) {
-				continue
-			}
-			members = append(members, m)
-		}
-		return nil
-	})
-	return members, err
-}
-
-// MaxFileSize is the largest file read (file://, includedFiles, file kind).
-const MaxFileSize = 1 << 20
-
-// ProjectsWith streams projects with the project selector's options:
-// includeOnlyActiveProjects (archived=false in the listing),
-// includeLanguages (__languages), includedFiles (__includedFiles, path →
-// content or null when absent) and searchQueries (__searchQueries, name →
-// whether the blob search matched). Each option costs requests per project,
-// made concurrently within the token's gate.
-func (s *Source) ProjectsWith(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	if !o.IncludeLanguages && !o.IncludeLabels && len(o.IncludedFiles) == 0 && len(o.SearchQueries) == 0 {
-		return s.projects(ctx, o.IncludeOnlyActiveProjects, fn)
-	}
-	return s.eachProject(ctx, false, o.IncludeOnlyActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		start := time.Now()
-		cp := make(map[string]any, len(pr)+3)
-		for k, v := range pr {
-			cp[k] = v
-		}
-		if err := s.Enrich(ctx, cp, o); err != nil {
-			return gitlab.Page{}, err
-		}
-		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
-	}, fn)
-}
-
-// Enrich adds the project selector's extra data to one project object.
-func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error {
-	id := int64(num(pr["id"]))
-	empty, _ := pr["empty_repo"].(bool)
-	ref, _ := pr["default_branch"].(string)
-	if o.IncludeLanguages {
-		langs := map[string]any{}
-		if _, err := s.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/languages", id), nil, &langs); err != nil {
-			return fmt.Errorf("crawl: languages of %v: %w", pr["path_with_namespace"], err)
-		}
-		pr["__languages"] = langs
-	}
-	if o.IncludeLabels {
-		labels := []any{}
-		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/labels", id), nil, func(p gitlab.Page) error {
-			for _, l := range p.Items {
-				labels = append(labels, l)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("crawl: labels of %v: %w", pr["path_with_namespace"], err)
-		}
-		pr["__labels"] = labels
-	}
-	if len(o.IncludedFiles) > 0 {
-		files := map[string]any{}
-		for _, f := range o.IncludedFiles {
-			files[f] = nil
-			if empty {
-				continue
-			}
-			content, err := s.FileContent(ctx, id, f, ref)
-			if err != nil {
-				return err
-			}
-			if content != nil {
-				files[f] = *content
-			}
-		}
-		pr["__includedFiles"] = files
-	}
-	if len(o.SearchQueries) > 0 {
-		found := map[string]any{}
-		for _, q := range o.SearchQueries {
-			ok, err := s.SearchBlobs(ctx, id, q.Query)
-			if err != nil {
-				return err
-			}
-			found[q.Name] = ok
-		}
-		pr["__searchQueries"] = found
-	}
-	return nil
-}
-
-// FileContent reads a file from a project's ref; nil when it is not there.
-// Any other failure (403, timeout, over MaxFileSize) is an error: the
-// caller must not take it for "no file".
-func (s *Source) FileContent(ctx context.Context, projectID int64, filePath, ref string) (*string, error) {
-	b, err := s.FileBytes(ctx, projectID, filePath, ref)
-	if b == nil || err != nil {
-		return nil, err
-	}
-	c := string(b)
-	return &c, nil
-}
-
-// FileBytes is FileContent as bytes, for callers that parse the content
-// and need no string copy of it. A file that is there but empty gives a
-// non-nil, empty slice.
-func (s *Source) FileBytes(ctx context.Context, projectID int64, filePath, ref string) ([]byte, error) {
-	q := url.Values{}
-	if ref != "" {
-		q.Set("ref", ref)
-	}
-	b, status, err := s.Client.Raw(ctx, fmt.Sprintf("projects/%d/repository/files/%s/raw", projectID, gitlab.PathEscape(filePath)), q, MaxFileSize)
-	if status == http.StatusNotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("crawl: file %s of project %d: %w", filePath, projectID, err)
-	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
-}
-
-// SearchBlobs reports whether GitLab's blob search finds query in a project.
-func (s *Source) SearchBlobs(ctx context.Context, projectID int64, query string) (bool, error) {
-	q := url.Values{}
-	q.Set("scope", "blobs")
-	q.Set("search", query)
-	p, err := s.Client.FirstItemsQuery(ctx, fmt.Sprintf("projects/%d/search", projectID), q, 1)
-	if err != nil {
-		return false, fmt.Errorf("crawl: search %q in project %d: %w", query, projectID, err)
-	}
-	return len(p.Items) > 0, nil
-}
-
-// FromSelector turns a mapping resource's selector options into listing
-// options (the resync and the webhook handlers share it).
-func FromSelector(o mapping.Selector) Options {
-	out := Options{States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays,
-		LimitPerProject: o.LimitPerProject, IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers,
-		APIQueryParams: o.APIQueryParams, PipelineQueryParams: o.PipelineQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
-		IncludeLanguages: o.IncludeLanguages, IncludeOnlyActiveProjects: o.IncludeOnlyActiveProjects, IncludedFiles: o.IncludedFiles,
-		Files:  FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing, Strategy: o.Files.Strategy},
-		Labels: o.Labels, IssueType: o.IssueType, NonArchived: o.NonArchived, IncludeLabels: o.IncludeLabels}
-	for _, q := range o.SearchQueries {
-		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Query: q.Query})
-	}
-	for _, f := range o.Folders {
-		fo := FolderOptions{Path: f.Path}
-		for _, r := range f.Repos {
-			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
-		}
-		out.Folders = append(out.Folders, fo)
-	}
-	return out
-}
-
-// ResourceGroup is the resources of a kind that share listing options:
-// one listing serves them all.
-type ResourceGroup struct {
-	Options   Options
-	Resources []*mapping.Resource
-}
-
-// GroupResources groups a kind's resources by their listing options, in
-// file order. Resources with the same selector options (the usual case)
-// share one listing; a resource with other options (another file glob,
-// other merge request states, other project extras) gets its own, so it
-// sees exactly the objects and fields its selector asks for. No resources
-// give one group without resources (the GitOps kind).
-func GroupResources(resources []*mapping.Resource) []ResourceGroup {
-	var out []ResourceGroup
-	index := map[string]int{}
-	for _, r := range resources {
-		o := FromSelector(r.Options)
-		b, _ := json.Marshal(o) // exported fields only: the options as written
-		if gi, ok := index[string(b)]; ok {
-			out[gi].Resources = append(out[gi].Resources, r)
-			continue
-		}
-		index[string(b)] = len(out)
-		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
-	}
-	if len(out) == 0 {
-		out = append(out, ResourceGroup{})
-	}
-	return out
 }

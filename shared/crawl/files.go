@@ -3,8 +3,7 @@ package crawl
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,17 +29,47 @@ type FileOptions struct {
 	Repos []string
 	// SkipParsing keeps the content as text instead of parsing JSON/YAML.
 	SkipParsing bool
-	// Strategy finds the files: "repositoryTree" (default: one tree
-	// listing per project, exact), "projectSearch" (GitLab's blob search
-	// per project, by file name) or "groupSearch" (one search per root
-	// group; needs advanced search, else falls back to repositoryTree).
+	// Strategy finds the files: "repositoryTree" (one tree listing per
+	// project, exact), "projectSearch" (GitLab's blob search per project,
+	// by file name) or "groupSearch" (one search per root group; needs
+	// advanced search, else falls back to repositoryTree).
 	Strategy string
+	// Generation shapes the parsed content: "v1" (a YAML file with one
+	// document is that document) or "v2" (always a list of documents).
+	Generation string
 }
 
-// FolderOptions select folders of the folder kind.
+// pathGlob is the glob a file path is matched with: as Ocean v2's
+// repositoryTree strategy does, a path without a slash matches the file
+// name at any depth (gitlab-v2/gitlab/clients/gitlab_client.py,
+// _search_files_in_repository).
+func (fo FileOptions) pathGlob() string {
+	if !strings.Contains(fo.Path, "/") {
+		return "**/" + fo.Path
+	}
+	return fo.Path
+}
+
+// FolderOptions select folders of the folder kind. A path without glob
+// characters selects the folders directly inside it, as in Ocean (a
+// non-recursive tree listing of that path); a glob selects the folders it
+// matches. Repos names the projects to read; with none, AllProjects reads
+// every project on its default branch (Ocean v2), else none (v1).
 type FolderOptions struct {
-	Path  string
-	Repos []FolderRepo
+	Path        string
+	Repos       []FolderRepo
+	AllProjects bool
+}
+
+// folderGlob is the glob that folder paths are matched with.
+func (f FolderOptions) folderGlob() string {
+	if strings.ContainsAny(f.Path, "*?[]{}") {
+		return strings.Trim(f.Path, "/")
+	}
+	if p := strings.Trim(f.Path, "/"); p != "" {
+		return p + "/*"
+	}
+	return "*"
 }
 
 // FolderRepo is a project (path_with_namespace or name) and the branch
@@ -102,7 +132,7 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 			fo.Strategy = "repositoryTree"
 		}
 	}
-	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	return s.EachProject(ctx, true, nil, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		if !repoSelected(pr, fo.Repos) {
 			return gitlab.Page{}, nil
 		}
@@ -127,10 +157,10 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 		var items []map[string]any
 		for _, e := range entries {
 			p, _ := e["path"].(string)
-			if e["type"] != "blob" || !doublestar.MatchUnvalidated(fo.Path, p) {
+			if e["type"] != "blob" || !doublestar.MatchUnvalidated(fo.pathGlob(), p) {
 				continue
 			}
-			objs, err := s.FileObjects(ctx, pr, p, ref, fo.SkipParsing)
+			objs, err := s.FileObjects(ctx, pr, p, ref, fo)
 			if err != nil {
 				return gitlab.Page{}, err
 			}
@@ -150,42 +180,131 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 }
 
 // FileObjects reads a file of project pr at ref and returns its file-kind
-// objects, {"file": {path, name, size, blob_id, ref, content}, "repo":
-// pr}: one per YAML document, or one with the text. nil (no error) when
-// GitLab answers 404. The raw read is bounded (MaxFileSize) and parsed
-// from its bytes, so a file is never held whole twice.
-func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, ref string, skipParsing bool) ([]map[string]any, error) {
-	content, err := s.FileBytes(ctx, int64(num(pr["id"])), filePath, ref)
-	if err != nil || content == nil {
+// object, shaped as Ocean's (gitlab-v2/gitlab/clients/gitlab_client.py,
+// _process_file): {"file": GitLab's Repository Files API object
+// (file_name, file_path, size, encoding, content_sha256, ref, blob_id,
+// commit_id, last_commit_id, execute_filemode) with content decoded and
+// parsed, project_id (a string) and path; "repo": pr}. nil (no error)
+// when GitLab answers 404. The read is bounded (MaxFileSize).
+func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, ref string, fo FileOptions) ([]map[string]any, error) {
+	id := int64(num(pr["id"]))
+	file, content, err := s.FileObject(ctx, id, filePath, ref)
+	if err != nil || file == nil {
 		return nil, err
 	}
-	docs := []any{}
-	if skipParsing {
-		docs = append(docs, string(content))
-	} else {
-		docs = parseContent(filePath, content)
+	var parsed any = string(content)
+	if !fo.SkipParsing {
+		parsed = parseFile(fo.Generation, filePath, content)
+		if fo.Generation != "v1" {
+			at, _ := file["ref"].(string)
+			if parsed, err = s.resolveFileRefs(ctx, id, at, parsed); err != nil {
+				return nil, err
+			}
+		} else if falsy(parsed) {
+			// v1 skips a file whose parsed content is empty
+			// (gitlab_service.py, get_and_parse_single_file).
+			return []map[string]any{}, nil
+		}
 	}
-	// Git's blob id is the SHA-1 of the content with its header: the id
-	// GitLab's tree lists, computed here so every strategy and webhook
-	// events give the same object.
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	blobID := hex.EncodeToString(h.Sum(nil))
-	out := make([]map[string]any, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, map[string]any{
-			"file": map[string]any{"path": filePath, "name": path.Base(filePath), "size": float64(len(content)), "blob_id": blobID, "ref": ref, "content": d},
-			"repo": pr,
-		})
+	file["content"] = parsed
+	file["project_id"] = strconv.FormatInt(id, 10)
+	file["path"] = filePath
+	return []map[string]any{{"file": file, "repo": pr}}, nil
+}
+
+// FileObject reads GET /projects/:id/repository/files/:path: GitLab's
+// file object (content left out) and the decoded content; nil, nil when
+// GitLab answers 404.
+func (s *Source) FileObject(ctx context.Context, projectID int64, filePath, ref string) (map[string]any, []byte, error) {
+	q := url.Values{}
+	if ref != "" {
+		q.Set("ref", ref)
 	}
-	return out, nil
+	// The content is base64 in JSON: a third more than the file.
+	b, status, err := s.Client.Raw(ctx, fmt.Sprintf("projects/%d/repository/files/%s", projectID, gitlab.PathEscape(filePath)), q, MaxFileSize*4/3+8192)
+	if status == http.StatusNotFound {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("crawl: file %s of project %d: %w", filePath, projectID, err)
+	}
+	var file map[string]any
+	if err := json.Unmarshal(b, &file); err != nil {
+		return nil, nil, fmt.Errorf("crawl: file %s of project %d: GitLab's answer is not a file object: %w", filePath, projectID, err)
+	}
+	enc, _ := file["content"].(string)
+	content, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("crawl: file %s of project %d: content is not base64: %w", filePath, projectID, err)
+	}
+	delete(file, "content")
+	return file, content, nil
+}
+
+// resolveFileRefs replaces, in parsed content, object values that are
+// "file://PATH" with the text of PATH (from the repository root, at ref;
+// null when it is not there), as Ocean v2 does (gitlab_client.py,
+// _resolve_file_references): only object values, not list items, and
+// "file:///" is left alone.
+func (s *Source) resolveFileRefs(ctx context.Context, projectID int64, ref string, v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if str, ok := e.(string); ok && strings.HasPrefix(str, "file://") {
+				if strings.HasPrefix(str, "file:///") {
+					continue
+				}
+				c, err := s.FileContent(ctx, projectID, strings.TrimLeft(str[len("file://"):], "/"), ref)
+				if err != nil {
+					return nil, err
+				}
+				if c == nil {
+					x[k] = nil
+				} else {
+					x[k] = *c
+				}
+				continue
+			}
+			r, err := s.resolveFileRefs(ctx, projectID, ref, e)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = r
+		}
+	case []any:
+		for i, e := range x {
+			r, err := s.resolveFileRefs(ctx, projectID, ref, e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = r
+		}
+	}
+	return v, nil
+}
+
+func falsy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case bool:
+		return !x
+	case float64:
+		return x == 0
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 // FileSelected reports whether the file options select filePath in
 // project pr (its glob and repos).
 func FileSelected(fo FileOptions, pr map[string]any, filePath string) bool {
-	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(fo.Path, filePath)
+	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(fo.pathGlob(), filePath)
 }
 
 // fileNameTerm turns a path glob into GitLab's "filename:" search term
@@ -248,6 +367,69 @@ func (s *Source) groupSearchFiles(ctx context.Context, glob string) (map[int64][
 	return hits, nil
 }
 
+// parseFile parses a file's content as the generation does.
+//
+// v2 (gitlab-v2/gitlab/helpers/utils.py, parse_file_content) parses only
+// .json, .yaml and .yml (case-sensitive): JSON to its value, else YAML
+// split on "\n---\n" into a list of documents (a document that is a list
+// adds its items), else the text. v1 (gitlab_service.py,
+// _parse_file_content) parses .json as JSON and .yaml/.yml as YAML: one
+// document is that document, several a list.
+func parseFile(gen, p string, content []byte) any {
+	if gen == "v1" {
+		return parseV1(p, content)
+	}
+	if !strings.HasSuffix(p, ".json") && !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".yml") {
+		return string(content)
+	}
+	text := string(content)
+	if strings.TrimSpace(text) == "" {
+		return text
+	}
+	var v any
+	if err := json.Unmarshal(content, &v); err == nil {
+		return v
+	}
+	docs := []any{}
+	for _, part := range strings.Split(text, "\n---\n") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		var d any
+		if err := yaml.Unmarshal([]byte(part), &d); err != nil {
+			return text
+		}
+		if list, ok := d.([]any); ok {
+			for _, e := range list {
+				docs = append(docs, jsonable(e))
+			}
+			continue
+		}
+		docs = append(docs, jsonable(d))
+	}
+	return docs
+}
+
+func parseV1(p string, content []byte) any {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".json":
+		var v any
+		if err := json.Unmarshal(content, &v); err == nil {
+			return v
+		}
+	case ".yaml", ".yml":
+		docs := parseContent(p, content)
+		if s, isText := docs[0].(string); isText && len(docs) == 1 && s == string(content) {
+			return s
+		}
+		if len(docs) == 1 {
+			return docs[0]
+		}
+		return docs
+	}
+	return string(content)
+}
+
 // parseContent parses JSON, or YAML (one value per document), else keeps
 // the text.
 func parseContent(p string, content []byte) []any {
@@ -307,12 +489,12 @@ func (s *Source) Folders(ctx context.Context, folders []FolderOptions, fn func(g
 	if len(folders) == 0 {
 		return Counts{}, errors.New("crawl: folder kind: selector.folders is required")
 	}
-	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	return s.EachProject(ctx, true, nil, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		def, _ := pr["default_branch"].(string)
 		var out gitlab.Page
 		done := map[string]bool{}
 		for _, f := range folders {
-			branch, ok := folderBranch(pr, f.Repos, def)
+			branch, ok := folderBranch(pr, f, def)
 			if !ok || done[branch] {
 				continue
 			}
@@ -337,8 +519,8 @@ func folderGlobs(pr map[string]any, folders []FolderOptions, branch string) []st
 	def, _ := pr["default_branch"].(string)
 	var globs []string
 	for _, f := range folders {
-		if b, ok := folderBranch(pr, f.Repos, def); ok && b == branch {
-			globs = append(globs, f.Path)
+		if b, ok := folderBranch(pr, f, def); ok && b == branch {
+			globs = append(globs, f.folderGlob())
 		}
 	}
 	return globs
@@ -379,9 +561,10 @@ func FolderObjects(pr map[string]any, folders []FolderOptions, branch string, en
 	return items
 }
 
-func folderBranch(pr map[string]any, repos []FolderRepo, def string) (string, bool) {
+func folderBranch(pr map[string]any, f FolderOptions, def string) (string, bool) {
+	repos := f.Repos
 	if len(repos) == 0 {
-		return def, true
+		return def, f.AllProjects
 	}
 	pwn, _ := pr["path_with_namespace"].(string)
 	name, _ := pr["path"].(string)

@@ -16,7 +16,7 @@ import (
 // entities ({identifier, title, blueprint, properties, relations, team,
 // icon}). Each object carries "__project" and "__specFile".
 func (s *Source) SpecFiles(ctx context.Context, specPaths []string, branch string, fn func(gitlab.Page) error) (Counts, error) {
-	return s.EachProject(ctx, true, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	return s.EachProject(ctx, true, nil, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		id := int64(num(pr["id"]))
 		ref := branch
 		if ref == "" {

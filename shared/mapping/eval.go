@@ -2,11 +2,17 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/itchyny/gojq"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/itchyny/gojq"
 )
 
 // compile parses and compiles one expression. $ENV and env see an empty
@@ -23,6 +29,61 @@ func compile(field, src string) (*expr, error) {
 	}
 	return &expr{field: field, src: src, code: code}, nil
 }
+
+// Reference prefixes: a mapping value that starts with one is not jq but a
+// read from the object's repository, resolved after mapping (see
+// crawl.References). Ocean routes such values to its FileEntityProcessor
+// and SearchEntityProcessor (integrations/gitlab-v2/integration.py,
+// GitManipulationHandler) and logs that they are deprecated.
+const (
+	FilePrefix   = "file://"
+	SearchPrefix = "search://"
+)
+
+// compile is the package compile for one of the resource's fields: it
+// records the source (see Reads) and turns an unquoted file:// or
+// search:// value into the string the reference resolver reads.
+func (r *Resource) compile(field, src string) (*expr, error) {
+	r.reads = append(r.reads, src)
+	trimmed := strings.TrimSpace(src)
+	if strings.HasPrefix(trimmed, FilePrefix) || strings.HasPrefix(trimmed, SearchPrefix) {
+		r.warned(deprecation(field, trimmed))
+		return compile(field, strconv.Quote(trimmed))
+	}
+	return compile(field, src)
+}
+
+// deprecation is Ocean's warning for a file:// or search:// mapping
+// value, with the field it is in.
+func deprecation(field, pattern string) string {
+	if rest, ok := strings.CutPrefix(pattern, FilePrefix); ok {
+		return fmt.Sprintf("%s: DEPRECATION: Using 'file://' prefix in mappings is deprecated and will be removed in a future version. "+
+			"Pattern: '%s'. Use the 'includedFiles' selector instead. Example: selector.includedFiles: ['%s'] and mapping: .__includedFiles[\"%s\"]",
+			field, pattern, rest, rest)
+	}
+	return fmt.Sprintf("%s: DEPRECATION: Using 'search://' prefix in mappings is deprecated and will be removed in a future version. "+
+		"Pattern: '%s'. Use the 'searchQueries' selector instead. Example: selector.searchQueries: [{name: '<queryName>', scope: '<scope>', query: '<query>'}] "+
+		"Then map to .__searchQueries[\"<queryName>\"]", field, pattern)
+}
+
+// Reads reports whether any of the resource's expressions may read the
+// raw object's field name (e.g. "__languages"): it names the field, or
+// hands the whole object on (., tojson, to_entries, keys…). Enrichments
+// that cost requests are fetched only for resources that read them.
+func (r *Resource) Reads(field string) bool {
+	for _, src := range r.reads {
+		if strings.Contains(src, field) || readsWhole(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// wholeObject matches expressions that start by passing the whole input
+// on: the identity, recursion, or a builtin that reads every key.
+var wholeObject = regexp.MustCompile(`^\s*(\.\s*($|\||as\b|\))|\.\.|tojson\b|tostring\b|to_entries\b|keys\b|keys_unsorted\b|with_entries\b|paths\b|leaf_paths\b|tostream\b|del\(|walk\(|map_values\(|getpath\(|@json\b|\$__loc__)`)
+
+func readsWhole(src string) bool { return wholeObject.MatchString(src) }
 
 // eval returns the expression's first result, or nil when it yields none.
 func (e *expr) eval(ctx context.Context, v any) (any, error) {
@@ -41,29 +102,163 @@ func (e *expr) eval(ctx context.Context, v any) (any, error) {
 	return out, nil
 }
 
+// valueExpr is a team or relation value: a jq expression, or a Port
+// search query ({combinator, rules}) whose rule values are jq expressions
+// (Ocean core's IngestSearchQuery). A search query maps to the query
+// object with its values evaluated; Port resolves it.
+type valueExpr struct {
+	jq    *expr
+	query *searchQuery
+}
+
+type searchQuery struct {
+	combinator string
+	rules      []searchRule
+}
+
+type searchRule struct {
+	property, operator string
+	value              *expr        // a rule
+	nested             *searchQuery // or a nested query
+}
+
+type namedValue struct {
+	name string
+	*valueExpr
+}
+
+func (r *Resource) compileValue(field string, v any) (*valueExpr, error) {
+	if m, ok := v.(map[string]any); ok {
+		q, err := r.compileQuery(field, m)
+		if err != nil {
+			return nil, err
+		}
+		return &valueExpr{query: q}, nil
+	}
+	src, err := pyString(v)
+	if err != nil {
+		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: errors.New("must be a jq expression string or a search query {combinator, rules}")}
+	}
+	e, err := r.compile(field, src)
+	if err != nil {
+		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Expr: src, Err: err}
+	}
+	return &valueExpr{jq: e}, nil
+}
+
+func (r *Resource) compileQuery(field string, m map[string]any) (*searchQuery, error) {
+	fail := func(f string, err error) error { return &Error{Resource: r.Index, Kind: r.Kind, Field: f, Err: err} }
+	for k := range m {
+		if k != "combinator" && k != "rules" {
+			return nil, fail(field+"."+k, unknownKey("search query key", k, []string{"combinator", "rules"}))
+		}
+	}
+	comb, _ := m["combinator"].(string)
+	if comb != "and" && comb != "or" {
+		return nil, fail(field+".combinator", fmt.Errorf("must be and or or, got %s", shown(m["combinator"])))
+	}
+	rules, ok := m["rules"].([]any)
+	if !ok || len(rules) == 0 {
+		return nil, fail(field+".rules", errors.New("must be a non-empty list of {property, operator, value} or nested {combinator, rules}"))
+	}
+	q := &searchQuery{combinator: comb}
+	for i, x := range rules {
+		f := fmt.Sprintf("%s.rules[%d]", field, i)
+		rm, _ := x.(map[string]any)
+		if rm == nil {
+			return nil, fail(f, fmt.Errorf("must be a rule, got %s", shown(x)))
+		}
+		if _, nested := rm["combinator"]; nested {
+			n, err := r.compileQuery(f, rm)
+			if err != nil {
+				return nil, err
+			}
+			q.rules = append(q.rules, searchRule{nested: n})
+			continue
+		}
+		for k := range rm {
+			if k != "property" && k != "operator" && k != "value" {
+				return nil, fail(f+"."+k, unknownKey("search rule key", k, []string{"property", "operator", "value"}))
+			}
+		}
+		var rule searchRule
+		var err error
+		if rule.property, err = pyString(rm["property"]); err != nil || rule.property == "" {
+			return nil, fail(f+".property", errors.New("is required"))
+		}
+		if rule.operator, err = pyString(rm["operator"]); err != nil || rule.operator == "" {
+			return nil, fail(f+".operator", errors.New("is required"))
+		}
+		src, err := pyString(rm["value"])
+		if err != nil {
+			return nil, fail(f+".value", errors.New("must be a jq expression string"))
+		}
+		if rule.value, err = r.compile(f+".value", src); err != nil {
+			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: f + ".value", Expr: src, Err: err}
+		}
+		q.rules = append(q.rules, rule)
+	}
+	return q, nil
+}
+
+// eval maps a value: a jq result, or the search query with its rule
+// values evaluated.
+func (v *valueExpr) eval(ctx context.Context, obj any) (any, *expr, error) {
+	if v.jq != nil {
+		out, err := v.jq.eval(ctx, obj)
+		return out, v.jq, err
+	}
+	return v.query.eval(ctx, obj)
+}
+
+func (q *searchQuery) eval(ctx context.Context, obj any) (any, *expr, error) {
+	rules := make([]any, 0, len(q.rules))
+	for _, rl := range q.rules {
+		if rl.nested != nil {
+			n, e, err := rl.nested.eval(ctx, obj)
+			if err != nil {
+				return nil, e, err
+			}
+			rules = append(rules, n)
+			continue
+		}
+		val, err := rl.value.eval(ctx, obj)
+		if err != nil {
+			return nil, rl.value, err
+		}
+		rules = append(rules, map[string]any{"property": rl.property, "operator": rl.operator, "value": val})
+	}
+	return map[string]any{"combinator": q.combinator, "rules": rules}, nil, nil
+}
+
 // Map applies the resource to one raw object. selected is false when
 // selector.query is not true; then entity is nil.
 func (r *Resource) Map(ctx context.Context, obj map[string]any) (entity *catalog.Entity, selected bool, err error) {
-	fail := func(e *expr, err error) error {
-		return &Error{Resource: r.Index, Kind: r.Kind, Field: e.field, Expr: e.src, Err: err}
+	if ok, err := r.selects(ctx, obj); err != nil || !ok {
+		return nil, false, err
 	}
+	return r.mapSelected(ctx, obj)
+}
+
+// selects evaluates selector.query on obj.
+func (r *Resource) selects(ctx context.Context, obj map[string]any) (bool, error) {
 	q, err := r.query.eval(ctx, obj)
 	if err != nil {
-		return nil, false, fail(r.query, err)
+		return false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: err}
 	}
 	b, ok := q.(bool)
 	if !ok && q != nil {
-		return nil, false, fail(r.query, fmt.Errorf("must return a boolean, got %s", typeName(q)))
+		return false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: fmt.Errorf("must return a boolean, got %s", typeName(q))}
 	}
-	if !b {
-		return nil, false, nil
-	}
-	return r.mapSelected(ctx, obj)
+	return b, nil
 }
 
 // mapSelected evaluates the entity fields of a selected object.
 func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalog.Entity, bool, error) {
 	fail := func(e *expr, err error) error {
+		if e == nil {
+			return &Error{Resource: r.Index, Kind: r.Kind, Err: err}
+		}
 		return &Error{Resource: r.Index, Kind: r.Kind, Field: e.field, Expr: e.src, Err: err}
 	}
 	var err error
@@ -100,11 +295,26 @@ func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalo
 	if ent.Title, err = str(r.title, false); err != nil {
 		return nil, true, err
 	}
-	if ent.Team, err = str(r.team, false); err != nil {
-		return nil, true, err
-	}
 	if ent.Icon, err = str(r.icon, false); err != nil {
 		return nil, true, err
+	}
+	if r.team != nil {
+		v, e, err := r.team.eval(ctx, obj)
+		if err != nil {
+			return nil, true, fail(e, err)
+		}
+		switch t := v.(type) {
+		case nil:
+		case string:
+			ent.Team = t
+		case map[string]any, []any:
+			// A search query or a list of teams: kept as its JSON text,
+			// which the Port sink sends as the value it is.
+			b, _ := json.Marshal(t)
+			ent.Team = string(b)
+		default:
+			return nil, true, fail(e, fmt.Errorf("must return a string, got %s (add | tostring)", typeName(v)))
+		}
 	}
 	for _, p := range r.properties {
 		v, err := p.eval(ctx, obj)
@@ -114,14 +324,18 @@ func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalo
 		ent.Properties[p.name] = v
 	}
 	for _, p := range r.relations {
-		v, err := p.eval(ctx, obj)
+		v, e, err := p.eval(ctx, obj)
 		if err != nil {
-			return nil, true, fail(p.expr, err)
+			return nil, true, fail(e, err)
 		}
 		switch v.(type) {
 		case nil, string, []any:
+		case map[string]any:
+			if p.query == nil {
+				return nil, true, fail(e, errors.New("a relation must be a string, an array of strings or null, got object"))
+			}
 		default:
-			return nil, true, fail(p.expr, fmt.Errorf("a relation must be a string, an array of strings or null, got %s", typeName(v)))
+			return nil, true, fail(e, fmt.Errorf("a relation must be a string, an array of strings or null, got %s", typeName(v)))
 		}
 		ent.Relations[p.name] = v
 	}
@@ -146,9 +360,12 @@ func typeName(v any) string {
 }
 
 // MapAll maps one raw object into entities: one, or with itemsToParse
-// one per item of the array it returns. Each item is mapped with the
-// object's fields plus the item under .item, as in Ocean; selector.query
-// is evaluated on the object itself.
+// one per item of the array it returns. As in Ocean (port_ocean/core/
+// integrations/mixins/utils.py, handle_items_to_parse), each item is the
+// object (without the parsed array, unless itemsToParseTopLevelTransform
+// is false) plus the item under itemsToParseName (default item), and
+// selector.query is evaluated on each item. selected reports whether any
+// entity was selected.
 func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.Entity, bool, error) {
 	if r.itemsToParse == nil {
 		e, selected, err := r.Map(ctx, obj)
@@ -157,43 +374,45 @@ func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.E
 		}
 		return []*catalog.Entity{e}, true, nil
 	}
-	q, err := r.query.eval(ctx, obj)
-	if err != nil {
-		return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: err}
-	}
-	if b, ok := q.(bool); !ok || !b {
-		if !ok && q != nil {
-			return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: fmt.Errorf("must return a boolean, got %s", typeName(q))}
-		}
-		return nil, false, nil
-	}
 	v, err := r.itemsToParse.eval(ctx, obj)
 	if err != nil {
-		return nil, true, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParse", Expr: r.itemsToParse.src, Err: err}
+		return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParse", Expr: r.itemsToParse.src, Err: err}
 	}
 	if v == nil {
-		return nil, true, nil
+		return nil, false, nil
 	}
 	items, ok := v.([]any)
 	if !ok {
-		return nil, true, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParse", Expr: r.itemsToParse.src, Err: fmt.Errorf("must return an array, got %s", typeName(v))}
+		return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParse", Expr: r.itemsToParse.src, Err: fmt.Errorf("must return an array, got %s", typeName(v))}
+	}
+	base := obj
+	if r.itemsRemove != nil {
+		t, err := r.itemsRemove.eval(ctx, obj)
+		if err != nil {
+			return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParseTopLevelTransform", Expr: r.itemsRemove.src, Err: err}
+		}
+		if m, ok := t.(map[string]any); ok {
+			base = m
+		}
 	}
 	var out []*catalog.Entity
+	selectedAny := false
 	for _, it := range items {
-		with := make(map[string]any, len(obj)+1)
-		for k, x := range obj {
-			with[k] = x
+		with := maps.Clone(base)
+		if with == nil {
+			with = map[string]any{}
 		}
-		with["item"] = it
-		e, selected, err := r.mapSelected(ctx, with)
+		with[r.itemsName] = it
+		e, selected, err := r.Map(ctx, with)
 		if err != nil {
 			return nil, true, err
 		}
 		if selected {
+			selectedAny = true
 			out = append(out, e)
 		}
 	}
-	return out, true, nil
+	return out, selectedAny, nil
 }
 
 // Identify returns the blueprint and identifier the resource gives obj,
@@ -216,4 +435,34 @@ func (r *Resource) Identify(ctx context.Context, obj map[string]any) (catalog.Ke
 		*f.dst = s
 	}
 	return k, nil
+}
+
+// Ocean's extract_jq_deletion_path_revised (port_ocean/core/integrations/
+// mixins/utils.py): the first simple path in an itemsToParse expression,
+// which each item's copy of the object drops.
+var (
+	simplePath = regexp.MustCompile(`^(\.[\w]+|\.\[[^\]]+\])(\.[\w]+|\[[^\]]+\]|\.\[[^\]]+\])*`)
+	asBinding  = regexp.MustCompile(`^\.\s+as\s+\$\w+`)
+	parenChain = regexp.MustCompile(`(?s)^\((.*?)\)`)
+)
+
+func deletionPath(src string) string {
+	chain := strings.TrimSpace(src)
+	if strings.HasPrefix(chain, "(") {
+		m := parenChain.FindStringSubmatch(chain)
+		if m == nil {
+			return ""
+		}
+		chain = strings.TrimSpace(m[1])
+	}
+	for _, seg := range strings.Split(chain, "|") {
+		seg = strings.TrimSpace(seg)
+		if asBinding.MatchString(seg) || seg == "." || strings.HasPrefix(seg, "$") {
+			continue
+		}
+		if p := simplePath.FindString(seg); p != "" {
+			return strings.TrimSpace(p)
+		}
+	}
+	return ""
 }

@@ -19,7 +19,6 @@
 package mapping
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -51,6 +50,8 @@ func AllKinds() []byte { return append([]byte(nil), allKindsMapping...) }
 
 // Config is a parsed, compiled port-app-config.
 type Config struct {
+	// Generation is the Ocean generation whose defaults apply.
+	Generation Generation
 	// DeleteDependentEntities and CreateMissingRelatedEntities are kept
 	// for the Port sink; the embedded catalog does not need them.
 	DeleteDependentEntities      bool
@@ -63,15 +64,29 @@ type Config struct {
 	// project's default branch).
 	SpecPaths []string
 	Branch    string
+	// GitOpsResync is true when the mapping sets specPath itself: then
+	// resyncs read spec files too. Ocean v1's default specPath
+	// (**/port.yml) serves push events only, as in v1, which has no
+	// GitOps resync.
+	GitOpsResync bool
 	// MinAccessLevel restricts group and project listings to those where
 	// the token has at least this role (visibility.useMinAccessLevel).
 	MinAccessLevel int
+	// OwnedOnly lists only projects the token owns (v1's
+	// filterOwnedProjects); ProjectVisibility lists only projects of that
+	// visibility (v1's projectVisibilityFilter).
+	OwnedOnly         bool
+	ProjectVisibility string
 	// EntityDeletionThreshold refuses a resync deleting more than this
-	// share of a kind's entities (default 0.9).
+	// share of a kind's entities (default 0.9; 0 turns deletion off, as in
+	// Ocean).
 	EntityDeletionThreshold float64
 	// EnableMergeEntity merges written entities into Port's (default
 	// true); false replaces them whole.
 	EnableMergeEntity bool
+	// Warnings are the options that loaded but that glsync does not act
+	// on, and deprecated forms; the caller logs them.
+	Warnings []string
 }
 
 // GitOpsKind is the kind of entities declared in GitOps spec files.
@@ -90,13 +105,22 @@ type Resource struct {
 
 	query        *expr
 	itemsToParse *expr
-	identifier   *expr
-	title        *expr
-	blueprint    *expr
-	team         *expr
-	icon         *expr
-	properties   []namedExpr
-	relations    []namedExpr
+	// itemsName is the key each item is put under (itemsToParseName);
+	// itemsRemove drops the parsed array from each item's copy of the
+	// object (itemsToParseTopLevelTransform).
+	itemsName   string
+	itemsRemove *expr
+	identifier  *expr
+	title       *expr
+	blueprint   *expr
+	team        *valueExpr
+	icon        *expr
+	properties  []namedExpr
+	relations   []namedValue
+	// reads are the jq sources of every expression, to tell which
+	// enrichments the resource uses (see Reads).
+	reads  []string
+	warned func(string)
 }
 
 type namedExpr struct {
@@ -137,222 +161,444 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-type rawConfig struct {
-	DeleteDependentEntities      *bool    `yaml:"deleteDependentEntities"`
-	CreateMissingRelatedEntities *bool    `yaml:"createMissingRelatedEntities"`
-	EnableMergeEntity            *bool    `yaml:"enableMergeEntity"`
-	EntityDeletionThreshold      *float64 `yaml:"entityDeletionThreshold"`
-	SpecPath                     any      `yaml:"specPath"`
-	Visibility                   *struct {
-		UseMinAccessLevel bool `yaml:"useMinAccessLevel"`
-		MinAccessLevel    int  `yaml:"minAccessLevel"`
-	} `yaml:"visibility"`
-	Branch    string        `yaml:"branch"`
-	Resources []rawResource `yaml:"resources"`
+// ParseOptions say how to read a mapping.
+type ParseOptions struct {
+	// Generation picks the defaults for options the mapping leaves out
+	// (default v2).
+	Generation Generation
 }
 
-type rawResource struct {
-	Kind     string         `yaml:"kind"`
-	Selector map[string]any `yaml:"selector"`
-	Port     struct {
-		ItemsToParse string `yaml:"itemsToParse"`
-		Entity       struct {
-			Mappings struct {
-				Identifier yaml.Node            `yaml:"identifier"`
-				Title      string               `yaml:"title"`
-				Blueprint  string               `yaml:"blueprint"`
-				Team       string               `yaml:"team"`
-				Icon       string               `yaml:"icon"`
-				Properties map[string]yaml.Node `yaml:"properties"`
-				Relations  map[string]yaml.Node `yaml:"relations"`
-			} `yaml:"mappings"`
-		} `yaml:"entity"`
-	} `yaml:"port"`
-}
+// Load reads a mapping file with v2's defaults; an empty path gives the
+// embedded default.
+func Load(path string) (*Config, error) { return LoadWith(path, ParseOptions{}) }
 
-// Load reads a mapping file; an empty path gives the embedded default.
-func Load(path string) (*Config, error) {
+// LoadWith is Load with options.
+func LoadWith(path string, o ParseOptions) (*Config, error) {
 	if path == "" {
-		return Parse(defaultMapping)
+		return ParseWith(defaultMapping, o)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("mapping: reading %s: %w", path, err)
 	}
-	c, err := Parse(data)
+	c, err := ParseWith(data, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse parses and compiles a port-app-config document.
-func Parse(data []byte) (*Config, error) {
-	var raw rawConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
+// Parse parses and compiles a port-app-config document with v2's
+// defaults.
+func Parse(data []byte) (*Config, error) { return ParseWith(data, ParseOptions{}) }
+
+// topLevelKeys are the keys a port-app-config may hold: Ocean core's
+// PortAppConfig (also in snake_case, which it accepts), v1's and v2's
+// GitlabPortAppConfig.
+var topLevelKeys = []string{"resources", "deleteDependentEntities", "createMissingRelatedEntities", "enableMergeEntity", "entityDeletionThreshold",
+	"delete_dependent_entities", "create_missing_related_entities", "enable_merge_entity", "entity_deletion_threshold",
+	"visibility", "specPath", "branch", "filterOwnedProjects", "projectVisibilityFilter"}
+
+// ParseWith parses and compiles a port-app-config document. Values are
+// read as Ocean's pydantic models read them (see coerce.go); keys Ocean
+// knows but glsync does not act on load with a warning; a key neither
+// knows is an error that suggests the nearest known one.
+func ParseWith(data []byte, o ParseOptions) (*Config, error) {
+	gen := o.Generation
+	if gen == "" {
+		gen = OceanV2
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	if len(raw.Resources) == 0 && raw.SpecPath == nil {
+	c := &Config{Generation: gen, Document: doc, DeleteDependentEntities: true, CreateMissingRelatedEntities: true,
+		EntityDeletionThreshold: 0.9, EnableMergeEntity: true}
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !contains(topLevelKeys, k) {
+			return nil, fmt.Errorf("mapping: %w", unknownKey("setting", k, topLevelKeys))
+		}
+	}
+	for _, f := range []struct {
+		camel, snake string
+		dst          *bool
+	}{
+		{"deleteDependentEntities", "delete_dependent_entities", &c.DeleteDependentEntities},
+		{"createMissingRelatedEntities", "create_missing_related_entities", &c.CreateMissingRelatedEntities},
+		{"enableMergeEntity", "enable_merge_entity", &c.EnableMergeEntity},
+	} {
+		for _, k := range []string{f.snake, f.camel} {
+			if v, ok := doc[k]; ok && v != nil {
+				b, err := pyBool(v)
+				if err != nil {
+					return nil, fmt.Errorf("mapping: %s: %w", k, err)
+				}
+				*f.dst = b
+			}
+		}
+	}
+	for _, k := range []string{"entity_deletion_threshold", "entityDeletionThreshold"} {
+		if v, ok := doc[k]; ok && v != nil {
+			t, err := pyFloat(v)
+			if err == nil && (t < 0 || t > 1) {
+				err = fmt.Errorf("must be from 0 to 1 (a share of a kind's entities; 0 deletes nothing), got %v", t)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("mapping: %s: %w", k, err)
+			}
+			c.EntityDeletionThreshold = t
+		}
+	}
+	if err := c.parseGitLabSettings(doc); err != nil {
+		return nil, err
+	}
+	resources, ok := doc["resources"].([]any)
+	if doc["resources"] != nil && !ok {
+		return nil, errors.New("mapping: resources: must be a list of {kind, selector, port}")
+	}
+	if len(resources) == 0 && len(c.SpecPaths) == 0 {
 		return nil, errors.New("mapping: resources: at least one resource is required")
 	}
-	c := &Config{DeleteDependentEntities: true, CreateMissingRelatedEntities: true, EntityDeletionThreshold: 0.9, EnableMergeEntity: true}
-	if err := yaml.Unmarshal(data, &c.Document); err != nil {
-		return nil, fmt.Errorf("mapping: %w", err)
-	}
-	if raw.DeleteDependentEntities != nil {
-		c.DeleteDependentEntities = *raw.DeleteDependentEntities
-	}
-	if raw.CreateMissingRelatedEntities != nil {
-		c.CreateMissingRelatedEntities = *raw.CreateMissingRelatedEntities
-	}
-	if raw.EnableMergeEntity != nil {
-		c.EnableMergeEntity = *raw.EnableMergeEntity
-	}
-	if raw.EntityDeletionThreshold != nil {
-		if *raw.EntityDeletionThreshold <= 0 || *raw.EntityDeletionThreshold > 1 {
-			return nil, fmt.Errorf("mapping: entityDeletionThreshold: must be more than 0 and at most 1, got %v", *raw.EntityDeletionThreshold)
+	for i, x := range resources {
+		m, _ := x.(map[string]any)
+		if m == nil {
+			return nil, &Error{Resource: i, Field: "", Err: fmt.Errorf("must be {kind, selector, port}, got %s", shown(x))}
 		}
-		c.EntityDeletionThreshold = *raw.EntityDeletionThreshold
-	}
-	switch sp := raw.SpecPath.(type) {
-	case nil:
-	case string:
-		c.SpecPaths = []string{sp}
-	case []any:
-		for _, x := range sp {
-			str, _ := x.(string)
-			c.SpecPaths = append(c.SpecPaths, str)
-		}
-	default:
-		return nil, fmt.Errorf("mapping: specPath: must be a glob or a list of globs, got %v", sp)
-	}
-	for _, sp := range c.SpecPaths {
-		if sp == "" || !doublestar.ValidatePattern(sp) {
-			return nil, fmt.Errorf("mapping: specPath: %q is not a valid glob", sp)
-		}
-	}
-	c.Branch = raw.Branch
-	if v := raw.Visibility; v != nil && v.UseMinAccessLevel {
-		switch v.MinAccessLevel {
-		case 10, 20, 30, 40, 50:
-			c.MinAccessLevel = v.MinAccessLevel
-		case 0:
-			c.MinAccessLevel = 30 // GitLab's Developer, the integration's default
-		default:
-			return nil, fmt.Errorf("mapping: visibility.minAccessLevel: must be 10 (guest), 20 (reporter), 30 (developer), 40 (maintainer) or 50 (owner), got %d", v.MinAccessLevel)
-		}
-	}
-	for i, rr := range raw.Resources {
-		r, err := compileResource(i, rr)
+		r, err := compileResource(i, m, gen, func(msg string) {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("resources[%d] (kind %v): %s", i, m["kind"], msg))
+		})
 		if err != nil {
 			return nil, err
 		}
-		c.Resources = append(c.Resources, r)
+		if r != nil {
+			c.Resources = append(c.Resources, r)
+		}
 	}
 	return c, nil
+}
+
+// parseGitLabSettings reads the GitLab integration's own top-level keys:
+// visibility (v2), specPath, branch, filterOwnedProjects and
+// projectVisibilityFilter (v1), with the generation's defaults.
+func (c *Config) parseGitLabSettings(doc map[string]any) error {
+	switch sp := doc["specPath"].(type) {
+	case nil:
+		if c.Generation == OceanV1 {
+			c.SpecPaths = []string{v1DefaultSpecPath}
+		}
+	default:
+		list, err := pyStrings(sp)
+		if err != nil {
+			return fmt.Errorf("mapping: specPath: must be a glob or a list of globs: %w", err)
+		}
+		c.SpecPaths, c.GitOpsResync = list, true
+	}
+	for _, sp := range c.SpecPaths {
+		if sp == "" || !doublestar.ValidatePattern(sp) {
+			return fmt.Errorf("mapping: specPath: %q is not a valid glob", sp)
+		}
+	}
+	if v, ok := doc["branch"]; ok && v != nil {
+		b, err := pyString(v)
+		if err != nil {
+			return fmt.Errorf("mapping: branch: %w", err)
+		}
+		c.Branch = b
+	}
+	use, level := c.Generation == OceanV2, v2MinAccessLevel
+	if v, ok := doc["visibility"]; ok && v != nil {
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			return fmt.Errorf("mapping: visibility: must be {useMinAccessLevel, minAccessLevel}, got %s", shown(v))
+		}
+		for k := range m {
+			if k != "useMinAccessLevel" && k != "minAccessLevel" {
+				return fmt.Errorf("mapping: visibility.%s: %w", k, unknownKey("visibility option", k, []string{"useMinAccessLevel", "minAccessLevel"}))
+			}
+		}
+		// Setting visibility at all turns it on (its useMinAccessLevel
+		// defaults to true), whatever the generation.
+		use = true
+		if x, ok := m["useMinAccessLevel"]; ok && x != nil {
+			b, err := pyBool(x)
+			if err != nil {
+				return fmt.Errorf("mapping: visibility.useMinAccessLevel: %w", err)
+			}
+			use = b
+		}
+		if x, ok := m["minAccessLevel"]; ok && x != nil {
+			n, err := pyInt(x)
+			if err == nil && n != 10 && n != 20 && n != 30 && n != 40 && n != 50 {
+				err = fmt.Errorf("must be 10 (guest), 20 (reporter), 30 (developer), 40 (maintainer) or 50 (owner), got %d", n)
+			}
+			if err != nil {
+				return fmt.Errorf("mapping: visibility.minAccessLevel: %w", err)
+			}
+			level = n
+		}
+	}
+	if use {
+		c.MinAccessLevel = level
+	}
+	c.OwnedOnly = c.Generation == OceanV1 // v1's filterOwnedProjects defaults to true
+	if v, ok := doc["filterOwnedProjects"]; ok && v != nil {
+		b, err := pyBool(v)
+		if err != nil {
+			return fmt.Errorf("mapping: filterOwnedProjects: %w", err)
+		}
+		c.OwnedOnly = b
+	}
+	if v, ok := doc["projectVisibilityFilter"]; ok && v != nil {
+		s, err := pyString(v)
+		if err == nil && s != "public" && s != "internal" && s != "private" {
+			err = fmt.Errorf("must be public, internal or private, got %q", s)
+		}
+		if err != nil {
+			return fmt.Errorf("mapping: projectVisibilityFilter: %w", err)
+		}
+		c.ProjectVisibility = s
+	}
+	return nil
 }
 
 // SupportedKinds are the kinds the crawler can produce today.
 var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "tag", "branch", "deployment",
 	"group-with-members", "project-with-members", "member", "file", "folder"}
 
-func compileResource(i int, rr rawResource) (*Resource, error) {
-	r := &Resource{Index: i, Kind: rr.Kind, Selector: map[string]any{}}
+// oceanOnlyKinds are kinds Ocean v2 has and glsync does not sync yet: a
+// mapping with them loads, and those resources are skipped with a warning.
+var oceanOnlyKinds = []string{"skill", "plugin"}
+
+var (
+	resourceKeys = []string{"kind", "selector", "port"}
+	portKeys     = []string{"entity", "itemsToParse", "itemsToParseName", "itemsToParseTopLevelTransform"}
+	mappingKeys  = []string{"identifier", "title", "icon", "blueprint", "team", "properties", "relations"}
+)
+
+// compileResource compiles one resources[] entry; nil (no error) for a
+// resource that loads but is skipped (warned).
+func compileResource(i int, m map[string]any, gen Generation, warn func(string)) (*Resource, error) {
+	kind, _ := m["kind"].(string)
+	r := &Resource{Index: i, Kind: kind, Selector: map[string]any{}, itemsName: "item", warned: warn}
 	fail := func(field, src string, err error) error {
-		return &Error{Resource: i, Kind: rr.Kind, Field: field, Expr: src, Err: err}
+		return &Error{Resource: i, Kind: kind, Field: field, Expr: src, Err: err}
 	}
-	if rr.Kind == "" {
+	if kind == "" {
 		return nil, fail("kind", "", errors.New("is required"))
 	}
-	if !isSupported(rr.Kind) {
-		return nil, fail("kind", "", fmt.Errorf("unsupported kind %q; supported kinds: %s", rr.Kind, strings.Join(SupportedKinds, ", ")))
-	}
-	if rr.Port.ItemsToParse != "" {
-		e, err := compile("port.itemsToParse", rr.Port.ItemsToParse)
-		if err != nil {
-			return nil, fail("port.itemsToParse", rr.Port.ItemsToParse, err)
+	for k := range m {
+		if !contains(resourceKeys, k) {
+			return nil, fail(k, "", unknownKey("resource key", k, resourceKeys))
 		}
-		r.itemsToParse = e
+	}
+	if contains(oceanOnlyKinds, kind) {
+		warn(fmt.Sprintf("kind %s is not synced by glsync yet; this resource is skipped", kind))
+		return nil, nil
+	}
+	if !contains(SupportedKinds, kind) {
+		return nil, fail("kind", "", fmt.Errorf("unsupported kind %q; supported kinds: %s", kind, strings.Join(SupportedKinds, ", ")))
+	}
+	sel, _ := m["selector"].(map[string]any)
+	if m["selector"] != nil && sel == nil {
+		return nil, fail("selector", "", fmt.Errorf("must be a map of options, got %s", shown(m["selector"])))
 	}
 	query := "true"
-	for k, v := range rr.Selector {
+	for k, v := range sel {
 		if k == "query" {
-			s, ok := v.(string)
-			if !ok {
-				if b, isBool := v.(bool); isBool {
-					s = fmt.Sprint(b)
-				} else {
-					return nil, fail("selector.query", fmt.Sprint(v), errors.New("must be a jq expression string"))
-				}
+			switch q := v.(type) {
+			case string:
+				query = q
+			case bool:
+				query = fmt.Sprint(q)
+			default:
+				return nil, fail("selector.query", fmt.Sprint(v), errors.New("must be a jq expression string"))
 			}
-			query = s
 			continue
 		}
 		r.Selector[k] = v
 	}
-	if err := r.parseSelector(); err != nil {
+	if err := r.parseSelector(gen, warn); err != nil {
 		return nil, fail(err.field, "", err.err)
 	}
 	var err error
-	if r.query, err = compile("selector.query", query); err != nil {
+	if r.query, err = r.compile("selector.query", query); err != nil {
 		return nil, fail("selector.query", query, err)
 	}
-	m := rr.Port.Entity.Mappings
-	const base = "port.entity.mappings."
-	if m.Identifier.Kind != yaml.ScalarNode || m.Identifier.Value == "" {
-		return nil, fail(base+"identifier", "", errors.New("is required and must be a jq expression string"))
-	}
-	if m.Blueprint == "" {
-		return nil, fail(base+"blueprint", "", errors.New(`is required, e.g. '"service"'`))
-	}
-	for _, f := range []struct {
-		name string
-		src  string
-		dst  **expr
-	}{
-		{"identifier", m.Identifier.Value, &r.identifier},
-		{"title", m.Title, &r.title},
-		{"blueprint", m.Blueprint, &r.blueprint},
-		{"team", m.Team, &r.team},
-		{"icon", m.Icon, &r.icon},
-	} {
-		if f.src == "" {
-			continue
-		}
-		if *f.dst, err = compile(base+f.name, f.src); err != nil {
-			return nil, fail(base+f.name, f.src, err)
+	port, _ := m["port"].(map[string]any)
+	for k := range port {
+		if !contains(portKeys, k) {
+			return nil, fail("port."+k, "", unknownKey("port key", k, portKeys))
 		}
 	}
-	compileMap := func(kind string, in map[string]yaml.Node) ([]namedExpr, error) {
-		names := make([]string, 0, len(in))
-		for k := range in {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		var out []namedExpr
-		for _, k := range names {
-			n := in[k]
-			field := base + kind + "." + k
-			if n.Kind != yaml.ScalarNode {
-				return nil, fail(field, "", errors.New("must be a jq expression string"))
-			}
-			e, err := compile(field, n.Value)
-			if err != nil {
-				return nil, fail(field, n.Value, err)
-			}
-			out = append(out, namedExpr{k, e})
-		}
-		return out, nil
-	}
-	if r.properties, err = compileMap("properties", m.Properties); err != nil {
+	if err := r.compileItems(port); err != nil {
 		return nil, err
 	}
-	if r.relations, err = compileMap("relations", m.Relations); err != nil {
+	entity, _ := port["entity"].(map[string]any)
+	for k := range entity {
+		if k != "mappings" {
+			return nil, fail("port.entity."+k, "", unknownKey("port.entity key", k, []string{"mappings"}))
+		}
+	}
+	mp, _ := entity["mappings"].(map[string]any)
+	const base = "port.entity.mappings."
+	if mp == nil {
+		return nil, fail("port.entity.mappings", "", errors.New("is required: {identifier, blueprint, title, properties, relations}"))
+	}
+	for k := range mp {
+		if !contains(mappingKeys, k) {
+			return nil, fail(base+k, "", unknownKey("mapping field", k, mappingKeys))
+		}
+	}
+	if _, isQuery := mp["identifier"].(map[string]any); isQuery {
+		warn("port.entity.mappings.identifier is a search query ({combinator, rules}); glsync cannot upsert into entities found by search yet, so this resource is skipped")
+		return nil, nil
+	}
+	for _, f := range []struct {
+		name     string
+		dst      **expr
+		required string
+	}{
+		{"identifier", &r.identifier, "is required and must be a jq expression string"},
+		{"blueprint", &r.blueprint, `is required, e.g. '"service"'`},
+		{"title", &r.title, ""},
+		{"icon", &r.icon, ""},
+	} {
+		v, ok := mp[f.name]
+		if !ok || v == nil {
+			if f.required != "" {
+				return nil, fail(base+f.name, "", errors.New(f.required))
+			}
+			continue
+		}
+		src, err := pyString(v)
+		if err != nil || (src == "" && f.required != "") {
+			return nil, fail(base+f.name, "", errors.New("must be a jq expression string"))
+		}
+		if src == "" {
+			continue
+		}
+		if *f.dst, err = r.compile(base+f.name, src); err != nil {
+			return nil, fail(base+f.name, src, err)
+		}
+	}
+	if v, ok := mp["team"]; ok && v != nil {
+		if r.team, err = r.compileValue(base+"team", v); err != nil {
+			return nil, err
+		}
+	}
+	if r.properties, err = r.compileProperties(base+"properties", mp["properties"]); err != nil {
+		return nil, err
+	}
+	if r.relations, err = r.compileRelations(base+"relations", mp["relations"]); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// compileItems reads itemsToParse, itemsToParseName and
+// itemsToParseTopLevelTransform (Ocean core's PortResourceConfig).
+func (r *Resource) compileItems(port map[string]any) error {
+	fail := func(field, src string, err error) error {
+		return &Error{Resource: r.Index, Kind: r.Kind, Field: field, Expr: src, Err: err}
+	}
+	if v, ok := port["itemsToParseName"]; ok && v != nil {
+		name, err := pyString(v)
+		if err != nil || name == "" {
+			return fail("port.itemsToParseName", "", errors.New("must be a non-empty key name (default item)"))
+		}
+		r.itemsName = name
+	}
+	src, _ := pyString(port["itemsToParse"])
+	if src == "" {
+		return nil
+	}
+	var err error
+	if r.itemsToParse, err = r.compile("port.itemsToParse", src); err != nil {
+		return fail("port.itemsToParse", src, err)
+	}
+	transform := true
+	if v, ok := port["itemsToParseTopLevelTransform"]; ok && v != nil {
+		if transform, err = pyBool(v); err != nil {
+			return fail("port.itemsToParseTopLevelTransform", "", err)
+		}
+	}
+	if !transform {
+		return nil
+	}
+	path := deletionPath(src)
+	if path == "" {
+		r.warned(fmt.Sprintf("port.itemsToParse %q has no simple path to remove from each item (itemsToParseTopLevelTransform); the object is kept whole", src))
+		return nil
+	}
+	if r.itemsRemove, err = compile("port.itemsToParse", ". | del("+path+")"); err != nil {
+		r.warned(fmt.Sprintf("port.itemsToParse %q: cannot remove %s from each item: %v; the object is kept whole", src, path, err))
+		r.itemsRemove = nil
+	}
+	return nil
+}
+
+// compileProperties compiles the properties map (Ocean: dict[str, str]).
+func (r *Resource) compileProperties(field string, v any) ([]namedExpr, error) {
+	m, err := mappingMap(r, field, v)
+	if err != nil {
+		return nil, err
+	}
+	var out []namedExpr
+	for _, k := range sortedKeys(m) {
+		src, err := pyString(m[k])
+		if err != nil {
+			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Err: errors.New("must be a jq expression string")}
+		}
+		e, err := r.compile(field+"."+k, src)
+		if err != nil {
+			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Expr: src, Err: err}
+		}
+		out = append(out, namedExpr{k, e})
+	}
+	return out, nil
+}
+
+// compileRelations compiles the relations map: jq strings or search
+// queries (Ocean: dict[str, str | IngestSearchQuery]).
+func (r *Resource) compileRelations(field string, v any) ([]namedValue, error) {
+	m, err := mappingMap(r, field, v)
+	if err != nil {
+		return nil, err
+	}
+	var out []namedValue
+	for _, k := range sortedKeys(m) {
+		ve, err := r.compileValue(field+"."+k, m[k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, namedValue{k, ve})
+	}
+	return out, nil
+}
+
+func mappingMap(r *Resource, field string, v any) (map[string]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: fmt.Errorf("must be a map of name: jq expression, got %s", shown(v))}
+	}
+	return m, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // ResourcesFor returns the resources of a kind, in file order.
@@ -367,10 +613,11 @@ func (c *Config) ResourcesFor(kind string) []*Resource {
 }
 
 // Kinds returns the distinct kinds, in file order, then the GitOps kind
-// when specPath is set.
+// when the mapping sets specPath (see GitOpsResync): the kinds a resync
+// lists.
 func (c *Config) Kinds() []string {
 	out := c.resourceKinds()
-	if len(c.SpecPaths) > 0 {
+	if c.GitOpsResync {
 		out = append(out, GitOpsKind)
 	}
 	return out

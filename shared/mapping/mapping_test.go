@@ -154,7 +154,7 @@ resources:
   - kind: merge-request
     selector: {states: [open]}
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind merge-request): selector.states: unknown state open; use opened, closed or merged`},
+`, `mapping: resources[0] (kind merge-request): selector.states: unknown state "open"; use opened, closed, locked or merged`},
 		{"unknown selector option", `
 resources:
   - kind: project
@@ -172,18 +172,18 @@ resources:
   - kind: project
     selector: {searchQueries: [{name: hasTodo}]}
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind project): selector.searchQueries[0]: needs a name and a query`},
+`, `mapping: resources[0] (kind project): selector.searchQueries[0].query: is required`},
 		{"bad limit", `
 resources:
   - kind: pipeline
     selector: {limitPerProject: 0}
     port: {entity: {mappings: {identifier: .id, blueprint: '"s"'}}}
-`, `mapping: resources[0] (kind pipeline): selector.limitPerProject: must be a whole number from 1 to 1000, got 0`},
+`, `mapping: resources[0] (kind pipeline): selector.limitPerProject: must be a whole number from 1 to 100000, got 0`},
 		{"unknown key", `
 resources:
   - kind: project
     prot: {}
-`, `field prot not found`},
+`, `prot: unknown resource key "prot"; did you mean "port"?`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,28 +5,48 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
 
 // Selector holds the kind-specific selector options the crawler and the
-// webhook handlers use, with the defaults of the integration we replace.
+// webhook handlers use. Options a mapping leaves out take the defaults of
+// the Ocean generation the configuration comes from (see Generation and
+// docs/guides/mapping.md, "Coming from Ocean").
 type Selector struct {
-	// States of merge requests to sync: opened, closed, merged (default opened).
+	// Generation is the Ocean generation whose defaults and object shapes
+	// apply (member rows, bot rule, file content).
+	Generation Generation
+	// States of merge requests to sync: opened, closed, locked, merged.
 	States []string
-	// State of issues to sync: opened, closed or all (default opened).
+	// State of issues to sync: opened or closed; "" (or "all") is every
+	// state.
 	State string
-	// UpdatedAfterDays syncs merge requests and issues updated in the last
-	// N days (default 90).
-	UpdatedAfterDays int
-	// LimitPerProject caps pipelines, jobs and releases per project, newest
-	// first (default 100, one page).
+	// UpdatedAfterDays keeps merge requests and issues updated in the last
+	// N days (fractions allowed); 0 means no limit. For merge requests it
+	// applies to the states other than opened, as in Ocean, unless
+	// UpdatedAfterOpened.
+	UpdatedAfterDays   float64
+	UpdatedAfterOpened bool
+	// CreatedAfterDays keeps pipelines created in the last N days (Ocean
+	// v1's 14-day window); 0 means all.
+	CreatedAfterDays float64
+	// LimitPerProject caps pipelines, jobs, releases, tags, branches and
+	// deployments per project, newest first; 0 lists them all (Ocean).
 	LimitPerProject int
+	// JobsPerPipeline lists jobs pipeline by pipeline, up to this many
+	// per pipeline (Ocean v2: the first page, 100); 0 lists the project's
+	// jobs (Ocean v1: all of them).
+	JobsPerPipeline int
 	// IncludeBotMembers keeps bot users in member kinds (default false).
 	IncludeBotMembers bool
 	// IncludeInheritedMembers lists inherited members too.
 	IncludeInheritedMembers bool
+	// VerboseMembers keeps whole member objects in __members (Ocean v1's
+	// includeVerboseMemberObject).
+	VerboseMembers bool
 	// APIQueryParams are passed to GitLab for pipeline, job (the jobs
 	// listing of each pipeline) and deployment; a list value becomes
 	// GitLab's array form (scope[]=failed&scope[]=success).
@@ -37,20 +57,20 @@ type Selector struct {
 	// Branch options: DefaultBranchOnly (default true), Regex, Search.
 	DefaultBranchOnly bool
 	Regex, Search     string
-	// Issue options: Labels (all required), IssueType, NonArchived
-	// (default true: issues of archived projects are left out).
+	// Issue options: Labels (all required), IssueType, NonArchived.
 	Labels      []string
 	IssueType   string
 	NonArchived bool
 	// Project options.
-	IncludeLabels             bool
-	IncludeLanguages          bool
-	IncludeOnlyActiveProjects bool
-	IncludedFiles             []string
-	SearchQueries             []SearchQuery
-	// IncludeOnlyActiveGroups leaves out groups pending deletion (always
-	// on; accepted for compatibility).
-	IncludeOnlyActiveGroups bool
+	IncludeLabels    bool
+	IncludeLanguages bool
+	IncludedFiles    []string
+	SearchQueries    []SearchQuery
+	// ActiveProjects and ActiveGroups are includeOnlyActiveProjects and
+	// includeOnlyActiveGroups: nil sends nothing, true only active (not
+	// archived, not pending deletion), false only archived (GitLab's
+	// active parameter).
+	ActiveProjects, ActiveGroups *bool
 	// Files selects the file kind: a path glob, optional repos, and
 	// whether to skip parsing.
 	Files FilesSelector
@@ -72,7 +92,8 @@ type FolderSelector struct {
 	Repos []FolderRepo
 }
 
-// FolderRepo names a project and the branch to read.
+// FolderRepo names a project and the branch to read ("" for its default
+// branch).
 type FolderRepo struct{ Name, Branch string }
 
 // SearchQuery is one entry of the project selector's searchQueries.
@@ -87,237 +108,384 @@ type selectorError struct {
 	err   error
 }
 
-// selectorOptions lists the options each kind accepts.
-var selectorOptions = map[string][]string{
-	"group":                {"includeOnlyActiveGroups"},
-	"project":              {"includeLanguages", "includeOnlyActiveProjects", "includedFiles", "searchQueries", "includeLabels"},
-	"merge-request":        {"states", "updatedAfter"},
-	"issue":                {"state", "updatedAfter", "labels", "issueType", "nonArchived"},
-	"pipeline":             {"limitPerProject", "apiQueryParams", "pipelineQueryParams"},
-	"job":                  {"limitPerProject", "apiQueryParams", "pipelineQueryParams"},
-	"release":              {"limitPerProject"},
-	"tag":                  {"limitPerProject"},
-	"branch":               {"limitPerProject", "defaultBranchOnly", "regex", "search"},
-	"deployment":           {"limitPerProject", "apiQueryParams"},
-	"group-with-members":   {"includeBotMembers", "includeInheritedMembers"},
-	"project-with-members": {"includeBotMembers", "includeInheritedMembers"},
-	"member":               {"includeBotMembers", "includeInheritedMembers"},
-	"file":                 {"files", "searchStrategy"},
-	"folder":               {"folders"},
+// Option groups, as Ocean's selector classes inherit them
+// (integrations/gitlab-v2/integration.py, integrations/gitlab/
+// gitlab_integration/git_integration.py).
+var (
+	projectScoped = []string{"includeOnlyActiveProjects"}
+	groupScoped   = []string{"includeOnlyActiveGroups"}
+	// ProjectSelector's options, inherited by pipeline, job, tag, release
+	// and folder in Ocean v2.
+	projectSelector = []string{"includeOnlyActiveProjects", "includeLanguages", "searchQueries", "includedFiles"}
+	memberOptions   = []string{"includeBotMembers", "includeInheritedMembers"}
+)
+
+func join(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
-// parseSelector reads and validates the kind-specific selector options.
-func (r *Resource) parseSelector() *selectorError {
+// selectorOptions lists the options each kind accepts: every option Ocean
+// (v1 or v2) accepts there, and glsync's own.
+var selectorOptions = map[string][]string{
+	"group":                groupScoped,
+	"project":              join(projectSelector, []string{"includeLabels"}),
+	"merge-request":        join(groupScoped, []string{"states", "updatedAfter", "updatedAfterAppliesToOpened"}),
+	"issue":                join(groupScoped, []string{"state", "updatedAfter", "labels", "issueType", "nonArchived"}),
+	"pipeline":             join(projectSelector, []string{"apiQueryParams", "pipelineQueryParams", "limitPerProject"}),
+	"job":                  join(projectSelector, []string{"pipelineQueryParams", "apiQueryParams", "limitPerProject"}),
+	"release":              join(projectSelector, []string{"limitPerProject"}),
+	"tag":                  join(projectSelector, []string{"limitPerProject"}),
+	"branch":               join(projectScoped, []string{"regex", "search", "defaultBranchOnly", "limitPerProject"}),
+	"deployment":           join(projectScoped, []string{"apiQueryParams", "limitPerProject"}),
+	"member":               join(groupScoped, memberOptions),
+	"group-with-members":   join(groupScoped, memberOptions, []string{"includeVerboseMemberObject"}),
+	"project-with-members": join(projectScoped, memberOptions, []string{"includeVerboseMemberObject"}),
+	"file":                 join(groupScoped, []string{"files", "includedFiles", "searchStrategy"}),
+	"folder":               join(projectSelector, []string{"folders"}),
+	"skill":                join(groupScoped, []string{"paths"}),
+	"plugin":               join(groupScoped, []string{"providers", "repos"}),
+}
+
+// commonOptions are Ocean core's Selector fields, valid on every kind.
+var commonOptions = []string{"query", "exportEnvVariables"}
+
+// ignoredOptions are options Ocean accepts on a kind but glsync does not
+// act on, with the reason given in the load warning.
+var ignoredOptions = map[string]string{
+	"exportEnvVariables": "it feeds Port's hosted lakehouse export, which glsync does not run",
+}
+
+// inheritedOnly are ProjectSelector options Ocean v2 accepts on kinds
+// that do not use them: they load, with a warning that they do nothing.
+var inheritedOnly = map[string][]string{
+	"pipeline": {"includeLanguages", "searchQueries", "includedFiles"},
+	"job":      {"includeLanguages", "searchQueries", "includedFiles"},
+	"release":  {"includeLanguages", "searchQueries", "includedFiles"},
+	"tag":      {"includeLanguages", "searchQueries", "includedFiles"},
+	"folder":   {"includeLanguages", "searchQueries"},
+}
+
+// parseSelector reads and validates the kind-specific selector options,
+// starting from the defaults of gen.
+func (r *Resource) parseSelector(gen Generation, warn func(string)) *selectorError {
+	known := join(commonOptions, selectorOptions[r.Kind])
+	keys := make([]string, 0, len(r.Selector))
 	for k := range r.Selector {
-		ok := false
-		for _, want := range selectorOptions[r.Kind] {
-			ok = ok || k == want
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !contains(known, k) {
+			return &selectorError{"selector." + k, unknownKey("option for kind "+r.Kind, k, known)}
 		}
-		if !ok {
-			return &selectorError{"selector." + k, fmt.Errorf("unknown option for kind %s (options: %s)", r.Kind, strings.Join(selectorOptions[r.Kind], ", "))}
+		if why, ok := ignoredOptions[k]; ok {
+			warn(fmt.Sprintf("selector.%s is accepted but has no effect: %s", k, why))
+		}
+		if contains(inheritedOnly[r.Kind], k) {
+			warn(fmt.Sprintf("selector.%s has no effect on kind %s (Ocean ignores it there too)", k, r.Kind))
 		}
 	}
-	r.Options = Selector{States: []string{"opened"}, State: "opened", UpdatedAfterDays: 90, LimitPerProject: 100}
-	if v, ok := r.Selector["states"]; ok {
-		list, isList := v.([]any)
-		if !isList || len(list) == 0 {
-			return &selectorError{"selector.states", errors.New("must be a non-empty list of opened, closed, merged")}
-		}
-		r.Options.States = nil
-		for _, x := range list {
-			st, _ := x.(string)
-			if st != "opened" && st != "closed" && st != "merged" {
-				return &selectorError{"selector.states", fmt.Errorf("unknown state %v; use opened, closed or merged", x)}
-			}
-			r.Options.States = append(r.Options.States, st)
-		}
-	}
-	if v, ok := r.Selector["state"]; ok {
-		st, _ := v.(string)
-		if st != "opened" && st != "closed" && st != "all" {
-			return &selectorError{"selector.state", fmt.Errorf("unknown state %v; use opened, closed or all", v)}
-		}
-		r.Options.State = st
-	}
-	positive := func(key string, dst *int, max int) *selectorError {
+	o := &r.Options
+	*o = defaults(gen, r.Kind)
+	var err *selectorError
+	get := func(key string) (any, bool) {
 		v, ok := r.Selector[key]
-		if !ok {
-			return nil
-		}
-		n, isInt := v.(int)
-		if !isInt || n < 1 || n > max {
-			return &selectorError{"selector." + key, fmt.Errorf("must be a whole number from 1 to %d, got %v", max, v)}
-		}
-		*dst = n
-		return nil
+		return v, ok && err == nil
 	}
-	if err := positive("updatedAfter", &r.Options.UpdatedAfterDays, 3650); err != nil {
-		return err
-	}
-	if err := positive("limitPerProject", &r.Options.LimitPerProject, 1000); err != nil {
-		return err
-	}
-	r.Options.DefaultBranchOnly = true
-	r.Options.NonArchived = true
-	if v, ok := r.Selector["labels"]; ok {
-		switch l := v.(type) {
-		case string:
-			r.Options.Labels = strings.Split(l, ",")
-		case []any:
-			for _, x := range l {
-				r.Options.Labels = append(r.Options.Labels, fmt.Sprint(x))
-			}
-		default:
-			return &selectorError{"selector.labels", fmt.Errorf("must be a list of label names, got %v", v)}
+	fail := func(key string, e error) {
+		if err == nil && e != nil {
+			err = &selectorError{"selector." + key, e}
 		}
 	}
-	if v, ok := r.Selector["issueType"]; ok {
-		t, _ := v.(string)
-		if t != "issue" && t != "incident" && t != "test_case" && t != "task" {
-			return &selectorError{"selector.issueType", fmt.Errorf("must be issue, incident, test_case or task, got %v", v)}
-		}
-		r.Options.IssueType = t
-	}
-	for key, dst := range map[string]*bool{"nonArchived": &r.Options.NonArchived, "includeLabels": &r.Options.IncludeLabels, "includeBotMembers": &r.Options.IncludeBotMembers, "includeInheritedMembers": &r.Options.IncludeInheritedMembers,
-		"defaultBranchOnly": &r.Options.DefaultBranchOnly, "includeLanguages": &r.Options.IncludeLanguages,
-		"includeOnlyActiveProjects": &r.Options.IncludeOnlyActiveProjects, "includeOnlyActiveGroups": &r.Options.IncludeOnlyActiveGroups} {
-		if v, ok := r.Selector[key]; ok {
-			b, isBool := v.(bool)
-			if !isBool {
-				return &selectorError{"selector." + key, fmt.Errorf("must be true or false, got %v", v)}
-			}
+	boolOpt := func(key string, dst *bool) {
+		if v, ok := get(key); ok {
+			b, e := pyBool(v)
+			fail(key, e)
 			*dst = b
 		}
 	}
-	for key, dst := range map[string]*string{"regex": &r.Options.Regex, "search": &r.Options.Search} {
-		if v, ok := r.Selector[key]; ok {
-			str, isStr := v.(string)
-			if !isStr {
-				return &selectorError{"selector." + key, fmt.Errorf("must be a string, got %v", v)}
-			}
-			*dst = str
+	optBool := func(key string, dst **bool) {
+		if v, ok := get(key); ok && v != nil {
+			b, e := pyBool(v)
+			fail(key, e)
+			*dst = &b
 		}
 	}
-	if r.Options.Regex != "" {
-		if _, err := regexp.Compile(r.Options.Regex); err != nil {
-			return &selectorError{"selector.regex", fmt.Errorf("invalid regular expression: %v", err)}
+	if v, ok := get("states"); ok {
+		list, e := pyStrings(v)
+		if e == nil && len(list) == 0 {
+			e = errors.New("must be a non-empty list of opened, closed, locked, merged")
 		}
-	}
-	for _, key := range []string{"apiQueryParams", "pipelineQueryParams"} {
-		v, ok := r.Selector[key]
-		if !ok {
-			continue
-		}
-		m, isMap := v.(map[string]any)
-		if !isMap {
-			return &selectorError{"selector." + key, fmt.Errorf("must be a map of GitLab query parameters, got %v", v)}
-		}
-		dst := &r.Options.APIQueryParams
-		if key == "pipelineQueryParams" && r.Kind == "job" {
-			dst = &r.Options.PipelineQueryParams
-		}
-		if *dst == nil {
-			*dst = url.Values{}
-		}
-		for k, x := range m {
-			switch x := x.(type) {
-			case []any:
-				// GitLab's array parameters: scope[]=a&scope[]=b.
-				name := strings.TrimSuffix(k, "[]") + "[]"
-				for _, e := range x {
-					if _, nested := e.(map[string]any); nested {
-						return &selectorError{"selector." + key + "." + k, fmt.Errorf("must be a value or a list of values, got %v", x)}
-					}
-					dst.Add(name, fmt.Sprint(e))
-				}
-			case map[string]any:
-				return &selectorError{"selector." + key + "." + k, fmt.Errorf("must be a value or a list of values, got %v", x)}
-			default:
-				dst.Set(k, fmt.Sprint(x))
+		for _, st := range list {
+			if e == nil && !contains([]string{"opened", "closed", "locked", "merged"}, st) {
+				e = fmt.Errorf("unknown state %q; use opened, closed, locked or merged", st)
 			}
 		}
+		fail("states", e)
+		o.States = list
 	}
-	if err := r.parseFilesAndFolders(); err != nil {
+	if v, ok := get("state"); ok && v != nil {
+		st, e := pyString(v)
+		if e == nil && st != "opened" && st != "closed" && st != "all" {
+			e = fmt.Errorf("unknown state %q; use opened or closed, or leave it out for every state", st)
+		}
+		fail("state", e)
+		if st == "all" {
+			st = ""
+		}
+		o.State = st
+	}
+	if v, ok := get("updatedAfter"); ok && v != nil {
+		f, e := pyFloat(v)
+		if e == nil && (f < 0 || f > 36500) {
+			e = fmt.Errorf("must be a number of days from 0 to 36500, got %v", f)
+		}
+		fail("updatedAfter", e)
+		o.UpdatedAfterDays = f
+	}
+	boolOpt("updatedAfterAppliesToOpened", &o.UpdatedAfterOpened)
+	if v, ok := get("limitPerProject"); ok {
+		n, e := pyInt(v)
+		if e == nil && (n < 1 || n > 100000) {
+			e = fmt.Errorf("must be a whole number from 1 to 100000, got %d", n)
+		}
+		fail("limitPerProject", e)
+		o.LimitPerProject = n
+		o.JobsPerPipeline = 0 // glsync's newest-jobs listing
+	}
+	if v, ok := get("labels"); ok && v != nil {
+		switch l := v.(type) {
+		case string:
+			o.Labels = strings.Split(l, ",")
+		default:
+			list, e := pyStrings(v)
+			fail("labels", e)
+			o.Labels = list
+		}
+	}
+	if v, ok := get("issueType"); ok && v != nil {
+		t, e := pyString(v)
+		if e == nil && !contains([]string{"issue", "incident", "test_case", "task"}, t) {
+			e = fmt.Errorf("must be issue, incident, test_case or task, got %q", t)
+		}
+		fail("issueType", e)
+		o.IssueType = t
+	}
+	boolOpt("nonArchived", &o.NonArchived)
+	boolOpt("includeLabels", &o.IncludeLabels)
+	boolOpt("includeBotMembers", &o.IncludeBotMembers)
+	boolOpt("includeInheritedMembers", &o.IncludeInheritedMembers)
+	boolOpt("includeVerboseMemberObject", &o.VerboseMembers)
+	boolOpt("defaultBranchOnly", &o.DefaultBranchOnly)
+	boolOpt("includeLanguages", &o.IncludeLanguages)
+	optBool("includeOnlyActiveProjects", &o.ActiveProjects)
+	optBool("includeOnlyActiveGroups", &o.ActiveGroups)
+	for key, dst := range map[string]*string{"regex": &o.Regex, "search": &o.Search} {
+		if v, ok := get(key); ok && v != nil {
+			s, e := pyString(v)
+			fail(key, e)
+			*dst = s
+		}
+	}
+	if o.Regex != "" {
+		if _, e := regexp.Compile(o.Regex); e != nil {
+			fail("regex", fmt.Errorf("invalid regular expression: %v", e))
+		}
+	}
+	if err != nil {
 		return err
 	}
-	if v, ok := r.Selector["includedFiles"]; ok {
-		list, isList := v.([]any)
-		if !isList {
-			return &selectorError{"selector.includedFiles", fmt.Errorf("must be a list of file paths, got %v", v)}
-		}
-		for _, x := range list {
-			str, isStr := x.(string)
-			if !isStr || str == "" {
-				return &selectorError{"selector.includedFiles", fmt.Errorf("must be a list of file paths, got %v", x)}
-			}
-			r.Options.IncludedFiles = append(r.Options.IncludedFiles, str)
-		}
+	if err := r.parseQueryParams(); err != nil {
+		return err
 	}
-	if v, ok := r.Selector["searchQueries"]; ok {
+	if err := r.parseFilesAndFolders(gen); err != nil {
+		return err
+	}
+	if v, ok := r.Selector["includedFiles"]; ok && v != nil {
+		list, e := pyStrings(v)
+		for _, s := range list {
+			if e == nil && s == "" {
+				e = errors.New("must be a list of file paths, got an empty path")
+			}
+		}
+		if e != nil {
+			return &selectorError{"selector.includedFiles", e}
+		}
+		o.IncludedFiles = list
+	}
+	if v, ok := r.Selector["searchQueries"]; ok && v != nil {
 		list, isList := v.([]any)
 		if !isList {
-			return &selectorError{"selector.searchQueries", fmt.Errorf("must be a list of {name, scope, query}, got %v", v)}
+			return &selectorError{"selector.searchQueries", fmt.Errorf("must be a list of {name, scope, query}, got %s", shown(v))}
 		}
 		for i, x := range list {
+			field := fmt.Sprintf("selector.searchQueries[%d]", i)
 			m, _ := x.(map[string]any)
-			name, _ := m["name"].(string)
-			scope, _ := m["scope"].(string)
-			query, _ := m["query"].(string)
-			if scope == "" {
-				scope = "blobs"
+			if m == nil {
+				return &selectorError{field, fmt.Errorf("must be {name, scope, query}, got %s", shown(x))}
 			}
-			if name == "" || query == "" {
-				return &selectorError{fmt.Sprintf("selector.searchQueries[%d]", i), errors.New("needs a name and a query")}
+			for k := range m {
+				if k != "name" && k != "scope" && k != "query" {
+					return &selectorError{field + "." + k, unknownKey("searchQueries option", k, []string{"name", "scope", "query"})}
+				}
 			}
-			if scope != "blobs" {
-				return &selectorError{fmt.Sprintf("selector.searchQueries[%d].scope", i), fmt.Errorf("only blobs is supported, got %q", scope)}
+			var q SearchQuery
+			var e error
+			if q.Name, e = pyString(m["name"]); e != nil || q.Name == "" {
+				return &selectorError{field + ".name", errors.New("is required: the key under __searchQueries")}
 			}
-			r.Options.SearchQueries = append(r.Options.SearchQueries, SearchQuery{Name: name, Scope: scope, Query: query})
+			if q.Query, e = pyString(m["query"]); e != nil || q.Query == "" {
+				return &selectorError{field + ".query", errors.New("is required: GitLab search terms, e.g. filename:port.yml")}
+			}
+			q.Scope = "blobs"
+			if s, ok := m["scope"]; ok && s != nil {
+				if q.Scope, e = pyString(s); e != nil || q.Scope == "" {
+					return &selectorError{field + ".scope", errors.New("must be a GitLab project search scope, e.g. blobs, commits, wiki_blobs")}
+				}
+			}
+			o.SearchQueries = append(o.SearchQueries, q)
 		}
 	}
 	return nil
 }
 
-// parseFilesAndFolders reads selector.files, searchStrategy and folders.
-func (r *Resource) parseFilesAndFolders() *selectorError {
+// parseQueryParams reads apiQueryParams and pipelineQueryParams. For
+// deployments Ocean's option names (updatedAfter, finishedAfter…) become
+// GitLab's, and a finished-at window orders by finished_at and needs
+// status success (integrations/gitlab-v2/integration.py,
+// GitlabDeploymentQueryParams).
+func (r *Resource) parseQueryParams() *selectorError {
+	o := &r.Options
+	for _, key := range []string{"apiQueryParams", "pipelineQueryParams"} {
+		v, ok := r.Selector[key]
+		if !ok || v == nil {
+			continue
+		}
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			return &selectorError{"selector." + key, fmt.Errorf("must be a map of GitLab query parameters, got %s", shown(v))}
+		}
+		dst := &o.APIQueryParams
+		if key == "pipelineQueryParams" && r.Kind == "job" {
+			dst = &o.PipelineQueryParams
+		}
+		if *dst == nil {
+			*dst = url.Values{}
+		}
+		for k, x := range m {
+			name := k
+			if r.Kind == "deployment" {
+				name = snakeCase(k)
+			}
+			switch x := x.(type) {
+			case nil:
+			case []any:
+				// GitLab's array parameters: scope[]=a&scope[]=b.
+				arr := strings.TrimSuffix(name, "[]") + "[]"
+				for _, e := range x {
+					s, err := queryValue(e)
+					if err != nil {
+						return &selectorError{"selector." + key + "." + k, err}
+					}
+					dst.Add(arr, s)
+				}
+			default:
+				s, err := queryValue(x)
+				if err != nil {
+					return &selectorError{"selector." + key + "." + k, err}
+				}
+				dst.Set(name, s)
+			}
+		}
+		if r.Kind == "deployment" {
+			q := *dst
+			if q.Get("finished_after") != "" || q.Get("finished_before") != "" {
+				if q.Get("status") != "success" {
+					return &selectorError{"selector.apiQueryParams.status", errors.New("must be success when finishedAfter or finishedBefore is set (GitLab orders by finished_at only for successful deployments)")}
+				}
+				q.Set("order_by", "finished_at")
+			}
+		}
+	}
+	return nil
+}
+
+func queryValue(v any) (string, error) {
+	switch x := v.(type) {
+	case bool:
+		return fmt.Sprint(x), nil
+	case map[string]any, []any:
+		return "", fmt.Errorf("must be a value or a list of values, got %s", shown(v))
+	}
+	return pyString(v)
+}
+
+// snakeCase turns Ocean's camelCase option names into GitLab's.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// parseFilesAndFolders reads selector.files and folders.
+func (r *Resource) parseFilesAndFolders(gen Generation) *selectorError {
+	o := &r.Options
 	if r.Kind == "file" {
 		f, ok := r.Selector["files"].(map[string]any)
 		if !ok {
-			return &selectorError{"selector.files", errors.New("is required: {path: GLOB, repos: [...], skipParsing: false}")}
+			return &selectorError{"selector.files", errors.New("is required: {path: GLOB, repos: [...], skipParsing: false, searchStrategy: groupSearch}")}
 		}
+		known := []string{"path", "repos", "skipParsing", "searchStrategy"}
 		for k := range f {
-			if k != "path" && k != "repos" && k != "skipParsing" {
-				return &selectorError{"selector.files." + k, errors.New("unknown option (path, repos, skipParsing)")}
+			if !contains(known, k) {
+				return &selectorError{"selector.files." + k, unknownKey("files option", k, known)}
 			}
 		}
-		p, _ := f["path"].(string)
+		p, _ := pyString(f["path"])
 		if p == "" || !doublestar.ValidatePattern(p) {
-			return &selectorError{"selector.files.path", fmt.Errorf("must be a valid glob, got %v", f["path"])}
+			return &selectorError{"selector.files.path", fmt.Errorf("must be a valid glob, got %s", shown(f["path"]))}
 		}
-		r.Options.Files.Path = p
-		if v, ok := f["skipParsing"]; ok {
-			b, isBool := v.(bool)
-			if !isBool {
-				return &selectorError{"selector.files.skipParsing", fmt.Errorf("must be true or false, got %v", v)}
+		o.Files.Path = p
+		if v, ok := f["skipParsing"]; ok && v != nil {
+			b, err := pyBool(v)
+			if err != nil {
+				return &selectorError{"selector.files.skipParsing", err}
 			}
-			r.Options.Files.SkipParsing = b
+			o.Files.SkipParsing = b
 		}
-		if v, ok := f["repos"]; ok {
-			list, _ := v.([]any)
-			for _, x := range list {
-				str, isStr := x.(string)
-				if !isStr {
-					return &selectorError{"selector.files.repos", fmt.Errorf("must be a list of project paths, got %v", x)}
-				}
-				r.Options.Files.Repos = append(r.Options.Files.Repos, str)
+		if v, ok := f["repos"]; ok && v != nil {
+			list, err := pyStrings(v)
+			if err != nil {
+				return &selectorError{"selector.files.repos", fmt.Errorf("must be a list of project paths: %w", err)}
 			}
+			o.Files.Repos = list
 		}
-		if v, ok := r.Selector["searchStrategy"]; ok {
-			st, _ := v.(string)
+		// Ocean v2 nests searchStrategy under files; glsync 0.x read it
+		// beside files, which still works.
+		for _, src := range []struct {
+			field string
+			v     any
+		}{{"selector.searchStrategy", r.Selector["searchStrategy"]}, {"selector.files.searchStrategy", f["searchStrategy"]}} {
+			if src.v == nil {
+				continue
+			}
+			st, _ := pyString(src.v)
 			if st != "repositoryTree" && st != "projectSearch" && st != "groupSearch" {
-				return &selectorError{"selector.searchStrategy", fmt.Errorf("must be repositoryTree, projectSearch or groupSearch, got %v", v)}
+				return &selectorError{src.field, fmt.Errorf("must be repositoryTree, projectSearch or groupSearch, got %s", shown(src.v))}
 			}
-			r.Options.Files.Strategy = st
+			o.Files.Strategy = st
 		}
 	}
 	if r.Kind == "folder" {
@@ -326,33 +494,100 @@ func (r *Resource) parseFilesAndFolders() *selectorError {
 			return &selectorError{"selector.folders", errors.New("is required: a list of {path: GLOB, repos: [{name, branch}]}")}
 		}
 		for i, x := range list {
+			field := fmt.Sprintf("selector.folders[%d]", i)
 			m, _ := x.(map[string]any)
-			p, _ := m["path"].(string)
-			if p == "" || !doublestar.ValidatePattern(p) {
-				return &selectorError{fmt.Sprintf("selector.folders[%d].path", i), fmt.Errorf("must be a valid glob, got %v", m["path"])}
+			for k := range m {
+				if !contains([]string{"path", "repos", "branch"}, k) {
+					return &selectorError{field + "." + k, unknownKey("folders option", k, []string{"path", "repos", "branch"})}
+				}
 			}
+			p, _ := pyString(m["path"])
+			if !doublestar.ValidatePattern(p) {
+				return &selectorError{field + ".path", fmt.Errorf("must be a folder path or glob, got %s", shown(m["path"]))}
+			}
+			// Ocean v1 names repos as strings with one branch for the
+			// entry; v2 as {name, branch} with branch defaulting to main
+			// (integrations/gitlab-v2/integration.py,
+			// RepositoryBranchMapping).
+			entryBranch, _ := pyString(m["branch"])
 			fs := FolderSelector{Path: p}
 			repos, _ := m["repos"].([]any)
-			for _, rx := range repos {
-				rm, _ := rx.(map[string]any)
-				name, _ := rm["name"].(string)
-				branch, _ := rm["branch"].(string)
-				if name == "" {
-					return &selectorError{fmt.Sprintf("selector.folders[%d].repos", i), errors.New("each repo needs a name")}
-				}
-				fs.Repos = append(fs.Repos, FolderRepo{Name: name, Branch: branch})
+			if m["repos"] != nil && repos == nil {
+				return &selectorError{field + ".repos", fmt.Errorf("must be a list of project names or {name, branch}, got %s", shown(m["repos"]))}
 			}
-			r.Options.Folders = append(r.Options.Folders, fs)
+			for j, rx := range repos {
+				var fr FolderRepo
+				switch rv := rx.(type) {
+				case string:
+					fr = FolderRepo{Name: rv, Branch: entryBranch}
+				case map[string]any:
+					fr.Name, _ = pyString(rv["name"])
+					if b, ok := rv["branch"]; ok && b != nil {
+						fr.Branch, _ = pyString(b)
+					} else if entryBranch != "" {
+						fr.Branch = entryBranch
+					} else {
+						fr.Branch = "main"
+					}
+				}
+				if fr.Name == "" {
+					return &selectorError{fmt.Sprintf("%s.repos[%d]", field, j), errors.New("needs a project name (path_with_namespace or path)")}
+				}
+				fs.Repos = append(fs.Repos, fr)
+			}
+			if len(repos) == 0 && gen == OceanV1 {
+				// v1 reads folders only of the repos it names.
+				r.warned(fmt.Sprintf("%s.repos is empty: Ocean v1 syncs no folders for it; glsync reads every project's default branch", field))
+			}
+			o.Folders = append(o.Folders, fs)
 		}
 	}
 	return nil
 }
 
-func isSupported(kind string) bool {
-	for _, k := range SupportedKinds {
-		if k == kind {
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
 			return true
 		}
 	}
 	return false
+}
+
+// unknownKey is the error for a key nobody knows, with the closest known
+// key as a suggestion when one is near.
+func unknownKey(what, key string, known []string) error {
+	best, dist := "", 1<<30
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < dist {
+			best, dist = k, d
+		}
+	}
+	if best != "" && dist <= max(2, len(key)/3) {
+		return fmt.Errorf("unknown %s %q; did you mean %q?", what, key, best)
+	}
+	sorted := append([]string(nil), known...)
+	sort.Strings(sorted)
+	return fmt.Errorf("unknown %s %q (known: %s)", what, key, strings.Join(sorted, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -134,7 +134,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("resync: token %s: %w", e.Masked(), err)
 		}
-		sources = append(sources, &crawl.Source{Entry: e, Client: c, MinAccessLevel: opts.Mapping.MinAccessLevel})
+		sources = append(sources, crawl.NewSource(e, c, opts.Mapping))
 	}
 	run, err := opts.Store.BeginRun(ctx)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,17 @@ func (s *Sink) BeginRun(ctx context.Context) (catalog.RunID, error) {
 
 func toPort(e *catalog.Entity) port.Entity {
 	pe := port.Entity{Identifier: e.Identifier, Title: e.Title, Icon: e.Icon, Properties: e.Properties, Relations: e.Relations}
-	if e.Team != "" {
+	switch {
+	case strings.HasPrefix(e.Team, "[") || strings.HasPrefix(e.Team, "{"):
+		// A list of teams or a search query, kept as JSON text in the
+		// catalog (see mapping's team); Port reads the value itself.
+		var v any
+		if json.Unmarshal([]byte(e.Team), &v) == nil {
+			pe.Team = v
+		} else {
+			pe.Team = e.Team
+		}
+	case e.Team != "":
 		pe.Team = e.Team
 	}
 	return pe

@@ -1,0 +1,303 @@
+package crawl
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+)
+
+// childPath is the per-project listing of each project-child kind.
+var childPath = map[string]string{KindPipeline: "pipelines", KindJob: "jobs", KindRelease: "releases",
+	KindTag: "repository/tags", KindBranch: "repository/branches", KindDeployment: "deployments"}
+
+// ProjectInfo is what child objects carry of their project, under
+// "__project", so mappings can relate them and build identifiers.
+func ProjectInfo(p map[string]any) map[string]any {
+	return map[string]any{"id": p["id"], "path_with_namespace": p["path_with_namespace"], "web_url": p["web_url"], "name": p["name"]}
+}
+
+// ProjectChildren streams pipelines, jobs, releases, tags, deployments or
+// branches of every selected project: GitLab lists them only per project,
+// so this costs a request or more per project. As in Ocean every page is
+// listed unless LimitPerProject caps it (newest first); APIQueryParams
+// are passed to GitLab. Empty repositories have none and are skipped.
+func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	return s.EachProject(ctx, true, o.ActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		id := int64(num(pr["id"]))
+		info := ProjectInfo(pr)
+		var items gitlab.Page
+		var err error
+		switch {
+		case kind == KindJob && (o.JobsPerPipeline > 0 || len(o.PipelineQueryParams) > 0):
+			items, err = s.pipelineJobs(ctx, id, o)
+		case kind == KindJob:
+			items, err = s.projectJobs(ctx, id, o)
+		case kind == KindBranch && o.DefaultBranchOnly:
+			def, _ := pr["default_branch"].(string)
+			var b map[string]any
+			start := time.Now()
+			if _, err = s.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/repository/branches/%s", id, gitlab.PathEscape(def)), nil, &b); err == nil {
+				items = gitlab.Page{Items: []map[string]any{b}, RequestedAt: start}
+			}
+		default:
+			q := gitlab.CloneValues(o.APIQueryParams)
+			switch {
+			case kind == KindBranch && o.Regex != "":
+				// GitLab's branch listing takes an re2 regex (GitLab 17.x+);
+				// it is also applied here, for older instances.
+				q.Set("regex", o.Regex)
+			case kind == KindBranch && o.Search != "":
+				q.Set("search", o.Search)
+			}
+			if kind == KindPipeline && o.CreatedAfterDays > 0 && q.Get("created_after") == "" {
+				q.Set("created_after", o.since(o.CreatedAfterDays).UTC().Format(time.RFC3339))
+			}
+			items, err = s.listAll(ctx, fmt.Sprintf("projects/%d/%s", id, childPath[kind]), q, o.LimitPerProject)
+		}
+		if err != nil {
+			return items, fmt.Errorf("crawl: listing %s of project %v: %w", childPath[kind], info["path_with_namespace"], err)
+		}
+		kept := items.Items[:0]
+		for _, it := range items.Items {
+			if kind == KindBranch && o.regex != nil {
+				if name, _ := it["name"].(string); !o.regex.MatchString(name) {
+					continue
+				}
+			}
+			switch kind {
+			case KindJob:
+				// Ocean adds nothing to jobs; glsync adds __project.
+				it["__project"] = info
+			case KindDeployment:
+				// Ocean v2 gives deployments their whole project.
+				it["__project"] = maps.Clone(pr)
+			default:
+				it["__project"] = info
+			}
+			kept = append(kept, it)
+		}
+		items.Items = kept
+		return items, nil
+	}, fn)
+}
+
+// listAll lists a collection: every page, or the first limit items when
+// limit > 0.
+func (s *Source) listAll(ctx context.Context, path string, q url.Values, limit int) (gitlab.Page, error) {
+	if limit > 0 {
+		return s.Client.FirstItemsQuery(ctx, path, q, limit)
+	}
+	var out gitlab.Page
+	err := s.Client.ListOffset(ctx, path, q, func(p gitlab.Page) error {
+		if out.RequestedAt.IsZero() {
+			out.RequestedAt = p.RequestedAt
+		}
+		out.Items = append(out.Items, p.Items...)
+		return nil
+	})
+	return out, err
+}
+
+// since is now minus days.
+func (o *Options) since(days float64) time.Time {
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return now.Add(-time.Duration(days * float64(24*time.Hour)))
+}
+
+// projectJobs lists a project's newest jobs (GET /projects/:id/jobs,
+// keyset, newest first: one request for up to 100 jobs whatever the
+// number of pipelines), up to limit, then the rest of the last pipeline
+// begun, so no pipeline is cut in the middle. A pipeline's jobs are
+// created together, so they are next to each other in this order.
+// APIQueryParams filter the jobs (scope[]).
+func (s *Source) projectJobs(ctx context.Context, projectID int64, o Options) (gitlab.Page, error) {
+	limit := o.LimitPerProject
+	if limit <= 0 {
+		limit = math.MaxInt // Ocean v1: every job of the project
+	}
+	var out gitlab.Page
+	begun := map[float64]bool{}
+	err := s.Client.WalkKeyset(ctx, fmt.Sprintf("projects/%d/jobs", projectID), o.APIQueryParams, func(p gitlab.Page) (bool, error) {
+		if out.RequestedAt.IsZero() {
+			out.RequestedAt = p.RequestedAt
+		}
+		for _, j := range p.Items {
+			pl, _ := j["pipeline"].(map[string]any)
+			pid := num(pl["id"])
+			if len(out.Items) >= limit && !begun[pid] {
+				return false, nil
+			}
+			begun[pid] = true
+			out.Items = append(out.Items, j)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// pipelineJobs lists the jobs of a project's pipelines, newest first,
+// pipeline by pipeline: with JobsPerPipeline the first that many jobs of
+// each (Ocean v2: every pipeline, the first page of its jobs), else every
+// job of each pipeline until LimitPerProject jobs, never cutting a
+// pipeline. PipelineQueryParams filter the pipelines (status, ref,
+// source…), APIQueryParams each pipeline's jobs (scope[],
+// include_retried).
+func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options) (gitlab.Page, error) {
+	pipelines, err := s.listAll(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, o.LimitPerProject)
+	if err != nil {
+		return pipelines, err
+	}
+	out := gitlab.Page{RequestedAt: pipelines.RequestedAt}
+	for _, pl := range pipelines.Items {
+		if o.LimitPerProject > 0 && len(out.Items) >= o.LimitPerProject {
+			break
+		}
+		path := fmt.Sprintf("projects/%d/pipelines/%d/jobs", projectID, int64(num(pl["id"])))
+		if o.JobsPerPipeline > 0 && o.LimitPerProject == 0 {
+			p, err := s.Client.FirstItemsQuery(ctx, path, o.APIQueryParams, o.JobsPerPipeline)
+			if err != nil {
+				return out, err
+			}
+			out.Items = append(out.Items, p.Items...)
+			continue
+		}
+		err := s.Client.ListOffset(ctx, path, o.APIQueryParams, func(p gitlab.Page) error {
+			out.Items = append(out.Items, p.Items...)
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// EachProject runs fetch for every selected project (skipping empty
+// repositories when asked), as many at a time as the client's gate
+// allows, and hands the non-empty pages to fn one at a time.
+// The projects come from one listing per Source shared by every
+// per-project kind (only the fields they need are kept: a few hundred
+// bytes per project), so five per-project kinds do not list the projects
+// five times.
+func (s *Source) EachProject(ctx context.Context, skipEmpty bool, active *bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
+	all, err := s.projectRefs(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	refs := all
+	if active != nil {
+		refs = nil
+		for _, pr := range all {
+			if ActiveSelected(pr, active) {
+				refs = append(refs, pr)
+			}
+		}
+	}
+	return s.eachProjectFrom(ctx, skipEmpty, func(_ context.Context, each func(gitlab.Page) error) (Counts, error) {
+		return Counts{}, each(gitlab.Page{Items: refs})
+	}, fetch, fn)
+}
+
+// ProjectRef is the project as per-project kinds see it (their "repo"):
+// the fields refFields names, as the shared project listing keeps them.
+func ProjectRef(pr map[string]any) map[string]any {
+	r := make(map[string]any, len(refFields))
+	for _, f := range refFields {
+		r[f] = pr[f]
+	}
+	return r
+}
+
+// refFields are the project fields per-project kinds use.
+var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived"}
+
+// projectRefs lists the selected projects once per Source.
+func (s *Source) projectRefs(ctx context.Context) ([]map[string]any, error) {
+	s.refsMu.Lock()
+	defer s.refsMu.Unlock()
+	if s.refsOK {
+		return s.refs, nil
+	}
+	var refs []map[string]any
+	_, err := s.Projects(ctx, func(p gitlab.Page) error {
+		for _, pr := range p.Items {
+			refs = append(refs, ProjectRef(pr))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.refs, s.refsOK = refs, true
+	return refs, nil
+}
+
+func (s *Source) eachProject(ctx context.Context, skipEmpty bool, active *bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
+	return s.eachProjectFrom(ctx, skipEmpty, func(ctx context.Context, each func(gitlab.Page) error) (Counts, error) {
+		return s.projects(ctx, active, each)
+	}, fetch, fn)
+}
+
+func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(context.Context, func(gitlab.Page) error) (Counts, error),
+	fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
+	var c Counts
+	var mu sync.Mutex
+	sem := make(chan struct{}, cap(s.Client.Gate()))
+	var wg sync.WaitGroup
+	var firstErr error // guarded by mu
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fail := func(err error) { // mu held
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	_, err := list(ctx, func(p gitlab.Page) error {
+		for _, pr := range p.Items {
+			if empty, _ := pr["empty_repo"].(bool); empty && skipEmpty {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				items, err := fetch(ctx, pr)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					fail(err)
+					return
+				}
+				c.Fetched += len(items.Items)
+				c.Selected += len(items.Items)
+				if len(items.Items) > 0 && firstErr == nil {
+					if err := fn(items); err != nil {
+						fail(err)
+					}
+				}
+			}()
+		}
+		return nil
+	})
+	wg.Wait()
+	if firstErr != nil {
+		return c, firstErr
+	}
+	return c, err
+}

@@ -1,0 +1,181 @@
+package crawl
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// Options are a kind's selector options (see mapping.Selector).
+type Options struct {
+	// Generation is the Ocean generation whose object shapes apply
+	// (member rows, bot rule, file content): "v1" or "v2".
+	Generation string
+	// Merge requests: States to list (empty means opened); updated in the
+	// last UpdatedAfterDays days (0: any age), a window applied to the
+	// states other than opened unless UpdatedAfterOpened.
+	States             []string
+	UpdatedAfterDays   float64
+	UpdatedAfterOpened bool
+	// State of issues: opened or closed; "" lists every state.
+	State string
+	// CreatedAfterDays keeps pipelines created in the last N days.
+	CreatedAfterDays float64
+	// LimitPerProject caps per-project listings, newest first; 0: all.
+	LimitPerProject int
+	// JobsPerPipeline lists the job kind pipeline by pipeline, this many
+	// jobs each; 0 lists the project's jobs.
+	JobsPerPipeline int
+	// Member kinds: bots, inherited members (/members/all) and whole
+	// member objects in __members.
+	IncludeBotMembers       bool
+	IncludeInheritedMembers bool
+	VerboseMembers          bool
+	// APIQueryParams are passed to GitLab's per-project listings (for
+	// jobs: to each pipeline's jobs listing).
+	APIQueryParams url.Values
+	// PipelineQueryParams choose the pipelines whose jobs are listed.
+	PipelineQueryParams url.Values
+	// Branch options: only the default branch (one request per project),
+	// else all branches, filtered by Search (GitLab) and Regex (here).
+	DefaultBranchOnly bool
+	Search            string
+	Regex             string
+	regex             *regexp.Regexp
+	// Project options: see ProjectsWith.
+	IncludeLanguages bool
+	IncludedFiles    []string
+	SearchQueries    []SearchQuery
+	// ActiveProjects and ActiveGroups keep only active (true) or only
+	// archived (false) projects or groups; nil keeps both.
+	ActiveProjects, ActiveGroups *bool
+	// Files and Folders select the file and folder kinds.
+	Files   FileOptions
+	Folders []FolderOptions
+	// Issue options.
+	Labels      []string
+	IssueType   string
+	NonArchived bool
+	// IncludeLabels adds __labels to projects.
+	IncludeLabels bool
+	// SpecPaths and Branch select GitOps spec files.
+	SpecPaths []string
+	Branch    string
+	Now       time.Time
+}
+
+// SearchQuery is a named GitLab search run per project.
+type SearchQuery struct{ Name, Scope, Query string }
+
+// Compile prepares the options (the branch regex).
+func (o *Options) Compile() error {
+	if o.Regex == "" {
+		return nil
+	}
+	re, err := regexp.Compile(o.Regex)
+	if err != nil {
+		return fmt.Errorf("regex %q: %w", o.Regex, err)
+	}
+	o.regex = re
+	return nil
+}
+
+// MergeRequestOptions is the former name of Options.
+type MergeRequestOptions = Options
+
+// BranchSelected reports whether the branch options select branch name of
+// a project whose default branch is def, as a resync would: only the
+// default branch with DefaultBranchOnly, else GitLab's search (a
+// substring; ^term and term$ anchor it) and then Regex. Call Compile
+// first when Regex is set.
+func (o *Options) BranchSelected(name, def string) bool {
+	if o.DefaultBranchOnly {
+		return name == def
+	}
+	if q := o.Search; q != "" {
+		switch {
+		case strings.HasPrefix(q, "^"):
+			if !strings.HasPrefix(name, q[1:]) {
+				return false
+			}
+		case strings.HasSuffix(q, "$"):
+			if !strings.HasSuffix(name, q[:len(q)-1]) {
+				return false
+			}
+		case !strings.Contains(name, q):
+			return false
+		}
+	}
+	return o.regex == nil || o.regex.MatchString(name)
+}
+
+// FromSelector turns a mapping resource's selector options into listing
+// options (the resync and the webhook handlers share it). Enrichments
+// that cost requests per object are asked for only when the resource's
+// expressions read them: Ocean v1 adds __languages to every project, v2
+// when includeLanguages is set; either way a mapping that never reads
+// .__languages does not pay for it.
+func FromSelector(r *mapping.Resource) Options {
+	o := r.Options
+	out := Options{Generation: string(o.Generation), States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays, UpdatedAfterOpened: o.UpdatedAfterOpened,
+		CreatedAfterDays: o.CreatedAfterDays, LimitPerProject: o.LimitPerProject, JobsPerPipeline: o.JobsPerPipeline,
+		IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers, VerboseMembers: o.VerboseMembers,
+		APIQueryParams: o.APIQueryParams, PipelineQueryParams: o.PipelineQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
+		IncludedFiles: o.IncludedFiles, ActiveProjects: o.ActiveProjects, ActiveGroups: o.ActiveGroups,
+		Files: FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing, Strategy: o.Files.Strategy,
+			Generation: string(o.Generation)},
+		Labels: o.Labels, IssueType: o.IssueType, NonArchived: o.NonArchived, IncludeLabels: o.IncludeLabels}
+	if r.Kind == KindProject || r.Kind == KindProjectWithMembers {
+		wanted := o.IncludeLanguages || o.Generation == mapping.OceanV1
+		out.IncludeLanguages = wanted && r.Reads("__languages")
+		out.IncludeLabels = o.IncludeLabels && r.Kind == KindProject && r.Reads("__labels")
+	}
+	for _, q := range o.SearchQueries {
+		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Scope: q.Scope, Query: q.Query})
+	}
+	for _, f := range o.Folders {
+		fo := FolderOptions{Path: f.Path, AllProjects: len(f.Repos) == 0 && o.Generation != mapping.OceanV1}
+		for _, r := range f.Repos {
+			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
+		}
+		out.Folders = append(out.Folders, fo)
+	}
+	return out
+}
+
+// ResourceGroup is the resources of a kind that share listing options:
+// one listing serves them all.
+type ResourceGroup struct {
+	Options   Options
+	Resources []*mapping.Resource
+}
+
+// GroupResources groups a kind's resources by their listing options, in
+// file order. Resources with the same selector options (the usual case)
+// share one listing; a resource with other options (another file glob,
+// other merge request states, other project extras) gets its own, so it
+// sees exactly the objects and fields its selector asks for. No resources
+// give one group without resources (the GitOps kind).
+func GroupResources(resources []*mapping.Resource) []ResourceGroup {
+	var out []ResourceGroup
+	index := map[string]int{}
+	for _, r := range resources {
+		o := FromSelector(r)
+		b, _ := json.Marshal(o) // exported fields only: the options as written
+		if gi, ok := index[string(b)]; ok {
+			out[gi].Resources = append(out[gi].Resources, r)
+			continue
+		}
+		index[string(b)] = len(out)
+		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
+	}
+	if len(out) == 0 {
+		out = append(out, ResourceGroup{})
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package mapping
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Generation is the Ocean GitLab integration a configuration comes from:
+// the older integrations/gitlab (v1, configured with tokenMapping) or
+// integrations/gitlab-v2 (v2, configured with gitlabToken). The two list
+// different objects when a mapping leaves an option out, so a user who
+// switches over gets the catalog their integration produced.
+type Generation string
+
+// The Ocean generations.
+const (
+	OceanV1 Generation = "v1"
+	OceanV2 Generation = "v2"
+)
+
+// ParseGeneration reads "v1" or "v2" (also "1", "2", "gitlab",
+// "gitlab-v2").
+func ParseGeneration(s string) (Generation, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "v1", "1", "gitlab":
+		return OceanV1, nil
+	case "v2", "2", "gitlab-v2":
+		return OceanV2, nil
+	}
+	return "", fmt.Errorf("must be v1 (Ocean's integrations/gitlab) or v2 (integrations/gitlab-v2), got %q", s)
+}
+
+// Default values that differ between the generations. Each names the
+// Ocean code it follows.
+const (
+	// v2 merge requests: states [opened], updatedAfter 90 days, applied to
+	// closed and merged only (gitlab-v2/main.py, on_resync_merge_requests).
+	v2MergeRequestDays = 90
+	// v1 merge requests: every opened one, and closed, locked and merged
+	// ones updated in the last 14 days (gitlab/gitlab_integration/
+	// ocean.py, resync_merge_requests).
+	v1MergeRequestDays = 14
+	// v1 pipelines: created in the last 14 days (gitlab/gitlab_integration/
+	// ocean.py, resync_pipelines).
+	v1PipelineDays = 14
+	// v2 jobs: the first page (100) of each pipeline's jobs
+	// (gitlab-v2/gitlab/clients/gitlab_client.py, _get_pipeline_jobs).
+	v2JobsPerPipeline = 100
+	// v2 lists groups and projects where the token is at least Developer
+	// (gitlab-v2/integration.py, GitlabVisibilityConfig).
+	v2MinAccessLevel = 30
+)
+
+// defaults are the selector options a resource of kind starts from.
+func defaults(gen Generation, kind string) Selector {
+	s := Selector{Generation: gen, DefaultBranchOnly: true}
+	switch gen {
+	case OceanV1:
+		s.States = []string{"opened", "closed", "locked", "merged"}
+		s.UpdatedAfterDays = v1MergeRequestDays
+		if kind == "pipeline" {
+			s.CreatedAfterDays = v1PipelineDays
+		}
+		// v1 lists every issue of every state and age, archived
+		// projects' too (gitlab_service.py, get_all_issues).
+	default:
+		s.States = []string{"opened"}
+		s.UpdatedAfterDays = v2MergeRequestDays
+		s.JobsPerPipeline = v2JobsPerPipeline
+		// v2 sends non_archived=true unless nonArchived is false
+		// (gitlab-v2/integration.py, IssueSelector).
+		s.NonArchived = true
+	}
+	if kind == "issue" {
+		s.UpdatedAfterDays = 0 // every age, in both
+	}
+	if kind == "file" {
+		// v2's default strategy (FilesSelector.search_strategy); v1
+		// always searches each project (gitlab_service.py,
+		// search_files_in_project).
+		s.Files.Strategy = "groupSearch"
+		if gen == OceanV1 {
+			s.Files.Strategy = "projectSearch"
+		}
+	}
+	return s
+}
+
+// v1DefaultSpecPath is v1's GitOps spec file glob (gitlab/gitlab_integration/
+// git_integration.py, GitlabPortAppConfig.spec_path).
+const v1DefaultSpecPath = "**/port.yml"
