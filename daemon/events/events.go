@@ -512,12 +512,13 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 		if selected {
 			e = ents[0]
 		}
-		st, _ := obj["state"].(string)
-		switch {
+		// The selector's listing options decide as a resync would: the
+		// state, and the updatedAfter window.
+		switch o := crawl.FromSelector(r); {
 		case selected && kind == crawl.KindMergeRequest:
-			selected = contains(r.Options.States, st)
+			selected = o.MergeRequestSelected(obj)
 		case selected && kind == crawl.KindIssue:
-			selected = r.Options.State == "all" || r.Options.State == st
+			selected = o.IssueSelected(obj)
 		}
 		if selected {
 			e.Version = version
@@ -532,14 +533,6 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 	return res, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error) {
 	resources := p.Mapping.ResourcesFor(crawl.KindMergeRequest)

@@ -580,7 +580,7 @@ resources:
     selector: {query: 'true', files: {path: 'config/*.json'}}
     port: {entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .file.path, blueprint: '"configFile"', properties: {owner: .file.content.owner}}}}
   - kind: folder
-    selector: {query: 'true', folders: [{path: 'config'}]}
+    selector: {query: 'true', folders: [{path: ''}]}
     port: {entity: {mappings: {identifier: .repo.path_with_namespace + "/" + .folder.path, blueprint: '"folder"'}}}
   - kind: branch
     selector: {query: 'true', defaultBranchOnly: false, regex: '^feature/'}

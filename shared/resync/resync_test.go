@@ -259,29 +259,6 @@ func TestTwoTokensTwoRoots(t *testing.T) {
 	}
 }
 
-func TestMergeRequests(t *testing.T) {
-	e := newEnv(t, allOf)
-	// Recent merge requests: two open, one merged (not synced by the
-	// default selector, states [opened]); generated ones are years old
-	// (outside updatedAfter 90 days).
-	ps := e.sim.Projects()
-	open1 := e.sim.AddMergeRequest(ps[3].ID, "Add metrics")
-	open2 := e.sim.AddMergeRequest(ps[len(ps)-2].ID, "Fix login")
-	merged := e.sim.AddMergeRequest(ps[5].ID, "Bump deps")
-	e.sim.UpdateMergeRequest(merged.ID, func(m *gitlabtest.MergeRequest) { m.State = "merged" })
-	if err := e.resync(t).Err(); err != nil {
-		t.Fatal(err)
-	}
-	got := e.catalogIDs(t, "gitlabMergeRequest")
-	want := []string{strconv.FormatInt(open1.ID, 10), strconv.FormatInt(open2.ID, 10)}
-	sort.Strings(want)
-	sameList(t, "merge requests", got, want)
-	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "gitlabMergeRequest"})
-	if ents[0].Relations["service"] == "" || ents[0].Properties["status"] != "opened" {
-		t.Fatalf("merge request entity: %+v", ents[0])
-	}
-}
-
 func TestNestedGlobs(t *testing.T) {
 	e := newEnv(t, func(org gitlabtest.Org) tokenmap.Mapping {
 		return tokenmap.Mapping{
@@ -639,13 +616,15 @@ resources:
       query: 'true'
       files: {path: '**/k8s.yaml', repos: [` + svc.PathWithNamespace + `]}
     port:
+      itemsToParse: .file.content
       entity:
         mappings:
-          identifier: .repo.path_with_namespace + ":" + .file.path + ":" + .file.content.kind
+          identifier: .repo.path_with_namespace + ":" + .file.path + ":" + .item.kind
           blueprint: '"k8sObject"'
           properties:
-            kind: .file.content.kind
-            name: .file.content.metadata.name
+            kind: .item.kind
+            name: .item.metadata.name
+            contentRemoved: .file.content == null
   - kind: folder
     selector:
       query: 'true'
@@ -663,8 +642,10 @@ resources:
 	}
 	e.mustResync(t, m, e.store)
 	objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"})
-	// deploy/k8s.yaml holds two YAML documents: two entities.
-	if len(objs) != 2 || objs[0].Properties["kind"] != "Deployment" || objs[1].Properties["kind"] != "Service" {
+	// deploy/k8s.yaml holds two YAML documents: one file object whose
+	// content is the list of both, two entities through itemsToParse,
+	// whose items no longer carry the list (itemsToParseTopLevelTransform).
+	if len(objs) != 2 || objs[0].Properties["kind"] != "Deployment" || objs[1].Properties["kind"] != "Service" || objs[0].Properties["contentRemoved"] != true {
 		t.Fatalf("k8s objects %+v", objs)
 	}
 	folders, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "folder"})
@@ -1190,7 +1171,7 @@ entityDeletionThreshold: 1
 resources:
   - kind: file
     selector: {query: 'true', files: {path: 'deploy/k8s.yaml', repos: [` + svc.PathWithNamespace + `]}}
-    port: {entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .file.content.kind, blueprint: '"k8sObject"'}}}
+    port: {itemsToParse: .file.content, entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .item.kind, blueprint: '"k8sObject"'}}}
 `))
 	if err != nil {
 		t.Fatal(err)

@@ -172,3 +172,16 @@ func (s *Server) projectMR(w http.ResponseWriter, r *http.Request, tok *Token, p
 	}
 	writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Not found"})
 }
+
+// BackdateMergeRequest sets a merge request's updated_at (and created_at,
+// when later) to at, for tests of updated_after windows.
+func (s *Server) BackdateMergeRequest(id int64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mr := s.mrs[id]; mr != nil {
+		mr.UpdatedAt = at.UTC()
+		if mr.CreatedAt.After(at) {
+			mr.CreatedAt = at.UTC()
+		}
+	}
+}

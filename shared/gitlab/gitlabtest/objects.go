@@ -126,6 +126,31 @@ func (s *Server) UpdateIssue(id int64, fn func(*Issue)) {
 	}
 }
 
+// BackdateIssue sets an issue's updated_at (and created_at, when later)
+// to at, for tests of updated_after windows.
+func (s *Server) BackdateIssue(id int64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if is := s.obj.issues[id]; is != nil {
+		is.UpdatedAt = at.UTC()
+		if is.CreatedAt.After(at) {
+			is.CreatedAt = at.UTC()
+		}
+	}
+}
+
+// BackdatePipeline sets a pipeline's created_at and updated_at to at, for
+// tests of created_after windows.
+func (s *Server) BackdatePipeline(id int64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.obj.pipelines {
+		if p.ID == id {
+			p.CreatedAt, p.UpdatedAt = at.UTC(), at.UTC()
+		}
+	}
+}
+
 // AddPipeline runs a pipeline with jobs named after stages.
 func (s *Server) AddPipeline(projectID int64, status string, jobs ...string) (*Pipeline, []*Job) {
 	s.mu.Lock()
@@ -336,6 +361,9 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 			}
 			// GitLab's pipeline filters.
 			if st := q.Get("status"); st != "" && st != x.Status || q.Get("ref") != "" && q.Get("ref") != x.Ref || q.Get("source") != "" && q.Get("source") != x.Source {
+				continue
+			}
+			if !timeWindow(q, "created", x.CreatedAt) || !timeWindow(q, "updated", x.UpdatedAt) {
 				continue
 			}
 			items = append(items, x)
@@ -596,4 +624,21 @@ func labelsOf(l []string) []any {
 		out = append(out, x)
 	}
 	return out
+}
+
+// timeWindow applies GitLab's <field>_after and <field>_before filters
+// (ISO 8601 times); an unreadable value filters nothing, as the real API
+// answers 400 only for some endpoints.
+func timeWindow(q url.Values, field string, at time.Time) bool {
+	if v := q.Get(field + "_after"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil && !at.After(t) {
+			return false
+		}
+	}
+	if v := q.Get(field + "_before"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil && !at.Before(t) {
+			return false
+		}
+	}
+	return true
 }

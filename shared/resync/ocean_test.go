@@ -1,0 +1,175 @@
+package resync_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// oceanMapping parses a one-resource mapping under an Ocean generation.
+func oceanMapping(t *testing.T, gen mapping.Generation, kind, selector, mappings string) *mapping.Config {
+	t.Helper()
+	doc := "resources:\n  - kind: " + kind + "\n    selector:\n      query: 'true'\n" + selector +
+		"    port:\n      entity:\n        mappings:\n" + mappings
+	m, err := mapping.ParseWith([]byte(doc), mapping.ParseOptions{Generation: gen})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	return m
+}
+
+const idMapping = "          identifier: .id | tostring\n          blueprint: '\"x\"'\n"
+
+// TestMergeRequestDefaults checks each generation's merge request window
+// with objects on both sides of its boundaries: v2 lists every opened
+// merge request whatever its age and applies updatedAfter (90 days) to
+// the other states; v1 lists every opened one and closed, locked and
+// merged ones updated in the last 14 days.
+func TestMergeRequestDefaults(t *testing.T) {
+	e := newEnv(t, allOf)
+	ps := e.sim.Projects()
+	now := time.Now()
+	mk := func(i int, state string, age time.Duration) int64 {
+		mr := e.sim.AddMergeRequest(ps[i].ID, state)
+		e.sim.UpdateMergeRequest(mr.ID, func(m *gitlabtest.MergeRequest) { m.State = state })
+		e.sim.BackdateMergeRequest(mr.ID, now.Add(-age))
+		return mr.ID
+	}
+	day := 24 * time.Hour
+	oldOpen := mk(3, "opened", 200*day)
+	newOpen := mk(4, "opened", time.Hour)
+	merged10 := mk(5, "merged", 10*day)
+	merged20 := mk(6, "merged", 20*day)
+	merged200 := mk(7, "merged", 200*day)
+	closed10 := mk(8, "closed", 10*day)
+
+	got := func(m *mapping.Config) map[int64]bool {
+		t.Helper()
+		st := freshStore(t)
+		e.mustResync(t, m, st)
+		out := map[int64]bool{}
+		for _, id := range idsOf(t, st, "x") {
+			n, _ := strconv.ParseInt(id, 10, 64)
+			out[n] = true
+		}
+		return out
+	}
+	check := func(name string, have map[int64]bool, want map[int64]bool) {
+		t.Helper()
+		for id, w := range want {
+			if have[id] != w {
+				t.Errorf("%s: merge request %d synced=%v, want %v", name, id, have[id], w)
+			}
+		}
+	}
+	v2 := got(oceanMapping(t, mapping.OceanV2, "merge-request", "", idMapping))
+	check("v2 defaults", v2, map[int64]bool{oldOpen: true, newOpen: true, merged10: false, closed10: false})
+	v2m := got(oceanMapping(t, mapping.OceanV2, "merge-request", "      states: [opened, merged]\n", idMapping))
+	check("v2 opened+merged", v2m, map[int64]bool{oldOpen: true, newOpen: true, merged10: true, merged20: true, merged200: false, closed10: false})
+	v1 := got(oceanMapping(t, mapping.OceanV1, "merge-request", "", idMapping))
+	check("v1 defaults", v1, map[int64]bool{oldOpen: true, newOpen: true, merged10: true, closed10: true, merged20: false, merged200: false})
+	// glsync's former behaviour stays reachable.
+	win := got(oceanMapping(t, mapping.OceanV2, "merge-request", "      updatedAfter: '90'\n      updatedAfterAppliesToOpened: 'yes'\n", idMapping))
+	check("window on opened", win, map[int64]bool{oldOpen: false, newOpen: true})
+}
+
+// TestIssueDefaults: both generations list issues of every state and age;
+// v2 leaves out issues of archived projects (nonArchived), v1 does not.
+func TestIssueDefaults(t *testing.T) {
+	e := newEnv(t, allOf)
+	var archived, active gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if p.Archived && archived.ID == 0 {
+			archived = p
+		}
+		if !p.Archived && !p.EmptyRepo && active.ID == 0 {
+			active = p
+		}
+	}
+	if archived.ID == 0 || active.ID == 0 {
+		t.Fatal("the organisation needs an archived and an active project")
+	}
+	oldClosed := e.sim.AddIssue(active.ID, "old closed", false)
+	e.sim.UpdateIssue(oldClosed.ID, func(i *gitlabtest.Issue) { i.State = "closed" })
+	e.sim.BackdateIssue(oldClosed.ID, time.Now().Add(-400*24*time.Hour))
+	inArchived := e.sim.AddIssue(archived.ID, "in an archived project", false)
+	for _, tc := range []struct {
+		gen          mapping.Generation
+		wantArchived bool
+	}{{mapping.OceanV2, false}, {mapping.OceanV1, true}} {
+		st := freshStore(t)
+		e.mustResync(t, oceanMapping(t, tc.gen, "issue", "", idMapping), st)
+		have := map[string]bool{}
+		for _, id := range idsOf(t, st, "x") {
+			have[id] = true
+		}
+		if !have[strconv.FormatInt(oldClosed.ID, 10)] {
+			t.Errorf("%s: a closed issue 400 days old is not synced", tc.gen)
+		}
+		if have[strconv.FormatInt(inArchived.ID, 10)] != tc.wantArchived {
+			t.Errorf("%s: issue of an archived project synced=%v, want %v", tc.gen, !tc.wantArchived, tc.wantArchived)
+		}
+	}
+}
+
+// TestPipelineDefaults: v1 lists pipelines created in the last 14 days,
+// v2 every pipeline, on every page (no per-project cap).
+func TestPipelineDefaults(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	recent, _ := e.sim.AddPipeline(p.ID, "success", "build")
+	old, _ := e.sim.AddPipeline(p.ID, "success", "build")
+	e.sim.BackdatePipeline(old.ID, time.Now().Add(-20*24*time.Hour))
+	many := 0
+	for i := 0; i < 130; i++ { // more than a page
+		e.sim.AddPipeline(p.ID, "success", "build")
+		many++
+	}
+	for _, tc := range []struct {
+		gen     mapping.Generation
+		wantOld bool
+	}{{mapping.OceanV2, true}, {mapping.OceanV1, false}} {
+		st := freshStore(t)
+		e.mustResync(t, oceanMapping(t, tc.gen, "pipeline", "", idMapping+"          properties:\n            project: .__project.path_with_namespace\n"), st)
+		have := map[string]bool{}
+		n := 0
+		ents := entitiesOf(t, st, "x")
+		for _, x := range ents {
+			have[x.Identifier] = true
+			if x.Properties["project"] == p.PathWithNamespace {
+				n++
+			}
+		}
+		if !have[strconv.FormatInt(recent.ID, 10)] || have[strconv.FormatInt(old.ID, 10)] != tc.wantOld {
+			t.Errorf("%s: recent synced=%v, 20-day-old synced=%v (want %v)", tc.gen, have[strconv.FormatInt(recent.ID, 10)], have[strconv.FormatInt(old.ID, 10)], tc.wantOld)
+		}
+		if n < many+1 {
+			t.Errorf("%s: %d pipelines of %s synced, want every one (%d+)", tc.gen, n, p.PathWithNamespace, many+1)
+		}
+	}
+}
+
+// entitiesOf lists a store's entities of one blueprint.
+func entitiesOf(t *testing.T, st catalog.Store, blueprint string) []*catalog.Entity {
+	t.Helper()
+	ents, err := st.List(context.Background(), catalog.Filter{Blueprint: blueprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ents
+}
+
+// idsOf lists a store's identifiers of one blueprint.
+func idsOf(t *testing.T, st catalog.Store, blueprint string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range entitiesOf(t, st, blueprint) {
+		out = append(out, e.Identifier)
+	}
+	return out
+}
