@@ -533,7 +533,6 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 	return res, nil
 }
 
-
 func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error) {
 	resources := p.Mapping.ResourcesFor(crawl.KindMergeRequest)
 	if len(resources) == 0 {

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -52,12 +53,19 @@ const (
 	EnvSendExamples      = "OCEAN__SEND_RAW_DATA_EXAMPLES"
 	EnvDeleteThreshold   = "GLSYNC_DELETION_THRESHOLD"
 	EnvForceDeletion     = "GLSYNC_FORCE_DELETION"
+	EnvGitLabToken       = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
+	EnvOceanVersion      = "GLSYNC_OCEAN_VERSION"
 )
 
 // Config is the validated configuration.
 type Config struct {
-	// TokenMapping maps tokens to the path globs they sync.
+	// TokenMapping maps tokens to the path globs they sync. Ocean v2's
+	// single gitlabToken becomes one entry for every path.
 	TokenMapping tokenmap.Mapping
+	// OceanVersion is the Ocean generation whose mapping defaults apply:
+	// oceanVersion when set, else v2 for a configuration in v2's form
+	// (gitlabToken) and v1 for one in v1's (tokenMapping).
+	OceanVersion mapping.Generation
 	// GitLabHost is the base URL of the GitLab instance, without /api/v4.
 	GitLabHost string
 	// AppHost is this service's public URL; it enables real-time hooks.
@@ -124,6 +132,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // JSON string (as Helm passes them) are kept as nodes.
 type file struct {
 	TokenMapping                   yaml.Node `yaml:"tokenMapping"`
+	GitLabToken                    string    `yaml:"gitlabToken"`
+	OceanVersion                   string    `yaml:"oceanVersion"`
 	GitLabHost                     string    `yaml:"gitlabHost"`
 	AppHost                        string    `yaml:"appHost"`
 	UseSystemHook                  *bool     `yaml:"useSystemHook"`
@@ -175,7 +185,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -200,8 +210,27 @@ func build(f file, getenv func(string) string) (*Config, error) {
 			return nil, err
 		}
 		c.TokenMapping = m
-	} else {
-		return nil, &Error{Setting: "tokenMapping", Err: fmt.Errorf(`is required: set it in the config file or in %s, e.g. {"glpat-…": ["**"]}`, EnvTokenMapping)}
+	}
+	// Ocean v2's form: one token for everything it can see
+	// (integrations/gitlab-v2/.port/spec.yaml, gitlabToken).
+	token, tokenSrc := pick(f.GitLabToken, EnvGitLabToken, getenv)
+	switch {
+	case token != "" && c.TokenMapping != nil:
+		return nil, &Error{Setting: "gitlabToken", Source: tokenSrc, Err: errors.New("set either tokenMapping (Ocean v1's form) or gitlabToken (v2's), not both")}
+	case token != "":
+		c.TokenMapping = tokenmap.Mapping{{Token: token, Patterns: []string{"**"}}}
+		c.OceanVersion = mapping.OceanV2
+	case c.TokenMapping == nil:
+		return nil, &Error{Setting: "tokenMapping", Err: fmt.Errorf(`is required: set tokenMapping (or %s), e.g. {"glpat-…": ["**"]}, or Ocean v2's gitlabToken (or %s)`, EnvTokenMapping, EnvGitLabToken)}
+	default:
+		c.OceanVersion = mapping.OceanV1
+	}
+	if v, src := pick(f.OceanVersion, EnvOceanVersion, getenv); v != "" {
+		g, err := mapping.ParseGeneration(v)
+		if err != nil {
+			return nil, &Error{Setting: "oceanVersion", Source: src, Err: err}
+		}
+		c.OceanVersion = g
 	}
 
 	// gitlabHost

@@ -1,7 +1,9 @@
 package mapping
 
 import (
+	_ "embed"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +29,11 @@ func ParseGeneration(s string) (Generation, error) {
 	case "v2", "2", "gitlab-v2":
 		return OceanV2, nil
 	}
-	return "", fmt.Errorf("must be v1 (Ocean's integrations/gitlab) or v2 (integrations/gitlab-v2), got %q", s)
+	got := strconv.Quote(s)
+	if len(s) > 12 {
+		got = fmt.Sprintf("a %d-character value", len(s)) // perhaps a token in the wrong place: never echoed
+	}
+	return "", fmt.Errorf("must be v1 (Ocean's integrations/gitlab) or v2 (integrations/gitlab-v2), got %s", got)
 }
 
 // Default values that differ between the generations. Each names the
@@ -89,3 +95,33 @@ func defaults(gen Generation, kind string) Selector {
 // v1DefaultSpecPath is v1's GitOps spec file glob (gitlab/gitlab_integration/
 // git_integration.py, GitlabPortAppConfig.spec_path).
 const v1DefaultSpecPath = "**/port.yml"
+
+//go:embed ocean/v1-port-app-config.yaml
+var oceanV1Mapping []byte
+
+//go:embed ocean/v2-port-app-config.yml
+var oceanV2Mapping []byte
+
+//go:embed ocean/v1-blueprints.json
+var oceanV1Blueprints []byte
+
+//go:embed ocean/v2-blueprints.json
+var oceanV2Blueprints []byte
+
+// OceanDefault returns the default port-app-config Ocean ships for a
+// generation, byte for byte (see ocean/SOURCE.md).
+func OceanDefault(gen Generation) []byte {
+	if gen == OceanV1 {
+		return append([]byte(nil), oceanV1Mapping...)
+	}
+	return append([]byte(nil), oceanV2Mapping...)
+}
+
+// OceanBlueprints returns the blueprints.json Ocean ships for a
+// generation, byte for byte: the blueprints its default mapping writes to.
+func OceanBlueprints(gen Generation) []byte {
+	if gen == OceanV1 {
+		return append([]byte(nil), oceanV1Blueprints...)
+	}
+	return append([]byte(nil), oceanV2Blueprints...)
+}

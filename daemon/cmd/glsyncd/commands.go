@@ -71,8 +71,11 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 			return nil, failedErr(fmt.Errorf("port: %w", err))
 		}
 		opts.Store, opts.Examples = sink, sink.Examples
-	} else if opts.Mapping, err = a.loadMapping(); err != nil {
-		return nil, err
+	} else {
+		if opts.Mapping, err = a.loadMapping(cfg.OceanVersion); err != nil {
+			return nil, err
+		}
+		logWarnings(log, opts.Mapping)
 	}
 	sum, err := resync.Run(ctx, opts)
 	if err != nil {
@@ -171,11 +174,11 @@ func (a *app) validateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := a.loadMapping()
+			m, err := a.loadMapping(cfg.OceanVersion)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "config ok: gitlabHost %s, %d token(s)\n", cfg.GitLabHost, len(cfg.TokenMapping))
+			fmt.Fprintf(a.stdout, "config ok: gitlabHost %s, %d token(s), Ocean %s defaults\n", cfg.GitLabHost, len(cfg.TokenMapping), cfg.OceanVersion)
 			for _, e := range cfg.TokenMapping {
 				fmt.Fprintf(a.stdout, "  %s: %s\n", e.Masked(), strings.Join(e.Patterns, ", "))
 			}
@@ -186,6 +189,9 @@ func (a *app) validateCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "  scheduledResyncInterval %s\n", cfg.ScheduledResyncInterval)
 			}
 			fmt.Fprintf(a.stdout, "mapping ok: %d resource(s), kinds %s\n", len(m.Resources), strings.Join(m.Kinds(), ", "))
+			for _, w := range m.Warnings {
+				fmt.Fprintf(a.stdout, "  warning: %s\n", w)
+			}
 			return nil
 		},
 	}

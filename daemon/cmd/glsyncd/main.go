@@ -139,12 +139,38 @@ func (a *app) mappingFile() string {
 	return a.getenv(envMapping)
 }
 
-func (a *app) loadMapping() (*mapping.Config, error) {
-	m, err := mapping.Load(a.mappingFile())
+// loadMapping reads the mapping with the defaults of generation gen (the
+// config's oceanVersion).
+func (a *app) loadMapping(gen mapping.Generation) (*mapping.Config, error) {
+	m, err := mapping.LoadWith(a.mappingFile(), mapping.ParseOptions{Generation: gen})
 	if err != nil {
 		return nil, usageErr(err)
 	}
 	return m, nil
+}
+
+// logWarnings logs the mapping's load warnings (options Ocean knows that
+// glsync does not act on, deprecated forms).
+func logWarnings(log *slog.Logger, m *mapping.Config) {
+	for _, w := range m.Warnings {
+		log.Warn("mapping: " + w)
+	}
+}
+
+// generation is the Ocean generation for commands that do not need a
+// config: the config's when it loads, else GLSYNC_OCEAN_VERSION, else v2.
+func (a *app) generation() (mapping.Generation, error) {
+	if cfg, err := config.Load(a.configPath, a.getenv); err == nil {
+		return cfg.OceanVersion, nil
+	}
+	if v := a.getenv(config.EnvOceanVersion); v != "" {
+		g, err := mapping.ParseGeneration(v)
+		if err != nil {
+			return "", usageErr(fmt.Errorf("%s: %w", config.EnvOceanVersion, err))
+		}
+		return g, nil
+	}
+	return mapping.OceanV2, nil
 }
 
 // load reads the logger flags, the config and the mapping, the start of
@@ -158,10 +184,11 @@ func (a *app) load() (*slog.Logger, *config.Config, *mapping.Config, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := a.loadMapping()
+	m, err := a.loadMapping(cfg.OceanVersion)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	logWarnings(log, m)
 	return log, cfg, m, nil
 }
 

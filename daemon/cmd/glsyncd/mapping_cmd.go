@@ -60,7 +60,11 @@ func (a *app) mappingCommand() *cobra.Command {
 			if (input == "") == !fromExamples {
 				return usageErr(errors.New("give exactly one of --input FILE and --from-examples"))
 			}
-			m, err := a.loadMapping()
+			gen, err := a.generation()
+			if err != nil {
+				return err
+			}
+			m, err := a.loadMapping(gen)
 			if err != nil {
 				return err
 			}

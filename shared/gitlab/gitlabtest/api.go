@@ -331,14 +331,31 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 	}
 	membership, _ := boolParam(q, "membership")
 	simple, _ := boolParam(q, "simple")
+	owned, _ := boolParam(q, "owned")
+	visibility := q.Get("visibility")
 	minLevel, _ := strconv.Atoi(q.Get("min_access_level"))
 	arch := archivedFilter(q)
+	active, activeSet := boolParam(q, "active")
 	idAfter, _ := strconv.ParseInt(q.Get("id_after"), 10, 64)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	list := s.sortedProjects(func(p *Project) bool {
 		if !arch(p) || (idAfter > 0 && p.ID <= idAfter) {
 			return false
+		}
+		if visibility != "" && p.Visibility != visibility {
+			return false
+		}
+		// active: not archived and not pending deletion (GitLab 17.x+).
+		if activeSet && !p.Archived != active { // projects are never pending deletion here
+			return false
+		}
+		if owned {
+			// GitLab's owned projects: the user's namespace, and projects
+			// where it has the Owner role through a membership (a group
+			// access token's bot: its group's projects when the token's
+			// role is Owner; sharing never grants Owner here).
+			return tok.Kind == GroupAccessToken && s.accessLevel(tok) >= 50 && s.isDescendant(p.NamespaceID, tok.GroupID)
 		}
 		if tok.Kind == AdminToken {
 			return !membership && minLevel == 0 // an admin is a member of nothing here
