@@ -98,17 +98,21 @@ func TestOceanSelectorOptions(t *testing.T) {
 	groupScoped := []string{"group", "merge-request", "issue", "member", "group-with-members", "file"}
 	type tc struct {
 		name, doc, warn string
-		check        func(*Config) bool
+		check           func(*Config) bool
 	}
 	cases := []tc{}
 	extra := map[string]string{"file": "      files: {path: a.yml}\n", "folder": "      folders: [{path: src}]\n"}
 	for _, k := range projectScoped {
 		cases = append(cases, tc{name: "includeOnlyActiveProjects/" + k, doc: res(k, extra[k]+"      includeOnlyActiveProjects: 'true'\n", ""),
-			check: func(c *Config) bool { return c.Resources[0].Options.ActiveProjects != nil && *c.Resources[0].Options.ActiveProjects }})
+			check: func(c *Config) bool {
+				return c.Resources[0].Options.ActiveProjects != nil && *c.Resources[0].Options.ActiveProjects
+			}})
 	}
 	for _, k := range groupScoped {
 		cases = append(cases, tc{name: "includeOnlyActiveGroups/" + k, doc: res(k, extra[k]+"      includeOnlyActiveGroups: no\n", ""),
-			check: func(c *Config) bool { return c.Resources[0].Options.ActiveGroups != nil && !*c.Resources[0].Options.ActiveGroups }})
+			check: func(c *Config) bool {
+				return c.Resources[0].Options.ActiveGroups != nil && !*c.Resources[0].Options.ActiveGroups
+			}})
 	}
 	cases = append(cases,
 		tc{name: "booleans as strings", doc: res("project", "      includeLanguages: 'true'\n      includeLabels: \"1\"\n", ""),
@@ -145,7 +149,9 @@ func TestOceanSelectorOptions(t *testing.T) {
 		tc{name: "itemsToParseName and top-level transform", doc: res("file", "      files: {path: a.yml}\n", "itemsToParse: .file.content, itemsToParseName: doc, itemsToParseTopLevelTransform: 'false', entity: {mappings: {identifier: .doc.name, blueprint: '\"x\"'}}"),
 			check: func(c *Config) bool { r := c.Resources[0]; return r.itemsName == "doc" && r.itemsRemove == nil }},
 		tc{name: "search query relation and team", doc: res("project", "", "entity: {mappings: {identifier: .path, blueprint: '\"x\"', team: {combinator: and, rules: [{property: $identifier, operator: '=', value: .path}]}, relations: {owner: {combinator: or, rules: [{property: email, operator: '=', value: .owner}, {combinator: and, rules: [{property: $title, operator: contains, value: '\"x\"'}]}]}}}}"),
-			check: func(c *Config) bool { return c.Resources[0].relations[0].query != nil && c.Resources[0].team.query != nil }},
+			check: func(c *Config) bool {
+				return c.Resources[0].relations[0].query != nil && c.Resources[0].team.query != nil
+			}},
 		tc{name: "search query identifier", doc: res("project", "", "entity: {mappings: {identifier: {combinator: and, rules: [{property: $identifier, operator: '=', value: .path}]}, blueprint: '\"x\"'}}"),
 			warn: "identifier is a search query", check: func(c *Config) bool { return len(c.Resources) == 0 }},
 		tc{name: "includeVerboseMemberObject", doc: res("group-with-members", "      includeVerboseMemberObject: 'true'\n      includeBotMembers: 'no'\n      includeInheritedMembers: 'yes'\n", ""),
@@ -165,11 +171,17 @@ func TestOceanSelectorOptions(t *testing.T) {
 				return q.Get("finished_after") == "2024-01-01T00:00:00Z" && q.Get("order_by") == "finished_at" && q.Get("environment") == "prod"
 			}},
 		tc{name: "pipeline apiQueryParams", doc: res("pipeline", "      apiQueryParams: {status: failed, ref: main, yaml_errors: false}\n", ""),
-			check: func(c *Config) bool { q := c.Resources[0].Options.APIQueryParams; return q.Get("status") == "failed" && q.Get("yaml_errors") == "false" }},
+			check: func(c *Config) bool {
+				q := c.Resources[0].Options.APIQueryParams
+				return q.Get("status") == "failed" && q.Get("yaml_errors") == "false"
+			}},
 		tc{name: "job pipelineQueryParams", doc: res("job", "      pipelineQueryParams: {source: schedule}\n", ""),
 			check: func(c *Config) bool { return c.Resources[0].Options.PipelineQueryParams.Get("source") == "schedule" }},
 		tc{name: "branch options", doc: res("branch", "      defaultBranchOnly: 'false'\n      regex: '^release/'\n      search: rel\n", ""),
-			check: func(c *Config) bool { o := c.Resources[0].Options; return !o.DefaultBranchOnly && o.Regex == "^release/" }},
+			check: func(c *Config) bool {
+				o := c.Resources[0].Options
+				return !o.DefaultBranchOnly && o.Regex == "^release/"
+			}},
 		tc{name: "skill kind", doc: res("skill", "      paths: [{path: 'skills/**/SKILL.md'}]\n", ""), warn: "kind skill is not synced by glsync yet",
 			check: func(c *Config) bool { return len(c.Resources) == 0 }},
 		tc{name: "ProjectSelector options Ocean ignores on tags", doc: res("tag", "      includeLanguages: true\n", ""), warn: "selector.includeLanguages has no effect on kind tag",
