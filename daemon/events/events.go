@@ -432,7 +432,7 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 		}
 		for _, e := range res.Changes.Upserts[crawl.KindProject][before:] {
 			if crawl.Has(e) {
-				if err := refs.Resolve(ctx, src, o, e); err != nil {
+				if err := refs.Resolve(ctx, src, o, e, g.Options.Generation); err != nil {
 					return Result{}, nil, &TransientError{err}
 				}
 			}

@@ -54,6 +54,12 @@ func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error
 		labels := []any{}
 		err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/labels", id), nil, func(p gitlab.Page) error {
 			for _, l := range p.Items {
+				if o.Generation == "v1" {
+					// python-gitlab adds the parent's id to each label
+					// (gitlab/gitlab_integration/gitlab_service.py,
+					// get_project_labels).
+					l["project_id"] = float64(id)
+				}
 				labels = append(labels, l)
 			}
 			return nil

@@ -3,7 +3,6 @@ package crawl
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 
@@ -41,11 +40,19 @@ func Has(e *catalog.Entity) bool {
 	return false
 }
 
-// Resolve replaces the entity's file:// and search:// values, reading from
-// project (a GitLab project object) with src's token.
-func (r *References) Resolve(ctx context.Context, src *Source, project map[string]any, e *catalog.Entity) error {
+// Resolve replaces the entity's file:// and search:// values, reading with
+// src's token from the project the raw object obj belongs to, as Ocean's
+// GitManipulationHandler does: the object itself when it is a project,
+// else its "repo" (file, folder, skill and plugin objects). Ocean v1 reads
+// a folder object's files on its __branch and below its path
+// (gitlab/gitlab_integration/git_integration.py, _validate_project_scope);
+// v2 on the default branch from the repository root
+// (gitlab-v2/gitlab/entity_processors/file_entity_processor.py). Objects
+// of other kinds have no project to read: their values become null, as in
+// Ocean.
+func (r *References) Resolve(ctx context.Context, src *Source, obj map[string]any, e *catalog.Entity, gen string) error {
+	project, ref, base := referenceScope(obj, gen)
 	id := int64(num(project["id"]))
-	ref, _ := project["default_branch"].(string)
 	empty, _ := project["empty_repo"].(bool)
 	for k, v := range e.Properties {
 		s, ok := v.(string)
@@ -55,7 +62,10 @@ func (r *References) Resolve(ctx context.Context, src *Source, project map[strin
 		switch {
 		case strings.HasPrefix(s, "file://"):
 			p := strings.TrimPrefix(s, "file://")
-			if empty || p == "" {
+			if base != "" {
+				p = base + "/" + p
+			}
+			if id == 0 || ref == "" || empty || p == "" {
 				e.Properties[k] = nil
 				continue
 			}
@@ -78,19 +88,29 @@ func (r *References) Resolve(ctx context.Context, src *Source, project map[strin
 				e.Properties[k] = *c
 			}
 		case strings.HasPrefix(s, "search://"):
-			term, err := searchTerm(s)
+			scope, query, err := searchTerm(s)
 			if err != nil {
 				return fmt.Errorf("property %s: %w", k, err)
 			}
-			key := fmt.Sprintf("%d|%s", id, term)
+			if id == 0 {
+				e.Properties[k] = nil
+				continue
+			}
+			if gen == "v1" && scope == "blobs" && base != "" && !strings.Contains(query, "path:") {
+				query += " path:" + base
+			}
+			key := fmt.Sprintf("%d|%s|%s", id, scope, query)
 			r.mu.Lock()
 			f, hit := r.found[key]
 			r.mu.Unlock()
 			if !hit {
 				if empty {
 					f = false
-				} else if f, err = src.SearchBlobs(ctx, id, term); err != nil {
-					return fmt.Errorf("property %s (%s): %w", k, s, err)
+				} else if f, err = src.Search(ctx, id, scope, query); err != nil {
+					if !denied(err) {
+						return fmt.Errorf("property %s (%s): %w", k, s, err)
+					}
+					f = false // GitLab refused the project: no match, as in Ocean
 				}
 				r.mu.Lock()
 				r.found[key] = f
@@ -102,24 +122,41 @@ func (r *References) Resolve(ctx context.Context, src *Source, project map[strin
 	return nil
 }
 
-// searchTerm reads "search://scope=blobs&&query=TERM".
-func searchTerm(s string) (string, error) {
-	rest := strings.TrimPrefix(s, "search://")
-	var scope, query string
-	for _, part := range strings.Split(rest, "&&") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "scope":
-			scope = v
-		case "query":
-			if u, err := url.QueryUnescape(v); err == nil {
-				v = u
-			}
-			query = v
+// referenceScope is the project a raw object's references read, the ref
+// and (v1 folders) the base path.
+func referenceScope(obj map[string]any, gen string) (project map[string]any, ref, base string) {
+	project = obj
+	if repo, ok := obj["repo"].(map[string]any); ok {
+		project = repo
+	} else if _, ok := obj["path_with_namespace"]; !ok {
+		return map[string]any{}, "", ""
+	}
+	ref, _ = project["default_branch"].(string)
+	if gen == "v1" {
+		if b, ok := obj["__branch"].(string); ok && b != "" {
+			ref = b
+		}
+		if f, ok := obj["folder"].(map[string]any); ok {
+			base, _ = f["path"].(string)
 		}
 	}
-	if scope != "blobs" || query == "" {
-		return "", fmt.Errorf("%q: use search://scope=blobs&&query=TERM", s)
+	return project, ref, base
+}
+
+// searchTerm reads Ocean's "search://scope=SCOPE&&query=TERMS": the scope
+// first, then the query, split at the first "&&" with spaces around either
+// part allowed (gitlab-v2/gitlab/entity_processors/utils.py); the query
+// may hold "=".
+func searchTerm(s string) (scope, query string, err error) {
+	rest := strings.TrimPrefix(s, "search://")
+	left, right, ok := strings.Cut(rest, "&&")
+	left, right = strings.TrimSpace(left), strings.TrimSpace(right)
+	if !ok || !strings.HasPrefix(left, "scope=") || !strings.HasPrefix(right, "query=") {
+		return "", "", fmt.Errorf("%q: use search://scope=blobs&&query=TERMS", s)
 	}
-	return query, nil
+	scope, query = strings.TrimPrefix(left, "scope="), strings.TrimPrefix(right, "query=")
+	if scope == "" || query == "" {
+		return "", "", fmt.Errorf("%q: use search://scope=blobs&&query=TERMS", s)
+	}
+	return scope, query, nil
 }

@@ -299,8 +299,8 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 						continue
 					}
 					for _, e := range ents {
-						if ks.Kind == crawl.KindProject && crawl.Has(e) {
-							if err := refs.Resolve(ctx, src, obj, e); err != nil {
+						if crawl.Has(e) {
+							if err := refs.Resolve(ctx, src, obj, e, string(r.Options.Generation)); err != nil {
 								addErr(fmt.Errorf("%s: %w", e.Identifier, err))
 								continue
 							}
