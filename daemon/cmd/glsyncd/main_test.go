@@ -231,3 +231,53 @@ func TestMappingInitAndTest(t *testing.T) {
 		t.Fatalf("from examples: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestOceanDefaultMappings: a user switching over writes Ocean's default
+// mapping (mapping init --ocean), and validate and resync run it with
+// zero errors, v1's with a tokenMapping deployment and v2's with a
+// gitlabToken one.
+func TestOceanDefaultMappings(t *testing.T) {
+	_, org, url := sim(t)
+	for _, tc := range []struct {
+		gen string
+		env map[string]string
+	}{
+		{"v1", map[string]string{config.EnvTokenMapping: `{"` + org.RootTokens[0] + `": ["**"]}`}},
+		{"v2", map[string]string{config.EnvGitLabToken: org.RootTokens[1]}},
+	} {
+		t.Run(tc.gen, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "port-app-config.yml")
+			if r := runCLI(t, nil, "mapping", "init", "--ocean", tc.gen, "--output", file); r.code != 0 {
+				t.Fatalf("init: %d %s", r.code, r.stderr)
+			}
+			tc.env[config.EnvGitLabHost] = url
+			tc.env[envMapping] = file
+			tc.env[envDataDir] = dir
+			r := runCLI(t, tc.env, "validate")
+			if r.code != 0 || !strings.Contains(r.stdout, "Ocean "+tc.gen+" defaults") {
+				t.Fatalf("validate: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			if tc.gen == "v1" && !strings.Contains(r.stdout, "warning: resources[0] (kind project): port.entity.mappings.properties.readme: DEPRECATION: Using 'file://' prefix") {
+				t.Fatalf("validate does not show the deprecation:\n%s", r.stdout)
+			}
+			r = runCLI(t, tc.env, "resync")
+			if r.code != 0 || strings.Contains(r.stderr, "level=ERROR") {
+				t.Fatalf("resync: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			assertNoToken(t, org, r)
+			r = runCLI(t, tc.env, "catalog", "list", "--blueprint", "service", "--output", "json")
+			var ents []struct{ Properties map[string]any }
+			if err := json.Unmarshal([]byte(r.stdout), &ents); err != nil || len(ents) == 0 {
+				t.Fatalf("services: %v %d\n%s", err, len(ents), r.stderr)
+			}
+			readme, _ := ents[0].Properties["readme"].(string)
+			if !strings.HasPrefix(readme, "# ") {
+				t.Fatalf("readme not read from the repository: %q", readme)
+			}
+		})
+	}
+	if r := runCLI(t, nil, "mapping", "init", "--ocean", "v3"); r.code != exitUsage || !strings.Contains(r.stderr, "--ocean: must be v1") {
+		t.Fatalf("bad --ocean: %d %s", r.code, r.stderr)
+	}
+}

@@ -17,13 +17,23 @@ func (a *app) mappingCommand() *cobra.Command {
 	c := &cobra.Command{Use: "mapping", Short: "Write or test port-app-config mappings"}
 	var output string
 	var force, minimal bool
+	var ocean string
 	initCmd := &cobra.Command{
 		Use:   "init",
-		Short: "Write a mapping covering every kind (or, with --minimal, the embedded default) to edit it",
+		Short: "Write a mapping covering every kind (or, with --minimal, the embedded default; with --ocean v1|v2, Ocean's default) to edit it",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			doc := mapping.AllKinds()
-			if minimal {
+			switch {
+			case ocean != "" && minimal:
+				return usageErr(errors.New("--ocean and --minimal: give one of them"))
+			case ocean != "":
+				gen, err := mapping.ParseGeneration(ocean)
+				if err != nil {
+					return usageErr(fmt.Errorf("--ocean: %w", err))
+				}
+				doc = mapping.OceanDefault(gen)
+			case minimal:
 				doc = mapping.Default()
 			}
 			if output == "" || output == "-" {
@@ -43,6 +53,7 @@ func (a *app) mappingCommand() *cobra.Command {
 	initCmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default: standard output)")
 	initCmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	initCmd.Flags().BoolVar(&minimal, "minimal", false, "write the embedded default (group, project, merge-request, issue) instead")
+	initCmd.Flags().StringVar(&ocean, "ocean", "", "write the default mapping Ocean's GitLab integration ships: v1 (integrations/gitlab) or v2 (integrations/gitlab-v2), byte for byte")
 
 	var kind, input string
 	var fromExamples bool
