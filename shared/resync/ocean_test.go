@@ -173,3 +173,61 @@ func idsOf(t *testing.T, st catalog.Store, blueprint string) []string {
 	}
 	return out
 }
+
+// TestFileObjectShape: one object per file in Ocean's shape (GitLab's
+// Repository Files API fields, project_id as a string, path), content
+// parsed as each generation parses it, and file:// references inside
+// the content resolved from the repository root (Ocean v2's
+// _resolve_file_references).
+func TestFileObjectShape(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	e.sim.SetFile(p.ID, "catalog/multi.yml", "name: a\nowner: file://docs/owner.txt\n---\nname: b\nlinks: [file://docs/owner.txt]\n")
+	e.sim.SetFile(p.ID, "catalog/single.yml", "name: solo\n")
+	e.sim.SetFile(p.ID, "docs/owner.txt", "team-x\n")
+	sel := "      files: {path: 'catalog/*.yml', repos: [" + p.PathWithNamespace + "], searchStrategy: repositoryTree}\n"
+	maps := "          identifier: .file.path\n          blueprint: '\"f\"'\n          properties:\n            file: .file\n            repo: .repo.path_with_namespace\n"
+	files := func(gen mapping.Generation) map[string]map[string]any {
+		st := freshStore(t)
+		e.mustResync(t, oceanMapping(t, gen, "file", sel, maps), st)
+		out := map[string]map[string]any{}
+		for _, x := range entitiesOf(t, st, "f") {
+			if x.Properties["repo"] != p.PathWithNamespace {
+				t.Fatalf("repo: %v", x.Properties["repo"])
+			}
+			out[x.Identifier] = x.Properties["file"].(map[string]any)
+		}
+		return out
+	}
+	v2 := files(mapping.OceanV2)
+	if len(v2) != 2 {
+		t.Fatalf("v2: %d file objects, want one per file", len(v2))
+	}
+	multi := v2["catalog/multi.yml"]
+	for _, k := range []string{"file_name", "file_path", "size", "encoding", "content_sha256", "ref", "blob_id", "commit_id", "last_commit_id", "execute_filemode"} {
+		if _, ok := multi[k]; !ok {
+			t.Errorf("file object lacks GitLab's %s: %v", k, multi)
+		}
+	}
+	if multi["project_id"] != strconv.FormatInt(p.ID, 10) || multi["path"] != "catalog/multi.yml" || multi["file_name"] != "multi.yml" {
+		t.Fatalf("project_id, path, file_name: %v %v %v", multi["project_id"], multi["path"], multi["file_name"])
+	}
+	docs, _ := multi["content"].([]any)
+	if len(docs) != 2 {
+		t.Fatalf("v2 multi-document content: %v", multi["content"])
+	}
+	first, second := docs[0].(map[string]any), docs[1].(map[string]any)
+	if first["owner"] != "team-x\n" || second["links"].([]any)[0] != "file://docs/owner.txt" {
+		t.Fatalf("file:// references: object value %q (want the file's text), list item %v (left as is)", first["owner"], second["links"])
+	}
+	if single, _ := v2["catalog/single.yml"]["content"].([]any); len(single) != 1 {
+		t.Fatalf("v2 single document: %v, want a one-document list", v2["catalog/single.yml"]["content"])
+	}
+	v1 := files(mapping.OceanV1)
+	if c, ok := v1["catalog/single.yml"]["content"].(map[string]any); !ok || c["name"] != "solo" {
+		t.Fatalf("v1 single document: %v, want the document", v1["catalog/single.yml"]["content"])
+	}
+	if c, _ := v1["catalog/multi.yml"]["content"].([]any); len(c) != 2 {
+		t.Fatalf("v1 multi-document: %v", v1["catalog/multi.yml"]["content"])
+	}
+}

@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -239,7 +240,7 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"file_name": path.Base(name), "file_path": name, "size": len(content), "encoding": "base64",
-			"content": base64.StdEncoding.EncodeToString([]byte(content)), "content_sha256": "", "ref": orDefault(q.Get("ref"), p.DefaultBranch),
+			"content": base64.StdEncoding.EncodeToString([]byte(content)), "content_sha256": fmt.Sprintf("%x", sha256.Sum256([]byte(content))), "ref": orDefault(q.Get("ref"), p.DefaultBranch),
 			"blob_id": blobSHA(content), "commit_id": blobSHA(pwn), "last_commit_id": blobSHA(pwn + "last"), "execute_filemode": false,
 		})
 	case segs[0] == "repository" && len(segs) >= 2 && segs[1] == "branches":
