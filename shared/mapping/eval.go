@@ -466,3 +466,45 @@ func deletionPath(src string) string {
 	}
 	return ""
 }
+
+// StaticBlueprint is the blueprint the resource always writes to, when
+// its blueprint expression is a string literal ('"service"'), the usual
+// case.
+func (r *Resource) StaticBlueprint() (string, bool) {
+	s := strings.TrimSpace(r.blueprint.src)
+	if len(s) < 2 || s[0] != '"' {
+		return "", false
+	}
+	v, err := strconv.Unquote(s)
+	return v, err == nil && v != ""
+}
+
+// PropertyNames and RelationNames are the property and relation names
+// the resource maps, sorted.
+func (r *Resource) PropertyNames() []string {
+	out := make([]string, 0, len(r.properties))
+	for _, p := range r.properties {
+		out = append(out, p.name)
+	}
+	return out
+}
+
+// RelationNames: see PropertyNames.
+func (r *Resource) RelationNames() []string {
+	out := make([]string, 0, len(r.relations))
+	for _, p := range r.relations {
+		out = append(out, p.name)
+	}
+	return out
+}
+
+// PropertyReads reports whether the expression of property name reads
+// field.
+func (r *Resource) PropertyReads(name, field string) bool {
+	for _, p := range r.properties {
+		if p.name == name {
+			return strings.Contains(p.src, field)
+		}
+	}
+	return false
+}

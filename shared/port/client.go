@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,10 +142,19 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
-// UserAgent is what Port derives the entities' $datasource from.
+// UserAgent is what Port derives the entities' $datasource from, in
+// Ocean's form "port-ocean/<type>/<version>/<identifier>/exporter"
+// (port_ocean/clients/port/authentication.py, user_agent).
 func (c *Client) UserAgent() string {
-	return "port-ocean/" + c.opts.Type + "/" + c.opts.Integration + "/exporter"
+	v := c.opts.Version
+	if v == "" {
+		v = "0.0.0"
+	}
+	return "port-ocean/" + c.opts.Type + "/" + v + "/" + c.opts.Integration + "/exporter"
 }
+
+// BaseURL returns Port's API address the client talks to.
+func (c *Client) BaseURL() string { return c.opts.BaseURL }
 
 // Integration returns the integration identifier.
 func (c *Client) Integration() string { return c.opts.Integration }
@@ -386,23 +396,82 @@ func (c *Client) Delete(ctx context.Context, blueprint, identifier string, delet
 	return err
 }
 
-// Owned returns the blueprint and identifier of every entity this
-// integration wrote, found by $datasource as Ocean does.
-func (c *Client) Owned(ctx context.Context) ([]Entity, error) {
-	query := map[string]any{"combinator": "and", "rules": []any{
-		map[string]any{"property": "$datasource", "operator": "=", "value": c.UserAgent()},
-	}}
+// BulkDeleteMax is the most identifiers one bulk delete takes (Ocean's
+// ENTITIES_BULK_DELETE_MAX_BATCH_SIZE).
+const BulkDeleteMax = 100
+
+// BulkDelete deletes entities of one blueprint as Ocean does since 0.45
+// (port_ocean/clients/port/mixins/entities.py, bulk_delete_entities):
+// POST /v1/blueprints/:b/bulk/entities/delete, BulkDeleteMax identifiers
+// a request. It returns the identifiers Port reports deleted; one already
+// gone is not reported and not an error.
+func (c *Client) BulkDelete(ctx context.Context, blueprint string, ids []string, deleteDependents bool) ([]string, error) {
 	q := url.Values{}
-	q.Set("exclude_calculated_properties", "true")
-	q.Add("include", "blueprint")
-	q.Add("include", "identifier")
-	var out struct {
-		Entities []Entity `json:"entities"`
+	q.Set("delete_dependents", fmt.Sprint(deleteDependents))
+	var deleted []string
+	for start := 0; start < len(ids); start += BulkDeleteMax {
+		batch := ids[start:min(start+BulkDeleteMax, len(ids))]
+		var out struct {
+			Deleted []string `json:"deletedEntities"`
+		}
+		if _, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/:b/bulk/entities/delete",
+			"/v1/blueprints/"+url.PathEscape(blueprint)+"/bulk/entities/delete", q, map[string]any{"entities": batch}, &out); err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, out.Deleted...)
 	}
-	if _, err := c.do(ctx, http.MethodPost, "POST /v1/entities/search", "/v1/entities/search", q, query, &out); err != nil {
-		return nil, err
+	return deleted, nil
+}
+
+// OceanTypes are the integration types Ocean's GitLab integrations
+// write under: v1's and v2's. Entities either wrote for this integration
+// identifier count as this integration's.
+var OceanTypes = []string{"gitlab", "gitlab-v2"}
+
+// Owned returns the blueprint and identifier of every entity this
+// integration identifier owns, whichever Ocean GitLab integration (any
+// version) or glsync wrote it, last written before "before" (zero: any
+// time). As Ocean does (port_ocean/clients/port/mixins/entities.py,
+// search_entities), it lists POST /v1/blueprints/entities/datasource-entities
+// by $datasource prefix "port-ocean/<type>/" and suffix
+// "/<identifier>/exporter", which span versions, page by page.
+func (c *Client) Owned(ctx context.Context, before time.Time) ([]Entity, error) {
+	types := append([]string(nil), OceanTypes...)
+	if !slices.Contains(types, c.opts.Type) {
+		types = append(types, c.opts.Type)
 	}
-	return out.Entities, nil
+	seen := map[string]bool{}
+	var all []Entity
+	for _, typ := range types {
+		var from any
+		for {
+			body := map[string]any{"datasource_prefix": "port-ocean/" + typ + "/", "datasource_suffix": "/" + c.opts.Integration + "/exporter", "limit": 5000}
+			if !before.IsZero() {
+				body["before"] = before.UTC().Format(time.RFC3339Nano)
+			}
+			if from != nil {
+				body["from"] = from
+			}
+			var out struct {
+				Entities []Entity `json:"entities"`
+				Next     any      `json:"next"`
+			}
+			if _, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/entities/datasource-entities", "/v1/blueprints/entities/datasource-entities", nil, body, &out); err != nil {
+				return nil, err
+			}
+			for _, e := range out.Entities {
+				if k := e.Blueprint + "\x00" + e.Identifier; !seen[k] {
+					seen[k] = true
+					all = append(all, e)
+				}
+			}
+			if out.Next == nil || out.Next == "" || len(out.Entities) == 0 {
+				break
+			}
+			from = out.Next
+		}
+	}
+	return all, nil
 }
 
 // EnsureBlueprint creates a blueprint unless it exists; an existing one is

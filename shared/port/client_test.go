@@ -53,13 +53,70 @@ func TestBulkSplitsAndReportsRefusedEntities(t *testing.T) {
 		t.Fatalf("requests %v, tokens %d: want 3 bulk requests and one token", counts, tokens)
 	}
 	// Owned by this integration through $datasource.
-	owned, err := c.Owned(context.Background())
+	owned, err := c.Owned(context.Background(), time.Time{})
 	if err != nil || len(owned) != 44 {
 		t.Fatalf("owned %d %v", len(owned), err)
 	}
 	s.AddEntity(porttest.Entity{Blueprint: "service", Identifier: "someone-else", Datasource: "port-ocean/github/x/exporter"})
-	if owned, _ = c.Owned(context.Background()); len(owned) != 44 {
+	if owned, _ = c.Owned(context.Background(), time.Time{}); len(owned) != 44 {
 		t.Fatalf("another integration's entity counted as ours: %d", len(owned))
+	}
+}
+
+// TestOwnedSpansOceanVersions: entities the Ocean GitLab integrations
+// (v1 "gitlab", v2 "gitlab-v2", any version) wrote for this integration
+// identifier are this integration's; another identifier's, another
+// integration type's and ones written after "before" are not. The listing
+// pages, and bulk delete removes them 100 at a time.
+func TestOwnedSpansOceanVersions(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	id := c.Integration()
+	for i, ds := range []string{
+		"port-ocean/gitlab/0.1.52/" + id + "/exporter",
+		"port-ocean/gitlab-v2/0.9.30/" + id + "/exporter",
+		"port-ocean/gitlab-v2/0.3.1/" + id + "/exporter",
+	} {
+		n := 2100
+		if i > 0 {
+			n = 2600 // gitlab-v2: 5200 entities, two pages of 5000
+		}
+		for j := 0; j < n; j++ {
+			s.AddEntity(porttest.Entity{Blueprint: "service", Identifier: fmt.Sprintf("ocean-%d-%04d", i, j), Datasource: ds})
+		}
+	}
+	for _, ds := range []string{"port-ocean/gitlab/0.1.52/other-" + id + "/exporter", "port-ocean/github/1.0/" + id + "/exporter", "port-ocean/gitlab/0.1.52/" + id + "/gitops"} {
+		s.AddEntity(porttest.Entity{Blueprint: "service", Identifier: "not-ours-" + ds, Datasource: ds})
+	}
+	cut := time.Now()
+	if err := c.Upsert(ctx, "service", port.Entity{Identifier: "written-later", Properties: map[string]any{}}, port.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	owned, err := c.Owned(ctx, cut)
+	if err != nil || len(owned) != 7300 {
+		t.Fatalf("owned %d (want 7300) %v", len(owned), err)
+	}
+	if all, _ := c.Owned(ctx, time.Time{}); len(all) != 7301 {
+		t.Fatalf("without before: %d, want 7301", len(all))
+	}
+	if !strings.HasPrefix(c.UserAgent(), "port-ocean/gitlab/") || !strings.HasSuffix(c.UserAgent(), "/"+id+"/exporter") || strings.Count(c.UserAgent(), "/") != 4 {
+		t.Fatalf("user agent %q is not Ocean's port-ocean/<type>/<version>/<identifier>/exporter", c.UserAgent())
+	}
+	var ids []string
+	for _, e := range owned[:250] {
+		ids = append(ids, e.Identifier)
+	}
+	ids = append(ids, "never-there")
+	deleted, err := c.BulkDelete(ctx, "service", ids, true)
+	if err != nil || len(deleted) != 250 {
+		t.Fatalf("bulk delete: %d %v", len(deleted), err)
+	}
+	counts, _ := s.Requests()
+	if n := counts["POST /v1/blueprints/:b/datasource-entities"]; n != 2*(1+2) {
+		t.Fatalf("%d datasource listings, want 3 per Owned call (gitlab: 1 page, gitlab-v2: 2 pages)", n)
+	}
+	if n := counts["POST /v1/blueprints/:b/bulk/entities/delete"]; n != 3 {
+		t.Fatalf("%d bulk delete requests for 251 identifiers, want 3", n)
 	}
 }
 

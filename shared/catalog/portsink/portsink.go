@@ -50,6 +50,7 @@ type Sink struct {
 
 	mu        sync.Mutex
 	failedRun bool
+	runStart  time.Time // guarded by mu
 
 	sendExamples bool
 }
@@ -74,6 +75,9 @@ func New(mirror *sqlitestore.Store, client *port.Client, o Options) *Sink {
 func (s *Sink) BeginRun(ctx context.Context) (catalog.RunID, error) {
 	s.mu.Lock()
 	s.failedRun = false
+	// Entities written after this (by events during the resync) are not
+	// candidates for cleanup (Ocean's before=resync_start_time).
+	s.runStart = time.Now()
 	s.mu.Unlock()
 	return s.mirror.BeginRun(ctx)
 }
@@ -183,30 +187,32 @@ func (s *Sink) DeleteStale(ctx context.Context, run catalog.RunID, kind string) 
 	return len(deleted), err
 }
 
-// deleteInPort deletes keys concurrently; it returns the ones gone.
+// deleteInPort deletes keys with Port's bulk delete, blueprint by
+// blueprint, as Ocean does; it returns the ones gone (deleted now, or
+// already gone).
 func (s *Sink) deleteInPort(ctx context.Context, keys []catalog.Key) ([]catalog.Key, error) {
-	var mu sync.Mutex
+	byBlueprint := map[string][]string{}
+	var order []string
+	for _, k := range keys {
+		if byBlueprint[k.Blueprint] == nil {
+			order = append(order, k.Blueprint)
+		}
+		byBlueprint[k.Blueprint] = append(byBlueprint[k.Blueprint], k.Identifier)
+	}
 	var done []catalog.Key
 	var errs []error
-	sem := make(chan struct{}, s.opts.Concurrency)
-	var wg sync.WaitGroup
-	for _, k := range keys {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := s.port.Delete(ctx, k.Blueprint, k.Identifier, s.opts.DeleteDependentEntities)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("deleting %s/%s: %w", k.Blueprint, k.Identifier, err))
-				return
-			}
-			done = append(done, k)
-		}()
+	for _, bp := range order {
+		ids := byBlueprint[bp]
+		if _, err := s.port.BulkDelete(ctx, bp, ids, s.opts.DeleteDependentEntities); err != nil {
+			errs = append(errs, fmt.Errorf("deleting %d %s entities: %w", len(ids), bp, err))
+			continue
+		}
+		// Identifiers Port did not report were already gone: either way
+		// they are not in Port now.
+		for _, id := range ids {
+			done = append(done, catalog.Key{Blueprint: bp, Identifier: id})
+		}
 	}
-	wg.Wait()
 	return done, errors.Join(errs...)
 }
 
@@ -224,7 +230,10 @@ func (s *Sink) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finish
 	if !ok || failed {
 		return nil
 	}
-	owned, err := s.port.Owned(ctx)
+	s.mu.Lock()
+	start := s.runStart
+	s.mu.Unlock()
+	owned, err := s.port.Owned(ctx, start)
 	if err != nil {
 		return fmt.Errorf("port: listing the entities this integration owns: %w", err)
 	}
@@ -242,8 +251,17 @@ func (s *Sink) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finish
 	if len(orphans) == 0 {
 		return nil
 	}
-	if !s.opts.Force && float64(len(orphans)) > s.opts.MaxDeleteShare*float64(len(owned)) {
-		return &GuardError{Kind: "owned", Stale: len(orphans), Total: len(owned), Max: s.opts.MaxDeleteShare}
+	// The share is of everything this integration has in Port: what the
+	// mirror holds (written by this resync or kept from earlier ones) and
+	// the orphans. Owned lists only entities last written before the run
+	// began, so it alone would undercount.
+	held, err := s.mirror.CountEntities(ctx)
+	if err != nil {
+		return err
+	}
+	total := held + len(orphans)
+	if !s.opts.Force && float64(len(orphans)) > s.opts.MaxDeleteShare*float64(total) {
+		return &GuardError{Kind: "owned", Stale: len(orphans), Total: total, Max: s.opts.MaxDeleteShare}
 	}
 	s.opts.Log.Info("deleting entities this integration owns in Port that GitLab no longer has", "count", len(orphans))
 	_, err = s.deleteInPort(ctx, orphans)

@@ -3,8 +3,11 @@ package portsink_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
@@ -228,5 +232,92 @@ func TestOrphansOwnedByUsAreDeletedOthersKept(t *testing.T) {
 	}
 	if _, ok := got["github/Other"]; !ok {
 		t.Fatal("another integration's entity was deleted")
+	}
+}
+
+// TestSwitchOverFromOcean: a user of Ocean's gitlab-v2 integration points
+// glsync at the same Port integration identifier with Ocean's default
+// mapping. The blueprints glsync creates are Ocean's; entities Ocean wrote
+// (any version) that GitLab still has are kept and rewritten, stale ones
+// are deleted with Port's bulk delete, and other integrations' entities
+// are left alone.
+func TestSwitchOverFromOcean(t *testing.T) {
+	e := setup(t)
+	e.cfg.OceanVersion = mapping.OceanV2
+	file := filepath.Join(t.TempDir(), "port-app-config.yml")
+	if err := os.WriteFile(file, mapping.OceanDefault(mapping.OceanV2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client, err := port.New(port.Options{BaseURL: e.client.BaseURL(), ClientID: clientID, ClientSecret: clientSecret, Integration: "my-gitlab",
+		Type: portsink.IntegrationType(mapping.OceanV2), Version: "1.2.3", RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := ""
+	for _, p := range e.gl.Projects() {
+		if len(p.SharedWith) == 0 {
+			live = p.PathWithNamespace
+			break
+		}
+	}
+	oceanDS := "port-ocean/gitlab-v2/0.9.30/my-gitlab/exporter"
+	e.port.AddEntity(porttest.Entity{Blueprint: "service", Identifier: live, Datasource: oceanDS, Properties: map[string]any{}})
+	e.port.AddEntity(porttest.Entity{Blueprint: "service", Identifier: "acme/Decommissioned", Datasource: oceanDS, Properties: map[string]any{}})
+	e.port.AddEntity(porttest.Entity{Blueprint: "gitlabMergeRequest", Identifier: "1", Datasource: "port-ocean/gitlab/0.1.40/my-gitlab/exporter", Properties: map[string]any{}})
+	e.port.AddEntity(porttest.Entity{Blueprint: "service", Identifier: "github/Other", Datasource: "port-ocean/github-ocean/1.0/my-github/exporter"})
+
+	sink, m, err := portsink.SetupWith(context.Background(), e.cfg, client, e.mirror, file, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: sink, Logger: e.log,
+		Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if err != nil || sum.Err() != nil {
+		t.Fatalf("%v %v", err, sum.Err())
+	}
+	got := e.portIDs("service")
+	if x, ok := got[live]; !ok || x.Datasource != client.UserAgent() || x.Properties["url"] == nil {
+		t.Fatalf("the project Ocean wrote and GitLab still has: %+v", x)
+	}
+	if _, ok := got["acme/Decommissioned"]; ok {
+		t.Fatal("a stale entity Ocean wrote was orphaned, not deleted")
+	}
+	if _, ok := e.portIDs("gitlabMergeRequest")["1"]; ok {
+		t.Fatal("a stale entity Ocean v1 wrote for this identifier was not deleted")
+	}
+	if _, ok := got["github/Other"]; !ok {
+		t.Fatal("another integration's entity was deleted")
+	}
+	counts, _ := e.port.Requests()
+	if counts["POST /v1/blueprints/:b/bulk/entities/delete"] == 0 || counts["DELETE /v1/blueprints/:b/entities/:id"] != 0 {
+		t.Fatalf("deletions must use Port's bulk delete: %v", counts)
+	}
+	// The blueprints created are Ocean's gitlab-v2 ones.
+	var ocean []map[string]any
+	if err := json.Unmarshal(mapping.OceanBlueprints(mapping.OceanV2), &ocean); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range ocean {
+		id := want["identifier"].(string)
+		have := e.port.Blueprint(id)
+		if have == nil {
+			t.Fatalf("blueprint %s not created", id)
+		}
+		if id == "service" {
+			// Ocean's default mapping writes hasPortConfig, which Ocean's
+			// service blueprint lacks: added, as a boolean.
+			props := have["schema"].(map[string]any)["properties"].(map[string]any)
+			if hp, _ := props["hasPortConfig"].(map[string]any); hp["type"] != "boolean" {
+				t.Fatalf("service.hasPortConfig: %v", props["hasPortConfig"])
+			}
+			delete(props, "hasPortConfig")
+		}
+		for _, f := range []string{"title", "icon", "schema", "relations"} {
+			a, _ := json.Marshal(have[f])
+			b, _ := json.Marshal(want[f])
+			if string(a) != string(b) {
+				t.Errorf("blueprint %s: %s is %s, want Ocean's %s", id, f, a, b)
+			}
+		}
 	}
 }

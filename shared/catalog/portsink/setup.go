@@ -18,11 +18,21 @@ import (
 // logged if Port holds one too), else Port's, else the embedded default.
 func Setup(ctx context.Context, cfg *config.Config, mirror *sqlitestore.Store, localMapping, version string, log *slog.Logger) (*Sink, *mapping.Config, error) {
 	client, err := port.New(port.Options{BaseURL: cfg.PortBaseURL, ClientID: cfg.PortClientID, ClientSecret: cfg.PortClientSecret,
-		Integration: cfg.IntegrationIdentifier, Type: "gitlab", Version: version})
+		Integration: cfg.IntegrationIdentifier, Type: IntegrationType(cfg.OceanVersion), Version: version})
 	if err != nil {
 		return nil, nil, err
 	}
 	return SetupWith(ctx, cfg, client, mirror, localMapping, log)
+}
+
+// IntegrationType is the integration type glsync writes under: the one
+// of the Ocean integration it replaces ("gitlab" for v1, "gitlab-v2" for
+// v2), so entities keep the $datasource form either finds.
+func IntegrationType(gen mapping.Generation) string {
+	if gen == mapping.OceanV2 {
+		return "gitlab-v2"
+	}
+	return "gitlab"
 }
 
 // SetupWith is Setup with a given client (tests shorten its backoffs).
@@ -55,7 +65,7 @@ func SetupWith(ctx context.Context, cfg *config.Config, client *port.Client, mir
 	for _, w := range m.Warnings {
 		log.Warn("mapping: " + w)
 	}
-	created, err := EnsureBlueprints(ctx, client)
+	created, err := EnsureBlueprints(ctx, client, m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating default blueprints: %w", err)
 	}

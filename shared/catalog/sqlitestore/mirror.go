@@ -82,6 +82,13 @@ func (s *Store) HasKey(ctx context.Context, k catalog.Key) (bool, error) {
 	return n > 0, err
 }
 
+// CountEntities is the number of entities the catalog holds.
+func (s *Store) CountEntities(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM entities`).Scan(&n)
+	return n, err
+}
+
 // PutExamples keeps a few raw objects of a kind, for mapping tests.
 func (s *Store) PutExamples(ctx context.Context, kind string, examples []byte) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO examples(kind, value) VALUES(?, ?) ON CONFLICT(kind) DO UPDATE SET value = excluded.value`, kind, string(examples))

@@ -32,6 +32,8 @@ type Entity struct {
 	Properties map[string]any `json:"properties"`
 	Relations  map[string]any `json:"relations"`
 	Datasource string         `json:"-"`
+	// UpdatedAt is when the entity was last written (Port's updatedAt).
+	UpdatedAt time.Time `json:"-"`
 }
 
 // Faults are injected into API calls (not auth).
@@ -92,6 +94,13 @@ func (s *Server) AddBlueprint(id string) {
 	s.mu.Lock()
 	s.blueprints[id] = map[string]any{"identifier": id, "title": id, "schema": map[string]any{"properties": map[string]any{}}}
 	s.mu.Unlock()
+}
+
+// Blueprint returns a stored blueprint, or nil.
+func (s *Server) Blueprint(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.blueprints[id]
 }
 
 // AddEntity stores an entity directly (written by someone else).
@@ -245,6 +254,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && p == "/v1/entities/search":
 		s.search(w, r)
+	case r.Method == http.MethodPost && p == "/v1/blueprints/entities/datasource-entities":
+		s.datasourceEntities(w, r)
+	case len(segs) == 6 && segs[1] == "blueprints" && segs[3] == "bulk" && segs[4] == "entities" && segs[5] == "delete" && r.Method == http.MethodPost:
+		s.bulkDelete(w, r, segs[2])
 	case len(segs) == 3 && segs[1] == "blueprints" && r.Method == http.MethodGet:
 		s.mu.Lock()
 		bp, ok := s.blueprints[segs[2]]
@@ -370,7 +383,7 @@ func (s *Server) validate(bp string, e *Entity, f Faults) (int, string) {
 }
 
 func (s *Server) store(bp, ds string, e *Entity, merge bool) bool {
-	e.Blueprint, e.Datasource = bp, ds
+	e.Blueprint, e.Datasource, e.UpdatedAt = bp, ds, time.Now()
 	if e.Properties == nil {
 		e.Properties = map[string]any{}
 	}
@@ -460,31 +473,152 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, bp, ds string, f F
 	reply(w, code, map[string]any{"ok": len(errs) == 0, "entities": okList, "errors": errs})
 }
 
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	var q struct {
-		Rules []struct {
-			Property string `json:"property"`
-			Operator string `json:"operator"`
-			Value    any    `json:"value"`
-		} `json:"rules"`
+// searchQuery is Port's search body: rules, or nested {combinator,
+// rules} groups.
+type searchQuery struct {
+	Combinator string        `json:"combinator"`
+	Rules      []searchQuery `json:"rules"`
+	Property   string        `json:"property"`
+	Operator   string        `json:"operator"`
+	Value      any           `json:"value"`
+}
+
+// matches evaluates a rule or a group on an entity. Only the properties
+// and operators the clients use are known; anything else matches nothing,
+// so a search never returns more than it asked for.
+func (q searchQuery) matches(e *Entity) bool {
+	if q.Rules != nil || q.Combinator != "" {
+		if len(q.Rules) == 0 {
+			return false
+		}
+		for _, r := range q.Rules {
+			m := r.matches(e)
+			if q.Combinator == "or" && m {
+				return true
+			}
+			if q.Combinator != "or" && !m {
+				return false
+			}
+		}
+		return q.Combinator != "or"
 	}
-	_ = json.NewDecoder(r.Body).Decode(&q)
+	var have string
+	switch q.Property {
+	case "$datasource":
+		have = e.Datasource
+	case "$blueprint":
+		have = e.Blueprint
+	case "$identifier":
+		have = e.Identifier
+	default:
+		return false
+	}
+	switch q.Operator {
+	case "=":
+		return q.Value == have
+	case "contains":
+		v, _ := q.Value.(string)
+		return strings.Contains(have, v)
+	case "in":
+		list, _ := q.Value.([]any)
+		for _, x := range list {
+			if x == have {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	var q searchQuery
+	if err := json.NewDecoder(r.Body).Decode(&q); err != nil || len(q.Rules) == 0 {
+		fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema")
+		return
+	}
+	if q.Combinator == "" {
+		q.Combinator = "and"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []any{}
 	for _, e := range s.entities {
-		match := true
-		for _, rule := range q.Rules {
-			if rule.Property == "$datasource" && rule.Operator == "=" && rule.Value != e.Datasource {
-				match = false
-			}
-			if rule.Property == "$blueprint" && rule.Operator == "=" && rule.Value != e.Blueprint {
-				match = false
-			}
-		}
-		if match {
+		if q.matches(e) {
 			out = append(out, map[string]any{"blueprint": e.Blueprint, "identifier": e.Identifier})
 		}
 	}
 	reply(w, http.StatusOK, map[string]any{"ok": true, "entities": out})
+}
+
+// datasourceEntities serves POST /v1/blueprints/entities/datasource-entities,
+// the listing Ocean reconciles with (port_ocean/clients/port/mixins/
+// entities.py, search_entities): entities whose $datasource starts with
+// datasource_prefix and ends with datasource_suffix, last written before
+// "before", limit at a time, paged with from/next.
+func (s *Server) datasourceEntities(w http.ResponseWriter, r *http.Request) {
+	var q struct {
+		Prefix string `json:"datasource_prefix"`
+		Suffix string `json:"datasource_suffix"`
+		Limit  int    `json:"limit"`
+		From   string `json:"from"`
+		Before string `json:"before"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&q); err != nil || q.Prefix == "" || q.Suffix == "" {
+		fail(w, http.StatusUnprocessableEntity, "invalid_request", "datasource_prefix and datasource_suffix are required")
+		return
+	}
+	if q.Limit <= 0 || q.Limit > 5000 {
+		q.Limit = 5000
+	}
+	var before time.Time
+	if q.Before != "" {
+		var err error
+		if before, err = time.Parse(time.RFC3339Nano, q.Before); err != nil {
+			fail(w, http.StatusUnprocessableEntity, "invalid_request", "before must be an ISO 8601 date-time")
+			return
+		}
+	}
+	s.mu.Lock()
+	keys := make([]string, 0, len(s.entities))
+	for k, e := range s.entities {
+		if strings.HasPrefix(e.Datasource, q.Prefix) && strings.HasSuffix(e.Datasource, q.Suffix) && (before.IsZero() || e.UpdatedAt.Before(before)) && k > q.From {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var next any
+	if len(keys) > q.Limit {
+		keys = keys[:q.Limit]
+		next = keys[len(keys)-1]
+	}
+	out := make([]any, 0, len(keys))
+	for _, k := range keys {
+		e := s.entities[k]
+		out = append(out, map[string]any{"blueprint": e.Blueprint, "identifier": e.Identifier})
+	}
+	s.mu.Unlock()
+	reply(w, http.StatusOK, map[string]any{"ok": true, "entities": out, "next": next})
+}
+
+// bulkDelete serves POST /v1/blueprints/:b/bulk/entities/delete: up to 100
+// identifiers; deletedEntities lists the ones that were there.
+func (s *Server) bulkDelete(w http.ResponseWriter, r *http.Request, bp string) {
+	var body struct {
+		Entities []string `json:"entities"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Entities) == 0 || len(body.Entities) > 100 {
+		fail(w, http.StatusUnprocessableEntity, "invalid_request", "entities must hold 1 to 100 identifiers")
+		return
+	}
+	s.mu.Lock()
+	deleted := []string{}
+	for _, id := range body.Entities {
+		key := bp + "\x00" + id
+		if _, ok := s.entities[key]; ok {
+			delete(s.entities, key)
+			deleted = append(deleted, id)
+		}
+	}
+	s.mu.Unlock()
+	reply(w, http.StatusOK, map[string]any{"ok": true, "deletedEntities": deleted})
 }
