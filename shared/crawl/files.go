@@ -54,7 +54,7 @@ func (fo FileOptions) pathGlob() string {
 // characters selects the folders directly inside it, as in Ocean (a
 // non-recursive tree listing of that path); a glob selects the folders it
 // matches. Repos names the projects to read; with none, AllProjects reads
-// every project on its default branch (Ocean v2), else none (v1).
+// every project on its default branch (as Ocean v2; v1 read none).
 type FolderOptions struct {
 	Path        string
 	Repos       []FolderRepo

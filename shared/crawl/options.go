@@ -139,7 +139,7 @@ func FromSelector(r *mapping.Resource) Options {
 		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Scope: q.Scope, Query: q.Query})
 	}
 	for _, f := range o.Folders {
-		fo := FolderOptions{Path: f.Path, AllProjects: len(f.Repos) == 0 && o.Generation != mapping.OceanV1}
+		fo := FolderOptions{Path: f.Path, AllProjects: len(f.Repos) == 0}
 		for _, r := range f.Repos {
 			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
 		}

@@ -57,30 +57,33 @@ const (
 	v2MinAccessLevel = 30
 )
 
-// defaults are the selector options a resource of kind starts from.
+// defaults are the selector options a resource of kind starts from; only
+// the options the kind uses are set.
 func defaults(gen Generation, kind string) Selector {
-	s := Selector{Generation: gen, DefaultBranchOnly: true}
-	switch gen {
-	case OceanV1:
-		s.States = []string{"opened", "closed", "locked", "merged"}
-		s.UpdatedAfterDays = v1MergeRequestDays
-		if kind == "pipeline" {
+	s := Selector{Generation: gen}
+	switch kind {
+	case "merge-request":
+		s.States, s.UpdatedAfterDays = []string{"opened"}, v2MergeRequestDays
+		if gen == OceanV1 {
+			s.States, s.UpdatedAfterDays = []string{"opened", "closed", "locked", "merged"}, v1MergeRequestDays
+		}
+	case "issue":
+		// Every state and age in both; v2 sends non_archived=true unless
+		// nonArchived is false (gitlab-v2/integration.py, IssueSelector),
+		// v1 lists archived projects' issues too (gitlab_service.py,
+		// get_all_issues).
+		s.NonArchived = gen != OceanV1
+	case "pipeline":
+		if gen == OceanV1 {
 			s.CreatedAfterDays = v1PipelineDays
 		}
-		// v1 lists every issue of every state and age, archived
-		// projects' too (gitlab_service.py, get_all_issues).
-	default:
-		s.States = []string{"opened"}
-		s.UpdatedAfterDays = v2MergeRequestDays
-		s.JobsPerPipeline = v2JobsPerPipeline
-		// v2 sends non_archived=true unless nonArchived is false
-		// (gitlab-v2/integration.py, IssueSelector).
-		s.NonArchived = true
-	}
-	if kind == "issue" {
-		s.UpdatedAfterDays = 0 // every age, in both
-	}
-	if kind == "file" {
+	case "job":
+		if gen != OceanV1 {
+			s.JobsPerPipeline = v2JobsPerPipeline
+		}
+	case "branch":
+		s.DefaultBranchOnly = true
+	case "file":
 		// v2's default strategy (FilesSelector.search_strategy); v1
 		// always searches each project (gitlab_service.py,
 		// search_files_in_project).

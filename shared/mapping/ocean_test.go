@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -214,6 +215,32 @@ func TestOceanSelectorOptions(t *testing.T) {
 		_, err := Parse([]byte(bad.doc))
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("error %v, want it to contain %q", err, bad.want)
+		}
+	}
+}
+
+// TestEmbeddedMappingsMeanTheSameUnderBoth: glsync's own mappings state
+// their selectors, so v1's and v2's defaults give the same options.
+func TestEmbeddedMappingsMeanTheSameUnderBoth(t *testing.T) {
+	for name, doc := range map[string][]byte{"default.yml": Default(), "all-kinds.yml": AllKinds()} {
+		v1, err := ParseWith(doc, ParseOptions{Generation: OceanV1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := ParseWith(doc, ParseOptions{Generation: OceanV2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v1.MinAccessLevel != v2.MinAccessLevel || v1.OwnedOnly != v2.OwnedOnly || v1.GitOpsResync != v2.GitOpsResync || len(v1.Warnings)+len(v2.Warnings) != 0 {
+			t.Fatalf("%s: settings differ: v1 %d %v %v, v2 %d %v %v; warnings %q %q", name, v1.MinAccessLevel, v1.OwnedOnly, v1.GitOpsResync,
+				v2.MinAccessLevel, v2.OwnedOnly, v2.GitOpsResync, v1.Warnings, v2.Warnings)
+		}
+		for i := range v1.Resources {
+			a, b := v1.Resources[i].Options, v2.Resources[i].Options
+			a.Generation, b.Generation = "", ""
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%s: resources[%d] (kind %s) differ:\nv1 %+v\nv2 %+v", name, i, v1.Resources[i].Kind, a, b)
+			}
 		}
 	}
 }

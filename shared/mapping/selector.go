@@ -135,7 +135,7 @@ var selectorOptions = map[string][]string{
 	"project":              join(projectSelector, []string{"includeLabels"}),
 	"merge-request":        join(groupScoped, []string{"states", "updatedAfter", "updatedAfterAppliesToOpened"}),
 	"issue":                join(groupScoped, []string{"state", "updatedAfter", "labels", "issueType", "nonArchived"}),
-	"pipeline":             join(projectSelector, []string{"apiQueryParams", "pipelineQueryParams", "limitPerProject"}),
+	"pipeline":             join(projectSelector, []string{"apiQueryParams", "pipelineQueryParams", "limitPerProject", "createdAfter"}),
 	"job":                  join(projectSelector, []string{"pipelineQueryParams", "apiQueryParams", "limitPerProject"}),
 	"release":              join(projectSelector, []string{"limitPerProject"}),
 	"tag":                  join(projectSelector, []string{"limitPerProject"}),
@@ -248,6 +248,14 @@ func (r *Resource) parseSelector(gen Generation, warn func(string)) *selectorErr
 		o.UpdatedAfterDays = f
 	}
 	boolOpt("updatedAfterAppliesToOpened", &o.UpdatedAfterOpened)
+	if v, ok := get("createdAfter"); ok && v != nil {
+		f, e := pyFloat(v)
+		if e == nil && (f < 0 || f > 36500) {
+			e = fmt.Errorf("must be a number of days from 0 (no limit) to 36500, got %v", f)
+		}
+		fail("createdAfter", e)
+		o.CreatedAfterDays = f
+	}
 	if v, ok := get("limitPerProject"); ok {
 		n, e := pyInt(v)
 		if e == nil && (n < 1 || n > 100000) {
@@ -534,10 +542,6 @@ func (r *Resource) parseFilesAndFolders(gen Generation) *selectorError {
 					return &selectorError{fmt.Sprintf("%s.repos[%d]", field, j), errors.New("needs a project name (path_with_namespace or path)")}
 				}
 				fs.Repos = append(fs.Repos, fr)
-			}
-			if len(repos) == 0 && gen == OceanV1 {
-				// v1 reads folders only of the repos it names.
-				r.warned(fmt.Sprintf("%s.repos is empty: Ocean v1 syncs no folders for it; glsync reads every project's default branch", field))
 			}
 			o.Folders = append(o.Folders, fs)
 		}
