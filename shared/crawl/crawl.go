@@ -119,9 +119,9 @@ func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitla
 	case KindMember:
 		return s.GroupMembers(ctx, o, fn)
 	case KindFile:
-		return s.Files(ctx, o.Files, fn)
+		return s.Files(ctx, o, fn)
 	case KindFolder:
-		return s.Folders(ctx, o.Folders, fn)
+		return s.Folders(ctx, o, fn)
 	case KindGitOps:
 		return s.SpecFiles(ctx, o.SpecPaths, o.Branch, fn)
 	case KindGroupWithMembers:

@@ -118,7 +118,8 @@ func (s *Source) Tree(ctx context.Context, projectID int64, ref string) ([]map[s
 // one tree listing per project, then one raw read per matching file. A
 // file that cannot be read fails the kind (so nothing is deleted); only a
 // file gone from the tree stops being synced.
-func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page) error) (Counts, error) {
+func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	fo := o.Files
 	if fo.Path == "" {
 		return Counts{}, errors.New("crawl: file kind: selector.files.path is required")
 	}
@@ -132,7 +133,9 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 			fo.Strategy = "repositoryTree"
 		}
 	}
-	return s.EachProject(ctx, true, nil, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	// Ocean applies the file kind's includeOnlyActiveGroups to the
+	// projects it searches (gitlab-v2/main.py, on_resync_files).
+	return s.EachProject(ctx, true, o.ActiveGroups, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		if !repoSelected(pr, fo.Repos) {
 			return gitlab.Page{}, nil
 		}
@@ -175,7 +178,7 @@ func (s *Source) Files(ctx context.Context, fo FileOptions, fn func(gitlab.Page)
 			}
 			items = append(items, objs...)
 		}
-		return gitlab.Page{Items: items, RequestedAt: at}, nil
+		return gitlab.Page{Items: items, RequestedAt: at}, s.addIncludedFiles(ctx, pr, o.IncludedFiles, items)
 	}, fn)
 }
 
@@ -485,11 +488,12 @@ func jsonable(v any) any {
 
 // Folders streams one object per matching folder: {"folder": tree entry,
 // "repo": project, "__branch": branch}.
-func (s *Source) Folders(ctx context.Context, folders []FolderOptions, fn func(gitlab.Page) error) (Counts, error) {
+func (s *Source) Folders(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	folders := o.Folders
 	if len(folders) == 0 {
 		return Counts{}, errors.New("crawl: folder kind: selector.folders is required")
 	}
-	return s.EachProject(ctx, true, nil, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	return s.EachProject(ctx, true, o.ActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		def, _ := pr["default_branch"].(string)
 		var out gitlab.Page
 		done := map[string]bool{}
@@ -505,8 +509,36 @@ func (s *Source) Folders(ctx context.Context, folders []FolderOptions, fn func(g
 			}
 			out.Items, out.RequestedAt = append(out.Items, items...), at
 		}
-		return out, nil
+		return out, s.addIncludedFiles(ctx, pr, o.IncludedFiles, out.Items)
 	}, fn)
+}
+
+// addIncludedFiles sets __includedFiles on a project's file or folder
+// objects: each path, from the repository root, read on the project's
+// default branch (Ocean v2 reads folder objects' files there too, whatever
+// their branch: gitlab-v2/gitlab/enrichments/included_files/strategies.py),
+// keyed as written, null when the file is not there.
+func (s *Source) addIncludedFiles(ctx context.Context, pr map[string]any, paths []string, items []map[string]any) error {
+	if len(paths) == 0 || len(items) == 0 {
+		return nil
+	}
+	id := int64(num(pr["id"]))
+	ref, _ := pr["default_branch"].(string)
+	files := make(map[string]any, len(paths))
+	for _, p := range paths {
+		c, err := s.FileContent(ctx, id, strings.TrimLeft(p, "/"), ref)
+		if err != nil {
+			return err
+		}
+		files[p] = nil
+		if c != nil {
+			files[p] = *c
+		}
+	}
+	for _, it := range items {
+		it["__includedFiles"] = files
+	}
+	return nil
 }
 
 // FoldersOnBranch reports whether any folder option reads project pr on

@@ -3,6 +3,7 @@ package resync_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,5 +230,31 @@ func TestFileObjectShape(t *testing.T) {
 	}
 	if c, _ := v1["catalog/multi.yml"]["content"].([]any); len(c) != 2 {
 		t.Fatalf("v1 multi-document: %v", v1["catalog/multi.yml"]["content"])
+	}
+}
+
+// TestIncludedFilesOnFilesAndFolders: includedFiles on the file and folder
+// kinds add __includedFiles (from the repository root, default branch) to
+// each object, as Ocean v2 does.
+func TestIncludedFilesOnFilesAndFolders(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	e.sim.SetFile(p.ID, "apps/api/config.yml", "name: api\n")
+	repo := "[" + p.PathWithNamespace + "]"
+	for _, tc := range []struct{ kind, sel string }{
+		{"file", "      files: {path: 'apps/*/config.yml', repos: " + repo + ", searchStrategy: repositoryTree}\n      includedFiles: [README.md, /missing.txt]\n"},
+		{"folder", "      folders: [{path: apps, repos: [{name: " + p.PathWithNamespace + "}]}]\n      includedFiles: [README.md, /missing.txt]\n"},
+	} {
+		st := freshStore(t)
+		e.mustResync(t, oceanMapping(t, mapping.OceanV2, tc.kind, tc.sel,
+			"          identifier: .repo.path_with_namespace + (.file.path // .folder.path)\n          blueprint: '\"x\"'\n          properties:\n            readme: .__includedFiles[\"README.md\"]\n            missing: .__includedFiles[\"/missing.txt\"]\n            has: .__includedFiles | has(\"/missing.txt\")\n"), st)
+		ents := entitiesOf(t, st, "x")
+		if len(ents) != 1 {
+			t.Fatalf("%s: %d entities", tc.kind, len(ents))
+		}
+		x := ents[0]
+		if r, _ := x.Properties["readme"].(string); !strings.HasPrefix(r, "# ") || x.Properties["missing"] != nil || x.Properties["has"] != true {
+			t.Fatalf("%s: %v", tc.kind, x.Properties)
+		}
 	}
 }
