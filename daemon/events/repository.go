@@ -31,7 +31,8 @@ func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
 	}
 	m := p.Mapping
 	if len(m.SpecPaths) == 0 && len(m.ResourcesFor(crawl.KindFile)) == 0 && len(m.ResourcesFor(crawl.KindFolder)) == 0 &&
-		len(m.ResourcesFor(crawl.KindBranch)) == 0 && len(m.ResourcesFor(crawl.KindTag)) == 0 {
+		len(m.ResourcesFor(crawl.KindBranch)) == 0 && len(m.ResourcesFor(crawl.KindTag)) == 0 &&
+		len(m.ResourcesFor(crawl.KindSkill)) == 0 && len(m.ResourcesFor(crawl.KindPlugin)) == 0 {
 		return res, nil
 	}
 	src := p.owner(ctx, projectPath(pl))
@@ -52,7 +53,7 @@ func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
 	r.def, _ = project["default_branch"].(string)
 	if branch, ok := strings.CutPrefix(pl.Ref, "refs/heads/"); ok {
 		r.branch = branch
-		for _, step := range []func(context.Context, Result) (Result, error){r.gitops, r.files, r.folders, r.branchEntity} {
+		for _, step := range []func(context.Context, Result) (Result, error){r.gitops, r.files, r.folders, r.branchEntity, r.skills, r.plugins} {
 			if res, err = step(ctx, res); err != nil {
 				return Result{}, err
 			}
@@ -337,4 +338,100 @@ func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resou
 	}
 	obj["__project"] = info
 	return r.p.mapInto(ctx, res, kind, resources, obj, r.version)
+}
+
+// skills re-reads the SKILL.md files the push touched on the default
+// branch (the branch the skill kind reads): a file's skill now is
+// upserted, the one it held before the push is deleted when gone.
+func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
+	resources := r.p.Mapping.ResourcesFor(crawl.KindSkill)
+	if len(resources) == 0 || r.branch != r.def || r.deleted() {
+		return res, nil
+	}
+	for _, g := range crawl.GroupResources(resources) {
+		globs := crawl.SkillGlobs(g.Options.SkillPaths, r.repo)
+		if len(globs) == 0 {
+			continue
+		}
+		touched, err := r.touched(ctx, func(f string) bool { return crawl.SkillSelected(globs, f) })
+		if err != nil {
+			return Result{}, err
+		}
+		for f := range touched {
+			read := func(ref string) ([]map[string]any, error) {
+				obj, err := r.src.SkillObject(ctx, r.repo, globs, f, ref)
+				if err != nil || obj == nil {
+					return nil, err
+				}
+				return []map[string]any{obj}, nil
+			}
+			now, err := read(r.branch)
+			if err != nil {
+				return Result{}, &TransientError{err}
+			}
+			var was []map[string]any
+			if !r.created() {
+				if was, err = read(r.pl.Before); err != nil {
+					return Result{}, &TransientError{err}
+				}
+			}
+			if res, err = r.diff(ctx, res, crawl.KindSkill, g.Resources, now, was); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// plugins rebuilds the project's plugin when the push touched a manifest
+// or a directory-only provider's directory on the default branch: the
+// plugin now is upserted, or deleted when the project packages none any
+// more.
+func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
+	resources := r.p.Mapping.ResourcesFor(crawl.KindPlugin)
+	if len(resources) == 0 || r.branch != r.def || r.deleted() {
+		return res, nil
+	}
+	for _, g := range crawl.GroupResources(resources) {
+		o := g.Options
+		if !crawl.PluginRepoSelected(o, r.repo) {
+			continue
+		}
+		touched, err := r.touched(ctx, func(f string) bool { return crawl.PluginTouched(o.Providers, f) })
+		if err != nil {
+			return Result{}, err
+		}
+		if len(touched) == 0 {
+			continue
+		}
+		read := func(ref string) ([]map[string]any, error) {
+			entries, err := r.tree(ctx, ref)
+			if err != nil {
+				return nil, err
+			}
+			obj, err := r.src.ProjectPlugin(ctx, r.repo, o.Providers, ref, entries)
+			if err != nil {
+				return nil, &TransientError{err}
+			}
+			if obj == nil {
+				return nil, nil
+			}
+			obj["__branch"] = r.branch
+			return []map[string]any{obj}, nil
+		}
+		now, err := read(r.branch)
+		if err != nil {
+			return Result{}, err
+		}
+		var was []map[string]any
+		if !r.created() {
+			if was, err = read(r.pl.Before); err != nil {
+				return Result{}, err
+			}
+		}
+		if res, err = r.diff(ctx, res, crawl.KindPlugin, g.Resources, now, was); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
 }

@@ -628,3 +628,43 @@ resources:
 	h.sim.PushRef(ctx, p.ID, "refs/tags/v9.0.0", true)
 	eventually(t, 2*time.Second, "tag deleted", func() bool { return h.entity("tag", pwn+":v9.0.0") == nil })
 }
+
+// TestPushesUpdateSkillsAndPlugins: pushes to the default branch keep the
+// skill and plugin kinds current: a SKILL.md added, changed and removed; a
+// plugin manifest added and removed.
+func TestPushesUpdateSkillsAndPlugins(t *testing.T) {
+	h := newHarness(t)
+	h.startWith([]byte(`
+resources:
+  - kind: project
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"service"'}}}
+  - kind: skill
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .skill.skillMdPath, blueprint: '"skill"', properties: {name: .skill.name, root: .skill.root}}}}
+  - kind: plugin
+    selector: {query: 'true', providers: [cursor, pi]}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"plugin"', properties: {name: .plugin.name, pi: .plugin.supports.pi}}}}
+`))
+	p, pwn := h.newProject("AgentService")
+	ctx := context.Background()
+	skill := func() *catalog.Entity { return h.entity("skill", pwn+":.cursor/skills/lint/SKILL.md") }
+	h.sim.PushFile(ctx, p.ID, ".cursor/skills/lint/SKILL.md", "---\nname: linter\n---\nLint.\n")
+	eventually(t, 2*time.Second, "skill added", func() bool {
+		s := skill()
+		return s != nil && s.Properties["name"] == "linter" && s.Properties["root"] == ".cursor/skills"
+	})
+	h.sim.PushFile(ctx, p.ID, ".cursor/skills/lint/SKILL.md", "---\nname: strict-linter\n---\nLint harder.\n")
+	eventually(t, 2*time.Second, "skill changed", func() bool { s := skill(); return s != nil && s.Properties["name"] == "strict-linter" })
+	h.sim.PushFile(ctx, p.ID, ".cursor/skills/lint/SKILL.md", "")
+	eventually(t, 2*time.Second, "skill removed", func() bool { return skill() == nil })
+
+	plugin := func() *catalog.Entity { return h.entity("plugin", pwn) }
+	h.sim.PushFile(ctx, p.ID, ".cursor-plugin/plugin.json", `{"name": "agent-kit", "version": "1.0.0"}`)
+	eventually(t, 2*time.Second, "plugin added", func() bool { x := plugin(); return x != nil && x.Properties["name"] == "agent-kit" && x.Properties["pi"] == false })
+	h.sim.PushFile(ctx, p.ID, ".pi/extensions/kit.ts", "export {}")
+	eventually(t, 2*time.Second, "plugin gains a provider", func() bool { x := plugin(); return x != nil && x.Properties["pi"] == true })
+	h.sim.PushFile(ctx, p.ID, ".cursor-plugin/plugin.json", "")
+	h.sim.PushFile(ctx, p.ID, ".pi/extensions/kit.ts", "")
+	eventually(t, 2*time.Second, "plugin removed", func() bool { return plugin() == nil })
+}

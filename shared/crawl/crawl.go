@@ -122,6 +122,10 @@ func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitla
 		return s.Files(ctx, o, fn)
 	case KindFolder:
 		return s.Folders(ctx, o, fn)
+	case KindSkill:
+		return s.Skills(ctx, o, fn)
+	case KindPlugin:
+		return s.Plugins(ctx, o, fn)
 	case KindGitOps:
 		return s.SpecFiles(ctx, o.SpecPaths, o.Branch, fn)
 	case KindGroupWithMembers:

@@ -63,6 +63,11 @@ type Options struct {
 	NonArchived bool
 	// IncludeLabels adds __labels to projects.
 	IncludeLabels bool
+	// SkillPaths select the skill kind's SKILL.md files; Providers and
+	// PluginRepos the plugin kind's packages.
+	SkillPaths  []SkillPath
+	Providers   []string
+	PluginRepos []string
 	// SpecPaths and Branch select GitOps spec files.
 	SpecPaths []string
 	Branch    string
@@ -135,6 +140,10 @@ func FromSelector(r *mapping.Resource) Options {
 		out.IncludeLanguages = wanted && r.Reads("__languages")
 		out.IncludeLabels = o.IncludeLabels && r.Kind == KindProject && r.Reads("__labels")
 	}
+	for _, p := range o.SkillPaths {
+		out.SkillPaths = append(out.SkillPaths, SkillPath{Path: p.Path, Repos: p.Repos})
+	}
+	out.Providers, out.PluginRepos = o.Providers, o.PluginRepos
 	for _, q := range o.SearchQueries {
 		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Scope: q.Scope, Query: q.Query})
 	}

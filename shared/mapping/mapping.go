@@ -368,11 +368,7 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 
 // SupportedKinds are the kinds the crawler can produce today.
 var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "tag", "branch", "deployment",
-	"group-with-members", "project-with-members", "member", "file", "folder"}
-
-// oceanOnlyKinds are kinds Ocean v2 has and glsync does not sync yet: a
-// mapping with them loads, and those resources are skipped with a warning.
-var oceanOnlyKinds = []string{"skill", "plugin"}
+	"group-with-members", "project-with-members", "member", "file", "folder", "skill", "plugin"}
 
 var (
 	resourceKeys = []string{"kind", "selector", "port"}
@@ -395,10 +391,6 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		if !contains(resourceKeys, k) {
 			return nil, fail(k, "", unknownKey("resource key", k, resourceKeys))
 		}
-	}
-	if contains(oceanOnlyKinds, kind) {
-		warn(fmt.Sprintf("kind %s is not synced by glsync yet; this resource is skipped", kind))
-		return nil, nil
 	}
 	if !contains(SupportedKinds, kind) {
 		return nil, fail("kind", "", fmt.Errorf("unsupported kind %q; supported kinds: %s", kind, strings.Join(SupportedKinds, ", ")))

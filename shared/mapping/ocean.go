@@ -128,3 +128,15 @@ func OceanBlueprints(gen Generation) []byte {
 	}
 	return append([]byte(nil), oceanV2Blueprints...)
 }
+
+// DefaultSkillPaths are the skill kind's default SKILL.md globs, Ocean's
+// (gitlab-v2/gitlab/helpers/skill_plugin.py, DEFAULT_SKILL_PATHS).
+var DefaultSkillPaths = []string{
+	".agents/skills/**/SKILL.md", ".agent/skills/**/SKILL.md", ".cursor/skills/**/SKILL.md", ".claude/skills/**/SKILL.md",
+	".codex/skills/**/SKILL.md", ".github/skills/**/SKILL.md", ".opencode/skills/**/SKILL.md", "skills/**/SKILL.md",
+}
+
+// PluginProviders are the agent plugin providers the plugin kind
+// detects, in Ocean's default order (skill_plugin.py,
+// DEFAULT_PLUGIN_PROVIDERS).
+var PluginProviders = []string{"claude", "cursor", "codex", "agents", "kimi", "opencode", "pi", "antigravity"}

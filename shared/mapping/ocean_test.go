@@ -183,8 +183,18 @@ func TestOceanSelectorOptions(t *testing.T) {
 				o := c.Resources[0].Options
 				return !o.DefaultBranchOnly && o.Regex == "^release/"
 			}},
-		tc{name: "skill kind", doc: res("skill", "      paths: [{path: 'skills/**/SKILL.md'}]\n", ""), warn: "kind skill is not synced by glsync yet",
-			check: func(c *Config) bool { return len(c.Resources) == 0 }},
+		tc{name: "skill paths", doc: res("skill", "      paths: [{path: 'skills/**/SKILL.md', repos: [g/p]}]\n      includeOnlyActiveGroups: true\n", ""),
+			check: func(c *Config) bool {
+				p := c.Resources[0].Options.SkillPaths
+				return len(p) == 1 && p[0].Repos[0] == "g/p"
+			}},
+		tc{name: "skill default paths", doc: res("skill", "", ""),
+			check: func(c *Config) bool { return len(c.Resources[0].Options.SkillPaths) == 8 }},
+		tc{name: "plugin providers and repos", doc: res("plugin", "      providers: [claude, pi]\n      repos: [g/p]\n", ""),
+			check: func(c *Config) bool {
+				o := c.Resources[0].Options
+				return len(o.Providers) == 2 && o.PluginRepos[0] == "g/p"
+			}},
 		tc{name: "ProjectSelector options Ocean ignores on tags", doc: res("tag", "      includeLanguages: true\n", ""), warn: "selector.includeLanguages has no effect on kind tag",
 			check: func(c *Config) bool { return len(c.Resources) == 1 }},
 	)
@@ -211,6 +221,8 @@ func TestOceanSelectorOptions(t *testing.T) {
 		{res("merge-request", "      updatedAfter: soon\n", ""), `selector.updatedAfter: must be a number, got "soon"`},
 		{res("deployment", "      apiQueryParams: {finishedAfter: '2024-01-01T00:00:00Z'}\n", ""), "must be success when finishedAfter"},
 		{"entityDeletionThreshold: 1.5\n" + res("group", "", ""), "entityDeletionThreshold: must be from 0 to 1"},
+		{res("skill", "      paths: [{path: 'skills/**/SKILL.md', branch: main}]\n", ""), `selector.paths[0].branch: unknown paths option "branch"`},
+		{res("plugin", "      providers: [claud]\n", ""), `unknown provider "claud"; did you mean "claude"?`},
 	} {
 		_, err := Parse([]byte(bad.doc))
 		if err == nil || !strings.Contains(err.Error(), bad.want) {

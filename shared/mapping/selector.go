@@ -76,6 +76,19 @@ type Selector struct {
 	Files FilesSelector
 	// Folders selects the folder kind.
 	Folders []FolderSelector
+	// SkillPaths select the skill kind's SKILL.md files (default
+	// DefaultSkillPaths, every project).
+	SkillPaths []SkillPath
+	// Providers and PluginRepos select the plugin kind (default every
+	// provider, every project).
+	Providers   []string
+	PluginRepos []string
+}
+
+// SkillPath is one entry of the skill kind's selector.paths.
+type SkillPath struct {
+	Path  string
+	Repos []string
 }
 
 // FilesSelector is the file kind's selector.files.
@@ -313,6 +326,9 @@ func (r *Resource) parseSelector(gen Generation, warn func(string)) *selectorErr
 	if err := r.parseFilesAndFolders(gen); err != nil {
 		return err
 	}
+	if err := r.parseAgents(); err != nil {
+		return err
+	}
 	if v, ok := r.Selector["includedFiles"]; ok && v != nil {
 		list, e := pyStrings(v)
 		for _, s := range list {
@@ -544,6 +560,74 @@ func (r *Resource) parseFilesAndFolders(gen Generation) *selectorError {
 				fs.Repos = append(fs.Repos, fr)
 			}
 			o.Folders = append(o.Folders, fs)
+		}
+	}
+	return nil
+}
+
+// parseAgents reads the skill kind's paths and the plugin kind's
+// providers and repos (gitlab-v2/integration.py, GitLabSkillSelector and
+// GitLabPluginSelector; a paths entry takes no other keys).
+func (r *Resource) parseAgents() *selectorError {
+	o := &r.Options
+	switch r.Kind {
+	case "skill":
+		v, ok := r.Selector["paths"]
+		if !ok || v == nil {
+			for _, p := range DefaultSkillPaths {
+				o.SkillPaths = append(o.SkillPaths, SkillPath{Path: p})
+			}
+			return nil
+		}
+		list, isList := v.([]any)
+		if !isList {
+			return &selectorError{"selector.paths", fmt.Errorf("must be a list of {path, repos}, got %s", shown(v))}
+		}
+		for i, x := range list {
+			field := fmt.Sprintf("selector.paths[%d]", i)
+			m, _ := x.(map[string]any)
+			if m == nil {
+				return &selectorError{field, fmt.Errorf("must be {path: GLOB, repos: [...]}, got %s", shown(x))}
+			}
+			for k := range m {
+				if k != "path" && k != "repos" {
+					return &selectorError{field + "." + k, unknownKey("paths option", k, []string{"path", "repos"})}
+				}
+			}
+			p, _ := pyString(m["path"])
+			if p == "" || !doublestar.ValidatePattern(p) {
+				return &selectorError{field + ".path", fmt.Errorf("must be a SKILL.md glob, got %s", shown(m["path"]))}
+			}
+			sp := SkillPath{Path: p}
+			if m["repos"] != nil {
+				repos, err := pyStrings(m["repos"])
+				if err != nil {
+					return &selectorError{field + ".repos", err}
+				}
+				sp.Repos = repos
+			}
+			o.SkillPaths = append(o.SkillPaths, sp)
+		}
+	case "plugin":
+		o.Providers = PluginProviders
+		if v, ok := r.Selector["providers"]; ok && v != nil {
+			list, err := pyStrings(v)
+			if err != nil {
+				return &selectorError{"selector.providers", err}
+			}
+			for _, p := range list {
+				if !contains(PluginProviders, p) {
+					return &selectorError{"selector.providers", unknownKey("provider", p, PluginProviders)}
+				}
+			}
+			o.Providers = list
+		}
+		if v, ok := r.Selector["repos"]; ok && v != nil {
+			list, err := pyStrings(v)
+			if err != nil {
+				return &selectorError{"selector.repos", err}
+			}
+			o.PluginRepos = list
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package resync_test
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,4 +258,65 @@ func TestIncludedFilesOnFilesAndFolders(t *testing.T) {
 			t.Fatalf("%s: %v", tc.kind, x.Properties)
 		}
 	}
+}
+
+// TestSkillsAndPlugins: the v2 skill and plugin kinds find SKILL.md files
+// and plugin manifests on the default branch and shape them as Ocean's
+// skill_plugin.py does.
+func TestSkillsAndPlugins(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	e.sim.SetFile(p.ID, "skills/hello/SKILL.md", "---\nname: hello-skill\ndescription: Says hello.\nversion: 2\n---\n\n# Hello\n\nGreet.\n")
+	e.sim.SetFile(p.ID, ".claude/skills/review/SKILL.md", "Review code.\n")
+	e.sim.SetFile(p.ID, "skills/notes.md", "not a skill")
+	e.sim.SetFile(p.ID, "docs/SKILL.md", "outside the globs")
+	e.sim.SetFile(p.ID, ".claude-plugin/plugin.json", `{"name":"sp","description":"d1","version":"1.0.0","author":{"name":"x"}}`)
+	e.sim.SetFile(p.ID, ".claude-plugin/marketplace.json", `{"name":"mkt","plugins":[{"name":"sp","source":"./"},{"name":"other"}]}`)
+	e.sim.SetFile(p.ID, ".opencode/plugins/x.js", "export default {}")
+	raw := "          identifier: .repo.path_with_namespace + \":\" + (.skill.skillMdPath // \"plugin\")\n          blueprint: '\"x\"'\n          properties:\n            raw: del(.repo)\n"
+
+	st := freshStore(t)
+	e.mustResync(t, oceanMapping(t, mapping.OceanV2, "skill", "", raw), st)
+	skills := map[string]map[string]any{}
+	for _, x := range entitiesOf(t, st, "x") {
+		skills[x.Identifier] = x.Properties["raw"].(map[string]any)
+	}
+	if len(skills) != 2 {
+		t.Fatalf("skills %v, want the two SKILL.md files the default globs select", keys(skills))
+	}
+	hello := skills[p.PathWithNamespace+":skills/hello/SKILL.md"]
+	want := map[string]any{"name": "hello-skill", "description": "Says hello.", "instructions": "# Hello\n\nGreet.\n",
+		"frontmatter": map[string]any{"name": "hello-skill", "description": "Says hello.", "version": 2.0},
+		"path":        "skills/hello", "skillMdPath": "skills/hello/SKILL.md", "root": "skills"}
+	if got, _ := json.Marshal(hello["skill"]); string(got) != mustJSON(want) || hello["__branch"] != p.DefaultBranch {
+		t.Fatalf("skill object %s, want %s (branch %v)", got, mustJSON(want), hello["__branch"])
+	}
+	review := skills[p.PathWithNamespace+":.claude/skills/review/SKILL.md"]["skill"].(map[string]any)
+	if review["name"] != "review" || review["description"] != "" || review["instructions"] != "Review code.\n" || review["root"] != ".claude/skills" {
+		t.Fatalf("skill without frontmatter: %v", review)
+	}
+
+	st = freshStore(t)
+	e.mustResync(t, oceanMapping(t, mapping.OceanV2, "plugin", "", raw), st)
+	plugins := entitiesOf(t, st, "x")
+	if len(plugins) != 1 {
+		t.Fatalf("%d plugins, want one (the only project with manifests)", len(plugins))
+	}
+	plugin := plugins[0].Properties["raw"].(map[string]any)["plugin"].(map[string]any)
+	wantPlugin := `{"agents":{},"antigravity":{},"claude":{"author":{"name":"x"},"description":"d1","marketplaceName":"mkt","name":"sp","version":"1.0.0"},` +
+		`"codex":{},"cursor":{},"description":"d1","displayName":"sp","kimi":{},"name":"sp","opencode":{"detected":true},"pi":{},` +
+		`"supports":{"agents":false,"antigravity":false,"claude":true,"codex":false,"cursor":false,"kimi":false,"opencode":true,"pi":false},"version":"1.0.0"}`
+	if got, _ := json.Marshal(plugin); string(got) != wantPlugin {
+		t.Fatalf("plugin %s\nwant   %s", got, wantPlugin)
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func keys(m map[string]map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

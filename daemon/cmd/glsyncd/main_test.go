@@ -281,3 +281,22 @@ func TestOceanDefaultMappings(t *testing.T) {
 		t.Fatalf("bad --ocean: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestMappingTestOnOceanExamples: the all-kinds mapping maps Ocean's own
+// raw examples of the skill and plugin kinds (testdata/ocean-examples,
+// copied from integrations/gitlab-v2/.port/examples).
+func TestMappingTestOnOceanExamples(t *testing.T) {
+	for _, tc := range []struct{ kind, want string }{
+		{"skill", `"identifier": "acme/example-skills:skills/hello-skill/SKILL.md"`},
+		{"plugin", `"version": "6.1.1"`},
+	} {
+		r := runCLI(t, nil, "mapping", "test", "--kind", tc.kind, "--mapping", "../../../shared/mapping/all-kinds.yml", "--input", "testdata/ocean-examples/"+tc.kind+".json")
+		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+			t.Fatalf("%s: %d\n%s\n%s", tc.kind, r.code, r.stdout, r.stderr)
+		}
+	}
+	r := runCLI(t, nil, "mapping", "test", "--kind", "plugin", "--mapping", "../../../shared/mapping/all-kinds.yml", "--input", "testdata/ocean-examples/plugin.json")
+	if !strings.Contains(r.stdout, `"claude"`) || !strings.Contains(r.stdout, `"opencode"`) || !strings.Contains(r.stdout, `"title": "Superpowers"`) {
+		t.Fatalf("plugin providers: %s", r.stdout)
+	}
+}

@@ -76,6 +76,12 @@ func DefaultBlueprints() []map[string]any {
 		blueprint("gitlabMember", "Member", "User", map[string]any{"state": prop("string", "State"), "link": prop("string", "Link", "url")}, map[string]any{}),
 		blueprint("gitlabFolder", "Folder", "Folder", map[string]any{"branch": prop("string", "Branch")},
 			map[string]any{"service": rel("service", "Service", false)}),
+		blueprint("gitlabSkill", "Agent Skill", "Book", map[string]any{"description": prop("string", "Description"),
+			"instructions": prop("string", "Instructions", "markdown"), "path": prop("string", "Path"), "branch": prop("string", "Branch")},
+			map[string]any{"service": rel("service", "Service", false)}),
+		blueprint("gitlabPlugin", "Agent Plugin", "Plug", map[string]any{"name": prop("string", "Name"), "description": prop("string", "Description"),
+			"version": prop("string", "Version"), "providers": prop("array", "Providers")},
+			map[string]any{"service": rel("service", "Service", false)}),
 	}
 }
 
