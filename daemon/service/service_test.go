@@ -661,7 +661,10 @@ resources:
 
 	plugin := func() *catalog.Entity { return h.entity("plugin", pwn) }
 	h.sim.PushFile(ctx, p.ID, ".cursor-plugin/plugin.json", `{"name": "agent-kit", "version": "1.0.0"}`)
-	eventually(t, 2*time.Second, "plugin added", func() bool { x := plugin(); return x != nil && x.Properties["name"] == "agent-kit" && x.Properties["pi"] == false })
+	eventually(t, 2*time.Second, "plugin added", func() bool {
+		x := plugin()
+		return x != nil && x.Properties["name"] == "agent-kit" && x.Properties["pi"] == false
+	})
 	h.sim.PushFile(ctx, p.ID, ".pi/extensions/kit.ts", "export {}")
 	eventually(t, 2*time.Second, "plugin gains a provider", func() bool { x := plugin(); return x != nil && x.Properties["pi"] == true })
 	h.sim.PushFile(ctx, p.ID, ".cursor-plugin/plugin.json", "")
