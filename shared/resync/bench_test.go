@@ -250,12 +250,12 @@ func BenchmarkResyncAllKinds(b *testing.B) {
 // per non-empty project a token sees (pipelines, jobs, releases, tags,
 // deployments, the default branch), project-with-members one per project;
 // member kinds a listing per group; merge requests and issues a listing
-// per root group, ceil(n/100) pages of the n updated in the mapping's
-// window (merge requests: the fewer of one state=all listing or one per
-// wanted state); job the pages of the project's job listing that hold
+// per root group, ceil(n/100) pages of the n the selector keeps (merge
+// requests: one listing of the opened ones, one of the merged ones in the
+// window); job the pages of the project's job listing that hold
 // its newest jobs up to the limit and the rest of the last pipeline begun;
-// file and folder a tree listing per non-empty project (entries/100
-// pages), plus a raw read per matching file.
+// file, folder, skill and plugin a tree listing per non-empty project
+// (entries/100 pages), plus a read per matching file.
 func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int, int) {
 	gs := sim.Groups()
 	sc := newRootScope(sim)
@@ -291,6 +291,10 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 			tp := pages(len(paths))
 			per["file"] += tp
 			per["folder"] += tp
+			// skill and plugin: a tree listing each, and a read per
+			// SKILL.md or manifest (the generated repositories have none).
+			per["skill"] += tp
+			per["plugin"] += tp
 			for i, path := range paths {
 				if !folder[i] && strings.HasSuffix(path, "catalog-info.json") {
 					per["file"]++
@@ -303,8 +307,9 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 		per["group-with-members"] += groups
 		per["member"] += groups
 		per["project-with-members"] += projects
-		// The all-kinds mapping: merge requests opened or merged, issues
-		// of every state, both updated in the last 30 days.
+		// The all-kinds mapping: merge requests opened (any age) or merged
+		// in the last 30 days, issues of every state updated in the last
+		// 30 days.
 		window := time.Now().Add(-30 * 24 * time.Hour)
 		inRoot := map[int64]bool{}
 		archived := map[int64]bool{}
@@ -312,16 +317,14 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 			inRoot[p.ID] = under(p.NamespaceID, root.ID)
 			archived[p.ID] = p.Archived
 		}
-		mrAll, mrOpened, mrMerged, issues := 0, 0, 0, 0
+		mrOpened, mrMerged, issues := 0, 0, 0
 		for _, m := range sim.MergeRequests() {
-			if inRoot[m.ProjectID] && m.UpdatedAt.After(window) {
-				mrAll++
-				switch m.State {
-				case "opened":
-					mrOpened++
-				case "merged":
-					mrMerged++
-				}
+			switch {
+			case !inRoot[m.ProjectID]:
+			case m.State == "opened":
+				mrOpened++
+			case m.State == "merged" && m.UpdatedAt.After(window):
+				mrMerged++
 			}
 		}
 		for _, i := range sim.Issues() {
@@ -329,7 +332,9 @@ func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int
 				issues++
 			}
 		}
-		per["merge-request"] += min(pages(mrAll), pages(mrOpened)+pages(mrMerged))
+		// The opened ones whatever their age, the merged ones in the
+		// window: two listings (Ocean lists them the same way).
+		per["merge-request"] += pages(mrOpened) + pages(mrMerged)
 		per["issue"] += pages(issues)
 		for _, k := range []string{"pipeline", "release", "tag", "branch", "deployment"} {
 			per[k] += nonEmpty
@@ -360,4 +365,48 @@ func newestJobPages(jobs []gitlabtest.Job, limit int) int {
 		return n/100 + 1
 	}
 	return max(1, (n+99)/100)
+}
+
+// BenchmarkResyncDefaults resyncs every kind with no selector option, so
+// each takes the defaults of Ocean v1 and of v2, on the same 2,000-project
+// organisation with 20 ms latency, and prints the GitLab requests per
+// kind: what the defaults cost.
+func BenchmarkResyncDefaults(b *testing.B) {
+	sim, _, cfg := benchOrg(b, gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42, Activity: true})
+	doc := "resources:\n"
+	for _, k := range mapping.SupportedKinds {
+		sel := "{query: 'true'}"
+		switch k {
+		case "file":
+			sel = "{query: 'true', files: {path: catalog-info.json}}"
+		case "folder":
+			sel = "{query: 'true', folders: [{path: internal}]}"
+		}
+		doc += "  - kind: " + k + "\n    selector: " + sel + "\n    port: {entity: {mappings: {identifier: '\"x\" + (.id // .path_with_namespace // .name // .file.path // .folder.path // \"\" | tostring)', blueprint: '\"" + k + "\"'}}}\n"
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for i := 0; i < b.N; i++ {
+		for _, gen := range []mapping.Generation{mapping.OceanV1, mapping.OceanV2} {
+			m, err := mapping.ParseWith([]byte(doc), mapping.ParseOptions{Generation: gen})
+			if err != nil {
+				b.Fatal(err)
+			}
+			store, err := sqlitestore.Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			sim.ResetRequests()
+			sum, err := resync.Run(context.Background(), resync.Options{Config: cfg, Mapping: m, Store: store, Logger: log})
+			if err != nil || sum.Failed() {
+				b.Fatalf("%s: %v %v", gen, err, sum.Err())
+			}
+			_, total := sim.Requests()
+			fmt.Printf("Ocean %s defaults:\n", gen)
+			for _, k := range sum.Kinds {
+				fmt.Printf("  %-20s %6d requests %6d objects\n", k.Kind, k.Requests, k.Fetched)
+			}
+			fmt.Printf("  total %d requests, wall %v\n", total, sum.Duration.Round(time.Millisecond))
+			store.Close()
+		}
+	}
 }
