@@ -3,6 +3,7 @@ package resync_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
 // oceanMapping parses a one-resource mapping under an Ocean generation.
@@ -319,4 +321,31 @@ func keys(m map[string]map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestListingDefaults: which projects each generation lists. v2 keeps the
+// projects where the token is at least Developer (visibility); v1 the
+// projects the token owns (filterOwnedProjects). A Maintainer token is on
+// both sides of the boundary: every project under v2, none under v1; an
+// Owner token sees them under both; a Reporter token under neither.
+func TestListingDefaults(t *testing.T) {
+	e := newEnv(t, allOf)
+	root := e.org.Roots[0]
+	count := func(token string, gen mapping.Generation) int {
+		t.Helper()
+		e.cfg.TokenMapping = tokenmap.Mapping{{Token: token, Patterns: []string{"**"}}}
+		st := freshStore(t)
+		e.mustResync(t, oceanMapping(t, gen, "project", "", "          identifier: .path_with_namespace\n          blueprint: '\"x\"'\n"), st)
+		return len(idsOf(t, st, "x"))
+	}
+	for _, tc := range []struct {
+		level  int
+		v1, v2 bool
+	}{{40, false, true}, {50, true, true}, {20, false, false}} {
+		tok := e.sim.AddToken(gitlabtest.Token{Value: fmt.Sprintf("glpat-role%02d-aaaaaaaaaaaa", tc.level), Kind: gitlabtest.GroupAccessToken, GroupID: root.ID, AccessLevel: tc.level})
+		v1, v2 := count(tok.Value, mapping.OceanV1), count(tok.Value, mapping.OceanV2)
+		if (v1 > 0) != tc.v1 || (v2 > 0) != tc.v2 {
+			t.Errorf("role %d: v1 lists %d projects (want some: %v), v2 %d (want some: %v)", tc.level, v1, tc.v1, v2, tc.v2)
+		}
+	}
 }
