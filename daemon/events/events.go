@@ -68,57 +68,6 @@ type TransientError struct{ Err error }
 func (e *TransientError) Error() string { return e.Err.Error() }
 func (e *TransientError) Unwrap() error { return e.Err }
 
-// payload holds the routing fields of GitLab's payloads.
-type payload struct {
-	ObjectKind string `json:"object_kind"`
-	EventName  string `json:"event_name"`
-	ProjectID  int64  `json:"project_id"`
-	Project    struct {
-		ID                int64  `json:"id"`
-		PathWithNamespace string `json:"path_with_namespace"`
-		WebURL            string `json:"web_url"`
-		Name              string `json:"name"`
-	} `json:"project"`
-	ObjectAttributes struct {
-		ID              int64 `json:"id"`
-		IID             int64 `json:"iid"`
-		ProjectID       int64 `json:"project_id"`
-		TargetProjectID int64 `json:"target_project_id"`
-	} `json:"object_attributes"`
-	BuildID int64  `json:"build_id"`
-	Ref     string `json:"ref"`
-	// Before and After are the ref's commits before and after a push (all
-	// zeros for a ref created or deleted); Commits holds at most 20 of
-	// TotalCommitsCount.
-	Before            string `json:"before"`
-	After             string `json:"after"`
-	TotalCommitsCount int    `json:"total_commits_count"`
-	Commits           []struct {
-		Added    []string `json:"added"`
-		Modified []string `json:"modified"`
-		Removed  []string `json:"removed"`
-	} `json:"commits"`
-	Repository struct {
-		Homepage string `json:"homepage"`
-	} `json:"repository"`
-	// Tag is the release's tag name; job payloads use the same key for a
-	// boolean, so it is read loosely.
-	Tag                  any    `json:"tag"`
-	Action               string `json:"action"`
-	GroupPath            string `json:"group_path"`
-	UserID               int64  `json:"user_id"`
-	UserUsername         string `json:"user_username"`
-	UserName             string `json:"user_name"`
-	PathWithNamespace    string `json:"path_with_namespace"`
-	OldPathWithNamespace string `json:"old_path_with_namespace"`
-	Name                 string `json:"name"`
-	Path                 string `json:"path"`
-	FullPath             string `json:"full_path"`
-	GroupID              int64  `json:"group_id"`
-	ParentGroupID        int64  `json:"parent_group_id"`
-	OldFullPath          string `json:"old_full_path"`
-}
-
 // Handle works out the catalog changes of one event. A *TransientError
 // means "try again later"; other errors are permanent (bad payload,
 // mapping error).
@@ -150,6 +99,12 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		return p.child(ctx, crawl.KindRelease, pl, "releases/"+url.PathEscape(tag), tag != "")
 	case "Member Hook":
 		return p.groupMembers(ctx, pl)
+	case "Project Hook":
+		// Group hooks' project_events (GitLab 17.x): project_create and
+		// project_destroy, as the system hook's.
+		return p.projectEvent(ctx, ev, pl)
+	case "Deployment Hook":
+		return p.deployment(ctx, pl)
 	case "Subgroup Hook":
 		switch pl.EventName {
 		case "subgroup_create":
@@ -161,12 +116,8 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		switch name {
 		case "push", "tag_push":
 			return p.push(ctx, pl)
-		case "repository_update", "project_create", "project_update":
-			return p.project(ctx, projectID(pl), projectPath(pl), "")
-		case "project_rename", "project_transfer":
-			return p.project(ctx, pl.ProjectID, pl.PathWithNamespace, pl.OldPathWithNamespace)
-		case "project_destroy":
-			return p.deleteProject(ctx, ev, pl)
+		case "repository_update", "project_create", "project_update", "project_rename", "project_transfer", "project_destroy":
+			return p.projectEvent(ctx, ev, pl)
 		case "merge_request":
 			return p.mergeRequest(ctx, pl)
 		case "group_create", "group_rename":
@@ -178,36 +129,6 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 		}
 	}
 	return Result{Outcome: Unhandled, Detail: fmt.Sprintf("%s %s: no catalog kind is updated by this event", ev.Type, name)}, nil
-}
-
-func projectID(pl payload) int64 {
-	if pl.ProjectID != 0 {
-		return pl.ProjectID
-	}
-	return pl.Project.ID
-}
-
-func projectPath(pl payload) string {
-	if pl.Project.PathWithNamespace != "" {
-		return pl.Project.PathWithNamespace
-	}
-	if pl.PathWithNamespace != "" {
-		return pl.PathWithNamespace
-	}
-	// Job payloads name the project only by its repository's home page.
-	if u, err := url.Parse(pl.Repository.Homepage); err == nil && u.Path != "" {
-		return strings.Trim(u.Path, "/")
-	}
-	return ""
-}
-
-// projectInfo is the "__project" the crawler adds to project children.
-func projectInfo(pl payload, id int64, path string) map[string]any {
-	web := pl.Project.WebURL
-	if web == "" {
-		web = pl.Repository.Homepage
-	}
-	return map[string]any{"id": float64(id), "path_with_namespace": path, "web_url": web, "name": pl.Project.Name}
 }
 
 // child handles events of objects that live in a project (issues,
@@ -367,9 +288,134 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 	return nil, 0, owners, false, nil
 }
 
-func (p *Processor) project(ctx context.Context, id int64, path, oldPath string) (Result, error) {
-	res, _, err := p.projectObj(ctx, id, path, oldPath)
-	return res, err
+// projectEvent handles a project's creation, change, rename, transfer or
+// destruction (system hook, or a group hook's Project Hook): the project
+// and project-with-members kinds.
+func (p *Processor) projectEvent(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
+	name := pl.EventName
+	if name == "" {
+		name = pl.ObjectKind
+	}
+	oldPath := ""
+	switch name {
+	case "project_destroy":
+		return p.deleteProject(ctx, ev, pl)
+	case "project_rename", "project_transfer":
+		oldPath = pl.OldPathWithNamespace
+	}
+	id, path := projectID(pl), projectPath(pl)
+	res, obj, err := p.projectObj(ctx, id, path, oldPath)
+	if err != nil {
+		return Result{}, err
+	}
+	return p.projectMembers(ctx, res, id, path, oldPath, obj)
+}
+
+// projectMembers updates the project-with-members kind after a project
+// event: the project (obj, when the project kind already read it) with
+// its members; the old path's entities go on a rename or transfer, and the
+// project's when it left every token's globs.
+func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, path, oldPath string, obj map[string]any) (Result, error) {
+	resources := p.Mapping.ResourcesFor(crawl.KindProjectWithMembers)
+	if len(resources) == 0 {
+		return res, nil
+	}
+	if res.Changes.Upserts == nil {
+		res.Changes.Upserts = map[string][]*catalog.Entity{}
+	}
+	version := p.now().UnixNano()
+	identify := func(at string) {
+		for _, r := range resources {
+			if k, err := r.Identify(ctx, map[string]any{"id": float64(id), "path_with_namespace": at}); err == nil {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+			}
+		}
+	}
+	renamed := oldPath != "" && oldPath != path
+	if obj == nil {
+		o, v, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+		var te *TransientError
+		switch {
+		case errors.As(err, &te):
+			return Result{}, err
+		case !owners:
+			// Moved out of every glob: what we hold under its old path
+			// (or its path) goes.
+			if renamed {
+				identify(oldPath)
+			} else {
+				identify(path)
+			}
+			if res.Outcome != Applied {
+				res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
+			}
+			return res, nil
+		case !found:
+			if res.Outcome != Applied {
+				res.Outcome, res.Detail = GitLabRefused, fmt.Sprint(err)
+			}
+			return res, nil
+		}
+		obj, version = o, v
+	}
+	if renamed {
+		identify(oldPath)
+	}
+	src := p.owner(ctx, path)
+	if src == nil {
+		return res, nil
+	}
+	for _, g := range crawl.GroupResources(resources) {
+		o, err := src.ProjectWithMembers(ctx, obj, g.Options)
+		if err != nil {
+			return Result{}, &TransientError{err}
+		}
+		if res, err = p.mapInto(ctx, res, crawl.KindProjectWithMembers, g.Resources, o, version); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+// deployment handles a Deployment Hook: the deployment as GitLab serves
+// it, with its project under __project as the resync gives it, if the
+// selector's filters list it; else its entity goes.
+func (p *Processor) deployment(ctx context.Context, pl payload) (Result, error) {
+	resources := p.Mapping.ResourcesFor(crawl.KindDeployment)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no deployment resource in the mapping"}, nil
+	}
+	pid, path := projectID(pl), projectPath(pl)
+	if pid == 0 || pl.DeploymentID == 0 {
+		return Result{}, errors.New("events: deployment payload lacks the project id or the deployment id")
+	}
+	selects := func(s *crawl.Source) bool { return s.Entry.MatchProject(path) }
+	project, _, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(pid, 10), path, selects)
+	if res, done, err := noObject(err, owners, found, "project "+path); done {
+		return res, err
+	}
+	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/deployments/%d", pid, pl.DeploymentID), path, selects)
+	if res, done, err := noObject(err, owners, found, "project "+path); done {
+		return res, err
+	}
+	obj["__project"] = crawl.ProjectRef(project)
+	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}
+	for _, g := range crawl.GroupResources(resources) {
+		o := g.Options
+		if o.DeploymentSelected(obj) && crawl.ActiveSelected(project, o.ActiveProjects) {
+			if res, err = p.mapInto(ctx, res, crawl.KindDeployment, g.Resources, obj, version); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		for _, r := range g.Resources {
+			if k, err := r.Identify(ctx, obj); err == nil {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+			}
+		}
+		res.Outcome = Applied
+	}
+	return res, nil
 }
 
 // projectObj is project, also returning the project as GitLab served it
@@ -601,9 +647,30 @@ func anyMatchGroup(sources []*crawl.Source, fullPath string) bool {
 // deleteProject handles project_destroy: the payload is all there is, so
 // identifiers are computed from its fields (id, path_with_namespace, name,
 // path), which the default mapping's identifier uses.
+// deleteProject deletes a destroyed project's entities of the project and
+// project-with-members kinds. GitLab reports a project destroyed after
+// delayed deletion under its renamed path, "<path>-deleted-<id>": the
+// suffix is stripped, as Ocean does (gitlab-v2/gitlab/webhook/
+// webhook_processors/project_webhook_processor.py), but only that exact
+// suffix, so "api-2024" stays "api-2024".
 func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {
-	obj := map[string]any{"id": float64(pl.ProjectID), "path_with_namespace": pl.PathWithNamespace, "name": pl.Name, "path": pl.Path}
-	return p.deleteObject(ctx, ev, crawl.KindProject, obj, anyMatchProject(p.sources(), pl.PathWithNamespace), pl.PathWithNamespace)
+	pid := projectID(pl)
+	strip := func(s string) string { return strings.TrimSuffix(s, fmt.Sprintf("-deleted-%d", pid)) }
+	path := strip(projectPath(pl))
+	obj := map[string]any{"id": float64(pid), "path_with_namespace": path, "name": strip(pl.Name), "path": strip(pl.Path)}
+	inScope := anyMatchProject(p.sources(), path)
+	var res Result
+	for _, kind := range []string{crawl.KindProject, crawl.KindProjectWithMembers} {
+		r, err := p.deleteObject(ctx, ev, kind, obj, inScope, path)
+		if err != nil {
+			return Result{}, err
+		}
+		if r.Outcome == Applied || res.Outcome == "" {
+			res.Outcome, res.Detail = r.Outcome, r.Detail
+		}
+		res.Changes.Deletes = append(res.Changes.Deletes, r.Changes.Deletes...)
+	}
+	return res, nil
 }
 
 func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl payload) (Result, error) {

@@ -62,7 +62,10 @@ func TestFixtureRouting(t *testing.T) {
 		{"systemhooks/repository_update.json", "System Hook", GitLabRefused, nil},
 		{"systemhooks/merge_request.json", "System Hook", GitLabRefused, nil},
 		{"systemhooks/project_create.json", "System Hook", GitLabRefused, nil},
-		{"systemhooks/project_destroy.json", "System Hook", Applied, []string{"jsmith/underscore"}},
+		// The project and project-with-members kinds.
+		{"systemhooks/project_destroy.json", "System Hook", Applied, []string{"jsmith/underscore", "jsmith/underscore"}},
+		{"webhooks/project.json", "Project Hook", GitLabRefused, nil},
+		{"webhooks/deployment.json", "Deployment Hook", GitLabRefused, nil},
 		{"systemhooks/group_destroy.json", "System Hook", Applied, []string{"78"}},
 		// A rename leaves the old identifier behind; the new one is fetched.
 		{"systemhooks/project_rename.json", "System Hook", GitLabRefused, nil},
@@ -108,15 +111,40 @@ func TestReleaseDeletion(t *testing.T) {
 	}
 }
 
+// TestProjectDestroyedAfterDelayedDeletion: GitLab destroys a project
+// under its "-deleted-<id>" path; the entities of its real path go, and a
+// path that merely ends in digits is left as it is.
+func TestProjectDestroyedAfterDelayedDeletion(t *testing.T) {
+	p := processor(t)
+	for _, c := range []struct{ path, want string }{
+		{"flightjs/flight-deleted-7", "flightjs/flight"},
+		{"flightjs/api-2024", "flightjs/api-2024"},
+	} {
+		body := strings.Replace(string(fixture(t, "webhooks/project.json")), `"event_name": "project_create"`, `"event_name": "project_destroy"`, 1)
+		body = strings.Replace(body, `"path_with_namespace": "flightjs/flight"`, `"path_with_namespace": "`+c.path+`"`, 1)
+		res, err := p.Handle(context.Background(), &catalog.Event{Type: "Project Hook", Body: []byte(body), ReceivedAt: time.Now()})
+		if err != nil || res.Outcome != Applied || len(res.Changes.Deletes) != 2 {
+			t.Fatalf("%s: %+v %v", c.path, res, err)
+		}
+		for _, d := range res.Changes.Deletes {
+			if d.Identifier != c.want {
+				t.Fatalf("%s: deleted %s, want %s", c.path, d.Identifier, c.want)
+			}
+		}
+	}
+}
+
 func TestOutOfScopeAndMalformed(t *testing.T) {
 	p := processor(t, "acme/**")
 	res, err := p.Handle(context.Background(), &catalog.Event{Type: "Push Hook", Body: fixture(t, "webhooks/push.json")})
 	if err != nil || res.Outcome != OutOfScope || !strings.Contains(res.Detail, "mike/diaspora") {
 		t.Fatalf("%+v %v", res, err)
 	}
-	// A project that moves out of every glob is removed.
+	// A project that moves out of every glob is removed, from the project
+	// and project-with-members kinds.
 	res, err = p.Handle(context.Background(), &catalog.Event{Type: "System Hook", Body: fixture(t, "systemhooks/project_transfer.json")})
-	if err != nil || res.Outcome != OutOfScope || len(res.Changes.Deletes) != 1 || res.Changes.Deletes[0].Identifier != "jsmith/overscore" {
+	if err != nil || res.Outcome != OutOfScope || len(res.Changes.Deletes) != 2 || res.Changes.Deletes[0].Identifier != "jsmith/overscore" ||
+		res.Changes.Deletes[1].Key != (catalog.Key{Blueprint: "gitlabProjectMembers", Identifier: "jsmith/overscore"}) {
 		t.Fatalf("transfer out of scope: %+v %v", res, err)
 	}
 	if _, err := p.Handle(context.Background(), &catalog.Event{Type: "Push Hook", Body: []byte(`{"object_kind":`)}); err == nil {
@@ -155,7 +183,7 @@ resources:
 	if err != nil || id == 0 {
 		t.Fatalf("no project with a repository: %v", err)
 	}
-	res, err := p.project(context.Background(), id, path, "")
+	res, _, err := p.projectObj(context.Background(), id, path, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -301,3 +301,48 @@ func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(
 	}
 	return c, err
 }
+
+// DeploymentSelected reports whether a resync with these options lists
+// deployment d of a project: the apiQueryParams GitLab filters on
+// (environment, status, updated_after/before, finished_after/before),
+// applied to the object a webhook event fetched.
+func (o *Options) DeploymentSelected(d map[string]any) bool {
+	q := o.APIQueryParams
+	if env := q.Get("environment"); env != "" {
+		e, _ := d["environment"].(map[string]any)
+		if name, _ := e["name"].(string); name != env {
+			return false
+		}
+	}
+	if st := q.Get("status"); st != "" && d["status"] != st {
+		return false
+	}
+	if after, before := q.Get("updated_after"), q.Get("updated_before"); after != "" || before != "" {
+		updated, _ := d["updated_at"].(string)
+		if !within(updated, after, before) {
+			return false
+		}
+	}
+	if after, before := q.Get("finished_after"), q.Get("finished_before"); after != "" || before != "" {
+		dep, _ := d["deployable"].(map[string]any)
+		finished, _ := dep["finished_at"].(string)
+		return within(finished, after, before)
+	}
+	return true
+}
+
+// within reports whether time at lies after "after" and before "before"
+// (either may be empty).
+func within(at, after, before string) bool {
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		return false
+	}
+	if a, err := time.Parse(time.RFC3339, after); err == nil && !t.After(a) {
+		return false
+	}
+	if b, err := time.Parse(time.RFC3339, before); err == nil && !t.Before(b) {
+		return false
+	}
+	return true
+}

@@ -131,20 +131,30 @@ func MemberRows(o Options, members []any) []any {
 // under "__members" (direct, or with IncludeInheritedMembers /members/all;
 // bots left out unless IncludeBotMembers). One request per project.
 func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
+	return s.eachProject(ctx, false, o.ActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+		start := time.Now()
+		cp, err := s.ProjectWithMembers(ctx, pr, o)
+		if err != nil {
+			return gitlab.Page{}, err
+		}
+		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
+	}, fn)
+}
+
+// ProjectWithMembers returns a copy of project pr with its members under
+// "__members" (see MemberRows); resyncs and project events share it.
+func (s *Source) ProjectWithMembers(ctx context.Context, pr map[string]any, o Options) (map[string]any, error) {
 	suffix := "members"
 	if o.IncludeInheritedMembers {
 		suffix = "members/all"
 	}
-	return s.eachProject(ctx, false, o.ActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		start := time.Now()
-		members, err := s.listMembers(ctx, fmt.Sprintf("projects/%d/%s", int64(num(pr["id"])), suffix), o)
-		if err != nil {
-			return gitlab.Page{}, fmt.Errorf("crawl: members of project %v: %w", pr["path_with_namespace"], err)
-		}
-		cp := maps.Clone(pr)
-		cp["__members"] = MemberRows(o, members)
-		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
-	}, fn)
+	members, err := s.listMembers(ctx, fmt.Sprintf("projects/%d/%s", int64(num(pr["id"])), suffix), o)
+	if err != nil {
+		return nil, fmt.Errorf("crawl: members of project %v: %w", pr["path_with_namespace"], err)
+	}
+	cp := maps.Clone(pr)
+	cp["__members"] = MemberRows(o, members)
+	return cp, nil
 }
 
 // GroupMembers streams the members of the groups in scope, one object per

@@ -154,10 +154,10 @@ func (e Existing) Events(system bool, prior []string) []string {
 	anyMember := asked["user_add_to_group"] || asked["user_remove_from_group"] || asked["user_update_for_group"]
 	var out []string
 	for _, n := range names {
-		if !e.Flags[gitlabFlag[n]] {
+		if !e.Flags[hookspec.Flag(n)] {
 			continue
 		}
-		if gitlabFlag[n] == "member_events" && anyMember && !asked[n] {
+		if hookspec.Flag(n) == "member_events" && anyMember && !asked[n] {
 			continue
 		}
 		out = append(out, n)

@@ -40,29 +40,11 @@ const SystemScope = "system"
 // GroupScope is the secret scope of a group's hook.
 func GroupScope(groupID int64) string { return "group:" + strconv.FormatInt(groupID, 10) }
 
-// gitlabFlag maps the spec's event names to GitLab's hook flags. The three
-// member events are one flag in GitLab.
-var gitlabFlag = map[string]string{
-	"push_events":                "push_events",
-	"issues_events":              "issues_events",
-	"jobs_events":                "job_events",
-	"merge_requests_events":      "merge_requests_events",
-	"pipeline_events":            "pipeline_events",
-	"releases_events":            "releases_events",
-	"tag_push_events":            "tag_push_events",
-	"subgroup_events":            "subgroup_events",
-	"confidential_issues_events": "confidential_issues_events",
-	"user_remove_from_group":     "member_events",
-	"user_update_for_group":      "member_events",
-	"user_add_to_group":          "member_events",
-	"repository_update_events":   "repository_update_events",
-}
-
 // groupFlags are all the flags of a group hook glsync manages; flags it
 // does not want are set to false.
 var groupFlags = []string{"push_events", "issues_events", "confidential_issues_events", "merge_requests_events",
 	"tag_push_events", "note_events", "confidential_note_events", "job_events", "pipeline_events", "wiki_page_events",
-	"deployment_events", "releases_events", "subgroup_events", "member_events"}
+	"deployment_events", "releases_events", "subgroup_events", "member_events", "project_events"}
 
 var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_events", "repository_update_events"}
 
@@ -70,7 +52,7 @@ var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_eve
 func Flags(events []string) map[string]bool {
 	out := map[string]bool{}
 	for _, e := range events {
-		if f, ok := gitlabFlag[e]; ok {
+		if f := hookspec.Flag(e); f != "" {
 			out[f] = true
 		}
 	}
@@ -413,12 +395,13 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 		if a.Desired.Scope == SystemScope {
 			desc = ""
 		}
-		var events []string
-		for e, f := range gitlabFlag {
-			if a.Desired.Flags[f] {
-				events = append(events, e)
+		var events []string // GitLab's flag names, which are event names too
+		for f, on := range a.Desired.Flags {
+			if on {
+				events = append(events, f)
 			}
 		}
+		sort.Strings(events)
 		return Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
 			EnableSSLVerification: true, Name: name, Description: desc}
 	}

@@ -13,8 +13,9 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
-// GroupEvents are the group webhook event types glsync handles, in the
-// order the spec lists them.
+// GroupEvents are the group webhook event types glsync subscribes to: the
+// spec's list, in its order and spelling, then the project and deployment
+// events Ocean v2 also handles.
 var GroupEvents = []string{
 	"push_events",
 	"issues_events",
@@ -28,6 +29,8 @@ var GroupEvents = []string{
 	"user_remove_from_group",
 	"user_update_for_group",
 	"user_add_to_group",
+	"project_events",
+	"deployment_events",
 }
 
 // SystemEvents are the system hook event types glsync handles.
@@ -37,14 +40,45 @@ var SystemEvents = []string{
 	"repository_update_events",
 }
 
-// IsGroupEvent reports whether name is a supported group webhook event.
-func IsGroupEvent(name string) bool {
-	for _, e := range GroupEvents {
-		if e == name {
-			return true
-		}
+// groupFlag maps every group event name accepted in settings to the
+// GitLab group hook flag that delivers it: the spec's names (the three
+// membership events share one flag), GitLab's own flag names (the hooks
+// API's and the Terraform providers'), the names Ocean's code validates
+// (gitlab/gitlab_integration/gitlab_service.py, all_events_in_webhook) and
+// the misspellings Ocean's documented examples use.
+var groupFlag = map[string]string{
+	"jobs_events":              "job_events",
+	"user_remove_from_group":   "member_events",
+	"user_update_for_group":    "member_events",
+	"user_add_to_group":        "member_events",
+	"pipelines_events":         "pipeline_events",       // Ocean's docs example
+	"merge-requests_events":    "merge_requests_events", // Ocean's spec.yaml example
+	"repository_update_events": "repository_update_events",
+}
+
+// GitLabGroupFlags are the event flags of a GitLab group hook, as the
+// hooks API names them.
+var GitLabGroupFlags = []string{
+	"push_events", "issues_events", "confidential_issues_events", "merge_requests_events",
+	"tag_push_events", "note_events", "confidential_note_events", "job_events",
+	"pipeline_events", "wiki_page_events", "deployment_events", "releases_events",
+	"subgroup_events", "member_events", "feature_flag_events", "emoji_events",
+	"resource_access_token_events", "milestone_events", "project_events", "vulnerability_events",
+}
+
+func init() {
+	for _, f := range GitLabGroupFlags {
+		groupFlag[f] = f
 	}
-	return false
+}
+
+// Flag returns the GitLab hook flag that delivers event name ("" for a
+// name glsync does not know).
+func Flag(name string) string { return groupFlag[name] }
+
+// IsGroupEvent reports whether name is an accepted group webhook event.
+func IsGroupEvent(name string) bool {
+	return groupFlag[name] != "" && name != "repository_update_events"
 }
 
 // GroupHook is the hook wanted on one group.
@@ -177,7 +211,7 @@ func (m OverrideMapping) Validate(setting string, tokens tokenmap.Mapping) error
 			}
 			for _, ev := range g.Events {
 				if !IsGroupEvent(ev) {
-					return &Error{Setting: setting, Token: masked, Group: g.FullPath, Rule: fmt.Sprintf("unsupported event %q; supported events: %s", ev, strings.Join(GroupEvents, ", "))}
+					return &Error{Setting: setting, Token: masked, Group: g.FullPath, Rule: fmt.Sprintf("unsupported event %q; supported events: %s (or GitLab's flag names: %s)", ev, strings.Join(GroupEvents, ", "), strings.Join(GitLabGroupFlags, ", "))}
 				}
 			}
 			all = append(all, owner{th.Token, p})

@@ -10,6 +10,20 @@ import (
 const tokA = "glpat-QXbeg-Ev9xtu5_5FsaAQ"
 const tokB = "glpat-xF7Ae-vXu5ts5_QbEgAQ9"
 
+// TestEventFlags: each accepted name turns on the GitLab flag that
+// delivers it.
+func TestEventFlags(t *testing.T) {
+	for name, flag := range map[string]string{"jobs_events": "job_events", "job_events": "job_events", "user_add_to_group": "member_events",
+		"member_events": "member_events", "pipelines_events": "pipeline_events", "merge-requests_events": "merge_requests_events", "project_events": "project_events"} {
+		if got := Flag(name); got != flag {
+			t.Errorf("Flag(%q) = %q, want %q", name, got, flag)
+		}
+	}
+	if IsGroupEvent("repository_update_events") || IsGroupEvent("pipeline_evnts") {
+		t.Fatal("a system-only or unknown name accepted for group hooks")
+	}
+}
+
 func TestOverrideMappingRules(t *testing.T) {
 	tokens := tokenmap.Mapping{{Token: tokA, Patterns: []string{"**"}}}
 	cases := []struct {
@@ -19,11 +33,19 @@ func TestOverrideMappingRules(t *testing.T) {
 		{"token not in mapping", `{"` + tokB + `": {"groups": {"a": {"events": []}}}}`, "hooks: token glpat-xF…: token is not in tokenMapping"},
 		{"missing groups", `{"` + tokA + `": {"a": {"events": []}}}`, `hooks: token glpat-QX…: the "groups" key is required for each token`},
 		{"missing events", `{"` + tokA + `": {"groups": {"a": {}}}}`, `hooks: token glpat-QX…: group "a": the "events" key is required`},
-		{"unsupported event", `{"` + tokA + `": {"groups": {"a": {"events": ["pipelines_events"]}}}}`, `group "a": unsupported event "pipelines_events"; supported events: push_events, issues_events`},
+		{"unsupported event", `{"` + tokA + `": {"groups": {"a": {"events": ["pipeline_evnts"]}}}}`, `group "a": unsupported event "pipeline_evnts"; supported events: push_events, issues_events`},
 		{"duplicate", `{"` + tokA + `": {"groups": {"a/b": {"events": []}, "a/b/": {"events": []}}}}`, `group "a/b": group is listed more than once`},
 		{"hierarchical", `{"` + tokA + `": {"groups": {"a/b/c": {"events": []}, "a/b": {"events": []}}}}`, `groups "a/b" and "a/b/c" are hierarchical`},
 		{"siblings are fine", `{"` + tokA + `": {"groups": {"a/b": {"events": []}, "a/bc": {"events": []}}}}`, ""},
 		{"malformed", `{"` + tokA + `": `, "hooks: malformed JSON"},
+		// The names the spec documents, GitLab's flag names (the
+		// Terraform providers'), the names Ocean's code validates, and the
+		// spec's own example (its unbalanced quote closed).
+		{"spec names", `{"` + tokA + `": {"groups": {"a": {"events": ["jobs_events", "user_add_to_group", "user_remove_from_group", "user_update_for_group", "confidential_issues_events"]}}}}`, ""},
+		{"GitLab's names", `{"` + tokA + `": {"groups": {"a": {"events": ["job_events", "member_events", "project_events", "deployment_events", "note_events", "emoji_events"]}}}}`, ""},
+		{"Ocean's names", `{"` + tokA + `": {"groups": {"a": {"events": ["push_events", "merge_requests_events", "issues_events", "job_events", "pipeline_events", "releases_events", "tag_push_events", "subgroup_events", "confidential_issues_events", "member_events"]}}}}`, ""},
+		{"the spec's example", `{"` + tokA + `": {"groups": {"path/to/my-first-group": {"events": ["push_events", "merge_requests_events"]}, "path/to/my-other-group": {"events": ["pipelines_events"]}}}}`, ""},
+		{"Ocean's spec.yaml example", `{"` + tokA + `": {"groups": {"a": {"events": ["merge-requests_events"]}}}}`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
