@@ -452,6 +452,30 @@ func TestEveryEventKind(t *testing.T) {
 	h.sim.RemoveMember(root.ID, dave.UserID)
 	h.sim.MemberEvent(ctx, root.ID, dave, "user_remove_from_group")
 	eventually(t, time.Second, "member removed", func() bool { return !has("dave") && h.entity("gitlabMember", "dave") == nil })
+
+	// Project Hook (the group hooks' project events): a project created
+	// and destroyed (GitLab reports it under "<path>-deleted-<id>").
+	team := h.sim.Group(root.FullPath + "/DevopsTeam")
+	np, _ := h.sim.CreateProject(ctx, team, "HookedService")
+	npwn := team.FullPath + "/" + np.Path
+	eventually(t, time.Second, "project created", func() bool {
+		return h.entity("service", npwn) != nil && h.entity("gitlabProjectMembers", npwn) != nil
+	})
+	// Deployment Hook: the all-kinds mapping syncs successful ones.
+	d := h.sim.AddDeployment(p.ID, "canary", "success")
+	h.sim.DeploymentEvent(ctx, p.ID, d.ID)
+	did := strconv.FormatInt(d.ID, 10)
+	eventually(t, time.Second, "deployment", func() bool {
+		e := h.entity("gitlabDeployment", did)
+		return e != nil && e.Properties["environment"] == "canary" && e.Relations["service"] == pwn
+	})
+	h.sim.SetDeploymentStatus(d.ID, "failed")
+	h.sim.DeploymentEvent(ctx, p.ID, d.ID)
+	eventually(t, time.Second, "failed deployment no longer selected", func() bool { return h.entity("gitlabDeployment", did) == nil })
+	h.sim.DestroyProject(ctx, np.ID)
+	eventually(t, time.Second, "project destroyed", func() bool {
+		return h.entity("service", npwn) == nil && h.entity("gitlabProjectMembers", npwn) == nil
+	})
 }
 
 func TestTokenMappingsThroughTheAdminAPI(t *testing.T) {

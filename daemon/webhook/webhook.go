@@ -26,14 +26,14 @@ import (
 var Handled = map[string]bool{
 	"Push Hook": true, "Tag Push Hook": true, "Merge Request Hook": true, "Issue Hook": true,
 	"Confidential Issue Hook": true, "Pipeline Hook": true, "Job Hook": true, "Release Hook": true,
-	"Subgroup Hook": true, "Member Hook": true, "System Hook": true,
+	"Subgroup Hook": true, "Member Hook": true, "System Hook": true, "Project Hook": true, "Deployment Hook": true,
 }
 
 // Known are other events GitLab sends: acknowledged (so GitLab does not
 // count failures and disable the hook) and counted, never queued.
 var Known = map[string]bool{
-	"Note Hook": true, "Confidential Note Hook": true, "Wiki Page Hook": true, "Deployment Hook": true,
-	"Feature Flag Hook": true, "Emoji Hook": true, "Resource Access Token Hook": true, "Project Hook": true,
+	"Note Hook": true, "Confidential Note Hook": true, "Wiki Page Hook": true,
+	"Feature Flag Hook": true, "Emoji Hook": true, "Resource Access Token Hook": true,
 	"Milestone Hook": true, "Vulnerability Hook": true, "Group Hook": true,
 }
 

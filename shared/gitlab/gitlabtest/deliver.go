@@ -59,6 +59,8 @@ var hookEventFlag = map[string]string{
 	"Pipeline Hook":           "pipeline_events",
 	"Job Hook":                "job_events",
 	"Release Hook":            "releases_events",
+	"Project Hook":            "project_events",
+	"Deployment Hook":         "deployment_events",
 }
 
 // systemEventFlag maps system hook event_name values to the flag that
@@ -371,8 +373,22 @@ func (s *Server) MergeRequestEvent(ctx context.Context, mrID int64, action strin
 	return s.fire(ctx, ns, "Merge Request Hook", body, "merge_request", sys)
 }
 
-// DestroyProject deletes a project and sends the system hook
-// "project_destroy" event (group hooks get no event for it).
+// CreateProject creates a project in group g and sends "project_create":
+// a Project Hook to the group hooks with project events (GitLab 17.x), and
+// the system hook event.
+func (s *Server) CreateProject(ctx context.Context, g *Group, name string) (*Project, []Delivery) {
+	p := s.AddProject(g, name)
+	s.mu.RLock()
+	group, sys := s.projectEventBodies(p, "project_create", p.Path)
+	s.mu.RUnlock()
+	return p, s.fire(ctx, g.ID, "Project Hook", group, "project_create", sys)
+}
+
+// DestroyProject deletes a project and sends "project_destroy" (a Project
+// Hook to group hooks with project events, and the system hook event).
+// As on GitLab with delayed deletion, the project was renamed
+// "<path>-deleted-<id>" when marked for deletion, and the payloads name it
+// so.
 func (s *Server) DestroyProject(ctx context.Context, projectID int64) []Delivery {
 	s.mu.Lock()
 	p := s.projects[projectID]
@@ -380,17 +396,32 @@ func (s *Server) DestroyProject(ctx context.Context, projectID int64) []Delivery
 		s.mu.Unlock()
 		return nil
 	}
-	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
-	sys := template("systemhooks/project_destroy.json")
-	for k, v := range map[string]any{
-		"name": p.Name, "path": p.Path, "path_with_namespace": pwn, "project_id": p.ID,
-		"project_visibility": p.Visibility, "updated_at": time.Now().UTC().Format(time.RFC3339),
-	} {
-		sys[k] = v
-	}
+	group, sys := s.projectEventBodies(p, "project_destroy", fmt.Sprintf("%s-deleted-%d", p.Path, p.ID))
+	ns := p.NamespaceID
 	delete(s.projects, projectID)
 	s.mu.Unlock()
-	return s.fire(ctx, 0, "", nil, "project_destroy", sys)
+	return s.fire(ctx, ns, "Project Hook", group, "project_destroy", sys)
+}
+
+// projectEventBodies are a project event's group hook body (webhooks/
+// project.json) and system hook body (systemhooks/project_*.json), with
+// the project under path. s.mu is held.
+func (s *Server) projectEventBodies(p *Project, event, path string) (group, sys map[string]any) {
+	ns := s.groups[p.NamespaceID]
+	pwn := ns.FullPath + "/" + path
+	now := time.Now().UTC()
+	group = template("webhooks/project.json")
+	for k, v := range map[string]any{"event_name": event, "name": p.Name, "path": path, "path_with_namespace": pwn, "project_id": p.ID,
+		"project_namespace_id": ns.ID, "project_visibility": p.Visibility, "created_at": now.Format("2006-01-02 15:04:05 UTC"),
+		"updated_at": now.Format("2006-01-02 15:04:05 UTC")} {
+		group[k] = v
+	}
+	sys = template("systemhooks/" + event + ".json")
+	for k, v := range map[string]any{"event_name": event, "name": p.Name, "path": path, "path_with_namespace": pwn, "project_id": p.ID,
+		"project_visibility": p.Visibility, "updated_at": now.Format(time.RFC3339)} {
+		sys[k] = v
+	}
+	return group, sys
 }
 
 // CreateSubgroup creates a subgroup and sends "Subgroup Hook"

@@ -279,23 +279,30 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 			}
 		}
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Tag Not Found"})
-	case len(segs) == 1 && segs[0] == "deployments":
-		var list []any
-		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
-			for i, env := range []string{"staging", "production"} {
-				if st := q.Get("environment"); st != "" && st != env {
-					continue
+	case (len(segs) == 1 || len(segs) == 2) && segs[0] == "deployments":
+		list := []any{}
+		for _, d := range s.deploymentsOf(p) {
+			if len(segs) == 2 {
+				if strconv.FormatInt(d.ID, 10) == segs[1] {
+					writeJSON(w, http.StatusOK, s.deploymentJSON(p, d))
+					return true
 				}
-				status := "success"
-				if f := q.Get("status"); f != "" && f != status {
-					continue
-				}
-				list = append(list, map[string]any{"id": p.ID*10 + int64(i), "iid": i + 1, "ref": p.DefaultBranch, "sha": blobSHA(pwn + env),
-					"created_at": ts(p.LastActivity), "updated_at": ts(p.LastActivity), "status": status,
-					"user":        map[string]any{"id": 1, "username": "jsmith"},
-					"environment": map[string]any{"id": p.ID*10 + int64(i), "name": env, "external_url": "https://" + env + "." + p.Path + ".example.com", "state": "available", "tier": env},
-					"deployable":  nil})
+				continue
 			}
+			if env := q.Get("environment"); env != "" && env != d.Environment {
+				continue
+			}
+			if st := q.Get("status"); st != "" && st != d.Status {
+				continue
+			}
+			if !timeWindow(q, "updated", d.UpdatedAt) {
+				continue
+			}
+			list = append(list, s.deploymentJSON(p, d))
+		}
+		if len(segs) == 2 {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Deployment Not Found"})
+			return true
 		}
 		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/deployments", p.ID)), list))
 	case (len(segs) == 1 || len(segs) == 2) && segs[0] == "members":
