@@ -65,7 +65,7 @@ type objects struct {
 	// deployments are those added with AddDeployment, besides the two
 	// every service project has (see deploymentsOf).
 	deployments []*Deployment
-	nextID    int64
+	nextID      int64
 }
 
 func (o *objects) init() {
