@@ -54,6 +54,7 @@ const (
 	EnvDeleteThreshold   = "GLSYNC_DELETION_THRESHOLD"
 	EnvForceDeletion     = "GLSYNC_FORCE_DELETION"
 	EnvGitLabToken       = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
+	EnvBaseURL           = "OCEAN__BASE_URL"
 	EnvOceanVersion      = "GLSYNC_OCEAN_VERSION"
 )
 
@@ -243,8 +244,19 @@ func build(f file, getenv func(string) string) (*Config, error) {
 		c.GitLabHost = strings.TrimRight(host, "/")
 	}
 
-	// appHost
+	// appHost, or Ocean v2's OCEAN__BASE_URL (the same thing: the URL
+	// GitLab delivers to).
 	app, src := pick(f.AppHost, EnvAppHost, getenv)
+	if base := getenv(EnvBaseURL); base != "" {
+		if app != "" {
+			where := "appHost in the config file"
+			if src != "" {
+				where = src
+			}
+			return nil, &Error{Setting: "appHost", Source: EnvBaseURL, Err: fmt.Errorf("set either appHost (Ocean v1's form, here %s) or %s (v2's), not both", where, EnvBaseURL)}
+		}
+		app, src = base, EnvBaseURL
+	}
 	if app != "" {
 		u, err := url.Parse(app)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

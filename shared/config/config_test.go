@@ -151,3 +151,37 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestOceanV2Form: a v2 deployment sets only GITLAB_TOKEN and BASE_URL;
+// it gets one token for every path, v2's defaults, and its appHost.
+// Both forms of one setting together are an error naming both.
+func TestOceanV2Form(t *testing.T) {
+	c, err := Load("", env(map[string]string{EnvGitLabToken: tok, EnvBaseURL: "https://glsync.example.com/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TokenMapping) != 1 || c.TokenMapping[0].Token != tok || c.TokenMapping[0].Patterns[0] != "**" || c.AppHost != "https://glsync.example.com" || c.OceanVersion != "v2" {
+		t.Fatalf("v2 form: %+v", c)
+	}
+	v1, err := Load("", env(map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`}))
+	if err != nil || v1.OceanVersion != "v1" {
+		t.Fatalf("v1 form: %v %v", v1, err)
+	}
+	forced, err := Load("", env(map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvOceanVersion: "v2"}))
+	if err != nil || forced.OceanVersion != "v2" {
+		t.Fatalf("oceanVersion: %v %v", forced, err)
+	}
+	for _, bad := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{EnvGitLabToken: tok, EnvTokenMapping: `{"` + tok + `": ["**"]}`}, "gitlabToken (from OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN): set either tokenMapping (Ocean v1's form) or gitlabToken (v2's), not both"},
+		{map[string]string{EnvGitLabToken: tok, EnvBaseURL: "https://a.example.com", EnvAppHost: "https://b.example.com"}, "appHost (from OCEAN__BASE_URL): set either appHost (Ocean v1's form, here OCEAN__INTEGRATION__CONFIG__APP_HOST) or OCEAN__BASE_URL (v2's), not both"},
+		{map[string]string{EnvGitLabToken: tok, EnvOceanVersion: tok}, "oceanVersion (from GLSYNC_OCEAN_VERSION): must be v1 (Ocean's integrations/gitlab) or v2 (integrations/gitlab-v2), got a 26-character value"},
+	} {
+		_, err := Load("", env(bad.env))
+		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), tok) {
+			t.Errorf("error %v, want it to contain %q and no token", err, bad.want)
+		}
+	}
+}
