@@ -24,6 +24,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
@@ -203,7 +204,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
-	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret,
+	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
@@ -462,6 +463,31 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 // Reconcile is the hook reconciliation shared by `glsyncd run` and
 // `glsyncd hooks plan|apply`.
 func Reconcile(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store *sqlitestore.Store, apply bool, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
+	return ReconcileWith(ctx, cfg, sources, store, ReconcileOptions{Apply: apply}, log)
+}
+
+// ReconcileOptions tune ReconcileWith.
+type ReconcileOptions struct {
+	// Apply makes the changes; without it the plan is only shown.
+	Apply bool
+	// RotateSecrets gives new secrets to hooks whose secret glsync does not
+	// hold (never needed with webhookSecret).
+	RotateSecrets bool
+}
+
+// HookSecrets is where the hooks' secrets come from: derived from
+// webhookSecret when it is set, else the store's.
+func HookSecrets(cfg *config.Config, store catalog.Secrets) catalog.Secrets {
+	if cfg.WebhookSecret != "" {
+		return hooks.Keyed{Master: cfg.WebhookSecret, Store: store}
+	}
+	return store
+}
+
+// ReconcileWith is Reconcile with options.
+func ReconcileWith(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store *sqlitestore.Store, o ReconcileOptions, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
+	apply := o.Apply
+	secrets := HookSecrets(cfg, store)
 	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping}
 	desired, problems, err := hooks.DesiredHooks(ctx, st, sources)
 	if err != nil {
@@ -471,14 +497,14 @@ func Reconcile(ctx context.Context, cfg *config.Config, sources []*crawl.Source,
 		// A hand-made system hook with its secret in config: nothing to do.
 		problems = nil
 	}
-	plan, err := hooks.MakePlan(ctx, cfg.AppHost, desired, problems, store)
+	plan, err := hooks.MakePlanWith(ctx, hooks.PlanOptions{AppHost: cfg.AppHost, RotateUnknownSecrets: o.RotateSecrets}, desired, problems, secrets)
 	if err != nil {
 		return nil, hooks.Result{}, err
 	}
 	if !apply {
 		return plan, hooks.Result{}, nil
 	}
-	return plan, hooks.Apply(ctx, plan, store, log), nil
+	return plan, hooks.Apply(ctx, plan, secrets, log), nil
 }
 
 // adminHandler serves the admin API.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"io"
@@ -44,12 +45,41 @@ type Receiver struct {
 	Secrets catalog.Secrets
 	// SystemSecret is the secret of a system hook created by hand.
 	SystemSecret string
+	// Master is webhookSecret: every hook's secret derives from it (see
+	// hooks.DeriveSecret), whatever the store holds.
+	Master string
 	// MaxBody bounds a delivery (default 25 MB).
 	MaxBody int64
 	// Notify is called after an event is queued.
 	Notify  func()
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+
+	warnMu sync.Mutex
+	warned map[string]time.Time // scope → last refusal logged
+}
+
+// warnEvery bounds refusal logs: one per hook scope and reason in this
+// interval, however many deliveries are refused (anyone who can reach the
+// port can send them).
+const warnEvery = time.Minute
+
+// warnOnce logs msg for scope unless it was logged in the last warnEvery.
+func (rc *Receiver) warnOnce(log *slog.Logger, scope, msg string, args ...any) {
+	rc.warnMu.Lock()
+	if rc.warned == nil {
+		rc.warned = map[string]time.Time{}
+	}
+	key := scope + "\x00" + msg
+	last, seen := rc.warned[key]
+	now := time.Now()
+	if seen && now.Sub(last) < warnEvery {
+		rc.warnMu.Unlock()
+		return
+	}
+	rc.warned[key] = now
+	rc.warnMu.Unlock()
+	log.Warn(msg, append([]any{"scope", scope, "repeats_suppressed_for", warnEvery.String()}, args...)...)
 }
 
 func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
@@ -162,23 +192,34 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rc *Receiver) authorized(r *http.Request, scope string, log *slog.Logger) bool {
 	got := r.Header.Get("X-Gitlab-Token")
 	var want []string
+	if rc.Master != "" {
+		want = append(want, hooks.DeriveSecret(rc.Master, scope))
+	}
 	if s, ok, err := rc.Secrets.HookSecret(r.Context(), scope); err != nil {
 		log.Error("webhook: reading hook secret failed", "scope", scope, "error", err)
-	} else if ok {
+	} else if ok && s.Secret != "" {
 		want = append(want, s.Secret)
 	}
 	if scope == hooks.SystemScope && rc.SystemSecret != "" {
 		want = append(want, rc.SystemSecret)
 	}
 	if len(want) == 0 {
-		log.Warn("webhook: delivery for a hook glsync holds no secret for; run `glsyncd hooks apply`", "scope", scope)
+		rc.warnOnce(log, scope, "webhook: delivery refused: glsync holds no secret for this hook; set webhookSecret, or run `glsyncd hooks apply --rotate-secrets`")
 		return false
 	}
 	ok := 0
 	for _, s := range want {
 		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(s))
 	}
-	return got != "" && ok == 1
+	if got == "" || ok != 1 {
+		reason := "webhook: delivery refused: X-Gitlab-Token does not match this hook's secret (another instance or a hand edit may have changed it; set the same webhookSecret everywhere)"
+		if got == "" {
+			reason = "webhook: delivery refused: no X-Gitlab-Token (a hook without a secret; `glsyncd hooks apply` adopts it)"
+		}
+		rc.warnOnce(log, scope, reason)
+		return false
+	}
+	return true
 }
 
 func truncate(s string, n int) string {

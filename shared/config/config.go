@@ -42,6 +42,7 @@ const (
 	EnvMaxConcurrency    = "GLSYNC_MAX_CONCURRENT_REQUESTS"
 	EnvMaxRetries        = "GLSYNC_MAX_RETRIES"
 	EnvSystemHookSecret  = "GLSYNC_SYSTEM_HOOK_SECRET"
+	EnvWebhookSecret     = "GLSYNC_WEBHOOK_SECRET"
 	EnvResyncCron        = "GLSYNC_RESYNC_CRON"
 	EnvResyncOnStart     = "GLSYNC_RESYNC_ON_START"
 	EnvAdminToken        = "GLSYNC_ADMIN_TOKEN"
@@ -84,6 +85,10 @@ type Config struct {
 	MaxRetries int
 	// SystemHookSecret is the secret of a system hook created by hand.
 	SystemHookSecret string
+	// WebhookSecret, when set, is the master secret every hook's secret is
+	// derived from (see hooks.DeriveSecret): instances sharing it agree on
+	// every hook's secret.
+	WebhookSecret string
 	// ResyncCron schedules resyncs with a cron expression instead of an
 	// interval.
 	ResyncCron string
@@ -143,6 +148,7 @@ type file struct {
 	MaxConcurrentRequests          int       `yaml:"maxConcurrentRequests"`
 	MaxRetries                     *int      `yaml:"maxRetries"`
 	SystemHookSecret               string    `yaml:"systemHookSecret"`
+	WebhookSecret                  string    `yaml:"webhookSecret"`
 	ResyncCron                     string    `yaml:"resyncCron"`
 	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
 	AdminToken                     string    `yaml:"adminToken"`
@@ -186,7 +192,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -425,6 +431,11 @@ func (c *Config) portSettings(f file, getenv func(string) string) error {
 // daemonSettings reads the settings only `glsyncd run` uses.
 func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	c.SystemHookSecret, _ = pick(f.SystemHookSecret, EnvSystemHookSecret, getenv)
+	var wsrc string
+	c.WebhookSecret, wsrc = pick(f.WebhookSecret, EnvWebhookSecret, getenv)
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
+		return &Error{Setting: "webhookSecret", Source: wsrc, Err: fmt.Errorf("must be at least 16 characters (every hook's secret derives from it), got %d", len(c.WebhookSecret))}
+	}
 	c.AdminToken, _ = pick(f.AdminToken, EnvAdminToken, getenv)
 	cron, src := pick(f.ResyncCron, EnvResyncCron, getenv)
 	if cron != "" {

@@ -221,6 +221,8 @@ type Action struct {
 	// Client manages the hook (for deletes, the one that found it).
 	Client *gitlab.Client
 	Reason string
+	// unknownSecret: kept hook whose secret glsync does not hold.
+	unknownSecret bool
 }
 
 func (a Action) String() string {
@@ -265,6 +267,22 @@ func (p *Plan) Changes() int {
 // Hooks pointing at appHost's hook paths that are no longer wanted on a
 // group glsync manages are deleted, and so are duplicates of one URL.
 func MakePlan(ctx context.Context, appHost string, desired []Desired, problems []Problem, secrets catalog.Secrets) (*Plan, error) {
+	return MakePlanWith(ctx, PlanOptions{AppHost: appHost, RotateUnknownSecrets: true}, desired, problems, secrets)
+}
+
+// PlanOptions tune MakePlanWith.
+type PlanOptions struct {
+	AppHost string
+	// RotateUnknownSecrets gives a new secret to a kept hook whose secret
+	// glsync does not hold. Without it such a hook is left alone and
+	// reported: another instance may hold its secret, and replacing it
+	// would lock that instance out.
+	RotateUnknownSecrets bool
+}
+
+// MakePlanWith is MakePlan with options.
+func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problems []Problem, secrets catalog.Secrets) (*Plan, error) {
+	appHost := o.AppHost
 	plan := &Plan{Problems: problems}
 	base := strings.TrimRight(appHost, "/")
 	for _, d := range desired {
@@ -286,7 +304,16 @@ func MakePlan(ctx context.Context, appHost string, desired []Desired, problems [
 				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "glsync hook with an outdated URL"})
 			}
 		}
-		plan.Actions = append(plan.Actions, decide(ctx, d, match, secrets))
+		a := decide(ctx, d, match, secrets)
+		// Derived secrets are the same for every instance that shares
+		// webhookSecret: setting one is harmless.
+		_, derived := secrets.(interface{ NewHookSecret(string) string })
+		if a.unknownSecret && !o.RotateUnknownSecrets && !derived {
+			a.Op, a.Reason = OpKeep, ""
+			plan.Problems = append(plan.Problems, Problem{Scope: d.Scope, Err: fmt.Errorf("hook %d on %s: glsync does not hold its secret, so deliveries to it are refused; "+
+				"set webhookSecret (GLSYNC_WEBHOOK_SECRET) on every instance, or give it a new secret with `glsyncd hooks apply --rotate-secrets`", match.ID, hookTarget(d))})
+		}
+		plan.Actions = append(plan.Actions, a)
 	}
 	sort.SliceStable(plan.Actions, func(i, j int) bool { return plan.Actions[i].Op == OpDelete && plan.Actions[j].Op != OpDelete })
 	return plan, nil
@@ -317,16 +344,26 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 	default:
 		a.Op = OpKeep
 		if secrets != nil {
-			if _, ok, err := secrets.HookSecret(ctx, d.Scope); err == nil && !ok {
+			// A record without a secret is a webhookSecret-derived hook's.
+			if h, ok, err := secrets.HookSecret(ctx, d.Scope); err == nil && (!ok || h.Secret == "") {
 				a.Op = OpUpdate
 				if d.Scope == SystemScope {
 					a.Op = OpRecreate
 				}
 				a.Reason = "glsync does not hold its secret"
+				a.unknownSecret = true
 			}
 		}
 	}
 	return a
+}
+
+// hookTarget names a desired hook's group, or the system.
+func hookTarget(d Desired) string {
+	if d.Scope == SystemScope {
+		return "the system"
+	}
+	return "group " + d.GroupPath
 }
 
 func sameURL(a, b string) bool {
@@ -414,7 +451,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 		}
 		fallthrough
 	case OpCreate:
-		secret := newSecret()
+		secret := secretFor(secrets, a.Desired.Scope)
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, URL: a.Desired.URL, Secret: secret}); err != nil {
 			return err
 		}
@@ -424,7 +461,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 		}
 		return secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: created.ID, URL: a.Desired.URL, Secret: secret})
 	case OpUpdate:
-		secret := newSecret()
+		secret := secretFor(secrets, a.Desired.Scope)
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: a.Existing.ID, URL: a.Desired.URL, Secret: secret}); err != nil {
 			return err
 		}

@@ -64,6 +64,7 @@ func orEnv(v, def string) string {
 
 func (a *app) hooksCommand() *cobra.Command {
 	c := &cobra.Command{Use: "hooks", Short: "Show or apply the GitLab hooks glsync needs (appHost must be set)"}
+	var rotate bool
 	run := func(apply bool) func(cmd *cobra.Command, _ []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			log, err := a.logger()
@@ -90,7 +91,7 @@ func (a *app) hooksCommand() *cobra.Command {
 				}
 				sources = append(sources, &crawl.Source{Entry: e, Client: c})
 			}
-			plan, res, err := service.Reconcile(cmd.Context(), cfg, sources, store, apply, log)
+			plan, res, err := service.ReconcileWith(cmd.Context(), cfg, sources, store, service.ReconcileOptions{Apply: apply, RotateSecrets: rotate}, log)
 			if err != nil {
 				return failedErr(err)
 			}
@@ -116,7 +117,10 @@ func (a *app) hooksCommand() *cobra.Command {
 		}
 	}
 	c.AddCommand(&cobra.Command{Use: "plan", Short: "Print what hooks would be created, updated or deleted", Args: cobra.NoArgs, RunE: run(false)})
-	c.AddCommand(&cobra.Command{Use: "apply", Short: "Create, update or delete hooks so GitLab has exactly what glsync needs", Args: cobra.NoArgs, RunE: run(true)})
+	applyCmd := &cobra.Command{Use: "apply", Short: "Create, update or delete hooks so GitLab has exactly what glsync needs", Args: cobra.NoArgs, RunE: run(true)}
+	applyCmd.Flags().BoolVar(&rotate, "rotate-secrets", false, "give new secrets to hooks whose secret this data directory does not hold "+
+		"(a running glsyncd elsewhere that holds them will refuse deliveries until it has the new ones; not needed with webhookSecret)")
+	c.AddCommand(applyCmd)
 	return c
 }
 
