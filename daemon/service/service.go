@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,9 @@ type Service struct {
 	// processor's sources cache each token's groups; refreshed after
 	// every resync so new root groups are known to event routing.
 	processor *events.Processor
+
+	scopesMu      sync.Mutex
+	managedScopes []string // the hooks the last reconciliation wanted
 
 	ready     atomic.Bool
 	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
@@ -205,6 +209,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
+		Scopes:  s.hookScopes,
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
@@ -439,6 +444,24 @@ func (s *Service) reconcileLoop(ctx context.Context) {
 	}
 }
 
+// hookScopes are the scopes of the hooks glsync manages: those the last
+// reconciliation wanted and those the store holds a record of.
+func (s *Service) hookScopes(ctx context.Context) []string {
+	s.scopesMu.Lock()
+	out := append([]string(nil), s.managedScopes...)
+	s.scopesMu.Unlock()
+	stored, err := s.store.HookScopes(ctx)
+	if err != nil {
+		s.log.Error("listing hook scopes failed", "error", err)
+	}
+	for _, sc := range stored {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
 // ReconcileHooks plans (and with apply, applies) the hook changes.
 func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, error) {
 	sources, err := s.sources() // fresh: root groups may have changed
@@ -449,6 +472,15 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	if err != nil {
 		return nil, err
 	}
+	var scopes []string
+	for _, a := range plan.Actions {
+		if a.Desired.Scope != "" {
+			scopes = append(scopes, a.Desired.Scope)
+		}
+	}
+	s.scopesMu.Lock()
+	s.managedScopes = scopes
+	s.scopesMu.Unlock()
 	for _, p := range plan.Problems {
 		s.log.Warn("hooks: "+p.Error(), "scope", p.Scope)
 	}

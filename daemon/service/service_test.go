@@ -791,3 +791,67 @@ func TestSharedWebhookSecret(t *testing.T) {
 		t.Fatal("--rotate-secrets did not give the hook a new secret")
 	}
 }
+
+// TestAdoptsOceanHooks: Ocean's hooks already on the groups (v1's at
+// glsync's own route, v2's at /integration/webhook, neither with a secret)
+// are adopted: after `glsyncd run` each group has exactly one hook, with a
+// secret, and deliveries to both routes are verified.
+func TestAdoptsOceanHooks(t *testing.T) {
+	h := newHarness(t)
+	r0, r1 := h.org.Roots[0], h.org.Roots[1]
+	all := map[string]bool{}
+	for _, f := range []string{"push_events", "merge_requests_events", "issues_events", "job_events", "pipeline_events"} {
+		all[f] = true
+	}
+	v1 := h.sim.AddHook(gitlabtest.Hook{GroupID: r0.ID, URL: h.cfg.AppHost + hooks.GroupHookPath + strconv.FormatInt(r0.ID, 10), Events: all})
+	v2 := h.sim.AddHook(gitlabtest.Hook{GroupID: r1.ID, URL: h.cfg.AppHost + hooks.OceanWebhookPath, Events: all})
+	h.start()
+	h.ready()
+	var got []gitlabtest.Hook
+	eventually(t, 5*time.Second, "hooks adopted", func() bool {
+		got = h.sim.Hooks()
+		for _, x := range got {
+			if x.Token == "" || strings.HasSuffix(x.URL, hooks.OceanWebhookPath) {
+				return false
+			}
+		}
+		return len(got) == 2
+	})
+	ids := map[int64]bool{}
+	for _, x := range got {
+		ids[x.ID] = true
+		if !x.Events["project_events"] || !x.Events["member_events"] {
+			t.Fatalf("adopted hook %d has not glsync's events: %v", x.ID, x.Events)
+		}
+	}
+	if !ids[v1.ID] || !ids[v2.ID] {
+		t.Fatalf("hooks were replaced, not adopted in place: %v", got)
+	}
+	deliver := func(path, token string) int {
+		req, _ := http.NewRequest(http.MethodPost, h.cfg.AppHost+path, strings.NewReader(`{"object_kind":"push","project":{"id":1,"path_with_namespace":"x/y"}}`))
+		req.Header.Set("X-Gitlab-Event", "Push Hook")
+		if token != "" {
+			req.Header.Set("X-Gitlab-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, x := range got {
+		if code := deliver(hooks.GroupHookPath+strconv.FormatInt(x.GroupID, 10), x.Token); code != http.StatusAccepted {
+			t.Fatalf("glsync's route: %d", code)
+		}
+		if code := deliver(hooks.OceanWebhookPath, x.Token); code != http.StatusAccepted {
+			t.Fatalf("Ocean's route with the hook's secret: %d", code)
+		}
+	}
+	if code := deliver(hooks.OceanWebhookPath, ""); code != http.StatusUnauthorized {
+		t.Fatalf("Ocean's route without a secret: %d", code)
+	}
+	if code := deliver(hooks.OceanWebhookPath, "not-a-secret"); code != http.StatusUnauthorized {
+		t.Fatalf("Ocean's route with a wrong secret: %d", code)
+	}
+}

@@ -6,6 +6,7 @@
 package webhook
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,10 @@ type Receiver struct {
 	// Master is webhookSecret: every hook's secret derives from it (see
 	// hooks.DeriveSecret), whatever the store holds.
 	Master string
+	// Scopes lists the group hook scopes glsync manages; deliveries to
+	// Ocean v2's route (/integration/webhook), which names no group, are
+	// verified against their secrets.
+	Scopes func(ctx context.Context) []string
 	// MaxBody bounds a delivery (default 25 MB).
 	MaxBody int64
 	// Notify is called after an event is queued.
@@ -107,6 +112,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == hooks.SystemHookPath:
 		source, secretScope = "system", hooks.SystemScope
+	case r.URL.Path == hooks.OceanWebhookPath:
+		// Ocean v2's route: accepted for a hook not moved yet, when its
+		// secret is one of the managed hooks'.
+		source, secretScope = "group", ""
 	case strings.HasPrefix(r.URL.Path, hooks.GroupHookPath):
 		id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, hooks.GroupHookPath), 10, 64)
 		if err != nil || id <= 0 {
@@ -123,7 +132,13 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, http.StatusMethodNotAllowed, "method", "deliveries are POST requests")
 		return
 	}
-	if !rc.authorized(r, secretScope, log) {
+	if secretScope == "" {
+		secretScope = rc.matchingScope(r, log)
+		if id, ok := strings.CutPrefix(secretScope, "group:"); ok {
+			scope = id
+		}
+	}
+	if secretScope == "" || !rc.authorized(r, secretScope, log) {
 		rc.reject(w, http.StatusUnauthorized, "bad_token", "X-Gitlab-Token is missing or wrong")
 		return
 	}
@@ -187,15 +202,35 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusAccepted, "queued")
 }
 
-// authorized compares X-Gitlab-Token with the hook's secret in constant
-// time. A scope with no known secret accepts nothing.
-func (rc *Receiver) authorized(r *http.Request, scope string, log *slog.Logger) bool {
+// matchingScope finds the managed group hook whose secret the delivery
+// carries ("" when none does).
+func (rc *Receiver) matchingScope(r *http.Request, log *slog.Logger) string {
 	got := r.Header.Get("X-Gitlab-Token")
+	if got == "" || rc.Scopes == nil {
+		rc.warnOnce(log, hooks.OceanWebhookPath, "webhook: delivery to Ocean's route refused: it carries no secret of a hook glsync manages (`glsyncd hooks apply` adopts Ocean's hooks)")
+		return ""
+	}
+	for _, sc := range rc.Scopes(r.Context()) {
+		if !strings.HasPrefix(sc, "group:") {
+			continue
+		}
+		for _, want := range rc.secretsOf(r.Context(), sc, log) {
+			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+				return sc
+			}
+		}
+	}
+	rc.warnOnce(log, hooks.OceanWebhookPath, "webhook: delivery to Ocean's route refused: its X-Gitlab-Token matches no hook glsync manages")
+	return ""
+}
+
+// secretsOf are the secrets a delivery for scope may carry.
+func (rc *Receiver) secretsOf(ctx context.Context, scope string, log *slog.Logger) []string {
 	var want []string
 	if rc.Master != "" {
 		want = append(want, hooks.DeriveSecret(rc.Master, scope))
 	}
-	if s, ok, err := rc.Secrets.HookSecret(r.Context(), scope); err != nil {
+	if s, ok, err := rc.Secrets.HookSecret(ctx, scope); err != nil {
 		log.Error("webhook: reading hook secret failed", "scope", scope, "error", err)
 	} else if ok && s.Secret != "" {
 		want = append(want, s.Secret)
@@ -203,6 +238,14 @@ func (rc *Receiver) authorized(r *http.Request, scope string, log *slog.Logger) 
 	if scope == hooks.SystemScope && rc.SystemSecret != "" {
 		want = append(want, rc.SystemSecret)
 	}
+	return want
+}
+
+// authorized compares X-Gitlab-Token with the hook's secret in constant
+// time. A scope with no known secret accepts nothing.
+func (rc *Receiver) authorized(r *http.Request, scope string, log *slog.Logger) bool {
+	got := r.Header.Get("X-Gitlab-Token")
+	want := rc.secretsOf(r.Context(), scope, log)
 	if len(want) == 0 {
 		rc.warnOnce(log, scope, "webhook: delivery refused: glsync holds no secret for this hook; set webhookSecret, or run `glsyncd hooks apply --rotate-secrets`")
 		return false

@@ -292,7 +292,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 		}
 		// Deletes keep the group (for the API path) but no scope or URL.
 		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath}
-		var match *Existing
+		var match, adopt *Existing
 		for i := range existing {
 			e := existing[i]
 			switch {
@@ -300,15 +300,38 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 				match = &existing[i]
 			case sameURL(e.URL, d.URL):
 				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "duplicate of hook " + strconv.FormatInt(match.ID, 10)})
-			case strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
-				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "glsync hook with an outdated URL"})
+			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
+				if adopt == nil {
+					adopt = &existing[i]
+					continue
+				}
+				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "another hook at one of Ocean's or glsync's routes"})
 			}
 		}
-		a := decide(ctx, d, match, secrets)
-		// Derived secrets are the same for every instance that shares
-		// webhookSecret: setting one is harmless.
-		_, derived := secrets.(interface{ NewHookSecret(string) string })
-		if a.unknownSecret && !o.RotateUnknownSecrets && !derived {
+		var a Action
+		switch {
+		case match == nil && adopt != nil:
+			// Ocean's hook (or glsync's at an outdated URL) becomes this
+			// one: URL, events and secret updated in place, no second hook.
+			a = Action{Op: OpUpdate, Desired: d, Existing: adopt, Client: d.Client, Reason: "adopting the hook at " + adopt.URL}
+			if d.Scope == SystemScope {
+				a.Op = OpRecreate
+			}
+		case match != nil && adopt != nil:
+			plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: adopt, Client: d.Client, Reason: "another hook at one of Ocean's or glsync's routes"})
+			fallthrough
+		default:
+			a = decide(ctx, d, match, secrets)
+		}
+		switch {
+		case match != nil && (a.Op == OpKeep || a.Op == OpUpdate) && !createdByGlsync(*match):
+			// A hook at glsync's URL that glsync did not create: Ocean v1's
+			// hooks use the same routes, without a secret.
+			a.Op, a.Reason = OpUpdate, "adopting a hook glsync did not create (Ocean's: same route, no secret)"
+			if d.Scope == SystemScope {
+				a.Op = OpRecreate
+			}
+		case a.unknownSecret && !o.RotateUnknownSecrets && !derived(secrets):
 			a.Op, a.Reason = OpKeep, ""
 			plan.Problems = append(plan.Problems, Problem{Scope: d.Scope, Err: fmt.Errorf("hook %d on %s: glsync does not hold its secret, so deliveries to it are refused; "+
 				"set webhookSecret (GLSYNC_WEBHOOK_SECRET) on every instance, or give it a new secret with `glsyncd hooks apply --rotate-secrets`", match.ID, hookTarget(d))})
@@ -356,6 +379,28 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 		}
 	}
 	return a
+}
+
+// OceanWebhookPath is where Ocean v2 points its hooks
+// (integrations/gitlab-v2: {base_url}/integration/webhook); glsyncd
+// serves it too.
+const OceanWebhookPath = "/integration/webhook"
+
+// oceanRoute reports a hook URL on glsync's host at Ocean v2's route.
+func oceanRoute(base, u string) bool { return sameURL(u, base+OceanWebhookPath) }
+
+// hookName is the name glsync gives the hooks it creates; a hook at
+// glsync's URL with another name was made by someone else (Ocean v1 uses
+// the same routes and names nothing).
+const hookName = "glsync"
+
+func createdByGlsync(e Existing) bool { return e.Name == hookName }
+
+// derived reports secrets that derive from webhookSecret: the same for
+// every instance sharing it, so setting one is harmless.
+func derived(secrets catalog.Secrets) bool {
+	_, ok := secrets.(interface{ NewHookSecret(string) string })
+	return ok
 }
 
 // hookTarget names a desired hook's group, or the system.
@@ -428,7 +473,7 @@ func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.L
 
 func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 	spec := func(secret string) Spec {
-		name, desc := "glsync", "glsync real-time catalog updates"
+		name, desc := hookName, "glsync real-time catalog updates"
 		if a.Desired.Scope == SystemScope {
 			desc = ""
 		}

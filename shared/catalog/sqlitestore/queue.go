@@ -207,6 +207,24 @@ func (s *Store) HookSecret(ctx context.Context, scope string) (catalog.HookSecre
 	return h, true, nil
 }
 
+// HookScopes lists the scopes of the hooks glsync holds a record of.
+func (s *Store) HookScopes(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT scope FROM hook_secrets ORDER BY scope`)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: list: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sc string
+		if err := rows.Scan(&sc); err != nil {
+			return nil, fmt.Errorf("secrets: list: %w", err)
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
 // DeleteHookSecret forgets a hook's secret.
 func (s *Store) DeleteHookSecret(ctx context.Context, scope string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM hook_secrets WHERE scope = ?`, scope); err != nil {
