@@ -312,7 +312,7 @@ func (s *Service) sources() ([]*crawl.Source, error) {
 	co.Logger = s.log
 	var out []*crawl.Source
 	for _, e := range cfg.TokenMapping {
-		c, err := gitlab.New(cfg.GitLabHost, e.Token, co, s.stats)
+		c, err := gitlab.New(cfg.GitLabHost, e.Token, cfg.ClientOptions(co), s.stats)
 		if err != nil {
 			return nil, fmt.Errorf("token %s: %w", e.Masked(), err)
 		}

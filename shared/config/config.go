@@ -22,6 +22,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
@@ -56,6 +57,8 @@ const (
 	EnvForceDeletion     = "GLSYNC_FORCE_DELETION"
 	EnvGitLabToken       = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
 	EnvBaseURL           = "OCEAN__BASE_URL"
+	EnvOAuthTokenFile    = "OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH"
+	EnvGitLabAuth        = "GLSYNC_GITLAB_AUTH"
 	EnvOceanVersion      = "GLSYNC_OCEAN_VERSION"
 )
 
@@ -64,6 +67,12 @@ type Config struct {
 	// TokenMapping maps tokens to the path globs they sync. Ocean v2's
 	// single gitlabToken becomes one entry for every path.
 	TokenMapping tokenmap.Mapping
+	// OAuth sends the tokens as OAuth access tokens ("Authorization:
+	// Bearer"); TokenFile, with it, is a file holding the current token,
+	// re-read when GitLab answers 401 (Ocean's
+	// OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH).
+	OAuth     bool
+	TokenFile string
 	// OceanVersion is the Ocean generation whose mapping defaults apply:
 	// oceanVersion when set, else v2 for a configuration in v2's form
 	// (gitlabToken) and v1 for one in v1's (tokenMapping).
@@ -139,6 +148,8 @@ func (e *Error) Unwrap() error { return e.Err }
 type file struct {
 	TokenMapping                   yaml.Node `yaml:"tokenMapping"`
 	GitLabToken                    string    `yaml:"gitlabToken"`
+	GitLabAuth                     string    `yaml:"gitlabAuth"`
+	OAuthTokenFile                 string    `yaml:"oauthTokenFile"`
 	OceanVersion                   string    `yaml:"oceanVersion"`
 	GitLabHost                     string    `yaml:"gitlabHost"`
 	AppHost                        string    `yaml:"appHost"`
@@ -192,7 +203,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -219,8 +230,33 @@ func build(f file, getenv func(string) string) (*Config, error) {
 		c.TokenMapping = m
 	}
 	// Ocean v2's form: one token for everything it can see
-	// (integrations/gitlab-v2/.port/spec.yaml, gitlabToken).
+	// (integrations/gitlab-v2/.port/spec.yaml, gitlabToken). With an OAuth
+	// token file (Ocean's hosted form), the file holds the token.
 	token, tokenSrc := pick(f.GitLabToken, EnvGitLabToken, getenv)
+	if file, fsrc := pick(f.OAuthTokenFile, EnvOAuthTokenFile, getenv); file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, &Error{Setting: "oauthTokenFile", Source: fsrc, Err: fmt.Errorf("cannot be read: %w", err)}
+		}
+		c.OAuth, c.TokenFile = true, file
+		if token == "" && c.TokenMapping == nil {
+			token, tokenSrc = strings.TrimSpace(string(raw)), fsrc
+			if token == "" {
+				return nil, &Error{Setting: "oauthTokenFile", Source: fsrc, Err: errors.New("the file is empty")}
+			}
+		}
+	}
+	switch auth, asrc := pick(f.GitLabAuth, EnvGitLabAuth, getenv); auth {
+	case "":
+	case "oauth":
+		c.OAuth = true
+	case "private-token":
+		if c.TokenFile != "" {
+			return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: errors.New("is private-token, but an OAuth token file is set")}
+		}
+	default:
+		return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: fmt.Errorf("must be private-token (PRIVATE-TOKEN header) or oauth (Authorization: Bearer), got %q", truncateValue(auth))}
+	}
 	switch {
 	case token != "" && c.TokenMapping != nil:
 		return nil, &Error{Setting: "gitlabToken", Source: tokenSrc, Err: errors.New("set either tokenMapping (Ocean v1's form) or gitlabToken (v2's), not both")}
@@ -632,4 +668,20 @@ func parseInterval(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be at least 1 minute, got %s", v)
 	}
 	return d, nil
+}
+
+// truncateValue shows a setting's value in an error without echoing a
+// long one (it may be a token put in the wrong place).
+func truncateValue(v string) string {
+	if len(v) > 16 {
+		return fmt.Sprintf("a %d-character value", len(v))
+	}
+	return v
+}
+
+// ClientOptions adds the GitLab authentication settings to client
+// options.
+func (c *Config) ClientOptions(o gitlab.Options) gitlab.Options {
+	o.OAuth, o.TokenFile = c.OAuth, c.TokenFile
+	return o
 }

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,15 @@ type Options struct {
 	Transport http.RoundTripper
 	// Logger receives retry and rate-limit messages (default slog.Default()).
 	Logger *slog.Logger
+	// OAuth sends the token as "Authorization: Bearer", as OAuth access
+	// tokens need (GitLab takes access tokens that way too); else
+	// PRIVATE-TOKEN.
+	OAuth bool
+	// TokenFile, with OAuth, is a file holding the current access token
+	// (Ocean's OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH): re-read when GitLab
+	// answers 401, so a token refreshed by another process is picked up
+	// without a restart.
+	TokenFile string
 }
 
 // Stats counts what a client did. Safe for concurrent use; one Stats may
@@ -139,6 +149,36 @@ type Client struct {
 	stats  *Stats
 	log    *slog.Logger
 	gate   *gate
+	bearer *bearer // nil unless OAuth
+}
+
+// bearer sends an OAuth access token, re-read from its file on demand.
+type bearer struct {
+	token atomic.Value // string
+	file  string
+}
+
+func (*bearer) Init(context.Context, *gogitlab.Client) error { return nil }
+
+func (b *bearer) Header(context.Context) (string, string, error) {
+	return "Authorization", "Bearer " + b.token.Load().(string), nil
+}
+
+// reload re-reads the token file; it reports whether the token changed.
+func (b *bearer) reload() (bool, error) {
+	if b.file == "" {
+		return false, nil
+	}
+	raw, err := os.ReadFile(b.file)
+	if err != nil {
+		return false, fmt.Errorf("gitlab: reading the OAuth token file: %w", err)
+	}
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == b.token.Load().(string) {
+		return false, nil
+	}
+	b.token.Store(t)
+	return true, nil
 }
 
 // New returns a client for token against host (e.g. https://gitlab.com).
@@ -173,8 +213,15 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 	masked := tokenmap.Mask(token)
 	g := &gate{sem: make(chan struct{}, opts.MaxConcurrent)}
 	c := &Client{Masked: masked, stats: stats, log: opts.Logger.With("token", masked), gate: g}
-	httpClient := &http.Client{Transport: &transport{next: opts.Transport, gate: g, stats: stats}}
-	api, err := gogitlab.NewClient(token,
+	tr := &transport{next: opts.Transport, gate: g, stats: stats}
+	httpClient := &http.Client{Transport: tr}
+	var auth gogitlab.AuthSource = gogitlab.AccessTokenAuthSource{Token: token}
+	if opts.OAuth {
+		b := &bearer{file: opts.TokenFile}
+		b.token.Store(token)
+		c.bearer, auth, tr.bearer = b, b, b
+	}
+	api, err := gogitlab.NewAuthSourceClient(auth,
 		gogitlab.WithBaseURL(strings.TrimRight(host, "/")+"/api/v4"),
 		gogitlab.WithHTTPClient(httpClient),
 		// Our transport paces requests; the built-in limiter would only
@@ -242,6 +289,9 @@ type transport struct {
 	next  http.RoundTripper
 	gate  *gate
 	stats *Stats
+	// bearer, when set, supplies the Authorization header of every
+	// attempt: a retry after a 401 carries the token read since.
+	bearer *bearer
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -253,6 +303,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case t.gate.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	if t.bearer != nil {
+		req = req.Clone(ctx)
+		req.Header.Set("Authorization", "Bearer "+t.bearer.token.Load().(string))
 	}
 	t.stats.Requests.Add(1)
 	t.stats.countKind(ctx)
@@ -344,6 +398,13 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		retry, reason = true, "429 rate limited"
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 		retry, reason = true, resp.Status
+	case resp.StatusCode == http.StatusUnauthorized && c.bearer != nil:
+		// An expired OAuth token: a refreshed one may be in the file.
+		changed, rerr := c.bearer.reload()
+		if rerr != nil {
+			c.log.Warn("gitlab: 401 and the OAuth token file could not be read", "error", rerr)
+		}
+		retry, reason = changed, "401 with a refreshed OAuth token"
 	}
 	if retry {
 		c.stats.Retries.Add(1)

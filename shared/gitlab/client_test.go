@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +151,43 @@ func TestCurrentUser(t *testing.T) {
 	var ae *gitlab.APIError
 	if !errors.As(err, &ae) || ae.Status != 401 {
 		t.Fatalf("unknown token: %v", err)
+	}
+}
+
+// TestOAuthTokenFile: an OAuth access token is sent as "Authorization:
+// Bearer" (GitLab refuses it in PRIVATE-TOKEN), and when GitLab answers
+// 401 the token file is read again, so a token refreshed by another
+// process is used without a restart.
+func TestOAuthTokenFile(t *testing.T) {
+	s, org, url := newSim(t, 20)
+	old, refreshed := "oauth-access-token-one", "oauth-access-token-two"
+	s.AddToken(gitlabtest.Token{Value: old, Kind: gitlabtest.GroupAccessToken, GroupID: org.Roots[0].ID, OAuth: true})
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(old+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	private, _ := gitlab.New(url, old, fastOpts(), nil)
+	if _, err := private.CurrentUser(ctx); err == nil {
+		t.Fatal("an OAuth token was accepted in PRIVATE-TOKEN")
+	}
+	o := fastOpts()
+	o.OAuth, o.TokenFile = true, file
+	c, err := gitlab.New(url, old, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CurrentUser(ctx); err != nil {
+		t.Fatalf("bearer: %v", err)
+	}
+	s.ReplaceToken(old, refreshed)
+	if _, err := c.CurrentUser(ctx); err == nil {
+		t.Fatal("a revoked token still works")
+	}
+	if err := os.WriteFile(file, []byte(refreshed+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CurrentUser(ctx); err != nil {
+		t.Fatalf("the refreshed token in the file was not picked up: %v", err)
 	}
 }

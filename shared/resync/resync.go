@@ -130,7 +130,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	base := opts.Stats
 	var sources []*crawl.Source
 	for _, e := range opts.Config.TokenMapping {
-		c, err := gitlab.New(opts.Config.GitLabHost, e.Token, co, stats)
+		c, err := gitlab.New(opts.Config.GitLabHost, e.Token, opts.Config.ClientOptions(co), stats)
 		if err != nil {
 			return nil, fmt.Errorf("resync: token %s: %w", e.Masked(), err)
 		}

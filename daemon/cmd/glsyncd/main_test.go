@@ -300,3 +300,26 @@ func TestMappingTestOnOceanExamples(t *testing.T) {
 		t.Fatalf("plugin providers: %s", r.stdout)
 	}
 }
+
+// TestOceanV2Deployment: a deployment in Ocean v2's form (the token and
+// the base URL, nothing else but the GitLab host) syncs and plans its
+// hooks; so does Ocean's hosted form, an OAuth token in a file.
+func TestOceanV2Deployment(t *testing.T) {
+	s, org, url := sim(t)
+	env := map[string]string{config.EnvGitLabToken: org.RootTokens[0], config.EnvBaseURL: "https://glsync.example.com", config.EnvGitLabHost: url, envDataDir: t.TempDir()}
+	if r := runCLI(t, env, "resync"); r.code != 0 || !strings.Contains(r.stdout, "resync 1 ok") {
+		t.Fatalf("resync: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, env, "hooks", "plan"); r.code != 0 || !strings.Contains(r.stdout, "https://glsync.example.com/integration/hook/") {
+		t.Fatalf("hooks plan: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	oauth := "oauth-2-access-token-for-tests"
+	s.AddToken(gitlabtest.Token{Value: oauth, Kind: gitlabtest.GroupAccessToken, GroupID: org.Roots[1].ID, OAuth: true})
+	file := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(file, []byte(oauth+"\n"), 0o600)
+	env = map[string]string{config.EnvOAuthTokenFile: file, config.EnvGitLabHost: url, envDataDir: t.TempDir()}
+	r := runCLI(t, env, "resync")
+	if r.code != 0 || !strings.Contains(r.stdout, "resync 1 ok") || strings.Contains(r.stdout+r.stderr, oauth) {
+		t.Fatalf("OAuth token file: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -85,7 +85,7 @@ func (a *app) hooksCommand() *cobra.Command {
 			defer store.Close()
 			var sources []*crawl.Source
 			for _, e := range cfg.TokenMapping {
-				c, err := gitlab.New(cfg.GitLabHost, e.Token, gitlab.Options{MaxConcurrent: cfg.MaxConcurrentRequests, MaxRetries: cfg.MaxRetries, Logger: log}, nil)
+				c, err := gitlab.New(cfg.GitLabHost, e.Token, cfg.ClientOptions(gitlab.Options{MaxConcurrent: cfg.MaxConcurrentRequests, MaxRetries: cfg.MaxRetries, Logger: log}), nil)
 				if err != nil {
 					return failedErr(err)
 				}

@@ -40,6 +40,9 @@ type Token struct {
 	GroupID int64
 	// AccessLevel is the bot's role in GroupID (10..50); 50 (owner) if zero.
 	AccessLevel int
+	// OAuth marks an OAuth access token: GitLab takes it only as
+	// "Authorization: Bearer", while access tokens work in either header.
+	OAuth bool
 	Name        string
 	UserID      int64
 	Scopes      []string
@@ -322,6 +325,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (s *Server) authenticate(r *http.Request) *Token {
 	v := r.Header.Get("PRIVATE-TOKEN")
+	private := v != ""
 	if v == "" {
 		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
 			v = strings.TrimPrefix(a, "Bearer ")
@@ -332,7 +336,26 @@ func (s *Server) authenticate(r *http.Request) *Token {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.tokens[v]
+	t := s.tokens[v]
+	if t != nil && t.OAuth && private {
+		return nil // GitLab refuses an OAuth token in PRIVATE-TOKEN
+	}
+	return t
+}
+
+// ReplaceToken makes token old invalid and new valid in its place, as an
+// OAuth refresh does (new inherits old's kind, group and role).
+func (s *Server) ReplaceToken(old, new string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tokens[old]
+	if t == nil {
+		return
+	}
+	cp := *t
+	cp.Value = new
+	delete(s.tokens, old)
+	s.tokens[new] = &cp
 }
 
 // admitRate applies the per-token fixed-window limit and sets GitLab's
