@@ -42,11 +42,11 @@ type Token struct {
 	AccessLevel int
 	// OAuth marks an OAuth access token: GitLab takes it only as
 	// "Authorization: Bearer", while access tokens work in either header.
-	OAuth bool
-	Name        string
-	UserID      int64
-	Scopes      []string
-	ExpiresAt   string
+	OAuth     bool
+	Name      string
+	UserID    int64
+	Scopes    []string
+	ExpiresAt string
 }
 
 // Faults are injected into every request.
