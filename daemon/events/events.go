@@ -134,27 +134,17 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 // child handles events of objects that live in a project (issues,
 // pipelines, jobs, releases): fetch projects/:id/<sub> and map it.
 func (p *Processor) child(ctx context.Context, kind string, pl payload, sub string, ok bool) (Result, error) {
-	resources := p.Mapping.ResourcesFor(kind)
-	if len(resources) == 0 {
+	if len(p.Mapping.ResourcesFor(kind)) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no " + kind + " resource in the mapping"}, nil
 	}
 	pid := projectID(pl)
 	if pid == 0 {
 		pid = pl.ObjectAttributes.ProjectID
 	}
-	path := projectPath(pl)
 	if pid == 0 || !ok {
-		return Result{}, fmt.Errorf("events: %s payload lacks the project id or the object's id", kind)
+		return Result{}, fmt.Errorf("%w (%s)", errNoProject, kind)
 	}
-	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/%s", pid, sub), path,
-		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
-	if res, done, err := noObject(err, owners, found, "project "+path); done {
-		return res, err
-	}
-	if kind != crawl.KindIssue {
-		obj["__project"] = projectInfo(pl, pid, path)
-	}
-	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, kind, resources, obj, version)
+	return p.inProject(ctx, kind, pid, sub)
 }
 
 // deleteRelease handles a Release Hook with action delete.
@@ -381,41 +371,11 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 // it, with its project under __project as the resync gives it, if the
 // selector's filters list it; else its entity goes.
 func (p *Processor) deployment(ctx context.Context, pl payload) (Result, error) {
-	resources := p.Mapping.ResourcesFor(crawl.KindDeployment)
-	if len(resources) == 0 {
-		return Result{Outcome: NotMapped, Detail: "no deployment resource in the mapping"}, nil
-	}
-	pid, path := projectID(pl), projectPath(pl)
+	pid := projectID(pl)
 	if pid == 0 || pl.DeploymentID == 0 {
 		return Result{}, errors.New("events: deployment payload lacks the project id or the deployment id")
 	}
-	selects := func(s *crawl.Source) bool { return s.Entry.MatchProject(path) }
-	project, _, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(pid, 10), path, selects)
-	if res, done, err := noObject(err, owners, found, "project "+path); done {
-		return res, err
-	}
-	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/deployments/%d", pid, pl.DeploymentID), path, selects)
-	if res, done, err := noObject(err, owners, found, "project "+path); done {
-		return res, err
-	}
-	obj["__project"] = crawl.ProjectRef(project)
-	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}
-	for _, g := range crawl.GroupResources(resources) {
-		o := g.Options
-		if o.DeploymentSelected(obj) && crawl.ActiveSelected(project, o.ActiveProjects) {
-			if res, err = p.mapInto(ctx, res, crawl.KindDeployment, g.Resources, obj, version); err != nil {
-				return Result{}, err
-			}
-			continue
-		}
-		for _, r := range g.Resources {
-			if k, err := r.Identify(ctx, obj); err == nil {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
-			}
-		}
-		res.Outcome = Applied
-	}
-	return res, nil
+	return p.inProject(ctx, crawl.KindDeployment, pid, fmt.Sprintf("deployments/%d", pl.DeploymentID))
 }
 
 // projectObj is project, also returning the project as GitLab served it
@@ -580,24 +540,17 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 }
 
 func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error) {
-	resources := p.Mapping.ResourcesFor(crawl.KindMergeRequest)
-	if len(resources) == 0 {
+	if len(p.Mapping.ResourcesFor(crawl.KindMergeRequest)) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no merge-request resource in the mapping"}, nil
 	}
 	pid := pl.ObjectAttributes.TargetProjectID
 	if pid == 0 {
 		pid = projectID(pl)
 	}
-	path := projectPath(pl)
 	if pid == 0 || pl.ObjectAttributes.IID == 0 {
 		return Result{}, errors.New("events: merge request payload has no project id or iid")
 	}
-	obj, version, owners, found, err := p.fetch(ctx, fmt.Sprintf("projects/%d/merge_requests/%d", pid, pl.ObjectAttributes.IID), path,
-		func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
-	if res, done, err := noObject(err, owners, found, "project "+path); done {
-		return res, err
-	}
-	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindMergeRequest, resources, obj, version)
+	return p.inProject(ctx, crawl.KindMergeRequest, pid, fmt.Sprintf("merge_requests/%d", pl.ObjectAttributes.IID))
 }
 
 func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Result, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -188,3 +189,110 @@ func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 	}
 	return out
 }
+
+// Selects reports whether a resync with these options lists obj, an
+// object of kind that a webhook event fetched, in project (nil for kinds
+// that live in no project). It applies to one object the filters the
+// listings of this package ask GitLab for (states, windows, labels, issue
+// type, archived projects, query parameters), so an event writes exactly
+// what the next resync would, and deletes what it would not list.
+func (o *Options) Selects(kind string, obj, project map[string]any) bool {
+	if project != nil {
+		active := o.ActiveProjects
+		if kind == KindFile || kind == KindSkill || kind == KindPlugin {
+			active = o.ActiveGroups // Ocean applies it to the projects listed
+		}
+		if !ActiveSelected(project, active) {
+			return false
+		}
+	}
+	switch kind {
+	case KindMergeRequest:
+		return o.MergeRequestSelected(obj)
+	case KindIssue:
+		if !o.IssueSelected(obj) {
+			return false
+		}
+		if o.IssueType != "" && obj["issue_type"] != o.IssueType && obj["type"] != strings.ToUpper(o.IssueType) {
+			return false
+		}
+		if archived, _ := project["archived"].(bool); o.NonArchived && archived {
+			return false
+		}
+		have, _ := obj["labels"].([]any)
+		for _, want := range o.Labels {
+			found := false
+			for _, l := range have {
+				if name, _ := l.(string); name == strings.TrimSpace(want) {
+					found = true
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	case KindPipeline:
+		if o.CreatedAfterDays > 0 && !within(str(obj["created_at"]), o.since(o.CreatedAfterDays).UTC().Format(time.RFC3339), "") {
+			return false
+		}
+		return pipelineMatches(o.APIQueryParams, obj)
+	case KindJob:
+		if scopes := append(o.APIQueryParams["scope[]"], o.APIQueryParams["scope"]...); len(scopes) > 0 && !slices.Contains(scopes, str(obj["status"])) {
+			return false
+		}
+		pl, _ := obj["pipeline"].(map[string]any)
+		return len(o.PipelineQueryParams) == 0 || pipelineMatches(o.PipelineQueryParams, pl)
+	case KindDeployment:
+		return o.DeploymentSelected(obj)
+	case KindBranch:
+		def, _ := project["default_branch"].(string)
+		return o.BranchSelected(str(obj["name"]), def)
+	}
+	return true
+}
+
+// pipelineMatches applies GitLab's pipeline listing filters to one
+// pipeline (a pipeline object, or a job's "pipeline").
+func pipelineMatches(q url.Values, pl map[string]any) bool {
+	for _, f := range []string{"status", "ref", "source", "sha", "name"} {
+		if v := q.Get(f); v != "" && str(pl[f]) != v {
+			return false
+		}
+	}
+	if v := q.Get("username"); v != "" {
+		u, _ := pl["user"].(map[string]any)
+		if str(u["username"]) != v {
+			return false
+		}
+	}
+	switch q.Get("scope") {
+	case "running", "pending":
+		if str(pl["status"]) != q.Get("scope") {
+			return false
+		}
+	case "finished":
+		if !slices.Contains([]string{"success", "failed", "canceled", "skipped"}, str(pl["status"])) {
+			return false
+		}
+	case "tags":
+		if tag, _ := pl["tag"].(bool); !tag {
+			return false
+		}
+	case "branches":
+		if tag, _ := pl["tag"].(bool); tag {
+			return false
+		}
+	}
+	for _, w := range []struct{ field, after, before string }{
+		{"updated_at", q.Get("updated_after"), q.Get("updated_before")},
+		{"created_at", q.Get("created_after"), q.Get("created_before")},
+	} {
+		if (w.after != "" || w.before != "") && !within(str(pl[w.field]), w.after, w.before) {
+			return false
+		}
+	}
+	return true
+}
+
+func str(v any) string { s, _ := v.(string); return s }

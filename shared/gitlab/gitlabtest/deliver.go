@@ -373,15 +373,18 @@ func (s *Server) MergeRequestEvent(ctx context.Context, mrID int64, action strin
 	return s.fire(ctx, ns, "Merge Request Hook", body, "merge_request", sys)
 }
 
-// CreateProject creates a project in group g and sends "project_create":
-// a Project Hook to the group hooks with project events (GitLab 17.x), and
-// the system hook event.
+// CreateProject creates a project in group g, as GitLab does when it is
+// created with a README: "project_create" (a Project Hook to the group
+// hooks with project events, GitLab 17.x, and the system hook event), then
+// the push of its first commit.
 func (s *Server) CreateProject(ctx context.Context, g *Group, name string) (*Project, []Delivery) {
-	p := s.AddProject(g, name)
-	s.mu.RLock()
+	s.mu.Lock()
+	p := s.addProjectLocked(g, name)
+	p.Fresh = true
 	group, sys := s.projectEventBodies(p, "project_create", p.Path)
-	s.mu.RUnlock()
-	return p, s.fire(ctx, g.ID, "Project Hook", group, "project_create", sys)
+	s.mu.Unlock()
+	out := s.fire(ctx, g.ID, "Project Hook", group, "project_create", sys)
+	return p, append(out, s.Push(ctx, p.ID)...)
 }
 
 // DestroyProject deletes a project and sends "project_destroy" (a Project

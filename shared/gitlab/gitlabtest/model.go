@@ -39,6 +39,10 @@ type Project struct {
 	LastActivity  time.Time
 	// SharedWith lists group ids the project is shared with.
 	SharedWith []int64
+	// Fresh marks a project made by CreateProject: its repository holds
+	// what was pushed to it, without the generated organisation's
+	// release tags and deployments, whose creation GitLab never reported.
+	Fresh bool
 }
 
 // Hook is a group hook (GroupID set) or a system hook.

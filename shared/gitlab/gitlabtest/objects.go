@@ -195,7 +195,7 @@ func (s *Server) SetDeploymentStatus(id int64, status string) {
 func (s *Server) deploymentsOf(p *Project) []*Deployment {
 	var out []*Deployment
 	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
-	if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
+	if !p.EmptyRepo && !p.Fresh && strings.HasSuffix(p.Name, "Service") {
 		for i, env := range []string{"staging", "production"} {
 			out = append(out, &Deployment{ID: p.ID*10 + int64(i), IID: int64(i + 1), ProjectID: p.ID, Environment: env, Status: "success",
 				Ref: p.DefaultBranch, SHA: blobSHA(pwn + env), CreatedAt: p.LastActivity, UpdatedAt: p.LastActivity})

@@ -384,7 +384,7 @@ func (s *Server) tagList(p *Project, pwn string) []map[string]any {
 		out = append(out, map[string]any{"name": t, "message": "", "target": sha, "protected": false,
 			"commit": map[string]any{"id": sha, "title": "Tag " + t, "created_at": ts(p.LastActivity)}, "release": nil})
 	}
-	if p.ID%2 == 0 {
+	if p.ID%2 == 0 && !p.Fresh {
 		for i := 3; i >= 1; i-- {
 			tag := fmt.Sprintf("v1.%d.0", i)
 			if sha, ok := s.refs[p.ID]["refs/tags/"+tag]; ok && sha == "" {

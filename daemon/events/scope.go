@@ -1,0 +1,134 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// Scope is decided by what GitLab serves, never by the payload: a
+// delivery can be late, and the project can have moved since. An object
+// in a project is read after its project, whose path (as GitLab has it
+// now) picks the token and decides whether the globs select it, as a
+// resync would.
+
+// scoped is a project as GitLab serves it now, and the source that owns
+// it (nil when no token's globs select it).
+type scoped struct {
+	project map[string]any
+	owner   *crawl.Source
+	// reader read the project; it reads the object of an out-of-scope
+	// project too, to delete what the catalog holds of it.
+	reader *crawl.Source
+}
+
+// projectByID reads project id with the first token (in tokenMapping
+// order) GitLab lets read it, then picks its owner by the path GitLab
+// served: the first token whose globs select it and whose groups hold it.
+// A nil project (and a nil error) means every token was refused.
+func (p *Processor) projectByID(ctx context.Context, id int64) (scoped, string, error) {
+	var refused []string
+	for _, src := range p.sources() {
+		var obj map[string]any
+		status, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(id, 10), nil, &obj)
+		switch {
+		case err == nil:
+			path, _ := obj["path_with_namespace"].(string)
+			sc := scoped{project: obj, reader: src, owner: p.owner(ctx, path)}
+			return sc, "", nil
+		case status == http.StatusNotFound || status == http.StatusForbidden:
+			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
+		default:
+			return scoped{}, "", &TransientError{err}
+		}
+	}
+	return scoped{}, fmt.Sprintf("GET /projects/%d refused (%v)", id, refused), nil
+}
+
+// inProject handles an event for an object of kind in project pid: the
+// project and the object (projects/:id/<sub>) are read, __project added
+// where a resync adds it, and the object upserted when the selector and
+// the listing's filters select it, else its entity deleted.
+func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub string) (Result, error) {
+	resources := p.Mapping.ResourcesFor(kind)
+	if len(resources) == 0 {
+		return Result{Outcome: NotMapped, Detail: "no " + kind + " resource in the mapping"}, nil
+	}
+	sc, refused, err := p.projectByID(ctx, pid)
+	if err != nil {
+		return Result{}, err
+	}
+	if sc.project == nil {
+		return Result{Outcome: GitLabRefused, Detail: refused}, nil
+	}
+	path, _ := sc.project["path_with_namespace"].(string)
+	reader := sc.owner
+	if reader == nil {
+		reader = sc.reader
+	}
+	var obj map[string]any
+	version := p.now().UnixNano()
+	status, err := reader.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/%s", pid, sub), nil, &obj)
+	switch {
+	case status == http.StatusNotFound || status == http.StatusForbidden:
+		return Result{Outcome: GitLabRefused, Detail: fmt.Sprintf("GET /projects/%d/%s: %d", pid, sub, status)}, nil
+	case err != nil:
+		return Result{}, &TransientError{err}
+	}
+	ref := crawl.ProjectRef(sc.project)
+	switch kind {
+	case crawl.KindIssue, crawl.KindMergeRequest:
+		// listed per group, without __project
+	case crawl.KindDeployment:
+		obj["__project"] = ref
+	default:
+		obj["__project"] = crawl.ProjectInfo(ref)
+	}
+	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}
+	if sc.owner == nil {
+		// Outside every glob now: what the catalog holds of it goes.
+		for _, r := range resources {
+			if k, err := r.Identify(ctx, obj); err == nil {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+			}
+		}
+		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
+		return res, nil
+	}
+	return p.mapSelected(ctx, res, kind, resources, obj, ref, version)
+}
+
+// mapSelected maps obj with every group of resources that shares listing
+// options: upserted where those options and the selector select it
+// (crawl.Options.Selects: what the resync lists), else its entity
+// deleted.
+func (p *Processor) mapSelected(ctx context.Context, res Result, kind string, resources []*mapping.Resource, obj, project map[string]any, version int64) (Result, error) {
+	for _, g := range crawl.GroupResources(resources) {
+		o := g.Options
+		if err := o.Compile(); err != nil {
+			return Result{}, err
+		}
+		if o.Selects(kind, obj, project) {
+			var err error
+			if res, err = p.mapInto(ctx, res, kind, g.Resources, obj, version); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		for _, r := range g.Resources {
+			if k, err := r.Identify(ctx, obj); err == nil {
+				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+			}
+		}
+		res.Outcome = Applied
+	}
+	return res, nil
+}
+
+var errNoProject = errors.New("events: payload lacks the project id or the object's id")
