@@ -20,6 +20,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 )
 
@@ -48,6 +49,11 @@ const (
 type Processor struct {
 	Sources []*crawl.Source
 	Mapping *mapping.Config
+	// Entities, when set, finds the entities of a project's objects, which
+	// a project's destruction deletes.
+	Entities interface {
+		ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error)
+	}
 
 	mu sync.RWMutex
 	// Now is the clock (tests); time.Now when nil.
@@ -162,7 +168,13 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error) {
 	withMembers := p.Mapping.ResourcesFor(crawl.KindGroupWithMembers)
 	members := p.Mapping.ResourcesFor(crawl.KindMember)
-	if len(withMembers) == 0 && len(members) == 0 {
+	var inherited []*mapping.Resource // project-with-members that list inherited members
+	for _, r := range p.Mapping.ResourcesFor(crawl.KindProjectWithMembers) {
+		if r.Options.IncludeInheritedMembers {
+			inherited = append(inherited, r)
+		}
+	}
+	if len(withMembers) == 0 && len(members) == 0 && len(inherited) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no group-with-members or member resource in the mapping"}, nil
 	}
 	if pl.GroupID == 0 {
@@ -208,6 +220,50 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 		}
 		if res, err = p.diffInto(ctx, res, crawl.KindMember, g.Resources, crawl.MemberObjects(obj, list), was, version); err != nil {
 			return Result{}, err
+		}
+	}
+	if len(inherited) > 0 {
+		// The group's members are inherited by every project below it.
+		if res, err = p.inheritedMembers(ctx, res, src, pl.GroupID, inherited); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+// inheritedMembers re-reads, after a group's membership changed, the
+// members of every project below the group for the project-with-members
+// resources that list inherited members.
+func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl.Source, groupID int64, resources []*mapping.Resource) (Result, error) {
+	q := url.Values{}
+	q.Set("include_subgroups", "true")
+	q.Set("with_shared", "false")
+	var projects []map[string]any
+	err := src.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/projects", groupID), q, func(pg gitlab.Page) error {
+		projects = append(projects, pg.Items...)
+		return nil
+	})
+	if err != nil {
+		return Result{}, &TransientError{err}
+	}
+	for _, pr := range projects {
+		path, _ := pr["path_with_namespace"].(string)
+		owner := p.owner(ctx, path)
+		if owner == nil || pr["marked_for_deletion_at"] != nil || pr["marked_for_deletion_on"] != nil {
+			continue
+		}
+		version := p.now().UnixNano()
+		for _, g := range crawl.GroupResources(resources) {
+			if !crawl.ActiveSelected(pr, g.Options.ActiveProjects) {
+				continue
+			}
+			o, err := owner.ProjectWithMembers(ctx, pr, g.Options)
+			if err != nil {
+				return Result{}, &TransientError{err}
+			}
+			if res, err = p.mapInto(ctx, res, crawl.KindProjectWithMembers, g.Resources, o, version); err != nil {
+				return Result{}, err
+			}
 		}
 	}
 	return res, nil
@@ -506,6 +562,9 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 		if err != nil {
 			return Result{}, err
 		}
+		for _, e := range ents {
+			e.Project = crawl.ObjectProject(kind, obj)
+		}
 		if selected && len(ents) != 1 {
 			// itemsToParse: every item is upserted (no per-item deletion)
 			for _, e := range ents {
@@ -613,6 +672,20 @@ func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl pay
 	obj := map[string]any{"id": float64(pid), "path_with_namespace": path, "name": strip(pl.Name), "path": strip(pl.Path)}
 	inScope := anyMatchProject(p.sources(), path)
 	var res Result
+	if p.Entities != nil && pid != 0 {
+		// What lived in the project (issues, pipelines, files…) goes too,
+		// as the next resync would delete it.
+		keys, err := p.Entities.ProjectKeys(ctx, pid)
+		if err != nil {
+			return Result{}, &TransientError{err}
+		}
+		for _, k := range keys {
+			res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: ev.ReceivedAt.UnixNano()})
+		}
+		if len(keys) > 0 {
+			res.Outcome = Applied
+		}
+	}
 	for _, kind := range []string{crawl.KindProject, crawl.KindProjectWithMembers} {
 		r, err := p.deleteObject(ctx, ev, kind, obj, inScope, path)
 		if err != nil {

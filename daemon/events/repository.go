@@ -178,7 +178,7 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 			return Result{}, err
 		}
 		for _, e := range now {
-			e.Version = r.version
+			e.Version, e.Project = r.version, crawl.ObjectProject(crawl.KindGitOps, map[string]any{"__project": r.project})
 			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
 		}
 		if r.created() {

@@ -35,14 +35,14 @@ func TestEventsThenResyncChangeNothing(t *testing.T) {
 	if err := os.WriteFile(file, doc, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, seed := range []int64{1, 2, 3} {
+	for _, seed := range []int64{1, 2, 3, 4, 5} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			h := newHarness(t)
 			h.mapping = file
 			h.start()
 			h.ready()
 			eventually(t, 10*time.Second, "first resync", func() bool { return h.svc.LastResync() != nil })
-			ops := activity(t, h, rand.New(rand.NewSource(seed)), 40)
+			ops := activity(t, h, rand.New(rand.NewSource(seed)), 60)
 			eventually(t, 10*time.Second, "events applied", func() bool {
 				n, err := h.svc.Store().Depth(context.Background())
 				return err == nil && n == 0
@@ -81,8 +81,9 @@ func activity(t *testing.T, h *harness, rnd *rand.Rand, n int) []string {
 	var ops []string
 	var issues, mrs []int64
 	var created []int64
+	var members []*gitlabtest.Member
 	for i := 0; i < n; i++ {
-		switch op := rnd.Intn(12); {
+		switch op := rnd.Intn(16); {
 		case op == 0:
 			is := h.sim.AddIssue(pick(), fmt.Sprintf("issue %d", i), rnd.Intn(3) == 0)
 			issues = append(issues, is.ID)
@@ -143,6 +144,32 @@ func activity(t *testing.T, h *harness, rnd *rand.Rand, n int) []string {
 			p := pick()
 			h.sim.PushRef(ctx, p, fmt.Sprintf("refs/tags/t%d", i), false)
 			ops = append(ops, "tag")
+		case op == 12:
+			content := ""
+			if rnd.Intn(3) > 0 {
+				content = fmt.Sprintf("---\nname: skill-%d\n---\nDo things.\n", i)
+			}
+			h.sim.PushFile(ctx, pick(), "skills/helper/SKILL.md", content)
+			ops = append(ops, "push a SKILL.md")
+		case op == 13:
+			content := ""
+			if rnd.Intn(3) > 0 {
+				content = fmt.Sprintf(`{"name": "kit-%d", "version": "1.%d.0"}`, i, i)
+			}
+			h.sim.PushFile(ctx, pick(), ".cursor-plugin/plugin.json", content)
+			ops = append(ops, "push a plugin manifest")
+		case op == 14:
+			m := h.sim.AddMember(root.ID, fmt.Sprintf("user%d", i), 30)
+			members = append(members, m)
+			h.sim.MemberEvent(ctx, root.ID, m, "user_add_to_group")
+			ops = append(ops, "add member")
+		case op == 15 && len(members) > 0:
+			k := rnd.Intn(len(members))
+			m := members[k]
+			members = append(members[:k], members[k+1:]...)
+			h.sim.RemoveMember(root.ID, m.UserID)
+			h.sim.MemberEvent(ctx, root.ID, m, "user_remove_from_group")
+			ops = append(ops, "remove member")
 		}
 	}
 	return ops

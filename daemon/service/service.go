@@ -200,7 +200,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		store.Close()
 		return nil, err
 	}
-	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping}
+	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
 		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers,

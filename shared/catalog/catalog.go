@@ -18,6 +18,10 @@ type Entity struct {
 	Icon       string         `json:"icon,omitempty"`
 	Properties map[string]any `json:"properties"`
 	Relations  map[string]any `json:"relations"`
+	// Project is the GitLab project the entity's object lives in (0 for
+	// groups, members and projects themselves): when GitLab destroys a
+	// project, the entities of its issues, pipelines, files… go with it.
+	Project int64 `json:"-"`
 	// Version orders writes of the same entity: the time (unix nanoseconds)
 	// glsync asked GitLab for the object it was mapped from. A write never
 	// replaces a newer version, so a resync page fetched before a webhook

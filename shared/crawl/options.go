@@ -296,3 +296,24 @@ func pipelineMatches(q url.Values, pl map[string]any) bool {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// ObjectProject is the GitLab project an object of kind lives in (0 for
+// kinds that live in no project, and for projects themselves): what the
+// catalog records so that a project's destruction removes the entities
+// of its issues, pipelines, files and the rest.
+func ObjectProject(kind string, obj map[string]any) int64 {
+	switch kind {
+	case KindGroup, KindGroupWithMembers, KindMember, KindProject, KindProjectWithMembers:
+		return 0
+	case KindIssue, KindMergeRequest:
+		return int64(num(obj["project_id"]))
+	}
+	for _, key := range []string{"__project", "repo"} {
+		if m, ok := obj[key].(map[string]any); ok {
+			if id := int64(num(m["id"])); id != 0 {
+				return id
+			}
+		}
+	}
+	return 0
+}

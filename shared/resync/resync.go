@@ -287,7 +287,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 						addErr(err)
 						continue
 					}
-					e.Version = version
+					e.Version, e.Project = version, crawl.ObjectProject(crawl.KindGitOps, obj)
 					it.ents = append(it.ents, e)
 					items = append(items, it)
 					continue
@@ -305,7 +305,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 								continue
 							}
 						}
-						e.Version = version
+						e.Version, e.Project = version, crawl.ObjectProject(ks.Kind, obj)
 						it.ents = append(it.ents, e)
 					}
 				}

@@ -125,6 +125,10 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("catalog: creating schema in %s: %w", path, err)
 	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: upgrading the schema of %s: %w", path, err)
+	}
 	// The database holds hook secrets and API-managed tokens.
 	for _, f := range []string{path, path + "-wal", path + "-shm"} {
 		if err := os.Chmod(f, 0o600); err != nil && !os.IsNotExist(err) {
@@ -133,6 +137,36 @@ func Open(dir string) (*Store, error) {
 		}
 	}
 	return &Store{db: db}, nil
+}
+
+// migrate brings a catalog written by an earlier glsyncd up to date:
+// entities gained the project their object lives in.
+func migrate(db *sql.DB) error {
+	if _, err := db.Exec(`SELECT project FROM entities LIMIT 0`); err != nil {
+		if _, err := db.Exec(`ALTER TABLE entities ADD COLUMN project INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	_, err := db.Exec(`CREATE INDEX IF NOT EXISTS entities_project ON entities(project) WHERE project != 0`)
+	return err
+}
+
+// ProjectKeys lists the entities whose objects live in GitLab project id.
+func (s *Store) ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT blueprint, identifier FROM entities WHERE project = ? ORDER BY blueprint, identifier`, id)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: entities of project %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []catalog.Key
+	for rows.Next() {
+		var k catalog.Key
+		if err := rows.Scan(&k.Blueprint, &k.Identifier); err != nil {
+			return nil, fmt.Errorf("catalog: entities of project %d: %w", id, err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }
 
 // Close closes the database.
@@ -242,8 +276,8 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 			return fail(e, err)
 		case old == hash || oldVersion > e.Version:
 			// Same content, or a newer copy is stored: only mark it seen.
-			if _, err := tx.ExecContext(ctx, `UPDATE entities SET last_run = MAX(last_run, ?), kind = ?, version = MAX(version, ?) WHERE blueprint = ? AND identifier = ?`,
-				run, kind, e.Version, e.Blueprint, e.Identifier); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE entities SET last_run = MAX(last_run, ?), kind = ?, version = MAX(version, ?), project = ? WHERE blueprint = ? AND identifier = ?`,
+				run, kind, e.Version, e.Project, e.Blueprint, e.Identifier); err != nil {
 				return fail(e, err)
 			}
 			st.Unchanged++
@@ -251,12 +285,12 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 		default:
 			st.Updated++
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at, project)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(blueprint, identifier) DO UPDATE SET kind=excluded.kind, title=excluded.title, team=excluded.team, icon=excluded.icon,
 				properties=excluded.properties, relations=excluded.relations, hash=excluded.hash,
-				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at`,
-			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), stored, run, e.Version, now); err != nil {
+				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at, project=excluded.project`,
+			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), stored, run, e.Version, now, e.Project); err != nil {
 			return fail(e, err)
 		}
 		changed = append(changed, e)
