@@ -387,7 +387,10 @@ func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.E
 	}
 	base := obj
 	if r.itemsRemove != nil {
-		t, err := r.itemsRemove.eval(ctx, obj)
+		// gojq's del() rewrites maps in place, and parts of a raw object
+		// (its repo, its project) are shared with other objects mapped
+		// concurrently: it works on a copy.
+		t, err := r.itemsRemove.eval(ctx, deepCopy(obj))
 		if err != nil {
 			return nil, false, &Error{Resource: r.Index, Kind: r.Kind, Field: "port.itemsToParseTopLevelTransform", Expr: r.itemsRemove.src, Err: err}
 		}
@@ -507,4 +510,23 @@ func (r *Resource) PropertyReads(name, field string) bool {
 		}
 	}
 	return false
+}
+
+// deepCopy copies a JSON value (maps and slices; scalars are immutable).
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	}
+	return v
 }
