@@ -454,13 +454,19 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 			}
 		}
 	}
-	obj, version, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
-	var te *TransientError
-	switch {
-	case errors.As(err, &te):
+	version := p.now().UnixNano()
+	sc, refused, err := p.projectByID(ctx, id)
+	if err != nil {
 		return Result{}, nil, err
-	case !owners:
-		// Moved out of every glob: what we hold under its identifiers goes.
+	}
+	if fp, _ := sc.project["path_with_namespace"].(string); fp != "" {
+		path = fp // GitLab's path now, whatever the payload said
+	}
+	if sc.project == nil && anyMatchProject(p.sources(), path) {
+		return Result{Outcome: GitLabRefused, Detail: refused}, nil, nil
+	}
+	if sc.owner == nil {
+		// Outside every glob: what we hold under its identifiers goes.
 		if len(res.Changes.Deletes) == 0 {
 			for _, r := range resources {
 				if k, err := r.Identify(ctx, map[string]any{"id": float64(id), "path_with_namespace": path}); err == nil {
@@ -470,15 +476,31 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 		}
 		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
 		return res, nil, nil
-	case !found:
-		return Result{Outcome: GitLabRefused, Detail: err.Error()}, nil, nil
+	}
+	obj := sc.project
+	if sc.owner != sc.reader {
+		// As the owning token sees it, as the resync lists it.
+		if _, err := sc.owner.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(id, 10), nil, &obj); err != nil {
+			return Result{}, nil, &TransientError{err}
+		}
 	}
 	// The same extras and references as a resync, so both write the same
 	// entity; each group of resources gets the extras its own selector
 	// asks for.
-	src := p.owner(ctx, path)
+	src := sc.owner
 	refs := crawl.NewReferences()
 	for _, g := range crawl.GroupResources(resources) {
+		if !g.Options.Selects(crawl.KindProject, obj, obj) {
+			// Archived (with includeOnlyActiveProjects) or pending
+			// deletion: a resync would not list it.
+			for _, r := range g.Resources {
+				if k, err := r.Identify(ctx, obj); err == nil {
+					res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+				}
+			}
+			res.Outcome = Applied
+			continue
+		}
 		o := maps.Clone(obj) // Enrich adds top-level fields only
 		if src != nil {
 			if err := src.Enrich(ctx, o, g.Options); err != nil {

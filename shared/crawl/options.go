@@ -198,6 +198,9 @@ func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 // what the next resync would, and deletes what it would not list.
 func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 	if project != nil {
+		if pendingDeletion(project) {
+			return false // resyncs leave projects pending deletion out
+		}
 		active := o.ActiveProjects
 		if kind == KindFile || kind == KindSkill || kind == KindPlugin {
 			active = o.ActiveGroups // Ocean applies it to the projects listed
