@@ -66,6 +66,27 @@ func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 	return existing(raw, s.GroupID), nil
 }
 
+// CreateRaw adds a hook with exactly the fields of body (GitLab's hook
+// API names) and returns GitLab's view of it: the Terraform resources send
+// only what their configuration sets.
+func CreateRaw(ctx context.Context, c *gitlab.Client, groupID int64, body map[string]any) (Existing, error) {
+	var raw map[string]any
+	if _, err := c.Do(ctx, http.MethodPost, hooksPath(groupID), body, &raw); err != nil {
+		return Existing{}, explain(err, groupID)
+	}
+	return existing(raw, groupID), nil
+}
+
+// UpdateRaw changes a hook's fields in body, leaving the others as GitLab
+// has them.
+func UpdateRaw(ctx context.Context, c *gitlab.Client, groupID, hookID int64, body map[string]any) (Existing, error) {
+	var raw map[string]any
+	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), body, &raw); err != nil {
+		return Existing{}, explain(err, groupID)
+	}
+	return existing(raw, groupID), nil
+}
+
 // Get reads one hook; found is false when GitLab answers 404.
 func Get(ctx context.Context, c *gitlab.Client, groupID, hookID int64) (e Existing, found bool, err error) {
 	var raw map[string]any
@@ -115,7 +136,7 @@ func explain(err error, groupID int64) error {
 // existing reads a hook as GitLab serves it. groupID is where it was read
 // (0: system hooks), the group when GitLab's answer has no group_id.
 func existing(h map[string]any, groupID int64) Existing {
-	e := Existing{Flags: map[string]bool{}, GroupID: groupID}
+	e := Existing{Flags: map[string]bool{}, GroupID: groupID, Raw: h}
 	if id, ok := h["id"].(float64); ok {
 		e.ID = int64(id)
 	}

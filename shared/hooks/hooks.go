@@ -185,6 +185,8 @@ type Existing struct {
 	Name, Description      string
 	PushEventsBranchFilter string
 	CustomWebhookTemplate  string
+	// Raw is the hook as GitLab served it, every field.
+	Raw map[string]any
 }
 
 // Disabled reports whether GitLab stopped delivering to the hook after

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -450,12 +451,36 @@ func applyHook(h *Hook, in hookInput, events []string, create bool) error {
 		if !validHookURL(v) {
 			return errInvalidURL
 		}
+		if _, withToken := in.fields["token"]; !create && v != h.URL && !withToken {
+			h.Token = "" // GitLab drops the secret when the URL changes without one
+		}
 		h.URL = v
 	} else if create {
 		return fmt.Errorf("url is missing")
 	}
 	if v, ok := in.str("token"); ok {
 		h.Token = v
+	}
+	for _, f := range []struct {
+		key string
+		dst *map[string]string
+	}{{"custom_headers", &h.CustomHeaders}, {"url_variables", &h.URLVariables}} {
+		raw, ok := in.fields[f.key]
+		if !ok {
+			continue
+		}
+		list, _ := raw.([]any)
+		m := map[string]string{}
+		for _, x := range list {
+			kv, _ := x.(map[string]any)
+			k, _ := kv["key"].(string)
+			v, _ := kv["value"].(string)
+			if k == "" {
+				return fmt.Errorf("%s: every entry needs a key", f.key)
+			}
+			m[k] = v
+		}
+		*f.dst = m
 	}
 	if v, ok := in.str("name"); ok {
 		h.Name = v
@@ -482,6 +507,18 @@ func applyHook(h *Hook, in hookInput, events []string, create bool) error {
 	for _, e := range events {
 		if v, ok := in.boolean(e); ok {
 			h.Events[e] = v
+		}
+	}
+	// Flags this simulator does not deliver are kept and returned.
+	for k := range in.fields {
+		if !strings.HasSuffix(k, "_events") || slices.Contains(events, k) {
+			continue
+		}
+		if v, ok := in.boolean(k); ok {
+			if h.ExtraFlags == nil {
+				h.ExtraFlags = map[string]bool{}
+			}
+			h.ExtraFlags[k] = v
 		}
 	}
 	return nil

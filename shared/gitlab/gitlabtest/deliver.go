@@ -102,15 +102,45 @@ func (s *Server) send(ctx context.Context, h Hook, event, uuid string, body []by
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		d.Err = err
+		s.deliveryResult(h.ID, false)
 		return d
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	d.Status = resp.StatusCode
+	s.deliveryResult(h.ID, resp.StatusCode < 400)
 	s.deliverM.Lock()
 	s.deliveries = append(s.deliveries, d)
 	s.deliverM.Unlock()
 	return d
+}
+
+// deliveryResult applies GitLab's auto-disabling of failing hooks: 4
+// failed deliveries in a row disable a hook temporarily (1 minute, doubling
+// with each further failure, at most a day), 40 for good; a success
+// resets the count.
+func (s *Server) deliveryResult(id int64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.hooks[id]
+	if h == nil {
+		return
+	}
+	if ok {
+		h.Failures, h.AlertStatus, h.DisabledUntil = 0, "executable", time.Time{}
+		return
+	}
+	h.Failures++
+	switch {
+	case h.Failures >= 40:
+		h.AlertStatus, h.DisabledUntil = "disabled", time.Time{}
+	case h.Failures >= 4:
+		backoff := time.Minute << min(h.Failures-4, 10)
+		if backoff > 24*time.Hour {
+			backoff = 24 * time.Hour
+		}
+		h.AlertStatus, h.DisabledUntil = "temporarily_disabled", time.Now().Add(backoff)
+	}
 }
 
 // Redeliver sends a delivery again with the same UUID, as GitLab does when
@@ -144,6 +174,9 @@ func (s *Server) fire(ctx context.Context, groupID int64, event string, body map
 	var targets []Hook
 	var system []Hook
 	for _, h := range s.hooks {
+		if h.AlertStatus == "disabled" || h.AlertStatus == "temporarily_disabled" && time.Now().Before(h.DisabledUntil) {
+			continue // GitLab does not deliver to a disabled hook
+		}
 		switch {
 		case h.GroupID == 0:
 			if systemName != "" {

@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -60,8 +61,18 @@ type Hook struct {
 	CreatedAt                time.Time
 	BranchFilterStrategy     string
 	ResourceAccessTokenEvent bool
-	// AlertStatus is "executable" or "disabled" (after failed deliveries).
-	AlertStatus string
+	// AlertStatus is "executable", "temporarily_disabled" (after 4
+	// failed deliveries in a row, until DisabledUntil) or "disabled"
+	// (after 40), as GitLab's auto-disabling does.
+	AlertStatus   string
+	DisabledUntil time.Time
+	// Failures counts failed deliveries in a row.
+	Failures int
+	// CustomHeaders and URLVariables: GitLab returns their keys only.
+	CustomHeaders, URLVariables map[string]string
+	// ExtraFlags are *_events flags the simulator does not deliver: stored
+	// and returned as GitLab does.
+	ExtraFlags map[string]bool
 }
 
 // groupHookEvents are the event flags of a group hook, as GitLab names
@@ -259,11 +270,17 @@ func (s *Server) hookJSON(h *Hook) map[string]any {
 		"enable_ssl_verification":   h.EnableSSLVerification,
 		"alert_status":              orDefault(h.AlertStatus, "executable"),
 		"disabled_until":            nil,
-		"url_variables":             []any{},
+		"url_variables":             keysOnly(h.URLVariables),
 		"push_events_branch_filter": h.PushEventsBranchFilter,
 		"branch_filter_strategy":    orDefault(h.BranchFilterStrategy, "wildcard"),
 		"custom_webhook_template":   h.CustomWebhookTemplate,
-		"custom_headers":            []any{},
+		"custom_headers":            keysOnly(h.CustomHeaders),
+	}
+	if !h.DisabledUntil.IsZero() && h.AlertStatus == "temporarily_disabled" {
+		m["disabled_until"] = ts(h.DisabledUntil)
+	}
+	for k, v := range h.ExtraFlags {
+		m[k] = v
 	}
 	events := systemHookEvents
 	if h.GroupID != 0 {
@@ -274,6 +291,21 @@ func (s *Server) hookJSON(h *Hook) map[string]any {
 		m[e] = h.Events[e]
 	}
 	return m
+}
+
+// keysOnly is how GitLab returns custom headers and URL variables: their
+// keys, never their values.
+func keysOnly(m map[string]string) []any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]any, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, map[string]any{"key": k})
+	}
+	return out
 }
 
 func orDefault(v, d string) string {

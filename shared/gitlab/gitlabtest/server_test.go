@@ -1,7 +1,9 @@
 package gitlabtest
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -372,5 +374,49 @@ func TestSystemHooksAdmin(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 422 {
 		t.Fatalf("invalid url: %d", resp.StatusCode)
+	}
+}
+
+// TestHookFidelity: hook fields the simulator does not deliver are stored
+// and returned, custom headers and URL variables come back as keys only,
+// a URL change without a token drops the secret, and failing deliveries
+// disable a hook as GitLab does.
+func TestHookFidelity(t *testing.T) {
+	s := New(Options{Seed: 1})
+	org := s.Generate(OrgSpec{Roots: 1, Projects: 5, Depth: 1, Seed: 1})
+	ts := s.Start(t)
+	c := &http.Client{}
+	do := func(method, path, body string) map[string]any {
+		req, _ := http.NewRequest(method, ts.URL+"/api/v4/"+path, strings.NewReader(body))
+		req.Header.Set("PRIVATE-TOKEN", org.RootTokens[0])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	gid := org.Roots[0].ID
+	h := do(http.MethodPost, fmt.Sprintf("groups/%d/hooks", gid), `{"url":"http://127.0.0.1:1/a","token":"s3cret","emoji_events":true,"future_events":true,"custom_headers":[{"key":"X-A","value":"v"}],"url_variables":[{"key":"k","value":"v"}]}`)
+	id := int64(h["id"].(float64))
+	if h["emoji_events"] != true || h["future_events"] != true {
+		t.Fatalf("flags not kept: %v", h)
+	}
+	if hs := h["custom_headers"].([]any); len(hs) != 1 || hs[0].(map[string]any)["key"] != "X-A" || hs[0].(map[string]any)["value"] != nil {
+		t.Fatalf("custom headers: %v", h["custom_headers"])
+	}
+	do(http.MethodPut, fmt.Sprintf("groups/%d/hooks/%d", gid, id), `{"url":"http://127.0.0.1:1/b"}`)
+	if tok := s.Hooks()[0].Token; tok != "" {
+		t.Fatal("the secret survived a URL change without a token")
+	}
+	for i := 0; i < 4; i++ {
+		s.PushFile(context.Background(), s.Projects()[0].ID, "x.txt", fmt.Sprint(i)) // delivery fails: nothing listens
+	}
+	got := do(http.MethodGet, fmt.Sprintf("groups/%d/hooks/%d", gid, id), "")
+	if got["alert_status"] != "temporarily_disabled" || got["disabled_until"] == nil {
+		t.Fatalf("after 4 failures: %v %v", got["alert_status"], got["disabled_until"])
 	}
 }
