@@ -777,6 +777,12 @@ func TestSharedWebhookSecret(t *testing.T) {
 	// leaves them alone and says so; --rotate-secrets replaces them.
 	noMaster := *h.cfg
 	noMaster.WebhookSecret = ""
+	fourth, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fourth.Close()
+	third = fourth
 	plan, _, err := ReconcileWith(ctx, &noMaster, sources, third, ReconcileOptions{Apply: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || plan.Changes() != 0 || len(plan.Problems) == 0 || !strings.Contains(plan.Problems[0].Error(), "glsync does not hold its secret") {
 		t.Fatalf("without webhookSecret: %d changes, problems %v, %v", plan.Changes(), plan.Problems, err)

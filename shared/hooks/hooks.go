@@ -369,8 +369,7 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 	default:
 		a.Op = OpKeep
 		if secrets != nil {
-			// A record without a secret is a webhookSecret-derived hook's.
-			if h, ok, err := secrets.HookSecret(ctx, d.Scope); err == nil && (!ok || h.Secret == "") {
+			if _, ok, err := secrets.HookSecret(ctx, d.Scope); err == nil && !ok {
 				a.Op = OpUpdate
 				if d.Scope == SystemScope {
 					a.Op = OpRecreate
