@@ -4,24 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -29,55 +23,26 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 )
 
-// hookModel is the state of glsync_group_hook and glsync_system_hook (the
-// group attributes stay null for the system hook).
-type hookModel struct {
-	ID                     types.String `tfsdk:"id"`
-	HookID                 types.Int64  `tfsdk:"hook_id"`
-	Group                  types.String `tfsdk:"group"`
-	GroupID                types.Int64  `tfsdk:"group_id"`
-	URL                    types.String `tfsdk:"url"`
-	Events                 types.Set    `tfsdk:"events"`
-	Token                  types.String `tfsdk:"token"`
-	EnableSSLVerification  types.Bool   `tfsdk:"enable_ssl_verification"`
-	PushEventsBranchFilter types.String `tfsdk:"push_events_branch_filter"`
-	Name                   types.String `tfsdk:"name"`
-	Description            types.String `tfsdk:"description"`
-	CustomWebhookTemplate  types.String `tfsdk:"custom_webhook_template"`
-}
-
-// systemHookModel is glsync_system_hook's state.
-type systemHookModel struct {
-	ID                    types.String `tfsdk:"id"`
-	HookID                types.Int64  `tfsdk:"hook_id"`
-	URL                   types.String `tfsdk:"url"`
-	Events                types.Set    `tfsdk:"events"`
-	Token                 types.String `tfsdk:"token"`
-	EnableSSLVerification types.Bool   `tfsdk:"enable_ssl_verification"`
-}
-
-func (m systemHookModel) hook() hookModel {
-	return hookModel{ID: m.ID, HookID: m.HookID, URL: m.URL, Events: m.Events, Token: m.Token, EnableSSLVerification: m.EnableSSLVerification,
-		Group: types.StringNull(), GroupID: types.Int64Null()}
-}
-
-func (m hookModel) system() systemHookModel {
-	return systemHookModel{ID: m.ID, HookID: m.HookID, URL: m.URL, Events: m.Events, Token: m.Token, EnableSSLVerification: m.EnableSSLVerification}
-}
-
-// hookResource implements both hook resources; system selects which.
+// hookResource implements glsync_group_hook and glsync_system_hook; system
+// selects which. Attributes are read and written one by one (the two
+// schemas differ), through the helpers below.
 type hookResource struct {
 	system  bool
 	clients *clients
 }
 
 var (
-	_ resource.ResourceWithImportState = (*hookResource)(nil)
-	_ resource.ResourceWithConfigure   = (*hookResource)(nil)
+	_ resource.ResourceWithImportState    = (*hookResource)(nil)
+	_ resource.ResourceWithConfigure      = (*hookResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*hookResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*hookResource)(nil)
+	_ resource.ResourceWithMoveState      = (*hookResource)(nil)
 )
 
 func newGroupHookResource() resource.Resource  { return &hookResource{} }
 func newSystemHookResource() resource.Resource { return &hookResource{system: true} }
+
+func pathExpr(name string) path.Expression { return path.MatchRoot(name) }
 
 func (r *hookResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	if r.system {
@@ -87,62 +52,16 @@ func (r *hookResource) Metadata(_ context.Context, req resource.MetadataRequest,
 	}
 }
 
-// httpURL validates a hook URL at plan time.
-type httpURL struct{}
-
-func (httpURL) Description(context.Context) string         { return "must be an http(s) URL" }
-func (httpURL) MarkdownDescription(context.Context) string { return "must be an http(s) URL" }
-func (httpURL) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	u, err := url.Parse(req.ConfigValue.ValueString())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid hook URL", fmt.Sprintf("url must be an http(s) URL GitLab can reach, got %q.", req.ConfigValue.ValueString()))
-	}
-}
-
 func (r *hookResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	events := hookspec.GroupEvents
-	kind := "group"
+	kind, imp, official := "group", "`<group>:<hook_id>` (group id or full path)", "gitlab_group_hook"
 	if r.system {
-		events = hookspec.SystemEvents
-		kind = "system"
-	}
-	attrs := map[string]schema.Attribute{
-		"id": schema.StringAttribute{Computed: true, Description: "`group_id:hook_id` for a group hook, the hook id for a system hook.",
-			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-		"hook_id": schema.Int64Attribute{Computed: true, Description: "GitLab's id of the hook.",
-			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}},
-		"url": schema.StringAttribute{Required: true, Description: "URL GitLab delivers to, e.g. `https://glsync.example.com/integration/hook/42`.",
-			Validators: []validator.String{httpURL{}}},
-		"events": schema.SetAttribute{Optional: true, ElementType: types.StringType,
-			Description: "Events to deliver, among " + strings.Join(events, ", ") + ". Empty or unset: all of them.",
-			Validators:  []validator.Set{setvalidator.ValueStringsAre(stringvalidator.OneOf(events...))}},
-		"token": schema.StringAttribute{Optional: true, Sensitive: true,
-			Description: "Secret GitLab sends in `X-Gitlab-Token`. GitLab never returns it, so it is kept in the state as given: " +
-				"a change made outside Terraform cannot be seen."},
-		"enable_ssl_verification": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-			Description: "Verify the TLS certificate of `url` (default true)."},
-	}
-	if !r.system {
-		attrs["group"] = schema.StringAttribute{Required: true, Description: "Group id or full path.",
-			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
-		attrs["group_id"] = schema.Int64Attribute{Computed: true, Description: "Numeric id of the group.",
-			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
-		for name, desc := range map[string]string{
-			"push_events_branch_filter": "Deliver push events only for branches matching this wildcard.",
-			"name":                      "Name of the hook.",
-			"description":               "Description of the hook.",
-			"custom_webhook_template":   "Custom payload template.",
-		} {
-			attrs[name] = schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(""), Description: desc}
-		}
+		kind, imp, official = "system", "`<hook_id>`", "gitlab_system_hook"
 	}
 	resp.Schema = schema.Schema{
-		Description: fmt.Sprintf("A GitLab %s hook. `terraform plan` shows a change when the hook's URL or events were changed in GitLab, "+
-			"and plans to create it again when it was deleted. Import with %s.", kind, map[bool]string{true: "`terraform import glsync_system_hook.x <hook_id>`", false: "`terraform import glsync_group_hook.x <group>:<hook_id>`"}[r.system]),
-		Attributes: attrs,
+		Description: fmt.Sprintf("A GitLab %s hook, with every field of GitLab's hook API under the names of terraform-provider-gitlab's `%s`: "+
+			"renaming the resource type (and a `moved` block, Terraform 1.8+) is the whole migration. Fields the configuration leaves out are not sent "+
+			"and are read back, so nothing set by hand is rewritten. Import with %s.", kind, official, imp),
+		Attributes: r.hookAttributes(),
 	}
 }
 
@@ -150,130 +69,377 @@ func (r *hookResource) Configure(_ context.Context, req resource.ConfigureReques
 	r.clients = configureClients(req.ProviderData, &resp.Diagnostics)
 }
 
-func (r *hookResource) get(ctx context.Context, g getter, diags *diag.Diagnostics) hookModel {
-	var m hookModel
-	if r.system {
-		var s systemHookModel
-		diags.Append(g.Get(ctx, &s)...)
-		return s.hook()
+// attrNames are the resource's attribute names.
+func (r *hookResource) attrNames() []string {
+	names := make([]string, 0, 40)
+	for n := range r.hookAttributes() {
+		names = append(names, n)
 	}
-	diags.Append(g.Get(ctx, &m)...)
-	return m
+	sort.Strings(names)
+	return names
 }
 
-func (r *hookResource) set(ctx context.Context, s setter, m hookModel, diags *diag.Diagnostics) {
-	if r.system {
-		diags.Append(s.Set(ctx, m.system())...)
-		return
+// values reads every attribute of a plan, state or config.
+type values map[string]attr.Value
+
+type attrGetter interface {
+	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}
+
+func (r *hookResource) read(ctx context.Context, g attrGetter, diags *diag.Diagnostics) values {
+	out := values{}
+	for name, a := range r.hookAttributes() {
+		v := nullOf(a)
+		diags.Append(g.GetAttribute(ctx, path.Root(name), &v)...)
+		out[name] = v
 	}
-	diags.Append(s.Set(ctx, m)...)
-}
-
-type getter interface {
-	Get(context.Context, any) diag.Diagnostics
-}
-
-type setter interface {
-	Set(context.Context, any) diag.Diagnostics
-}
-
-func stringsOf(ctx context.Context, s types.Set, diags *diag.Diagnostics) []string {
-	if s.IsNull() || s.IsUnknown() {
-		return nil
-	}
-	var out []string
-	diags.Append(s.ElementsAs(ctx, &out, false)...)
-	sort.Strings(out)
 	return out
 }
 
-func (r *hookResource) spec(ctx context.Context, m hookModel, groupID int64, diags *diag.Diagnostics) hooks.Spec {
-	return hooks.Spec{GroupID: groupID, URL: m.URL.ValueString(), Events: stringsOf(ctx, m.Events, diags), Token: m.Token.ValueString(),
-		EnableSSLVerification: m.EnableSSLVerification.ValueBool(), Name: m.Name.ValueString(), Description: m.Description.ValueString(),
-		PushEventsBranchFilter: m.PushEventsBranchFilter.ValueString(), CustomWebhookTemplate: m.CustomWebhookTemplate.ValueString()}
+// nullOf is a typed null holder for an attribute.
+func nullOf(a schema.Attribute) attr.Value {
+	switch x := a.(type) {
+	case schema.BoolAttribute:
+		return types.BoolNull()
+	case schema.Int64Attribute:
+		return types.Int64Null()
+	case schema.SetAttribute:
+		return types.SetNull(x.ElementType)
+	case schema.ListNestedAttribute:
+		return types.ListNull(keyValueType)
+	}
+	return types.StringNull()
 }
 
-// resolveGroup turns an id or full path into the group's id.
-func resolveGroup(ctx context.Context, c *gitlab.Client, group string) (int64, error) {
-	var g struct {
-		ID int64 `json:"id"`
+func (r *hookResource) write(ctx context.Context, s interface {
+	SetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}, v values, diags *diag.Diagnostics) {
+	for _, name := range r.attrNames() {
+		diags.Append(s.SetAttribute(ctx, path.Root(name), v[name])...)
 	}
-	status, err := c.Do(ctx, http.MethodGet, "groups/"+gitlab.PathEscape(group), nil, &g)
-	if status == http.StatusNotFound {
-		return 0, fmt.Errorf("group %q: GitLab does not know this group, or the token cannot see it", group)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return g.ID, nil
 }
 
-// fill writes GitLab's view of the hook into the model. Events read back
-// keep the user's choice where GitLab cannot tell (one flag for the three
-// membership events; unset meaning all).
-func (r *hookResource) fill(ctx context.Context, m *hookModel, e hooks.Existing, diags *diag.Diagnostics) {
-	m.HookID = types.Int64Value(e.ID)
-	m.URL = types.StringValue(e.URL)
-	m.EnableSSLVerification = types.BoolValue(e.SSL)
-	prior := stringsOf(ctx, m.Events, diags)
-	got := e.Events(r.system, prior)
-	all := hookspec.GroupEvents
+func strVal(v attr.Value) (string, bool) {
+	s, ok := v.(types.String)
+	if !ok || s.IsNull() || s.IsUnknown() {
+		return "", false
+	}
+	return s.ValueString(), true
+}
+
+func boolean(v attr.Value) (bool, bool) {
+	b, ok := v.(types.Bool)
+	if !ok || b.IsNull() || b.IsUnknown() {
+		return false, false
+	}
+	return b.ValueBool(), true
+}
+
+// eventFlags are the flags the events short form sets (nil: events unset).
+func (r *hookResource) eventFlags(ctx context.Context, v values, diags *diag.Diagnostics) map[string]bool {
+	set, _ := v["events"].(types.Set)
+	if set.IsNull() || set.IsUnknown() {
+		return nil
+	}
+	var events []string
+	diags.Append(set.ElementsAs(ctx, &events, false)...)
+	names := hookspec.GroupEvents
 	if r.system {
-		all = hookspec.SystemEvents
+		names = hookspec.SystemEvents
 	}
-	if len(prior) == 0 && len(got) == len(all) {
-		// unset or empty means all: nothing changed
-	} else {
-		vals := make([]attr.Value, len(got))
-		for i, v := range got {
-			vals[i] = types.StringValue(v)
+	if len(events) == 0 {
+		events = names
+	}
+	out := map[string]bool{}
+	for _, n := range names { // flags events can name: off unless listed
+		out[hookspec.Flag(n)] = false
+	}
+	for _, e := range events {
+		out[hookspec.Flag(e)] = true
+	}
+	return out
+}
+
+// ValidateConfig refuses an event flag that disagrees with events.
+func (r *hookResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	v := r.read(ctx, req.Config, &resp.Diagnostics)
+	fromEvents := r.eventFlags(ctx, v, &resp.Diagnostics)
+	for _, f := range flagsOf(r.system) {
+		b, set := boolean(v[f])
+		if want, named := fromEvents[f]; set && named && b != want {
+			resp.Diagnostics.AddAttributeError(path.Root(f), "Conflicting event settings",
+				fmt.Sprintf("%s = %v, but events %s it. Set the flag or list the event, not both in disagreement.", f, b, map[bool]string{true: "lists", false: "does not list"}[want]))
 		}
-		set, d := types.SetValue(types.StringType, vals)
-		diags.Append(d...)
-		m.Events = set
 	}
-	if r.system {
-		m.ID = types.StringValue(strconv.FormatInt(e.ID, 10))
+}
+
+// otherGroup asks for a replacement only when the configured group is
+// another group than the state's: "42" and "acme" may name the same one
+// (after an import by id, say).
+func (r *hookResource) otherGroup(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+	if req.StateValue.IsNull() || req.PlanValue.IsUnknown() || req.StateValue.Equal(req.PlanValue) {
 		return
 	}
-	m.GroupID = types.Int64Value(e.GroupID)
-	m.ID = types.StringValue(fmt.Sprintf("%d:%d", e.GroupID, e.ID))
-	m.Name = types.StringValue(e.Name)
-	m.Description = types.StringValue(e.Description)
-	m.PushEventsBranchFilter = types.StringValue(e.PushEventsBranchFilter)
-	m.CustomWebhookTemplate = types.StringValue(e.CustomWebhookTemplate)
+	var gid types.Int64
+	req.State.GetAttribute(ctx, path.Root("group_id"), &gid)
+	if r.clients == nil || r.clients.gitlab == nil || gid.IsNull() {
+		resp.RequiresReplace = true
+		return
+	}
+	id, err := resolveGroup(ctx, r.clients.gitlab, req.PlanValue.ValueString())
+	resp.RequiresReplace = err != nil || id != gid.ValueInt64()
+}
+
+// planEventFlags plans the flags events sets: without it a flag kept from
+// the state by UseStateForUnknown would disagree with what apply sends.
+func (r *hookResource) planEventFlags(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	config := r.read(ctx, req.Config, &resp.Diagnostics)
+	for f, on := range r.eventFlags(ctx, config, &resp.Diagnostics) {
+		if _, set := boolean(config[f]); !set {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(f), types.BoolValue(on))...)
+		}
+	}
+}
+
+// ModifyPlan replaces a hook whose URL changes while its secret is not
+// known: GitLab drops the secret on a URL change without one.
+func (r *hookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	r.planEventFlags(ctx, req, resp)
+	if req.State.Raw.IsNull() {
+		return
+	}
+	var stateURL, planURL, stateToken, configToken, configWO types.String
+	req.State.GetAttribute(ctx, path.Root("url"), &stateURL)
+	req.Plan.GetAttribute(ctx, path.Root("url"), &planURL)
+	req.State.GetAttribute(ctx, path.Root("token"), &stateToken)
+	req.Config.GetAttribute(ctx, path.Root("token"), &configToken)
+	req.Config.GetAttribute(ctx, path.Root("token_wo"), &configWO)
+	if planURL.IsUnknown() || stateURL.Equal(planURL) {
+		return
+	}
+	if stateToken.IsNull() && configToken.IsNull() && configWO.IsNull() {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("url"))
+		resp.Diagnostics.AddAttributeWarning(path.Root("url"), "The hook will be replaced",
+			"Its URL changes and its secret is not known (imported without `token`): GitLab would drop the secret, so the hook is created again. Set `token` (or `token_wo`) to keep the hook.")
+	}
+}
+
+// body is what to send GitLab: the fields the configuration sets, the
+// flags events names, the token as its lifecycle needs.
+func (r *hookResource) body(ctx context.Context, config, state values, create bool, diags *diag.Diagnostics) map[string]any {
+	b := map[string]any{}
+	u, _ := strVal(config["url"])
+	b["url"] = u
+	if ssl, ok := boolean(config["enable_ssl_verification"]); ok {
+		b["enable_ssl_verification"] = ssl
+	} else {
+		b["enable_ssl_verification"] = true
+	}
+	for f, on := range r.eventFlags(ctx, config, diags) {
+		if slices.Contains(flagsOf(r.system), f) {
+			b[f] = on
+		}
+	}
+	for _, f := range flagsOf(r.system) {
+		if on, ok := boolean(config[f]); ok {
+			b[f] = on
+		}
+	}
+	for _, name := range []string{"name", "description", "push_events_branch_filter", "branch_filter_strategy", "custom_webhook_template"} {
+		if s, ok := strVal(config[name]); ok {
+			b[name] = s
+		}
+	}
+	for _, name := range []string{"custom_headers", "url_variables"} {
+		list, _ := config[name].(types.List)
+		if list.IsNull() || list.IsUnknown() {
+			if !create && state != nil {
+				if prior, _ := state[name].(types.List); !prior.IsNull() && len(prior.Elements()) > 0 {
+					b[name] = []any{} // removed from the configuration: cleared
+				}
+			}
+			continue
+		}
+		b[name] = keyValues(list)
+	}
+	// The token: the configured one; cleared when removed; re-sent on a
+	// URL change so GitLab keeps it.
+	token, hasToken := strVal(config["token"])
+	wo, hasWO := strVal(config["token_wo"])
+	switch {
+	case hasToken:
+		b["token"] = token
+	case hasWO && (create || !config["token_wo_version"].Equal(state["token_wo_version"])):
+		b["token"] = wo
+	case hasWO:
+		// token_wo unchanged: GitLab keeps it, unless the URL changes.
+		if old, _ := strVal(state["url"]); old != u {
+			b["token"] = wo
+		}
+	case !create && state != nil:
+		if old, ok := strVal(state["token"]); ok && old != "" {
+			b["token"] = "" // removed from the configuration: cleared in GitLab
+		}
+	}
+	return b
+}
+
+func keyValues(list types.List) []any {
+	out := []any{}
+	for _, el := range list.Elements() {
+		obj, _ := el.(types.Object)
+		a := obj.Attributes()
+		k, _ := strVal(a["key"])
+		v, _ := strVal(a["value"])
+		out = append(out, map[string]any{"key": k, "value": v})
+	}
+	return out
+}
+
+// fill sets, from GitLab's view of the hook, every attribute GitLab
+// returns; prior (the plan or the state) gives those it does not (token,
+// group as written, events as written, header values).
+func (r *hookResource) fill(ctx context.Context, prior values, e hooks.Existing, diags *diag.Diagnostics) values {
+	out := values{}
+	for k, v := range prior {
+		out[k] = v
+	}
+	raw := e.Raw
+	out["hook_id"] = types.Int64Value(e.ID)
+	out["url"] = types.StringValue(e.URL)
+	out["enable_ssl_verification"] = types.BoolValue(e.SSL)
+	out["name"] = types.StringValue(e.Name)
+	out["description"] = types.StringValue(e.Description)
+	created, _ := raw["created_at"].(string)
+	out["created_at"] = types.StringValue(created)
+	out["token_wo"] = types.StringNull() // write-only: never in the state
+	for _, f := range flagsOf(r.system) {
+		b, _ := raw[f].(bool)
+		out[f] = types.BoolValue(b)
+	}
+	if set, _ := prior["events"].(types.Set); !set.IsNull() && !set.IsUnknown() {
+		var asked []string
+		diags.Append(set.ElementsAs(ctx, &asked, false)...)
+		got := e.Events(r.system, asked)
+		all := hookspec.GroupEvents
+		if r.system {
+			all = hookspec.SystemEvents
+		}
+		if !(len(asked) == 0 && len(got) == len(all)) {
+			elems := make([]attr.Value, len(got))
+			for i, g := range got {
+				elems[i] = types.StringValue(g)
+			}
+			s, d := types.SetValue(types.StringType, elems)
+			diags.Append(d...)
+			out["events"] = s
+		}
+	}
+	if r.system {
+		out["id"] = types.StringValue(strconv.FormatInt(e.ID, 10))
+		return out
+	}
+	out["group_id"] = types.Int64Value(e.GroupID)
+	out["id"] = types.StringValue(fmt.Sprintf("%d:%d", e.GroupID, e.ID))
+	out["push_events_branch_filter"] = types.StringValue(e.PushEventsBranchFilter)
+	out["custom_webhook_template"] = types.StringValue(e.CustomWebhookTemplate)
+	strategy, _ := raw["branch_filter_strategy"].(string)
+	out["branch_filter_strategy"] = types.StringValue(strategy)
+	alert, _ := raw["alert_status"].(string)
+	out["alert_status"] = types.StringValue(alert)
+	if until, ok := raw["disabled_until"].(string); ok {
+		out["disabled_until"] = types.StringValue(until)
+	} else {
+		out["disabled_until"] = types.StringNull()
+	}
+	for _, name := range []string{"custom_headers", "url_variables"} {
+		out[name] = keysFromGitLab(raw[name], prior[name], diags)
+	}
+	return out
+}
+
+// keysFromGitLab turns GitLab's [{key}] (values hidden) into the list
+// attribute: the prior list when GitLab has the same keys, else GitLab's
+// keys with the prior values where known (so a key added or removed by
+// hand shows as drift).
+func keysFromGitLab(raw any, prior attr.Value, diags *diag.Diagnostics) types.List {
+	list, _ := raw.([]any)
+	var keys []string
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			if k, _ := m["key"].(string); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	p, _ := prior.(types.List)
+	known := map[string]string{}
+	var priorKeys []string
+	if !p.IsNull() && !p.IsUnknown() {
+		for _, el := range p.Elements() {
+			a := el.(types.Object).Attributes()
+			k, _ := strVal(a["key"])
+			v, _ := strVal(a["value"])
+			known[k] = v
+			priorKeys = append(priorKeys, k)
+		}
+	}
+	sorted := func(s []string) []string { c := slices.Clone(s); sort.Strings(c); return c }
+	if slices.Equal(sorted(keys), sorted(priorKeys)) {
+		if p.IsUnknown() {
+			return types.ListNull(keyValueType)
+		}
+		return p
+	}
+	if len(keys) == 0 {
+		return types.ListNull(keyValueType)
+	}
+	elems := make([]attr.Value, 0, len(keys))
+	for _, k := range keys {
+		o, d := types.ObjectValue(keyValueType.AttrTypes, map[string]attr.Value{"key": types.StringValue(k), "value": types.StringValue(known[k])})
+		diags.Append(d...)
+		elems = append(elems, o)
+	}
+	l, d := types.ListValue(keyValueType, elems)
+	diags.Append(d...)
+	return l
 }
 
 func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	m := r.get(ctx, req.Plan, &resp.Diagnostics)
+	plan := r.read(ctx, req.Plan, &resp.Diagnostics)
+	config := r.read(ctx, req.Config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
 	var groupID int64
 	if !r.system {
-		id, err := resolveGroup(ctx, r.clients.gitlab, m.Group.ValueString())
+		g, _ := strVal(plan["group"])
+		id, err := resolveGroup(ctx, r.clients.gitlab, g)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("group"), "Cannot find the group", err.Error())
 			return
 		}
 		groupID = id
 	}
-	e, err := hooks.Create(ctx, r.clients.gitlab, r.spec(ctx, m, groupID, &resp.Diagnostics))
+	e, err := hooks.CreateRaw(ctx, r.clients.gitlab, groupID, r.body(ctx, config, nil, true, &resp.Diagnostics))
 	if err != nil {
 		resp.Diagnostics.AddError("Creating the hook failed", err.Error())
 		return
 	}
-	r.fill(ctx, &m, e, &resp.Diagnostics)
-	r.set(ctx, &resp.State, m, &resp.Diagnostics)
+	r.write(ctx, &resp.State, r.fill(ctx, plan, e, &resp.Diagnostics), &resp.Diagnostics)
 }
 
 func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m := r.get(ctx, req.State, &resp.Diagnostics)
+	state := r.read(ctx, req.State, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	groupID := m.GroupID.ValueInt64()
-	e, found, err := hooks.Get(ctx, r.clients.gitlab, groupID, m.HookID.ValueInt64())
+	gid, _ := state["group_id"].(types.Int64)
+	hid, _ := state["hook_id"].(types.Int64)
+	e, found, err := hooks.Get(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64())
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the hook failed", err.Error())
 		return
@@ -282,40 +448,79 @@ func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		resp.State.RemoveResource(ctx) // deleted outside Terraform: plan to create it again
 		return
 	}
-	r.fill(ctx, &m, e, &resp.Diagnostics)
-	r.set(ctx, &resp.State, m, &resp.Diagnostics)
+	r.write(ctx, &resp.State, r.fill(ctx, state, e, &resp.Diagnostics), &resp.Diagnostics)
 }
 
 func (r *hookResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	m := r.get(ctx, req.Plan, &resp.Diagnostics)
-	state := r.get(ctx, req.State, &resp.Diagnostics)
+	plan := r.read(ctx, req.Plan, &resp.Diagnostics)
+	config := r.read(ctx, req.Config, &resp.Diagnostics)
+	state := r.read(ctx, req.State, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	groupID := state.GroupID.ValueInt64()
-	e, err := hooks.Update(ctx, r.clients.gitlab, state.HookID.ValueInt64(), r.spec(ctx, m, groupID, &resp.Diagnostics))
+	gid, _ := state["group_id"].(types.Int64)
+	hid, _ := state["hook_id"].(types.Int64)
+	body := r.body(ctx, config, state, false, &resp.Diagnostics)
+	if _, sent := body["token"]; !sent {
+		// A URL change without a new token: send the known one, or
+		// GitLab drops it.
+		if old, _ := strVal(state["url"]); old != body["url"] {
+			if t, ok := strVal(state["token"]); ok {
+				body["token"] = t
+			}
+		}
+	}
+	e, err := hooks.UpdateRaw(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64(), body)
 	if err != nil {
 		resp.Diagnostics.AddError("Updating the hook failed", err.Error())
 		return
 	}
-	m.GroupID = state.GroupID
-	r.fill(ctx, &m, e, &resp.Diagnostics)
-	r.set(ctx, &resp.State, m, &resp.Diagnostics)
+	out := r.fill(ctx, plan, e, &resp.Diagnostics)
+	out["group_id"] = gid
+	if !r.system {
+		out["id"] = types.StringValue(fmt.Sprintf("%d:%d", gid.ValueInt64(), e.ID))
+	}
+	r.write(ctx, &resp.State, out, &resp.Diagnostics)
 }
 
 func (r *hookResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	m := r.get(ctx, req.State, &resp.Diagnostics)
+	state := r.read(ctx, req.State, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	if err := hooks.Delete(ctx, r.clients.gitlab, m.GroupID.ValueInt64(), m.HookID.ValueInt64()); err != nil {
+	gid, _ := state["group_id"].(types.Int64)
+	hid, _ := state["hook_id"].(types.Int64)
+	if err := hooks.Delete(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64()); err != nil {
 		resp.Diagnostics.AddError("Deleting the hook failed", err.Error())
 	}
 }
 
+// resolveGroup turns an id or full path into the group's id.
+func resolveGroup(ctx context.Context, c *gitlab.Client, group string) (int64, error) {
+	id, _, err := groupOf(ctx, c, group)
+	return id, err
+}
+
+// groupOf turns an id or full path into the group's id and full path.
+func groupOf(ctx context.Context, c *gitlab.Client, group string) (int64, string, error) {
+	var g struct {
+		ID       int64  `json:"id"`
+		FullPath string `json:"full_path"`
+	}
+	status, err := c.Do(ctx, http.MethodGet, "groups/"+gitlab.PathEscape(group), nil, &g)
+	if status == http.StatusNotFound {
+		return 0, "", fmt.Errorf("group %q: GitLab does not know this group, or the token cannot see it", group)
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return g.ID, g.FullPath, nil
+}
+
 // ImportState accepts "<group>:<hook_id>" (group id or full path) for a
-// group hook and "<hook_id>" for the system hook. The token cannot be
-// imported: GitLab never returns it.
+// group hook and "<hook_id>" for the system hook; either form gives the
+// same state (the group's full path). The token cannot be imported:
+// GitLab never returns it.
 func (r *hookResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if !r.clients.needGitLab(&resp.Diagnostics) {
 		return
@@ -329,13 +534,13 @@ func (r *hookResource) ImportState(ctx context.Context, req resource.ImportState
 			resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("Use <group>:<hook_id> (group id or full path), got %q.", req.ID))
 			return
 		}
-		group, idPart = req.ID[:i], req.ID[i+1:]
-		id, err := resolveGroup(ctx, r.clients.gitlab, group)
+		var err error
+		groupID, group, err = groupOf(ctx, r.clients.gitlab, req.ID[:i])
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot find the group", err.Error())
 			return
 		}
-		groupID = id
+		idPart = req.ID[i+1:]
 	}
 	hookID, err := strconv.ParseInt(idPart, 10, 64)
 	if err != nil {
@@ -347,12 +552,14 @@ func (r *hookResource) ImportState(ctx context.Context, req resource.ImportState
 		resp.Diagnostics.AddError("Cannot import the hook", fmt.Sprintf("hook %d: %v", hookID, orNotFound(err)))
 		return
 	}
-	m := hookModel{Events: types.SetNull(types.StringType), Token: types.StringNull()}
-	if !r.system {
-		m.Group = types.StringValue(group)
+	prior := values{}
+	for name, a := range r.hookAttributes() {
+		prior[name] = nullOf(a)
 	}
-	r.fill(ctx, &m, e, &resp.Diagnostics)
-	r.set(ctx, &resp.State, m, &resp.Diagnostics)
+	if !r.system {
+		prior["group"] = types.StringValue(group)
+	}
+	r.write(ctx, &resp.State, r.fill(ctx, prior, e, &resp.Diagnostics), &resp.Diagnostics)
 }
 
 func orNotFound(err error) error {

@@ -52,7 +52,7 @@ func TestAccSystemHook(t *testing.T) {
 				},
 			},
 			{
-				ResourceName: "glsync_system_hook.this", ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"token"},
+				ResourceName: "glsync_system_hook.this", ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"token", "events"},
 			},
 			{
 				PreConfig: func() { sim.SetHookEvents(findHook(sim, url).ID, map[string]bool{"push_events": true}) },

@@ -1,0 +1,147 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
+)
+
+// The hook resources have every field of GitLab's hook API (group hooks:
+// https://docs.gitlab.com/api/group_webhooks/, system hooks:
+// https://docs.gitlab.com/api/system_hooks/), named as
+// terraform-provider-gitlab's gitlab_group_hook and gitlab_system_hook
+// name them, so renaming the resource type is the whole migration. A field
+// the configuration leaves out is not sent: GitLab keeps its value, and
+// the state reads it back, so a change by hand shows as drift only for the
+// fields the configuration manages.
+
+// systemFlags are the system hook's event flags.
+var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_events", "repository_update_events"}
+
+// flagsOf are the event flags of a hook type.
+func flagsOf(system bool) []string {
+	if system {
+		return systemFlags
+	}
+	return hookspec.GitLabGroupFlags
+}
+
+// flagDescription documents one event flag.
+func flagDescription(flag string) string {
+	what := strings.ReplaceAll(strings.TrimSuffix(flag, "_events"), "_", " ")
+	return fmt.Sprintf("Deliver %s events. Unset: left as GitLab has it (a hook GitLab creates delivers push events only), and read back.", what)
+}
+
+// keyValue is the element type of custom_headers and url_variables.
+var keyValueType = types.ObjectType{AttrTypes: map[string]attr.Type{"key": types.StringType, "value": types.StringType}}
+
+func keyValueAttribute(what, valueWhat string) schema.ListNestedAttribute {
+	return schema.ListNestedAttribute{Optional: true, Sensitive: false,
+		Description: what + " GitLab returns their keys only: a key added or removed by hand shows as drift, a value changed by hand cannot be seen.",
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"key":   schema.StringAttribute{Required: true, Description: "Name."},
+			"value": schema.StringAttribute{Required: true, Sensitive: true, Description: valueWhat + " (sensitive)."},
+		}}}
+}
+
+// hookAttributes builds the schema of a hook resource.
+func (r *hookResource) hookAttributes() map[string]schema.Attribute {
+	events := hookspec.GroupEvents
+	if r.system {
+		events = hookspec.SystemEvents
+	}
+	keep := func() []planmodifier.String { return []planmodifier.String{stringplanmodifier.UseStateForUnknown()} }
+	attrs := map[string]schema.Attribute{
+		"id": schema.StringAttribute{Computed: true, Description: "`group_id:hook_id` for a group hook, the hook id for a system hook.",
+			PlanModifiers: keep()},
+		"hook_id": schema.Int64Attribute{Computed: true, Description: "GitLab's id of the hook.",
+			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}},
+		"url": schema.StringAttribute{Required: true, Description: "URL GitLab delivers to, e.g. `https://glsync.example.com/integration/hook/42`. " +
+			"Changing it keeps the hook's secret: the known `token` is sent again; with no known token the hook is replaced (GitLab drops a secret on a URL change without one).",
+			Validators: []validator.String{httpURL{}}},
+		"events": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+			Description: "Short form of the event flags, among " + strings.Join(events, ", ") + ": the flags these name are turned on, the other flags they can name off; " +
+				"flags they cannot name (e.g. `note_events`) are left alone. Empty: all of them. A flag also set on its own must agree with it.",
+			Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.OneOf(events...))}},
+		"token": schema.StringAttribute{Optional: true, Sensitive: true,
+			Description: "Secret GitLab sends in `X-Gitlab-Token`. Kept in the state (sensitive); use `token_wo` to keep it out. Removing it clears the secret in GitLab. " +
+				"GitLab never returns it, so a change made outside Terraform cannot be seen."},
+		"token_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
+			Description: "Write-only secret (Terraform 1.11+, OpenTofu 1.11+): sent to GitLab, never stored in the state. Sent when the hook is created and whenever `token_wo_version` changes.",
+			Validators:  []validator.String{stringvalidator.ConflictsWith(pathExpr("token"))}},
+		"token_wo_version": schema.Int64Attribute{Optional: true,
+			Description: "Change it to send `token_wo` again (write-only values are not compared)."},
+		"enable_ssl_verification": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+			Description: "Verify the TLS certificate of `url`. Default: true (GitLab's default)."},
+		"name": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
+			Description: "Name of the hook. Unset: left as GitLab has it."},
+		"description": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
+			Description: "Description of the hook. Unset: left as GitLab has it."},
+		"created_at": schema.StringAttribute{Computed: true, PlanModifiers: keep(), Description: "When GitLab created the hook."},
+	}
+	for _, f := range flagsOf(r.system) {
+		attrs[f] = schema.BoolAttribute{Optional: true, Computed: true, Description: flagDescription(f),
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()}}
+	}
+	if r.system {
+		return attrs
+	}
+	attrs["group"] = schema.StringAttribute{Required: true, Description: "Group id or full path. Changing it to another group replaces the hook; " +
+		"the same group written the other way (id or path, as after an import) does not.",
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(r.otherGroup, "Replaced when the group is another group.", "Replaced when the group is another group.")}}
+	attrs["group_id"] = schema.Int64Attribute{Computed: true, Description: "Numeric id of the group.",
+		PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
+	for name, desc := range map[string]string{
+		"push_events_branch_filter": "Deliver push events only for branches matching this filter (see `branch_filter_strategy`). Unset: left as GitLab has it.",
+		"custom_webhook_template":   "Custom payload template. Unset: left as GitLab has it.",
+	} {
+		attrs[name] = schema.StringAttribute{Optional: true, Computed: true, Description: desc, PlanModifiers: keep()}
+	}
+	attrs["branch_filter_strategy"] = schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
+		Description: "How `push_events_branch_filter` matches: `wildcard`, `regex` or `all_branches`. Unset: left as GitLab has it (GitLab's default is wildcard).",
+		Validators:  []validator.String{stringvalidator.OneOf("wildcard", "regex", "all_branches")}}
+	attrs["custom_headers"] = keyValueAttribute("HTTP headers GitLab adds to each delivery.", "Header value")
+	attrs["url_variables"] = keyValueAttribute("Values GitLab substitutes for `{key}` in `url` (to keep secrets out of the URL).", "Variable value")
+	attrs["alert_status"] = schema.StringAttribute{Computed: true,
+		Description: "`executable`, or `temporarily_disabled` / `disabled` when GitLab stopped delivering after failures. Read only."}
+	attrs["disabled_until"] = schema.StringAttribute{Computed: true,
+		Description: "Until when GitLab holds deliveries of a temporarily disabled hook. Read only."}
+	return attrs
+}
+
+// httpURL validates a hook URL at plan time.
+type httpURL struct{}
+
+func (httpURL) Description(context.Context) string {
+	return "must be an http(s) URL without surrounding spaces"
+}
+func (h httpURL) MarkdownDescription(ctx context.Context) string { return h.Description(ctx) }
+func (httpURL) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	v := req.ConfigValue.ValueString()
+	if strings.TrimSpace(v) != v {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid hook URL", fmt.Sprintf("url must not begin or end with spaces, got %q.", v))
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid hook URL", fmt.Sprintf("url must be an http(s) URL GitLab can reach, got %q.", v))
+	}
+}
