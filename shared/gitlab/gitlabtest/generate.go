@@ -88,6 +88,15 @@ func (s *Server) SetHookEvents(id int64, events map[string]bool) {
 	s.mu.Unlock()
 }
 
+// EditHook changes any setting of a hook, as a user would in GitLab's UI.
+func (s *Server) EditHook(id int64, edit func(*Hook)) {
+	s.mu.Lock()
+	if h := s.hooks[id]; h != nil {
+		edit(h)
+	}
+	s.mu.Unlock()
+}
+
 // DeleteHook removes a hook, as a user would in GitLab's UI.
 func (s *Server) DeleteHook(id int64) {
 	s.mu.Lock()
