@@ -109,7 +109,9 @@ func TestAccGroupHookEveryAttribute(t *testing.T) {
 					plancheck.ExpectEmptyPlan(),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkHook(sim, url, func(h *gitlabtest.Hook) bool { return h.Events["wiki_page_events"] && h.Events["emoji_events"] && h.ExtraFlags["future_events"] }),
+					checkHook(sim, url, func(h *gitlabtest.Hook) bool {
+						return h.Events["wiki_page_events"] && h.Events["emoji_events"] && h.ExtraFlags["future_events"]
+					}),
 					resource.TestCheckResourceAttr("glsync_group_hook.this", "emoji_events", "true"),
 				),
 			},
