@@ -15,14 +15,15 @@ import (
 // gitlab_group_hook or gitlab_system_hook (Terraform 1.8+ `moved` blocks
 // across resource types): same hook, same id, nothing re-created. The
 // official provider's attributes have the same names here, so each is
-// carried over as it is.
+// carried over as it is. Any provider named gitlab qualifies (gitlabhq/gitlab
+// or a mirror of it).
 func (r *hookResource) MoveState(context.Context) []resource.StateMover {
 	source := "gitlab_group_hook"
 	if r.system {
 		source = "gitlab_system_hook"
 	}
 	return []resource.StateMover{{StateMover: func(ctx context.Context, req resource.MoveStateRequest, resp *resource.MoveStateResponse) {
-		if req.SourceTypeName != source || !strings.HasSuffix(req.SourceProviderAddress, "gitlabhq/gitlab") || req.SourceRawState == nil {
+		if req.SourceTypeName != source || !strings.HasSuffix(req.SourceProviderAddress, "/gitlab") || req.SourceRawState == nil {
 			return // not ours to move: Terraform reports it
 		}
 		var raw map[string]any

@@ -1,0 +1,162 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
+	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
+)
+
+// officialProvider stands in for terraform-provider-gitlab in the migration
+// tests: its gitlab_group_hook has the official schema (names and types
+// from the provider's documentation), creates the hook through GitLab's API
+// and writes the state the official provider writes, which a `moved` block
+// then hands to glsync_group_hook. The real provider cannot be downloaded
+// here (no registry access).
+type officialProvider struct{}
+
+func (p *officialProvider) Metadata(_ context.Context, _ fwprovider.MetadataRequest, resp *fwprovider.MetadataResponse) {
+	resp.TypeName = "gitlab"
+}
+
+func (p *officialProvider) Schema(_ context.Context, _ fwprovider.SchemaRequest, resp *fwprovider.SchemaResponse) {
+	resp.Schema = pschema.Schema{Attributes: map[string]pschema.Attribute{
+		"base_url": pschema.StringAttribute{Optional: true},
+		"token":    pschema.StringAttribute{Optional: true, Sensitive: true},
+	}}
+}
+
+func (p *officialProvider) Configure(ctx context.Context, req fwprovider.ConfigureRequest, resp *fwprovider.ConfigureResponse) {
+	var host, token types.String
+	req.Config.GetAttribute(ctx, pathRoot("base_url"), &host)
+	req.Config.GetAttribute(ctx, pathRoot("token"), &token)
+	c, err := gitlab.New(host.ValueString(), token.ValueString(), gitlab.Options{}, nil)
+	if err != nil {
+		resp.Diagnostics.AddError("client", err.Error())
+		return
+	}
+	resp.ResourceData = c
+}
+
+func (p *officialProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{func() resource.Resource { return &officialGroupHook{} }}
+}
+
+func (p *officialProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+
+type officialGroupHook struct{ c *gitlab.Client }
+
+// officialStrings are gitlab_group_hook's string arguments.
+var officialStrings = []string{"name", "description", "push_events_branch_filter", "branch_filter_strategy", "custom_webhook_template"}
+
+func (r *officialGroupHook) Metadata(_ context.Context, _ resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = "gitlab_group_hook"
+}
+
+func (r *officialGroupHook) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	a := map[string]schema.Attribute{
+		"id":                      schema.StringAttribute{Computed: true},
+		"group":                   schema.StringAttribute{Required: true},
+		"group_id":                schema.Int64Attribute{Computed: true},
+		"hook_id":                 schema.Int64Attribute{Computed: true},
+		"url":                     schema.StringAttribute{Required: true},
+		"token":                   schema.StringAttribute{Optional: true, Sensitive: true},
+		"enable_ssl_verification": schema.BoolAttribute{Optional: true, Computed: true},
+		"custom_headers": schema.ListNestedAttribute{Optional: true, NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"key": schema.StringAttribute{Required: true}, "value": schema.StringAttribute{Required: true, Sensitive: true},
+		}}},
+	}
+	for _, s := range officialStrings {
+		a[s] = schema.StringAttribute{Optional: true, Computed: true}
+	}
+	for _, f := range hookspec.GitLabGroupFlags {
+		a[f] = schema.BoolAttribute{Optional: true, Computed: true}
+	}
+	resp.Schema = schema.Schema{Attributes: a}
+}
+
+func (r *officialGroupHook) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
+	if c, ok := req.ProviderData.(*gitlab.Client); ok {
+		r.c = c
+	}
+}
+
+func (r *officialGroupHook) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var group, url, token types.String
+	req.Plan.GetAttribute(ctx, pathRoot("group"), &group)
+	req.Plan.GetAttribute(ctx, pathRoot("url"), &url)
+	req.Plan.GetAttribute(ctx, pathRoot("token"), &token)
+	body := map[string]any{"url": url.ValueString(), "token": token.ValueString()}
+	for _, f := range hookspec.GitLabGroupFlags {
+		var b types.Bool
+		req.Plan.GetAttribute(ctx, pathRoot(f), &b)
+		if !b.IsUnknown() && !b.IsNull() {
+			body[f] = b.ValueBool()
+		}
+	}
+	for _, name := range officialStrings {
+		var v types.String
+		req.Plan.GetAttribute(ctx, pathRoot(name), &v)
+		if !v.IsUnknown() && !v.IsNull() {
+			body[name] = v.ValueString()
+		}
+	}
+	var headers types.List
+	req.Plan.GetAttribute(ctx, pathRoot("custom_headers"), &headers)
+	if !headers.IsNull() {
+		body["custom_headers"] = keyValues(headers)
+	}
+	gid, err := resolveGroup(ctx, r.c, group.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddError("group", err.Error())
+		return
+	}
+	e, err := hooks.CreateRaw(ctx, r.c, gid, body)
+	if err != nil {
+		resp.Diagnostics.AddError("create", err.Error())
+		return
+	}
+	st := &resp.State
+	set := func(name string, v attr.Value) { resp.Diagnostics.Append(st.SetAttribute(ctx, pathRoot(name), v)...) }
+	set("id", types.StringValue(fmt.Sprintf("%s:%d", group.ValueString(), e.ID)))
+	set("group", group)
+	set("group_id", types.Int64Value(gid))
+	set("hook_id", types.Int64Value(e.ID))
+	set("url", url)
+	set("token", token)
+	set("enable_ssl_verification", types.BoolValue(e.SSL))
+	set("custom_headers", headers)
+	for _, s := range officialStrings {
+		v, _ := e.Raw[s].(string)
+		set(s, types.StringValue(v))
+	}
+	for _, f := range hookspec.GitLabGroupFlags {
+		b, _ := e.Raw[f].(bool)
+		set(f, types.BoolValue(b))
+	}
+}
+
+func (r *officialGroupHook) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+func (r *officialGroupHook) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.Diagnostics.AddError("not supported", "the migration tests never update the official resource")
+}
+
+func (r *officialGroupHook) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var gid, hid types.Int64
+	req.State.GetAttribute(ctx, pathRoot("group_id"), &gid)
+	req.State.GetAttribute(ctx, pathRoot("hook_id"), &hid)
+	if err := hooks.Delete(ctx, r.c, gid.ValueInt64(), hid.ValueInt64()); err != nil {
+		resp.Diagnostics.AddError("delete", err.Error())
+	}
+}
