@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"testing"
 
@@ -41,6 +42,19 @@ const allAttributes = `
   custom_headers = [{ key = "X-Catalog", value = "header-secret" }]
   url_variables  = [{ key = "tenant", value = "acme" }]
 `
+
+// requiredProviders names the provider at the address the test harness
+// serves it under.
+func requiredProviders() string {
+	host, ns := os.Getenv("TF_ACC_PROVIDER_HOST"), os.Getenv("TF_ACC_PROVIDER_NAMESPACE")
+	if host == "" {
+		host = "registry.terraform.io"
+	}
+	if ns == "" {
+		ns = "hashicorp"
+	}
+	return fmt.Sprintf("terraform {\n  required_providers {\n    glsync = { source = \"%s/%s/glsync\" }\n  }\n}\n", host, ns)
+}
 
 func hookByID(sim *gitlabtest.Server, id int64) *gitlabtest.Hook {
 	for _, h := range sim.Hooks() {
@@ -170,7 +184,9 @@ func TestAccGroupHookImport(t *testing.T) {
 	url := "https://glsync.example.com/integration/hook/7"
 	h := sim.AddHook(gitlabtest.Hook{GroupID: gid, URL: url, Token: "set-in-the-ui", EnableSSLVerification: true,
 		Events: map[string]bool{"push_events": true, "issues_events": true}})
-	config := hookConfig(host, tok, group, url, `  issues_events = true`)
+	// An import as the first step gets no generated required_providers:
+	// name the provider as the test harness serves it (OpenTofu too).
+	config := requiredProviders() + hookConfig(host, tok, group, url, `  issues_events = true`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providers,
 		Steps: []resource.TestStep{
