@@ -179,3 +179,73 @@ resource "glsync_group_hook" "x" {
 		},
 	})
 }
+
+// TestAccGroupHookRemovedAndImported is the migration guide's second path
+// (Terraform before 1.8, OpenTofu): a removed block forgets the
+// gitlab_group_hook without destroying the hook, an import block adopts it.
+func TestAccGroupHookRemovedAndImported(t *testing.T) {
+	sim, org, host := simulator(t)
+	tok := org.RootTokens[0]
+	group := org.Roots[0].FullPath
+	url := "https://glsync.example.com/integration/hook/removed"
+	official := fmt.Sprintf(`
+provider "gitlab" {
+  base_url = %q
+  token    = %q
+}
+resource "gitlab_group_hook" "x" {
+  group       = %q
+  url         = %q
+  token       = "official-secret-2"
+  note_events = true
+}
+`, host, tok, group, url)
+	hookID := sim.NextHookID() // the hook the first step creates
+	migrated := func() string {
+		return fmt.Sprintf(`
+provider "gitlab" {
+  base_url = %q
+  token    = %q
+}
+removed {
+  from = gitlab_group_hook.x
+  lifecycle {
+    destroy = false
+  }
+}
+import {
+  to = glsync_group_hook.this
+  id = "%s:%d"
+}
+`, host, tok, group, hookID) + hookConfig(host, tok, group, url, `  token = "official-secret-2"
+  note_events = true`)
+	}
+	factories := map[string]func() (tfprotov6.ProviderServer, error){
+		"glsync": providers["glsync"],
+		"gitlab": providerserver.NewProtocol6WithError(&officialProvider{}),
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_7_0)},
+		Steps: []resource.TestStep{
+			{
+				Config: official,
+				Check:  checkHook(sim, url, func(h *gitlabtest.Hook) bool { return h.ID == hookID && h.Events["note_events"] }),
+			},
+			{
+				Config: migrated(),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// Only the secret GitLab never returns is sent again.
+					plancheck.ExpectResourceAction("glsync_group_hook.this", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					h := hookByID(sim, hookID)
+					if len(sim.Hooks()) != 1 || h == nil || h.Token != "official-secret-2" || !h.Events["note_events"] {
+						return fmt.Errorf("hooks after the migration: %+v", sim.Hooks())
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

@@ -88,6 +88,14 @@ func (s *Server) SetHookEvents(id int64, events map[string]bool) {
 	s.mu.Unlock()
 }
 
+// NextHookID is the id GitLab will give the next hook created: tests
+// write configurations that name a hook before it exists.
+func (s *Server) NextHookID() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nextID.hook
+}
+
 // EditHook changes any setting of a hook, as a user would in GitLab's UI.
 func (s *Server) EditHook(id int64, edit func(*Hook)) {
 	s.mu.Lock()
