@@ -170,6 +170,16 @@ func TestAccGroupHookEveryAttribute(t *testing.T) {
 					resource.TestCheckNoResourceAttr("glsync_group_hook.this", "token"),
 				),
 			},
+			// GitLab stopped delivering after failures: the state says so,
+			// and there is nothing to change.
+			{
+				PreConfig: func() { sim.DisableHook(hookID) },
+				Config:    hookConfig(host, tok, group, url2, `  push_events = true`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				Check: resource.TestCheckResourceAttr("glsync_group_hook.this", "alert_status", "disabled"),
+			},
 		},
 	})
 }
