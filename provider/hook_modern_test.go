@@ -249,3 +249,58 @@ import {
 		},
 	})
 }
+
+// TestAccSystemHookMovedFromGitLab: the same for gitlab_system_hook.
+func TestAccSystemHookMovedFromGitLab(t *testing.T) {
+	sim, org, host := simulator(t)
+	url := "https://glsync.example.com/integration/system/hook"
+	attrs := `
+  token                    = "official-system-secret"
+  merge_requests_events    = true
+  repository_update_events = true
+`
+	official := fmt.Sprintf(`
+provider "gitlab" {
+  base_url = %q
+  token    = %q
+}
+resource "gitlab_system_hook" "x" {
+  url = %q
+%s
+}
+`, host, org.AdminToken, url, attrs)
+	moved := providerBlock(host, org.AdminToken) + fmt.Sprintf(`
+moved {
+  from = gitlab_system_hook.x
+  to   = glsync_system_hook.x
+}
+resource "glsync_system_hook" "x" {
+  url = %q
+%s
+}
+`, url, attrs)
+	factories := map[string]func() (tfprotov6.ProviderServer, error){
+		"glsync": providers["glsync"],
+		"gitlab": providerserver.NewProtocol6WithError(&officialProvider{}),
+	}
+	hookID := sim.NextHookID()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
+		Steps: []resource.TestStep{
+			{
+				Config: official,
+				Check:  checkHook(sim, url, func(h *gitlabtest.Hook) bool { return h.ID == hookID && h.GroupID == 0 }),
+			},
+			{
+				Config: moved,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("glsync_system_hook.x", plancheck.ResourceActionNoop),
+				}},
+				Check: checkHook(sim, url, func(h *gitlabtest.Hook) bool {
+					return h.ID == hookID && len(sim.Hooks()) == 1 && h.Token == "official-system-secret" && h.Events["repository_update_events"]
+				}),
+			},
+		},
+	})
+}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -49,21 +50,54 @@ func (p *officialProvider) Configure(ctx context.Context, req fwprovider.Configu
 }
 
 func (p *officialProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{func() resource.Resource { return &officialGroupHook{} }}
+	return []func() resource.Resource{
+		func() resource.Resource { return &officialGroupHook{} },
+		func() resource.Resource { return &officialGroupHook{system: true} },
+	}
 }
 
 func (p *officialProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
 
-type officialGroupHook struct{ c *gitlab.Client }
+// officialGroupHook is gitlab_group_hook, or gitlab_system_hook when
+// system is set.
+type officialGroupHook struct {
+	c      *gitlab.Client
+	system bool
+}
+
+// flags are the hook type's event flags.
+func (r *officialGroupHook) flags() []string {
+	if r.system {
+		return systemFlags
+	}
+	return hookspec.GitLabGroupFlags
+}
 
 // officialStrings are gitlab_group_hook's string arguments.
 var officialStrings = []string{"name", "description", "push_events_branch_filter", "branch_filter_strategy", "custom_webhook_template"}
 
 func (r *officialGroupHook) Metadata(_ context.Context, _ resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = "gitlab_group_hook"
+	if r.system {
+		resp.TypeName = "gitlab_system_hook"
+	}
 }
 
 func (r *officialGroupHook) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	if r.system {
+		a := map[string]schema.Attribute{
+			"id":                      schema.StringAttribute{Computed: true},
+			"url":                     schema.StringAttribute{Required: true},
+			"token":                   schema.StringAttribute{Optional: true, Sensitive: true},
+			"enable_ssl_verification": schema.BoolAttribute{Optional: true, Computed: true},
+			"created_at":              schema.StringAttribute{Computed: true},
+		}
+		for _, f := range systemFlags {
+			a[f] = schema.BoolAttribute{Optional: true, Computed: true}
+		}
+		resp.Schema = schema.Schema{Attributes: a}
+		return
+	}
 	a := map[string]schema.Attribute{
 		"id":                      schema.StringAttribute{Computed: true},
 		"group":                   schema.StringAttribute{Required: true},
@@ -93,33 +127,36 @@ func (r *officialGroupHook) Configure(_ context.Context, req resource.ConfigureR
 
 func (r *officialGroupHook) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var group, url, token types.String
-	req.Plan.GetAttribute(ctx, pathRoot("group"), &group)
 	req.Plan.GetAttribute(ctx, pathRoot("url"), &url)
 	req.Plan.GetAttribute(ctx, pathRoot("token"), &token)
 	body := map[string]any{"url": url.ValueString(), "token": token.ValueString()}
-	for _, f := range hookspec.GitLabGroupFlags {
+	for _, f := range r.flags() {
 		var b types.Bool
 		req.Plan.GetAttribute(ctx, pathRoot(f), &b)
 		if !b.IsUnknown() && !b.IsNull() {
 			body[f] = b.ValueBool()
 		}
 	}
-	for _, name := range officialStrings {
-		var v types.String
-		req.Plan.GetAttribute(ctx, pathRoot(name), &v)
-		if !v.IsUnknown() && !v.IsNull() {
-			body[name] = v.ValueString()
-		}
-	}
+	var gid int64
 	var headers types.List
-	req.Plan.GetAttribute(ctx, pathRoot("custom_headers"), &headers)
-	if !headers.IsNull() {
-		body["custom_headers"] = keyValues(headers)
-	}
-	gid, err := resolveGroup(ctx, r.c, group.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError("group", err.Error())
-		return
+	if !r.system {
+		for _, name := range officialStrings {
+			var v types.String
+			req.Plan.GetAttribute(ctx, pathRoot(name), &v)
+			if !v.IsUnknown() && !v.IsNull() {
+				body[name] = v.ValueString()
+			}
+		}
+		req.Plan.GetAttribute(ctx, pathRoot("custom_headers"), &headers)
+		if !headers.IsNull() {
+			body["custom_headers"] = keyValues(headers)
+		}
+		req.Plan.GetAttribute(ctx, pathRoot("group"), &group)
+		var err error
+		if gid, err = resolveGroup(ctx, r.c, group.ValueString()); err != nil {
+			resp.Diagnostics.AddError("group", err.Error())
+			return
+		}
 	}
 	e, err := hooks.CreateRaw(ctx, r.c, gid, body)
 	if err != nil {
@@ -128,21 +165,27 @@ func (r *officialGroupHook) Create(ctx context.Context, req resource.CreateReque
 	}
 	st := &resp.State
 	set := func(name string, v attr.Value) { resp.Diagnostics.Append(st.SetAttribute(ctx, pathRoot(name), v)...) }
+	set("url", url)
+	set("token", token)
+	set("enable_ssl_verification", types.BoolValue(e.SSL))
+	for _, f := range r.flags() {
+		b, _ := e.Raw[f].(bool)
+		set(f, types.BoolValue(b))
+	}
+	if r.system {
+		created, _ := e.Raw["created_at"].(string)
+		set("id", types.StringValue(fmt.Sprint(e.ID)))
+		set("created_at", types.StringValue(created))
+		return
+	}
 	set("id", types.StringValue(fmt.Sprintf("%s:%d", group.ValueString(), e.ID)))
 	set("group", group)
 	set("group_id", types.Int64Value(gid))
 	set("hook_id", types.Int64Value(e.ID))
-	set("url", url)
-	set("token", token)
-	set("enable_ssl_verification", types.BoolValue(e.SSL))
 	set("custom_headers", headers)
 	for _, s := range officialStrings {
 		v, _ := e.Raw[s].(string)
 		set(s, types.StringValue(v))
-	}
-	for _, f := range hookspec.GitLabGroupFlags {
-		b, _ := e.Raw[f].(bool)
-		set(f, types.BoolValue(b))
 	}
 }
 
@@ -154,8 +197,15 @@ func (r *officialGroupHook) Update(ctx context.Context, req resource.UpdateReque
 
 func (r *officialGroupHook) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var gid, hid types.Int64
-	req.State.GetAttribute(ctx, pathRoot("group_id"), &gid)
-	req.State.GetAttribute(ctx, pathRoot("hook_id"), &hid)
+	if r.system {
+		var id types.String
+		req.State.GetAttribute(ctx, pathRoot("id"), &id)
+		n, _ := strconv.ParseInt(id.ValueString(), 10, 64)
+		hid = types.Int64Value(n)
+	} else {
+		req.State.GetAttribute(ctx, pathRoot("group_id"), &gid)
+		req.State.GetAttribute(ctx, pathRoot("hook_id"), &hid)
+	}
 	if err := hooks.Delete(ctx, r.c, gid.ValueInt64(), hid.ValueInt64()); err != nil {
 		resp.Diagnostics.AddError("delete", err.Error())
 	}
