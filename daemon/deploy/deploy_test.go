@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -166,5 +167,219 @@ func TestChartRequiresATokenMapping(t *testing.T) {
 		if em["name"] == "OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING" && dig(em, "valueFrom", "secretKeyRef", "name") != "my-glsync" {
 			t.Fatalf("token mapping from %v", dig(em, "valueFrom", "secretKeyRef", "name"))
 		}
+	}
+}
+
+// renderFails runs helm template expecting it to refuse the values, and
+// returns helm's output (the fail message).
+func renderFails(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(helm(t), append([]string{"template", "glsync", "helm/glsync"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("helm template %v rendered; want a failure\n%s", args, out)
+	}
+	return string(out)
+}
+
+// envOf indexes the Deployment's container env by name.
+func envOf(dep manifest) map[string]map[string]any {
+	env := map[string]map[string]any{}
+	l, _ := dig(dep, "spec", "template", "spec", "containers", 0, "env").([]any)
+	for _, e := range l {
+		em := e.(map[string]any)
+		env[em["name"].(string)] = em
+	}
+	return env
+}
+
+// volume returns the pod volume named name.
+func volume(dep manifest, name string) map[string]any {
+	l, _ := dig(dep, "spec", "template", "spec", "volumes").([]any)
+	for _, v := range l {
+		if vm := v.(map[string]any); vm["name"] == name {
+			return vm
+		}
+	}
+	return nil
+}
+
+var withToken = []string{"--set", "integration.secrets.tokenMapping=" + specTokenMapping}
+
+// valuesWith is the token mapping every render needs, then extra.
+func valuesWith(extra ...string) []string { return append(append([]string{}, withToken...), extra...) }
+
+const dbURL = "postgres://u:p@db:5432/glsync"
+
+var postgresArgs = valuesWith("--set", "replicaCount=3", "--set", "database.enabled=true", "--set", "database.url="+dbURL)
+
+func TestChartDefaultsToOneReplicaOnSQLite(t *testing.T) {
+	docs := render(t, valuesWith()...)
+	dep := find(docs, "Deployment")
+	if got := dig(dep, "spec", "replicas"); got != 1 {
+		t.Errorf("replicas = %v, want 1", got)
+	}
+	if got := dig(dep, "spec", "strategy", "type"); got != "Recreate" {
+		t.Errorf("strategy = %v, want Recreate: one pod holds the SQLite file", got)
+	}
+	if find(docs, "PodDisruptionBudget") != nil {
+		t.Error("no PodDisruptionBudget for a single replica")
+	}
+	pvc := find(docs, "PersistentVolumeClaim")
+	if pvc == nil {
+		t.Fatal("the embedded catalog needs a PVC")
+	}
+	if got := dig(volume(dep, "data"), "persistentVolumeClaim", "claimName"); got != dig(pvc, "metadata", "name") {
+		t.Errorf("data volume claims %v, want the chart's PVC %v", got, dig(pvc, "metadata", "name"))
+	}
+	if got := dig(dep, "spec", "template", "spec", "containers", 0, "volumeMounts", 0); dig(got, "name") != "data" || dig(got, "mountPath") != "/data" {
+		t.Errorf("first volume mount = %v, want data on /data", got)
+	}
+	env := envOf(dep)
+	if got := dig(env["GLSYNC_REPLICA_NAME"], "valueFrom", "fieldRef", "fieldPath"); got != "metadata.name" {
+		t.Errorf("GLSYNC_REPLICA_NAME from %v, want the pod name", got)
+	}
+	for _, k := range []string{"GLSYNC_CATALOG", "GLSYNC_DATABASE_URL"} {
+		if env[k] != nil {
+			t.Errorf("%s set without a database: %v", k, env[k])
+		}
+	}
+	if _, ok := dig(find(docs, "Secret"), "stringData").(map[string]any)["databaseUrl"]; ok {
+		t.Error("no databaseUrl in the Secret without a database")
+	}
+}
+
+func TestChartRunsReplicasOnPostgres(t *testing.T) {
+	docs := render(t, postgresArgs...)
+	dep := find(docs, "Deployment")
+	if got := dig(dep, "spec", "replicas"); got != 3 {
+		t.Errorf("replicas = %v, want 3", got)
+	}
+	if got := dig(dep, "spec", "strategy", "type"); got != "RollingUpdate" {
+		t.Errorf("strategy = %v, want RollingUpdate", got)
+	}
+	pdb := find(docs, "PodDisruptionBudget")
+	if pdb == nil {
+		t.Fatal("want a PodDisruptionBudget with 3 replicas")
+	}
+	if pdb["apiVersion"] != "policy/v1" || dig(pdb, "spec", "maxUnavailable") != 1 {
+		t.Errorf("pdb = %v %v, want policy/v1, maxUnavailable 1", pdb["apiVersion"], dig(pdb, "spec"))
+	}
+	sel := dig(pdb, "spec", "selector", "matchLabels").(map[string]any)
+	if !reflect.DeepEqual(sel, dig(dep, "spec", "selector", "matchLabels")) {
+		t.Errorf("pdb selects %v, the Deployment %v", sel, dig(dep, "spec", "selector", "matchLabels"))
+	}
+	podLabels := dig(dep, "spec", "template", "metadata", "labels").(map[string]any)
+	for k, v := range sel {
+		if podLabels[k] != v {
+			t.Errorf("pdb label %s=%v not on the pods (%v)", k, v, podLabels)
+		}
+	}
+
+	env := envOf(dep)
+	if got := env["GLSYNC_CATALOG"]["value"]; got != "postgres" {
+		t.Errorf("GLSYNC_CATALOG = %v, want postgres", got)
+	}
+	url := env["GLSYNC_DATABASE_URL"]
+	if _, inline := url["value"]; inline {
+		t.Errorf("GLSYNC_DATABASE_URL inline: %v", url)
+	}
+	secret := find(docs, "Secret")
+	if dig(url, "valueFrom", "secretKeyRef", "name") != dig(secret, "metadata", "name") || dig(url, "valueFrom", "secretKeyRef", "key") != "databaseUrl" {
+		t.Errorf("GLSYNC_DATABASE_URL from %v, want the chart's Secret, key databaseUrl", dig(url, "valueFrom"))
+	}
+	if got := dig(secret, "stringData", "databaseUrl"); got != dbURL {
+		t.Errorf("secret databaseUrl = %v", got)
+	}
+	if got := dig(env["GLSYNC_REPLICA_NAME"], "valueFrom", "fieldRef", "fieldPath"); got != "metadata.name" {
+		t.Errorf("GLSYNC_REPLICA_NAME from %v, want the pod name", got)
+	}
+
+	if find(docs, "PersistentVolumeClaim") != nil {
+		t.Error("no PVC with a database")
+	}
+	for _, v := range dig(dep, "spec", "template", "spec", "volumes").([]any) {
+		if dig(v, "persistentVolumeClaim") != nil {
+			t.Errorf("a PVC is mounted with a database: %v", v)
+		}
+	}
+	for _, d := range docs {
+		b, _ := yaml.Marshal(d)
+		if d["kind"] != "Secret" && strings.Contains(string(b), "u:p@db") {
+			t.Errorf("the database URL appears outside the Secret, in a %v", d["kind"])
+		}
+	}
+
+	// One replica on PostgreSQL rolls, but needs no budget.
+	docs = render(t, valuesWith("--set", "database.enabled=true", "--set", "database.url="+dbURL)...)
+	if find(docs, "PodDisruptionBudget") != nil || dig(find(docs, "Deployment"), "spec", "strategy", "type") != "RollingUpdate" {
+		t.Error("one replica on PostgreSQL: RollingUpdate and no PodDisruptionBudget")
+	}
+	docs = render(t, append(postgresArgs, "--set", "podDisruptionBudget.maxUnavailable=2")...)
+	if got := dig(find(docs, "PodDisruptionBudget"), "spec", "maxUnavailable"); got != 2 {
+		t.Errorf("podDisruptionBudget.maxUnavailable=2 rendered %v", got)
+	}
+	docs = render(t, append(postgresArgs, "--set", "podDisruptionBudget.enabled=false")...)
+	if find(docs, "PodDisruptionBudget") != nil {
+		t.Error("podDisruptionBudget.enabled=false still renders one")
+	}
+}
+
+func TestChartTakesTheDatabaseURLFromAnExistingSecret(t *testing.T) {
+	docs := render(t, valuesWith("--set", "replicaCount=2", "--set", "database.enabled=true",
+		"--set", "database.existingSecret=my-db", "--set", "database.existingSecretKey=url",
+		"--set", "database.url=postgres://ignored@db/x")...)
+	url := envOf(find(docs, "Deployment"))["GLSYNC_DATABASE_URL"]
+	if dig(url, "valueFrom", "secretKeyRef", "name") != "my-db" || dig(url, "valueFrom", "secretKeyRef", "key") != "url" {
+		t.Errorf("GLSYNC_DATABASE_URL from %v, want my-db key url", dig(url, "valueFrom"))
+	}
+	if _, ok := dig(find(docs, "Secret"), "stringData").(map[string]any)["databaseUrl"]; ok {
+		t.Error("the chart's Secret holds a databaseUrl though database.existingSecret is set")
+	}
+	if find(docs, "PodDisruptionBudget") == nil || find(docs, "PersistentVolumeClaim") != nil {
+		t.Error("want a PodDisruptionBudget and no PVC")
+	}
+
+	// The integration's Secret is the user's, the URL given inline: the
+	// chart's Secret holds only the URL.
+	docs = render(t, "--set", "integration.existingSecret=my-glsync",
+		"--set", "database.enabled=true", "--set", "database.url="+dbURL)
+	secret := find(docs, "Secret")
+	if got := dig(secret, "stringData"); !reflect.DeepEqual(got, map[string]any{"databaseUrl": dbURL}) {
+		t.Errorf("chart Secret stringData = %v, want only databaseUrl", got)
+	}
+	env := envOf(find(docs, "Deployment"))
+	if got := dig(env["GLSYNC_DATABASE_URL"], "valueFrom", "secretKeyRef", "name"); got != dig(secret, "metadata", "name") {
+		t.Errorf("GLSYNC_DATABASE_URL from %v", got)
+	}
+	if got := dig(env["OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING"], "valueFrom", "secretKeyRef", "name"); got != "my-glsync" {
+		t.Errorf("token mapping from %v, want my-glsync", got)
+	}
+}
+
+func TestChartRefusesReplicasWithoutADatabase(t *testing.T) {
+	for _, extra := range [][]string{
+		{"--set", "replicaCount=2"},
+		{"--set", "replicaCount=2", "--set", "persistence.enabled=false"},
+		{"--set", "replicaCount=2", "--set", "database.url=" + dbURL}, // not enabled
+	} {
+		out := renderFails(t, valuesWith(extra...)...)
+		for _, want := range []string{
+			"replicaCount=2 needs a database",
+			"the embedded SQLite catalog (and the Port catalog's local mirror) lives on one volume for one process",
+			"set database.enabled=true with database.url or database.existingSecret",
+		} {
+			if !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
+				t.Errorf("%v: message lacks %q:\n%s", extra, want, out)
+			}
+		}
+	}
+	out := renderFails(t, valuesWith("--set", "replicaCount=2", "--set", "database.enabled=true")...)
+	if !strings.Contains(out, "database.enabled=true needs database.url (a postgres:// URL) or database.existingSecret") {
+		t.Errorf("database.enabled without a URL: %s", out)
+	}
+	out = renderFails(t, valuesWith("--set", "database.enabled=true")...)
+	if !strings.Contains(out, "database.enabled=true needs database.url") {
+		t.Errorf("database.enabled without a URL: %s", out)
 	}
 }
