@@ -1,7 +1,9 @@
 package events
 
 import (
+	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -86,4 +88,25 @@ func projectInfo(pl payload, id int64, path string) map[string]any {
 		web = pl.Repository.Homepage
 	}
 	return map[string]any{"id": float64(id), "path_with_namespace": path, "web_url": web, "name": pl.Project.Name}
+}
+
+// ObjectKey names the GitLab object a delivery is about, for the queue's
+// per-object order: its project ("project:42") for project events and
+// system hook project events, its group ("group:7") for group events,
+// "" when the payload names neither (such events are not ordered).
+func ObjectKey(eventType string, body []byte) string {
+	var pl payload
+	if err := json.Unmarshal(body, &pl); err != nil {
+		return ""
+	}
+	if id := projectID(pl); id != 0 {
+		return "project:" + strconv.FormatInt(id, 10)
+	}
+	if pl.ObjectAttributes.ProjectID != 0 {
+		return "project:" + strconv.FormatInt(pl.ObjectAttributes.ProjectID, 10)
+	}
+	if pl.GroupID != 0 {
+		return "group:" + strconv.FormatInt(pl.GroupID, 10)
+	}
+	return ""
 }

@@ -118,7 +118,7 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		}
 		backoff := time.Duration(1<<min(ev.Attempts, 8)) * time.Second
 		backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
-		dead, rerr := w.Queue.Retry(ctx, ev.ID, err.Error(), time.Now().Add(backoff), maxAttempts)
+		dead, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(backoff), maxAttempts)
 		next := "retry"
 		if dead {
 			next = "dead"
@@ -137,7 +137,7 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		}
 		return
 	}
-	if err := w.Queue.Complete(ctx, ev.ID, res.Changes); err != nil {
+	if err := w.Queue.Complete(ctx, ev, res.Changes); err != nil {
 		log.Error("event: committing its changes failed; it stays queued", "error", err)
 		return
 	}

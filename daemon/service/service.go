@@ -28,6 +28,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -63,7 +64,11 @@ type Options struct {
 type Service struct {
 	opts  Options
 	log   *slog.Logger
-	store *sqlitestore.Store
+	store catalog.Backend
+	coord catalog.Coordination
+	// leading is true while this replica leads (runs resyncs and hook
+	// reconciliation).
+	leading atomic.Bool
 	// sink is the Port catalog when configured; resyncs write to it.
 	sink    *portsink.Sink
 	stats   *gitlab.Stats
@@ -170,23 +175,38 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		opts.DrainTimeout = 30 * time.Second
 	}
 	s := &Service{opts: opts, log: opts.Log, stats: &gitlab.Stats{}, trigger: make(chan string, 1)}
-	store, err := sqlitestore.Open(opts.DataDir)
+	unlock := func() {}
+	if !opts.Config.UsesPostgres() {
+		// One glsyncd run per SQLite file: a second one would fight the
+		// first over the queue.
+		var err error
+		if unlock, err = sqlitestore.LockRun(opts.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	store, err := stores.Open(ctx, opts.Config, opts.DataDir)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	s.store = store
-	if err := store.ReleaseLeases(ctx); err != nil {
-		store.Close()
+	s.store, s.coord = store, store.Coordination()
+	closeStore := func() error {
+		err := store.Close()
+		unlock()
+		return err
+	}
+	if err := s.coord.ReleaseOrphanedLeases(ctx); err != nil {
+		closeStore()
 		return nil, err
 	}
 	if err := s.loadMappings(ctx); err != nil {
-		store.Close()
+		closeStore()
 		return nil, err
 	}
 	if opts.Config.Catalog == "port" {
 		sink, m, err := portsink.Setup(ctx, opts.Config, store, opts.MappingPath, opts.Version, opts.Log.With("component", "port"))
 		if err != nil {
-			store.Close()
+			closeStore()
 			return nil, fmt.Errorf("port: %w", err)
 		}
 		s.sink, s.opts.Mapping, opts.Mapping = sink, m, m
@@ -195,9 +215,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		n, _ := store.Depth(context.Background())
 		return float64(n)
 	}, s.stats)
+	s.registerReplicaMetrics()
 	sources, err := s.sources()
 	if err != nil {
-		store.Close()
+		closeStore()
 		return nil, err
 	}
 	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
@@ -209,18 +230,18 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
-		Scopes:  s.hookScopes,
+		Scopes: s.hookScopes, ObjectKey: events.ObjectKey,
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
 	if err != nil {
-		store.Close()
+		closeStore()
 		return nil, fmt.Errorf("webhook listener: %w", err)
 	}
 	al, err := listen(opts.AdminListener, opts.AdminListen)
 	if err != nil {
 		wl.Close()
-		store.Close()
+		closeStore()
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
 	s.webhookAt, s.adminAt = wl.Addr().String(), al.Addr().String()
@@ -246,15 +267,18 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	schedDone := make(chan struct{})
 	go func() {
 		defer close(schedDone)
-		s.schedule(runCtx)
+		s.leadLoop(runCtx)
 	}()
-	if opts.Config.AppHost != "" {
-		go s.reconcileLoop(runCtx)
-	} else {
+	if opts.Config.AppHost == "" {
 		s.log.Info("appHost is not set: no hooks are managed; the catalog is kept current by scheduled and manual resyncs")
 	}
 	s.ready.Store(true)
-	s.log.Info("glsyncd started", "webhooks", s.webhookAt, "admin", s.adminAt, "data_dir", opts.DataDir,
+	where := "data_dir"
+	at := opts.DataDir
+	if opts.Config.UsesPostgres() {
+		where, at = "catalog", "postgres"
+	}
+	s.log.Info("glsyncd started", "webhooks", s.webhookAt, "admin", s.adminAt, where, at, "replica", s.coord.Replica(),
 		"tokens", len(opts.Config.TokenMapping), "kinds", opts.Mapping.Kinds())
 
 	s.done = make(chan error, 1)
@@ -270,7 +294,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		<-schedDone
 		_ = adminSrv.Shutdown(drain)
 		wg.Wait()
-		err := store.Close()
+		err := closeStore()
 		s.log.Info("glsyncd stopped")
 		s.done <- err
 	}()
@@ -294,7 +318,7 @@ func (s *Service) LastResync() *resync.Summary {
 }
 
 // Store gives tests access to the catalog.
-func (s *Service) Store() *sqlitestore.Store { return s.store }
+func (s *Service) Store() catalog.Backend { return s.store }
 
 func listen(l net.Listener, addr string) (net.Listener, error) {
 	if l != nil {
@@ -321,37 +345,6 @@ func (s *Service) sources() ([]*crawl.Source, error) {
 	return out, nil
 }
 
-// schedule runs the resync at start-up (unless disabled), on the interval
-// or cron schedule, and when triggered through the admin API.
-func (s *Service) schedule(ctx context.Context) {
-	cfg := s.opts.Config
-	next := func() <-chan time.Time { return nil }
-	switch {
-	case cfg.ResyncCron != "":
-		sched, err := config.ParseCron(cfg.ResyncCron)
-		if err != nil {
-			s.log.Error("resyncCron", "error", err)
-			break
-		}
-		next = func() <-chan time.Time { return time.After(jitter(time.Until(sched.Next(time.Now())))) }
-	case cfg.ScheduledResyncInterval > 0:
-		next = func() <-chan time.Time { return time.After(jitter(cfg.ScheduledResyncInterval)) }
-	}
-	if cfg.ResyncOnStart {
-		s.resync(ctx, "start-up")
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-next():
-			s.resync(ctx, "schedule")
-		case why := <-s.trigger:
-			s.resync(ctx, why)
-		}
-	}
-}
-
 // jitter adds up to 5% (at most a minute) so replicas and restarts do not
 // all hit GitLab in the same second.
 func jitter(d time.Duration) time.Duration {
@@ -365,82 +358,11 @@ func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(j)))
 }
 
-// resync runs one full resync unless one is already running.
-func (s *Service) resync(ctx context.Context, why string) {
-	if !s.resyncMu.TryLock() {
-		s.log.Info("resync already running; not starting another", "trigger", why)
-		return
-	}
-	defer s.resyncMu.Unlock()
-	s.log.Info("resync triggered", "trigger", why)
-	ro := resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
-		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats}
-	if s.sink != nil {
-		ro.Store, ro.Examples = s.sink, s.sink.Examples
-	} else if s.opts.Config.SendRawDataExamples {
-		ro.Examples = s.keepExamples
-	}
-	sum, err := resync.Run(ctx, ro)
-	s.processor.InvalidateGroups()
-	s.lastMu.Lock()
-	defer s.lastMu.Unlock()
-	s.last, s.lastErr = sum, ""
-	if err != nil {
-		s.lastErr = err.Error()
-		s.metrics.ResyncRuns.WithLabelValues("failed").Inc()
-		s.log.Error("resync could not run", "error", err)
-		return
-	}
-	s.metrics.ResyncDuration.Observe(sum.Duration.Seconds())
-	result := "ok"
-	if sum.Failed() {
-		result = "failed"
-		s.lastErr = sum.Err().Error()
-	}
-	s.metrics.ResyncRuns.WithLabelValues(result).Inc()
-	for _, k := range sum.Kinds {
-		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
-			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
-		}
-	}
-}
-
 // keepExamples stores a few raw objects per kind in the embedded catalog
 // (for mapping tests), as the Port sink does.
 func (s *Service) keepExamples(ctx context.Context, kind string, objs []map[string]any) {
 	if b, err := json.Marshal(objs); err == nil {
 		_ = s.store.PutExamples(ctx, kind, b)
-	}
-}
-
-// TriggerResync asks for a resync; false when one is running or queued.
-func (s *Service) TriggerResync(why string) bool {
-	if !s.resyncMu.TryLock() {
-		return false
-	}
-	s.resyncMu.Unlock()
-	select {
-	case s.trigger <- why:
-		return true
-	default:
-		return false
-	}
-}
-
-// reconcileLoop keeps the hooks as configured: at start and then every
-// hookReconcileInterval.
-func (s *Service) reconcileLoop(ctx context.Context) {
-	t := time.NewTicker(s.opts.Config.HookReconcileInterval)
-	defer t.Stop()
-	for {
-		if _, err := s.ReconcileHooks(ctx, true); err != nil && ctx.Err() == nil {
-			s.log.Error("hook reconciliation failed", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }
 
@@ -494,7 +416,7 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 
 // Reconcile is the hook reconciliation shared by `glsyncd run` and
 // `glsyncd hooks plan|apply`.
-func Reconcile(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store *sqlitestore.Store, apply bool, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
+func Reconcile(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store catalog.Secrets, apply bool, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
 	return ReconcileWith(ctx, cfg, sources, store, ReconcileOptions{Apply: apply}, log)
 }
 
@@ -517,7 +439,7 @@ func HookSecrets(cfg *config.Config, store catalog.Secrets) catalog.Secrets {
 }
 
 // ReconcileWith is Reconcile with options.
-func ReconcileWith(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store *sqlitestore.Store, o ReconcileOptions, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
+func ReconcileWith(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store catalog.Secrets, o ReconcileOptions, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
 	apply := o.Apply
 	secrets := HookSecrets(cfg, store)
 	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping}
@@ -545,25 +467,9 @@ func (s *Service) adminHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
-			return
-		}
-		if _, err := s.store.Depth(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "catalog unavailable"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /resync", s.authed(func(w http.ResponseWriter, _ *http.Request) {
-		if !s.TriggerResync("admin API") {
-			writeJSON(w, http.StatusConflict, map[string]string{"status": "a resync is already running or queued"})
-			return
-		}
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "resync started"})
-	}))
+	mux.HandleFunc("POST /resync", s.authed(s.postResync))
 	mux.HandleFunc("GET /admin/token-mappings", s.authed(s.listMappings))
 	mux.HandleFunc("GET /admin/token-mappings/{name}", s.authed(s.getMapping))
 	mux.HandleFunc("PUT /admin/token-mappings/{name}", s.authed(s.putMapping))
@@ -571,31 +477,8 @@ func (s *Service) adminHandler() http.Handler {
 	mux.HandleFunc("GET /admin/hook-secrets/{scope}", s.authed(s.getSecret))
 	mux.HandleFunc("PUT /admin/hook-secrets/{scope}", s.authed(s.putSecret))
 	mux.HandleFunc("DELETE /admin/hook-secrets/{scope}", s.authed(s.deleteSecret))
-	mux.HandleFunc("GET /status", s.authed(func(w http.ResponseWriter, r *http.Request) {
-		depth, _ := s.store.Depth(r.Context())
-		s.lastMu.Lock()
-		st := map[string]any{"queue_depth": depth, "resync_running": !s.resyncFree(), "last_resync_error": s.lastErr}
-		if s.last != nil {
-			kinds := map[string]any{}
-			for _, k := range s.last.Kinds {
-				kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "created": k.Created, "updated": k.Updated,
-					"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal}
-			}
-			st["last_resync"] = map[string]any{"run": s.last.Run, "ok": !s.last.Failed(), "duration_seconds": s.last.Duration.Seconds(),
-				"requests": s.last.Requests, "kinds": kinds}
-		}
-		s.lastMu.Unlock()
-		writeJSON(w, http.StatusOK, st)
-	}))
+	mux.HandleFunc("GET /status", s.authed(s.status))
 	return mux
-}
-
-func (s *Service) resyncFree() bool {
-	if s.resyncMu.TryLock() {
-		s.resyncMu.Unlock()
-		return true
-	}
-	return false
 }
 
 // authed requires "Authorization: Bearer <adminToken>".

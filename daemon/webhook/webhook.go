@@ -55,6 +55,9 @@ type Receiver struct {
 	Scopes func(ctx context.Context) []string
 	// MaxBody bounds a delivery (default 25 MB).
 	MaxBody int64
+	// ObjectKey names the object a delivery is about, so the queue applies
+	// events for one object in order (see catalog.Event.Object).
+	ObjectKey func(eventType string, body []byte) string
 	// Notify is called after an event is queued.
 	Notify  func()
 	Metrics *metrics.Metrics
@@ -180,6 +183,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delivery = r.Header.Get("Idempotency-Key")
 	}
 	ev := &catalog.Event{Delivery: delivery, Source: source, Scope: scope, Type: event, Body: body, ReceivedAt: time.Now()}
+	if rc.ObjectKey != nil {
+		ev.Object = rc.ObjectKey(event, body)
+	}
 	dup, err := rc.Queue.Enqueue(r.Context(), ev)
 	if err != nil {
 		log.Error("webhook: queueing failed; GitLab will see 503", "event", event, "error", err)

@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -104,11 +105,24 @@ type Event struct {
 	// Source is "group" or "system"; Scope is the group id of a group hook.
 	Source, Scope string
 	// Type is the X-Gitlab-Event header, e.g. "Push Hook".
-	Type       string
+	Type string
+	// Object names the GitLab object the event is about ("project:42",
+	// "group:7"; "" when none): events for one object are applied in the
+	// order they were received, whichever replica holds them.
+	Object     string
 	Body       []byte
 	ReceivedAt time.Time
 	Attempts   int
+	// Lease is the claim's token: Complete and Retry succeed only while
+	// the event is still held under it, so an event whose lease ended and
+	// was claimed again is applied by one worker only.
+	Lease int64
 }
+
+// ErrLeaseLost is returned by Complete and Retry when the event is no
+// longer held under the claim's lease (it ended and another worker took
+// the event, or the event is gone): nothing was written.
+var ErrLeaseLost = errors.New("the event's lease ended and another worker holds it: its changes were not committed here")
 
 // Queue is the durable webhook queue. An event leaves it only with the
 // commit of its catalog writes (Complete), so a crash at any point either
@@ -120,11 +134,15 @@ type Queue interface {
 	// Claim leases up to n due events for lease; a crashed worker's events
 	// come back when the lease ends.
 	Claim(ctx context.Context, n int, lease time.Duration) ([]*Event, error)
-	// Complete applies the event's changes and removes it, atomically.
-	Complete(ctx context.Context, id int64, c Changes) error
+	// Claim hands out, per Object, only the oldest queued event, so events
+	// for one object are applied in order.
+	//
+	// Complete applies the event's changes and removes it, atomically, and
+	// counts the delivery as applied.
+	Complete(ctx context.Context, ev *Event, c Changes) error
 	// Retry releases an event to be tried again at a later time; after
 	// maxAttempts it moves to the dead-letter table instead.
-	Retry(ctx context.Context, id int64, reason string, at time.Time, maxAttempts int) (dead bool, err error)
+	Retry(ctx context.Context, ev *Event, reason string, at time.Time, maxAttempts int) (dead bool, err error)
 	// Depth returns the number of queued events.
 	Depth(ctx context.Context) (int, error)
 }
@@ -150,3 +168,95 @@ type Secrets interface {
 type StaleCounter interface {
 	StaleKeys(ctx context.Context, run RunID, kind string) ([]Key, int, error)
 }
+
+// Mirror is a Store a remote sink (Port) keeps beside itself: what it last
+// wrote, at which version, seen by which run.
+type Mirror interface {
+	Store
+	StaleCounter
+	// UpsertPending writes entities marked as pending and returns the ones
+	// created or updated; pending rows count as changed until Confirm.
+	UpsertPending(ctx context.Context, run RunID, kind string, entities []*Entity) (UpsertStats, []*Entity, error)
+	// Confirm marks entities as written to the remote sink.
+	Confirm(ctx context.Context, keys []Key) error
+	// DeleteKeys removes entities.
+	DeleteKeys(ctx context.Context, keys []Key) error
+	// HasKey reports whether an entity is held.
+	HasKey(ctx context.Context, k Key) (bool, error)
+	// CountEntities is the number of entities held.
+	CountEntities(ctx context.Context) (int, error)
+	// PutExamples keeps a few raw objects of a kind (a JSON array).
+	PutExamples(ctx context.Context, kind string, examples []byte) error
+	// Examples returns the raw objects kept for a kind, or nil.
+	Examples(ctx context.Context, kind string) ([]byte, error)
+}
+
+// Settings are the daemon's own records beside the catalog.
+type Settings interface {
+	// PutTokenMapping stores a token mapping added through the admin API
+	// (opaque JSON; shared/adminapi defines it).
+	PutTokenMapping(ctx context.Context, name string, value []byte) error
+	// DeleteTokenMapping removes one; found is false if it was absent.
+	DeleteTokenMapping(ctx context.Context, name string) (found bool, err error)
+	// TokenMappings returns the stored mappings ordered by name.
+	TokenMappings(ctx context.Context) (names []string, values [][]byte, err error)
+	// PutSetting and Setting keep small named values (e.g. the summary of
+	// the last completed resync, which every replica reports).
+	PutSetting(ctx context.Context, key string, value []byte) error
+	Setting(ctx context.Context, key string) (value []byte, found bool, err error)
+}
+
+// Backend is everything glsyncd keeps in one place: the catalog (or a
+// remote sink's mirror), the webhook queue, hook secrets and settings.
+// The embedded SQLite file and PostgreSQL both implement it.
+type Backend interface {
+	Mirror
+	Queue
+	Secrets
+	Settings
+	// HookScopes lists the scopes of the hooks glsync holds a secret for.
+	HookScopes(ctx context.Context) ([]string, error)
+	// ProjectKeys lists the entities whose objects live in GitLab project id.
+	ProjectKeys(ctx context.Context, id int64) ([]Key, error)
+	// PruneDeliveries forgets delivery ids received before cutoff.
+	PruneDeliveries(ctx context.Context, cutoff time.Time) (int, error)
+	// Applied is how many times the delivery's event was applied (0 when
+	// unknown or not yet): exactly once is 1.
+	Applied(ctx context.Context, delivery string) (int, error)
+	// DeadLetters counts events moved to the dead-letter table.
+	DeadLetters(ctx context.Context) (int, error)
+	// Coordination says how replicas sharing this backend divide the work.
+	Coordination() Coordination
+}
+
+// Coordination is how the replicas sharing a backend agree on who runs
+// resyncs and hook reconciliation (the leader) and who holds which
+// queued event.
+type Coordination interface {
+	// Replica is this process's name, as other replicas see it.
+	Replica() string
+	// Lead blocks until this replica is the leader or ctx ends. The
+	// returned context ends as soon as leadership may be lost (the
+	// connection that holds it failed): work under it must stop at once
+	// and delete nothing. Release gives leadership up.
+	Lead(ctx context.Context) (lead context.Context, release func(), err error)
+	// TryLead is Lead without waiting: ok is false, with the current
+	// leader's name, when another replica leads.
+	TryLead(ctx context.Context) (lead context.Context, release func(), leader string, ok bool, err error)
+	// Leader names the replica that leads now ("" when none does).
+	Leader(ctx context.Context) (string, error)
+	// Replicas names the live replicas.
+	Replicas(ctx context.Context) ([]string, error)
+	// RequestResync asks the leader, wherever it runs, to resync; false
+	// when a request is already waiting.
+	RequestResync(ctx context.Context, why string) (bool, error)
+	// TakeResyncRequest returns and removes a waiting request (leader).
+	TakeResyncRequest(ctx context.Context) (why string, ok bool, err error)
+	// ReleaseOrphanedLeases makes events claimed by replicas that are gone
+	// due again at once, instead of when their lease ends.
+	ReleaseOrphanedLeases(ctx context.Context) error
+}
+
+// ErrNotLeader is returned by work only the leader may do (deleting stale
+// entities) when this replica lost leadership during the run.
+var ErrNotLeader = errors.New("this replica no longer leads: another replica may be resyncing; nothing was deleted")

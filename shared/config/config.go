@@ -48,6 +48,8 @@ const (
 	EnvResyncOnStart     = "GLSYNC_RESYNC_ON_START"
 	EnvAdminToken        = "GLSYNC_ADMIN_TOKEN"
 	EnvCatalog           = "GLSYNC_CATALOG"
+	EnvDatabaseURL       = "GLSYNC_DATABASE_URL"
+	EnvReplicaName       = "GLSYNC_REPLICA_NAME"
 	EnvPortClientID      = "OCEAN__PORT__CLIENT_ID"
 	EnvPortClientSecret  = "OCEAN__PORT__CLIENT_SECRET"
 	EnvPortBaseURL       = "OCEAN__PORT__BASE_URL"
@@ -112,8 +114,16 @@ type Config struct {
 	// HookReconcileInterval is how often hooks are checked (default 1h).
 	HookReconcileInterval time.Duration
 
-	// Catalog is "embedded" (default) or "port".
+	// Catalog is "embedded" (default), "postgres" or "port".
 	Catalog string
+	// DatabaseURL is the PostgreSQL database (postgres:// URL or libpq
+	// key=value string; empty with Catalog "postgres" means libpq's PG*
+	// environment variables). With it, the catalog (or Port's mirror), the
+	// webhook queue and the hook secrets live there and several replicas
+	// may share them.
+	DatabaseURL string
+	// ReplicaName names this process among replicas (default: host name).
+	ReplicaName string
 	// Port settings, for Catalog "port".
 	PortClientID, PortClientSecret, PortBaseURL string
 	// IntegrationIdentifier names this integration in Port (its entities'
@@ -167,6 +177,8 @@ type file struct {
 	EventWorkers                   int       `yaml:"eventWorkers"`
 	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
 	Catalog                        string    `yaml:"catalog"`
+	DatabaseURL                    string    `yaml:"databaseUrl"`
+	ReplicaName                    string    `yaml:"replicaName"`
 	PortClientID                   string    `yaml:"portClientId"`
 	PortClientSecret               string    `yaml:"portClientSecret"`
 	PortBaseURL                    string    `yaml:"portBaseUrl"`
@@ -182,19 +194,30 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	var f file
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: reading %s: %w", path, err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config: %s: %s", path, yamlReason(err))
-		}
+	f, err := readFile(path)
+	if err != nil {
+		return nil, err
 	}
 	return build(f, getenv)
+}
+
+// readFile decodes the config file (none when path is empty), refusing
+// unknown keys.
+func readFile(path string) (file, error) {
+	var f file
+	if path == "" {
+		return f, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return f, fmt.Errorf("config: reading %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return f, fmt.Errorf("config: %s: %s", path, yamlReason(err))
+	}
+	return f, nil
 }
 
 // yamlReason keeps yaml's line-numbered message but drops quoted values,
@@ -203,7 +226,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, databaseUrl, replicaName, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -414,14 +437,8 @@ func boolSetting(name string, fileVal *bool, env string, def bool, getenv func(s
 
 // portSettings reads the Port sink's settings (Ocean's names).
 func (c *Config) portSettings(f file, getenv func(string) string) error {
-	cat, src := pick(f.Catalog, EnvCatalog, getenv)
-	switch cat {
-	case "", "embedded":
-		c.Catalog = "embedded"
-	case "port":
-		c.Catalog = "port"
-	default:
-		return &Error{Setting: "catalog", Source: src, Err: fmt.Errorf("must be embedded or port, got %q", cat)}
+	if err := c.storageSettings(f, getenv); err != nil {
+		return err
 	}
 	c.PortClientID, _ = pick(f.PortClientID, EnvPortClientID, getenv)
 	c.PortClientSecret, _ = pick(f.PortClientSecret, EnvPortClientSecret, getenv)
@@ -684,4 +701,73 @@ func truncateValue(v string) string {
 func (c *Config) ClientOptions(o gitlab.Options) gitlab.Options {
 	o.OAuth, o.TokenFile = c.OAuth, c.TokenFile
 	return o
+}
+
+// storageSettings reads where glsyncd keeps its catalog, queue and
+// secrets: catalog, databaseUrl, replicaName.
+func (c *Config) storageSettings(f file, getenv func(string) string) error {
+	cat, src := pick(f.Catalog, EnvCatalog, getenv)
+	dbURL, dbSrc := pick(f.DatabaseURL, EnvDatabaseURL, getenv)
+	c.ReplicaName, _ = pick(f.ReplicaName, EnvReplicaName, getenv)
+	switch cat {
+	case "":
+		c.Catalog = "embedded"
+		if dbURL != "" {
+			c.Catalog = "postgres"
+		}
+	case "embedded", "port", "postgres":
+		c.Catalog = cat
+	default:
+		return &Error{Setting: "catalog", Source: src, Err: fmt.Errorf("must be embedded, postgres or port, got %q", cat)}
+	}
+	if dbURL != "" {
+		if c.Catalog == "embedded" {
+			return &Error{Setting: "databaseUrl", Source: dbSrc, Err: errors.New("is set but catalog is embedded (the SQLite file): remove one, or set catalog to postgres")}
+		}
+		if err := checkDatabaseURL(dbURL); err != nil {
+			return &Error{Setting: "databaseUrl", Source: dbSrc, Err: err}
+		}
+	}
+	c.DatabaseURL = dbURL
+	return nil
+}
+
+// LoadStorage reads only the storage settings (catalog, databaseUrl,
+// replicaName) from path and the environment: enough for commands that
+// read the catalog without talking to GitLab.
+func LoadStorage(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	f, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	if err := c.storageSettings(f, getenv); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UsesPostgres reports whether the catalog, queue and secrets live in
+// PostgreSQL (catalog postgres, or Port with a databaseUrl for its mirror).
+func (c *Config) UsesPostgres() bool {
+	return c.Catalog == "postgres" || c.DatabaseURL != ""
+}
+
+// checkDatabaseURL checks the form of a connection string without echoing
+// it: it may hold a password.
+func checkDatabaseURL(v string) error {
+	if strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" && u.Query().Get("host") == "" {
+			return errors.New("must be a postgres://user:password@host:port/database URL (value not shown: it may hold a password)")
+		}
+		return nil
+	}
+	if strings.Contains(v, "=") && !strings.Contains(v, "://") {
+		return nil // libpq key=value form, checked when connecting
+	}
+	return errors.New("must be a postgres:// URL or a libpq key=value string (value not shown: it may hold a password)")
 }

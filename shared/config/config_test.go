@@ -128,7 +128,11 @@ func TestLoadErrors(t *testing.T) {
 		{"cron and interval", "tokenMapping: {" + tok + ": ['**']}\nresyncCron: '0 * * * *'\nscheduledResyncInterval: 60\n", nil, "config: resyncCron: set either scheduledResyncInterval or resyncCron, not both"},
 		{"workers", "tokenMapping: {" + tok + ": ['**']}\neventWorkers: 0\nmaxRetries: 3\neventWorkers: 100\n", nil, "mapping key \"eventWorkers\" already defined"},
 		{"port without credentials", "tokenMapping: {" + tok + ": ['**']}\ncatalog: port\n", nil, "config: portClientId: catalog is port: set portClientId and portClientSecret (or OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET)"},
-		{"bad catalog", "tokenMapping: {" + tok + ": ['**']}\ncatalog: s3\n", nil, `config: catalog: must be embedded or port, got "s3"`},
+		{"bad catalog", "tokenMapping: {" + tok + ": ['**']}\ncatalog: s3\n", nil, `config: catalog: must be embedded, postgres or port, got "s3"`},
+		{"database url with embedded catalog", "tokenMapping: {" + tok + ": ['**']}\ncatalog: embedded\ndatabaseUrl: postgres://u:hunter2@db/glsync\n", nil,
+			"config: databaseUrl: is set but catalog is embedded (the SQLite file): remove one, or set catalog to postgres"},
+		{"database url not a url", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvDatabaseURL: "hunter2"},
+			"config: databaseUrl (from GLSYNC_DATABASE_URL): must be a postgres:// URL or a libpq key=value string (value not shown: it may hold a password)"},
 		{"bad threshold", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvDeleteThreshold: "2"}, "config: deletionThreshold: must be more than 0 and at most 1, got 2"},
 		{"concurrency range", "tokenMapping: {" + tok + ": ['**']}\nmaxConcurrentRequests: 1000\n", nil, "config: maxConcurrentRequests: must be between 1 and 64, got 1000"},
 	}
@@ -183,5 +187,29 @@ func TestOceanV2Form(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), tok) {
 			t.Errorf("error %v, want it to contain %q and no token", err, bad.want)
 		}
+	}
+}
+
+func TestStorageSettings(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := LoadStorage("", env(map[string]string{EnvDatabaseURL: "postgres://glsync:secret@db:5432/glsync", EnvReplicaName: "glsync-0"}))
+	if err != nil || c.Catalog != "postgres" || !c.UsesPostgres() || c.ReplicaName != "glsync-0" {
+		t.Fatalf("a databaseUrl alone selects postgres: %+v %v", c, err)
+	}
+	c, err = LoadStorage("", env(map[string]string{EnvCatalog: "postgres"}))
+	if err != nil || !c.UsesPostgres() || c.DatabaseURL != "" {
+		t.Fatalf("catalog postgres with libpq's PG* variables: %+v %v", c, err)
+	}
+	c, err = LoadStorage("", env(map[string]string{EnvCatalog: "port", EnvDatabaseURL: "host=db user=glsync"}))
+	if err != nil || c.Catalog != "port" || !c.UsesPostgres() {
+		t.Fatalf("Port with its mirror in PostgreSQL: %+v %v", c, err)
+	}
+	c, err = LoadStorage("", env(nil))
+	if err != nil || c.Catalog != "embedded" || c.UsesPostgres() {
+		t.Fatalf("default: %+v %v", c, err)
+	}
+	_, err = LoadStorage("", env(map[string]string{EnvDatabaseURL: "postgres://glsync:hunter2@/glsync"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("a URL without a host must fail without showing the password: %v", err)
 	}
 }

@@ -50,11 +50,22 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := a.openStore()
+	store, err := a.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
+	// One resync at a time: with PostgreSQL, this process must lead (no
+	// replica is resyncing) or it would race the leader's deletions.
+	lead, release, leader, ok, err := store.Coordination().TryLead(ctx)
+	if err != nil {
+		return nil, failedErr(err)
+	}
+	if !ok {
+		return nil, failedErr(fmt.Errorf("replica %s leads and runs the resyncs: ask it with `glsyncd resync --remote http://<its admin address>`", leader))
+	}
+	defer release()
+	ctx = lead
 	opts := resync.Options{Config: cfg, Store: store, Logger: log}
 	if cfg.SendRawDataExamples {
 		// Kept locally for `glsyncd mapping test --from-examples`.
@@ -120,7 +131,7 @@ func (a *app) catalogCommand() *cobra.Command {
 			if output != "json" && output != "table" {
 				return usageErr(fmt.Errorf("--output: %q is not json or table", output))
 			}
-			store, err := a.openStore()
+			store, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -23,7 +23,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 )
@@ -202,8 +203,14 @@ func (a *app) resolvedDataDir() string {
 	return defaultData
 }
 
-func (a *app) openStore() (*sqlitestore.Store, error) {
-	s, err := sqlitestore.Open(a.resolvedDataDir())
+// openStore opens the catalog the storage settings name: the SQLite file
+// in the data directory, or PostgreSQL.
+func (a *app) openStore(ctx context.Context) (catalog.Backend, error) {
+	cfg, err := config.LoadStorage(a.configPath, a.getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	s, err := stores.Open(ctx, cfg, a.resolvedDataDir())
 	if err != nil {
 		return nil, failedErr(err)
 	}

@@ -78,7 +78,7 @@ func (a *app) hooksCommand() *cobra.Command {
 			if cfg.AppHost == "" {
 				return usageErr(fmt.Errorf("config: appHost: is required to manage hooks (set it or %s)", config.EnvAppHost))
 			}
-			store, err := a.openStore()
+			store, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}

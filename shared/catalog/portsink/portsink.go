@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
 )
 
@@ -40,7 +39,7 @@ type Options struct {
 
 // Sink writes to Port through a local mirror.
 type Sink struct {
-	mirror *sqlitestore.Store
+	mirror catalog.Mirror
 	port   *port.Client
 	opts   Options
 
@@ -58,7 +57,7 @@ type Sink struct {
 var _ catalog.Store = (*Sink)(nil)
 
 // New returns a sink over mirror and client.
-func New(mirror *sqlitestore.Store, client *port.Client, o Options) *Sink {
+func New(mirror catalog.Mirror, client *port.Client, o Options) *Sink {
 	if o.MaxDeleteShare <= 0 {
 		o.MaxDeleteShare = 0.5
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
@@ -16,7 +16,7 @@ import (
 // default blueprints Port lacks and registers the integration with that
 // mapping. The mapping is the local file when one is given (and that is
 // logged if Port holds one too), else Port's, else the embedded default.
-func Setup(ctx context.Context, cfg *config.Config, mirror *sqlitestore.Store, localMapping, version string, log *slog.Logger) (*Sink, *mapping.Config, error) {
+func Setup(ctx context.Context, cfg *config.Config, mirror catalog.Mirror, localMapping, version string, log *slog.Logger) (*Sink, *mapping.Config, error) {
 	client, err := port.New(port.Options{BaseURL: cfg.PortBaseURL, ClientID: cfg.PortClientID, ClientSecret: cfg.PortClientSecret,
 		Integration: cfg.IntegrationIdentifier, Type: IntegrationType(cfg.OceanVersion), Version: version})
 	if err != nil {
@@ -36,7 +36,7 @@ func IntegrationType(gen mapping.Generation) string {
 }
 
 // SetupWith is Setup with a given client (tests shorten its backoffs).
-func SetupWith(ctx context.Context, cfg *config.Config, client *port.Client, mirror *sqlitestore.Store, localMapping string, log *slog.Logger) (*Sink, *mapping.Config, error) {
+func SetupWith(ctx context.Context, cfg *config.Config, client *port.Client, mirror catalog.Mirror, localMapping string, log *slog.Logger) (*Sink, *mapping.Config, error) {
 	in, found, err := client.GetIntegration(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -30,8 +30,8 @@ func (s *Store) Enqueue(ctx context.Context, e *catalog.Event) (bool, error) {
 			return true, nil
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events(delivery, source, scope, type, body, received_ns) VALUES(?,?,?,?,?,?)`,
-		e.Delivery, e.Source, e.Scope, e.Type, e.Body, e.ReceivedAt.UnixNano())
+	res, err := tx.ExecContext(ctx, `INSERT INTO events(delivery, source, scope, type, object, body, received_ns) VALUES(?,?,?,?,?,?,?)`,
+		e.Delivery, e.Source, e.Scope, e.Type, e.Object, e.Body, e.ReceivedAt.UnixNano())
 	if err != nil {
 		return false, fmt.Errorf("queue: enqueue: %w", err)
 	}
@@ -44,7 +44,8 @@ func (s *Store) Enqueue(ctx context.Context, e *catalog.Event) (bool, error) {
 	return false, nil
 }
 
-// Claim leases up to n due events, oldest first.
+// Claim leases up to n due events, oldest first, never one whose object
+// has an older event still queued (see catalog.Queue).
 func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catalog.Event, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -52,8 +53,10 @@ func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catal
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	now := time.Now().UnixNano()
-	rows, err := tx.QueryContext(ctx, `SELECT id, delivery, source, scope, type, body, received_ns, attempts FROM events
-		WHERE next_ns <= ? AND lease_ns <= ? ORDER BY id LIMIT ?`, now, now, n)
+	rows, err := tx.QueryContext(ctx, `SELECT id, delivery, source, scope, type, object, body, received_ns, attempts FROM events e
+		WHERE next_ns <= ? AND lease_ns <= ?
+		AND (object = '' OR NOT EXISTS (SELECT 1 FROM events p WHERE p.object = e.object AND p.id < e.id))
+		ORDER BY id LIMIT ?`, now, now, n)
 	if err != nil {
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}
@@ -61,7 +64,7 @@ func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catal
 	for rows.Next() {
 		e := &catalog.Event{}
 		var rec int64
-		if err := rows.Scan(&e.ID, &e.Delivery, &e.Source, &e.Scope, &e.Type, &e.Body, &rec, &e.Attempts); err != nil {
+		if err := rows.Scan(&e.ID, &e.Delivery, &e.Source, &e.Scope, &e.Type, &e.Object, &e.Body, &rec, &e.Attempts); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("queue: claim: %w", err)
 		}
@@ -73,8 +76,10 @@ func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catal
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}
 	until := now + int64(lease)
-	for _, e := range out {
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET lease_ns = ? WHERE id = ?`, until, e.ID); err != nil {
+	for i, e := range out {
+		// Distinct tokens, so a lease can be told from the one before it.
+		e.Lease = until + int64(i)
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET lease_ns = ? WHERE id = ?`, e.Lease, e.ID); err != nil {
 			return nil, fmt.Errorf("queue: claim: %w", err)
 		}
 	}
@@ -85,12 +90,25 @@ func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catal
 }
 
 // Complete applies the event's changes and deletes it in one transaction.
-func (s *Store) Complete(ctx context.Context, id int64, c catalog.Changes) error {
+func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Changes) error {
+	id := ev.ID
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("queue: complete %d: %w", id, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ? AND lease_ns = ?`, id, ev.Lease)
+	if err != nil {
+		return fmt.Errorf("queue: complete %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("queue: complete %d: %w", id, catalog.ErrLeaseLost)
+	}
+	if ev.Delivery != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET applied = applied + 1 WHERE delivery = ?`, ev.Delivery); err != nil {
+			return fmt.Errorf("queue: complete %d: %w", id, err)
+		}
+	}
 	for kind, ents := range c.Upserts {
 		if _, err := upsertTx(ctx, tx, 0, kind, ents); err != nil {
 			return fmt.Errorf("queue: complete %d: %w", id, err)
@@ -113,9 +131,6 @@ func (s *Store) Complete(ctx context.Context, id int64, c catalog.Changes) error
 			return fmt.Errorf("queue: complete %d: %w", id, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("queue: complete %d: %w", id, err)
-	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("queue: complete %d: commit: %w", id, err)
 	}
@@ -124,15 +139,20 @@ func (s *Store) Complete(ctx context.Context, id int64, c catalog.Changes) error
 
 // Retry schedules the event again, or moves it to dead_events after
 // maxAttempts.
-func (s *Store) Retry(ctx context.Context, id int64, reason string, at time.Time, maxAttempts int) (bool, error) {
+func (s *Store) Retry(ctx context.Context, ev *catalog.Event, reason string, at time.Time, maxAttempts int) (bool, error) {
+	id := ev.ID
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("queue: retry %d: %w", id, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if _, err := tx.ExecContext(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = ?, lease_ns = 0, last_error = ? WHERE id = ?`,
-		at.UnixNano(), reason, id); err != nil {
+	res, err := tx.ExecContext(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = ?, lease_ns = 0, last_error = ? WHERE id = ? AND lease_ns = ?`,
+		at.UnixNano(), reason, id, ev.Lease)
+	if err != nil {
 		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, fmt.Errorf("queue: retry %d: %w", id, catalog.ErrLeaseLost)
 	}
 	var attempts int
 	if err := tx.QueryRowContext(ctx, `SELECT attempts FROM events WHERE id = ?`, id).Scan(&attempts); err != nil {
@@ -140,8 +160,8 @@ func (s *Store) Retry(ctx context.Context, id int64, reason string, at time.Time
 	}
 	dead := attempts >= maxAttempts
 	if dead {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dead_events(id, delivery, source, scope, type, body, received_ns, attempts, last_error)
-			SELECT id, delivery, source, scope, type, body, received_ns, attempts, last_error FROM events WHERE id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dead_events(id, delivery, source, scope, type, object, body, received_ns, attempts, last_error)
+			SELECT id, delivery, source, scope, type, object, body, received_ns, attempts, last_error FROM events WHERE id = ?`, id); err != nil {
 			return false, fmt.Errorf("queue: retry %d: %w", id, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ?`, id); err != nil {
@@ -161,15 +181,6 @@ func (s *Store) Depth(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("queue: depth: %w", err)
 	}
 	return n, nil
-}
-
-// ReleaseLeases makes every queued event due now. Called at start-up: the
-// process that held the leases is gone.
-func (s *Store) ReleaseLeases(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE events SET lease_ns = 0`); err != nil {
-		return fmt.Errorf("queue: release leases: %w", err)
-	}
-	return nil
 }
 
 // PruneDeliveries forgets delivery ids older than cutoff; GitLab stops
@@ -231,4 +242,23 @@ func (s *Store) DeleteHookSecret(ctx context.Context, scope string) error {
 		return fmt.Errorf("secrets: delete %s: %w", scope, err)
 	}
 	return nil
+}
+
+// Applied returns how many times the delivery's event was applied.
+func (s *Store) Applied(ctx context.Context, delivery string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT applied FROM deliveries WHERE delivery = ?`, delivery).Scan(&n)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return n, err
+}
+
+// DeadLetters counts events moved to the dead-letter table.
+func (s *Store) DeadLetters(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM dead_events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queue: dead letters: %w", err)
+	}
+	return n, nil
 }

@@ -2,6 +2,8 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -43,4 +45,26 @@ func (s *Store) TokenMappings(ctx context.Context) ([]string, [][]byte, error) {
 		values = append(values, []byte(v))
 	}
 	return names, values, rows.Err()
+}
+
+// PutSetting stores a small named value.
+func (s *Store) PutSetting(ctx context.Context, key string, value []byte) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES(?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("settings: put %q: %w", key, err)
+	}
+	return nil
+}
+
+// Setting returns a value stored by PutSetting.
+func (s *Store) Setting(ctx context.Context, key string) ([]byte, bool, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("settings: get %q: %w", key, err)
+	}
+	return v, true, nil
 }

@@ -29,6 +29,8 @@ const pendingPrefix = "pending:"
 // Store is a catalog.Store backed by SQLite.
 type Store struct {
 	db *sql.DB
+	// replica names this process in status and logs.
+	replica string
 }
 
 var _ catalog.Store = (*Store)(nil)
@@ -107,13 +109,35 @@ CREATE TABLE IF NOT EXISTS hook_secrets (
 );
 `
 
+// migrations upgrade a catalog written by an earlier glsyncd, in order;
+// PRAGMA user_version records how many have run. Each runs in one
+// immediate transaction, so two processes opening an old file at once
+// upgrade it once.
+var migrations = []string{
+	// 1: entities gained the project their object lives in.
+	`ALTER TABLE entities ADD COLUMN project INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX IF NOT EXISTS entities_project ON entities(project) WHERE project != 0;`,
+	// 2: per-object event order, applied-once accounting, settings and
+	// resync requests shared by every process on the file.
+	`ALTER TABLE events ADD COLUMN object TEXT NOT NULL DEFAULT '';
+	CREATE INDEX IF NOT EXISTS events_object ON events(object, id);
+	ALTER TABLE dead_events ADD COLUMN object TEXT NOT NULL DEFAULT '';
+	ALTER TABLE deliveries ADD COLUMN applied INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+	CREATE TABLE IF NOT EXISTS resync_requests (id INTEGER PRIMARY KEY AUTOINCREMENT, why TEXT NOT NULL, requested_ns INTEGER NOT NULL);`,
+}
+
 // Open opens (creating if needed) the catalog in dir.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("catalog: creating data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	// Immediate transactions take the write lock when they begin, so a
+	// writer in another process (glsyncd resync beside glsyncd run) waits
+	// for it under the busy timeout instead of failing with SQLITE_BUSY
+	// when a read inside a deferred transaction turns into a write.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: opening %s: %w", path, err)
@@ -136,19 +160,54 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
 	}
-	return &Store{db: db}, nil
+	host, _ := os.Hostname()
+	return &Store{db: db, replica: host}, nil
 }
 
-// migrate brings a catalog written by an earlier glsyncd up to date:
-// entities gained the project their object lives in.
+// migrate runs the migrations the file has not seen. A file from before
+// versioning (user_version 0) may already have the project column.
 func migrate(db *sql.DB) error {
-	if _, err := db.Exec(`SELECT project FROM entities LIMIT 0`); err != nil {
-		if _, err := db.Exec(`ALTER TABLE entities ADD COLUMN project INTEGER NOT NULL DEFAULT 0`); err != nil {
+	for {
+		done, err := migrateOne(db)
+		if err != nil || done {
 			return err
 		}
 	}
-	_, err := db.Exec(`CREATE INDEX IF NOT EXISTS entities_project ON entities(project) WHERE project != 0`)
-	return err
+}
+
+func migrateOne(db *sql.DB) (bool, error) {
+	tx, err := db.Begin()
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	var v int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return false, err
+	}
+	if v >= len(migrations) {
+		return true, nil
+	}
+	stmt := migrations[v]
+	if v == 0 {
+		if _, err := tx.Exec(`SELECT project FROM entities LIMIT 0`); err == nil {
+			stmt = `CREATE INDEX IF NOT EXISTS entities_project ON entities(project) WHERE project != 0;`
+		}
+	}
+	if _, err := tx.Exec(stmt); err != nil {
+		return false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
+}
+
+// SchemaVersion is the number of migrations the file has run.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+	return v, err
 }
 
 // ProjectKeys lists the entities whose objects live in GitLab project id.

@@ -2,7 +2,12 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 )
@@ -11,48 +16,103 @@ func ent(id, title string) *catalog.Entity {
 	return &catalog.Entity{Blueprint: "service", Identifier: id, Title: title, Properties: map[string]any{"url": "http://x/" + id}, Relations: map[string]any{"group": "1"}}
 }
 
-func TestUpsertStatsAndStaleDeletion(t *testing.T) {
+// Two handles on one file (as glsyncd resync beside glsyncd run): their
+// writers wait for each other instead of failing with SQLITE_BUSY.
+func TestWritersOnOneFileWaitForEachOther(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
+	a, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for w, s := range []*Store{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run, err := s.BeginRun(ctx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := 0; i < 60; i++ {
+				e := ent(fmt.Sprint(w, "-", i), "T")
+				e.Version = time.Now().UnixNano()
+				if _, err := s.Upsert(ctx, run, "project", []*catalog.Entity{e}); err != nil {
+					errs <- err
+				}
+				if _, err := s.Enqueue(ctx, &catalog.Event{Delivery: fmt.Sprint(w, "/", i), Body: []byte("{}"), ReceivedAt: time.Now()}); err != nil {
+					errs <- err
+				}
+				evs, err := s.Claim(ctx, 1, time.Minute)
+				if err != nil {
+					errs <- err
+				}
+				for _, ev := range evs {
+					if err := s.Complete(ctx, ev, catalog.Changes{}); err != nil {
+						errs <- err
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a writer failed instead of waiting: %v", err)
+	}
+	if n, _ := a.CountEntities(ctx); n != 240 {
+		t.Fatalf("%d entities", n)
+	}
+}
+
+// A catalog written before schema versioning (entities without the
+// project column, user_version 0) is upgraded in place, keeping its data.
+func TestUpgradesAnUnversionedCatalog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := `CREATE TABLE entities (blueprint TEXT NOT NULL, identifier TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL,
+		team TEXT NOT NULL, icon TEXT NOT NULL, properties TEXT NOT NULL, relations TEXT NOT NULL, hash TEXT NOT NULL,
+		last_run INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (blueprint, identifier));
+	INSERT INTO entities VALUES('service','kept','project','Kept','','','{}','{}','h',1,1,'2026-01-01T00:00:00Z');
+	CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT NOT NULL, source TEXT NOT NULL, scope TEXT NOT NULL,
+		type TEXT NOT NULL, body BLOB NOT NULL, received_ns INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+		next_ns INTEGER NOT NULL DEFAULT 0, lease_ns INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');
+	INSERT INTO events(delivery, source, scope, type, body, received_ns) VALUES('queued','group','1','Push Hook','{}',1);`
+	if _, err := db.Exec(old); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run1, _ := s.BeginRun(ctx)
-	st, err := s.Upsert(ctx, run1, "project", []*catalog.Entity{ent("a", "A"), ent("b", "B"), ent("c", "C")})
-	if err != nil || st.Created != 3 {
-		t.Fatalf("first upsert %+v %v", st, err)
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != len(migrations) {
+		t.Fatalf("schema version %d, want %d", v, len(migrations))
 	}
-	if n, _ := s.DeleteStale(ctx, run1, "project"); n != 0 {
-		t.Fatalf("deleted %d on first run", n)
+	if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 1 || l[0].Identifier != "kept" {
+		t.Fatalf("entities after upgrade: %v", l)
 	}
-	run2, _ := s.BeginRun(ctx)
-	st, err = s.Upsert(ctx, run2, "project", []*catalog.Entity{ent("a", "A"), ent("b", "B2")})
-	if err != nil || st.Unchanged != 1 || st.Updated != 1 || st.Created != 0 {
-		t.Fatalf("second upsert %+v %v", st, err)
+	evs, err := s.Claim(ctx, 5, time.Minute)
+	if err != nil || len(evs) != 1 || evs[0].Delivery != "queued" {
+		t.Fatalf("queued event after upgrade: %v %v", evs, err)
 	}
-	// Another kind's entities are never touched by a project resync.
-	if _, err := s.Upsert(ctx, run1, "group", []*catalog.Entity{{Blueprint: "gitlabGroup", Identifier: "1"}}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := s.DeleteStale(ctx, run2, "project")
-	if err != nil || n != 1 {
-		t.Fatalf("DeleteStale = %d, %v; want 1 (c)", n, err)
-	}
-	s.Close()
-
-	// Reopen: the catalog is durable.
-	s, err = Open(dir)
+	// Opening again runs nothing twice.
+	s2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	all, err := s.List(ctx, catalog.Filter{})
-	if err != nil || len(all) != 3 {
-		t.Fatalf("list %d %v", len(all), err)
-	}
-	svc, _ := s.List(ctx, catalog.Filter{Blueprint: "service"})
-	if len(svc) != 2 || svc[0].Identifier != "a" || svc[1].Title != "B2" || svc[0].Properties["url"] != "http://x/a" || svc[0].Relations["group"] != "1" {
-		t.Fatalf("services %+v %+v", svc[0], svc[1])
-	}
+	s2.Close()
 }

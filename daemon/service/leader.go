@@ -1,0 +1,312 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+)
+
+// lastResyncKey is the setting that holds the summary of the last
+// completed resync, so every replica reports it.
+const lastResyncKey = "last_resync"
+
+// requestPoll is how often the leader looks for resync requests made on
+// other replicas.
+const requestPoll = time.Second
+
+// leadLoop campaigns for leadership and, while this replica leads, runs
+// the scheduled and requested resyncs and the hook reconciliation. With
+// the embedded catalog the process always leads. With PostgreSQL, when
+// the connection holding leadership fails, the lead context ends: a
+// running crawl stops at once and deletes nothing, and this replica
+// campaigns again while another takes over.
+func (s *Service) leadLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		lead, release, err := s.coord.Lead(ctx)
+		if err != nil {
+			return // ctx ended
+		}
+		s.leading.Store(true)
+		if s.opts.Config.UsesPostgres() {
+			s.log.Info("this replica leads: it runs resyncs and hook reconciliation", "replica", s.coord.Replica())
+		}
+		var wg sync.WaitGroup
+		if s.opts.Config.AppHost != "" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.reconcileLoop(lead)
+			}()
+		}
+		s.schedule(lead)
+		wg.Wait()
+		release()
+		s.leading.Store(false)
+		if ctx.Err() == nil {
+			s.log.Warn("leadership lost (the database connection that held it failed): this replica stopped its resync and hook reconciliation; another replica takes over",
+				"replica", s.coord.Replica())
+		}
+	}
+}
+
+// schedule runs a resync when leadership begins (resyncOnStart: at
+// start-up, and on a replica that takes over, so an interrupted resync is
+// completed), on the interval or cron schedule, and when asked on any
+// replica.
+func (s *Service) schedule(ctx context.Context) {
+	cfg := s.opts.Config
+	next := func() <-chan time.Time { return nil }
+	switch {
+	case cfg.ResyncCron != "":
+		sched, err := config.ParseCron(cfg.ResyncCron)
+		if err != nil {
+			s.log.Error("resyncCron", "error", err)
+			break
+		}
+		next = func() <-chan time.Time { return time.After(jitter(time.Until(sched.Next(time.Now())))) }
+	case cfg.ScheduledResyncInterval > 0:
+		next = func() <-chan time.Time { return time.After(jitter(cfg.ScheduledResyncInterval)) }
+	}
+	if cfg.ResyncOnStart {
+		s.resync(ctx, "start-up")
+	}
+	poll := time.NewTicker(requestPoll)
+	defer poll.Stop()
+	timer := next()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer:
+			s.resync(ctx, "schedule")
+			timer = next()
+		case <-s.trigger:
+			s.takeRequest(ctx)
+		case <-poll.C:
+			s.takeRequest(ctx)
+		}
+	}
+}
+
+// takeRequest runs the resync a replica asked for, if any.
+func (s *Service) takeRequest(ctx context.Context) {
+	why, ok, err := s.coord.TakeResyncRequest(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("reading resync requests failed", "error", err)
+		}
+		return
+	}
+	if ok {
+		s.resync(ctx, why)
+	}
+}
+
+// resync runs one full resync unless one is already running.
+func (s *Service) resync(ctx context.Context, why string) {
+	if !s.resyncMu.TryLock() {
+		s.log.Info("resync already running; not starting another", "trigger", why)
+		return
+	}
+	defer s.resyncMu.Unlock()
+	s.log.Info("resync triggered", "trigger", why, "replica", s.coord.Replica())
+	ro := resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
+		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats}
+	if s.sink != nil {
+		ro.Store, ro.Examples = s.sink, s.sink.Examples
+	} else if s.opts.Config.SendRawDataExamples {
+		ro.Examples = s.keepExamples
+	}
+	sum, err := resync.Run(ctx, ro)
+	s.processor.InvalidateGroups()
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	s.last, s.lastErr = sum, ""
+	if err != nil {
+		s.lastErr = err.Error()
+		s.metrics.ResyncRuns.WithLabelValues("failed").Inc()
+		s.log.Error("resync could not run", "error", err)
+		return
+	}
+	s.metrics.ResyncDuration.Observe(sum.Duration.Seconds())
+	result := "ok"
+	if sum.Failed() {
+		result = "failed"
+		s.lastErr = sum.Err().Error()
+		if errors.Is(sum.Err(), catalog.ErrNotLeader) || ctx.Err() != nil {
+			s.log.Warn("resync interrupted: this replica no longer leads; it deleted nothing", "run", sum.Run)
+		}
+	}
+	s.metrics.ResyncRuns.WithLabelValues(result).Inc()
+	for _, k := range sum.Kinds {
+		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
+			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
+		}
+	}
+	if b, err := json.Marshal(s.summaryJSON(sum, s.lastErr)); err == nil {
+		if err := s.store.PutSetting(context.WithoutCancel(ctx), lastResyncKey, b); err != nil {
+			s.log.Error("recording the resync summary failed", "error", err)
+		}
+	}
+}
+
+// lastResync is what every replica reports of the last completed resync.
+type lastResync struct {
+	Run             int64                     `json:"run"`
+	OK              bool                      `json:"ok"`
+	Replica         string                    `json:"replica"`
+	FinishedAt      time.Time                 `json:"finished_at"`
+	DurationSeconds float64                   `json:"duration_seconds"`
+	Requests        int64                     `json:"requests"`
+	Error           string                    `json:"error,omitempty"`
+	Kinds           map[string]map[string]int `json:"kinds"`
+}
+
+func (s *Service) summaryJSON(sum *resync.Summary, errText string) lastResync {
+	kinds := map[string]map[string]int{}
+	for _, k := range sum.Kinds {
+		kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "created": k.Created, "updated": k.Updated,
+			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal}
+	}
+	return lastResync{Run: int64(sum.Run), OK: !sum.Failed(), Replica: s.coord.Replica(), FinishedAt: time.Now().UTC(),
+		DurationSeconds: sum.Duration.Seconds(), Requests: int64(sum.Requests), Error: errText, Kinds: kinds}
+}
+
+// storedLastResync reads the last completed resync, whichever replica
+// ran it.
+func (s *Service) storedLastResync(ctx context.Context) (*lastResync, error) {
+	b, ok, err := s.store.Setting(ctx, lastResyncKey)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var l lastResync
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// TriggerResync asks the leader, on whichever replica it runs, for a
+// resync; false when one is running here or a request already waits.
+func (s *Service) TriggerResync(why string) bool {
+	if s.leading.Load() && !s.resyncFree() {
+		return false
+	}
+	ok, err := s.coord.RequestResync(context.Background(), why)
+	if err != nil {
+		s.log.Error("resync request failed", "error", err)
+		return false
+	}
+	if ok {
+		select {
+		case s.trigger <- why:
+		default:
+		}
+	}
+	return ok
+}
+
+func (s *Service) resyncFree() bool {
+	if s.resyncMu.TryLock() {
+		s.resyncMu.Unlock()
+		return true
+	}
+	return false
+}
+
+// reconcileLoop keeps the hooks as configured: when leadership begins
+// and then every hookReconcileInterval.
+func (s *Service) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(s.opts.Config.HookReconcileInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.ReconcileHooks(ctx, true); err != nil && ctx.Err() == nil {
+			s.log.Error("hook reconciliation failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) postResync(w http.ResponseWriter, r *http.Request) {
+	if !s.TriggerResync("admin API") {
+		writeJSON(w, http.StatusConflict, map[string]string{"status": "a resync is already running or queued"})
+		return
+	}
+	leader, _ := s.coord.Leader(r.Context())
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "resync started", "leader": leader})
+}
+
+// readyz is ready once the service runs and the catalog answers; it says
+// which replica leads and how deep the shared queue is.
+func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return
+	}
+	depth, err := s.store.Depth(r.Context())
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "catalog unavailable"})
+		return
+	}
+	leader, _ := s.coord.Leader(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "replica": s.coord.Replica(), "leader": leader, "queue_depth": depth})
+}
+
+func (s *Service) status(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	depth, _ := s.store.Depth(ctx)
+	leader, _ := s.coord.Leader(ctx)
+	replicas, _ := s.coord.Replicas(ctx)
+	st := map[string]any{"replica": s.coord.Replica(), "leader": leader, "leading": s.leading.Load(), "replicas": replicas,
+		"queue_depth": depth, "resync_running": !s.resyncFree()}
+	s.lastMu.Lock()
+	st["last_resync_error"] = s.lastErr
+	s.lastMu.Unlock()
+	if l, err := s.storedLastResync(ctx); err == nil && l != nil {
+		st["last_resync"] = l
+		if l.Error != "" {
+			st["last_resync_error"] = l.Error
+		}
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// registerReplicaMetrics adds the replica's view of the cluster: whether
+// it leads, how many replicas are live, when the last resync completed.
+func (s *Service) registerReplicaMetrics() {
+	bg := context.Background()
+	s.metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_leader", Help: "1 while this replica leads (runs resyncs and hook reconciliation).",
+			ConstLabels: prometheus.Labels{"replica": s.coord.Replica()}}, func() float64 {
+			if s.leading.Load() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_replicas", Help: "Live replicas sharing the catalog."}, func() float64 {
+			r, _ := s.coord.Replicas(bg)
+			return float64(len(r))
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_last_resync_completed_timestamp_seconds",
+			Help: "When the last resync completed, whichever replica ran it (0: none yet)."}, func() float64 {
+			l, _ := s.storedLastResync(bg)
+			if l == nil {
+				return 0
+			}
+			return float64(l.FinishedAt.UnixNano()) / 1e9
+		}),
+	)
+}

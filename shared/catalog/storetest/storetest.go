@@ -1,0 +1,484 @@
+// Package storetest is the contract every catalog.Backend keeps, as one
+// table of cases that the SQLite and the PostgreSQL store both run.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+)
+
+// Opener prepares an empty backend for a test and returns a function that
+// opens it (again: a second call is a second process on the same data).
+// The suite closes what it opens.
+type Opener func(t *testing.T) (open func() catalog.Backend)
+
+// Case is one contract test.
+type Case struct {
+	Name string
+	Run  func(t *testing.T, open func() catalog.Backend)
+}
+
+// Run runs every case against the backend opener makes.
+func Run(t *testing.T, opener Opener) {
+	for _, c := range Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			open := opener(t)
+			c.Run(t, func() catalog.Backend {
+				b := open()
+				t.Cleanup(func() { b.Close() })
+				return b
+			})
+		})
+	}
+}
+
+func ent(id, title string) *catalog.Entity {
+	return &catalog.Entity{Blueprint: "service", Identifier: id, Title: title,
+		Properties: map[string]any{"url": "http://x/" + id}, Relations: map[string]any{"group": "1"}}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lead makes b's replica the leader (the SQLite store always leads).
+func lead(t *testing.T, b catalog.Backend) {
+	t.Helper()
+	_, release, leader, ok, err := b.Coordination().TryLead(context.Background())
+	if err != nil || !ok {
+		t.Fatalf("TryLead: ok=%v leader=%q err=%v", ok, leader, err)
+	}
+	t.Cleanup(release)
+}
+
+func claimOne(t *testing.T, b catalog.Backend) *catalog.Event {
+	t.Helper()
+	got, err := b.Claim(context.Background(), 1, time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim: %d events, %v", len(got), err)
+	}
+	return got[0]
+}
+
+// Cases are the contract.
+var Cases = []Case{
+	{"UpsertStatsStaleDeletionAndDurability", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		lead(t, s)
+		run1, err := s.BeginRun(ctx)
+		must(t, err)
+		st, err := s.Upsert(ctx, run1, "project", []*catalog.Entity{ent("a", "A"), ent("b", "B"), ent("c", "C")})
+		if err != nil || st.Created != 3 {
+			t.Fatalf("first upsert %+v %v", st, err)
+		}
+		if n, err := s.DeleteStale(ctx, run1, "project"); n != 0 || err != nil {
+			t.Fatalf("deleted %d on first run: %v", n, err)
+		}
+		must(t, s.FinishRun(ctx, run1, true, time.Now()))
+		run2, _ := s.BeginRun(ctx)
+		st, err = s.Upsert(ctx, run2, "project", []*catalog.Entity{ent("a", "A"), ent("b", "B2")})
+		if err != nil || st.Unchanged != 1 || st.Updated != 1 || st.Created != 0 {
+			t.Fatalf("second upsert %+v %v", st, err)
+		}
+		// Another kind's entities are never touched by a project resync.
+		_, err = s.Upsert(ctx, run1, "group", []*catalog.Entity{{Blueprint: "gitlabGroup", Identifier: "1"}})
+		must(t, err)
+		if n, err := s.DeleteStale(ctx, run2, "project"); err != nil || n != 1 {
+			t.Fatalf("DeleteStale = %d, %v; want 1 (c)", n, err)
+		}
+		// Another process sees it all.
+		s2 := open()
+		all, err := s2.List(ctx, catalog.Filter{})
+		if err != nil || len(all) != 3 || all[0].Blueprint != "gitlabGroup" {
+			t.Fatalf("list %d %v", len(all), err)
+		}
+		svc, _ := s2.List(ctx, catalog.Filter{Blueprint: "service"})
+		if len(svc) != 2 || svc[0].Identifier != "a" || svc[1].Title != "B2" || svc[0].Properties["url"] != "http://x/a" || svc[0].Relations["group"] != "1" {
+			t.Fatalf("services %+v", svc)
+		}
+		if n, _ := s2.CountEntities(ctx); n != 3 {
+			t.Fatalf("count %d", n)
+		}
+	}},
+	{"QueueDedupeClaimCompleteAcrossRestart", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		ev := &catalog.Event{Delivery: "uuid-1", Source: "group", Scope: "1001", Type: "Push Hook", Object: "project:1",
+			Body: []byte(`{"object_kind":"push"}`), ReceivedAt: time.Now()}
+		if dup, err := s.Enqueue(ctx, ev); dup || err != nil || ev.ID == 0 {
+			t.Fatalf("first enqueue: %v %v id=%d", dup, err, ev.ID)
+		}
+		if dup, err := s.Enqueue(ctx, &catalog.Event{Delivery: "uuid-1", Body: []byte("{}"), ReceivedAt: time.Now()}); !dup || err != nil {
+			t.Fatalf("GitLab's retry must be a duplicate: %v %v", dup, err)
+		}
+		got := claimOne(t, s)
+		if got.Type != "Push Hook" || got.Object != "project:1" || got.Scope != "1001" || string(got.Body) != `{"object_kind":"push"}` {
+			t.Fatalf("claim: %+v", got)
+		}
+		if again, _ := s.Claim(ctx, 10, time.Minute); len(again) != 0 {
+			t.Fatal("a leased event must not be claimed twice")
+		}
+		// The process dies; the next one takes the event back.
+		s.Close()
+		s2 := open()
+		must(t, s2.Coordination().ReleaseOrphanedLeases(ctx))
+		got = claimOne(t, s2)
+		ch := catalog.Changes{Upserts: map[string][]*catalog.Entity{"project": {ent("p", "P")}}}
+		ch.Upserts["project"][0].Version = time.Now().UnixNano()
+		must(t, s2.Complete(ctx, got, ch))
+		if d, _ := s2.Depth(ctx); d != 0 {
+			t.Fatalf("depth %d after complete", d)
+		}
+		if l, _ := s2.List(ctx, catalog.Filter{}); len(l) != 1 || l[0].Identifier != "p" {
+			t.Fatalf("complete did not write: %v", l)
+		}
+		if n, _ := s2.Applied(ctx, "uuid-1"); n != 1 {
+			t.Fatalf("applied %d times", n)
+		}
+		// The delivery stays known after processing.
+		if dup, _ := s2.Enqueue(ctx, &catalog.Event{Delivery: "uuid-1", Body: []byte("{}"), ReceivedAt: time.Now()}); !dup {
+			t.Fatal("a processed delivery must still be a duplicate")
+		}
+	}},
+	{"LostLeaseCommitsNothing", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		ev := &catalog.Event{Delivery: "d1", Body: []byte("{}"), ReceivedAt: time.Now()}
+		_, err := s.Enqueue(ctx, ev)
+		must(t, err)
+		first, err := s.Claim(ctx, 1, time.Millisecond)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("claim %v %v", first, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		second := claimOne(t, s) // the lease ended: another worker takes it
+		ch := catalog.Changes{Upserts: map[string][]*catalog.Entity{"project": {ent("late", "L")}}}
+		if err := s.Complete(ctx, first[0], ch); !errors.Is(err, catalog.ErrLeaseLost) {
+			t.Fatalf("complete under an ended lease: %v", err)
+		}
+		if _, err := s.Retry(ctx, first[0], "x", time.Now(), 10); !errors.Is(err, catalog.ErrLeaseLost) {
+			t.Fatalf("retry under an ended lease: %v", err)
+		}
+		if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 0 {
+			t.Fatalf("an ended lease wrote %v", l)
+		}
+		must(t, s.Complete(ctx, second, catalog.Changes{}))
+		if n, _ := s.Applied(ctx, "d1"); n != 1 {
+			t.Fatalf("applied %d times", n)
+		}
+	}},
+	{"PerObjectOrder", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		var evs []*catalog.Event
+		for i, obj := range []string{"project:1", "project:1", "project:2", "", ""} {
+			ev := &catalog.Event{Delivery: fmt.Sprint("o", i), Object: obj, Body: []byte("{}"), ReceivedAt: time.Now()}
+			_, err := s.Enqueue(ctx, ev)
+			must(t, err)
+			evs = append(evs, ev)
+		}
+		got, err := s.Claim(ctx, 10, time.Minute)
+		must(t, err)
+		ids := func(es []*catalog.Event) []int64 {
+			var out []int64
+			for _, e := range es {
+				out = append(out, e.ID)
+			}
+			return out
+		}
+		want := []int64{evs[0].ID, evs[2].ID, evs[3].ID, evs[4].ID}
+		if fmt.Sprint(ids(got)) != fmt.Sprint(want) {
+			t.Fatalf("claimed %v, want %v (the second project:1 event waits for the first)", ids(got), want)
+		}
+		// The first fails and waits an hour: the second still waits.
+		_, err = s.Retry(ctx, got[0], "gitlab: 503", time.Now().Add(time.Hour), 10)
+		must(t, err)
+		if more, _ := s.Claim(ctx, 10, time.Minute); len(more) != 0 {
+			t.Fatalf("claimed %v while an older event of the object is queued", ids(more))
+		}
+		// Another process sees the same order.
+		s2 := open()
+		if more, _ := s2.Claim(ctx, 10, time.Minute); len(more) != 0 {
+			t.Fatalf("another process claimed %v out of order", ids(more))
+		}
+	}},
+	{"RetryThenDeadLetter", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		ev := &catalog.Event{Delivery: "d", Body: []byte("{}"), ReceivedAt: time.Now()}
+		_, err := s.Enqueue(ctx, ev)
+		must(t, err)
+		for i := 1; i <= 3; i++ {
+			got := claimOne(t, s)
+			dead, err := s.Retry(ctx, got, "gitlab: 503", time.Now(), 3)
+			if err != nil || dead != (i == 3) {
+				t.Fatalf("attempt %d: dead=%v err=%v", i, dead, err)
+			}
+		}
+		if d, _ := s.Depth(ctx); d != 0 {
+			t.Fatalf("dead event still queued: %d", d)
+		}
+		if n, _ := s.DeadLetters(ctx); n != 1 {
+			t.Fatalf("dead letters %d", n)
+		}
+		ev2 := &catalog.Event{Delivery: "d2", Body: []byte("{}"), ReceivedAt: time.Now()}
+		_, err = s.Enqueue(ctx, ev2)
+		must(t, err)
+		_, err = s.Retry(ctx, claimOne(t, s), "x", time.Now().Add(time.Hour), 10)
+		must(t, err)
+		if got, _ := s.Claim(ctx, 10, time.Minute); len(got) != 0 {
+			t.Fatal("claimed an event before its retry time")
+		}
+		if d, _ := s.Depth(ctx); d != 1 {
+			t.Fatalf("depth %d", d)
+		}
+	}},
+	{"VersionsTombstonesAndStaleSafety", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		lead(t, s)
+		t0 := time.Now().UnixNano()
+		run1, _ := s.BeginRun(ctx)
+		a, b := ent("a", "old"), ent("b", "B")
+		a.Version, b.Version = t0, t0
+		_, err := s.Upsert(ctx, run1, "project", []*catalog.Entity{a, b})
+		must(t, err)
+		// A webhook writes a newer "a" and deletes "b".
+		newer := ent("a", "new")
+		newer.Version = t0 + 100
+		complete := func(c catalog.Changes) {
+			t.Helper()
+			_, err := s.Enqueue(ctx, &catalog.Event{Body: []byte("{}"), ReceivedAt: time.Now()})
+			must(t, err)
+			must(t, s.Complete(ctx, claimOne(t, s), c))
+		}
+		complete(catalog.Changes{
+			Upserts: map[string][]*catalog.Entity{"project": {newer}},
+			Deletes: []catalog.Deletion{{Key: catalog.Key{Blueprint: "service", Identifier: "b"}, Version: t0 + 100}},
+		})
+		// A resync page fetched before the webhook neither reverts "a" nor
+		// brings "b" back.
+		run2, _ := s.BeginRun(ctx)
+		staleA, staleB := ent("a", "old"), ent("b", "B")
+		staleA.Version, staleB.Version = t0+50, t0+50
+		st, err := s.Upsert(ctx, run2, "project", []*catalog.Entity{staleA, staleB})
+		if err != nil || st.Unchanged != 2 {
+			t.Fatalf("stale page: %+v %v", st, err)
+		}
+		if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 1 || l[0].Title != "new" {
+			t.Fatalf("catalog after stale page: %+v", l)
+		}
+		// An entity a webhook creates during a resync survives that
+		// resync's stale deletion though the crawl never listed it.
+		run3, _ := s.BeginRun(ctx)
+		c := ent("c", "C")
+		c.Version = time.Now().UnixNano()
+		complete(catalog.Changes{Upserts: map[string][]*catalog.Entity{"project": {c}}})
+		fresh := ent("a", "new")
+		fresh.Version = time.Now().UnixNano()
+		_, err = s.Upsert(ctx, run3, "project", []*catalog.Entity{fresh})
+		must(t, err)
+		if n, _ := s.DeleteStale(ctx, run3, "project"); n != 0 {
+			t.Fatalf("deleted %d; the webhook's entity must survive", n)
+		}
+		// A later version re-creates a deleted entity.
+		again := ent("b", "B again")
+		again.Version = time.Now().UnixNano()
+		if st, _ := s.Upsert(ctx, run3, "project", []*catalog.Entity{again}); st.Created != 1 {
+			t.Fatalf("re-create after tombstone: %+v", st)
+		}
+		// A deletion older than the stored copy deletes nothing.
+		complete(catalog.Changes{Deletes: []catalog.Deletion{{Key: again.Key(), Version: again.Version - 1}}})
+		if ok, _ := s.HasKey(ctx, again.Key()); !ok {
+			t.Fatal("an older deletion removed a newer entity")
+		}
+	}},
+	{"MirrorPendingConfirmAndProjectKeys", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		lead(t, s)
+		run, _ := s.BeginRun(ctx)
+		x, y := ent("x", "X"), ent("y", "Y")
+		x.Project, y.Project = 42, 42
+		st, changed, err := s.UpsertPending(ctx, run, "issue", []*catalog.Entity{x, y})
+		if err != nil || st.Created != 2 || len(changed) != 2 {
+			t.Fatalf("pending upsert %+v %d %v", st, len(changed), err)
+		}
+		// Unconfirmed rows count as changed next time.
+		_, changed, _ = s.UpsertPending(ctx, run, "issue", []*catalog.Entity{x, y})
+		if len(changed) != 2 {
+			t.Fatalf("unconfirmed rows must be sent again: %d", len(changed))
+		}
+		must(t, s.Confirm(ctx, []catalog.Key{x.Key(), y.Key()}))
+		_, changed, _ = s.UpsertPending(ctx, run, "issue", []*catalog.Entity{x, y})
+		if len(changed) != 0 {
+			t.Fatalf("confirmed rows sent again: %d", len(changed))
+		}
+		keys, err := s.ProjectKeys(ctx, 42)
+		if err != nil || len(keys) != 2 || keys[0].Identifier != "x" {
+			t.Fatalf("project keys %v %v", keys, err)
+		}
+		run2, _ := s.BeginRun(ctx)
+		_, _, err = s.UpsertPending(ctx, run2, "issue", []*catalog.Entity{x})
+		must(t, err)
+		stale, total, err := s.StaleKeys(ctx, run2, "issue")
+		if err != nil || total != 2 || len(stale) != 1 || stale[0].Identifier != "y" {
+			t.Fatalf("stale %v of %d %v", stale, total, err)
+		}
+		must(t, s.DeleteKeys(ctx, stale))
+		if ok, _ := s.HasKey(ctx, y.Key()); ok {
+			t.Fatal("DeleteKeys kept y")
+		}
+		must(t, s.PutExamples(ctx, "issue", []byte(`[{"id":1}]`)))
+		must(t, s.PutExamples(ctx, "issue", []byte(`[{"id":2}]`)))
+		if ex, _ := s.Examples(ctx, "issue"); string(ex) != `[{"id":2}]` {
+			t.Fatalf("examples %s", ex)
+		}
+		if ex, err := s.Examples(ctx, "job"); ex != nil || err != nil {
+			t.Fatalf("no examples kept: %s %v", ex, err)
+		}
+	}},
+	{"SecretsSettingsAndTokenMappings", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		if _, ok, _ := s.HookSecret(ctx, "group:1"); ok {
+			t.Fatal("unexpected secret")
+		}
+		must(t, s.PutHookSecret(ctx, catalog.HookSecret{Scope: "group:1", HookID: 7, URL: "https://x/integration/hook/1", Secret: "s1"}))
+		must(t, s.PutHookSecret(ctx, catalog.HookSecret{Scope: "group:1", HookID: 8, URL: "https://x/integration/hook/1", Secret: "s2"}))
+		must(t, s.PutHookSecret(ctx, catalog.HookSecret{Scope: "system", HookID: 9, URL: "https://x/integration/system/hook", Secret: "s3"}))
+		h, ok, err := s.HookSecret(ctx, "group:1")
+		if !ok || err != nil || h.Secret != "s2" || h.HookID != 8 {
+			t.Fatalf("%+v %v %v", h, ok, err)
+		}
+		if sc, _ := s.HookScopes(ctx); fmt.Sprint(sc) != "[group:1 system]" {
+			t.Fatalf("scopes %v", sc)
+		}
+		must(t, s.DeleteHookSecret(ctx, "group:1"))
+		if _, ok, _ := s.HookSecret(ctx, "group:1"); ok {
+			t.Fatal("secret not deleted")
+		}
+		must(t, s.PutTokenMapping(ctx, "b", []byte(`{"token":"2"}`)))
+		must(t, s.PutTokenMapping(ctx, "a", []byte(`{"token":"1"}`)))
+		must(t, s.PutTokenMapping(ctx, "a", []byte(`{"token":"3"}`)))
+		names, values, err := s.TokenMappings(ctx)
+		if err != nil || fmt.Sprint(names) != "[a b]" || string(values[0]) != `{"token":"3"}` {
+			t.Fatalf("mappings %v %s %v", names, values, err)
+		}
+		if found, _ := s.DeleteTokenMapping(ctx, "a"); !found {
+			t.Fatal("delete a: not found")
+		}
+		if found, _ := s.DeleteTokenMapping(ctx, "a"); found {
+			t.Fatal("delete a twice: found")
+		}
+		if _, ok, err := s.Setting(ctx, "last_resync"); ok || err != nil {
+			t.Fatalf("setting before put: %v %v", ok, err)
+		}
+		must(t, s.PutSetting(ctx, "last_resync", []byte(`{"run":1}`)))
+		must(t, s.PutSetting(ctx, "last_resync", []byte(`{"run":2}`)))
+		if v, ok, _ := open().Setting(ctx, "last_resync"); !ok || string(v) != `{"run":2}` {
+			t.Fatalf("setting %s %v", v, ok)
+		}
+		if n, err := s.PruneDeliveries(ctx, time.Now()); n != 0 || err != nil {
+			t.Fatalf("prune %d %v", n, err)
+		}
+	}},
+	{"ResyncRequestsReachTheLeader", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		leader, other := open(), open()
+		lead(t, leader)
+		if name, err := other.Coordination().Leader(ctx); err != nil || name != leader.Coordination().Replica() {
+			t.Fatalf("leader %q %v", name, err)
+		}
+		if ok, err := other.Coordination().RequestResync(ctx, "admin API"); !ok || err != nil {
+			t.Fatalf("request %v %v", ok, err)
+		}
+		if ok, _ := other.Coordination().RequestResync(ctx, "again"); ok {
+			t.Fatal("a second request while one waits must say so")
+		}
+		why, ok, err := leader.Coordination().TakeResyncRequest(ctx)
+		if !ok || err != nil || why != "admin API" {
+			t.Fatalf("take %q %v %v", why, ok, err)
+		}
+		if _, ok, _ := leader.Coordination().TakeResyncRequest(ctx); ok {
+			t.Fatal("request taken twice")
+		}
+	}},
+	{"ConcurrentWorkersApplyEachEventOnce", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		a, b := open(), open()
+		const n = 200
+		for i := 0; i < n; i++ {
+			_, err := a.Enqueue(ctx, &catalog.Event{Delivery: fmt.Sprint("c", i), Object: fmt.Sprint("project:", i%7),
+				Body: []byte("{}"), ReceivedAt: time.Now()})
+			must(t, err)
+		}
+		// Per object, the order in which events were applied.
+		var mu sync.Mutex
+		applied := map[string][]int64{}
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			s := a
+			if w%2 == 1 {
+				s = b
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					evs, err := s.Claim(ctx, 3, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(evs) == 0 {
+						if d, _ := s.Depth(ctx); d == 0 {
+							return
+						}
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					for _, ev := range evs {
+						// Recorded before Complete: the object's next event
+						// cannot be claimed until this one is committed.
+						mu.Lock()
+						applied[ev.Object] = append(applied[ev.Object], ev.ID)
+						mu.Unlock()
+						e := ent(ev.Delivery, ev.Object)
+						e.Version = time.Now().UnixNano()
+						if err := s.Complete(ctx, ev, catalog.Changes{Upserts: map[string][]*catalog.Entity{"project": {e}}}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := 0; i < n; i++ {
+			if got, _ := a.Applied(ctx, fmt.Sprint("c", i)); got != 1 {
+				t.Fatalf("delivery c%d applied %d times", i, got)
+			}
+		}
+		for obj, ids := range applied {
+			for i := 1; i < len(ids); i++ {
+				if ids[i] < ids[i-1] {
+					t.Fatalf("%s applied out of order: %v", obj, ids)
+				}
+			}
+		}
+		if c, _ := a.CountEntities(ctx); c != n {
+			t.Fatalf("%d entities, want %d", c, n)
+		}
+	}},
+}
