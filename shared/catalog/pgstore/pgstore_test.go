@@ -181,4 +181,3 @@ func TestPasswordNotInErrors(t *testing.T) {
 		t.Fatalf("parse error: %v", err)
 	}
 }
-
