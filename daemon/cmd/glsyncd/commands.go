@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -13,7 +17,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
@@ -121,7 +128,7 @@ func printSummary(w io.Writer, sum *resync.Summary) {
 }
 
 func (a *app) catalogCommand() *cobra.Command {
-	c := &cobra.Command{Use: "catalog", Short: "Inspect the embedded catalog"}
+	c := &cobra.Command{Use: "catalog", Short: "Inspect the catalog, or move the embedded one into PostgreSQL"}
 	var blueprint, output string
 	list := &cobra.Command{
 		Use:   "list",
@@ -154,8 +161,65 @@ func (a *app) catalogCommand() *cobra.Command {
 	}
 	list.Flags().StringVar(&blueprint, "blueprint", "", "only this blueprint (e.g. service, gitlabGroup)")
 	list.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
-	c.AddCommand(list)
+	c.AddCommand(list, a.migrateCommand())
 	return c
+}
+
+// migrateCommand copies the embedded catalog (entities, runs, queued and
+// dead events, delivery ids, hook secrets, token mappings, examples,
+// settings) into an empty PostgreSQL database, holding the data
+// directory's run lock so no daemon writes meanwhile.
+func (a *app) migrateCommand() *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "migrate --to postgres://user:password@host:5432/database",
+		Short: "Copy the embedded SQLite catalog (--data-dir) into an empty PostgreSQL database",
+		Long: "Copies everything the data directory's catalog holds (entities, resync runs, queued and dead\n" +
+			"events, delivery ids, hook secrets, token mappings, raw examples, settings) into PostgreSQL in one\n" +
+			"transaction. Stop glsyncd run first: the copy holds the data directory's run lock. Then start the\n" +
+			"replicas with catalog: postgres and databaseUrl (GLSYNC_DATABASE_URL).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				to = a.getenv(config.EnvDatabaseURL)
+			}
+			if to == "" {
+				return usageErr(fmt.Errorf("--to: the PostgreSQL database to copy into is required (or %s)", config.EnvDatabaseURL))
+			}
+			ctx := cmd.Context()
+			dir := a.resolvedDataDir()
+			if _, err := os.Stat(filepath.Join(dir, sqlitestore.FileName)); err != nil {
+				return usageErr(fmt.Errorf("--data-dir: no catalog in %s (%s not found)", dir, sqlitestore.FileName))
+			}
+			unlock, err := sqlitestore.LockRun(dir)
+			if err != nil {
+				return failedErr(err)
+			}
+			defer unlock()
+			from, err := sqlitestore.Open(dir)
+			if err != nil {
+				return failedErr(err)
+			}
+			defer from.Close()
+			dst, err := pgstore.Open(ctx, to, pgstore.Options{})
+			if err != nil {
+				return failedErr(err)
+			}
+			defer dst.Close()
+			counts, err := dst.Import(ctx, from)
+			if err != nil {
+				return failedErr(fmt.Errorf("catalog migrate: nothing was copied: %w", err))
+			}
+			tables := slices.Sorted(maps.Keys(counts))
+			for _, t := range tables {
+				fmt.Fprintf(a.stdout, "%-15s %d\n", t, counts[t])
+			}
+			fmt.Fprintf(a.stdout, "copied %s into PostgreSQL; run glsyncd with catalog: postgres and this databaseUrl (the SQLite file is left as it was)\n", dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "PostgreSQL URL to copy into (env "+config.EnvDatabaseURL+")")
+	return cmd
 }
 
 func printTable(w io.Writer, ents []*catalog.Entity) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,7 +28,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("GLSYNC_TEST_CHILD") == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m)
 }
 
 func freeAddr(t *testing.T) string {
