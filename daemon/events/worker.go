@@ -137,8 +137,16 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		}
 		return
 	}
-	if err := w.Queue.Complete(ctx, ev, res.Changes); err != nil {
+	if err := w.complete(ctx, ev, res.Changes); err != nil {
+		if errors.Is(err, catalog.ErrLeaseLost) {
+			log.Warn("event: another worker holds it now (its lease ended); not committed here", "error", err)
+			return
+		}
 		log.Error("event: committing its changes failed; it stays queued", "error", err)
+		// Release it for another attempt rather than leaving it leased.
+		if _, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
+			log.Error("event: could not be released; its lease will expire", "error", rerr)
+		}
 		return
 	}
 	if w.Metrics != nil {
@@ -157,4 +165,27 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	default:
 		log.Info("event ignored", "outcome", string(res.Outcome), "detail", res.Detail)
 	}
+}
+
+// completeRetries bound how long a commit is retried when the catalog is
+// unreachable (a database restart): the changes are in hand, and
+// committing them when it is back beats fetching them again.
+const (
+	completeAttempts = 8
+	completeBackoff  = 250 * time.Millisecond
+)
+
+func (w *Worker) complete(ctx context.Context, ev *catalog.Event, c catalog.Changes) error {
+	var err error
+	for i := 0; i < completeAttempts; i++ {
+		if err = w.Queue.Complete(ctx, ev, c); err == nil || errors.Is(err, catalog.ErrLeaseLost) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(completeBackoff << min(i, 4)):
+		}
+	}
+	return err
 }

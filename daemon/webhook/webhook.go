@@ -58,6 +58,12 @@ type Receiver struct {
 	// ObjectKey names the object a delivery is about, so the queue applies
 	// events for one object in order (see catalog.Event.Object).
 	ObjectKey func(eventType string, body []byte) string
+	// EnqueueWait is how long a delivery waits for an unreachable queue
+	// (a database restarting) before it is answered 503 (default 5 s;
+	// GitLab waits 10 s for an answer). GitLab disables a hook after 4
+	// failed deliveries in a row, so riding out a short outage here keeps
+	// the events coming.
+	EnqueueWait time.Duration
 	// Notify is called after an event is queued.
 	Notify  func()
 	Metrics *metrics.Metrics
@@ -186,9 +192,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rc.ObjectKey != nil {
 		ev.Object = rc.ObjectKey(event, body)
 	}
-	dup, err := rc.Queue.Enqueue(r.Context(), ev)
+	dup, err := rc.enqueue(r.Context(), ev)
 	if err != nil {
-		log.Error("webhook: queueing failed; GitLab will see 503", "event", event, "error", err)
+		log.Error("webhook: queueing failed; GitLab will see 503", "event", event, "error", err, "waited", rc.enqueueWait())
 		rc.reject(w, http.StatusServiceUnavailable, "queue_error", "could not queue the event; try again")
 		return
 	}
@@ -276,4 +282,30 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+func (rc *Receiver) enqueueWait() time.Duration {
+	if rc.EnqueueWait > 0 {
+		return rc.EnqueueWait
+	}
+	return 5 * time.Second
+}
+
+// enqueue queues ev, trying again while the queue is unreachable, up to
+// EnqueueWait.
+func (rc *Receiver) enqueue(ctx context.Context, ev *catalog.Event) (bool, error) {
+	deadline := time.Now().Add(rc.enqueueWait())
+	wait := 50 * time.Millisecond
+	for {
+		dup, err := rc.Queue.Enqueue(ctx, ev)
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return dup, err
+		}
+		select {
+		case <-ctx.Done():
+			return dup, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }

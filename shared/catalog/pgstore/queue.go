@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -291,4 +292,27 @@ func (s *Store) DeadLetters(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("queue: dead letters: %w", err)
 	}
 	return n, nil
+}
+
+// DebugQueue describes the queued events (id, object, attempts, when due,
+// lease, owner, last error), for failing tests and operators.
+func (s *Store) DebugQueue(ctx context.Context) string {
+	rows, err := s.pool.Query(ctx, `SELECT id, object, attempts, next_ns, lease_ns, lease_owner, last_error FROM events ORDER BY id LIMIT 50`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	now := time.Now().UnixNano()
+	for rows.Next() {
+		var id, next, lease, owner int64
+		var attempts int
+		var obj, lastErr string
+		if err := rows.Scan(&id, &obj, &attempts, &next, &lease, &owner, &lastErr); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "event %d object=%q attempts=%d due_in=%s lease_left=%s owner=%d last_error=%q\n",
+			id, obj, attempts, time.Duration(next-now), time.Duration(lease-now), owner, lastErr)
+	}
+	return b.String()
 }

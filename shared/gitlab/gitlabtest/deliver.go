@@ -101,8 +101,12 @@ func (s *Server) send(ctx context.Context, h Hook, event, uuid string, body []by
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		// GitLab records a failed delivery too (the hook's "Recent events").
 		d.Err = err
 		s.deliveryResult(h.ID, false)
+		s.deliverM.Lock()
+		s.deliveries = append(s.deliveries, d)
+		s.deliverM.Unlock()
 		return d
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
