@@ -51,64 +51,19 @@ func BenchmarkWebhookIngest(b *testing.B) {
 	}
 	sim.SetFaults(gitlabtest.Faults{Latency: 2 * time.Millisecond})
 	hook := sim.Hooks()[0]
-	// One real delivery gives the exact body and headers to replay.
-	var projects []gitlabtest.ProjectInfo
-	for _, p := range sim.Projects() {
-		if !p.EmptyRepo {
-			projects = append(projects, p)
-		}
-	}
-	bodies := make([][]byte, len(projects))
-	for i, p := range projects {
-		bodies[i] = []byte(fmt.Sprintf(`{"object_kind":"push","event_name":"push","ref":"refs/heads/main","project_id":%d,"project":{"id":%d,"path_with_namespace":%q}}`,
-			p.ID, p.ID, p.PathWithNamespace))
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	bodies := pushBodies(sim)
 	var lat []time.Duration
 	var accepted, processed time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		before := depthProcessed(svc)
-		lats := make([]time.Duration, events)
-		var wg sync.WaitGroup
-		next := make(chan int)
 		start := time.Now()
-		for s := 0; s < senders; s++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for n := range next {
-					req, _ := http.NewRequest(http.MethodPost, hook.URL, bytes.NewReader(bodies[n%len(bodies)]))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("X-Gitlab-Event", "Push Hook")
-					req.Header.Set("X-Gitlab-Token", hook.Token)
-					req.Header.Set("X-Gitlab-Event-UUID", fmt.Sprintf("bench-%d-%d", i, n))
-					t0 := time.Now()
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusAccepted {
-						b.Errorf("delivery %d: %d", n, resp.StatusCode)
-					}
-					lats[n] = time.Since(t0)
-				}
-			}()
-		}
-		for n := 0; n < events; n++ {
-			next <- n
-		}
-		close(next)
-		wg.Wait()
+		lat = append(lat, sendDeliveries(b, []string{hook.URL}, hook.Token, bodies, fmt.Sprintf("bench-%d", i), events, senders)...)
 		accepted += time.Since(start)
 		for depthProcessed(svc)-before < events {
 			time.Sleep(5 * time.Millisecond)
 		}
 		processed += time.Since(start)
-		lat = append(lat, lats...)
 	}
 	b.StopTimer()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -134,4 +89,58 @@ func depthProcessed(s *Service) int {
 		}
 	}
 	return total
+}
+
+// pushBodies are push payloads for the simulator's projects that have a
+// repository.
+func pushBodies(sim *gitlabtest.Server) [][]byte {
+	var bodies [][]byte
+	for _, p := range sim.Projects() {
+		if !p.EmptyRepo {
+			bodies = append(bodies, []byte(fmt.Sprintf(`{"object_kind":"push","event_name":"push","ref":"refs/heads/main","project_id":%d,"project":{"id":%d,"path_with_namespace":%q}}`,
+				p.ID, p.ID, p.PathWithNamespace)))
+		}
+	}
+	return bodies
+}
+
+// sendDeliveries posts events push deliveries from senders concurrent
+// senders, spread round-robin over urls (a load balancer in front of
+// replicas), and returns each delivery's time to its 202.
+func sendDeliveries(b *testing.B, urls []string, token string, bodies [][]byte, prefix string, events, senders int) []time.Duration {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	lats := make([]time.Duration, events)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for s := 0; s < senders; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range next {
+				req, _ := http.NewRequest(http.MethodPost, urls[n%len(urls)], bytes.NewReader(bodies[n%len(bodies)]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Gitlab-Event", "Push Hook")
+				req.Header.Set("X-Gitlab-Token", token)
+				req.Header.Set("X-Gitlab-Event-UUID", fmt.Sprintf("%s-%d", prefix, n))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					b.Errorf("delivery %d: %d", n, resp.StatusCode)
+				}
+				lats[n] = time.Since(t0)
+			}
+		}()
+	}
+	for n := 0; n < events; n++ {
+		next <- n
+	}
+	close(next)
+	wg.Wait()
+	return lats
 }
