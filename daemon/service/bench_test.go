@@ -66,12 +66,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 		processed += time.Since(start)
 	}
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	n := float64(events * b.N)
-	b.ReportMetric(n/accepted.Seconds(), "accepted/s")
-	b.ReportMetric(n/processed.Seconds(), "processed/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-accept-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-accept-ms")
+	reportIngest(b, lat, events*b.N, accepted, processed)
 	cancel()
 	_ = svc.Wait()
 }
@@ -143,4 +138,15 @@ func sendDeliveries(b *testing.B, urls []string, token string, bodies [][]byte, 
 	close(next)
 	wg.Wait()
 	return lats
+}
+
+// reportIngest reports deliveries accepted and processed per second and
+// the accept latency's median and 99th percentile.
+func reportIngest(b *testing.B, lat []time.Duration, events int, accepted, processed time.Duration) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	n := float64(events)
+	b.ReportMetric(n/accepted.Seconds(), "accepted/s")
+	b.ReportMetric(n/processed.Seconds(), "processed/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-accept-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-accept-ms")
 }

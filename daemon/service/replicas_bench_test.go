@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -95,12 +94,7 @@ func BenchmarkWebhookIngestReplicas(b *testing.B) {
 				processed += time.Since(start)
 			}
 			b.StopTimer()
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-			n := float64(events * b.N)
-			b.ReportMetric(n/accepted.Seconds(), "accepted/s")
-			b.ReportMetric(n/processed.Seconds(), "processed/s")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-accept-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-accept-ms")
+			reportIngest(b, lat, events*b.N, accepted, processed)
 		})
 	}
 }
