@@ -8,6 +8,8 @@
 package config
 
 import (
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -259,7 +261,7 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if file, fsrc := pick(f.OAuthTokenFile, EnvOAuthTokenFile, getenv); file != "" {
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return nil, &Error{Setting: "oauthTokenFile", Source: fsrc, Err: fmt.Errorf("cannot be read: %w", err)}
+			return nil, &Error{Setting: "oauthTokenFile", Source: fsrc, Err: errors.New("cannot be read: " + redact.Within(err.Error(), file))}
 		}
 		c.OAuth, c.TokenFile = true, file
 		if token == "" && c.TokenMapping == nil {
@@ -278,7 +280,7 @@ func build(f file, getenv func(string) string) (*Config, error) {
 			return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: errors.New("is private-token, but an OAuth token file is set")}
 		}
 	default:
-		return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: fmt.Errorf("must be private-token (PRIVATE-TOKEN header) or oauth (Authorization: Bearer), got %q", truncateValue(auth))}
+		return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: fmt.Errorf("must be private-token (PRIVATE-TOKEN header) or oauth (Authorization: Bearer), got %s", redact.Quote(auth))}
 	}
 	switch {
 	case token != "" && c.TokenMapping != nil:
@@ -304,7 +306,10 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if host != "" {
 		u, err := url.Parse(host)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must be an http(s) URL like %s, got %q", DefaultGitLabHost, host)}
+			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must be an http(s) URL like %s, got %s", DefaultGitLabHost, redact.Quote(host))}
+		}
+		if u.User != nil {
+			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must not hold credentials (%s): tokens go in tokenMapping or gitlabToken", redact.URL(host))}
 		}
 		c.GitLabHost = strings.TrimRight(host, "/")
 	}
@@ -325,7 +330,10 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if app != "" {
 		u, err := url.Parse(app)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &Error{Setting: "appHost", Source: src, Err: fmt.Errorf("must be the http(s) URL GitLab can reach this service at, got %q", app)}
+			return nil, &Error{Setting: "appHost", Source: src, Err: fmt.Errorf("must be the http(s) URL GitLab can reach this service at, got %s", redact.Quote(app))}
+		}
+		if u.User != nil {
+			return nil, &Error{Setting: "appHost", Source: src, Err: fmt.Errorf("must not hold credentials (%s): GitLab authenticates deliveries with the hook's secret", redact.URL(app))}
 		}
 		c.AppHost = strings.TrimRight(app, "/")
 	}
@@ -337,7 +345,7 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if v := getenv(EnvUseSystemHook); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, &Error{Setting: "useSystemHook", Source: EnvUseSystemHook, Err: fmt.Errorf("must be true or false, got %q", v)}
+			return nil, &Error{Setting: "useSystemHook", Source: EnvUseSystemHook, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(v))}
 		}
 		c.UseSystemHook = b
 	}
@@ -391,7 +399,7 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if v := getenv(EnvMaxConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return nil, &Error{Setting: "maxConcurrentRequests", Source: EnvMaxConcurrency, Err: fmt.Errorf("must be a whole number, got %q", v)}
+			return nil, &Error{Setting: "maxConcurrentRequests", Source: EnvMaxConcurrency, Err: fmt.Errorf("must be a whole number, got %s", redact.Quote(v))}
 		}
 		c.MaxConcurrentRequests = n
 	}
@@ -404,7 +412,7 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if v := getenv(EnvMaxRetries); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return nil, &Error{Setting: "maxRetries", Source: EnvMaxRetries, Err: fmt.Errorf("must be a whole number, got %q", v)}
+			return nil, &Error{Setting: "maxRetries", Source: EnvMaxRetries, Err: fmt.Errorf("must be a whole number, got %s", redact.Quote(v))}
 		}
 		c.MaxRetries = n
 	}
@@ -428,7 +436,7 @@ func boolSetting(name string, fileVal *bool, env string, def bool, getenv func(s
 	if e := getenv(env); e != "" {
 		b, err := strconv.ParseBool(e)
 		if err != nil {
-			return false, &Error{Setting: name, Source: env, Err: fmt.Errorf("must be true or false, got %q", e)}
+			return false, &Error{Setting: name, Source: env, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(e))}
 		}
 		v = b
 	}
@@ -447,7 +455,7 @@ func (c *Config) portSettings(f file, getenv func(string) string) error {
 		base = "https://api.getport.io"
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &Error{Setting: "portBaseUrl", Source: src, Err: fmt.Errorf("must be an http(s) URL like https://api.getport.io, got %q", base)}
+		return &Error{Setting: "portBaseUrl", Source: src, Err: fmt.Errorf("must be an http(s) URL like https://api.getport.io, got %s", redact.Quote(base))}
 	}
 	c.PortBaseURL = strings.TrimRight(base, "/")
 	c.IntegrationIdentifier, _ = pick(f.IntegrationIdentifier, EnvIntegrationID, getenv)
@@ -468,7 +476,7 @@ func (c *Config) portSettings(f file, getenv func(string) string) error {
 	if v := getenv(EnvDeleteThreshold); v != "" {
 		t, perr := strconv.ParseFloat(v, 64)
 		if perr != nil {
-			return &Error{Setting: "deletionThreshold", Source: EnvDeleteThreshold, Err: fmt.Errorf("must be a number between 0 and 1, got %q", v)}
+			return &Error{Setting: "deletionThreshold", Source: EnvDeleteThreshold, Err: fmt.Errorf("must be a number between 0 and 1, got %s", redact.Quote(v))}
 		}
 		c.DeletionThreshold = t
 	}
@@ -493,7 +501,7 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	cron, src := pick(f.ResyncCron, EnvResyncCron, getenv)
 	if cron != "" {
 		if _, err := cronParser.Parse(cron); err != nil {
-			return &Error{Setting: "resyncCron", Source: src, Err: fmt.Errorf("invalid cron expression %q: %v (five fields: minute hour day-of-month month day-of-week, or @every 2h)", cron, err)}
+			return &Error{Setting: "resyncCron", Source: src, Err: fmt.Errorf("invalid cron expression %s: %s (five fields: minute hour day-of-month month day-of-week, or @every 2h)", redact.Quote(cron), redact.Within(err.Error(), cron))}
 		}
 		if c.ScheduledResyncInterval > 0 {
 			return &Error{Setting: "resyncCron", Source: src, Err: errors.New("set either scheduledResyncInterval or resyncCron, not both")}
@@ -507,7 +515,7 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	if v := getenv(EnvResyncOnStart); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return &Error{Setting: "resyncOnStart", Source: EnvResyncOnStart, Err: fmt.Errorf("must be true or false, got %q", v)}
+			return &Error{Setting: "resyncOnStart", Source: EnvResyncOnStart, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(v))}
 		}
 		c.ResyncOnStart = b
 	}
@@ -529,7 +537,7 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	if f.HookReconcileInterval != "" {
 		d, err := time.ParseDuration(f.HookReconcileInterval)
 		if err != nil || d < time.Minute {
-			return &Error{Setting: "hookReconcileInterval", Err: fmt.Errorf("must be a duration of at least 1m, got %q", f.HookReconcileInterval)}
+			return &Error{Setting: "hookReconcileInterval", Err: fmt.Errorf("must be a duration of at least 1m, got %s", redact.Quote(f.HookReconcileInterval))}
 		}
 		c.HookReconcileInterval = d
 	}
@@ -676,7 +684,7 @@ func parseInterval(v string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, fmt.Errorf("must be minutes (e.g. 120) or a duration (e.g. 2h), got %q", v)
+		return 0, fmt.Errorf("must be minutes (e.g. 120) or a duration (e.g. 2h), got %s", redact.Quote(v))
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("must not be negative, got %s", v)
@@ -685,15 +693,6 @@ func parseInterval(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be at least 1 minute, got %s", v)
 	}
 	return d, nil
-}
-
-// truncateValue shows a setting's value in an error without echoing a
-// long one (it may be a token put in the wrong place).
-func truncateValue(v string) string {
-	if len(v) > 16 {
-		return fmt.Sprintf("a %d-character value", len(v))
-	}
-	return v
 }
 
 // ClientOptions adds the GitLab authentication settings to client
@@ -718,7 +717,7 @@ func (c *Config) storageSettings(f file, getenv func(string) string) error {
 	case "embedded", "port", "postgres":
 		c.Catalog = cat
 	default:
-		return &Error{Setting: "catalog", Source: src, Err: fmt.Errorf("must be embedded, postgres or port, got %q", cat)}
+		return &Error{Setting: "catalog", Source: src, Err: fmt.Errorf("must be embedded, postgres or port, got %s", redact.Quote(cat))}
 	}
 	if dbURL != "" {
 		if c.Catalog == "embedded" {

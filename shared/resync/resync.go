@@ -11,6 +11,8 @@
 package resync
 
 import (
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
+
 	"context"
 	"errors"
 	"fmt"
@@ -140,7 +142,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resync: %w", err)
 	}
-	log.Info("resync started", "run", run, "gitlab", opts.Config.GitLabHost, "tokens", len(sources), "kinds", opts.Mapping.Kinds())
+	log.Info("resync started", "run", run, "gitlab", redact.URL(opts.Config.GitLabHost), "tokens", len(sources), "kinds", opts.Mapping.Kinds())
 
 	sum := &Summary{Run: run}
 	var wg sync.WaitGroup

@@ -8,6 +8,8 @@
 package tokenmap
 
 import (
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -218,23 +220,6 @@ func jsonReason(err error) string {
 	return "invalid value"
 }
 
-// knownPrefixes are GitLab token prefixes, kept in masked output because
-// they tell the user which kind of token is meant without revealing it.
-var knownPrefixes = []string{"glpat-", "gldt-", "glrt-", "gloas-", "glsoat-", "glft-", "glcbt-", "glimt-", "glptt-", "glagent-", "gloa-"}
-
 // Mask returns a token shortened to its type prefix and two characters,
-// e.g. "glpat-QX…". Short tokens are masked entirely.
-func Mask(token string) string {
-	prefix := ""
-	rest := token
-	for _, p := range knownPrefixes {
-		if strings.HasPrefix(token, p) {
-			prefix, rest = p, token[len(p):]
-			break
-		}
-	}
-	if len(rest) < 8 {
-		return prefix + "…"
-	}
-	return prefix + rest[:2] + "…"
-}
+// e.g. "glpat-QX…" (see redact.Token).
+func Mask(token string) string { return redact.Token(token) }

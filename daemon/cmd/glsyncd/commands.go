@@ -21,6 +21,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
@@ -253,7 +254,7 @@ func (a *app) validateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "config ok: gitlabHost %s, %d token(s), Ocean %s defaults\n", cfg.GitLabHost, len(cfg.TokenMapping), cfg.OceanVersion)
+			fmt.Fprintf(a.stdout, "config ok: gitlabHost %s, %d token(s), Ocean %s defaults\n", redact.URL(cfg.GitLabHost), len(cfg.TokenMapping), cfg.OceanVersion)
 			for _, e := range cfg.TokenMapping {
 				fmt.Fprintf(a.stdout, "  %s: %s\n", e.Masked(), strings.Join(e.Patterns, ", "))
 			}
