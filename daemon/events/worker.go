@@ -25,6 +25,10 @@ type Worker struct {
 	// Lease is how long a claimed event is hidden from other claims
 	// (default 2 minutes); a crashed process's events return after it.
 	Lease time.Duration
+	// MaxBytes bounds the bodies of the events in hand at once (0: no
+	// bound): deliveries of up to 25 MB each, times the workers, would not
+	// fit a small pod.
+	MaxBytes int64
 	// MaxAttempts moves an event to the dead-letter table after that many
 	// failed attempts (default 10).
 	MaxAttempts int
@@ -74,7 +78,7 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 		if ctx.Err() != nil {
 			return
 		}
-		evs, err := w.Queue.Claim(ctx, w.Workers, w.Lease)
+		evs, err := w.Queue.Claim(ctx, w.Workers, w.MaxBytes, w.Lease)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("event queue: claim failed", "error", err)
 		}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
@@ -224,13 +225,13 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
-		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers,
+		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: opts.Config.WebhookMaxInFlightBytes,
 	}
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
-		Scopes: s.hookScopes, ObjectKey: events.ObjectKey,
+		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(opts.Config.WebhookMaxInFlightBytes),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)

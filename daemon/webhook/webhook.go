@@ -6,6 +6,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -17,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"io"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -58,6 +59,13 @@ type Receiver struct {
 	// ObjectKey names the object a delivery is about, so the queue applies
 	// events for one object in order (see catalog.Event.Object).
 	ObjectKey func(eventType string, body []byte) string
+	// InFlight, when set, bounds the delivery bytes held in memory at
+	// once: a delivery takes its size (its Content-Length, else MaxBody)
+	// before its body is read, and waits up to InFlightWait for room; then
+	// it is answered 503 with Retry-After instead of growing the process
+	// toward an out-of-memory kill.
+	InFlight     *semaphore.Weighted
+	InFlightWait time.Duration
 	// EnqueueWait is how long a delivery waits for an unreachable queue
 	// (a database restarting) before it is answered 503 (default 5 s;
 	// GitLab waits 10 s for an answer). GitLab disables a hook after 4
@@ -69,8 +77,12 @@ type Receiver struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 
+	// WarnEvery is how often a refusal is logged per hook scope and
+	// reason (default warnEvery).
+	WarnEvery time.Duration
+
 	warnMu sync.Mutex
-	warned map[string]time.Time // scope → last refusal logged
+	warned map[string]*warnState // scope and message → last refusal logged
 }
 
 // warnEvery bounds refusal logs: one per hook scope and reason in this
@@ -78,23 +90,56 @@ type Receiver struct {
 // port can send them).
 const warnEvery = time.Minute
 
-// warnOnce logs msg for scope unless it was logged in the last warnEvery.
+// warnOnce logs msg for scope unless it was logged in the last warnEvery;
+// the next line says how many were suppressed meanwhile. Scopes come from
+// request paths anyone can send, so at most maxWarnKeys are remembered:
+// beyond that, refusals are counted under one key per message.
 func (rc *Receiver) warnOnce(log *slog.Logger, scope, msg string, args ...any) {
 	rc.warnMu.Lock()
 	if rc.warned == nil {
-		rc.warned = map[string]time.Time{}
+		rc.warned = map[string]*warnState{}
+	}
+	now := time.Now()
+	every := rc.WarnEvery
+	if every <= 0 {
+		every = warnEvery
 	}
 	key := scope + "\x00" + msg
-	last, seen := rc.warned[key]
-	now := time.Now()
-	if seen && now.Sub(last) < warnEvery {
+	st, seen := rc.warned[key]
+	if !seen && len(rc.warned) >= maxWarnKeys {
+		for k, v := range rc.warned {
+			if now.Sub(v.last) >= every {
+				delete(rc.warned, k)
+			}
+		}
+		if len(rc.warned) >= maxWarnKeys {
+			scope, key = "(many scopes)", "*\x00"+msg
+			st, seen = rc.warned[key]
+		}
+	}
+	if seen && now.Sub(st.last) < every {
+		st.suppressed++
 		rc.warnMu.Unlock()
 		return
 	}
-	rc.warned[key] = now
+	suppressed := 0
+	if seen {
+		suppressed = st.suppressed
+	}
+	rc.warned[key] = &warnState{last: now}
 	rc.warnMu.Unlock()
-	log.Warn(msg, append([]any{"scope", scope, "repeats_suppressed_for", warnEvery.String()}, args...)...)
+	log.Warn(msg, append([]any{"scope", scope, "suppressed_since_last", suppressed, "repeats_suppressed_for", every.String()}, args...)...)
 }
+
+// warnState is when a refusal was last logged and how many like it were
+// not logged since.
+type warnState struct {
+	last       time.Time
+	suppressed int
+}
+
+// maxWarnKeys bounds the memory refusal logging may take.
+const maxWarnKeys = 1024
 
 func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
 	if rc.Metrics != nil {
@@ -155,7 +200,29 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if maxBody <= 0 {
 		maxBody = 25 << 20
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	need := maxBody
+	if r.ContentLength >= 0 && r.ContentLength < maxBody {
+		need = r.ContentLength + 1 // +1: a body longer than announced still hits MaxBytesReader's limit
+	}
+	if rc.InFlight != nil {
+		wait := rc.InFlightWait
+		if wait <= 0 {
+			wait = 2 * time.Second
+		}
+		actx, cancel := context.WithTimeout(r.Context(), wait)
+		err := rc.InFlight.Acquire(actx, need)
+		cancel()
+		if err != nil {
+			rc.warnOnce(log, "any", "webhook: delivery refused for now: the deliveries in memory fill webhookMaxInFlightBytes; GitLab will see 503 with Retry-After")
+			w.Header().Set("Retry-After", "5")
+			rc.reject(w, http.StatusServiceUnavailable, "busy", "too many large deliveries at once; try again")
+			return
+		}
+		defer rc.InFlight.Release(need)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(need, 1<<20)))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBody))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -180,7 +247,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, "ignored")
 		return
 	default:
-		log.Warn("webhook: unknown event type", "event", truncate(event, 64))
+		rc.warnOnce(log, "any", "webhook: unknown event type refused", "event", truncate(event, 64))
 		rc.reject(w, http.StatusBadRequest, "unknown_event", "unknown X-Gitlab-Event")
 		return
 	}

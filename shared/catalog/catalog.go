@@ -132,8 +132,10 @@ type Queue interface {
 	// when its delivery id was accepted before.
 	Enqueue(ctx context.Context, e *Event) (duplicate bool, err error)
 	// Claim leases up to n due events for lease; a crashed worker's events
-	// come back when the lease ends.
-	Claim(ctx context.Context, n int, lease time.Duration) ([]*Event, error)
+	// come back when the lease ends. With maxBytes > 0 the events' bodies
+	// add up to at most maxBytes (one event is always handed out, however
+	// large), so the workers' memory is bounded.
+	Claim(ctx context.Context, n int, maxBytes int64, lease time.Duration) ([]*Event, error)
 	// Claim hands out, per Object, only the oldest queued event, so events
 	// for one object are applied in order.
 	//

@@ -51,6 +51,7 @@ const (
 	EnvAdminToken        = "GLSYNC_ADMIN_TOKEN"
 	EnvCatalog           = "GLSYNC_CATALOG"
 	EnvDatabaseURL       = "GLSYNC_DATABASE_URL"
+	EnvMaxInFlight       = "GLSYNC_WEBHOOK_MAX_INFLIGHT_BYTES"
 	EnvReplicaName       = "GLSYNC_REPLICA_NAME"
 	EnvPortClientID      = "OCEAN__PORT__CLIENT_ID"
 	EnvPortClientSecret  = "OCEAN__PORT__CLIENT_SECRET"
@@ -111,6 +112,10 @@ type Config struct {
 	AdminToken string
 	// WebhookMaxBodyBytes bounds a delivery's size (default 25 MB).
 	WebhookMaxBodyBytes int64
+	// WebhookMaxInFlightBytes bounds the delivery bytes held in memory at
+	// once, by the webhook listener and again by the event workers
+	// (default 64 MiB, at least twice webhookMaxBodyBytes).
+	WebhookMaxInFlightBytes int64
 	// EventWorkers is the number of webhook events processed at once.
 	EventWorkers int
 	// HookReconcileInterval is how often hooks are checked (default 1h).
@@ -176,6 +181,7 @@ type file struct {
 	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
 	AdminToken                     string    `yaml:"adminToken"`
 	WebhookMaxBodyBytes            int64     `yaml:"webhookMaxBodyBytes"`
+	WebhookMaxInFlightBytes        int64     `yaml:"webhookMaxInFlightBytes"`
 	EventWorkers                   int       `yaml:"eventWorkers"`
 	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
 	Catalog                        string    `yaml:"catalog"`
@@ -228,7 +234,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, eventWorkers, hookReconcileInterval, catalog, databaseUrl, replicaName, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, catalog, databaseUrl, replicaName, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -525,6 +531,22 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 			return &Error{Setting: "webhookMaxBodyBytes", Err: fmt.Errorf("must be at least 1024, got %d", f.WebhookMaxBodyBytes)}
 		}
 		c.WebhookMaxBodyBytes = f.WebhookMaxBodyBytes
+	}
+	// Room for two of the largest deliveries at once: with the runtime and
+	// the catalog's caches, under the 512 MiB the Helm chart requests.
+	c.WebhookMaxInFlightBytes = max(64<<20, 2*c.WebhookMaxBodyBytes)
+	if v, src := f.WebhookMaxInFlightBytes, ""; v != 0 || getenv(EnvMaxInFlight) != "" {
+		if e := getenv(EnvMaxInFlight); e != "" {
+			n, err := strconv.ParseInt(e, 10, 64)
+			if err != nil {
+				return &Error{Setting: "webhookMaxInFlightBytes", Source: EnvMaxInFlight, Err: fmt.Errorf("must be a whole number of bytes, got %s", redact.Quote(e))}
+			}
+			v, src = n, EnvMaxInFlight
+		}
+		if v < c.WebhookMaxBodyBytes {
+			return &Error{Setting: "webhookMaxInFlightBytes", Source: src, Err: fmt.Errorf("must be at least webhookMaxBodyBytes (%d), got %d", c.WebhookMaxBodyBytes, v)}
+		}
+		c.WebhookMaxInFlightBytes = v
 	}
 	c.EventWorkers = 4
 	if f.EventWorkers != 0 {

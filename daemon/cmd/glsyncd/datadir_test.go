@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +72,22 @@ func TestDataDirectorySharedByProcesses(t *testing.T) {
 	<-done
 	if strings.Contains(daemon.out.String(), "SQLITE_BUSY") || strings.Contains(daemon.out.String(), "database is locked") {
 		t.Fatalf("the daemon met a locked database:\n%s", daemon.out.String())
+	}
+}
+
+func TestMemoryLimitFromCgroup(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "memory.max")
+	os.WriteFile(f, []byte("536870912\n"), 0o600)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	if got := setMemoryLimit(func(string) string { return "" }, f); got != 536870912/10*9 {
+		t.Fatalf("soft limit %d", got)
+	}
+	if got := setMemoryLimit(func(k string) string { return map[string]string{"GOMEMLIMIT": "300MiB"}[k] }, f); got != 0 {
+		t.Fatal("GOMEMLIMIT must win")
+	}
+	os.WriteFile(f, []byte("max\n"), 0o600)
+	if got := setMemoryLimit(func(string) string { return "" }, f); got != 0 {
+		t.Fatal("no limit: nothing set")
 	}
 }

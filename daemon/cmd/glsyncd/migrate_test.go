@@ -49,7 +49,7 @@ func TestCatalogMigrateToPostgres(t *testing.T) {
 	must(err)
 	_, err = src.Enqueue(ctx, &catalog.Event{Delivery: "dead-1", Body: []byte(`{}`), ReceivedAt: time.Now()})
 	must(err)
-	evs, err := src.Claim(ctx, 2, time.Minute)
+	evs, err := src.Claim(ctx, 2, 0, time.Minute)
 	must(err)
 	_, err = src.Retry(ctx, evs[1], "bad payload", time.Now(), 1)
 	must(err)
@@ -92,7 +92,7 @@ func TestCatalogMigrateToPostgres(t *testing.T) {
 	if dup, _ := dst.Enqueue(ctx, &catalog.Event{Delivery: "queued-1", Body: []byte("{}"), ReceivedAt: time.Now()}); !dup {
 		t.Fatal("delivery ids were not carried over: GitLab's retry would be applied twice")
 	}
-	evs, err = dst.Claim(ctx, 5, time.Minute)
+	evs, err = dst.Claim(ctx, 5, 0, time.Minute)
 	if err != nil || len(evs) != 1 || evs[0].Delivery != "queued-1" || evs[0].Object != "project:1" || string(evs[0].Body) != `{"object_kind":"push"}` {
 		t.Fatalf("queued event after migration: %+v %v", evs, err)
 	}

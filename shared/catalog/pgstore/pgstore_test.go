@@ -139,18 +139,18 @@ func TestDeadReplicasEventsReturnAtOnce(t *testing.T) {
 	if _, err := a.Enqueue(ctx, &catalog.Event{Delivery: "x", Body: []byte("{}"), ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	held, err := a.Claim(ctx, 10, time.Hour)
+	held, err := a.Claim(ctx, 10, 0, time.Hour)
 	if err != nil || len(held) != 1 {
 		t.Fatalf("claim %v %v", held, err)
 	}
-	if got, _ := b.Claim(ctx, 10, time.Hour); len(got) != 0 {
+	if got, _ := b.Claim(ctx, 10, 0, time.Hour); len(got) != 0 {
 		t.Fatal("b claimed an event a holds")
 	}
 	a.Close() // its presence lock goes with its connection
 	var got []*catalog.Event
 	deadline := time.Now().Add(5 * time.Second)
 	for len(got) == 0 && time.Now().Before(deadline) {
-		got, err = b.Claim(ctx, 10, time.Hour)
+		got, err = b.Claim(ctx, 10, 0, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

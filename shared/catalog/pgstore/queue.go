@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -45,22 +46,28 @@ func (s *Store) Enqueue(ctx context.Context, e *catalog.Event) (bool, error) {
 // replica is claiming (FOR UPDATE SKIP LOCKED) and any event whose object
 // has an older event still queued. An event leased by a replica that is
 // gone (its presence lock is free) is due at once.
-func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catalog.Event, error) {
+func (s *Store) Claim(ctx context.Context, n int, maxBytes int64, lease time.Duration) ([]*catalog.Event, error) {
 	if err := s.sess.present(ctx); err != nil {
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}
 	now := time.Now().UnixNano()
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt64
+	}
 	rows, err := s.pool.Query(ctx, `WITH live AS (
 			SELECT objid::bigint AS instance FROM pg_locks
 			WHERE locktype = 'advisory' AND classid = $4::bigint::oid AND objsubid = 2 AND granted),
 		c AS (
-			SELECT id FROM events e
+			SELECT id, length(body) AS len FROM events e
 			WHERE next_ns <= $1 AND (lease_ns <= $1 OR lease_owner NOT IN (SELECT instance FROM live))
 			AND (object = '' OR NOT EXISTS (SELECT 1 FROM events p WHERE p.object = e.object AND p.id < e.id))
-			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-		UPDATE events SET lease_ns = $3, lease_owner = $5 FROM c WHERE events.id = c.id
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED),
+		k AS (
+			SELECT id FROM (SELECT id, SUM(len) OVER (ORDER BY id) AS run, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM c) x
+			WHERE rn = 1 OR run <= $6)
+		UPDATE events SET lease_ns = $3, lease_owner = $5 FROM k WHERE events.id = k.id
 		RETURNING events.id, delivery, source, scope, type, object, body, received_ns, attempts, lease_ns`,
-		now, n, now+int64(lease), replicaClass, s.instance)
+		now, n, now+int64(lease), replicaClass, s.instance, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -46,17 +47,25 @@ func (s *Store) Enqueue(ctx context.Context, e *catalog.Event) (bool, error) {
 
 // Claim leases up to n due events, oldest first, never one whose object
 // has an older event still queued (see catalog.Queue).
-func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]*catalog.Event, error) {
+func (s *Store) Claim(ctx context.Context, n int, maxBytes int64, lease time.Duration) ([]*catalog.Event, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	now := time.Now().UnixNano()
-	rows, err := tx.QueryContext(ctx, `SELECT id, delivery, source, scope, type, object, body, received_ns, attempts FROM events e
-		WHERE next_ns <= ? AND lease_ns <= ?
-		AND (object = '' OR NOT EXISTS (SELECT 1 FROM events p WHERE p.object = e.object AND p.id < e.id))
-		ORDER BY id LIMIT ?`, now, now, n)
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt64
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, delivery, source, scope, type, object, body, received_ns, attempts FROM events WHERE id IN (
+		SELECT id FROM (
+			SELECT id, SUM(length(body)) OVER (ORDER BY id) AS run, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM (
+				SELECT id, body FROM events e
+				WHERE next_ns <= ? AND lease_ns <= ?
+				AND (object = '' OR NOT EXISTS (SELECT 1 FROM events p WHERE p.object = e.object AND p.id < e.id))
+				ORDER BY id LIMIT ?))
+		WHERE rn = 1 OR run <= ?)
+		ORDER BY id`, now, now, n, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("queue: claim: %w", err)
 	}

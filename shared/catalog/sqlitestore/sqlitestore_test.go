@@ -51,7 +51,7 @@ func TestWritersOnOneFileWaitForEachOther(t *testing.T) {
 				if _, err := s.Enqueue(ctx, &catalog.Event{Delivery: fmt.Sprint(w, "/", i), Body: []byte("{}"), ReceivedAt: time.Now()}); err != nil {
 					errs <- err
 				}
-				evs, err := s.Claim(ctx, 1, time.Minute)
+				evs, err := s.Claim(ctx, 1, 0, time.Minute)
 				if err != nil {
 					errs <- err
 				}
@@ -105,7 +105,7 @@ func TestUpgradesAnUnversionedCatalog(t *testing.T) {
 	if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 1 || l[0].Identifier != "kept" {
 		t.Fatalf("entities after upgrade: %v", l)
 	}
-	evs, err := s.Claim(ctx, 5, time.Minute)
+	evs, err := s.Claim(ctx, 5, 0, time.Minute)
 	if err != nil || len(evs) != 1 || evs[0].Delivery != "queued" {
 		t.Fatalf("queued event after upgrade: %v %v", evs, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func lead(t *testing.T, b catalog.Backend) {
 
 func claimOne(t *testing.T, b catalog.Backend) *catalog.Event {
 	t.Helper()
-	got, err := b.Claim(context.Background(), 1, time.Minute)
+	got, err := b.Claim(context.Background(), 1, 0, time.Minute)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("claim: %d events, %v", len(got), err)
 	}
@@ -125,7 +126,7 @@ var Cases = []Case{
 		if got.Type != "Push Hook" || got.Object != "project:1" || got.Scope != "1001" || string(got.Body) != `{"object_kind":"push"}` {
 			t.Fatalf("claim: %+v", got)
 		}
-		if again, _ := s.Claim(ctx, 10, time.Minute); len(again) != 0 {
+		if again, _ := s.Claim(ctx, 10, 0, time.Minute); len(again) != 0 {
 			t.Fatal("a leased event must not be claimed twice")
 		}
 		// The process dies; the next one takes the event back.
@@ -156,7 +157,7 @@ var Cases = []Case{
 		ev := &catalog.Event{Delivery: "d1", Body: []byte("{}"), ReceivedAt: time.Now()}
 		_, err := s.Enqueue(ctx, ev)
 		must(t, err)
-		first, err := s.Claim(ctx, 1, time.Millisecond)
+		first, err := s.Claim(ctx, 1, 0, time.Millisecond)
 		if err != nil || len(first) != 1 {
 			t.Fatalf("claim %v %v", first, err)
 		}
@@ -187,7 +188,7 @@ var Cases = []Case{
 			must(t, err)
 			evs = append(evs, ev)
 		}
-		got, err := s.Claim(ctx, 10, time.Minute)
+		got, err := s.Claim(ctx, 10, 0, time.Minute)
 		must(t, err)
 		ids := func(es []*catalog.Event) []int64 {
 			var out []int64
@@ -203,13 +204,34 @@ var Cases = []Case{
 		// The first fails and waits an hour: the second still waits.
 		_, err = s.Retry(ctx, got[0], "gitlab: 503", time.Now().Add(time.Hour), 10)
 		must(t, err)
-		if more, _ := s.Claim(ctx, 10, time.Minute); len(more) != 0 {
+		if more, _ := s.Claim(ctx, 10, 0, time.Minute); len(more) != 0 {
 			t.Fatalf("claimed %v while an older event of the object is queued", ids(more))
 		}
 		// Another process sees the same order.
 		s2 := open()
-		if more, _ := s2.Claim(ctx, 10, time.Minute); len(more) != 0 {
+		if more, _ := s2.Claim(ctx, 10, 0, time.Minute); len(more) != 0 {
 			t.Fatalf("another process claimed %v out of order", ids(more))
+		}
+	}},
+	{"ClaimBoundsBytes", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		body := []byte(`{"object_kind":"push","padding":"` + strings.Repeat("x", 70) + `"}`) // 100 bytes
+		for i := 0; i < 5; i++ {
+			_, err := s.Enqueue(ctx, &catalog.Event{Delivery: fmt.Sprint("b", i), Body: body, ReceivedAt: time.Now()})
+			must(t, err)
+		}
+		got, err := s.Claim(ctx, 10, 250, time.Minute)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("250 bytes of 100-byte events: %d events, %v", len(got), err)
+		}
+		got, err = s.Claim(ctx, 10, 50, time.Minute)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("an event larger than the bound is still handed out alone: %d, %v", len(got), err)
+		}
+		got, err = s.Claim(ctx, 10, 0, time.Minute)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("no bound: %d, %v", len(got), err)
 		}
 	}},
 	{"RetryThenDeadLetter", func(t *testing.T, open func() catalog.Backend) {
@@ -236,7 +258,7 @@ var Cases = []Case{
 		must(t, err)
 		_, err = s.Retry(ctx, claimOne(t, s), "x", time.Now().Add(time.Hour), 10)
 		must(t, err)
-		if got, _ := s.Claim(ctx, 10, time.Minute); len(got) != 0 {
+		if got, _ := s.Claim(ctx, 10, 0, time.Minute); len(got) != 0 {
 			t.Fatal("claimed an event before its retry time")
 		}
 		if d, _ := s.Depth(ctx); d != 1 {
@@ -436,7 +458,7 @@ var Cases = []Case{
 			go func() {
 				defer wg.Done()
 				for {
-					evs, err := s.Claim(ctx, 3, time.Minute)
+					evs, err := s.Claim(ctx, 3, 0, time.Minute)
 					if err != nil {
 						t.Error(err)
 						return
