@@ -40,6 +40,11 @@ func (s *Service) leadLoop(ctx context.Context) {
 			s.log.Info("this replica leads: it runs resyncs and hook reconciliation", "replica", s.coord.Replica())
 		}
 		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.maintainLoop(lead)
+		}()
 		if s.opts.Config.AppHost != "" {
 			wg.Add(1)
 			go func() {
@@ -309,4 +314,28 @@ func (s *Service) registerReplicaMetrics() {
 			return float64(l.FinishedAt.UnixNano()) / 1e9
 		}),
 	)
+}
+
+// maintainEvery is how often the leader prunes the queue's records past
+// their retention and gives the catalog's free space back.
+const maintainEvery = 10 * time.Minute
+
+func (s *Service) maintainLoop(ctx context.Context) {
+	t := time.NewTicker(maintainEvery)
+	defer t.Stop()
+	for {
+		m, err := s.store.Maintain(ctx, catalog.Retention{Deliveries: s.opts.Config.DeliveryDedupeWindow, DeadLetters: s.opts.Config.DeadLetterRetention})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Error("catalog maintenance failed", "error", err)
+		case m.DeliveriesPruned+m.DeadLettersPruned > 0 || m.BytesReclaimed > 1<<20:
+			s.log.Info("catalog maintenance", "delivery_ids_pruned", m.DeliveriesPruned, "dead_letters_pruned", m.DeadLettersPruned,
+				"bytes_reclaimed", m.BytesReclaimed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

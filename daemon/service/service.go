@@ -231,7 +231,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
-		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(opts.Config.WebhookMaxInFlightBytes),
+		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
@@ -504,4 +504,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// inFlightBudget is webhookMaxInFlightBytes, or its default for a config
+// built in code.
+func inFlightBudget(c *config.Config) int64 {
+	if c.WebhookMaxInFlightBytes > 0 {
+		return c.WebhookMaxInFlightBytes
+	}
+	return max(64<<20, 2*c.WebhookMaxBodyBytes, 2*(25<<20))
 }

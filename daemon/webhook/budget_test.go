@@ -117,6 +117,9 @@ func TestRefusalLogsAreThrottled(t *testing.T) {
 	if !strings.Contains(logs.String(), "suppressed_since_last=499") {
 		t.Fatalf("the next warning must count the suppressed ones:\n%s", logs.String())
 	}
+	// An attacker's flood to many hook ids, within one interval.
+	logs.Reset()
+	rc = &Receiver{Queue: &budgetQueue{}, Secrets: budgetSecrets{}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	for i := 0; i < 5000; i++ {
 		postDelivery(t, rc, fmt.Sprintf("/integration/hook/%d", 100000+i), "wrong", strings.NewReader(`{}`), 2)
 	}

@@ -229,6 +229,42 @@ type Backend interface {
 	DeadLetters(ctx context.Context) (int, error)
 	// Coordination says how replicas sharing this backend divide the work.
 	Coordination() Coordination
+	// DeadLetters lists events moved to the dead-letter table, oldest
+	// first (at most limit; 0: all).
+	ListDeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	// RequeueDeadLetters puts dead letters back in the queue (all when ids
+	// is empty), with their attempts reset; it returns how many.
+	RequeueDeadLetters(ctx context.Context, ids []int64) (int, error)
+	// DropDeadLetters deletes dead letters (all when ids is empty).
+	DropDeadLetters(ctx context.Context, ids []int64) (int, error)
+	// Maintain prunes what is past its retention and gives space back.
+	Maintain(ctx context.Context, o Retention) (Maintenance, error)
+}
+
+// DeadLetter is an event that failed too often to be tried again.
+type DeadLetter struct {
+	ID                     int64
+	Delivery, Type, Object string
+	ReceivedAt             time.Time
+	Attempts               int
+	LastError              string
+	Bytes                  int
+}
+
+// Retention says how long the queue's records are kept.
+type Retention struct {
+	// Deliveries: delivery ids kept to recognise GitLab's retries and
+	// resends as duplicates.
+	Deliveries time.Duration
+	// DeadLetters: failed events kept for an operator to retry or drop.
+	DeadLetters time.Duration
+}
+
+// Maintenance says what Maintain did.
+type Maintenance struct {
+	DeliveriesPruned, DeadLettersPruned int
+	// BytesReclaimed is space given back to the file system (SQLite).
+	BytesReclaimed int64
 }
 
 // Coordination is how the replicas sharing a backend agree on who runs

@@ -35,36 +35,38 @@ const DefaultGitLabHost = "https://gitlab.com"
 
 // Environment variable names, Ocean's style.
 const (
-	EnvTokenMapping      = "OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING"
-	EnvGitLabHost        = "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST"
-	EnvAppHost           = "OCEAN__INTEGRATION__CONFIG__APP_HOST"
-	EnvUseSystemHook     = "OCEAN__INTEGRATION__CONFIG__USE_SYSTEM_HOOK"
-	EnvHooksOverride     = "OCEAN__INTEGRATION__CONFIG__TOKEN_GROUP_HOOKS_OVERRIDE_MAPPING"
-	EnvResyncInterval    = "OCEAN__SCHEDULED_RESYNC_INTERVAL"
-	EnvResyncIntervalAlt = "OCEAN__INTEGRATION__CONFIG__SCHEDULED_RESYNC_INTERVAL"
-	EnvMaxConcurrency    = "GLSYNC_MAX_CONCURRENT_REQUESTS"
-	EnvMaxRetries        = "GLSYNC_MAX_RETRIES"
-	EnvSystemHookSecret  = "GLSYNC_SYSTEM_HOOK_SECRET"
-	EnvWebhookSecret     = "GLSYNC_WEBHOOK_SECRET"
-	EnvResyncCron        = "GLSYNC_RESYNC_CRON"
-	EnvResyncOnStart     = "GLSYNC_RESYNC_ON_START"
-	EnvAdminToken        = "GLSYNC_ADMIN_TOKEN"
-	EnvCatalog           = "GLSYNC_CATALOG"
-	EnvDatabaseURL       = "GLSYNC_DATABASE_URL"
-	EnvMaxInFlight       = "GLSYNC_WEBHOOK_MAX_INFLIGHT_BYTES"
-	EnvReplicaName       = "GLSYNC_REPLICA_NAME"
-	EnvPortClientID      = "OCEAN__PORT__CLIENT_ID"
-	EnvPortClientSecret  = "OCEAN__PORT__CLIENT_SECRET"
-	EnvPortBaseURL       = "OCEAN__PORT__BASE_URL"
-	EnvIntegrationID     = "OCEAN__INTEGRATION__IDENTIFIER"
-	EnvSendExamples      = "OCEAN__SEND_RAW_DATA_EXAMPLES"
-	EnvDeleteThreshold   = "GLSYNC_DELETION_THRESHOLD"
-	EnvForceDeletion     = "GLSYNC_FORCE_DELETION"
-	EnvGitLabToken       = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
-	EnvBaseURL           = "OCEAN__BASE_URL"
-	EnvOAuthTokenFile    = "OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH"
-	EnvGitLabAuth        = "GLSYNC_GITLAB_AUTH"
-	EnvOceanVersion      = "GLSYNC_OCEAN_VERSION"
+	EnvTokenMapping        = "OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING"
+	EnvGitLabHost          = "OCEAN__INTEGRATION__CONFIG__GITLAB_HOST"
+	EnvAppHost             = "OCEAN__INTEGRATION__CONFIG__APP_HOST"
+	EnvUseSystemHook       = "OCEAN__INTEGRATION__CONFIG__USE_SYSTEM_HOOK"
+	EnvHooksOverride       = "OCEAN__INTEGRATION__CONFIG__TOKEN_GROUP_HOOKS_OVERRIDE_MAPPING"
+	EnvResyncInterval      = "OCEAN__SCHEDULED_RESYNC_INTERVAL"
+	EnvResyncIntervalAlt   = "OCEAN__INTEGRATION__CONFIG__SCHEDULED_RESYNC_INTERVAL"
+	EnvMaxConcurrency      = "GLSYNC_MAX_CONCURRENT_REQUESTS"
+	EnvMaxRetries          = "GLSYNC_MAX_RETRIES"
+	EnvSystemHookSecret    = "GLSYNC_SYSTEM_HOOK_SECRET"
+	EnvWebhookSecret       = "GLSYNC_WEBHOOK_SECRET"
+	EnvResyncCron          = "GLSYNC_RESYNC_CRON"
+	EnvResyncOnStart       = "GLSYNC_RESYNC_ON_START"
+	EnvAdminToken          = "GLSYNC_ADMIN_TOKEN"
+	EnvCatalog             = "GLSYNC_CATALOG"
+	EnvDatabaseURL         = "GLSYNC_DATABASE_URL"
+	EnvMaxInFlight         = "GLSYNC_WEBHOOK_MAX_INFLIGHT_BYTES"
+	EnvDedupeWindow        = "GLSYNC_DELIVERY_DEDUPE_WINDOW"
+	EnvDeadLetterRetention = "GLSYNC_DEAD_LETTER_RETENTION"
+	EnvReplicaName         = "GLSYNC_REPLICA_NAME"
+	EnvPortClientID        = "OCEAN__PORT__CLIENT_ID"
+	EnvPortClientSecret    = "OCEAN__PORT__CLIENT_SECRET"
+	EnvPortBaseURL         = "OCEAN__PORT__BASE_URL"
+	EnvIntegrationID       = "OCEAN__INTEGRATION__IDENTIFIER"
+	EnvSendExamples        = "OCEAN__SEND_RAW_DATA_EXAMPLES"
+	EnvDeleteThreshold     = "GLSYNC_DELETION_THRESHOLD"
+	EnvForceDeletion       = "GLSYNC_FORCE_DELETION"
+	EnvGitLabToken         = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
+	EnvBaseURL             = "OCEAN__BASE_URL"
+	EnvOAuthTokenFile      = "OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH"
+	EnvGitLabAuth          = "GLSYNC_GITLAB_AUTH"
+	EnvOceanVersion        = "GLSYNC_OCEAN_VERSION"
 )
 
 // Config is the validated configuration.
@@ -120,6 +122,12 @@ type Config struct {
 	EventWorkers int
 	// HookReconcileInterval is how often hooks are checked (default 1h).
 	HookReconcileInterval time.Duration
+	// DeliveryDedupeWindow is how long delivery ids are kept to tell a
+	// GitLab retry or resend from a new event (default 72h).
+	DeliveryDedupeWindow time.Duration
+	// DeadLetterRetention is how long failed events are kept for
+	// glsyncd queue retry (default 14 days).
+	DeadLetterRetention time.Duration
 
 	// Catalog is "embedded" (default), "postgres" or "port".
 	Catalog string
@@ -184,6 +192,8 @@ type file struct {
 	WebhookMaxInFlightBytes        int64     `yaml:"webhookMaxInFlightBytes"`
 	EventWorkers                   int       `yaml:"eventWorkers"`
 	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
+	DeliveryDedupeWindow           string    `yaml:"deliveryDedupeWindow"`
+	DeadLetterRetention            string    `yaml:"deadLetterRetention"`
 	Catalog                        string    `yaml:"catalog"`
 	DatabaseURL                    string    `yaml:"databaseUrl"`
 	ReplicaName                    string    `yaml:"replicaName"`
@@ -234,7 +244,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, catalog, databaseUrl, replicaName, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -562,6 +572,26 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 			return &Error{Setting: "hookReconcileInterval", Err: fmt.Errorf("must be a duration of at least 1m, got %s", redact.Quote(f.HookReconcileInterval))}
 		}
 		c.HookReconcileInterval = d
+	}
+	// Retention of the queue's records (see catalog.Retention).
+	c.DeliveryDedupeWindow, c.DeadLetterRetention = 72*time.Hour, 14*24*time.Hour
+	for _, r := range []struct {
+		name, env, file string
+		min             time.Duration
+		dst             *time.Duration
+	}{
+		{"deliveryDedupeWindow", EnvDedupeWindow, f.DeliveryDedupeWindow, time.Hour, &c.DeliveryDedupeWindow},
+		{"deadLetterRetention", EnvDeadLetterRetention, f.DeadLetterRetention, time.Hour, &c.DeadLetterRetention},
+	} {
+		v, src := pick(r.file, r.env, getenv)
+		if v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < r.min {
+			return &Error{Setting: r.name, Source: src, Err: fmt.Errorf("must be a duration of at least %s (e.g. 72h), got %s", r.min, redact.Quote(v))}
+		}
+		*r.dst = d
 	}
 	return nil
 }

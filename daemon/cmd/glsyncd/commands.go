@@ -139,7 +139,7 @@ func (a *app) catalogCommand() *cobra.Command {
 			if output != "json" && output != "table" {
 				return usageErr(fmt.Errorf("--output: %q is not json or table", output))
 			}
-			store, err := a.openStore(cmd.Context())
+			store, err := a.openExisting(cmd.Context())
 			if err != nil {
 				return err
 			}

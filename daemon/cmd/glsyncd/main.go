@@ -19,11 +19,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
@@ -106,7 +108,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.dataDir, "data-dir", "", "directory of the embedded catalog (env "+envDataDir+"; default "+defaultData+")")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(a.resyncCommand(), a.runCommand(), a.hooksCommand(), a.catalogCommand(), a.mappingCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
+	root.AddCommand(a.resyncCommand(), a.runCommand(), a.hooksCommand(), a.catalogCommand(), a.queueCommand(), a.mappingCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
 	return root
 }
 
@@ -205,11 +207,28 @@ func (a *app) resolvedDataDir() string {
 }
 
 // openStore opens the catalog the storage settings name: the SQLite file
-// in the data directory, or PostgreSQL.
+// in the data directory (created if needed), or PostgreSQL.
 func (a *app) openStore(ctx context.Context) (catalog.Backend, error) {
+	return a.openStoreWith(ctx, false)
+}
+
+// openExisting is openStore for commands that only read or tend a
+// catalog: a data directory without one is a mistyped --data-dir, not a
+// new catalog to create.
+func (a *app) openExisting(ctx context.Context) (catalog.Backend, error) {
+	return a.openStoreWith(ctx, true)
+}
+
+func (a *app) openStoreWith(ctx context.Context, mustExist bool) (catalog.Backend, error) {
 	cfg, err := config.LoadStorage(a.configPath, a.getenv)
 	if err != nil {
 		return nil, usageErr(err)
+	}
+	if mustExist && !cfg.UsesPostgres() {
+		dir := a.resolvedDataDir()
+		if _, err := os.Stat(filepath.Join(dir, sqlitestore.FileName)); err != nil {
+			return nil, usageErr(fmt.Errorf("--data-dir: %s holds no catalog (%s not found): check the path, or run a resync first", dir, sqlitestore.FileName))
+		}
 	}
 	s, err := stores.Open(ctx, cfg, a.resolvedDataDir())
 	if err != nil {

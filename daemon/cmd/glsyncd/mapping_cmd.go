@@ -85,7 +85,7 @@ func (a *app) mappingCommand() *cobra.Command {
 			}
 			var raw []byte
 			if fromExamples {
-				store, err := a.openStore(cmd.Context())
+				store, err := a.openExisting(cmd.Context())
 				if err != nil {
 					return err
 				}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -137,7 +138,7 @@ func Open(dir string) (*Store, error) {
 	// writer in another process (glsyncd resync beside glsyncd run) waits
 	// for it under the busy timeout instead of failing with SQLITE_BUSY
 	// when a read inside a deferred transaction turns into a write.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=journal_size_limit(" + strconv.Itoa(walLimit) + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: opening %s: %w", path, err)
@@ -152,6 +153,10 @@ func Open(dir string) (*Store, error) {
 	if err := migrate(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("catalog: upgrading the schema of %s: %w", path, err)
+	}
+	if err := ensureIncrementalVacuum(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: enabling incremental vacuum in %s: %w", path, err)
 	}
 	// The database holds hook secrets and API-managed tokens.
 	for _, f := range []string{path, path + "-wal", path + "-shm"} {

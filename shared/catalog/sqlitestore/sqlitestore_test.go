@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,6 +104,10 @@ func TestUpgradesAnUnversionedCatalog(t *testing.T) {
 	if v, _ := s.SchemaVersion(ctx); v != len(migrations) {
 		t.Fatalf("schema version %d, want %d", v, len(migrations))
 	}
+	var mode int
+	if err := s.db.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("an old file must be switched to incremental vacuum: %d %v", mode, err)
+	}
 	if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 1 || l[0].Identifier != "kept" {
 		t.Fatalf("entities after upgrade: %v", l)
 	}
@@ -115,4 +121,59 @@ func TestUpgradesAnUnversionedCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2.Close()
+}
+
+// A backlog of large events drains and Maintain gives the space back:
+// the file and its write-ahead log shrink.
+func TestMaintainShrinksTheFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mode int
+	if err := s.db.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("auto_vacuum %d %v", mode, err)
+	}
+	body := []byte(`{"pad":"` + strings.Repeat("x", 1<<20) + `"}`)
+	for i := 0; i < 40; i++ {
+		if _, err := s.Enqueue(ctx, &catalog.Event{Delivery: fmt.Sprint(i), Body: body, ReceivedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		evs, err := s.Claim(ctx, 8, 0, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if err := s.Complete(ctx, ev, catalog.Changes{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	size := func() int64 {
+		var n int64
+		for _, f := range []string{FileName, FileName + "-wal"} {
+			if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				n += st.Size()
+			}
+		}
+		return n
+	}
+	before := size()
+	m, err := s.Maintain(ctx, catalog.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := size()
+	t.Logf("file and WAL %d MiB → %d MiB (reclaimed %d MiB)", before>>20, after>>20, m.BytesReclaimed>>20)
+	if after > 4<<20 || m.BytesReclaimed < 30<<20 {
+		t.Fatalf("after the backlog drained: %d bytes on disk, %d reclaimed", after, m.BytesReclaimed)
+	}
 }
