@@ -196,6 +196,14 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		unlock()
 		return err
 	}
+	// Secrets written before sealing, or under the previous key of a
+	// rotation, are sealed with the current key.
+	if n, err := store.Reseal(ctx); err != nil {
+		closeStore()
+		return nil, fmt.Errorf("catalog: sealing stored secrets: %w", err)
+	} else if n > 0 {
+		s.log.Info("stored secrets sealed with the current secret key", "count", n)
+	}
 	if err := s.coord.ReleaseOrphanedLeases(ctx); err != nil {
 		closeStore()
 		return nil, err

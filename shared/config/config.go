@@ -8,6 +8,8 @@
 package config
 
 import (
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
+
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 
 	"bytes"
@@ -55,6 +57,8 @@ const (
 	EnvDedupeWindow        = "GLSYNC_DELIVERY_DEDUPE_WINDOW"
 	EnvDeadLetterRetention = "GLSYNC_DEAD_LETTER_RETENTION"
 	EnvReplicaName         = "GLSYNC_REPLICA_NAME"
+	EnvSecretKey           = "GLSYNC_SECRET_KEY"
+	EnvSecretKeyPrevious   = "GLSYNC_SECRET_KEY_PREVIOUS"
 	EnvPortClientID        = "OCEAN__PORT__CLIENT_ID"
 	EnvPortClientSecret    = "OCEAN__PORT__CLIENT_SECRET"
 	EnvPortBaseURL         = "OCEAN__PORT__BASE_URL"
@@ -139,6 +143,11 @@ type Config struct {
 	DatabaseURL string
 	// ReplicaName names this process among replicas (default: host name).
 	ReplicaName string
+	// SecretKey seals the hook secrets and token mappings kept in the
+	// catalog (default: a key file created in the data directory; required
+	// with PostgreSQL, the same on every replica). SecretKeyPrevious opens
+	// values sealed before a rotation.
+	SecretKey, SecretKeyPrevious string
 	// Port settings, for Catalog "port".
 	PortClientID, PortClientSecret, PortBaseURL string
 	// IntegrationIdentifier names this integration in Port (its entities'
@@ -197,6 +206,7 @@ type file struct {
 	Catalog                        string    `yaml:"catalog"`
 	DatabaseURL                    string    `yaml:"databaseUrl"`
 	ReplicaName                    string    `yaml:"replicaName"`
+	SecretKey                      string    `yaml:"secretKey"`
 	PortClientID                   string    `yaml:"portClientId"`
 	PortClientSecret               string    `yaml:"portClientSecret"`
 	PortBaseURL                    string    `yaml:"portBaseUrl"`
@@ -244,7 +254,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -780,6 +790,16 @@ func (c *Config) storageSettings(f file, getenv func(string) string) error {
 		}
 	}
 	c.DatabaseURL = dbURL
+	key, ksrc := pick(f.SecretKey, EnvSecretKey, getenv)
+	for _, k := range []struct{ name, src, v string }{{"secretKey", ksrc, key}, {"secretKey (previous)", EnvSecretKeyPrevious, getenv(EnvSecretKeyPrevious)}} {
+		if k.v == "" {
+			continue
+		}
+		if _, err := sealed.ParseKey(k.v); err != nil {
+			return &Error{Setting: k.name, Source: k.src, Err: fmt.Errorf("%w (value not shown)", err)}
+		}
+	}
+	c.SecretKey, c.SecretKeyPrevious = key, getenv(EnvSecretKeyPrevious)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
@@ -216,6 +217,10 @@ func (a *app) migrateCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "%-15s %d\n", t, counts[t])
 			}
 			fmt.Fprintf(a.stdout, "copied %s into PostgreSQL; run glsyncd with catalog: postgres and this databaseUrl (the SQLite file is left as it was)\n", dir)
+			if _, err := os.Stat(filepath.Join(dir, stores.KeyFile)); err == nil {
+				fmt.Fprintf(a.stdout, "hook secrets and token mappings are sealed with %s: give every replica that key as secretKey (GLSYNC_SECRET_KEY)\n",
+					filepath.Join(dir, stores.KeyFile))
+			}
 			return nil
 		},
 	}

@@ -1,29 +1,91 @@
 // Package stores opens the catalog.Backend a configuration names: the
-// embedded SQLite file in the data directory, or PostgreSQL.
+// embedded SQLite file in the data directory, or PostgreSQL, with its
+// secrets sealed (shared/catalog/sealed).
 package stores
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 )
 
+// KeyFile is the secret key glsync creates in the data directory when no
+// secretKey is set (embedded catalog only): catalog.db alone, copied or
+// backed up, then holds no readable credential.
+const KeyFile = "secret.key"
+
 // Open opens the backend: PostgreSQL when the config uses it, else the
 // SQLite file in dataDir.
-func Open(ctx context.Context, cfg *config.Config, dataDir string) (catalog.Backend, error) {
+func Open(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Backend, error) {
+	var b catalog.Backend
 	if cfg.UsesPostgres() {
-		return pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Replica: ReplicaName(cfg)})
+		s, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Replica: ReplicaName(cfg)})
+		if err != nil {
+			return nil, err
+		}
+		b = s
+	} else {
+		s, err := sqlitestore.Open(dataDir)
+		if err != nil {
+			return nil, err
+		}
+		s.SetReplica(ReplicaName(cfg))
+		b = s
 	}
-	s, err := sqlitestore.Open(dataDir)
+	keys, err := Keys(cfg, dataDir)
 	if err != nil {
+		b.Close()
 		return nil, err
 	}
-	s.SetReplica(ReplicaName(cfg))
-	return s, nil
+	return sealed.Wrap(b, keys), nil
+}
+
+// Keys are the secret keys: secretKey (and the previous one during a
+// rotation), else the data directory's key file, created on first use
+// with mode 0600. With PostgreSQL and no secretKey there is none: the
+// replicas must share it, so it cannot be made up here.
+func Keys(cfg *config.Config, dataDir string) (*sealed.Keys, error) {
+	keys := &sealed.Keys{}
+	text := cfg.SecretKey
+	if text == "" && !cfg.UsesPostgres() {
+		path := filepath.Join(dataDir, KeyFile)
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			text = sealed.NewKey()
+			if err := os.WriteFile(path, []byte(text+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("catalog: creating the secret key %s: %w", path, err)
+			}
+		case err != nil:
+			return nil, fmt.Errorf("catalog: reading the secret key %s: %w", path, err)
+		default:
+			text = string(b)
+		}
+	}
+	if text == "" {
+		return nil, nil
+	}
+	k, err := sealed.ParseKey(text)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: secret key: %w", err)
+	}
+	keys.Current = k
+	if cfg.SecretKeyPrevious != "" {
+		p, err := sealed.ParseKey(cfg.SecretKeyPrevious)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: previous secret key: %w", err)
+		}
+		keys.Previous = append(keys.Previous, p)
+	}
+	return keys, nil
 }
 
 // ReplicaName is the config's replicaName, else the host name (the pod
