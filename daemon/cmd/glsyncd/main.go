@@ -24,6 +24,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/glsync/terraform-provider-glsync/shared/buildinfo"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
@@ -101,14 +102,18 @@ func (a *app) rootCommand() *cobra.Command {
 		Short:         "Keep a software catalog in sync with GitLab",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.String("glsyncd", version),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "config file (YAML); without it, settings come from the environment (OCEAN__INTEGRATION__CONFIG__*)")
 	pf.StringVar(&a.mappingPath, "mapping", "", "port-app-config mapping file (env "+envMapping+"; default: the embedded mapping)")
 	pf.StringVar(&a.dataDir, "data-dir", "", "directory of the embedded catalog (env "+envDataDir+"; default "+defaultData+")")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(a.resyncCommand(), a.runCommand(), a.hooksCommand(), a.catalogCommand(), a.queueCommand(), a.mappingCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
+	root.AddCommand(&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+		Run: func(*cobra.Command, []string) { fmt.Fprintln(a.stdout, buildinfo.String("glsyncd", version)) }},
+		a.resyncCommand(), a.runCommand(), a.hooksCommand(), a.catalogCommand(), a.queueCommand(), a.mappingCommand(), a.validateCommand(), a.demoCommand(), a.simulateCommand())
 	return root
 }
 

@@ -81,3 +81,12 @@ func TestQueueListRetryDrop(t *testing.T) {
 		t.Fatal("a read-only command created the data directory")
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var out bytes.Buffer
+		if code := run(context.Background(), args, &out, &bytes.Buffer{}, func(string) string { return "" }); code != 0 || !strings.HasPrefix(out.String(), "glsyncd dev (") {
+			t.Fatalf("%v: %d %q", args, code, out.String())
+		}
+	}
+}
