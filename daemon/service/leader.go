@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -254,8 +255,10 @@ func (s *Service) postResync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "resync started", "leader": leader})
 }
 
-// readyz is ready once the service runs and the catalog answers; it says
-// which replica leads and how deep the shared queue is.
+// readyz is ready once the service runs, the catalog answers and (unless
+// readyBeforeFirstResync, or resyncOnStart is off) a resync has completed
+// on some replica, so a new deployment is not served from an empty
+// catalog; it says which replica leads and how deep the shared queue is.
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
@@ -267,6 +270,12 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	leader, _ := s.coord.Leader(r.Context())
+	if cfg := s.opts.Config; cfg.ResyncOnStart && !cfg.ReadyBeforeFirstResync {
+		if last, err := s.storedLastResync(r.Context()); err != nil || last == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "first resync not completed yet", "replica": s.coord.Replica(), "leader": leader})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "replica": s.coord.Replica(), "leader": leader, "queue_depth": depth})
 }
 
@@ -338,4 +347,34 @@ func (s *Service) maintainLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// logCurrency says, at start-up, what keeps the catalog current after the
+// start-up resync, and warns when nothing does.
+func (s *Service) logCurrency() {
+	cfg := s.opts.Config
+	var by []string
+	switch {
+	case cfg.AppHost != "" && cfg.UseSystemHook:
+		by = append(by, "real-time events from the system hook glsync manages")
+	case cfg.AppHost != "":
+		by = append(by, "real-time events from the group hooks glsync manages")
+	case cfg.SystemHookSecret != "" || cfg.WebhookSecret != "":
+		by = append(by, "real-time events from hooks created by hand")
+	}
+	switch {
+	case cfg.ResyncCron != "":
+		by = append(by, "scheduled resyncs (resyncCron "+cfg.ResyncCron+")")
+	case cfg.ScheduledResyncInterval > 0:
+		by = append(by, "scheduled resyncs (every "+cfg.ScheduledResyncInterval.String()+")")
+	}
+	if cfg.AdminToken != "" {
+		by = append(by, "resyncs asked through POST /resync")
+	}
+	if len(by) == 0 {
+		s.log.Warn("nothing keeps the catalog current after the start-up resync: set appHost for real-time events, " +
+			"scheduledResyncInterval or resyncCron for scheduled resyncs, or adminToken to ask for resyncs (glsyncd resync --remote)")
+		return
+	}
+	s.log.Info("the catalog is kept current by " + strings.Join(by, ", "))
 }

@@ -61,6 +61,10 @@ type Options struct {
 	DrainTimeout time.Duration
 }
 
+// databaseWait bounds how long glsyncd run waits at start-up for a
+// PostgreSQL that does not answer.
+const databaseWait = time.Minute
+
 // Service is a running glsyncd.
 type Service struct {
 	opts  Options
@@ -186,6 +190,13 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		}
 	}
 	store, err := stores.Open(ctx, opts.Config, opts.DataDir)
+	// A replica that starts while the database restarts waits for it
+	// (as its peers reconnect) rather than exiting.
+	for wait := time.Now().Add(databaseWait); err != nil && opts.Config.UsesPostgres() && time.Now().Before(wait) && ctx.Err() == nil; {
+		s.log.Warn("database not reachable yet; trying again", "error", err)
+		time.Sleep(time.Second)
+		store, err = stores.Open(ctx, opts.Config, opts.DataDir)
+	}
 	if err != nil {
 		unlock()
 		return nil, err
@@ -278,9 +289,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		defer close(schedDone)
 		s.leadLoop(runCtx)
 	}()
-	if opts.Config.AppHost == "" {
-		s.log.Info("appHost is not set: no hooks are managed; the catalog is kept current by scheduled and manual resyncs")
-	}
+	s.logCurrency()
 	s.ready.Store(true)
 	where := "data_dir"
 	at := opts.DataDir

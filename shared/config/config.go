@@ -50,6 +50,7 @@ const (
 	EnvWebhookSecret       = "GLSYNC_WEBHOOK_SECRET"
 	EnvResyncCron          = "GLSYNC_RESYNC_CRON"
 	EnvResyncOnStart       = "GLSYNC_RESYNC_ON_START"
+	EnvReadyBeforeResync   = "GLSYNC_READY_BEFORE_FIRST_RESYNC"
 	EnvAdminToken          = "GLSYNC_ADMIN_TOKEN"
 	EnvCatalog             = "GLSYNC_CATALOG"
 	EnvDatabaseURL         = "GLSYNC_DATABASE_URL"
@@ -114,6 +115,9 @@ type Config struct {
 	ResyncCron string
 	// ResyncOnStart runs a resync when the daemon starts (default true).
 	ResyncOnStart bool
+	// ReadyBeforeFirstResync makes /readyz ready before any resync has
+	// completed (default false: not ready while the catalog is empty).
+	ReadyBeforeFirstResync bool
 	// AdminToken protects the daemon's admin API (bearer token).
 	AdminToken string
 	// WebhookMaxBodyBytes bounds a delivery's size (default 25 MB).
@@ -196,6 +200,7 @@ type file struct {
 	WebhookSecret                  string    `yaml:"webhookSecret"`
 	ResyncCron                     string    `yaml:"resyncCron"`
 	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
+	ReadyBeforeFirstResync         *bool     `yaml:"readyBeforeFirstResync"`
 	AdminToken                     string    `yaml:"adminToken"`
 	WebhookMaxBodyBytes            int64     `yaml:"webhookMaxBodyBytes"`
 	WebhookMaxInFlightBytes        int64     `yaml:"webhookMaxInFlightBytes"`
@@ -254,7 +259,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -545,6 +550,11 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 		}
 		c.ResyncOnStart = b
 	}
+	ready, err := boolSetting("readyBeforeFirstResync", f.ReadyBeforeFirstResync, EnvReadyBeforeResync, false, getenv)
+	if err != nil {
+		return err
+	}
+	c.ReadyBeforeFirstResync = ready
 	c.WebhookMaxBodyBytes = 25 << 20
 	if f.WebhookMaxBodyBytes != 0 {
 		if f.WebhookMaxBodyBytes < 1024 {
