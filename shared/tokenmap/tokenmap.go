@@ -162,6 +162,33 @@ func (m Mapping) Validate(setting string) error {
 	return nil
 }
 
+// Warnings name the patterns that can never match a GitLab path: GitLab
+// full paths have no leading or trailing slash, no empty segment and no
+// spaces, so "/globex/**" selects nothing (the resync would then sync
+// nothing, silently).
+func (m Mapping) Warnings() []string {
+	var out []string
+	for _, e := range m {
+		for _, p := range e.Patterns {
+			var why string
+			switch {
+			case strings.HasPrefix(p, "/"):
+				why = "starts with a slash; GitLab paths do not (write " + strings.TrimLeft(p, "/") + ")"
+			case strings.HasSuffix(p, "/") && p != "/":
+				why = "ends with a slash; GitLab paths do not (write " + p + "**, or " + strings.TrimRight(p, "/") + ")"
+			case strings.Contains(p, "//"):
+				why = "has an empty path segment (//)"
+			case strings.ContainsAny(p, " \t"):
+				why = "has a space; GitLab paths have none"
+			}
+			if why != "" {
+				out = append(out, fmt.Sprintf("tokenMapping: token %s: pattern %q never matches: it %s", e.Masked(), p, why))
+			}
+		}
+	}
+	return out
+}
+
 // ParseJSON parses the JSON form used in environment variables and Helm
 // values: {"TOKEN": ["glob", ...], ...}. Key order is kept. The result is
 // validated.

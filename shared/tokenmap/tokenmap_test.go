@@ -129,3 +129,12 @@ func TestParseJSONErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	m := Mapping{{Token: "glpat-Zq8vR2mT4xYw9KpL3nB7", Patterns: []string{"/globex/**", "acme/", "acme//x", "**/DevopsTeam/*Service", "**"}}}
+	w := m.Warnings()
+	if len(w) != 3 || !strings.Contains(w[0], `"/globex/**" never matches: it starts with a slash; GitLab paths do not (write globex/**)`) ||
+		strings.Contains(strings.Join(w, " "), "Zq8vR2mT4x") {
+		t.Fatalf("%q", w)
+	}
+}

@@ -250,7 +250,7 @@ func (a *app) validateCommand() *cobra.Command {
 		Use:   "validate",
 		Short: "Check the config and the mapping without contacting GitLab",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -269,8 +269,27 @@ func (a *app) validateCommand() *cobra.Command {
 			if cfg.ScheduledResyncInterval > 0 {
 				fmt.Fprintf(a.stdout, "  scheduledResyncInterval %s\n", cfg.ScheduledResyncInterval)
 			}
-			fmt.Fprintf(a.stdout, "mapping ok: %d resource(s), kinds %s\n", len(m.Resources), strings.Join(m.Kinds(), ", "))
+			// Every expression is tried on real-shaped objects: a
+			// selector.query that can never return a boolean, or a jq error,
+			// shows here rather than once per object at resync.
+			samples, source, err := a.samples(cmd.Context(), m)
+			if err != nil {
+				return failedErr(err)
+			}
+			if problems := trySamples(cmd.Context(), m, samples); len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintf(a.stdout, "  error: %s\n", p)
+				}
+				return usageErr(fmt.Errorf("mapping: %d expression(s) fail on %s", len(problems), source))
+			}
+			fmt.Fprintf(a.stdout, "mapping ok: %d resource(s), kinds %s; every expression tried on %s\n", len(m.Resources), strings.Join(m.Kinds(), ", "), source)
+			if none := kindsWithoutSamples(m, samples); none != "" {
+				fmt.Fprintf(a.stdout, "  note: no sample objects of %s: their expressions were compiled, not run\n", none)
+			}
 			for _, w := range m.Warnings {
+				fmt.Fprintf(a.stdout, "  warning: %s\n", w)
+			}
+			for _, w := range cfg.TokenMapping.Warnings() {
 				fmt.Fprintf(a.stdout, "  warning: %s\n", w)
 			}
 			return nil
