@@ -55,6 +55,17 @@ func (e Entry) MatchGroup(fullPath string) bool {
 		if dir, ok := parentPattern(p); ok && doublestar.MatchUnvalidated(dir, fullPath) {
 			return true
 		}
+		// "**" also stands for no segment at all: "ac*/**/*" selects the
+		// project ac/0, so its group ac must be kept, though doublestar does
+		// not match "ac*/**" against "ac" (found by FuzzMatch).
+		if dir, ok := parentPattern(p); ok {
+			for strings.HasSuffix(dir, "/**") {
+				dir = strings.TrimSuffix(dir, "/**")
+				if doublestar.MatchUnvalidated(dir, fullPath) {
+					return true
+				}
+			}
+		}
 	}
 	return false
 }
