@@ -102,7 +102,13 @@ func writeConfig(path, host string, m tokenmap.Mapping) error {
 		return err
 	}
 	header := "# glsync config for the GitLab simulator (simulated tokens).\n"
-	return os.WriteFile(path, append([]byte(header), b...), 0o600)
+	// Written whole, then renamed into place: a script waiting for the file
+	// (until [ -s FILE ]) never reads half of it.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append([]byte(header), b...), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func (a *app) simulateCommand() *cobra.Command {
@@ -116,6 +122,7 @@ func (a *app) simulateCommand() *cobra.Command {
 			"simulated tokens, ready for `glsyncd resync --config FILE`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(a.stdout, "generating an organisation of %d projects (seed %d); large ones take a while…\n", f.projects, f.seed)
 			sim, org, url, stop, err := f.start(cmd.Context(), listen)
 			if err != nil {
 				return err
