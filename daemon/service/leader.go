@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -15,10 +14,6 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
-
-// lastResyncKey is the setting that holds the summary of the last
-// completed resync, so every replica reports it.
-const lastResyncKey = "last_resync"
 
 // requestPoll is how often the leader looks for resync requests made on
 // other replicas.
@@ -127,6 +122,9 @@ func (s *Service) resync(ctx context.Context, why string) {
 	s.log.Info("resync triggered", "trigger", why, "replica", s.coord.Replica())
 	ro := resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats}
+	if rec, err := s.storedLastResync(ctx); err == nil {
+		ro.Expected = rec.Expected()
+	}
 	if s.sink != nil {
 		ro.Store, ro.Examples = s.sink, s.sink.Examples
 	} else if s.opts.Config.SendRawDataExamples {
@@ -158,47 +156,15 @@ func (s *Service) resync(ctx context.Context, why string) {
 			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
 		}
 	}
-	if b, err := json.Marshal(s.summaryJSON(sum, s.lastErr)); err == nil {
-		if err := s.store.PutSetting(context.WithoutCancel(ctx), lastResyncKey, b); err != nil {
-			s.log.Error("recording the resync summary failed", "error", err)
-		}
+	if err := resync.NewRecord(sum, s.coord.Replica(), s.lastErr).Save(context.WithoutCancel(ctx), s.store); err != nil {
+		s.log.Error("recording the resync summary failed", "error", err)
 	}
-}
-
-// lastResync is what every replica reports of the last completed resync.
-type lastResync struct {
-	Run             int64                     `json:"run"`
-	OK              bool                      `json:"ok"`
-	Replica         string                    `json:"replica"`
-	FinishedAt      time.Time                 `json:"finished_at"`
-	DurationSeconds float64                   `json:"duration_seconds"`
-	Requests        int64                     `json:"requests"`
-	Error           string                    `json:"error,omitempty"`
-	Kinds           map[string]map[string]int `json:"kinds"`
-}
-
-func (s *Service) summaryJSON(sum *resync.Summary, errText string) lastResync {
-	kinds := map[string]map[string]int{}
-	for _, k := range sum.Kinds {
-		kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "created": k.Created, "updated": k.Updated,
-			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal}
-	}
-	return lastResync{Run: int64(sum.Run), OK: !sum.Failed(), Replica: s.coord.Replica(), FinishedAt: time.Now().UTC(),
-		DurationSeconds: sum.Duration.Seconds(), Requests: int64(sum.Requests), Error: errText, Kinds: kinds}
 }
 
 // storedLastResync reads the last completed resync, whichever replica
 // ran it.
-func (s *Service) storedLastResync(ctx context.Context) (*lastResync, error) {
-	b, ok, err := s.store.Setting(ctx, lastResyncKey)
-	if err != nil || !ok {
-		return nil, err
-	}
-	var l lastResync
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
+func (s *Service) storedLastResync(ctx context.Context) (*resync.Record, error) {
+	return resync.LoadRecord(ctx, s.store)
 }
 
 // TriggerResync asks the leader, on whichever replica it runs, for a

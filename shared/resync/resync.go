@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,10 @@ type Options struct {
 	Client gitlab.Options
 	// ProgressEvery is the interval of progress logs (default 2s).
 	ProgressEvery time.Duration
+	// Expected are the objects each kind selected in the last completed
+	// resync (Record.Expected): progress lines show them as the total to
+	// expect, with a percentage and an estimate of the time left.
+	Expected map[string]int
 	// MaxErrorsPerKind caps the mapping errors kept in the summary
 	// (default 10); all are counted.
 	MaxErrorsPerKind int
@@ -56,8 +61,14 @@ type KindSummary struct {
 	// Requests is the number of GitLab requests made for this kind (a
 	// listing shared between kinds counts for the kind that made it).
 	Requests int64
-	Fetched  int // objects GitLab returned
-	Selected int // objects the globs kept (after deduplication)
+	// Fetched are the objects GitLab returned, for every token (an
+	// object two tokens see counts twice).
+	Fetched int
+	// Selected are the objects the tokens' globs kept, each once; the
+	// entities written from them (created, updated, unchanged) can be fewer
+	// (selector.query) or more (a resource mapping one object to several
+	// entities, several resources of the kind).
+	Selected int
 	catalog.UpsertStats
 	Deleted  int
 	Duration time.Duration
@@ -71,6 +82,9 @@ func (k *KindSummary) Failed() bool { return k.ErrorsTotal > 0 }
 
 // Summary is the outcome of a resync.
 type Summary struct {
+	// Warnings are things that did not fail the resync but are likely
+	// mistakes (a token that selected nothing).
+	Warnings    []string
 	Run         catalog.RunID
 	Kinds       []*KindSummary
 	Requests    int64
@@ -145,6 +159,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	log.Info("resync started", "run", run, "gitlab", redact.URL(opts.Config.GitLabHost), "tokens", len(sources), "kinds", opts.Mapping.Kinds())
 
 	sum := &Summary{Run: run}
+	selectedBy := make([]atomic.Int64, len(sources)) // objects each token's globs kept, all kinds
 	var wg sync.WaitGroup
 	for _, kind := range opts.Mapping.Kinds() {
 		ks := &KindSummary{Kind: kind}
@@ -152,10 +167,20 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syncKind(ctx, opts, log, run, sources, ks)
+			syncKind(ctx, opts, log, run, sources, ks, stats, selectedBy)
 		}()
 	}
 	wg.Wait()
+	if !sum.Failed() {
+		for i, src := range sources {
+			if selectedBy[i].Load() == 0 {
+				w := fmt.Sprintf("token %s selected nothing: its patterns (%s) match no group or project it can see; check them with glsyncd validate",
+					src.Entry.Masked(), strings.Join(src.Entry.Patterns, ", "))
+				sum.Warnings = append(sum.Warnings, w)
+				log.Warn(w)
+			}
+		}
+	}
 	sum.Requests = stats.Requests.Load()
 	byKind := stats.ByKind()
 	for _, k := range sum.Kinds {
@@ -212,7 +237,7 @@ func (o *owners) claim(id int64, i int) (write, rewrite bool) {
 	return false, false
 }
 
-func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary) {
+func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary, stats *gitlab.Stats, selectedBy []atomic.Int64) {
 	start := time.Now()
 	ctx = gitlab.WithKind(ctx, ks.Kind)
 	log = log.With("kind", ks.Kind)
@@ -221,10 +246,11 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	for gi := range owns {
 		owns[gi] = &owners{m: map[int64]int{}}
 	}
-	refs := crawl.NewReferences() // file:// and search:// values, cached for this resync
-	var fetched, written atomic.Int64
-	var mu sync.Mutex      // guards ks
-	var writeMu sync.Mutex // orders claims and writes across tokens
+	refs := crawl.NewReferences()     // file:// and search:// values, cached for this resync
+	var fetched, written atomic.Int64 // objects the globs kept, entities written
+	var noID atomic.Int64             // kept objects without a numeric id (counted each)
+	var mu sync.Mutex                 // guards ks
+	var writeMu sync.Mutex            // orders claims and writes across tokens
 	addErr := func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -243,9 +269,18 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 			case <-done:
 				return
 			case <-t.C:
-				el := time.Since(start).Seconds()
-				log.Info("resync progress", "fetched", fetched.Load(), "written", written.Load(),
-					"rate_per_s", fmt.Sprintf("%.0f", float64(fetched.Load())/el))
+				el := time.Since(start)
+				n := fetched.Load()
+				args := []any{"selected", n, "written", written.Load(), "rate_per_s", fmt.Sprintf("%.0f", float64(n)/el.Seconds()),
+					"gitlab_retries", stats.Retries.Load(), "rate_limited", stats.RateLimited.Load()}
+				if want := opts.Expected[ks.Kind]; want > 0 {
+					args = append(args, "expected", want, "percent", min(99, 100*int(n)/want))
+					if n > 0 && int(n) < want {
+						left := time.Duration(float64(el) * float64(want-int(n)) / float64(n))
+						args = append(args, "eta", left.Round(time.Second).String())
+					}
+				}
+				log.Info("resync progress", args...)
 			}
 		}
 	}()
@@ -271,6 +306,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 		lo.SpecPaths, lo.Branch = opts.Mapping.SpecPaths, opts.Mapping.Branch
 		c, err := src.List(ctx, ks.Kind, lo, func(page gitlab.Page) error {
 			fetched.Add(int64(len(page.Items)))
+			selectedBy[i].Add(int64(len(page.Items)))
 			if opts.Examples != nil && len(page.Items) > 0 {
 				exampleOnce.Do(func() {
 					n := min(10, len(page.Items))
@@ -322,6 +358,8 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 				write, rewrite := true, false
 				if it.hasID {
 					write, rewrite = own.claim(it.id, i)
+				} else {
+					noID.Add(1)
 				}
 				switch {
 				case !write:
@@ -372,7 +410,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	}
 	wg.Wait()
 	close(done)
-	ks.Selected = selected(owns)
+	ks.Selected = selected(owns) + int(noID.Load())
 
 	if ctx.Err() != nil && !ks.Failed() {
 		addErr(ctx.Err())

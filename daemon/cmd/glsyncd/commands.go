@@ -97,9 +97,19 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 		}
 		logWarnings(log, opts.Mapping)
 	}
+	if rec, err := resync.LoadRecord(ctx, store); err == nil {
+		opts.Expected = rec.Expected()
+	}
 	sum, err := resync.Run(ctx, opts)
 	if err != nil {
 		return nil, failedErr(err)
+	}
+	errText := ""
+	if sum.Failed() {
+		errText = sum.Err().Error()
+	}
+	if err := resync.NewRecord(sum, store.Coordination().Replica(), errText).Save(context.WithoutCancel(ctx), store); err != nil {
+		log.Warn("recording the resync summary failed", "error", err)
 	}
 	printSummary(a.stdout, sum)
 	if sink != nil {
@@ -127,6 +137,10 @@ func printSummary(w io.Writer, sum *resync.Summary) {
 	}
 	fmt.Fprintf(w, "resync %d %s: %d GitLab requests, %d retries, %d rate-limited, %s\n",
 		sum.Run, status, sum.Requests, sum.Retries, sum.RateLimited, sum.Duration.Round(time.Millisecond))
+	fmt.Fprintln(w, "(fetched: objects GitLab returned, per token; selected: those the globs kept, each once; created, updated and unchanged count entities)")
+	for _, warn := range sum.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
 }
 
 func (a *app) catalogCommand() *cobra.Command {

@@ -1,0 +1,66 @@
+package resync_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
+)
+
+// The summary's columns add up (a kind whose objects have no numeric id,
+// releases, still counts what it selected), progress lines carry the
+// last resync's total, a percentage, an estimate of the time left and the
+// retries so far, and a token whose globs select nothing is a warning.
+func TestSummaryProgressAndWarnings(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 9})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: 120, Depth: 2, Seed: 9, Activity: true})
+	ts := sim.Start(t)
+	m, err := mapping.Load("../mapping/all-kinds.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8, TokenMapping: tokenmap.Mapping{
+		{Token: org.RootTokens[0], Patterns: []string{"**"}},
+		{Token: org.RootTokens[1], Patterns: []string{"/" + org.Roots[1].Path + "/**"}}, // never matches
+	}}
+	store := freshStore(t)
+	logs := &syncBuffer{}
+	run := func(expected map[string]int, every time.Duration) *resync.Summary {
+		sum, err := resync.Run(context.Background(), resync.Options{Config: cfg, Mapping: m, Store: store, Expected: expected, ProgressEvery: every,
+			Logger: slog.New(slog.NewTextHandler(logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+		if err != nil || sum.Failed() {
+			t.Fatalf("%v %v", err, sum.Err())
+		}
+		return sum
+	}
+	sum := run(nil, time.Hour)
+	for _, k := range sum.Kinds {
+		if k.Kind == "release" && (k.Created == 0 || k.Selected == 0) {
+			t.Fatalf("release: selected %d, created %d", k.Selected, k.Created)
+		}
+		if k.Created > 0 && k.Selected == 0 {
+			t.Errorf("kind %s: %d entities created from 0 selected objects", k.Kind, k.Created)
+		}
+	}
+	if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "selected nothing") || strings.Contains(sum.Warnings[0], org.RootTokens[1]) {
+		t.Fatalf("warnings: %q", sum.Warnings)
+	}
+	// Progress with the last resync's totals, slowed so lines appear.
+	rec := resync.NewRecord(sum, "test", "")
+	sim.SetFaults(gitlabtest.Faults{Latency: 30 * time.Millisecond})
+	logs = &syncBuffer{}
+	run(rec.Expected(), 50*time.Millisecond)
+	out := logs.String()
+	if !strings.Contains(out, "msg=\"resync progress\"") || !strings.Contains(out, "expected=") || !strings.Contains(out, "percent=") ||
+		!strings.Contains(out, "gitlab_retries=") {
+		t.Fatalf("progress lines:\n%s", out)
+	}
+}
