@@ -13,9 +13,10 @@ COPY --from=build /out/glsyncd /usr/local/bin/glsyncd
 # The embedded catalog lives here; mount a volume to keep it.
 ENV GLSYNC_DATA_DIR=/data \
     GLSYNC_LISTEN=:8000 \
-    GLSYNC_ADMIN_LISTEN=:8001
+    GLSYNC_ADMIN_LISTEN=:8001 \
+    GLSYNC_METRICS_LISTEN=:9090
 VOLUME ["/data"]
-EXPOSE 8000 8001
+EXPOSE 8000 8001 9090
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/glsyncd"]
 CMD ["run"]

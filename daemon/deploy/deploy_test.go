@@ -127,14 +127,19 @@ func TestChartWithTheSpecsValues(t *testing.T) {
 		"GLSYNC_ADMIN_TOKEN":                          "adminToken",
 		"GLSYNC_DATA_DIR":                             "/data",
 		"GLSYNC_ADMIN_LISTEN":                         ":8001",
+		"GLSYNC_METRICS_LISTEN":                       ":9090",
 	}
 	for k, v := range want {
 		if env[k] != v {
 			t.Errorf("env %s = %v, want %v", k, env[k], v)
 		}
 	}
-	if dig(c, "livenessProbe", "httpGet", "path") != "/healthz" || dig(c, "readinessProbe", "httpGet", "path") != "/readyz" {
-		t.Error("probes must use /healthz and /readyz")
+	if dig(c, "livenessProbe", "httpGet", "path") != "/healthz" || dig(c, "readinessProbe", "httpGet", "path") != "/readyz" ||
+		dig(c, "readinessProbe", "httpGet", "port") != "metrics" {
+		t.Error("probes must use /healthz and /readyz on the metrics port")
+	}
+	if find(docs, "NetworkPolicy") != nil {
+		t.Error("no NetworkPolicy unless asked for")
 	}
 	if dig(dep, "spec", "template", "spec", "securityContext", "runAsNonRoot") != true {
 		t.Error("the pod must run as non-root")
@@ -381,5 +386,27 @@ func TestChartRefusesReplicasWithoutADatabase(t *testing.T) {
 	out = renderFails(t, valuesWith("--set", "database.enabled=true")...)
 	if !strings.Contains(out, "database.enabled=true needs database.url") {
 		t.Errorf("database.enabled without a URL: %s", out)
+	}
+}
+
+// networkPolicy.enabled admits deliveries from anywhere, metrics from
+// metricsFrom, and the admin API only from its labelled clients.
+func TestChartNetworkPolicy(t *testing.T) {
+	docs := render(t, "--set", "integration.secrets.tokenMapping="+specTokenMapping, "--set", "networkPolicy.enabled=true",
+		"--set", "admin.listen=127.0.0.1:8001")
+	np := find(docs, "NetworkPolicy")
+	if np == nil {
+		t.Fatal("no NetworkPolicy")
+	}
+	rules := dig(np, "spec", "ingress").([]any)
+	if len(rules) != 3 || dig(rules[0].(map[string]any), "from") != nil {
+		t.Fatalf("ingress %v", rules)
+	}
+	admin := rules[2].(map[string]any)
+	if dig(admin, "ports", 0, "port") != 8001 || dig(admin, "from", 0, "podSelector", "matchLabels", "glsync-admin-client") != "true" {
+		t.Fatalf("admin rule %v", admin)
+	}
+	if envOf(find(docs, "Deployment"))["GLSYNC_ADMIN_LISTEN"]["value"] != "127.0.0.1:8001" {
+		t.Fatal("admin.listen not applied")
 	}
 }

@@ -40,3 +40,35 @@ func TestReadyAfterFirstResync(t *testing.T) {
 		t.Fatalf("start-up warning:\n%s", h2.logs.String())
 	}
 }
+
+// The metrics listener serves what Prometheus and probes read, and not
+// the admin API.
+func TestMetricsListener(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ResyncOnStart = false
+	h.metricsListen = "127.0.0.1:0"
+	h.start()
+	get := func(method, path string) int {
+		req, _ := http.NewRequest(method, "http://"+h.svc.MetricsAddr()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+		if c := get("GET", p); c != http.StatusOK {
+			t.Fatalf("%s on the metrics listener: %d", p, c)
+		}
+	}
+	for _, p := range []string{"/status", "/admin/token-mappings"} {
+		if c := get("GET", p); c != http.StatusNotFound {
+			t.Fatalf("%s must not be on the metrics listener: %d", p, c)
+		}
+	}
+	if c := get("POST", "/resync"); c != http.StatusNotFound && c != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /resync on the metrics listener: %d", c)
+	}
+}

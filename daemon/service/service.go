@@ -54,7 +54,11 @@ type Options struct {
 	// AdminListener, when set, are used instead (tests).
 	Listen, AdminListen            string
 	WebhookListener, AdminListener net.Listener
-	Log                            *slog.Logger
+	// MetricsListen, when set, serves /metrics, /healthz and /readyz on an
+	// address of their own (for Prometheus and probes), so the admin API
+	// can stay on loopback or behind a NetworkPolicy.
+	MetricsListen string
+	Log           *slog.Logger
 	// Client tunes GitLab clients (tests shorten backoffs).
 	Client gitlab.Options
 	// DrainTimeout bounds the time shutdown waits for in-flight work.
@@ -94,6 +98,7 @@ type Service struct {
 	lastErr   string
 	webhookAt string
 	adminAt   string
+	metricsAt string
 	done      chan error
 
 	// cfgMu guards apiMappings: token mappings added through the admin
@@ -264,9 +269,20 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		closeStore()
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
+	var ml net.Listener
+	if opts.MetricsListen != "" {
+		if ml, err = net.Listen("tcp", opts.MetricsListen); err != nil {
+			wl.Close()
+			al.Close()
+			closeStore()
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
+		s.metricsAt = ml.Addr().String()
+	}
 	s.webhookAt, s.adminAt = wl.Addr().String(), al.Addr().String()
 	webSrv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	adminSrv := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	metricsSrv := &http.Server{Handler: s.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -279,6 +295,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	wg.Add(2)
 	go serve(webSrv, wl, "webhook")
 	go serve(adminSrv, al, "admin")
+	if ml != nil {
+		wg.Add(1)
+		go serve(metricsSrv, ml, "metrics")
+	}
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
@@ -296,7 +316,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Config.UsesPostgres() {
 		where, at = "catalog", "postgres"
 	}
-	s.log.Info("glsyncd started", "webhooks", s.webhookAt, "admin", s.adminAt, where, at, "replica", s.coord.Replica(),
+	s.log.Info("glsyncd started", "webhooks", s.webhookAt, "admin", s.adminAt, "metrics", s.metricsAt, where, at, "replica", s.coord.Replica(),
 		"tokens", len(opts.Config.TokenMapping), "kinds", opts.Mapping.Kinds())
 
 	s.done = make(chan error, 1)
@@ -311,6 +331,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		<-workerDone
 		<-schedDone
 		_ = adminSrv.Shutdown(drain)
+		_ = metricsSrv.Shutdown(drain)
 		wg.Wait()
 		err := closeStore()
 		s.log.Info("glsyncd stopped")
@@ -324,6 +345,9 @@ func (s *Service) Wait() error { return <-s.done }
 
 // WebhookAddr and AdminAddr are the listening addresses.
 func (s *Service) WebhookAddr() string { return s.webhookAt }
+
+// MetricsAddr is the metrics listener's address ("" without one).
+func (s *Service) MetricsAddr() string { return s.metricsAt }
 
 // AdminAddr is the admin listener's address.
 func (s *Service) AdminAddr() string { return s.adminAt }
@@ -479,14 +503,26 @@ func ReconcileWith(ctx context.Context, cfg *config.Config, sources []*crawl.Sou
 	return plan, hooks.Apply(ctx, plan, secrets, log), nil
 }
 
-// adminHandler serves the admin API.
-func (s *Service) adminHandler() http.Handler {
+// metricsHandler serves what Prometheus and probes read, nothing else.
+func (s *Service) metricsHandler() http.Handler {
 	mux := http.NewServeMux()
+	s.observe(mux)
+	return mux
+}
+
+// observe adds /healthz, /readyz and /metrics to mux.
+func (s *Service) observe(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+}
+
+// adminHandler serves the admin API (and what metricsHandler serves).
+func (s *Service) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.observe(mux)
 	mux.HandleFunc("POST /resync", s.authed(s.postResync))
 	mux.HandleFunc("GET /admin/token-mappings", s.authed(s.listMappings))
 	mux.HandleFunc("GET /admin/token-mappings/{name}", s.authed(s.getMapping))

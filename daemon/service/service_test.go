@@ -49,6 +49,8 @@ type harness struct {
 	wl     net.Listener
 	// mapping is a mapping file; empty for the embedded default.
 	mapping string
+	// metricsListen is Options.MetricsListen.
+	metricsListen string
 }
 
 const adminToken = "admin-token-for-tests"
@@ -87,7 +89,7 @@ func (h *harness) start() {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := Start(ctx, Options{Config: h.cfg, Mapping: m, DataDir: h.dir, WebhookListener: h.wl, AdminListen: "127.0.0.1:0",
+	svc, err := Start(ctx, Options{Config: h.cfg, Mapping: m, DataDir: h.dir, WebhookListener: h.wl, AdminListen: "127.0.0.1:0", MetricsListen: h.metricsListen,
 		Log:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Client: gitlab.Options{RetryBase: time.Millisecond, RetryMax: 10 * time.Millisecond}, DrainTimeout: 5 * time.Second})
 	if err != nil {

@@ -17,12 +17,13 @@ import (
 )
 
 const (
-	envListen      = "GLSYNC_LISTEN"
-	envAdminListen = "GLSYNC_ADMIN_LISTEN"
+	envListen        = "GLSYNC_LISTEN"
+	envAdminListen   = "GLSYNC_ADMIN_LISTEN"
+	envMetricsListen = "GLSYNC_METRICS_LISTEN"
 )
 
 func (a *app) runCommand() *cobra.Command {
-	var listen, adminListen string
+	var listen, adminListen, metricsListen string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the daemon: webhooks, event workers, scheduled resyncs, hooks and the admin API",
@@ -42,8 +43,11 @@ func (a *app) runCommand() *cobra.Command {
 			if adminListen == "" {
 				adminListen = orEnv(a.getenv(envAdminListen), "127.0.0.1:8001")
 			}
+			if metricsListen == "" {
+				metricsListen = a.getenv(envMetricsListen)
+			}
 			err = service.Run(cmd.Context(), service.Options{Config: cfg, Mapping: m, MappingPath: a.mappingFile(), Version: version,
-				DataDir: a.resolvedDataDir(), Listen: listen, AdminListen: adminListen, Log: log})
+				DataDir: a.resolvedDataDir(), Listen: listen, AdminListen: adminListen, MetricsListen: metricsListen, Log: log})
 			if err != nil {
 				return failedErr(err)
 			}
@@ -52,6 +56,7 @@ func (a *app) runCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "webhook listen address (env "+envListen+", default :8000)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "admin API listen address (env "+envAdminListen+", default 127.0.0.1:8001)")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve /metrics, /healthz and /readyz here too, for Prometheus and probes (env "+envMetricsListen+")")
 	return cmd
 }
 
