@@ -249,7 +249,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
-		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: opts.Config.WebhookMaxInFlightBytes,
+		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: workerBytes(opts.Config),
 	}
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
@@ -566,4 +566,11 @@ func inFlightBudget(c *config.Config) int64 {
 		return c.WebhookMaxInFlightBytes
 	}
 	return max(64<<20, 2*c.WebhookMaxBodyBytes, 2*(25<<20))
+}
+
+// workerBytes bounds the event bodies the workers hold at once: half the
+// in-flight budget (the listener holds the other half), and never less
+// than one delivery of the largest size.
+func workerBytes(c *config.Config) int64 {
+	return max(inFlightBudget(c)/2, c.WebhookMaxBodyBytes)
 }
