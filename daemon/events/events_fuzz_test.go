@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,40 +16,10 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
-
-// fuzzPayloadDir holds GitLab's real payloads (see its SOURCES.md).
-const fuzzPayloadDir = "../../shared/gitlab/gitlabtest/payloads"
-
-// fixtureEvents is the X-Gitlab-Event GitLab sends with each webhook
-// fixture, as SOURCES.md lists it; system hook bodies all come as
-// "System Hook".
-var fixtureEvents = map[string]string{
-	"webhooks/push.json":                "Push Hook",
-	"webhooks/tag_push.json":            "Tag Push Hook",
-	"webhooks/merge_request.json":       "Merge Request Hook",
-	"webhooks/group_merge_request.json": "Merge Request Hook",
-	"webhooks/issue.json":               "Issue Hook",
-	"webhooks/note_merge_request.json":  "Note Hook",
-	"webhooks/pipeline.json":            "Pipeline Hook",
-	"webhooks/job.json":                 "Job Hook",
-	"webhooks/build.json":               "Job Hook",
-	"webhooks/release.json":             "Release Hook",
-	"webhooks/deployment.json":          "Deployment Hook",
-	"webhooks/subgroup.json":            "Subgroup Hook",
-	"webhooks/member.json":              "Member Hook",
-	"webhooks/project.json":             "Project Hook",
-}
-
-// kindEvents is GitLab's X-Gitlab-Event for a webhook's object_kind, for
-// fixtures added after the table above.
-var kindEvents = map[string]string{
-	"push": "Push Hook", "tag_push": "Tag Push Hook", "merge_request": "Merge Request Hook", "issue": "Issue Hook",
-	"note": "Note Hook", "pipeline": "Pipeline Hook", "build": "Job Hook", "release": "Release Hook",
-	"deployment": "Deployment Hook", "wiki_page": "Wiki Page Hook", "feature_flag": "Feature Flag Hook", "emoji": "Emoji Hook",
-}
 
 type fixtureDelivery struct {
 	file, event string
@@ -61,32 +29,13 @@ type fixtureDelivery struct {
 // fixtureDeliveries reads every payload fixture with its X-Gitlab-Event.
 func fixtureDeliveries(f *testing.F) []fixtureDelivery {
 	f.Helper()
-	files, err := filepath.Glob(filepath.Join(fuzzPayloadDir, "*", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no payload fixtures in %s: %v", fuzzPayloadDir, err)
+	fixtures, err := gitlabtest.Fixtures()
+	if err != nil || len(fixtures) == 0 {
+		f.Fatalf("payload fixtures: %d, %v", len(fixtures), err)
 	}
 	var out []fixtureDelivery
-	for _, path := range files {
-		body, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		rel := filepath.ToSlash(strings.TrimPrefix(path, fuzzPayloadDir+string(filepath.Separator)))
-		event, ok := fixtureEvents[rel]
-		if !ok && strings.HasPrefix(rel, "systemhooks/") {
-			event, ok = "System Hook", true
-		}
-		if !ok {
-			var pl struct {
-				ObjectKind string `json:"object_kind"`
-			}
-			_ = json.Unmarshal(body, &pl)
-			event, ok = kindEvents[pl.ObjectKind]
-		}
-		if !ok {
-			f.Fatalf("%s: which X-Gitlab-Event does GitLab send with it? Add it to fixtureEvents", rel)
-		}
-		out = append(out, fixtureDelivery{rel, event, body})
+	for _, fx := range fixtures {
+		out = append(out, fixtureDelivery{fx.Name, fx.Event, fx.Body})
 	}
 	return out
 }

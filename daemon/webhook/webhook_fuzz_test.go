@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,39 +20,9 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 )
-
-// fuzzPayloadDir holds GitLab's real payloads (see its SOURCES.md).
-const fuzzPayloadDir = "../../shared/gitlab/gitlabtest/payloads"
-
-// fixtureEvents is the X-Gitlab-Event GitLab sends with each webhook
-// fixture, as SOURCES.md lists it; system hook bodies all come as
-// "System Hook".
-var fixtureEvents = map[string]string{
-	"webhooks/push.json":                "Push Hook",
-	"webhooks/tag_push.json":            "Tag Push Hook",
-	"webhooks/merge_request.json":       "Merge Request Hook",
-	"webhooks/group_merge_request.json": "Merge Request Hook",
-	"webhooks/issue.json":               "Issue Hook",
-	"webhooks/note_merge_request.json":  "Note Hook",
-	"webhooks/pipeline.json":            "Pipeline Hook",
-	"webhooks/job.json":                 "Job Hook",
-	"webhooks/build.json":               "Job Hook",
-	"webhooks/release.json":             "Release Hook",
-	"webhooks/deployment.json":          "Deployment Hook",
-	"webhooks/subgroup.json":            "Subgroup Hook",
-	"webhooks/member.json":              "Member Hook",
-	"webhooks/project.json":             "Project Hook",
-}
-
-// kindEvents is GitLab's X-Gitlab-Event for a webhook's object_kind, for
-// fixtures added after the table above.
-var kindEvents = map[string]string{
-	"push": "Push Hook", "tag_push": "Tag Push Hook", "merge_request": "Merge Request Hook", "issue": "Issue Hook",
-	"note": "Note Hook", "pipeline": "Pipeline Hook", "build": "Job Hook", "release": "Release Hook",
-	"deployment": "Deployment Hook", "wiki_page": "Wiki Page Hook", "feature_flag": "Feature Flag Hook", "emoji": "Emoji Hook",
-}
 
 // The receiver's secrets in the fuzz test: webhookSecret (every hook's
 // secret derives from it), the system hook's hand-made secret, and the
@@ -146,30 +114,12 @@ var fuzzMetrics = sync.OnceValue(func() *metrics.Metrics { return metrics.New(fu
 // delivery of a handled event whose body is a JSON object no larger than
 // MaxBody, exactly as received.
 func FuzzReceiver(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join(fuzzPayloadDir, "*", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no payload fixtures in %s: %v", fuzzPayloadDir, err)
+	fixtures, err := gitlabtest.Fixtures()
+	if err != nil || len(fixtures) == 0 {
+		f.Fatalf("payload fixtures: %d, %v", len(fixtures), err)
 	}
-	for _, p := range files {
-		body, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		rel := filepath.ToSlash(strings.TrimPrefix(p, fuzzPayloadDir+string(filepath.Separator)))
-		event, ok := fixtureEvents[rel]
-		if !ok && strings.HasPrefix(rel, "systemhooks/") {
-			event, ok = "System Hook", true
-		}
-		if !ok {
-			var pl struct {
-				ObjectKind string `json:"object_kind"`
-			}
-			_ = json.Unmarshal(body, &pl)
-			event, ok = kindEvents[pl.ObjectKind]
-		}
-		if !ok {
-			f.Fatalf("%s: which X-Gitlab-Event does GitLab send with it? Add it to fixtureEvents", rel)
-		}
+	for _, fx := range fixtures {
+		event, body := fx.Event, fx.Body
 		const uuid = "4d0c4f50-7bd0-4a4e-a0e8-bd4d4e3c1b61"
 		if event == "System Hook" {
 			f.Add(hooks.SystemHookPath, http.MethodPost, event, fuzzSystemSecret, uuid, body, uint16(0), uint16(0))
