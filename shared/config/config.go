@@ -771,6 +771,9 @@ func parseInterval(v string) (time.Duration, error) {
 // options.
 func (c *Config) ClientOptions(o gitlab.Options) gitlab.Options {
 	o.OAuth, o.TokenFile = c.OAuth, c.TokenFile
+	if o.MaxRetries == 0 && c.MaxRetries == 0 {
+		o.MaxRetries = gitlab.NoRetries // maxRetries: 0 means none; 0 in gitlab.Options means "the default"
+	}
 	return o
 }
 

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,5 +213,22 @@ func TestStorageSettings(t *testing.T) {
 	_, err = LoadStorage("", env(map[string]string{EnvDatabaseURL: "postgres://glsync:hunter2@/glsync"}))
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("a URL without a host must fail without showing the password: %v", err)
+	}
+}
+
+// maxRetries: 0 switches retries off; not setting it keeps the default.
+func TestMaxRetriesZeroMeansNone(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tm := `{"glpat-Base0Token0For0Tests0": ["**"]}`
+	c, err := Load("", env(map[string]string{EnvTokenMapping: tm, EnvMaxRetries: "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.ClientOptions(gitlab.Options{}); o.MaxRetries != gitlab.NoRetries {
+		t.Fatalf("maxRetries 0: client MaxRetries %d", o.MaxRetries)
+	}
+	c, _ = Load("", env(map[string]string{EnvTokenMapping: tm}))
+	if o := c.ClientOptions(gitlab.Options{MaxRetries: c.MaxRetries}); o.MaxRetries != 8 {
+		t.Fatalf("default: client MaxRetries %d", o.MaxRetries)
 	}
 }

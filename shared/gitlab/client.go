@@ -1,8 +1,10 @@
 // Package gitlab builds GitLab API clients (on gitlab.com/gitlab-org/api/client-go)
 // that behave well against a busy GitLab: one rate limiter per token that
-// obeys Retry-After and RateLimit-*, retries with jittered backoff on 429,
-// 5xx and dropped connections, a bound on concurrent requests, and counters
-// for requests and retries. It also lists collections page by page with
+// obeys Retry-After and RateLimit-* (up to a longest wait, beyond which
+// the token's requests fail at once), retries with jittered backoff on
+// 429, 5xx, dropped connections, answers cut short and attempts over the
+// request timeout, a bound on concurrent requests, and counters for
+// requests and retries. It also lists collections page by page with
 // offset or keyset pagination, so callers stream instead of loading
 // everything.
 package gitlab
@@ -29,6 +31,7 @@ import (
 
 	gogitlab "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 )
@@ -37,12 +40,28 @@ import (
 type Options struct {
 	// MaxConcurrent bounds in-flight requests for this token (default 8).
 	MaxConcurrent int
-	// MaxRetries bounds retries of one request (default 8).
+	// MaxRetries bounds retries of one request. Zero means "not set" and
+	// gives the default, 8; NoRetries (or any negative value) sends every
+	// request once. A setting where 0 means "no retries" (maxRetries in
+	// glsyncd's config) must be passed as NoRetries.
 	MaxRetries int
 	// RetryBase is the first backoff step for 5xx and resets (default
 	// 250ms); it doubles per attempt up to RetryMax (default 10s), with
 	// full jitter.
 	RetryBase, RetryMax time.Duration
+	// RequestTimeout bounds one attempt, from sending the request to the
+	// last byte of the answer (default 2m). An attempt that takes longer
+	// fails and is retried like a dropped connection: without it, an
+	// answer that never comes (a stalled proxy, a listener that accepts
+	// nothing) would hold the request until its context ends.
+	RequestTimeout time.Duration
+	// MaxWait is the longest pause the client accepts when GitLab asks the
+	// token to wait (429 with Retry-After, or RateLimit-Remaining 0 until
+	// RateLimit-Reset); default 5m. When GitLab asks for more, or for more
+	// than the request's context has left before its deadline, requests of
+	// the token fail at once with a *RateLimitError naming the wait,
+	// instead of sleeping through it.
+	MaxWait time.Duration
 	// Transport is the underlying transport (default: a pooled transport).
 	Transport http.RoundTripper
 	// Logger receives retry and rate-limit messages (default slog.Default()).
@@ -57,6 +76,17 @@ type Options struct {
 	// without a restart.
 	TokenFile string
 }
+
+// NoRetries is the Options.MaxRetries value for "send each request once"
+// (zero there means the default).
+const NoRetries = -1
+
+// Defaults of Options.
+const (
+	DefaultMaxRetries     = 8
+	DefaultRequestTimeout = 2 * time.Minute
+	DefaultMaxWait        = 5 * time.Minute
+)
 
 // Stats counts what a client did. Safe for concurrent use; one Stats may
 // be shared by several clients to get totals.
@@ -133,7 +163,8 @@ func (s *Stats) Merge(o *Stats) {
 }
 
 // ByStatus returns the number of attempts per response status; 0 counts
-// attempts that got no response (connection errors).
+// attempts that got no complete response (connection errors, request
+// timeouts, bodies cut short).
 func (s *Stats) ByStatus() map[int]int64 {
 	s.statusMu.Lock()
 	defer s.statusMu.Unlock()
@@ -146,6 +177,7 @@ type Client struct {
 	API *gogitlab.Client
 	// Masked is the token in a form safe to log.
 	Masked string
+	host   string // the instance, for errors
 	stats  *Stats
 	log    *slog.Logger
 	gate   *gate
@@ -188,10 +220,16 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 		opts.MaxConcurrent = 8
 	}
 	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 8
+		opts.MaxRetries = DefaultMaxRetries
 	}
 	if opts.MaxRetries < 0 {
 		opts.MaxRetries = 0
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
 	}
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 250 * time.Millisecond
@@ -211,9 +249,9 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 		stats = &Stats{}
 	}
 	masked := tokenmap.Mask(token)
-	g := &gate{sem: make(chan struct{}, opts.MaxConcurrent)}
-	c := &Client{Masked: masked, stats: stats, log: opts.Logger.With("token", masked), gate: g}
-	tr := &transport{next: opts.Transport, gate: g, stats: stats}
+	g := &gate{sem: make(chan struct{}, opts.MaxConcurrent), maxWait: opts.MaxWait}
+	c := &Client{Masked: masked, host: redactHost(host), stats: stats, log: opts.Logger.With("token", masked), gate: g}
+	tr := &transport{next: opts.Transport, gate: g, stats: stats, timeout: opts.RequestTimeout}
 	httpClient := &http.Client{Transport: tr}
 	var auth gogitlab.AuthSource = gogitlab.AccessTokenAuthSource{Token: token}
 	if opts.OAuth {
@@ -250,11 +288,13 @@ type noLimit struct{}
 func (noLimit) Wait(ctx context.Context) error { return ctx.Err() }
 
 // gate bounds concurrency and holds every request of the token while
-// GitLab asked us to wait (429 Retry-After, or RateLimit-Remaining 0).
+// GitLab asked us to wait (429 Retry-After, or RateLimit-Remaining 0), up
+// to maxWait: a longer pause fails the token's requests at once.
 type gate struct {
-	sem   chan struct{}
-	mu    sync.Mutex
-	until time.Time
+	sem     chan struct{}
+	maxWait time.Duration
+	mu      sync.Mutex
+	until   time.Time
 }
 
 func (g *gate) pauseUntil(t time.Time) {
@@ -265,13 +305,29 @@ func (g *gate) pauseUntil(t time.Time) {
 	g.mu.Unlock()
 }
 
+// pause returns how long requests must still wait, or a *RateLimitError
+// when that is more than the client waits or than ctx has left.
+func (g *gate) pause(ctx context.Context, now time.Time) (time.Duration, error) {
+	g.mu.Lock()
+	d := g.until.Sub(now)
+	g.mu.Unlock()
+	if d <= 0 {
+		return 0, nil
+	}
+	if d > g.maxWait {
+		return d, &RateLimitError{Wait: d, Limit: g.maxWait}
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		return d, &RateLimitError{Wait: d, Limit: dl.Sub(now), Deadline: true}
+	}
+	return d, nil
+}
+
 func (g *gate) wait(ctx context.Context) error {
 	for {
-		g.mu.Lock()
-		d := time.Until(g.until)
-		g.mu.Unlock()
-		if d <= 0 {
-			return nil
+		d, err := g.pause(ctx, time.Now())
+		if err != nil || d <= 0 {
+			return err
 		}
 		t := time.NewTimer(d)
 		select {
@@ -283,16 +339,58 @@ func (g *gate) wait(ctx context.Context) error {
 	}
 }
 
-// transport counts attempts, enforces the gate and learns pauses from
-// GitLab's rate-limit headers.
+// RateLimitError is what a request of a token fails with, instead of
+// waiting, when GitLab asked the token to wait longer than the client
+// waits (Options.MaxWait) or than the request's context has left.
+type RateLimitError struct {
+	// Wait is how long GitLab asked to wait, from the time of the error.
+	Wait time.Duration
+	// Limit is Options.MaxWait, or what the context had left when
+	// Deadline is set.
+	Limit    time.Duration
+	Deadline bool
+}
+
+func (e *RateLimitError) Error() string {
+	wait := e.Wait.Round(time.Second)
+	if wait == 0 {
+		wait = e.Wait.Round(time.Millisecond)
+	}
+	if e.Deadline {
+		return fmt.Sprintf("rate limited: GitLab asked this token to wait %v (Retry-After or RateLimit-Reset), past the deadline of this work (%v left); not waiting",
+			wait, e.Limit.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("rate limited: GitLab asked this token to wait %v (Retry-After or RateLimit-Reset), longer than the client waits (%v); not waiting",
+		wait, e.Limit)
+}
+
+// transport counts attempts, enforces the gate, learns pauses from
+// GitLab's rate-limit headers, bounds each attempt by the request timeout
+// and reads the answer whole before handing it over.
 type transport struct {
 	next  http.RoundTripper
 	gate  *gate
 	stats *Stats
 	// bearer, when set, supplies the Authorization header of every
 	// attempt: a retry after a 401 carries the token read since.
-	bearer *bearer
+	bearer  *bearer
+	timeout time.Duration
 }
+
+// maxBuffered is the largest answer read whole before it is handed over;
+// larger ones (big raw files) are streamed, and a failure while reading
+// them is the caller's error, not a retry.
+const maxBuffered = 8 << 20
+
+// timeoutError is an attempt that got no complete answer within the
+// request timeout. It is retried like a dropped connection.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no complete answer within %v (the client's request timeout)", e.after)
+}
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -304,8 +402,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	actx, cancel := context.WithTimeoutCause(ctx, t.timeout, &timeoutError{after: t.timeout})
+	done := func() { cancel(); <-t.gate.sem }
+	// failed names the request timeout when it is what ended the attempt.
+	failed := func(err error) error {
+		if ctx.Err() == nil && actx.Err() != nil {
+			return context.Cause(actx)
+		}
+		return err
+	}
+	req = req.Clone(actx)
 	if t.bearer != nil {
-		req = req.Clone(ctx)
 		req.Header.Set("Authorization", "Bearer "+t.bearer.token.Load().(string))
 	}
 	t.stats.Requests.Add(1)
@@ -313,13 +420,54 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		t.stats.countStatus(0)
-		<-t.gate.sem
+		err = failed(err)
+		done()
+		return nil, err
+	}
+	t.observe(resp)
+	streamed, err := readWhole(resp)
+	if err != nil {
+		// A body cut short, reset or stalled is a failed attempt (retried
+		// like a reset), never a short page.
+		t.stats.countStatus(0)
+		err = failed(fmt.Errorf("reading the %d answer: %w", resp.StatusCode, err))
+		done()
 		return nil, err
 	}
 	t.stats.countStatus(resp.StatusCode)
-	t.observe(resp)
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { <-t.gate.sem }}
+	if !streamed {
+		done()
+		return resp, nil
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: done}
 	return resp, nil
+}
+
+// readWhole replaces resp.Body with the answer read into memory, unless
+// it is larger than maxBuffered (then streamed reports so and the body
+// still reads from the connection).
+func readWhole(resp *http.Response) (streamed bool, err error) {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return false, nil
+	}
+	if resp.ContentLength > maxBuffered {
+		return true, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered+1))
+	if err != nil {
+		resp.Body.Close()
+		return false, err
+	}
+	if len(buf) > maxBuffered {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
+		return true, nil
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(buf))
+	return false, nil
 }
 
 // observe pauses the token when GitLab says so. RateLimit-Remaining 0
@@ -383,8 +531,12 @@ func NonIdempotent(ctx context.Context) context.Context {
 
 // checkRetry decides whether to retry: 429 and 5xx (except 501) always,
 // connection errors unless the request was marked NonIdempotent.
+//
+// When it returns an error, the caller (retryablehttp, then client-go)
+// drops resp without closing it, so its body is closed here.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
+		discard(resp)
 		return false, ctx.Err()
 	}
 	retry := false
@@ -395,6 +547,13 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			retry, reason = true, "connection error"
 		}
 	case resp.StatusCode == http.StatusTooManyRequests:
+		// The gate holds the retry until GitLab's reset, unless that is
+		// longer than we wait: then fail now rather than sleep.
+		if _, perr := c.gate.pause(ctx, time.Now()); perr != nil {
+			discard(resp)
+			c.log.Warn("gitlab: rate limited for longer than the client waits", "error", perr)
+			return false, perr
+		}
 		retry, reason = true, "429 rate limited"
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 		retry, reason = true, resp.Status
@@ -407,16 +566,29 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		retry, reason = changed, "401 with a refreshed OAuth token"
 	}
 	if retry {
-		c.stats.Retries.Add(1)
-		c.log.Debug("gitlab: retrying", "reason", reason)
+		c.log.Debug("gitlab: retryable failure", "reason", reason)
 	}
 	return retry, nil
+}
+
+// discard closes an answer the client will not read.
+func discard(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		_ = resp.Body.Close()
+	}
 }
 
 func isTransient(err error) bool {
 	var ne net.Error
 	var ue *url.Error
+	var te *timeoutError
+	var rl *RateLimitError
 	switch {
+	case errors.As(err, &rl):
+		return false
+	case errors.As(err, &te):
+		return true
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true
@@ -431,8 +603,13 @@ func isTransient(err error) bool {
 // backoff returns the wait before retry attempt n. For 429 the gate
 // already holds the request until GitLab's reset; only jitter is added so
 // that waiting requests do not all fire in the same millisecond.
+//
+// retryablehttp asks for a backoff only when it will retry (not when
+// checkRetry said yes but the retries are used up), so retries are
+// counted here.
 func (c *Client) backoff(base, maxWait time.Duration) retryablehttp.Backoff {
 	return func(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
+		c.stats.Retries.Add(1)
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			return time.Duration(rand.Int64N(int64(250 * time.Millisecond)))
 		}
@@ -471,13 +648,26 @@ func (c *Client) CurrentUser(ctx context.Context) (User, error) {
 type APIError struct {
 	Op     string // e.g. "GET /projects"
 	Status int    // 0 when no answer was received
-	Err    error
+	// Host is the GitLab instance (e.g. https://gitlab.example.com), named
+	// in the message of an answer: "503" alone does not say from where.
+	Host string
+	Err  error
 }
 
 func (e *APIError) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("gitlab: %s: %d %s", e.Op, e.Status, http.StatusText(e.Status))
+	from := ""
+	if e.Host != "" {
+		from = " (from " + e.Host + ")"
 	}
+	switch {
+	case e.Status >= 400:
+		return fmt.Sprintf("gitlab: %s: %d %s%s", e.Op, e.Status, http.StatusText(e.Status), from)
+	case e.Status != 0:
+		// A success whose answer could not be read or decoded: the
+		// status alone ("200 OK") would hide what went wrong.
+		return fmt.Sprintf("gitlab: %s: %d %s%s, but the answer is unusable: %v", e.Op, e.Status, http.StatusText(e.Status), from, e.Err)
+	}
+	// Without an answer, Err is the transport's error, which names the URL.
 	return fmt.Sprintf("gitlab: %s: %v", e.Op, e.Err)
 }
 
@@ -495,8 +685,11 @@ func (c *Client) wrap(op string, resp *gogitlab.Response, err error) error {
 	case errors.As(err, &er) && er.Response != nil:
 		status = er.Response.StatusCode
 	}
-	return fmt.Errorf("token %s: %w", c.Masked, &APIError{Op: op, Status: status, Err: err})
+	return fmt.Errorf("token %s: %w", c.Masked, &APIError{Op: op, Status: status, Host: c.host, Err: err})
 }
+
+// redactHost is host as errors may show it: without user info.
+func redactHost(host string) string { return redact.URL(strings.TrimRight(host, "/")) }
 
 // Do sends one request with a JSON body (nil for none) and decodes the
 // answer into out (nil to discard). POSTs are marked non-idempotent: a
