@@ -2,7 +2,9 @@ package resync_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +64,31 @@ func TestSummaryProgressAndWarnings(t *testing.T) {
 	if !strings.Contains(out, "msg=\"resync progress\"") || !strings.Contains(out, "expected=") || !strings.Contains(out, "percent=") ||
 		!strings.Contains(out, "gitlab_retries=") {
 		t.Fatalf("progress lines:\n%s", out)
+	}
+}
+
+// A GitLab nobody listens for fails the resync within seconds, naming
+// the URL, before any run is recorded.
+func TestUnreachableGitLabFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := &config.Config{GitLabHost: "http://" + addr, MaxConcurrentRequests: 4, MaxRetries: 8,
+		TokenMapping: tokenmap.Mapping{{Token: "glpat-Base0Token0For0Tests0", Patterns: []string{"**"}}}}
+	m, _ := mapping.Load("")
+	store := freshStore(t)
+	start := time.Now()
+	_, err = resync.Run(context.Background(), resync.Options{Config: cfg, Mapping: m, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "cannot be reached") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error: %v", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("took %s", d)
+	}
+	if n, _ := store.CountEntities(context.Background()); n != 0 {
+		t.Fatal("wrote entities")
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,6 +133,11 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	if opts.MaxErrorsPerKind <= 0 {
 		opts.MaxErrorsPerKind = 10
+	}
+	// An unreachable GitLab fails at once, naming the URL, instead of
+	// after every retry of every first request.
+	if err := reachable(ctx, opts.Config.GitLabHost); err != nil {
+		return nil, err
 	}
 	co := opts.Client
 	if co.MaxConcurrent == 0 {
@@ -480,4 +487,31 @@ func objectID(o map[string]any) (int64, bool) {
 		return int64(v), true
 	}
 	return 0, false
+}
+
+// reachTimeout bounds the start-up check that GitLab's address answers.
+const reachTimeout = 5 * time.Second
+
+// reachable opens (and closes) a TCP connection to GitLab's host: a
+// refused connection, an unknown host or a network that does not route
+// fails the resync within seconds, with the URL. It sends no request.
+func reachable(ctx context.Context, host string) error {
+	u, err := url.Parse(host)
+	if err != nil || u.Host == "" {
+		return nil // the client reports a bad URL itself
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		port := "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: reachTimeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("resync: GitLab at %s cannot be reached: %w", redact.URL(host), err)
+	}
+	return c.Close()
 }
