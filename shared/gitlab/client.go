@@ -182,6 +182,10 @@ type Client struct {
 	log    *slog.Logger
 	gate   *gate
 	bearer *bearer // nil unless OAuth
+
+	retryMu     sync.Mutex
+	retrySince  int       // retries since the last INFO line
+	retryLogged time.Time // when it was written
 }
 
 // bearer sends an OAuth access token, re-read from its file on demand.
@@ -566,9 +570,46 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		retry, reason = changed, "401 with a refreshed OAuth token"
 	}
 	if retry {
-		c.log.Debug("gitlab: retryable failure", "reason", reason)
+		c.noteRetry(reason, requestPath(resp, err))
 	}
 	return retry, nil
+}
+
+// retryLogEvery bounds the INFO lines about retries: one per client in
+// this interval, counting the retries since the last line.
+const retryLogEvery = 10 * time.Second
+
+// noteRetry logs a retry at debug level, and at INFO at most once per
+// retryLogEvery with the count since the last INFO line, so a flaky
+// GitLab shows in the logs without flooding them.
+func (c *Client) noteRetry(reason, path string) {
+	c.log.Debug("gitlab: retryable failure", "reason", reason, "request", path)
+	c.retryMu.Lock()
+	c.retrySince++
+	now := time.Now()
+	if now.Sub(c.retryLogged) < retryLogEvery {
+		c.retryMu.Unlock()
+		return
+	}
+	n := c.retrySince
+	c.retrySince, c.retryLogged = 0, now
+	c.retryMu.Unlock()
+	c.log.Info("gitlab: retrying failed requests", "retries", n, "last_reason", reason, "last_request", path, "gitlab", c.host)
+}
+
+// requestPath is the method and path of the request an answer or an
+// error is about (no query: it may carry a private_token).
+func requestPath(resp *http.Response, err error) string {
+	if resp != nil && resp.Request != nil {
+		return resp.Request.Method + " " + resp.Request.URL.Path
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			return ue.Op + " " + u.Path
+		}
+	}
+	return ""
 }
 
 // discard closes an answer the client will not read.

@@ -1,8 +1,10 @@
 package gitlab_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -308,5 +310,30 @@ func TestUnusableSuccessSaysWhy(t *testing.T) {
 	var ae *gitlab.APIError
 	if !errors.As(err, &ae) || ae.Status != 200 || !strings.Contains(err.Error(), "invalid character '<'") || !strings.Contains(err.Error(), ts.URL) {
 		t.Fatalf("want a 200 error saying why and from where, got %v", err)
+	}
+}
+
+// Retries show at INFO, at most one line per client in 10 s, counting
+// them, with the request and the host; never the token.
+func TestRetriesAreSummarisedAtInfo(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 4})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 5, Seed: 4})
+	ts := sim.Start(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	c, err := gitlab.New(ts.URL, org.RootTokens[0], gitlab.Options{RetryBase: time.Millisecond, RetryMax: time.Millisecond, MaxRetries: 3, Logger: log}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /user": 503}})
+	for i := 0; i < 3; i++ {
+		_, _ = c.CurrentUser(context.Background())
+	}
+	out := logs.String()
+	if n := strings.Count(out, "gitlab: retrying failed requests"); n != 1 {
+		t.Fatalf("%d INFO lines about retries:\n%s", n, out)
+	}
+	if !strings.Contains(out, "last_request=\"GET /api/v4/user\"") || !strings.Contains(out, ts.URL) || strings.Contains(out, org.RootTokens[0]) {
+		t.Fatalf("retry line:\n%s", out)
 	}
 }
