@@ -209,7 +209,8 @@ func volume(dep manifest, name string) map[string]any {
 	return nil
 }
 
-var withToken = []string{"--set", "integration.secrets.tokenMapping=" + specTokenMapping}
+var withToken = []string{"--set", "integration.secrets.tokenMapping=" + specTokenMapping,
+	"--set", "integration.secrets.secretKey=q0Jp4Vq3v1cSx5zC0o2dVdl9m7t7k1yYF8aH0aP2cQs="}
 
 // valuesWith is the token mapping every render needs, then extra.
 func valuesWith(extra ...string) []string { return append(append([]string{}, withToken...), extra...) }
@@ -408,5 +409,18 @@ func TestChartNetworkPolicy(t *testing.T) {
 	}
 	if envOf(find(docs, "Deployment"))["GLSYNC_ADMIN_LISTEN"]["value"] != "127.0.0.1:8001" {
 		t.Fatal("admin.listen not applied")
+	}
+}
+
+// With a database, the replicas must share the secret key that seals the
+// hook secrets and token mappings: the chart refuses to go without it.
+func TestChartWantsASecretKeyWithADatabase(t *testing.T) {
+	out := renderFails(t, "--set", "integration.secrets.tokenMapping="+specTokenMapping, "--set", "database.enabled=true", "--set", "database.url="+dbURL)
+	if !strings.Contains(out, "needs integration.secrets.secretKey") {
+		t.Fatalf("%s", out)
+	}
+	docs := render(t, postgresArgs...)
+	if envOf(find(docs, "Deployment"))["GLSYNC_SECRET_KEY"] == nil || dig(find(docs, "Secret"), "stringData", "secretKey") == nil {
+		t.Fatal("GLSYNC_SECRET_KEY not passed from the Secret")
 	}
 }

@@ -54,6 +54,9 @@ databaseUrl
 {{- if not (or .Values.database.url .Values.database.existingSecret) -}}
 {{- fail "database.enabled=true needs database.url (a postgres:// URL) or database.existingSecret (a Secret holding the URL under database.existingSecretKey)" -}}
 {{- end -}}
+{{- if not (or .Values.integration.existingSecret .Values.integration.secrets.secretKey .Values.integration.secrets.webhookSecret) -}}
+{{- fail "database.enabled=true needs integration.secrets.secretKey (openssl rand -base64 32): every replica seals and opens the hook secrets and token mappings in the database with it (or set integration.secrets.webhookSecret, or integration.existingSecret with a secretKey key)" -}}
+{{- end -}}
 {{- else if gt (int .Values.replicaCount) 1 -}}
 {{- fail (printf "replicaCount=%d needs a database: the embedded SQLite catalog (and the Port catalog's local mirror) lives on one volume for one process. Set database.enabled=true with database.url or database.existingSecret, or keep replicaCount=1" (int .Values.replicaCount)) -}}
 {{- end -}}
