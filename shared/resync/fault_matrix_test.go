@@ -1,7 +1,6 @@
 package resync_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,24 +44,6 @@ var fmBlueprints = map[string]string{
 	"issue":         "gitlabIssue",
 }
 
-// fmLog is a log sink safe for concurrent writers.
-type fmLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *fmLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *fmLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // fmWorld is one cell's GitLab, configuration and catalog.
 type fmWorld struct {
 	sim    *gitlabtest.Server
@@ -74,7 +55,7 @@ type fmWorld struct {
 	m      *mapping.Config
 	store  *sqlitestore.Store
 	client gitlab.Options
-	logs   *fmLog
+	logs   *syncBuffer
 	// blackhole, while set, closes a listener that accepts and never
 	// answers.
 	blackhole func()
@@ -88,7 +69,7 @@ func newFMWorld(t *testing.T) *fmWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &fmWorld{sim: sim, org: org, m: m, store: fmStore(t), logs: &fmLog{},
+	w := &fmWorld{sim: sim, org: org, m: m, store: fmStore(t), logs: &syncBuffer{},
 		client: gitlab.Options{RetryBase: time.Millisecond, RetryMax: 20 * time.Millisecond}}
 	w.serve(t)
 	w.cfg = &config.Config{
