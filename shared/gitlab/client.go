@@ -888,6 +888,18 @@ func (c *Client) WalkKeyset(ctx context.Context, path string, params url.Values,
 	}
 }
 
+type shiftKey struct{}
+
+// WithShiftWatch returns a context in which an offset listing whose pages
+// are read concurrently reports, in the flag, that the collection changed
+// size meanwhile (X-Total differed between pages): an item may have slid
+// from a page not yet read into one already read and been missed, so the
+// listing must not be taken as complete (no stale deletion from it).
+func WithShiftWatch(ctx context.Context) (context.Context, *atomic.Bool) {
+	f := &atomic.Bool{}
+	return context.WithValue(ctx, shiftKey{}, f), f
+}
+
 // ListOffset lists path with offset pagination, 100 per page. When GitLab
 // reports the number of pages (below 10,000 items) the remaining pages are
 // fetched concurrently; otherwise it follows X-Next-Page.
@@ -912,6 +924,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	if resp.TotalPages == 0 {
 		return c.chain(ctx, path, withPage(q, resp.NextPage), false, fn)
 	}
+	shifted, _ := ctx.Value(shiftKey{}).(*atomic.Bool)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan Page)
@@ -924,7 +937,12 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				items, _, err := c.get(ctx, path, withPage(q, p))
+				items, presp, err := c.get(ctx, path, withPage(q, p))
+				if err == nil && shifted != nil && presp.TotalItems != resp.TotalItems {
+					// Items came or went while pages were read out of order:
+					// one may have slid from an unread page into a read one.
+					shifted.Store(true)
+				}
 				if err != nil {
 					select {
 					case errc <- err:

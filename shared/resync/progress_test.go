@@ -2,6 +2,7 @@ package resync_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -91,4 +92,48 @@ func TestUnreachableGitLabFailsFast(t *testing.T) {
 	if n, _ := store.CountEntities(context.Background()); n != 0 {
 		t.Fatal("wrote entities")
 	}
+}
+
+// Issues opened while their listing is read (GitLab lists them newest
+// first, pages fetched side by side) can shift an item from an unread
+// page into a read one: the kind is then marked incomplete and deletes
+// nothing, rather than deleting what it missed.
+func TestShiftedListingDeletesNothing(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 9})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 150, Depth: 2, Seed: 9, Activity: true})
+	ts := sim.Start(t)
+	m, _ := mapping.Load("")
+	cfg := &config.Config{GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8,
+		TokenMapping: tokenmap.Mapping{{Token: org.RootTokens[0], Patterns: []string{"**"}}}}
+	store := freshStore(t)
+	run := func() *resync.Summary {
+		sum, err := resync.Run(context.Background(), resync.Options{Config: cfg, Mapping: m, Store: store,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+		if err != nil || sum.Failed() {
+			t.Fatalf("%v %v", err, sum.Err())
+		}
+		return sum
+	}
+	run()
+	projects := sim.Projects()
+	sim.SetFaults(gitlabtest.Faults{RouteLatency: map[string]time.Duration{"GET /groups/:id/issues": 150 * time.Millisecond}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 40; i++ {
+			sim.AddIssue(projects[i%len(projects)].ID, fmt.Sprint("opened during the listing ", i), false)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	sum := run()
+	<-done
+	for _, k := range sum.Kinds {
+		if k.Kind == "issue" {
+			if !k.Incomplete || k.Deleted != 0 {
+				t.Fatalf("issue kind: incomplete %v, deleted %d", k.Incomplete, k.Deleted)
+			}
+			return
+		}
+	}
+	t.Fatal("no issue kind")
 }

@@ -74,6 +74,9 @@ type KindSummary struct {
 	catalog.UpsertStats
 	Deleted  int
 	Duration time.Duration
+	// Incomplete is set when GitLab's listing changed while it was read
+	// (see gitlab.WithShiftWatch): stale deletion was skipped, safely.
+	Incomplete bool
 	// Errors are the failures of this kind; deletion was skipped if any.
 	Errors      []error
 	ErrorsTotal int
@@ -247,6 +250,7 @@ func (o *owners) claim(id int64, i int) (write, rewrite bool) {
 func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary, stats *gitlab.Stats, selectedBy []atomic.Int64) {
 	start := time.Now()
 	ctx = gitlab.WithKind(ctx, ks.Kind)
+	ctx, shifted := gitlab.WithShiftWatch(ctx)
 	log = log.With("kind", ks.Kind)
 	groups := crawl.GroupResources(opts.Mapping.ResourcesFor(ks.Kind))
 	owns := make([]*owners, len(groups))
@@ -424,6 +428,10 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	}
 	if ks.Failed() {
 		log.Error("resync of kind failed; nothing deleted", "errors", ks.ErrorsTotal, "first_error", ks.Errors[0])
+	} else if shifted.Load() {
+		ks.Incomplete = true
+		log.Warn("resync of kind: GitLab's listing changed while its pages were read, so an object may have been missed; " +
+			"nothing deleted for this kind this time (what was read is written; the next resync deletes what is gone)")
 	} else if err := deletionGuard(ctx, opts, run, ks.Kind); err != nil {
 		addErr(err)
 		log.Error("resync of kind not cleaned up", "error", err)

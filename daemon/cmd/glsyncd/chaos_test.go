@@ -48,7 +48,15 @@ func (c *cluster) start(i int) {
 	cmd := exec.Command(os.Args[0], c.args[i]...)
 	cmd.Env = append(append(os.Environ(), "GLSYNC_TEST_CHILD=1"), c.env[i]...)
 	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	var w io.Writer = out
+	// GLSYNC_CHAOS_LOGDIR keeps every replica's whole log, across restarts.
+	if dir := os.Getenv("GLSYNC_CHAOS_LOGDIR"); dir != "" {
+		if f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("replica-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+			c.t.Cleanup(func() { f.Close() })
+			w = io.MultiWriter(out, f)
+		}
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
