@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
@@ -29,6 +30,9 @@ type Worker struct {
 	// bound): deliveries of up to 25 MB each, times the workers, would not
 	// fit a small pod.
 	MaxBytes int64
+	// MaxEventBytes is the largest event body there can be (the webhook
+	// listener's limit), so a claim never overshoots MaxBytes.
+	MaxEventBytes int64
 	// MaxAttempts moves an event to the dead-letter table after that many
 	// failed attempts (default 10).
 	MaxAttempts int
@@ -69,41 +73,107 @@ func (w *Worker) Notify() {
 }
 
 // Run processes events until ctx ends, then finishes the events in hand
-// (bounded by drain) before returning.
+// (bounded by drain) before returning. Each of the Workers goroutines takes
+// the next event as soon as it is free: a slow GitLab answer holds up one
+// worker, not a whole batch. Events for one object still go one at a time
+// (the queue hands out only the oldest of an object).
 func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 	w.init()
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
+	// In-flight events finish even when ctx ends: shutdown drains.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drain, cancelWork) })
+	defer stop()
+
+	jobs := make(chan *catalog.Event)
+	free := make(chan struct{}, w.Workers) // one token per idle worker
+	var inHand atomic.Int64                // body bytes being processed
+	var wg sync.WaitGroup
+	for i := 0; i < w.Workers; i++ {
+		free <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range jobs {
+				w.process(work, ev)
+				inHand.Add(-int64(len(ev.Body)))
+				free <- struct{}{}
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
 	for {
-		if ctx.Err() != nil {
+		// Wait for an idle worker, then take every other idle one.
+		select {
+		case <-ctx.Done():
 			return
+		case <-free:
 		}
-		evs, err := w.Queue.Claim(ctx, w.Workers, w.MaxBytes, w.Lease)
+		n := 1
+	more:
+		for n < w.Workers {
+			select {
+			case <-free:
+				n++
+			default:
+				break more
+			}
+		}
+		budget := int64(0)
+		if w.MaxBytes > 0 {
+			budget = w.MaxBytes - inHand.Load()
+			// With events in hand, claim only when any event fits: the
+			// queue always hands out one event, however large.
+			if held := inHand.Load(); held > 0 && budget < max(w.MaxEventBytes, 1) {
+				for ; n > 0; n-- {
+					free <- struct{}{}
+				}
+				if !w.wait(ctx, poll, 10*time.Millisecond) {
+					return
+				}
+				continue
+			}
+		}
+		evs, err := w.Queue.Claim(ctx, n, budget, w.Lease)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("event queue: claim failed", "error", err)
 		}
+		for ; n > len(evs); n-- {
+			free <- struct{}{}
+		}
 		if len(evs) == 0 {
-			select {
-			case <-ctx.Done():
+			if !w.wait(ctx, poll, 0) {
 				return
-			case <-w.notify:
-			case <-poll.C:
 			}
 			continue
 		}
-		// In-flight events finish even when ctx ends: shutdown drains.
-		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
-		var wg sync.WaitGroup
 		for _, ev := range evs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				w.process(work, ev)
-			}()
+			inHand.Add(int64(len(ev.Body)))
+			jobs <- ev
 		}
-		wg.Wait()
-		cancel()
 	}
+}
+
+// wait sleeps until an enqueue notification, the poll, a worker freeing
+// up (after, when not 0) or the end of ctx; false when ctx ended.
+func (w *Worker) wait(ctx context.Context, poll *time.Ticker, after time.Duration) bool {
+	var soon <-chan time.Time
+	if after > 0 {
+		soon = time.After(after)
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.notify:
+	case <-poll.C:
+	case <-soon:
+	}
+	return true
 }
 
 func (w *Worker) process(ctx context.Context, ev *catalog.Event) {

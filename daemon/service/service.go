@@ -249,7 +249,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
-		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: workerBytes(opts.Config),
+		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: workerBytes(opts.Config), MaxEventBytes: opts.Config.WebhookMaxBodyBytes,
 	}
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
