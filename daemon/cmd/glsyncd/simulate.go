@@ -73,7 +73,7 @@ func demoMapping(org gitlabtest.Org) tokenmap.Mapping {
 		case 1:
 			patterns = []string{"**"}
 		case 2:
-			patterns = []string{org.Roots[i].Path + "/PlatformTeam/**", "**/MarketingTeam/*Service"}
+			patterns = []string{org.Roots[i].Path + "/PlatformTeam/**", org.Roots[i].Path + "/**/*Service"}
 		}
 		m = append(m, tokenmap.Entry{Token: tok, Patterns: patterns})
 	}
