@@ -122,7 +122,7 @@ func (a *app) simulateCommand() *cobra.Command {
 			"simulated tokens, ready for `glsyncd resync --config FILE`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.stdout, "generating an organisation of %d projects (seed %d); large ones take a while…\n", f.projects, f.seed)
+			fmt.Fprintf(a.stdout, "generating an organisation of %d projects (seed %d)…\n", f.projects, f.seed)
 			sim, org, url, stop, err := f.start(cmd.Context(), listen)
 			if err != nil {
 				return err

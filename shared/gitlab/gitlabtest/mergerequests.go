@@ -31,12 +31,7 @@ func (s *Server) AddMergeRequest(projectID int64, title string) *MergeRequest {
 
 func (s *Server) addMRLocked(projectID int64, title string, at time.Time) *MergeRequest {
 	s.nextID.mr++
-	iid := int64(1)
-	for _, m := range s.mrs {
-		if m.ProjectID == projectID && m.IID >= iid {
-			iid = m.IID + 1
-		}
-	}
+	iid := s.nextIID("merge_request", projectID)
 	mr := &MergeRequest{
 		ID: 90000 + s.nextID.mr, IID: iid, ProjectID: projectID, Title: title, State: "opened",
 		SourceBranch: fmt.Sprintf("feature-%d", s.nextID.mr), TargetBranch: "main", CreatedAt: at, UpdatedAt: at,

@@ -106,12 +106,7 @@ func (s *Server) AddIssue(projectID int64, title string, confidential bool) *Iss
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.obj.init()
-	iid := int64(1)
-	for _, i := range s.obj.issues {
-		if i.ProjectID == projectID && i.IID >= iid {
-			iid = i.IID + 1
-		}
-	}
+	iid := s.nextIID("issue", projectID)
 	now := time.Now().UTC()
 	is := &Issue{ID: s.obj.id(), IID: iid, ProjectID: projectID, Title: title, State: "opened", Confidential: confidential, CreatedAt: now, UpdatedAt: now}
 	s.obj.issues[is.ID] = is
@@ -256,12 +251,7 @@ func (s *Server) AddPipeline(projectID int64, status string, jobs ...string) (*P
 	p := s.projects[projectID]
 	now := time.Now().UTC()
 	pl := &Pipeline{ID: s.obj.id(), ProjectID: projectID, Ref: p.DefaultBranch, SHA: randSHA(), Status: status, Source: "push", CreatedAt: now, UpdatedAt: now}
-	for _, x := range s.obj.pipelines {
-		if x.ProjectID == projectID && x.IID >= pl.IID {
-			pl.IID = x.IID
-		}
-	}
-	pl.IID++
+	pl.IID = s.nextIID("pipeline", projectID)
 	s.obj.pipelines[pl.ID] = pl
 	var out []*Job
 	for _, name := range jobs {

@@ -147,6 +147,10 @@ type Server struct {
 	// "refs/heads/x" or "refs/tags/x" → commit sha; "" once deleted).
 	refs   map[int64]map[string]string
 	nextID struct{ group, project, hook, user, mr int64 }
+	// lastIID is the last IID given per kind ("issue", "merge_request",
+	// "pipeline") and project: GitLab never reuses one, and counting keeps
+	// generating large organisations linear.
+	lastIID map[iidKey]int64
 
 	opts   Options
 	faultM sync.Mutex
@@ -699,4 +703,20 @@ func boolParam(q url.Values, name string) (val, set bool) {
 	}
 	b, err := strconv.ParseBool(v)
 	return err == nil && b, true
+}
+
+// iidKey names an IID sequence: one per kind and project.
+type iidKey struct {
+	kind    string
+	project int64
+}
+
+// nextIID is the next IID of kind in project (s.mu held).
+func (s *Server) nextIID(kind string, project int64) int64 {
+	if s.lastIID == nil {
+		s.lastIID = map[iidKey]int64{}
+	}
+	k := iidKey{kind, project}
+	s.lastIID[k]++
+	return s.lastIID[k]
 }
