@@ -126,10 +126,11 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 		}
 		budget := int64(0)
 		if w.MaxBytes > 0 {
-			budget = w.MaxBytes - inHand.Load()
+			held := inHand.Load()
+			budget = w.MaxBytes - held
 			// With events in hand, claim only when any event fits: the
 			// queue always hands out one event, however large.
-			if held := inHand.Load(); held > 0 && budget < max(w.MaxEventBytes, 1) {
+			if held > 0 && budget < max(w.MaxEventBytes, 1) {
 				for ; n > 0; n-- {
 					free <- struct{}{}
 				}

@@ -565,7 +565,7 @@ func inFlightBudget(c *config.Config) int64 {
 	if c.WebhookMaxInFlightBytes > 0 {
 		return c.WebhookMaxInFlightBytes
 	}
-	return max(64<<20, 2*c.WebhookMaxBodyBytes, 2*(25<<20))
+	return config.DefaultInFlightBytes(c.WebhookMaxBodyBytes)
 }
 
 // workerBytes bounds the event bodies the workers hold at once: half the

@@ -562,9 +562,7 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 		}
 		c.WebhookMaxBodyBytes = f.WebhookMaxBodyBytes
 	}
-	// Room for two of the largest deliveries at once: with the runtime and
-	// the catalog's caches, under the 512 MiB the Helm chart requests.
-	c.WebhookMaxInFlightBytes = max(64<<20, 2*c.WebhookMaxBodyBytes)
+	c.WebhookMaxInFlightBytes = DefaultInFlightBytes(c.WebhookMaxBodyBytes)
 	if v, src := f.WebhookMaxInFlightBytes, ""; v != 0 || getenv(EnvMaxInFlight) != "" {
 		if e := getenv(EnvMaxInFlight); e != "" {
 			n, err := strconv.ParseInt(e, 10, 64)
@@ -854,4 +852,15 @@ func checkDatabaseURL(v string) error {
 		return nil // libpq key=value form, checked when connecting
 	}
 	return errors.New("must be a postgres:// URL or a libpq key=value string (value not shown: it may hold a password)")
+}
+
+// DefaultInFlightBytes is webhookMaxInFlightBytes' default for deliveries
+// of up to maxBody bytes (25 MB when 0): room for two of the largest at
+// once, and 64 MiB at least; with the runtime and the catalog's caches,
+// under the 512 MiB the Helm chart requests.
+func DefaultInFlightBytes(maxBody int64) int64 {
+	if maxBody <= 0 {
+		maxBody = 25 << 20
+	}
+	return max(64<<20, 2*maxBody)
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -80,7 +81,7 @@ func (a *app) samples(ctx context.Context, m *mapping.Config) (map[string][]map[
 		Examples: func(_ context.Context, kind string, objs []map[string]any) {
 			mu.Lock()
 			defer mu.Unlock()
-			if len(out[kind]) == 0 || containsString(missing, kind) && len(out[kind]) < 20 {
+			if slices.Contains(missing, kind) && len(out[kind]) < 20 {
 				out[kind] = append(out[kind], objs...)
 			}
 		}})
@@ -91,15 +92,6 @@ func (a *app) samples(ctx context.Context, m *mapping.Config) (map[string][]map[
 		return nil, "", fmt.Errorf("crawling the simulator for sample objects: %w", err)
 	}
 	return out, source, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // trySamples maps every sample object with every resource and returns one

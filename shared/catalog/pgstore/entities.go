@@ -78,11 +78,7 @@ type row struct {
 // entity serialise (the version and tombstone checks read what the other
 // committed) instead of overwriting each other.
 func lockKeys(ctx context.Context, tx pgx.Tx, keys []catalog.Key) error {
-	bs := make([]string, len(keys))
-	is := make([]string, len(keys))
-	for i, k := range keys {
-		bs[i], is[i] = k.Blueprint, k.Identifier
-	}
+	bs, is := split(keys)
 	_, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock($1, h)) FROM (
 		SELECT DISTINCT hashtext(b || chr(31) || i) AS h FROM unnest($2::text[], $3::text[]) AS k(b, i) ORDER BY h) x`,
 		keyClass, bs, is)
@@ -131,11 +127,7 @@ func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind string, entities [
 		version, tomb   int64
 		exists, hasTomb bool
 	}
-	bs := make([]string, len(keys))
-	is := make([]string, len(keys))
-	for i, k := range keys {
-		bs[i], is[i] = k.Blueprint, k.Identifier
-	}
+	bs, is := split(keys)
 	cur := map[catalog.Key]*state{}
 	q, err := tx.Query(ctx, `SELECT k.b, k.i, e.hash, e.version, t.version
 		FROM unnest($1::text[], $2::text[]) AS k(b, i)

@@ -170,10 +170,8 @@ func Start() (*Cluster, error) {
 	if out, err := c.run("initdb", "-D", data, "-U", "glsync", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
 		return nil, fmt.Errorf("initdb: %w: %s", err, out)
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=300", c.port, c.dir)
-	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
-		return nil, fmt.Errorf("pg_ctl start: %w: %s %s", err, out, log)
+	if err := c.start(); err != nil {
+		return nil, err
 	}
 	c.URL = fmt.Sprintf("postgres://glsync@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 	return c, nil
@@ -205,9 +203,16 @@ func (c *Cluster) Restart(down time.Duration) error {
 		return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
 	}
 	time.Sleep(down)
+	return c.start()
+}
+
+// start starts the server on the cluster's port (fast and unsafe: the
+// data is throwaway), with its log in the cluster's directory.
+func (c *Cluster) start() error {
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=300", c.port, c.dir)
-	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		return fmt.Errorf("pg_ctl start: %w: %s", err, out)
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %w: %s %s", err, out, log)
 	}
 	return nil
 }
