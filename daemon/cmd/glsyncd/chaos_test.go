@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -169,7 +170,7 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: %s\nadminToken: t0ken-for-admin\nwebhookSecret: chaos-replicas-share-this-secret\n"+
 		"eventWorkers: 4\ncatalog: postgres\ntokenMapping:\n  %s: ['**']\n", ts.URL, lb.URL, org.RootTokens[0])), 0o600)
 	for i := 0; i < 3; i++ {
-		hook, admin := freeAddr(t), freeAddr(t)
+		hook, admin := stableAddr(t), stableAddr(t)
 		c.hooks, c.admins = append(c.hooks, hook), append(c.admins, admin)
 		c.args = append(c.args, []string{"run", "--config", cfg, "--data-dir", filepath.Join(dir, fmt.Sprint("d", i)), "--listen", hook, "--admin-listen", admin, "--log-format", "json"})
 		c.env = append(c.env, []string{"GLSYNC_DATABASE_URL=" + url, fmt.Sprintf("GLSYNC_REPLICA_NAME=replica-%d", i)})
@@ -375,6 +376,30 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 			t.Errorf("kind %s: the resync after the events changed the catalog: %v", kind, k)
 		}
 	}
+}
+
+// stableAddr is a free loopback address below the kernel's ephemeral
+// port range: a replica restarted on it after a SIGKILL must not find it
+// taken by some other test's outgoing connection, which an address from
+// the ephemeral range (freeAddr) can be under load.
+func stableAddr(t *testing.T) string {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 2048 {
+				low = n
+			}
+		}
+	}
+	for i := 0; i < 200; i++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", 1024+rand.IntN(low-1024))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	return freeAddr(t)
 }
 
 func tail(s string, n int) string {

@@ -102,7 +102,7 @@ func TestKilledDaemonFinishesAcceptedEventAfterRestart(t *testing.T) {
 	sim := gitlabtest.New(gitlabtest.Options{Seed: 21})
 	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 40, Seed: 21})
 	ts := sim.Start(t)
-	hookAddr, adminAddr := freeAddr(t), freeAddr(t)
+	hookAddr, adminAddr := stableAddr(t), stableAddr(t) // the restarted daemon listens on them again
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin\ntokenMapping:\n  %s: ['**']\n",
