@@ -1,0 +1,113 @@
+// Command benchtable measures glsync against the GitLab simulator with
+// injected latency and prints one table: each row a measurement next to
+// the limit it must meet (`make bench`; BENCHMARKS.md records a run).
+//
+// Rows come from groups registered by the files of this package, each a
+// scenario: project listing, full and incremental resyncs, pacing under a
+// rate limit, live heap by organisation size, event throughput. A group
+// can be run alone with -only.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Row is one measurement and its limit.
+type Row struct {
+	// Name says what was measured, e.g. "project listing, 10k projects".
+	Name string
+	// Measured and Limit are printed as given (with units).
+	Measured, Limit string
+	// OK reports whether Measured is within Limit.
+	OK bool
+	// Note adds what a reader needs to judge the row (requests, ratios).
+	Note string
+}
+
+// Env is what every group gets: its scale and a quiet logger.
+type Env struct {
+	// Quick runs smaller organisations (the CI variant); the table says so.
+	Quick bool
+	Log   *slog.Logger
+}
+
+// group is a scenario producing rows.
+type group struct {
+	name string
+	run  func(ctx context.Context, env Env) ([]Row, error)
+}
+
+var groups []group
+
+// register adds a scenario; the table lists them in registration order
+// (file name order, so files are named NN_*.go).
+func register(name string, run func(ctx context.Context, env Env) ([]Row, error)) {
+	groups = append(groups, group{name: name, run: run})
+}
+
+func main() {
+	only := flag.String("only", "", "comma-separated groups to run (default: all): "+names())
+	quick := flag.Bool("quick", false, "smaller organisations (CI): rows are measured the same way, at a tenth of the size where a size is named")
+	flag.Parse()
+	env := Env{Quick: *quick, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var rows []Row
+	failed := false
+	for _, g := range groups {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), g.name) {
+			continue
+		}
+		start := time.Now()
+		fmt.Fprintf(os.Stderr, "benchtable: %s…\n", g.name)
+		rs, err := g.run(context.Background(), env)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchtable: %s: %v\n", g.name, err)
+			failed = true
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "benchtable: %s done in %v\n", g.name, time.Since(start).Round(time.Millisecond))
+		rows = append(rows, rs...)
+	}
+	print(os.Stdout, rows)
+	for _, r := range rows {
+		if !r.OK {
+			failed = true
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func names() string {
+	var n []string
+	for _, g := range groups {
+		n = append(n, g.name)
+	}
+	return strings.Join(n, ",")
+}
+
+// print writes the table as Markdown, so BENCHMARKS.md can hold it as is.
+func print(w io.Writer, rows []Row) {
+	fmt.Fprintf(w, "machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "| row\t| measured\t| limit\t| ok\t| notes\t|")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|")
+	for _, r := range rows {
+		ok := "yes"
+		if !r.OK {
+			ok = "**NO**"
+		}
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s\t| %s\t|\n", r.Name, r.Measured, r.Limit, ok, r.Note)
+	}
+	tw.Flush()
+}
