@@ -74,8 +74,15 @@ type Store interface {
 	DeleteStale(ctx context.Context, run RunID, kind string) (int, error)
 	// FinishRun records the end of a run and whether it succeeded.
 	FinishRun(ctx context.Context, run RunID, ok bool, finished time.Time) error
-	// List returns entities ordered by blueprint and identifier.
+	// List returns entities ordered by blueprint and identifier. It holds
+	// them all in memory: for a catalog of any size, use Each.
 	List(ctx context.Context, f Filter) ([]*Entity, error)
+	// Each calls fn with each entity, ordered by blueprint and identifier,
+	// reading them from a cursor so memory does not grow with the
+	// catalog; it stops at fn's first error and returns it. fn must not
+	// call the store: the embedded store has one connection, which the
+	// cursor holds until Each returns.
+	Each(ctx context.Context, f Filter, fn func(*Entity) error) error
 	// Close releases the store.
 	Close() error
 }

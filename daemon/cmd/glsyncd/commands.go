@@ -159,19 +159,18 @@ func (a *app) catalogCommand() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			ents, err := store.List(cmd.Context(), catalog.Filter{Blueprint: blueprint})
-			if err != nil {
+			f := catalog.Filter{Blueprint: blueprint}
+			if output == "json" {
+				// Streamed from the store's cursor: a catalog of 100,000
+				// entities is never held in memory at once.
+				if err := catalog.WriteJSON(cmd.Context(), a.stdout, store, f); err != nil {
+					return failedErr(err)
+				}
+				return nil
+			}
+			if err := printStoreTable(cmd.Context(), a.stdout, store, f); err != nil {
 				return failedErr(err)
 			}
-			if output == "json" {
-				if ents == nil {
-					ents = []*catalog.Entity{}
-				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(ents)
-			}
-			printTable(a.stdout, ents)
 			return nil
 		},
 	}
@@ -242,21 +241,47 @@ func (a *app) migrateCommand() *cobra.Command {
 	return cmd
 }
 
+// printStoreTable writes the entities f selects as aligned columns. The
+// tabwriter keeps their text until Flush, to align it, but not the
+// decoded entities.
+func printStoreTable(ctx context.Context, w io.Writer, s catalog.Store, f catalog.Filter) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BLUEPRINT\tIDENTIFIER\tTITLE\tRELATIONS")
+	n := 0
+	err := s.Each(ctx, f, func(e *catalog.Entity) error {
+		tableRow(tw, e)
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d entities\n", n)
+	return nil
+}
+
+// printTable is printStoreTable for entities already in hand (the demo's
+// sample).
 func printTable(w io.Writer, ents []*catalog.Entity) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BLUEPRINT\tIDENTIFIER\tTITLE\tRELATIONS")
 	for _, e := range ents {
-		var rel []string
-		for k, v := range e.Relations {
-			if v != nil {
-				rel = append(rel, fmt.Sprintf("%s=%v", k, v))
-			}
-		}
-		sort.Strings(rel)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Blueprint, e.Identifier, e.Title, strings.Join(rel, ","))
+		tableRow(tw, e)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d entities\n", len(ents))
+}
+
+func tableRow(w io.Writer, e *catalog.Entity) {
+	var rel []string
+	for k, v := range e.Relations {
+		if v != nil {
+			rel = append(rel, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	sort.Strings(rel)
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.Blueprint, e.Identifier, e.Title, strings.Join(rel, ","))
 }
 
 func (a *app) validateCommand() *cobra.Command {

@@ -282,29 +282,48 @@ func collectKeys(ctx context.Context, q querier, sql string, args ...any) ([]cat
 
 // List returns entities ordered by blueprint and identifier.
 func (s *Store) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
+	var out []*catalog.Entity
+	err := s.Each(ctx, f, func(e *catalog.Entity) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Each calls fn with each entity, ordered by blueprint and identifier,
+// as pgx reads the rows off the connection.
+func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Entity) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT blueprint, identifier, title, team, icon, properties, relations FROM entities
 		WHERE $1 = '' OR blueprint = $1 ORDER BY blueprint COLLATE "C", identifier COLLATE "C"`, f.Blueprint)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: list: %w", err)
+		return fmt.Errorf("catalog: list: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*catalog.Entity, error) {
+	defer rows.Close()
+	// Scanned into []byte reused across rows: the JSON is only decoded,
+	// never kept.
+	var props, rels []byte
+	for rows.Next() {
 		e := &catalog.Entity{}
-		var props, rels string
-		if err := r.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
-			return nil, err
+		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
+			return fmt.Errorf("catalog: list: %w", err)
 		}
-		if err := json.Unmarshal([]byte(props), &e.Properties); err != nil {
-			return nil, fmt.Errorf("%s/%s: properties: %w", e.Blueprint, e.Identifier, err)
+		if err := json.Unmarshal(props, &e.Properties); err != nil {
+			return fmt.Errorf("catalog: list %s/%s: properties: %w", e.Blueprint, e.Identifier, err)
 		}
-		if err := json.Unmarshal([]byte(rels), &e.Relations); err != nil {
-			return nil, fmt.Errorf("%s/%s: relations: %w", e.Blueprint, e.Identifier, err)
+		if err := json.Unmarshal(rels, &e.Relations); err != nil {
+			return fmt.Errorf("catalog: list %s/%s: relations: %w", e.Blueprint, e.Identifier, err)
 		}
-		return e, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("catalog: list: %w", err)
+		if err := fn(e); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: list: %w", err)
+	}
+	return nil
 }
 
 // ProjectKeys lists the entities whose objects live in GitLab project id.

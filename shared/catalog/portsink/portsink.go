@@ -277,6 +277,11 @@ func (s *Sink) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, e
 	return s.mirror.List(ctx, f)
 }
 
+// Each walks the mirror's view of what is in Port.
+func (s *Sink) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Entity) error) error {
+	return s.mirror.Each(ctx, f, fn)
+}
+
 // Close closes nothing of Port; the mirror is closed by its owner.
 func (s *Sink) Close() error { return nil }
 

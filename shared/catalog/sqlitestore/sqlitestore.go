@@ -383,6 +383,20 @@ func (s *Store) DeleteStale(ctx context.Context, run catalog.RunID, kind string)
 
 // List returns entities ordered by blueprint and identifier.
 func (s *Store) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
+	var out []*catalog.Entity
+	err := s.Each(ctx, f, func(e *catalog.Entity) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Each calls fn with each entity, ordered by blueprint and identifier,
+// as SQLite steps through the rows.
+func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Entity) error) error {
 	q := `SELECT blueprint, identifier, title, team, icon, properties, relations FROM entities`
 	var args []any
 	if f.Blueprint != "" {
@@ -392,23 +406,29 @@ func (s *Store) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, 
 	q += ` ORDER BY blueprint, identifier`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: list: %w", err)
+		return fmt.Errorf("catalog: list: %w", err)
 	}
 	defer rows.Close()
-	var out []*catalog.Entity
+	// Scanned into []byte reused across rows: the JSON is only decoded,
+	// never kept, so no string per row is made for it.
+	var props, rels []byte
 	for rows.Next() {
 		e := &catalog.Entity{}
-		var props, rels string
 		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
-			return nil, fmt.Errorf("catalog: list: %w", err)
+			return fmt.Errorf("catalog: list: %w", err)
 		}
-		if err := json.Unmarshal([]byte(props), &e.Properties); err != nil {
-			return nil, fmt.Errorf("catalog: list %s/%s: properties: %w", e.Blueprint, e.Identifier, err)
+		if err := json.Unmarshal(props, &e.Properties); err != nil {
+			return fmt.Errorf("catalog: list %s/%s: properties: %w", e.Blueprint, e.Identifier, err)
 		}
-		if err := json.Unmarshal([]byte(rels), &e.Relations); err != nil {
-			return nil, fmt.Errorf("catalog: list %s/%s: relations: %w", e.Blueprint, e.Identifier, err)
+		if err := json.Unmarshal(rels, &e.Relations); err != nil {
+			return fmt.Errorf("catalog: list %s/%s: relations: %w", e.Blueprint, e.Identifier, err)
 		}
-		out = append(out, e)
+		if err := fn(e); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: list: %w", err)
+	}
+	return nil
 }

@@ -72,6 +72,60 @@ func claimOne(t *testing.T, b catalog.Backend) *catalog.Event {
 
 // Cases are the contract.
 var Cases = []Case{
+	{"EachStreamsInListOrderAndStopsAtAnError", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		lead(t, s)
+		run, err := s.BeginRun(ctx)
+		must(t, err)
+		// Identifiers whose byte order differs from a collation's
+		// (upper before lower case, "-" before digits), in two blueprints.
+		var ents []*catalog.Entity
+		for _, id := range []string{"b", "a-1", "A", "a10", "a2", "é"} {
+			ents = append(ents, ent(id, strings.ToUpper(id)))
+		}
+		ents = append(ents, &catalog.Entity{Blueprint: "gitlabGroup", Identifier: "7", Title: "g", Team: "core",
+			Properties: map[string]any{"n": 1.5, "tags": []any{"x"}}, Relations: map[string]any{"parent": nil}})
+		_, err = s.Upsert(ctx, run, "project", ents)
+		must(t, err)
+		for _, f := range []catalog.Filter{{}, {Blueprint: "service"}, {Blueprint: "none"}} {
+			want, err := s.List(ctx, f)
+			must(t, err)
+			var got []*catalog.Entity
+			must(t, s.Each(ctx, f, func(e *catalog.Entity) error {
+				got = append(got, e)
+				return nil
+			}))
+			if fmt.Sprint(keysOf(got)) != fmt.Sprint(keysOf(want)) {
+				t.Fatalf("filter %+v: Each gave %v, List %v", f, keysOf(got), keysOf(want))
+			}
+			for i := range got {
+				if fmt.Sprintf("%+v", *got[i]) != fmt.Sprintf("%+v", *want[i]) {
+					t.Fatalf("filter %+v: Each gave %+v, List %+v", f, *got[i], *want[i])
+				}
+			}
+		}
+		all, _ := s.List(ctx, catalog.Filter{})
+		if got := fmt.Sprint(keysOf(all)); got != "[gitlabGroup/7 service/A service/a-1 service/a10 service/a2 service/b service/é]" {
+			t.Fatalf("order %s: want bytewise by blueprint, then identifier", got)
+		}
+		stop := errors.New("stop")
+		calls := 0
+		err = s.Each(ctx, catalog.Filter{}, func(*catalog.Entity) error {
+			calls++
+			if calls == 2 {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || calls != 2 {
+			t.Fatalf("Each after fn failed: %d calls, %v; want 2, stop", calls, err)
+		}
+		// The cursor was released: the store answers again.
+		if n, err := s.CountEntities(ctx); err != nil || n != 7 {
+			t.Fatalf("after a stopped Each: count %d, %v", n, err)
+		}
+	}},
 	{"UpsertStatsStaleDeletionAndDurability", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
@@ -562,4 +616,12 @@ var Cases = []Case{
 			t.Fatalf("%d entities, want %d", c, n)
 		}
 	}},
+}
+
+func keysOf(ents []*catalog.Entity) []string {
+	out := make([]string, len(ents))
+	for i, e := range ents {
+		out[i] = e.Blueprint + "/" + e.Identifier
+	}
+	return out
 }
