@@ -2,6 +2,7 @@ package gitlabtest
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand"
 	"sort"
 	"strings"
@@ -203,6 +204,42 @@ type OrgSpec struct {
 	// issues and merge requests updated in the last weeks, as a live
 	// organisation has. Off, only the structure and old merge requests.
 	Activity bool
+	// Log, when set, receives what Generate is doing: a line when it
+	// starts, one per quarter of the projects and of their activity in a
+	// large organisation (100,000 projects take seconds), and one with
+	// what it made.
+	Log *slog.Logger
+}
+
+// genProgressFrom is the organisation size from which Generate logs
+// quarters: smaller ones take milliseconds.
+const genProgressFrom = 10000
+
+// genProgress logs "generating <phase>" at each of the first three
+// quarters of n steps (the summary line says when all are made).
+type genProgress struct {
+	log     *slog.Logger
+	phase   string
+	n       int
+	quarter int // the next quarter to report, 1 to 3; 4 when none is left
+	start   time.Time
+}
+
+func newGenProgress(log *slog.Logger, phase string, n int) *genProgress {
+	p := &genProgress{log: log, phase: phase, n: n, quarter: 1, start: time.Now()}
+	if log == nil || n < genProgressFrom {
+		p.quarter = 4
+	}
+	return p
+}
+
+// step records that done of n steps are made.
+func (p *genProgress) step(done int) {
+	if p.quarter > 3 || done < p.quarter*p.n/4 {
+		return
+	}
+	p.log.Info("simulator: generating "+p.phase, "done", done, "of", p.n, "elapsed", time.Since(p.start).Round(time.Millisecond).String())
+	p.quarter++
 }
 
 // Org is what Generate made: the root groups and one group access token
@@ -239,6 +276,11 @@ func (s *Server) Generate(spec OrgSpec) Org {
 		spec.Depth = 3
 	}
 	rnd := rand.New(rand.NewSource(spec.Seed))
+	start := time.Now()
+	if spec.Log != nil {
+		spec.Log.Info("simulator: generating an organisation", "projects", spec.Projects, "roots", spec.Roots, "depth", spec.Depth,
+			"activity", spec.Activity, "seed", spec.Seed)
+	}
 	s.mu.Lock()
 	var org Org
 	var all []*Group
@@ -274,9 +316,11 @@ func (s *Server) Generate(spec OrgSpec) Org {
 	}
 	org.GroupCount = len(all)
 	org.ProjectsPer = map[string]int{}
-	used := map[string]bool{}
-	var created []*Project
+	used := make(map[string]bool, spec.Projects)
+	created := make([]*Project, 0, spec.Projects)
+	progress := newGenProgress(spec.Log, "projects", spec.Projects)
 	for i := 0; i < spec.Projects; i++ {
+		progress.step(i)
 		g := all[rnd.Intn(len(all))]
 		var name string
 		for attempt := 0; ; attempt++ {
@@ -348,11 +392,20 @@ func (s *Server) Generate(spec OrgSpec) Org {
 	org.AdminToken = "glpat-" + randToken(rnd)
 	s.AddToken(Token{Value: org.AdminToken, Kind: AdminToken, Name: "admin"})
 	if spec.Activity {
-		for _, p := range created {
+		progress := newGenProgress(spec.Log, "activity (pipelines, jobs, releases, issues, merge requests)", len(created))
+		for i, p := range created {
+			progress.step(i)
 			if !p.EmptyRepo {
 				s.addActivity(rnd, p.ID, strings.HasSuffix(p.Name, "Service"))
 			}
 		}
+	}
+	if spec.Log != nil {
+		s.mu.RLock()
+		spec.Log.Info("simulator: organisation generated", "groups", org.GroupCount, "projects", len(created),
+			"merge_requests", len(s.mrs), "pipelines", len(s.obj.pipelines), "jobs", len(s.obj.jobs), "issues", len(s.obj.issues),
+			"releases", len(s.obj.releases), "duration", time.Since(start).Round(time.Millisecond).String())
+		s.mu.RUnlock()
 	}
 	return org
 }
