@@ -4,7 +4,8 @@
 // It uses collection endpoints only (never one call per object): groups
 // from GET /groups with offset pagination (GitLab offers keyset there only
 // to anonymous users), projects from GET /projects with keyset pagination
-// ordered by id, which GitLab supports and which stays fast at any offset.
+// ordered by id, which GitLab supports and which stays fast at any offset,
+// read as concurrent id ranges when long (gitlab.ListKeysetParallel).
 // A group access token lists its memberships (membership=true: its group's
 // subtree and the projects shared with it); an admin token lists the whole
 // instance, and the globs decide.
@@ -299,7 +300,9 @@ func (s *Source) projects(ctx context.Context, active *bool, fn func(gitlab.Page
 		path, _ := o["path_with_namespace"].(string)
 		return path != "" && s.Entry.MatchProject(path) && !pendingDeletion(o) && ActiveSelected(o, active)
 	}
-	err := s.Client.ListKeyset(ctx, "projects", q, c.filterBy(keep, fn))
+	// Long listings are read as concurrent id ranges (pages arrive out of
+	// id order); small ones are one chain as before.
+	err := s.Client.ListKeysetParallel(ctx, "projects", q, c.filterBy(keep, fn))
 	if err != nil {
 		return c, fmt.Errorf("crawl: listing projects: %w", err)
 	}

@@ -326,7 +326,9 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token) {
 	q := r.URL.Query()
 	keyset := q.Get("pagination") == "keyset"
-	if keyset && (q.Get("order_by") != "id" || q.Get("sort") == "desc") {
+	// GitLab offers keyset pagination on projects ordered by id only, in
+	// either direction.
+	if keyset && q.Get("order_by") != "id" {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "Keyset pagination is not yet available for this type of request"})
 		return
 	}
@@ -337,11 +339,14 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 	minLevel, _ := strconv.Atoi(q.Get("min_access_level"))
 	arch := archivedFilter(q)
 	active, activeSet := boolParam(q, "active")
+	// id_after and id_before filter in both paginations (GitLab's
+	// projects finder); keyset links move them.
 	idAfter, _ := strconv.ParseInt(q.Get("id_after"), 10, 64)
+	idBefore, _ := strconv.ParseInt(q.Get("id_before"), 10, 64)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	list := s.sortedProjects(func(p *Project) bool {
-		if !arch(p) || (idAfter > 0 && p.ID <= idAfter) {
+	filter := func(p *Project) bool {
+		if !arch(p) {
 			return false
 		}
 		if visibility != "" && p.Visibility != visibility {
@@ -365,11 +370,19 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 			return false
 		}
 		return s.visibleProject(tok, p)
-	})
+	}
 	var page []*Project
 	if keyset {
-		page = keysetPage(w, r, s.apiURL("projects"), list, func(p *Project) int64 { return p.ID })
+		// One more than a page tells whether a next page exists, as
+		// GitLab's pager does.
+		desc := q.Get("sort") == "desc"
+		_, per := pageParams(q)
+		list := s.keysetProjects(idAfter, idBefore, desc, per+1, filter)
+		page = keysetPage(w, r, s.apiURL("projects"), list, func(p *Project) int64 { return p.ID }, desc)
 	} else {
+		list := s.sortedProjects(func(p *Project) bool {
+			return (idAfter == 0 || p.ID > idAfter) && (idBefore == 0 || p.ID < idBefore) && filter(p)
+		})
 		sortProjects(s, list, q.Get("order_by"), q.Get("sort"))
 		page = offsetPage(w, r, s.apiURL("projects"), list)
 	}

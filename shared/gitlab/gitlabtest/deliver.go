@@ -439,6 +439,7 @@ func (s *Server) DestroyProject(ctx context.Context, projectID int64) []Delivery
 	group, sys := s.projectEventBodies(p, "project_destroy", fmt.Sprintf("%s-deleted-%d", p.Path, p.ID))
 	ns := p.NamespaceID
 	delete(s.projects, projectID)
+	s.byID.dirty = true
 	s.mu.Unlock()
 	return s.fire(ctx, ns, "Project Hook", group, "project_destroy", sys)
 }
@@ -479,6 +480,7 @@ func (s *Server) RemoveSubgroup(ctx context.Context, g *Group) []Delivery {
 	for id, p := range s.projects {
 		if s.isDescendant(p.NamespaceID, g.ID) {
 			delete(s.projects, id)
+			s.byID.dirty = true
 		}
 	}
 	for id := range s.groups {

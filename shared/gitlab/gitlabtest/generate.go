@@ -48,6 +48,7 @@ func (s *Server) addProjectLocked(g *Group, name string) *Project {
 	p.LastActivity = p.CreatedAt.Add(72 * time.Hour)
 	p.Description = name + " owned by " + g.Name
 	s.projects[p.ID] = p
+	s.byID.dirty = true
 	return p
 }
 
@@ -55,6 +56,7 @@ func (s *Server) addProjectLocked(g *Group, name string) *Project {
 func (s *Server) RemoveProject(id int64) {
 	s.mu.Lock()
 	delete(s.projects, id)
+	s.byID.dirty = true
 	s.mu.Unlock()
 }
 

@@ -90,28 +90,29 @@ func offsetPage[T any](w http.ResponseWriter, r *http.Request, base string, item
 	return items[start:end]
 }
 
-// keysetPage serves keyset pagination ordered by id ascending: the next
-// page starts after id_after, and the Link header carries rel="next" only
-// while more items remain. ids must be sorted ascending.
-func keysetPage[T any](w http.ResponseWriter, r *http.Request, base string, items []T, id func(T) int64) []T {
+// keysetPage serves keyset pagination ordered by id the way GitLab's
+// Gitlab::Pagination::Keyset does for projects: items are already
+// filtered by id_after / id_before and sorted in the requested direction;
+// the page is the first per_page of them, and the Link header carries
+// rel="next" only while more remain (GitLab reads one record more to
+// know), naming the next page's bound as id_after (ascending) or
+// id_before (descending) and keeping every other parameter of the
+// request, the opposite bound included.
+func keysetPage[T any](w http.ResponseWriter, r *http.Request, base string, items []T, id func(T) int64, desc bool) []T {
 	q := r.URL.Query()
 	_, perPage := pageParams(q)
-	after, _ := strconv.ParseInt(q.Get("id_after"), 10, 64)
-	start := 0
-	for start < len(items) && id(items[start]) <= after {
-		start++
-	}
-	end := start + perPage
-	if end > len(items) {
-		end = len(items)
-	}
-	out := items[start:end]
+	end := min(perPage, len(items))
+	out := items[:end]
 	w.Header().Set("X-Per-Page", strconv.Itoa(perPage))
 	if end < len(items) && len(out) > 0 {
 		qq := cloneValues(q)
 		qq.Del("page")
 		qq.Set("per_page", strconv.Itoa(perPage))
-		qq.Set("id_after", strconv.FormatInt(id(out[len(out)-1]), 10))
+		bound := "id_after"
+		if desc {
+			bound = "id_before"
+		}
+		qq.Set(bound, strconv.FormatInt(id(out[len(out)-1]), 10))
 		w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", base, qq.Encode()))
 	}
 	return out

@@ -10,12 +10,14 @@
 package gitlabtest
 
 import (
+	"cmp"
 	"encoding/json"
 	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,11 +135,20 @@ type Server struct {
 	groups   map[int64]*Group
 	byPath   map[string]*Group
 	projects map[int64]*Project
-	tokens   map[string]*Token
-	hooks    map[int64]*Hook
-	mrs      map[int64]*MergeRequest
-	obj      objects
-	files    map[int64]map[string]*string
+	// byID is the projects sorted by id, rebuilt lazily after a project
+	// is added or removed (which set its dirty flag under mu), so a
+	// keyset page is a binary search and a short scan, not a sort of the
+	// whole instance: listing 100,000 projects stays linear.
+	byID struct {
+		mu    sync.Mutex
+		list  []*Project
+		dirty bool
+	}
+	tokens map[string]*Token
+	hooks  map[int64]*Hook
+	mrs    map[int64]*MergeRequest
+	obj    objects
+	files  map[int64]map[string]*string
 	// commits keep each pushed commit's file overrides (project → sha),
 	// so reads at a commit sha see the repository as it was; heads are
 	// the default branch's newest pushed commit.
@@ -682,6 +693,54 @@ func (s *Server) sortedGroups(filter func(*Group) bool) []*Group {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// keysetProjects returns up to limit projects that filter keeps, in id
+// order (descending with desc), strictly between after and before (0:
+// unbounded). Callers hold s.mu (read or write).
+func (s *Server) keysetProjects(after, before int64, desc bool, limit int, filter func(*Project) bool) []*Project {
+	s.byID.mu.Lock()
+	if s.byID.dirty || len(s.byID.list) != len(s.projects) {
+		// A new slice: a reader may still hold the old one.
+		s.byID.list = make([]*Project, 0, len(s.projects))
+		for _, p := range s.projects {
+			s.byID.list = append(s.byID.list, p)
+		}
+		slices.SortFunc(s.byID.list, func(a, b *Project) int { return cmp.Compare(a.ID, b.ID) })
+		s.byID.dirty = false
+	}
+	list := s.byID.list
+	s.byID.mu.Unlock()
+	var out []*Project
+	keep := func(p *Project) bool {
+		if (after > 0 && p.ID <= after) || (before > 0 && p.ID >= before) || !filter(p) {
+			return true
+		}
+		out = append(out, p)
+		return len(out) < limit
+	}
+	if desc {
+		i := len(list)
+		if before > 0 {
+			i, _ = slices.BinarySearchFunc(list, before, func(p *Project, id int64) int { return cmp.Compare(p.ID, id) })
+		}
+		for i--; i >= 0 && (after == 0 || list[i].ID > after); i-- {
+			if !keep(list[i]) {
+				break
+			}
+		}
+		return out
+	}
+	i := 0
+	if after > 0 {
+		i, _ = slices.BinarySearchFunc(list, after+1, func(p *Project, id int64) int { return cmp.Compare(p.ID, id) })
+	}
+	for ; i < len(list) && (before == 0 || list[i].ID < before); i++ {
+		if !keep(list[i]) {
+			break
+		}
+	}
 	return out
 }
 
