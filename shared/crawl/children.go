@@ -252,7 +252,7 @@ func (s *Source) eachProjectFrom(ctx context.Context, skipEmpty bool, list func(
 	fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
 	var c Counts
 	var mu sync.Mutex
-	sem := make(chan struct{}, cap(s.Client.Gate()))
+	sem := make(chan struct{}, s.Client.InFlightLimit())
 	var wg sync.WaitGroup
 	var firstErr error // guarded by mu
 	ctx, cancel := context.WithCancel(ctx)

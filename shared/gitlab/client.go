@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -38,8 +37,25 @@ import (
 
 // Options tune a Client. The zero value is usable.
 type Options struct {
-	// MaxConcurrent bounds in-flight requests for this token (default 8).
+	// MaxConcurrent is the in-flight bound for this token that the
+	// client starts at and never goes below (default 8); the bound grows
+	// up to ConcurrencyCeiling while requests queue for a slot and
+	// GitLab's latency stays flat (see pacing.go).
 	MaxConcurrent int
+	// ConcurrencyCeiling is the highest the in-flight bound grows to
+	// (default DefaultConcurrencyCeiling; at least MaxConcurrent, which
+	// makes the bound fixed).
+	ConcurrencyCeiling int
+	// RateLimit, when above 0, is the most requests per minute sent with
+	// this token, spread evenly (glsyncd's gitlabRateLimit). GitLab's
+	// own limit, learned from its RateLimit-* headers, applies as well:
+	// the remaining budget of its window is spread over what is left of
+	// the window, so requests do not burst into 429s.
+	RateLimit float64
+	// Shared, when set, makes the clients of one token (and host) share
+	// its in-flight bound, pacing and pauses; without it each client
+	// paces alone.
+	Shared *Shared
 	// MaxRetries bounds retries of one request. Zero means "not set" and
 	// gives the default, 8; NoRetries (or any negative value) sends every
 	// request once. A setting where 0 means "no retries" (maxRetries in
@@ -87,89 +103,6 @@ const (
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultMaxWait        = 5 * time.Minute
 )
-
-// Stats counts what a client did. Safe for concurrent use; one Stats may
-// be shared by several clients to get totals.
-type Stats struct {
-	// Requests is every HTTP attempt sent, retries included.
-	Requests atomic.Int64
-	// Retries is the number of attempts that were retries.
-	Retries atomic.Int64
-	// RateLimited is the number of 429 answers received.
-	RateLimited atomic.Int64
-
-	statusMu sync.Mutex
-	byStatus map[int]int64
-	byKind   map[string]int64
-}
-
-type kindKey struct{}
-
-// WithKind labels the requests made with ctx as made for a kind, so Stats
-// can count requests per kind.
-func WithKind(ctx context.Context, kind string) context.Context {
-	return context.WithValue(ctx, kindKey{}, kind)
-}
-
-func (s *Stats) countKind(ctx context.Context) {
-	k, _ := ctx.Value(kindKey{}).(string)
-	if k == "" {
-		return
-	}
-	s.statusMu.Lock()
-	if s.byKind == nil {
-		s.byKind = map[string]int64{}
-	}
-	s.byKind[k]++
-	s.statusMu.Unlock()
-}
-
-// ByKind returns the number of attempts per kind (see WithKind).
-func (s *Stats) ByKind() map[string]int64 {
-	s.statusMu.Lock()
-	defer s.statusMu.Unlock()
-	return maps.Clone(s.byKind)
-}
-
-func (s *Stats) countStatus(status int) {
-	s.statusMu.Lock()
-	if s.byStatus == nil {
-		s.byStatus = map[int]int64{}
-	}
-	s.byStatus[status]++
-	s.statusMu.Unlock()
-}
-
-// Merge adds o's counts to s.
-func (s *Stats) Merge(o *Stats) {
-	s.Requests.Add(o.Requests.Load())
-	s.Retries.Add(o.Retries.Load())
-	s.RateLimited.Add(o.RateLimited.Load())
-	byStatus, byKind := o.ByStatus(), o.ByKind()
-	s.statusMu.Lock()
-	defer s.statusMu.Unlock()
-	if s.byStatus == nil {
-		s.byStatus = map[int]int64{}
-	}
-	for k, v := range byStatus {
-		s.byStatus[k] += v
-	}
-	if s.byKind == nil {
-		s.byKind = map[string]int64{}
-	}
-	for k, v := range byKind {
-		s.byKind[k] += v
-	}
-}
-
-// ByStatus returns the number of attempts per response status; 0 counts
-// attempts that got no complete response (connection errors, request
-// timeouts, bodies cut short).
-func (s *Stats) ByStatus() map[int]int64 {
-	s.statusMu.Lock()
-	defer s.statusMu.Unlock()
-	return maps.Clone(s.byStatus)
-}
 
 // Client is a GitLab API client for one token.
 type Client struct {
@@ -223,6 +156,10 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = 8
 	}
+	if opts.ConcurrencyCeiling <= 0 {
+		opts.ConcurrencyCeiling = DefaultConcurrencyCeiling
+	}
+	opts.ConcurrencyCeiling = max(opts.ConcurrencyCeiling, opts.MaxConcurrent)
 	if opts.MaxRetries == 0 {
 		opts.MaxRetries = DefaultMaxRetries
 	}
@@ -243,7 +180,7 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 	}
 	if opts.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = opts.MaxConcurrent * 2
+		t.MaxIdleConnsPerHost = opts.ConcurrencyCeiling
 		opts.Transport = t
 	}
 	if opts.Logger == nil {
@@ -253,8 +190,17 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 		stats = &Stats{}
 	}
 	masked := tokenmap.Mask(token)
-	g := &gate{sem: make(chan struct{}, opts.MaxConcurrent), maxWait: opts.MaxWait}
-	c := &Client{Masked: masked, host: redactHost(host), stats: stats, log: opts.Logger.With("token", masked), gate: g}
+	log := opts.Logger.With("token", masked)
+	gopts := opts
+	gopts.Logger = log
+	var g *gate
+	if opts.Shared != nil {
+		g = opts.Shared.gate(host, token, func() *gate { return newGate(gopts) })
+		g.pace.setUser(opts.RateLimit)
+	} else {
+		g = newGate(gopts)
+	}
+	c := &Client{Masked: masked, host: redactHost(host), stats: stats, log: log, gate: g}
 	tr := &transport{next: opts.Transport, gate: g, stats: stats, timeout: opts.RequestTimeout}
 	httpClient := &http.Client{Transport: tr}
 	var auth gogitlab.AuthSource = gogitlab.AccessTokenAuthSource{Token: token}
@@ -286,242 +232,6 @@ func (c *Client) Logger() *slog.Logger { return c.log }
 
 // Stats returns the counters this client adds to.
 func (c *Client) Stats() *Stats { return c.stats }
-
-type noLimit struct{}
-
-func (noLimit) Wait(ctx context.Context) error { return ctx.Err() }
-
-// gate bounds concurrency and holds every request of the token while
-// GitLab asked us to wait (429 Retry-After, or RateLimit-Remaining 0), up
-// to maxWait: a longer pause fails the token's requests at once.
-type gate struct {
-	sem     chan struct{}
-	maxWait time.Duration
-	mu      sync.Mutex
-	until   time.Time
-}
-
-func (g *gate) pauseUntil(t time.Time) {
-	g.mu.Lock()
-	if t.After(g.until) {
-		g.until = t
-	}
-	g.mu.Unlock()
-}
-
-// pause returns how long requests must still wait, or a *RateLimitError
-// when that is more than the client waits or than ctx has left.
-func (g *gate) pause(ctx context.Context, now time.Time) (time.Duration, error) {
-	g.mu.Lock()
-	d := g.until.Sub(now)
-	g.mu.Unlock()
-	if d <= 0 {
-		return 0, nil
-	}
-	if d > g.maxWait {
-		return d, &RateLimitError{Wait: d, Limit: g.maxWait}
-	}
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
-		return d, &RateLimitError{Wait: d, Limit: dl.Sub(now), Deadline: true}
-	}
-	return d, nil
-}
-
-func (g *gate) wait(ctx context.Context) error {
-	for {
-		d, err := g.pause(ctx, time.Now())
-		if err != nil || d <= 0 {
-			return err
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// RateLimitError is what a request of a token fails with, instead of
-// waiting, when GitLab asked the token to wait longer than the client
-// waits (Options.MaxWait) or than the request's context has left.
-type RateLimitError struct {
-	// Wait is how long GitLab asked to wait, from the time of the error.
-	Wait time.Duration
-	// Limit is Options.MaxWait, or what the context had left when
-	// Deadline is set.
-	Limit    time.Duration
-	Deadline bool
-}
-
-func (e *RateLimitError) Error() string {
-	wait := e.Wait.Round(time.Second)
-	if wait == 0 {
-		wait = e.Wait.Round(time.Millisecond)
-	}
-	if e.Deadline {
-		return fmt.Sprintf("rate limited: GitLab asked this token to wait %v (Retry-After or RateLimit-Reset), past the deadline of this work (%v left); not waiting",
-			wait, e.Limit.Round(time.Millisecond))
-	}
-	return fmt.Sprintf("rate limited: GitLab asked this token to wait %v (Retry-After or RateLimit-Reset), longer than the client waits (%v); not waiting",
-		wait, e.Limit)
-}
-
-// transport counts attempts, enforces the gate, learns pauses from
-// GitLab's rate-limit headers, bounds each attempt by the request timeout
-// and reads the answer whole before handing it over.
-type transport struct {
-	next  http.RoundTripper
-	gate  *gate
-	stats *Stats
-	// bearer, when set, supplies the Authorization header of every
-	// attempt: a retry after a 401 carries the token read since.
-	bearer  *bearer
-	timeout time.Duration
-}
-
-// maxBuffered is the largest answer read whole before it is handed over;
-// larger ones (big raw files) are streamed, and a failure while reading
-// them is the caller's error, not a retry.
-const maxBuffered = 8 << 20
-
-// timeoutError is an attempt that got no complete answer within the
-// request timeout. It is retried like a dropped connection.
-type timeoutError struct{ after time.Duration }
-
-func (e *timeoutError) Error() string {
-	return fmt.Sprintf("no complete answer within %v (the client's request timeout)", e.after)
-}
-func (e *timeoutError) Timeout() bool   { return true }
-func (e *timeoutError) Temporary() bool { return true }
-
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	if err := t.gate.wait(ctx); err != nil {
-		return nil, err
-	}
-	select {
-	case t.gate.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	actx, cancel := context.WithTimeoutCause(ctx, t.timeout, &timeoutError{after: t.timeout})
-	done := func() { cancel(); <-t.gate.sem }
-	// failed names the request timeout when it is what ended the attempt.
-	failed := func(err error) error {
-		if ctx.Err() == nil && actx.Err() != nil {
-			return context.Cause(actx)
-		}
-		return err
-	}
-	req = req.Clone(actx)
-	if t.bearer != nil {
-		req.Header.Set("Authorization", "Bearer "+t.bearer.token.Load().(string))
-	}
-	t.stats.Requests.Add(1)
-	t.stats.countKind(ctx)
-	resp, err := t.next.RoundTrip(req)
-	if err != nil {
-		t.stats.countStatus(0)
-		err = failed(err)
-		done()
-		return nil, err
-	}
-	t.observe(resp)
-	streamed, err := readWhole(resp)
-	if err != nil {
-		// A body cut short, reset or stalled is a failed attempt (retried
-		// like a reset), never a short page.
-		t.stats.countStatus(0)
-		err = failed(fmt.Errorf("reading the %d answer: %w", resp.StatusCode, err))
-		done()
-		return nil, err
-	}
-	t.stats.countStatus(resp.StatusCode)
-	if !streamed {
-		done()
-		return resp, nil
-	}
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: done}
-	return resp, nil
-}
-
-// readWhole replaces resp.Body with the answer read into memory, unless
-// it is larger than maxBuffered (then streamed reports so and the body
-// still reads from the connection).
-func readWhole(resp *http.Response) (streamed bool, err error) {
-	if resp.Body == nil || resp.Body == http.NoBody {
-		return false, nil
-	}
-	if resp.ContentLength > maxBuffered {
-		return true, nil
-	}
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered+1))
-	if err != nil {
-		resp.Body.Close()
-		return false, err
-	}
-	if len(buf) > maxBuffered {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
-		return true, nil
-	}
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(buf))
-	return false, nil
-}
-
-// observe pauses the token when GitLab says so. RateLimit-Remaining 0
-// means the next request would get a 429, so wait for the reset instead.
-func (t *transport) observe(resp *http.Response) {
-	now := time.Now()
-	if resp.StatusCode == http.StatusTooManyRequests {
-		t.stats.RateLimited.Add(1)
-		t.gate.pauseUntil(now.Add(retryAfter(resp, now)))
-		return
-	}
-	if resp.Header.Get("RateLimit-Remaining") == "0" {
-		if reset, err := strconv.ParseInt(resp.Header.Get("RateLimit-Reset"), 10, 64); err == nil {
-			t.gate.pauseUntil(time.Unix(reset, 0))
-		}
-	}
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date), then
-// RateLimit-Reset (unix seconds), defaulting to one second.
-func retryAfter(resp *http.Response, now time.Time) time.Duration {
-	if v := resp.Header.Get("Retry-After"); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return t.Sub(now)
-		}
-	}
-	if v := resp.Header.Get("RateLimit-Reset"); v != "" {
-		if reset, err := strconv.ParseInt(v, 10, 64); err == nil {
-			if d := time.Unix(reset, 0).Sub(now); d > 0 {
-				return d
-			}
-		}
-	}
-	return time.Second
-}
-
-type releaseBody struct {
-	io.ReadCloser
-	once    sync.Once
-	release func()
-}
-
-func (b *releaseBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
-	return err
-}
 
 type ctxKey int
 
@@ -801,9 +511,20 @@ type Page struct {
 	RequestedAt time.Time
 }
 
-// Gate exposes the concurrency bound (its capacity), so callers that fan
-// out per object do not start more goroutines than can run.
+// Gate exposes the configured concurrency bound (its capacity,
+// Options.MaxConcurrent), so callers that fan out per object do not start
+// more goroutines than can run. InFlightLimit is the bound now.
 func (c *Client) Gate() chan struct{} { return c.gate.sem }
+
+// InFlightLimit is the token's in-flight bound now: it adapts between
+// Options.MaxConcurrent and Options.ConcurrencyCeiling to GitLab's
+// latency and rate limit, so a fan-out sized by it keeps the token busy
+// without holding goroutines that could only wait.
+func (c *Client) InFlightLimit() int { return c.gate.slots.bound() }
+
+// Pace is the token's request rate now, requests per second, as the
+// user's limit and GitLab's announced one allow (0: unpaced).
+func (c *Client) Pace() float64 { return c.gate.pace.rate(time.Now()) }
 
 // FirstItems fetches the first n items of an offset listing (newest first
 // where GitLab orders so), in ceil(n/100) pages at most.
@@ -931,7 +652,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	errc := make(chan error, 1)
 	var wg sync.WaitGroup
 	next := make(chan int64)
-	workers := cap(c.gate.sem)
+	workers := c.InFlightLimit()
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {

@@ -12,6 +12,7 @@ package gitlabtest
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"math/rand"
 	"net"
 	"net/http"
@@ -565,6 +566,14 @@ func (s *Server) ReplaceToken(old, new string) {
 
 // admitRate applies the per-token fixed-window limit and sets GitLab's
 // RateLimit-* headers. forced answers 429 even under the limit.
+//
+// As GitLab's throttles (Rack::Attack, Gitlab::RackAttack's
+// throttled_response_headers): windows are aligned to multiples of the
+// period since the Unix epoch, so RateLimit-Reset (Unix seconds) is the
+// exact end of the window; RateLimit-Limit is the quota per minute,
+// rounded up, whatever the period; RateLimit-Remaining is what is left
+// of the window's own quota. The headers go on every counted answer, as
+// GitLab.com sends them.
 func (s *Server) admitRate(w http.ResponseWriter, token string, forced bool) bool {
 	s.rateM.Lock()
 	limit, period := s.opts.RateLimit, s.opts.RateWindow
@@ -573,9 +582,10 @@ func (s *Server) admitRate(w http.ResponseWriter, token string, forced bool) boo
 		return true
 	}
 	now := time.Now()
+	start := time.Unix(0, now.UnixNano()/int64(period)*int64(period))
 	win := s.windows[token]
-	if win == nil || now.Sub(win.start) >= period {
-		win = &window{start: now}
+	if win == nil || !win.start.Equal(start) {
+		win = &window{start: start}
 		s.windows[token] = win
 	}
 	win.used++
@@ -590,8 +600,9 @@ func (s *Server) admitRate(w http.ResponseWriter, token string, forced bool) boo
 		if remaining < 0 {
 			remaining = 0
 		}
+		perMinute := int(math.Ceil(float64(limit) * float64(time.Minute) / float64(period)))
 		h.Set("RateLimit-Name", "throttle_authenticated_api")
-		h.Set("RateLimit-Limit", strconv.Itoa(limit))
+		h.Set("RateLimit-Limit", strconv.Itoa(perMinute))
 		h.Set("RateLimit-Observed", strconv.Itoa(used))
 		h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
