@@ -178,11 +178,49 @@ type StaleCounter interface {
 	StaleKeys(ctx context.Context, run RunID, kind string) ([]Key, int, error)
 }
 
+// ProjectMark is what an incremental resync remembers of one project for
+// one per-project kind: when the kind last read it completely, and a hash
+// of the project fields its entities carry (path, name, default branch…),
+// so a rename or a move is read again although GitLab records no
+// activity for it.
+type ProjectMark struct {
+	Project int64
+	ReadAt  time.Time
+	RefHash string
+}
+
+// Marks are the records of incremental resyncs. A mark written in a run
+// counts only once that run's pass of the kind completed (stale deletion
+// done, CompleteKind called), so a failed pass never lets a later one skip
+// a project whose entities it left unfinished.
+type Marks interface {
+	// ProjectMarks returns the valid marks of kind under fingerprint (the
+	// kind's mapping) for the given projects; projects without one are
+	// absent.
+	ProjectMarks(ctx context.Context, kind, fingerprint string, projects []int64) (map[int64]ProjectMark, error)
+	// PutProjectMarks records projects read completely in run (pending
+	// until CompleteKind). A project read twice in a run keeps the
+	// earlier time.
+	PutProjectMarks(ctx context.Context, run RunID, kind, fingerprint string, marks []ProjectMark) error
+	// TouchProjects counts the entities of kind living in these projects
+	// as seen by run (they were skipped, unchanged), and keeps their marks.
+	TouchProjects(ctx context.Context, run RunID, kind string, projects []int64) error
+	// CompleteKind records that run's pass of kind completed under
+	// fingerprint (full reports whether it read every project), making its
+	// marks valid and dropping the marks of projects it neither read nor
+	// skipped (gone from GitLab or from the selection).
+	CompleteKind(ctx context.Context, run RunID, kind, fingerprint string, full bool) error
+	// LastFullPass is when the last completed full pass of kind under
+	// fingerprint started; ok is false when there was none.
+	LastFullPass(ctx context.Context, kind, fingerprint string) (at time.Time, ok bool, err error)
+}
+
 // Mirror is a Store a remote sink (Port) keeps beside itself: what it last
 // wrote, at which version, seen by which run.
 type Mirror interface {
 	Store
 	StaleCounter
+	Marks
 	// UpsertPending writes entities marked as pending and returns the ones
 	// created or updated; pending rows count as changed until Confirm.
 	UpsertPending(ctx context.Context, run RunID, kind string, entities []*Entity) (UpsertStats, []*Entity, error)

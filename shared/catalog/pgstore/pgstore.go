@@ -183,6 +183,8 @@ var migrations = []string{
 		pid        INTEGER NOT NULL,
 		started_ns BIGINT NOT NULL
 	);`,
+	// 2: incremental resyncs' marks (marks.go).
+	marksSchema,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

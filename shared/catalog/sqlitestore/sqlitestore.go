@@ -126,6 +126,8 @@ var migrations = []string{
 	ALTER TABLE deliveries ADD COLUMN applied INTEGER NOT NULL DEFAULT 0;
 	CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 	CREATE TABLE IF NOT EXISTS resync_requests (id INTEGER PRIMARY KEY AUTOINCREMENT, why TEXT NOT NULL, requested_ns INTEGER NOT NULL);`,
+	// 3: incremental resyncs' marks (marks.go).
+	marksSchema,
 }
 
 // Open opens (creating if needed) the catalog in dir.

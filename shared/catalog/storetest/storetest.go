@@ -483,6 +483,84 @@ var Cases = []Case{
 			t.Fatalf("no examples kept: %s %v", ex, err)
 		}
 	}},
+	{"IncrementalMarksTouchAndPasses", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		lead(t, s)
+		at := func(m int) time.Time { return time.Unix(1_700_000_000+int64(m)*60, 0) }
+		marksOf := func(fp string, ids ...int64) map[int64]catalog.ProjectMark {
+			t.Helper()
+			m, err := s.ProjectMarks(ctx, "pipeline", fp, ids)
+			must(t, err)
+			return m
+		}
+		if _, ok, err := s.LastFullPass(ctx, "pipeline", "fp1"); ok || err != nil {
+			t.Fatalf("a last full pass before any: %v %v", ok, err)
+		}
+		// Pass 1 (full) reads projects 1, 2, 3.
+		run1, _ := s.BeginRun(ctx)
+		a, b, c := ent("a", "A"), ent("b", "B"), ent("c", "C")
+		a.Project, b.Project, c.Project = 1, 2, 3
+		_, err := s.Upsert(ctx, run1, "pipeline", []*catalog.Entity{a, b, c})
+		must(t, err)
+		must(t, s.PutProjectMarks(ctx, run1, "pipeline", "fp1", []catalog.ProjectMark{
+			{Project: 1, ReadAt: at(2), RefHash: "h1"}, {Project: 2, ReadAt: at(2), RefHash: "h2"}, {Project: 3, ReadAt: at(2), RefHash: "h3"}}))
+		// Read twice in a run: the earlier read counts.
+		must(t, s.PutProjectMarks(ctx, run1, "pipeline", "fp1", []catalog.ProjectMark{{Project: 1, ReadAt: at(1), RefHash: "h1"}}))
+		if m := marksOf("fp1", 1, 2, 3); len(m) != 0 {
+			t.Fatalf("marks valid before their pass completed: %v", m)
+		}
+		must(t, s.CompleteKind(ctx, run1, "pipeline", "fp1", true))
+		must(t, s.FinishRun(ctx, run1, true, time.Now()))
+		m := marksOf("fp1", 1, 2, 3, 4)
+		if len(m) != 3 || !m[1].ReadAt.Equal(at(1)) || m[2].RefHash != "h2" {
+			t.Fatalf("marks after pass 1: %+v", m)
+		}
+		if len(marksOf("other", 1)) != 0 {
+			t.Fatal("a mark under another fingerprint")
+		}
+		if _, ok, err := s.LastFullPass(ctx, "pipeline", "fp1"); !ok || err != nil {
+			t.Fatalf("no last full pass after one: %v", err)
+		}
+		// Pass 2 (incremental): 1 skipped, 2 read again, 3 gone from GitLab.
+		run2, _ := s.BeginRun(ctx)
+		must(t, s.TouchProjects(ctx, run2, "pipeline", []int64{1}))
+		_, err = s.Upsert(ctx, run2, "pipeline", []*catalog.Entity{b})
+		must(t, err)
+		must(t, s.PutProjectMarks(ctx, run2, "pipeline", "fp1", []catalog.ProjectMark{{Project: 2, ReadAt: at(10), RefHash: "h2b"}}))
+		// Until the pass completes, a project it read again has no valid
+		// mark (were the pass to fail, the next one reads it again).
+		if m := marksOf("fp1", 1, 2); len(m) != 1 || !m[1].ReadAt.Equal(at(1)) {
+			t.Fatalf("marks during pass 2: %+v (want only 1's, from pass 1)", m)
+		}
+		if n, err := s.DeleteStale(ctx, run2, "pipeline"); err != nil || n != 1 {
+			t.Fatalf("DeleteStale = %d, %v; want 1 (c: its project is gone; a: skipped, counts as seen)", n, err)
+		}
+		must(t, s.CompleteKind(ctx, run2, "pipeline", "fp1", false))
+		must(t, s.FinishRun(ctx, run2, true, time.Now()))
+		m = marksOf("fp1", 1, 2, 3)
+		if len(m) != 2 || !m[1].ReadAt.Equal(at(1)) || !m[2].ReadAt.Equal(at(10)) || m[2].RefHash != "h2b" {
+			t.Fatalf("marks after pass 2: %+v (want 1 kept from pass 1, 2 from pass 2, 3 dropped)", m)
+		}
+		all, _ := s.List(ctx, catalog.Filter{})
+		if got := keysOf(all); strings.Join(got, ",") != "service/a,service/b" {
+			t.Fatalf("entities after pass 2: %v", got)
+		}
+		// A changed mapping (another fingerprint) drops the old marks.
+		run3, _ := s.BeginRun(ctx)
+		must(t, s.PutProjectMarks(ctx, run3, "pipeline", "fp2", []catalog.ProjectMark{{Project: 1, ReadAt: at(20), RefHash: "h1"}}))
+		must(t, s.CompleteKind(ctx, run3, "pipeline", "fp2", true))
+		if len(marksOf("fp1", 1, 2)) != 0 || len(marksOf("fp2", 1)) != 1 {
+			t.Fatal("marks of the old fingerprint outlived a pass under the new one")
+		}
+		if _, ok, _ := s.LastFullPass(ctx, "pipeline", "fp1"); ok {
+			t.Fatal("the old fingerprint's full pass still counts")
+		}
+		// Another process sees the same.
+		if m, err := open().ProjectMarks(ctx, "pipeline", "fp2", []int64{1}); err != nil || len(m) != 1 {
+			t.Fatalf("marks from another process: %v %v", m, err)
+		}
+	}},
 	{"SecretsSettingsAndTokenMappings", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
