@@ -203,6 +203,23 @@ func (s *Source) EachProject(ctx context.Context, skipEmpty bool, active *bool, 
 			}
 		}
 	}
+	if inc := incrementalFrom(ctx); inc != nil {
+		if refs, err = skipUnchanged(ctx, inc, refs); err != nil {
+			return Counts{}, err
+		}
+		// The mark is recorded once the project's objects are fetched;
+		// it only counts if the whole pass completes (written and
+		// cleaned up), so recording it before fn runs is safe.
+		inner := fetch
+		fetch = func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+			start := time.Now()
+			p, err := inner(ctx, pr)
+			if err == nil {
+				err = inc.Read(ctx, pr, start)
+			}
+			return p, err
+		}
+	}
 	return s.eachProjectFrom(ctx, skipEmpty, func(_ context.Context, each func(gitlab.Page) error) (Counts, error) {
 		return Counts{}, each(gitlab.Page{Items: refs})
 	}, fetch, fn)
@@ -219,7 +236,8 @@ func ProjectRef(pr map[string]any) map[string]any {
 }
 
 // refFields are the project fields per-project kinds use.
-var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived"}
+// last_activity_at is what incremental resyncs compare.
+var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived", "last_activity_at"}
 
 // projectRefs lists the selected projects once per Source.
 func (s *Source) projectRefs(ctx context.Context) ([]map[string]any, error) {

@@ -19,7 +19,10 @@
 package mapping
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -121,7 +124,17 @@ type Resource struct {
 	// enrichments the resource uses (see Reads).
 	reads  []string
 	warned func(string)
+	// fingerprint identifies the resource's configuration (see
+	// Fingerprint).
+	fingerprint string
 }
+
+// Fingerprint is a hash of the resource as configured (its resources[]
+// entry, canonical JSON, and the generation): two resources with the same
+// fingerprint map the same objects to the same entities. Incremental
+// resyncs key their records by it, so a changed mapping reads everything
+// again.
+func (r *Resource) Fingerprint() string { return r.fingerprint }
 
 type namedExpr struct {
 	name string
@@ -381,6 +394,14 @@ var (
 func compileResource(i int, m map[string]any, gen Generation, warn func(string)) (*Resource, error) {
 	kind, _ := m["kind"].(string)
 	r := &Resource{Index: i, Kind: kind, Selector: map[string]any{}, itemsName: "item", warned: warn}
+	// encoding/json (and fmt, for what JSON cannot encode) sort map
+	// keys, so equal entries hash equally.
+	raw, jerr := json.Marshal(m)
+	if jerr != nil {
+		raw = []byte(fmt.Sprint(m))
+	}
+	sum := sha256.Sum256(append(raw, gen...))
+	r.fingerprint = hex.EncodeToString(sum[:12])
 	fail := func(field, src string, err error) error {
 		return &Error{Resource: i, Kind: kind, Field: field, Expr: src, Err: err}
 	}

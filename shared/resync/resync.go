@@ -55,6 +55,16 @@ type Options struct {
 	// Examples, when set, receives up to ten raw objects of each kind
 	// from the kind's first page ("send raw data examples").
 	Examples func(ctx context.Context, kind string, objs []map[string]any)
+	// Incremental lets per-project kinds skip the projects GitLab shows
+	// unchanged since they were last read completely (incremental.go),
+	// except for a kind whose last full pass is FullEvery old (default
+	// DefaultFullEvery) or that has none. Off, every pass is full.
+	Incremental bool
+	FullEvery   time.Duration
+	// ActivityGrace is how much older than a project's last complete
+	// read its last_activity_at must be for the project to count as
+	// unchanged (default DefaultActivityGrace, GitLab's throttle).
+	ActivityGrace time.Duration
 }
 
 // KindSummary is the outcome for one kind.
@@ -77,6 +87,11 @@ type KindSummary struct {
 	// Incomplete is set when GitLab's listing changed while it was read
 	// (see gitlab.WithShiftWatch): stale deletion was skipped, safely.
 	Incomplete bool
+	// Full reports a full pass (every project read); else SkippedProjects
+	// projects were skipped as unchanged and ReadProjects read.
+	Full                          bool
+	FullReason                    string
+	SkippedProjects, ReadProjects int
 	// Errors are the failures of this kind; deletion was skipped if any.
 	Errors      []error
 	ErrorsTotal int
@@ -252,6 +267,16 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	ctx = gitlab.WithKind(ctx, ks.Kind)
 	ctx, shifted := gitlab.WithShiftWatch(ctx)
 	log = log.With("kind", ks.Kind)
+	inc, reason, err := passFor(ctx, opts, run, ks.Kind)
+	if err != nil {
+		// Unknown history: a full pass is always right.
+		log.Warn("resync of kind: cannot read the incremental records; reading every project", "error", err)
+		inc, reason = nil, "incremental records unreadable"
+	}
+	ks.Full, ks.FullReason = inc == nil || !inc.skip, reason
+	if inc != nil {
+		ctx = crawl.WithIncremental(ctx, inc)
+	}
 	groups := crawl.GroupResources(opts.Mapping.ResourcesFor(ks.Kind))
 	owns := make([]*owners, len(groups))
 	for gi := range owns {
@@ -422,6 +447,12 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	wg.Wait()
 	close(done)
 	ks.Selected = selected(owns) + int(noID.Load())
+	if inc != nil {
+		if err := inc.flush(ctx); err != nil {
+			addErr(err)
+		}
+		ks.SkippedProjects, ks.ReadProjects = int(inc.skipped.Load()), int(inc.read.Load())
+	}
 
 	if ctx.Err() != nil && !ks.Failed() {
 		addErr(ctx.Err())
@@ -439,14 +470,23 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 		n, err := opts.Store.DeleteStale(ctx, run, ks.Kind)
 		if err != nil {
 			addErr(err)
+		} else if inc != nil {
+			// Only now are this pass's marks true: written and cleaned up.
+			if err := inc.marks.CompleteKind(ctx, run, ks.Kind, inc.fp, ks.Full); err != nil {
+				addErr(err)
+			}
 		}
 		ks.Deleted = n
 	}
 	ks.Duration = time.Since(start)
-	log.Info("resync of kind done", "fetched", ks.Fetched, "selected", ks.Selected, "created", ks.Created,
+	pass := []any{"full", ks.Full}
+	if inc != nil && !ks.Full {
+		pass = append(pass, "projects_skipped", ks.SkippedProjects, "projects_read", ks.ReadProjects)
+	}
+	log.Info("resync of kind done", append(pass, "fetched", ks.Fetched, "selected", ks.Selected, "created", ks.Created,
 		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal,
 		"duration", ks.Duration.Round(time.Millisecond),
-		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))
+		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))...)
 }
 
 // deletionGuard applies the mapping's entityDeletionThreshold: a resync

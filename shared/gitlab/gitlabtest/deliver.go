@@ -294,7 +294,7 @@ func (s *Server) push(ctx context.Context, projectID int64, change map[string]an
 	if p.DefaultBranch == "" {
 		p.DefaultBranch = "main"
 	}
-	p.LastActivity = time.Now().UTC()
+	recordActivity(p, time.Now().UTC())
 	body := template("webhooks/push.json")
 	for k, v := range map[string]any{
 		"before": before, "after": after, "checkout_sha": after, "ref": "refs/heads/" + p.DefaultBranch,
@@ -340,6 +340,7 @@ func (s *Server) PushRef(ctx context.Context, projectID int64, ref string, remov
 	if s.refs[projectID] == nil {
 		s.refs[projectID] = map[string]string{}
 	}
+	recordActivity(p, time.Now().UTC()) // a tag or branch push is an event
 	head := s.heads[projectID]
 	if head == "" {
 		head = randSHA()
@@ -514,4 +515,17 @@ func (s *Server) fireGroup(ctx context.Context, g, parent *Group, eventName stri
 // deliveryLabel is used in test failure messages.
 func (d Delivery) String() string {
 	return fmt.Sprintf("%s %s -> %d %v", d.Event, strings.TrimSpace(d.URL), d.Status, d.Err)
+}
+
+// activityInterval is GitLab's Event::RESET_PROJECT_ACTIVITY_INTERVAL: an
+// event moves its project's last_activity_at only when that is at least
+// this old (app/models/event.rb, reset_project_activity).
+const activityInterval = time.Hour
+
+// recordActivity moves p's last_activity_at for an event at at, the way
+// GitLab throttles it.
+func recordActivity(p *Project, at time.Time) {
+	if !p.LastActivity.After(at.Add(-activityInterval)) {
+		p.LastActivity = at
+	}
 }

@@ -26,7 +26,11 @@ type MergeRequest struct {
 func (s *Server) AddMergeRequest(projectID int64, title string) *MergeRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addMRLocked(projectID, title, time.Now().UTC())
+	now := time.Now().UTC()
+	if p := s.projects[projectID]; p != nil {
+		recordActivity(p, now) // "opened" is a project event
+	}
+	return s.addMRLocked(projectID, title, now)
 }
 
 func (s *Server) addMRLocked(projectID int64, title string, at time.Time) *MergeRequest {

@@ -110,6 +110,9 @@ func (s *Server) AddIssue(projectID int64, title string, confidential bool) *Iss
 	now := time.Now().UTC()
 	is := &Issue{ID: s.obj.id(), IID: iid, ProjectID: projectID, Title: title, State: "opened", Confidential: confidential, CreatedAt: now, UpdatedAt: now}
 	s.obj.issues[is.ID] = is
+	if p := s.projects[projectID]; p != nil {
+		recordActivity(p, now) // "opened" is a project event
+	}
 	c := *is
 	return &c
 }
