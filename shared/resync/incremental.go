@@ -74,15 +74,15 @@ func refHash(ref map[string]any) string {
 
 // incremental is one kind's crawl.Incremental in one run.
 type incremental struct {
-	marks       catalog.Marks
-	run         catalog.RunID
-	kind, fp    string
-	skip        bool // false in a full pass: every project is read
-	grace       time.Duration
-	mu          sync.Mutex
-	pending     []catalog.ProjectMark
-	skipped     atomic.Int64
-	read        atomic.Int64
+	marks    catalog.Marks
+	run      catalog.RunID
+	kind, fp string
+	skip     bool // false in a full pass: every project is read
+	grace    time.Duration
+	mu       sync.Mutex
+	pending  []catalog.ProjectMark
+	skipped  atomic.Int64
+	read     atomic.Int64
 }
 
 var _ crawl.Incremental = (*incremental)(nil)
