@@ -45,6 +45,8 @@ const (
 	EnvResyncInterval      = "OCEAN__SCHEDULED_RESYNC_INTERVAL"
 	EnvResyncIntervalAlt   = "OCEAN__INTEGRATION__CONFIG__SCHEDULED_RESYNC_INTERVAL"
 	EnvMaxConcurrency      = "GLSYNC_MAX_CONCURRENT_REQUESTS"
+	EnvMaxAdaptive         = "GLSYNC_MAX_ADAPTIVE_CONCURRENT_REQUESTS"
+	EnvGitLabRateLimit     = "OCEAN__INTEGRATION__CONFIG__GITLAB_RATE_LIMIT"
 	EnvMaxRetries          = "GLSYNC_MAX_RETRIES"
 	EnvSystemHookSecret    = "GLSYNC_SYSTEM_HOOK_SECRET"
 	EnvWebhookSecret       = "GLSYNC_WEBHOOK_SECRET"
@@ -100,8 +102,17 @@ type Config struct {
 	// ScheduledResyncInterval is the time between scheduled resyncs; zero
 	// disables them.
 	ScheduledResyncInterval time.Duration
-	// MaxConcurrentRequests bounds in-flight GitLab requests per token.
+	// MaxConcurrentRequests is the in-flight bound of GitLab requests per
+	// token that clients start at and never go below.
 	MaxConcurrentRequests int
+	// MaxAdaptiveConcurrentRequests is the highest the in-flight bound
+	// grows to while GitLab keeps up (default 128, at most 256; equal to
+	// maxConcurrentRequests for a fixed bound).
+	MaxAdaptiveConcurrentRequests int
+	// GitLabRateLimit is the most requests per minute sent with each
+	// token, spread evenly (0: none but GitLab's own, learned from its
+	// RateLimit-* headers).
+	GitLabRateLimit int
 	// MaxRetries bounds retries of one request on 429, 5xx and resets.
 	MaxRetries int
 	// SystemHookSecret is the secret of a system hook created by hand.
@@ -195,6 +206,8 @@ type file struct {
 	TokenGroupHooksOverrideMapping yaml.Node `yaml:"tokenGroupHooksOverrideMapping"`
 	ScheduledResyncInterval        yaml.Node `yaml:"scheduledResyncInterval"`
 	MaxConcurrentRequests          int       `yaml:"maxConcurrentRequests"`
+	MaxAdaptiveConcurrentRequests  int       `yaml:"maxAdaptiveConcurrentRequests"`
+	GitLabRateLimit                *int      `yaml:"gitlabRateLimit"`
 	MaxRetries                     *int      `yaml:"maxRetries"`
 	SystemHookSecret               string    `yaml:"systemHookSecret"`
 	WebhookSecret                  string    `yaml:"webhookSecret"`
@@ -259,7 +272,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -437,6 +450,9 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if c.MaxConcurrentRequests < 1 || c.MaxConcurrentRequests > 64 {
 		return nil, &Error{Setting: "maxConcurrentRequests", Err: fmt.Errorf("must be between 1 and 64, got %d", c.MaxConcurrentRequests)}
 	}
+	if err := c.pacingSettings(f, getenv); err != nil {
+		return nil, err
+	}
 	if f.MaxRetries != nil {
 		c.MaxRetries = *f.MaxRetries
 	}
@@ -472,6 +488,41 @@ func boolSetting(name string, fileVal *bool, env string, def bool, getenv func(s
 		v = b
 	}
 	return v, nil
+}
+
+// pacingSettings reads how hard glsync may drive GitLab:
+// maxAdaptiveConcurrentRequests and gitlabRateLimit.
+func (c *Config) pacingSettings(f file, getenv func(string) string) error {
+	c.MaxAdaptiveConcurrentRequests = max(gitlab.DefaultConcurrencyCeiling, c.MaxConcurrentRequests)
+	src := ""
+	if f.MaxAdaptiveConcurrentRequests != 0 {
+		c.MaxAdaptiveConcurrentRequests = f.MaxAdaptiveConcurrentRequests
+	}
+	if v := getenv(EnvMaxAdaptive); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return &Error{Setting: "maxAdaptiveConcurrentRequests", Source: EnvMaxAdaptive, Err: fmt.Errorf("must be a whole number, got %s", redact.Quote(v))}
+		}
+		c.MaxAdaptiveConcurrentRequests, src = n, EnvMaxAdaptive
+	}
+	if n := c.MaxAdaptiveConcurrentRequests; n < c.MaxConcurrentRequests || n > 256 {
+		return &Error{Setting: "maxAdaptiveConcurrentRequests", Source: src, Err: fmt.Errorf("must be between maxConcurrentRequests (%d) and 256, got %d", c.MaxConcurrentRequests, n)}
+	}
+	src = ""
+	if f.GitLabRateLimit != nil {
+		c.GitLabRateLimit = *f.GitLabRateLimit
+	}
+	if v := getenv(EnvGitLabRateLimit); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return &Error{Setting: "gitlabRateLimit", Source: EnvGitLabRateLimit, Err: fmt.Errorf("must be a whole number of requests per minute, got %s", redact.Quote(v))}
+		}
+		c.GitLabRateLimit, src = n, EnvGitLabRateLimit
+	}
+	if c.GitLabRateLimit < 0 {
+		return &Error{Setting: "gitlabRateLimit", Source: src, Err: fmt.Errorf("must be requests per minute per token, 0 to follow GitLab's announced limit alone, got %d", c.GitLabRateLimit)}
+	}
+	return nil
 }
 
 // portSettings reads the Port sink's settings (Ocean's names).
@@ -769,6 +820,12 @@ func parseInterval(v string) (time.Duration, error) {
 // options.
 func (c *Config) ClientOptions(o gitlab.Options) gitlab.Options {
 	o.OAuth, o.TokenFile = c.OAuth, c.TokenFile
+	if o.RateLimit == 0 {
+		o.RateLimit = float64(c.GitLabRateLimit)
+	}
+	if o.ConcurrencyCeiling == 0 {
+		o.ConcurrencyCeiling = c.MaxAdaptiveConcurrentRequests
+	}
 	if o.MaxRetries == 0 && c.MaxRetries == 0 {
 		o.MaxRetries = gitlab.NoRetries // maxRetries: 0 means none; 0 in gitlab.Options means "the default"
 	}

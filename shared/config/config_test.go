@@ -137,6 +137,9 @@ func TestLoadErrors(t *testing.T) {
 			"config: databaseUrl (from GLSYNC_DATABASE_URL): must be a postgres:// URL or a libpq key=value string (value not shown: it may hold a password)"},
 		{"bad threshold", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvDeleteThreshold: "2"}, "config: deletionThreshold: must be more than 0 and at most 1, got 2"},
 		{"concurrency range", "tokenMapping: {" + tok + ": ['**']}\nmaxConcurrentRequests: 1000\n", nil, "config: maxConcurrentRequests: must be between 1 and 64, got 1000"},
+		{"adaptive ceiling below the floor", "tokenMapping: {" + tok + ": ['**']}\nmaxConcurrentRequests: 16\nmaxAdaptiveConcurrentRequests: 8\n", nil, "config: maxAdaptiveConcurrentRequests: must be between maxConcurrentRequests (16) and 256, got 8"},
+		{"negative rate limit", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvGitLabRateLimit: "-5"}, "config: gitlabRateLimit (from OCEAN__INTEGRATION__CONFIG__GITLAB_RATE_LIMIT): must be requests per minute per token"},
+		{"rate limit not a number", "", map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvGitLabRateLimit: "lots"}, `config: gitlabRateLimit (from OCEAN__INTEGRATION__CONFIG__GITLAB_RATE_LIMIT): must be a whole number of requests per minute, got "lots"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,5 +233,23 @@ func TestMaxRetriesZeroMeansNone(t *testing.T) {
 	c, _ = Load("", env(map[string]string{EnvTokenMapping: tm}))
 	if o := c.ClientOptions(gitlab.Options{MaxRetries: c.MaxRetries}); o.MaxRetries != 8 {
 		t.Fatalf("default: client MaxRetries %d", o.MaxRetries)
+	}
+}
+
+// TestPacingSettings: gitlabRateLimit and maxAdaptiveConcurrentRequests
+// reach the GitLab clients' options; the environment wins over the file.
+func TestPacingSettings(t *testing.T) {
+	c, err := Load(writeFile(t, "tokenMapping: {"+tok+": ['**']}\ngitlabRateLimit: 600\nmaxAdaptiveConcurrentRequests: 32\n"),
+		env(map[string]string{EnvGitLabRateLimit: "1200"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.ClientOptions(gitlab.Options{})
+	if o.RateLimit != 1200 || o.ConcurrencyCeiling != 32 {
+		t.Fatalf("client options: rate %v, ceiling %d", o.RateLimit, o.ConcurrencyCeiling)
+	}
+	d, err := Load("", env(map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`}))
+	if err != nil || d.GitLabRateLimit != 0 || d.MaxAdaptiveConcurrentRequests != gitlab.DefaultConcurrencyCeiling {
+		t.Fatalf("defaults: %+v %v", d, err)
 	}
 }
