@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -55,7 +56,17 @@ type Processor struct {
 		ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error)
 	}
 
-	mu sync.RWMutex
+	// CoalesceMargin is how long after an event's arrival a request must
+	// have been sent for its answer to stand for the event's own fetch
+	// (DefaultCoalesceMargin when 0; see coalesce.go).
+	CoalesceMargin time.Duration
+	// Coalesced counts fetches events did not make because a fresh
+	// enough answer was at hand.
+	Coalesced atomic.Int64
+
+	mu          sync.RWMutex
+	answersOnce sync.Once
+	answers     *answers
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -78,6 +89,7 @@ func (e *TransientError) Unwrap() error { return e.Err }
 // means "try again later"; other errors are permanent (bad payload,
 // mapping error).
 func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, error) {
+	ctx = withArrival(ctx, ev.ReceivedAt)
 	var pl payload
 	if err := json.Unmarshal(ev.Body, &pl); err != nil {
 		return Result{}, fmt.Errorf("events: %s: malformed JSON: %w", ev.Type, err)
@@ -316,11 +328,10 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 			}
 		}
 		owners = true
-		start := p.now()
-		status, err := src.Client.Do(ctx, http.MethodGet, path, nil, &obj)
+		status, at, err := p.get(ctx, src, path, &obj)
 		switch {
 		case err == nil:
-			return obj, start.UnixNano(), true, true, nil
+			return obj, at.UnixNano(), true, true, nil
 		case status == http.StatusNotFound || status == http.StatusForbidden:
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
 			continue
@@ -454,11 +465,11 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 			}
 		}
 	}
-	version := p.now().UnixNano()
 	sc, refused, err := p.projectByID(ctx, id)
 	if err != nil {
 		return Result{}, nil, err
 	}
+	version := sc.at.UnixNano()
 	if fp, _ := sc.project["path_with_namespace"].(string); fp != "" {
 		path = fp // GitLab's path now, whatever the payload said
 	}
@@ -480,9 +491,12 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 	obj := sc.project
 	if sc.owner != sc.reader {
 		// As the owning token sees it, as the resync lists it.
-		if _, err := sc.owner.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(id, 10), nil, &obj); err != nil {
+		obj = nil
+		_, at, err := p.get(ctx, sc.owner, "projects/"+strconv.FormatInt(id, 10), &obj)
+		if err != nil {
 			return Result{}, nil, &TransientError{err}
 		}
+		version = at.UnixNano()
 	}
 	// The same extras and references as a resync, so both write the same
 	// entity; each group of resources gets the extras its own selector

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
@@ -26,6 +27,8 @@ type scoped struct {
 	// reader read the project; it reads the object of an out-of-scope
 	// project too, to delete what the catalog holds of it.
 	reader *crawl.Source
+	// at is when the request that read the project was sent.
+	at time.Time
 }
 
 // projectByID reads project id with the first token (in tokenMapping
@@ -36,11 +39,11 @@ func (p *Processor) projectByID(ctx context.Context, id int64) (scoped, string, 
 	var refused []string
 	for _, src := range p.sources() {
 		var obj map[string]any
-		status, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(id, 10), nil, &obj)
+		status, at, err := p.get(ctx, src, "projects/"+strconv.FormatInt(id, 10), &obj)
 		switch {
 		case err == nil:
 			path, _ := obj["path_with_namespace"].(string)
-			sc := scoped{project: obj, reader: src, owner: p.owner(ctx, path)}
+			sc := scoped{project: obj, reader: src, owner: p.owner(ctx, path), at: at}
 			return sc, "", nil
 		case status == http.StatusNotFound || status == http.StatusForbidden:
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
@@ -73,8 +76,8 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 		reader = sc.reader
 	}
 	var obj map[string]any
-	version := p.now().UnixNano()
-	status, err := reader.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d/%s", pid, sub), nil, &obj)
+	status, at, err := p.get(ctx, reader, fmt.Sprintf("projects/%d/%s", pid, sub), &obj)
+	version := at.UnixNano()
 	switch {
 	case status == http.StatusNotFound || status == http.StatusForbidden:
 		return Result{Outcome: GitLabRefused, Detail: fmt.Sprintf("GET /projects/%d/%s: %d", pid, sub, status)}, nil

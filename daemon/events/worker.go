@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
@@ -21,8 +20,17 @@ type Worker struct {
 	Processor *Processor
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
-	// Workers is the number of events processed at once (default 4).
+	// Workers is the least number of events processed at once (default
+	// 4); with Concurrency, the number follows what GitLab allows.
 	Workers int
+	// Concurrency, when set, is how many events to process at once, read
+	// before each claim: glsyncd derives it from its GitLab clients'
+	// in-flight bounds, which adapt to GitLab's latency and rate limit
+	// (an event spends most of its time waiting for GitLab). It is kept
+	// between Workers and MaxWorkers.
+	Concurrency func() int
+	// MaxWorkers bounds Concurrency (default 256).
+	MaxWorkers int
 	// Lease is how long a claimed event is hidden from other claims
 	// (default 2 minutes); a crashed process's events return after it.
 	Lease time.Duration
@@ -50,6 +58,10 @@ func (w *Worker) init() {
 		if w.Workers <= 0 {
 			w.Workers = 4
 		}
+		if w.MaxWorkers <= 0 {
+			w.MaxWorkers = 256
+		}
+		w.MaxWorkers = max(w.MaxWorkers, w.Workers)
 		if w.Lease <= 0 {
 			w.Lease = 2 * time.Minute
 		}
@@ -73,9 +85,10 @@ func (w *Worker) Notify() {
 }
 
 // Run processes events until ctx ends, then finishes the events in hand
-// (bounded by drain) before returning. Each of the Workers goroutines takes
-// the next event as soon as it is free: a slow GitLab answer holds up one
-// worker, not a whole batch. Events for one object still go one at a time
+// (bounded by drain) before returning. Each event is processed as soon as
+// it is claimed, and a new claim is made as soon as events finish: a slow
+// GitLab answer holds up one event, not a batch. How many events are in
+// hand follows Concurrency. Events for one object still go one at a time
 // (the queue hands out only the oldest of an object).
 func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 	w.init()
@@ -87,92 +100,83 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drain, cancelWork) })
 	defer stop()
 
-	jobs := make(chan *catalog.Event)
-	free := make(chan struct{}, w.Workers) // one token per idle worker
-	var inHand atomic.Int64                // body bytes being processed
+	// finished carries the body size of each processed event; it holds
+	// as many as can be in hand, so a worker never blocks on it.
+	finished := make(chan int64, w.MaxWorkers)
 	var wg sync.WaitGroup
-	for i := 0; i < w.Workers; i++ {
-		free <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ev := range jobs {
-				w.process(work, ev)
-				inHand.Add(-int64(len(ev.Body)))
-				free <- struct{}{}
-			}
-		}()
-	}
-	defer func() {
-		close(jobs)
-		wg.Wait()
-	}()
+	defer wg.Wait()
+	inHand, held := 0, int64(0) // events and body bytes being processed
+	collect := func(n int64) { inHand--; held -= n }
 	for {
-		// Wait for an idle worker, then take every other idle one.
-		select {
-		case <-ctx.Done():
-			return
-		case <-free:
-		}
-		n := 1
-	more:
-		for n < w.Workers {
+		for drained := false; !drained; {
 			select {
-			case <-free:
-				n++
+			case n := <-finished:
+				collect(n)
 			default:
-				break more
+				drained = true
 			}
 		}
+		want := w.target()
+		free := want - inHand
 		budget := int64(0)
 		if w.MaxBytes > 0 {
-			held := inHand.Load()
 			budget = w.MaxBytes - held
-			// With events in hand, claim only when any event fits: the
-			// queue always hands out one event, however large.
-			if held > 0 && budget < max(w.MaxEventBytes, 1) {
-				for ; n > 0; n-- {
-					free <- struct{}{}
-				}
-				if !w.wait(ctx, poll, 10*time.Millisecond) {
-					return
-				}
-				continue
-			}
 		}
-		evs, err := w.Queue.Claim(ctx, n, budget, w.Lease)
+		// With events in hand, claim only when a worker is free and any
+		// event fits (the queue always hands out one event, however
+		// large), and gather a few free workers first: one claim per
+		// event would make the queue's claims the bottleneck.
+		if inHand > 0 && (free <= 0 || free < max(1, want/8) || w.MaxBytes > 0 && budget < max(w.MaxEventBytes, 1)) {
+			select {
+			case <-ctx.Done():
+				return
+			case n := <-finished:
+				collect(n)
+			}
+			continue
+		}
+		evs, err := w.Queue.Claim(ctx, max(free, 1), budget, w.Lease)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("event queue: claim failed", "error", err)
 		}
-		for ; n > len(evs); n-- {
-			free <- struct{}{}
-		}
 		if len(evs) == 0 {
-			if !w.wait(ctx, poll, 0) {
+			if !w.wait(ctx, poll, finished, collect) {
 				return
 			}
 			continue
 		}
 		for _, ev := range evs {
-			inHand.Add(int64(len(ev.Body)))
-			jobs <- ev
+			inHand++
+			held += int64(len(ev.Body))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.process(work, ev)
+				finished <- int64(len(ev.Body))
+			}()
 		}
 	}
 }
 
-// wait sleeps until an enqueue notification, the poll, a worker freeing
-// up (after, when not 0) or the end of ctx; false when ctx ended.
-func (w *Worker) wait(ctx context.Context, poll *time.Ticker, after time.Duration) bool {
-	var soon <-chan time.Time
-	if after > 0 {
-		soon = time.After(after)
+// target is how many events to have in hand now.
+func (w *Worker) target() int {
+	if w.Concurrency == nil {
+		return w.Workers
 	}
+	return min(max(w.Concurrency(), w.Workers), w.MaxWorkers)
+}
+
+// wait sleeps until an enqueue notification, the poll, an event in hand
+// finishing (its object's next event may be due) or the end of ctx;
+// false when ctx ended.
+func (w *Worker) wait(ctx context.Context, poll *time.Ticker, finished <-chan int64, collect func(int64)) bool {
 	select {
 	case <-ctx.Done():
 		return false
 	case <-w.notify:
 	case <-poll.C:
-	case <-soon:
+	case n := <-finished:
+		collect(n)
 	}
 	return true
 }
