@@ -288,6 +288,16 @@ func (p *Processor) SetSources(sources []*crawl.Source) {
 	p.mu.Unlock()
 }
 
+// InFlightLimit is the sum of the tokens' in-flight bounds now (see
+// gitlab.Client.InFlightLimit).
+func (p *Processor) InFlightLimit() int {
+	n := 0
+	for _, src := range p.sources() {
+		n += src.Client.InFlightLimit()
+	}
+	return n
+}
+
 // InvalidateGroups drops every token's cached group listing, so event
 // routing learns new root groups (called after each resync).
 func (p *Processor) InvalidateGroups() {

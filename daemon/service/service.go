@@ -184,6 +184,11 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
+	if opts.Client.Shared == nil {
+		// The event workers, resyncs and hook reconciliation each make
+		// their own clients: one token's share its pace and bound.
+		opts.Client.Shared = gitlab.NewShared()
+	}
 	s := &Service{opts: opts, log: opts.Log, stats: &gitlab.Stats{}, trigger: make(chan string, 1)}
 	unlock := func() {}
 	if !opts.Config.UsesPostgres() {
@@ -250,6 +255,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
 		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: workerBytes(opts.Config), MaxEventBytes: opts.Config.WebhookMaxBodyBytes,
+		// An event waits for GitLab most of its time, one request after
+		// another: twice the tokens' in-flight bounds keeps them busy (and
+		// lets them grow), and follows them down under a rate limit.
+		Concurrency: func() int { return 2 * s.processor.InFlightLimit() },
 	}
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
