@@ -429,19 +429,40 @@ func (c *Client) BulkDelete(ctx context.Context, blueprint string, ids []string,
 var OceanTypes = []string{"gitlab", "gitlab-v2"}
 
 // Owned returns the blueprint and identifier of every entity this
-// integration identifier owns, whichever Ocean GitLab integration (any
-// version) or glsync wrote it, last written before "before" (zero: any
-// time). As Ocean does (port_ocean/clients/port/mixins/entities.py,
-// search_entities), it lists POST /v1/blueprints/entities/datasource-entities
-// by $datasource prefix "port-ocean/<type>/" and suffix
-// "/<identifier>/exporter", which span versions, page by page.
+// integration identifier owns (see EachOwned), all at once: for an
+// organisation of any size, use EachOwned.
 func (c *Client) Owned(ctx context.Context, before time.Time) ([]Entity, error) {
+	seen := map[string]bool{}
+	var all []Entity
+	err := c.EachOwned(ctx, before, func(page []Entity) error {
+		for _, e := range page {
+			if k := e.Blueprint + "\x00" + e.Identifier; !seen[k] {
+				seen[k] = true
+				all = append(all, e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// EachOwned calls fn with each page (up to 5,000) of the entities this
+// integration identifier owns, whichever Ocean GitLab integration (any
+// version) or glsync wrote them, last written before "before" (zero: any
+// time); only their blueprint and identifier are set. As Ocean does
+// (port_ocean/clients/port/mixins/entities.py, search_entities), it lists
+// POST /v1/blueprints/entities/datasource-entities by $datasource prefix
+// "port-ocean/<type>/" and suffix "/<identifier>/exporter", which span
+// versions. One page is held at a time, so reconciling 100,000 entities
+// takes no more memory than 5,000. It stops at fn's first error.
+func (c *Client) EachOwned(ctx context.Context, before time.Time, fn func(page []Entity) error) error {
 	types := append([]string(nil), OceanTypes...)
 	if !slices.Contains(types, c.opts.Type) {
 		types = append(types, c.opts.Type)
 	}
-	seen := map[string]bool{}
-	var all []Entity
 	for _, typ := range types {
 		var from any
 		for {
@@ -457,12 +478,11 @@ func (c *Client) Owned(ctx context.Context, before time.Time) ([]Entity, error) 
 				Next     any      `json:"next"`
 			}
 			if _, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/entities/datasource-entities", "/v1/blueprints/entities/datasource-entities", nil, body, &out); err != nil {
-				return nil, err
+				return err
 			}
-			for _, e := range out.Entities {
-				if k := e.Blueprint + "\x00" + e.Identifier; !seen[k] {
-					seen[k] = true
-					all = append(all, e)
+			if len(out.Entities) > 0 {
+				if err := fn(out.Entities); err != nil {
+					return err
 				}
 			}
 			if out.Next == nil || out.Next == "" || len(out.Entities) == 0 {
@@ -471,7 +491,7 @@ func (c *Client) Owned(ctx context.Context, before time.Time) ([]Entity, error) 
 			from = out.Next
 		}
 	}
-	return all, nil
+	return nil
 }
 
 // EnsureBlueprint creates a blueprint unless it exists; an existing one is

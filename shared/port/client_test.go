@@ -99,6 +99,24 @@ func TestOwnedSpansOceanVersions(t *testing.T) {
 	if all, _ := c.Owned(ctx, time.Time{}); len(all) != 7301 {
 		t.Fatalf("without before: %d, want 7301", len(all))
 	}
+	// EachOwned hands the same entities over a page at a time (gitlab-v2's
+	// 5200 take two) and stops at the callback's error.
+	pages, n := 0, 0
+	if err := c.EachOwned(ctx, cut, func(page []port.Entity) error {
+		pages++
+		n += len(page)
+		if len(page) > 5000 {
+			t.Fatalf("a page of %d entities, more than Port's 5000", len(page))
+		}
+		return nil
+	}); err != nil || n != 7300 || pages != 3 {
+		t.Fatalf("EachOwned: %d entities in %d pages, %v; want 7300 in 3", n, pages, err)
+	}
+	stop := errors.New("stop")
+	pages = 0
+	if err := c.EachOwned(ctx, cut, func([]port.Entity) error { pages++; return stop }); !errors.Is(err, stop) || pages != 1 {
+		t.Fatalf("EachOwned after the callback failed: %d pages, %v", pages, err)
+	}
 	if !strings.HasPrefix(c.UserAgent(), "port-ocean/gitlab/") || !strings.HasSuffix(c.UserAgent(), "/"+id+"/exporter") || strings.Count(c.UserAgent(), "/") != 4 {
 		t.Fatalf("user agent %q is not Ocean's port-ocean/<type>/<version>/<identifier>/exporter", c.UserAgent())
 	}
@@ -112,8 +130,8 @@ func TestOwnedSpansOceanVersions(t *testing.T) {
 		t.Fatalf("bulk delete: %d %v", len(deleted), err)
 	}
 	counts, _ := s.Requests()
-	if n := counts["POST /v1/blueprints/:b/datasource-entities"]; n != 2*(1+2) {
-		t.Fatalf("%d datasource listings, want 3 per Owned call (gitlab: 1 page, gitlab-v2: 2 pages)", n)
+	if n := counts["POST /v1/blueprints/:b/datasource-entities"]; n != 3*(1+2)+1 {
+		t.Fatalf("%d datasource listings, want 3 per whole listing (gitlab: 1 page, gitlab-v2: 2 pages), of which there were 3, and 1 for the one stopped at its first page", n)
 	}
 	if n := counts["POST /v1/blueprints/:b/bulk/entities/delete"]; n != 3 {
 		t.Fatalf("%d bulk delete requests for 251 identifiers, want 3", n)

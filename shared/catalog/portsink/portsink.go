@@ -232,20 +232,29 @@ func (s *Sink) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finish
 	s.mu.Lock()
 	start := s.runStart
 	s.mu.Unlock()
-	owned, err := s.port.Owned(ctx, start)
+	// Page by page: Port may hold hundreds of thousands of this
+	// integration's entities, and only the orphans among them are kept.
+	var orphans []catalog.Key
+	seen := map[catalog.Key]bool{}
+	err := s.port.EachOwned(ctx, start, func(page []port.Entity) error {
+		for _, e := range page {
+			k := catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier}
+			if seen[k] {
+				continue
+			}
+			has, err := s.mirror.HasKey(ctx, k)
+			if err != nil {
+				return fmt.Errorf("looking %s/%s up in the mirror: %w", k.Blueprint, k.Identifier, err)
+			}
+			if !has {
+				seen[k] = true
+				orphans = append(orphans, k)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("port: listing the entities this integration owns: %w", err)
-	}
-	var orphans []catalog.Key
-	for _, e := range owned {
-		k := catalog.Key{Blueprint: e.Blueprint, Identifier: e.Identifier}
-		has, err := s.mirror.HasKey(ctx, k)
-		if err != nil {
-			return err
-		}
-		if !has {
-			orphans = append(orphans, k)
-		}
 	}
 	if len(orphans) == 0 {
 		return nil

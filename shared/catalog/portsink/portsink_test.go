@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
@@ -319,5 +321,51 @@ func TestSwitchOverFromOcean(t *testing.T) {
 				t.Errorf("blueprint %s: %s is %s, want Ocean's %s", id, f, a, b)
 			}
 		}
+	}
+}
+
+// TestOrphansFoundAcrossOwnedPages: Port lists the entities this
+// integration owns 5,000 at a time; orphans on the first and the last
+// page are deleted, and every entity the mirror holds is kept.
+func TestOrphansFoundAcrossOwnedPages(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.port.AddBlueprint("service")
+	run0, err := e.mirror.BeginRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []*catalog.Entity
+	for i := range 5997 {
+		id := fmt.Sprintf("keep-%04d", i)
+		e.port.AddEntity(porttest.Entity{Blueprint: "service", Identifier: id, Datasource: e.client.UserAgent()})
+		held = append(held, &catalog.Entity{Blueprint: "service", Identifier: id, Properties: map[string]any{}, Relations: map[string]any{}})
+	}
+	if _, err := e.mirror.Upsert(ctx, run0, "project", held); err != nil {
+		t.Fatal(err)
+	}
+	orphans := []string{"a-orphan", "z-orphan-1", "z-orphan-2"} // sorted onto the first and the second page
+	for _, id := range orphans {
+		e.port.AddEntity(porttest.Entity{Blueprint: "service", Identifier: id, Datasource: e.client.UserAgent()})
+	}
+	sink := portsink.New(e.mirror, e.client, portsink.Options{Log: e.log})
+	run, err := sink.BeginRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.FinishRun(ctx, run, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got := e.portIDs("service")
+	for _, id := range orphans {
+		if _, ok := got[id]; ok {
+			t.Fatalf("orphan %s was kept", id)
+		}
+	}
+	if len(got) != len(held) {
+		t.Fatalf("%d entities left in Port, want the %d the mirror holds", len(got), len(held))
+	}
+	if counts, _ := e.port.Requests(); counts["POST /v1/blueprints/:b/datasource-entities"] < 2 {
+		t.Fatalf("the owned listing took %d pages; the test needs more than one", counts["POST /v1/blueprints/:b/datasource-entities"])
 	}
 }
