@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -135,6 +136,17 @@ type Resource struct {
 // resyncs key their records by it, so a changed mapping reads everything
 // again.
 func (r *Resource) Fingerprint() string { return r.fingerprint }
+
+// ConstBlueprint returns the blueprint the resource writes when its
+// expression is a string literal ('"service"'), the usual case; ok is
+// false when the blueprint depends on the object.
+func (r *Resource) ConstBlueprint() (name string, ok bool) {
+	if r.blueprint == nil {
+		return "", false
+	}
+	name, err := strconv.Unquote(strings.TrimSpace(r.blueprint.src))
+	return name, err == nil
+}
 
 type namedExpr struct {
 	name string

@@ -159,6 +159,31 @@ func (in *incremental) flush(ctx context.Context) error {
 	return in.marks.PutProjectMarks(ctx, in.run, in.kind, in.fp, batch)
 }
 
+// sharedEntities explains why kind's entities may also be written by
+// another kind ("" when they cannot): skipping a project would then leave
+// the other kind's write of the entity in place of this kind's (as the
+// every-kind mapping's file kind completes the project kind's services).
+func sharedEntities(m *mapping.Config, kind string) string {
+	mine := map[string]bool{}
+	for _, r := range m.ResourcesFor(kind) {
+		bp, ok := r.ConstBlueprint()
+		if !ok {
+			return "a resource's blueprint depends on the object"
+		}
+		mine[bp] = true
+	}
+	for _, r := range m.Resources {
+		if r.Kind == kind {
+			continue
+		}
+		bp, ok := r.ConstBlueprint()
+		if !ok || mine[bp] {
+			return fmt.Sprintf("kind %s writes entities of the same blueprint (%s)", r.Kind, bp)
+		}
+	}
+	return ""
+}
+
 // passFor decides whether kind's pass in this run is full or incremental,
 // and returns the crawl hook (nil when the store keeps no marks).
 func passFor(ctx context.Context, opts Options, run catalog.RunID, kind string) (*incremental, string, error) {
@@ -172,6 +197,9 @@ func passFor(ctx context.Context, opts Options, run catalog.RunID, kind string) 
 	}
 	if !opts.Incremental {
 		return in, "full pass requested", nil
+	}
+	if why := sharedEntities(opts.Mapping, kind); why != "" {
+		return in, why, nil
 	}
 	every := opts.FullEvery
 	if every <= 0 {

@@ -398,7 +398,11 @@ func (s *Server) Generate(spec OrgSpec) Org {
 		for i, p := range created {
 			progress.step(i)
 			if !p.EmptyRepo {
+				// The generated activity is history (backdated to the last
+				// weeks), not events of now: last_activity_at stays.
+				last := p.LastActivity
 				s.addActivity(rnd, p.ID, strings.HasSuffix(p.Name, "Service"))
+				s.UpdateProject(p.ID, func(p *Project) { p.LastActivity = last })
 			}
 		}
 	}
