@@ -59,6 +59,8 @@ const (
 	EnvMaxInFlight         = "GLSYNC_WEBHOOK_MAX_INFLIGHT_BYTES"
 	EnvDedupeWindow        = "GLSYNC_DELIVERY_DEDUPE_WINDOW"
 	EnvDeadLetterRetention = "GLSYNC_DEAD_LETTER_RETENTION"
+	EnvIncrementalResync   = "GLSYNC_INCREMENTAL_RESYNC"
+	EnvFullResyncInterval  = "GLSYNC_FULL_RESYNC_INTERVAL"
 	EnvReplicaName         = "GLSYNC_REPLICA_NAME"
 	EnvSecretKey           = "GLSYNC_SECRET_KEY"
 	EnvSecretKeyPrevious   = "GLSYNC_SECRET_KEY_PREVIOUS"
@@ -147,6 +149,13 @@ type Config struct {
 	// DeadLetterRetention is how long failed events are kept for
 	// glsyncd queue retry (default 14 days).
 	DeadLetterRetention time.Duration
+	// IncrementalResync is "auto" (the default: incremental passes when
+	// appHost is set, so webhooks deliver what they can miss), "true" or
+	// "false" (every pass full); see Incremental.
+	IncrementalResync string
+	// FullResyncInterval is how often each kind gets a full pass when
+	// passes are incremental (default 24h).
+	FullResyncInterval time.Duration
 
 	// Catalog is "embedded" (default), "postgres" or "port".
 	Catalog string
@@ -221,6 +230,8 @@ type file struct {
 	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
 	DeliveryDedupeWindow           string    `yaml:"deliveryDedupeWindow"`
 	DeadLetterRetention            string    `yaml:"deadLetterRetention"`
+	IncrementalResync              string    `yaml:"incrementalResync"`
+	FullResyncInterval             string    `yaml:"fullResyncInterval"`
 	Catalog                        string    `yaml:"catalog"`
 	DatabaseURL                    string    `yaml:"databaseUrl"`
 	ReplicaName                    string    `yaml:"replicaName"`
@@ -272,7 +283,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -642,8 +653,18 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 		}
 		c.HookReconcileInterval = d
 	}
-	// Retention of the queue's records (see catalog.Retention).
-	c.DeliveryDedupeWindow, c.DeadLetterRetention = 72*time.Hour, 14*24*time.Hour
+	c.IncrementalResync = "auto"
+	if v, src := pick(f.IncrementalResync, EnvIncrementalResync, getenv); v != "" {
+		switch strings.ToLower(v) {
+		case "auto", "true", "false":
+			c.IncrementalResync = strings.ToLower(v)
+		default:
+			return &Error{Setting: "incrementalResync", Source: src, Err: fmt.Errorf("must be auto, true or false, got %s", redact.Quote(v))}
+		}
+	}
+	// Retention of the queue's records (see catalog.Retention), and the
+	// full passes' interval.
+	c.DeliveryDedupeWindow, c.DeadLetterRetention, c.FullResyncInterval = 72*time.Hour, 14*24*time.Hour, 24*time.Hour
 	for _, r := range []struct {
 		name, env, file string
 		min             time.Duration
@@ -651,6 +672,7 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	}{
 		{"deliveryDedupeWindow", EnvDedupeWindow, f.DeliveryDedupeWindow, time.Hour, &c.DeliveryDedupeWindow},
 		{"deadLetterRetention", EnvDeadLetterRetention, f.DeadLetterRetention, time.Hour, &c.DeadLetterRetention},
+		{"fullResyncInterval", EnvFullResyncInterval, f.FullResyncInterval, time.Hour, &c.FullResyncInterval},
 	} {
 		v, src := pick(r.file, r.env, getenv)
 		if v == "" {
@@ -663,6 +685,13 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 		*r.dst = d
 	}
 	return nil
+}
+
+// Incremental reports whether scheduled resyncs may be incremental:
+// incrementalResync true, or auto with appHost set (glsync manages the
+// webhooks that deliver what an incremental pass can miss).
+func (c *Config) Incremental() bool {
+	return c.IncrementalResync == "true" || (c.IncrementalResync == "auto" && c.AppHost != "")
 }
 
 // cronParser accepts standard five-field expressions and descriptors

@@ -253,3 +253,35 @@ func TestPacingSettings(t *testing.T) {
 		t.Fatalf("defaults: %+v %v", d, err)
 	}
 }
+
+// incrementalResync: auto follows appHost; true and false force it;
+// anything else names the setting and the rule.
+func TestIncrementalResyncSettings(t *testing.T) {
+	tm := `{"glpat-Base0Token0For0Tests0": ["**"]}`
+	c, err := Load("", env(map[string]string{EnvTokenMapping: tm}))
+	if err != nil || c.IncrementalResync != "auto" || c.Incremental() || c.FullResyncInterval != 24*time.Hour {
+		t.Fatalf("defaults without appHost: %q %v %v %v", c.IncrementalResync, c.Incremental(), c.FullResyncInterval, err)
+	}
+	c, err = Load("", env(map[string]string{EnvTokenMapping: tm, EnvAppHost: "https://glsync.example.com"}))
+	if err != nil || !c.Incremental() {
+		t.Fatalf("auto with appHost must be incremental: %v", err)
+	}
+	c, err = Load(writeFile(t, "incrementalResync: true\nfullResyncInterval: 6h\n"), env(map[string]string{EnvTokenMapping: tm}))
+	if err != nil || !c.Incremental() || c.FullResyncInterval != 6*time.Hour {
+		t.Fatalf("file settings: %v %v %v", c.Incremental(), c.FullResyncInterval, err)
+	}
+	c, err = Load("", env(map[string]string{EnvTokenMapping: tm, EnvAppHost: "https://glsync.example.com", EnvIncrementalResync: "FALSE"}))
+	if err != nil || c.Incremental() {
+		t.Fatalf("false wins over appHost: %v", err)
+	}
+	for setting, e := range map[string]map[string]string{
+		"incrementalResync":  {EnvIncrementalResync: "sometimes"},
+		"fullResyncInterval": {EnvFullResyncInterval: "10m"},
+	} {
+		e[EnvTokenMapping] = tm
+		_, err := Load("", env(e))
+		if err == nil || !strings.Contains(err.Error(), setting) || !strings.Contains(err.Error(), "must be") {
+			t.Errorf("%s: %v", setting, err)
+		}
+	}
+}
