@@ -64,10 +64,57 @@ func TestCatalogListStreamsTheSameDocument(t *testing.T) {
 			t.Fatalf("only %d entities listed", len(ents))
 		}
 	}
-	r := runCLI(t, env, "catalog", "list")
-	if r.code != 0 || !strings.HasSuffix(r.stdout, fmt.Sprintf("\n%d entities\n", len(all))) ||
-		strings.Count(r.stdout, "\n") != len(all)+2 || !strings.Contains(r.stdout, all[len(all)-1].Identifier) {
-		t.Fatalf("table: exit %d, %d lines for %d entities:\n%s", r.code, strings.Count(r.stdout, "\n"), len(all), r.stdout)
+	// The table, written in two passes over the catalog, is the one the
+	// tabwriter aligned over the whole listing.
+	for _, bp := range []string{"", "gitlabGroup", "none"} {
+		ents, err := store.List(context.Background(), catalog.Filter{Blueprint: bp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		printTable(&want, ents)
+		args := []string{"catalog", "list"}
+		if bp != "" {
+			args = append(args, "--blueprint", bp)
+		}
+		r := runCLI(t, env, args...)
+		if r.code != 0 || r.stdout != want.String() {
+			t.Fatalf("%v: exit %d:\n%s\nwant\n%s", args, r.code, r.stdout, want.String())
+		}
+		if bp == "" && (!strings.HasSuffix(r.stdout, fmt.Sprintf("\n%d entities\n", len(all))) || strings.Count(r.stdout, "\n") != len(all)+2) {
+			t.Fatalf("table: %d lines for %d entities", strings.Count(r.stdout, "\n"), len(all))
+		}
 	}
 	store.Close()
+}
+
+// TestStoreTableAlignsLikeTabwriter: wide and non-ASCII cells, relations
+// set and unset.
+func TestStoreTableAlignsLikeTabwriter(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	run, _ := store.BeginRun(ctx)
+	ents := []*catalog.Entity{
+		{Blueprint: "service", Identifier: "acme/é/Ünïcode-Service", Title: "Ünïcode", Relations: map[string]any{"group": "1", "owner": nil}},
+		{Blueprint: "gitlabGroup", Identifier: "1", Title: "a much longer title than the others", Relations: map[string]any{}},
+		{Blueprint: "x", Identifier: "", Title: "", Relations: map[string]any{"b": "2", "a": 1.0}},
+	}
+	if _, err := store.Upsert(ctx, run, "project", ents); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []catalog.Filter{{}, {Blueprint: "none"}} {
+		all, _ := store.List(ctx, f)
+		var want, got bytes.Buffer
+		printTable(&want, all)
+		if err := printStoreTable(ctx, &got, store, f); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("filter %+v:\n%s\nwant\n%s", f, got.String(), want.String())
+		}
+	}
 }

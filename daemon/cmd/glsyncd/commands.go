@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -241,23 +243,51 @@ func (a *app) migrateCommand() *cobra.Command {
 	return cmd
 }
 
-// printStoreTable writes the entities f selects as aligned columns. The
-// tabwriter keeps their text until Flush, to align it, but not the
-// decoded entities.
+// printStoreTable writes the entities f selects as the columns
+// printTable aligns, reading the catalog twice instead of holding it: a
+// first pass measures the columns, the second writes the rows, so a
+// catalog of 100,000 entities takes no more memory than one of ten.
 func printStoreTable(ctx context.Context, w io.Writer, s catalog.Store, f catalog.Filter) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BLUEPRINT\tIDENTIFIER\tTITLE\tRELATIONS")
-	n := 0
+	head := [3]string{"BLUEPRINT", "IDENTIFIER", "TITLE"}
+	var width [3]int
+	for i, h := range head {
+		width[i] = utf8.RuneCountInString(h)
+	}
 	err := s.Each(ctx, f, func(e *catalog.Entity) error {
-		tableRow(tw, e)
+		for i, c := range [3]string{e.Blueprint, e.Identifier, e.Title} {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	row := func(cells [3]string, last string) {
+		for i, c := range cells {
+			bw.WriteString(c)
+			// As tabwriter pads (two spaces past the widest cell); an
+			// entity written between the passes may be wider, and still
+			// gets its two spaces.
+			bw.WriteString(strings.Repeat(" ", max(2, width[i]+2-utf8.RuneCountInString(c))))
+		}
+		bw.WriteString(last)
+		bw.WriteByte('\n')
+	}
+	row(head, "RELATIONS")
+	n := 0
+	err = s.Each(ctx, f, func(e *catalog.Entity) error {
+		row([3]string{e.Blueprint, e.Identifier, e.Title}, relationsCell(e))
 		n++
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "%d entities\n", n)
+	fmt.Fprintf(bw, "%d entities\n", n)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing the listing: %w", err)
+	}
 	return nil
 }
 
@@ -274,6 +304,11 @@ func printTable(w io.Writer, ents []*catalog.Entity) {
 }
 
 func tableRow(w io.Writer, e *catalog.Entity) {
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.Blueprint, e.Identifier, e.Title, relationsCell(e))
+}
+
+// relationsCell is the RELATIONS column: the relations set, sorted.
+func relationsCell(e *catalog.Entity) string {
 	var rel []string
 	for k, v := range e.Relations {
 		if v != nil {
@@ -281,7 +316,7 @@ func tableRow(w io.Writer, e *catalog.Entity) {
 		}
 	}
 	sort.Strings(rel)
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.Blueprint, e.Identifier, e.Title, strings.Join(rel, ","))
+	return strings.Join(rel, ",")
 }
 
 func (a *app) validateCommand() *cobra.Command {
