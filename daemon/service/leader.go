@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -98,6 +99,11 @@ func (s *Service) schedule(ctx context.Context) {
 	}
 }
 
+// FullSuffix ends the reason of a resync that must be a full pass (POST
+// /resync?full=true, glsyncd resync --remote … --full): the reason is what
+// travels from the replica asked to the leader.
+const FullSuffix = " (full)"
+
 // takeRequest runs the resync a replica asked for, if any.
 func (s *Service) takeRequest(ctx context.Context) {
 	why, ok, err := s.coord.TakeResyncRequest(ctx)
@@ -120,8 +126,10 @@ func (s *Service) resync(ctx context.Context, why string) {
 	}
 	defer s.resyncMu.Unlock()
 	s.log.Info("resync triggered", "trigger", why, "replica", s.coord.Replica())
-	ro := resync.Options{Config: s.config(), Mapping: s.opts.Mapping, Store: s.store,
-		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats}
+	cfg := s.config()
+	ro := resync.Options{Config: cfg, Mapping: s.opts.Mapping, Store: s.store,
+		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats,
+		Incremental: cfg.Incremental() && !strings.HasSuffix(why, FullSuffix), FullEvery: cfg.FullResyncInterval}
 	if rec, err := s.storedLastResync(ctx); err == nil {
 		ro.Expected = rec.Expected()
 	}
@@ -213,7 +221,11 @@ func (s *Service) reconcileLoop(ctx context.Context) {
 }
 
 func (s *Service) postResync(w http.ResponseWriter, r *http.Request) {
-	if !s.TriggerResync("admin API") {
+	why := "admin API"
+	if full, _ := strconv.ParseBool(r.URL.Query().Get("full")); full {
+		why += FullSuffix
+	}
+	if !s.TriggerResync(why) {
 		writeJSON(w, http.StatusConflict, map[string]string{"status": "a resync is already running or queued"})
 		return
 	}

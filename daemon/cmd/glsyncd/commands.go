@@ -30,22 +30,27 @@ import (
 
 func (a *app) resyncCommand() *cobra.Command {
 	var remote string
+	var full bool
 	cmd := &cobra.Command{
 		Use:   "resync",
-		Short: "Run one full resync into the embedded catalog",
+		Short: "Run one resync into the catalog",
 		Long: "Crawls GitLab with every token of tokenMapping, maps groups and projects with the mapping,\n" +
 			"writes them to the catalog and deletes entities GitLab no longer has (only for kinds that\n" +
-			"resynced without error). Exits 1 if any kind failed.",
+			"resynced without error). Exits 1 if any kind failed.\n\n" +
+			"With incremental resyncs on (incrementalResync), per-project kinds skip the projects GitLab\n" +
+			"shows unchanged since they were last read, except kinds due a full pass (fullResyncInterval);\n" +
+			"--full reads every project.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if remote != "" {
-				return a.remoteResync(cmd.Context(), remote)
+				return a.remoteResync(cmd.Context(), remote, full)
 			}
-			_, err := a.resync(cmd.Context())
+			_, err := a.resyncWith(cmd.Context(), full)
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&remote, "remote", "", "ask a running glsyncd at this admin URL to resync (POST /resync with GLSYNC_ADMIN_TOKEN)")
+	cmd.Flags().BoolVar(&full, "full", false, "a full pass: read every project of every kind, even with incremental resyncs on")
 	return cmd
 }
 
@@ -53,6 +58,11 @@ func (a *app) resyncCommand() *cobra.Command {
 // or Port when configured) and prints its summary. A failed kind makes it
 // return an exit-1 error.
 func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
+	return a.resyncWith(ctx, false)
+}
+
+// resyncWith is resync; full forces a full pass.
+func (a *app) resyncWith(ctx context.Context, full bool) (*resync.Summary, error) {
 	log, err := a.logger()
 	if err != nil {
 		return nil, err
@@ -77,7 +87,7 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 	}
 	defer release()
 	ctx = lead
-	opts := resync.Options{Config: cfg, Store: store, Logger: log}
+	opts := resync.Options{Config: cfg, Store: store, Logger: log, Incremental: cfg.Incremental() && !full, FullEvery: cfg.FullResyncInterval}
 	if cfg.SendRawDataExamples {
 		// Kept locally for `glsyncd mapping test --from-examples`.
 		opts.Examples = func(ctx context.Context, kind string, objs []map[string]any) {
@@ -127,10 +137,14 @@ func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
 // printSummary writes the per-kind table and the totals.
 func printSummary(w io.Writer, sum *resync.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\trequests\tduration\t")
+	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\trequests\tduration\tpass\t")
 	for _, k := range sum.Kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
-			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond))
+		pass := "full"
+		if !k.Full {
+			pass = fmt.Sprintf("incremental: %d projects read, %d unchanged", k.ReadProjects, k.SkippedProjects)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
+			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond), pass)
 	}
 	tw.Flush()
 	status := "ok"

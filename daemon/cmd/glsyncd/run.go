@@ -130,12 +130,16 @@ func (a *app) hooksCommand() *cobra.Command {
 }
 
 // remoteResync asks a running glsyncd to resync (POST /resync).
-func (a *app) remoteResync(ctx context.Context, base string) error {
+func (a *app) remoteResync(ctx context.Context, base string, full bool) error {
 	token := a.getenv("GLSYNC_ADMIN_TOKEN")
 	if token == "" {
 		return usageErr(fmt.Errorf("--remote: set GLSYNC_ADMIN_TOKEN to the daemon's adminToken"))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/resync", nil)
+	u := strings.TrimRight(base, "/") + "/resync"
+	if full {
+		u += "?full=true"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
 		return usageErr(fmt.Errorf("--remote: %w", err))
 	}
