@@ -124,9 +124,9 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 		}
 		// With events in hand, claim only when a worker is free and any
 		// event fits (the queue always hands out one event, however
-		// large), and gather a few free workers first: one claim per
-		// event would make the queue's claims the bottleneck.
-		if inHand > 0 && (free <= 0 || free < max(1, want/8) || w.MaxBytes > 0 && budget < max(w.MaxEventBytes, 1)) {
+		// large). Claims batch by themselves: the events that finish
+		// while one claim runs are all replaced by the next.
+		if inHand > 0 && (free <= 0 || w.MaxBytes > 0 && budget < max(w.MaxEventBytes, 1)) {
 			select {
 			case <-ctx.Done():
 				return
