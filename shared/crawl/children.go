@@ -186,27 +186,15 @@ func (s *Source) pipelineJobs(ctx context.Context, projectID int64, o Options) (
 // repositories when asked), as many at a time as the client's gate
 // allows, and hands the non-empty pages to fn one at a time.
 // The projects come from one listing per Source shared by every
-// per-project kind (only the fields they need are kept: a few hundred
-// bytes per project), so five per-project kinds do not list the projects
-// five times.
+// per-project kind (only the fields they need are kept, in a temporary
+// file: see projectRefs), so five per-project kinds do not list the
+// projects five times.
 func (s *Source) EachProject(ctx context.Context, skipEmpty bool, active *bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
-	all, err := s.projectRefs(ctx)
-	if err != nil {
+	if err := s.refs.load(ctx, s); err != nil {
 		return Counts{}, err
 	}
-	refs := all
-	if active != nil {
-		refs = nil
-		for _, pr := range all {
-			if ActiveSelected(pr, active) {
-				refs = append(refs, pr)
-			}
-		}
-	}
-	if inc := incrementalFrom(ctx); inc != nil {
-		if refs, err = skipUnchanged(ctx, inc, refs); err != nil {
-			return Counts{}, err
-		}
+	inc := incrementalFrom(ctx)
+	if inc != nil {
 		// The mark is recorded once the project's objects are fetched;
 		// it only counts if the whole pass completes (written and
 		// cleaned up), so recording it before fn runs is safe.
@@ -220,8 +208,25 @@ func (s *Source) EachProject(ctx context.Context, skipEmpty bool, active *bool, 
 			return p, err
 		}
 	}
-	return s.eachProjectFrom(ctx, skipEmpty, func(_ context.Context, each func(gitlab.Page) error) (Counts, error) {
-		return Counts{}, each(gitlab.Page{Items: refs})
+	return s.eachProjectFrom(ctx, skipEmpty, func(ctx context.Context, each func(gitlab.Page) error) (Counts, error) {
+		return Counts{}, s.refs.each(ctx, func(chunk []map[string]any) error {
+			refs := chunk
+			if active != nil {
+				refs = make([]map[string]any, 0, len(chunk))
+				for _, pr := range chunk {
+					if ActiveSelected(pr, active) {
+						refs = append(refs, pr)
+					}
+				}
+			}
+			if inc != nil {
+				var err error
+				if refs, err = skipUnchanged(ctx, inc, refs); err != nil {
+					return err
+				}
+			}
+			return each(gitlab.Page{Items: refs})
+		})
 	}, fetch, fn)
 }
 
@@ -238,27 +243,6 @@ func ProjectRef(pr map[string]any) map[string]any {
 // refFields are the project fields per-project kinds use.
 // last_activity_at is what incremental resyncs compare.
 var refFields = []string{"id", "name", "path", "path_with_namespace", "default_branch", "empty_repo", "web_url", "archived", "last_activity_at"}
-
-// projectRefs lists the selected projects once per Source.
-func (s *Source) projectRefs(ctx context.Context) ([]map[string]any, error) {
-	s.refsMu.Lock()
-	defer s.refsMu.Unlock()
-	if s.refsOK {
-		return s.refs, nil
-	}
-	var refs []map[string]any
-	_, err := s.Projects(ctx, func(p gitlab.Page) error {
-		for _, pr := range p.Items {
-			refs = append(refs, ProjectRef(pr))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.refs, s.refsOK = refs, true
-	return refs, nil
-}
 
 func (s *Source) eachProject(ctx context.Context, skipEmpty bool, active *bool, fetch func(ctx context.Context, project map[string]any) (gitlab.Page, error), fn func(gitlab.Page) error) (Counts, error) {
 	return s.eachProjectFrom(ctx, skipEmpty, func(ctx context.Context, each func(gitlab.Page) error) (Counts, error) {

@@ -62,9 +62,7 @@ type Source struct {
 	uerr  error
 	admin bool
 
-	refsMu sync.Mutex
-	refs   []map[string]any
-	refsOK bool
+	refs projectRefs // the per-project kinds' shared listing
 
 	groupsMu  sync.Mutex
 	groups    []gitlab.Page // every group the token sees, listed once per Source

@@ -177,6 +177,11 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		}
 		sources = append(sources, crawl.NewSource(e, c, opts.Mapping))
 	}
+	defer func() {
+		for _, src := range sources {
+			src.Close() // the shared project listing's temporary file
+		}
+	}()
 	run, err := opts.Store.BeginRun(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("resync: %w", err)
