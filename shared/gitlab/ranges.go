@@ -74,6 +74,7 @@ type rangeLister struct {
 	span     int64
 	full     int // full pages seen (for the density estimate)
 	splits   int
+	peak     int // most requests in flight at once
 	err      error
 
 	deliverMu sync.Mutex
@@ -109,19 +110,37 @@ func (c *Client) ListKeysetParallel(ctx context.Context, path string, params url
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for range max(2, c.Concurrency()) {
+	for range max(2, c.InFlightLimit()) {
 		wg.Go(func() { l.work(ctx, cancel) })
 	}
 	wg.Wait()
+	if st, ok := ctx.Value(listStatsKey{}).(*ListStats); ok {
+		st.Ranges, st.PeakInFlight = 1+l.splits, max(1, l.peak)
+	}
 	if l.err != nil {
 		return l.err
 	}
 	return ctx.Err()
 }
 
-// Concurrency is the number of requests the client sends at once for
-// this token.
-func (c *Client) Concurrency() int { return cap(c.gate.sem) }
+// ListStats reports how a parallel listing went, for benchmarks and
+// logs.
+type ListStats struct {
+	// Ranges is the number of id ranges read (0: the listing fit in one
+	// page).
+	Ranges int
+	// PeakInFlight is the most requests the listing had in flight at once.
+	PeakInFlight int
+}
+
+type listStatsKey struct{}
+
+// WithListStats returns a context whose parallel listings report into
+// the returned ListStats.
+func WithListStats(ctx context.Context) (context.Context, *ListStats) {
+	st := &ListStats{}
+	return context.WithValue(ctx, listStatsKey{}, st), st
+}
 
 // rangePage fetches one page of the range r in its direction and reports
 // whether GitLab has more in that range.
@@ -176,6 +195,7 @@ func (l *rangeLister) work(ctx context.Context, cancel context.CancelFunc) {
 			return
 		}
 		l.inflight = append(l.inflight, r)
+		l.peak = max(l.peak, len(l.inflight))
 		l.mu.Unlock()
 
 		p, more, err := l.c.rangePage(ctx, l.path, l.params, *r)
@@ -298,7 +318,7 @@ func (l *rangeLister) mayGrow() bool {
 		return false
 	}
 	gaps := 1 + l.splits
-	return float64(gaps+1) <= math.Max(1, math.Floor(rangeWaste*pages)) && len(l.inflight) < l.c.Concurrency()
+	return float64(gaps+1) <= math.Max(1, math.Floor(rangeWaste*pages)) && len(l.inflight) < l.c.InFlightLimit()
 }
 
 // learn adds a full page's id span to the density estimate.
