@@ -388,7 +388,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 	}
 	out := make([]any, len(page))
 	for i, p := range page {
-		out[i] = s.projectJSON(p, simple)
+		out[i] = s.projectRaw(p, simple)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -585,7 +585,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 				writeJSON(w, code, map[string]any{"error": err.Error()})
 				return
 			}
-			s.mu.Lock()
+			s.lockW()
 			h.ID = s.nextID.hook
 			s.nextID.hook++
 			s.hooks[h.ID] = h
@@ -598,7 +598,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 		return
 	}
 	id, err := strconv.ParseInt(rest[0], 10, 64)
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	h := s.hooks[id]
 	if err != nil || h == nil || h.GroupID != groupID {

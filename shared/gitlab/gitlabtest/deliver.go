@@ -124,7 +124,7 @@ func (s *Server) send(ctx context.Context, h Hook, event, uuid string, body []by
 // with each further failure, at most a day), 40 for good; a success
 // resets the count.
 func (s *Server) deliveryResult(id int64, ok bool) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	h := s.hooks[id]
 	if h == nil {
@@ -270,7 +270,7 @@ func (s *Server) Push(ctx context.Context, projectID int64) []Delivery {
 // push. before and after are real commits: files read at either sha show
 // the repository as it was.
 func (s *Server) push(ctx context.Context, projectID int64, change map[string]any, apply func(*Project)) []Delivery {
-	s.mu.Lock()
+	s.lockW()
 	p := s.projects[projectID]
 	if p == nil {
 		s.mu.Unlock()
@@ -328,7 +328,7 @@ func (s *Server) push(ctx context.Context, projectID int64, change map[string]an
 // the side that does not exist, and the system hook's push or tag_push.
 func (s *Server) PushRef(ctx context.Context, projectID int64, ref string, remove bool) []Delivery {
 	const zero = "0000000000000000000000000000000000000000"
-	s.mu.Lock()
+	s.lockW()
 	p := s.projects[projectID]
 	if p == nil {
 		s.mu.Unlock()
@@ -416,7 +416,7 @@ func (s *Server) MergeRequestEvent(ctx context.Context, mrID int64, action strin
 // hooks with project events, GitLab 17.x, and the system hook event), then
 // the push of its first commit.
 func (s *Server) CreateProject(ctx context.Context, g *Group, name string) (*Project, []Delivery) {
-	s.mu.Lock()
+	s.lockW()
 	p := s.addProjectLocked(g, name)
 	p.Fresh = true
 	group, sys := s.projectEventBodies(p, "project_create", p.Path)
@@ -431,7 +431,7 @@ func (s *Server) CreateProject(ctx context.Context, g *Group, name string) (*Pro
 // "<path>-deleted-<id>" when marked for deletion, and the payloads name it
 // so.
 func (s *Server) DestroyProject(ctx context.Context, projectID int64) []Delivery {
-	s.mu.Lock()
+	s.lockW()
 	p := s.projects[projectID]
 	if p == nil {
 		s.mu.Unlock()
@@ -476,7 +476,7 @@ func (s *Server) CreateSubgroup(ctx context.Context, parent *Group, name string)
 // RemoveSubgroup deletes a subgroup (and what it holds) and sends
 // "Subgroup Hook" (subgroup_destroy).
 func (s *Server) RemoveSubgroup(ctx context.Context, g *Group) []Delivery {
-	s.mu.Lock()
+	s.lockW()
 	parent := s.groups[g.ParentID]
 	for id, p := range s.projects {
 		if s.isDescendant(p.NamespaceID, g.ID) {
@@ -492,7 +492,7 @@ func (s *Server) RemoveSubgroup(ctx context.Context, g *Group) []Delivery {
 	}
 	s.mu.Unlock()
 	ds := s.fireGroup(ctx, g, parent, "subgroup_destroy")
-	s.mu.Lock()
+	s.lockW()
 	delete(s.byPath, g.FullPath)
 	delete(s.groups, g.ID)
 	s.mu.Unlock()

@@ -11,7 +11,7 @@ import (
 
 // AddGroup creates a group under parent (nil for a root) and returns it.
 func (s *Server) AddGroup(parent *Group, name string) *Group {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	return s.addGroupLocked(parent, name)
 }
@@ -33,7 +33,7 @@ func (s *Server) addGroupLocked(parent *Group, name string) *Group {
 
 // AddProject creates a project in group g and returns it.
 func (s *Server) AddProject(g *Group, name string) *Project {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	return s.addProjectLocked(g, name)
 }
@@ -54,7 +54,7 @@ func (s *Server) addProjectLocked(g *Group, name string) *Project {
 
 // RemoveProject deletes a project, as if it was deleted in GitLab.
 func (s *Server) RemoveProject(id int64) {
-	s.mu.Lock()
+	s.lockW()
 	delete(s.projects, id)
 	s.byID.dirty = true
 	s.mu.Unlock()
@@ -62,7 +62,7 @@ func (s *Server) RemoveProject(id int64) {
 
 // UpdateProject changes a project under the server's lock.
 func (s *Server) UpdateProject(id int64, fn func(*Project)) {
-	s.mu.Lock()
+	s.lockW()
 	if p := s.projects[id]; p != nil {
 		fn(p)
 	}
@@ -71,7 +71,7 @@ func (s *Server) UpdateProject(id int64, fn func(*Project)) {
 
 // AddToken registers a token.
 func (s *Server) AddToken(t Token) *Token {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	if t.UserID == 0 {
 		t.UserID = s.nextID.user
@@ -84,7 +84,7 @@ func (s *Server) AddToken(t Token) *Token {
 
 // SetHookEvents changes a hook's events, as a user would in GitLab's UI.
 func (s *Server) SetHookEvents(id int64, events map[string]bool) {
-	s.mu.Lock()
+	s.lockW()
 	if h := s.hooks[id]; h != nil {
 		h.Events = events
 	}
@@ -101,7 +101,7 @@ func (s *Server) NextHookID() int64 {
 
 // EditHook changes any setting of a hook, as a user would in GitLab's UI.
 func (s *Server) EditHook(id int64, edit func(*Hook)) {
-	s.mu.Lock()
+	s.lockW()
 	if h := s.hooks[id]; h != nil {
 		edit(h)
 	}
@@ -110,14 +110,14 @@ func (s *Server) EditHook(id int64, edit func(*Hook)) {
 
 // DeleteHook removes a hook, as a user would in GitLab's UI.
 func (s *Server) DeleteHook(id int64) {
-	s.mu.Lock()
+	s.lockW()
 	delete(s.hooks, id)
 	s.mu.Unlock()
 }
 
 // DisableHook marks a hook as GitLab does after repeated failures.
 func (s *Server) DisableHook(id int64) {
-	s.mu.Lock()
+	s.lockW()
 	if h := s.hooks[id]; h != nil {
 		h.AlertStatus = "disabled"
 	}
@@ -126,7 +126,7 @@ func (s *Server) DisableHook(id int64) {
 
 // AddHook registers a hook directly, as a user would in GitLab's UI.
 func (s *Server) AddHook(h Hook) Hook {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	h.ID = s.nextID.hook
 	s.nextID.hook++
@@ -283,7 +283,7 @@ func (s *Server) Generate(spec OrgSpec) Org {
 		spec.Log.Info("simulator: generating an organisation", "projects", spec.Projects, "roots", spec.Roots, "depth", spec.Depth,
 			"activity", spec.Activity, "seed", spec.Seed)
 	}
-	s.mu.Lock()
+	s.lockW()
 	var org Org
 	var all []*Group
 	for i := 0; i < spec.Roots; i++ {
@@ -382,7 +382,7 @@ func (s *Server) Generate(spec OrgSpec) Org {
 		for k, u := range []string{"alice", "bob", "carol"}[:1+rnd.Intn(3)] {
 			s.AddMember(root.ID, u, []int{50, 40, 30}[k])
 		}
-		s.mu.Lock()
+		s.lockW()
 		s.obj.members = append(s.obj.members, &Member{GroupID: root.ID, UserID: s.obj.id(), Username: fmt.Sprintf("group_%d_bot_glsync", root.ID), Name: root.Path + "-glsync", AccessLevel: 50, Bot: true})
 		s.mu.Unlock()
 	}

@@ -24,7 +24,7 @@ type MergeRequest struct {
 
 // AddMergeRequest opens a merge request in a project.
 func (s *Server) AddMergeRequest(projectID int64, title string) *MergeRequest {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	now := time.Now().UTC()
 	if p := s.projects[projectID]; p != nil {
@@ -46,7 +46,7 @@ func (s *Server) addMRLocked(projectID int64, title string, at time.Time) *Merge
 
 // UpdateMergeRequest changes a merge request and bumps its updated_at.
 func (s *Server) UpdateMergeRequest(id int64, fn func(*MergeRequest)) *MergeRequest {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	mr := s.mrs[id]
 	if mr == nil {
@@ -175,7 +175,7 @@ func (s *Server) projectMR(w http.ResponseWriter, r *http.Request, tok *Token, p
 // BackdateMergeRequest sets a merge request's updated_at (and created_at,
 // when later) to at, for tests of updated_after windows.
 func (s *Server) BackdateMergeRequest(id int64, at time.Time) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	if mr := s.mrs[id]; mr != nil {
 		mr.UpdatedAt = at.UTC()

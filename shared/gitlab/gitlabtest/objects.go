@@ -103,7 +103,7 @@ func (s *Server) Jobs() []Job {
 
 // AddIssue opens an issue.
 func (s *Server) AddIssue(projectID int64, title string, confidential bool) *Issue {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	s.obj.init()
 	iid := s.nextIID("issue", projectID)
@@ -119,7 +119,7 @@ func (s *Server) AddIssue(projectID int64, title string, confidential bool) *Iss
 
 // UpdateIssue changes an issue and bumps updated_at.
 func (s *Server) UpdateIssue(id int64, fn func(*Issue)) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	if is := s.obj.issues[id]; is != nil {
 		fn(is)
@@ -130,7 +130,7 @@ func (s *Server) UpdateIssue(id int64, fn func(*Issue)) {
 // BackdateIssue sets an issue's updated_at (and created_at, when later)
 // to at, for tests of updated_after windows.
 func (s *Server) BackdateIssue(id int64, at time.Time) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	if is := s.obj.issues[id]; is != nil {
 		is.UpdatedAt = at.UTC()
@@ -143,7 +143,7 @@ func (s *Server) BackdateIssue(id int64, at time.Time) {
 // BackdatePipeline sets a pipeline's created_at and updated_at to at, for
 // tests of created_after windows.
 func (s *Server) BackdatePipeline(id int64, at time.Time) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	for _, p := range s.obj.pipelines {
 		if p.ID == id {
@@ -163,7 +163,7 @@ type Deployment struct {
 // AddDeployment deploys a project's default branch to an environment
 // (status: created, running, success, failed, canceled).
 func (s *Server) AddDeployment(projectID int64, environment, status string) *Deployment {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	p := s.projects[projectID]
 	if p == nil {
@@ -178,7 +178,7 @@ func (s *Server) AddDeployment(projectID int64, environment, status string) *Dep
 
 // SetDeploymentStatus changes a deployment's status.
 func (s *Server) SetDeploymentStatus(id int64, status string) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	for _, d := range s.obj.deployments {
 		if d.ID == id {
@@ -248,7 +248,7 @@ func (s *Server) DeploymentEvent(ctx context.Context, projectID, deploymentID in
 
 // AddPipeline runs a pipeline with jobs named after stages.
 func (s *Server) AddPipeline(projectID int64, status string, jobs ...string) (*Pipeline, []*Job) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	s.obj.init()
 	p := s.projects[projectID]
@@ -270,7 +270,7 @@ func (s *Server) AddPipeline(projectID int64, status string, jobs ...string) (*P
 // SetJobStatus changes a job's status (e.g. skipped or manual jobs in a
 // successful pipeline).
 func (s *Server) SetJobStatus(id int64, status string) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	if j := s.obj.jobs[id]; j != nil {
 		j.Status = status
@@ -279,7 +279,7 @@ func (s *Server) SetJobStatus(id int64, status string) {
 
 // AddRelease publishes a release.
 func (s *Server) AddRelease(projectID int64, tag string) *Release {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	now := time.Now().UTC()
 	r := &Release{ProjectID: projectID, TagName: tag, Name: tag, Description: "Release " + tag, CreatedAt: now, ReleasedAt: now}
@@ -290,7 +290,7 @@ func (s *Server) AddRelease(projectID int64, tag string) *Release {
 
 // DeleteRelease removes a release.
 func (s *Server) DeleteRelease(projectID int64, tag string) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	for i, r := range s.obj.releases {
 		if r.ProjectID == projectID && r.TagName == tag {
@@ -302,7 +302,7 @@ func (s *Server) DeleteRelease(projectID int64, tag string) {
 
 // AddMember adds a user to a group.
 func (s *Server) AddMember(groupID int64, username string, accessLevel int) *Member {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	s.obj.init()
 	m := &Member{GroupID: groupID, UserID: s.obj.id(), Username: username, Name: username, AccessLevel: accessLevel}
@@ -318,7 +318,7 @@ func (s *Server) AddMember(groupID int64, username string, accessLevel int) *Mem
 
 // RemoveMember removes a user from a group.
 func (s *Server) RemoveMember(groupID, userID int64) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	for i, m := range s.obj.members {
 		if m.GroupID == groupID && m.UserID == userID {

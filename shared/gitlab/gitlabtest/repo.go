@@ -23,7 +23,7 @@ import (
 // SetFile writes (content != "") or deletes (content == "") a file on a
 // project's default branch.
 func (s *Server) SetFile(projectID int64, filePath, content string) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	s.setFile(projectID, filePath, content)
 }
@@ -488,7 +488,7 @@ func (s *Server) groupSearch(w http.ResponseWriter, r *http.Request, tok *Token,
 
 // SetAdvancedSearch turns advanced search on or off while serving.
 func (s *Server) SetAdvancedSearch(on bool) {
-	s.mu.Lock()
+	s.lockW()
 	s.opts.AdvancedSearch = on
 	s.mu.Unlock()
 }

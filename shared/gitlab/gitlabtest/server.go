@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -145,11 +146,16 @@ type Server struct {
 		list  []*Project
 		dirty bool
 	}
-	tokens map[string]*Token
-	hooks  map[int64]*Hook
-	mrs    map[int64]*MergeRequest
-	obj    objects
-	files  map[int64]map[string]*string
+	// version counts the write locks taken (lockW): a project's JSON in
+	// rendered is reused while no write happened since, so listing
+	// 100,000 projects does not re-encode each on every page.
+	version  atomic.Uint64
+	rendered sync.Map // projectKey → renderedJSON
+	tokens   map[string]*Token
+	hooks    map[int64]*Hook
+	mrs      map[int64]*MergeRequest
+	obj      objects
+	files    map[int64]map[string]*string
 	// commits keep each pushed commit's file overrides (project → sha),
 	// so reads at a commit sha see the repository as it was; heads are
 	// the default branch's newest pushed commit.
@@ -222,7 +228,7 @@ func (s *Server) Start(t interface{ Cleanup(func()) }) *httptest.Server {
 
 // SetBaseURL sets the URL used in web_url and Link headers.
 func (s *Server) SetBaseURL(u string) {
-	s.mu.Lock()
+	s.lockW()
 	s.baseURL = strings.TrimRight(u, "/")
 	s.mu.Unlock()
 }
@@ -238,7 +244,7 @@ func (s *Server) SetFaults(f Faults) {
 // RevokeToken makes a token invalid, as revoking it in GitLab does: its
 // requests are answered 401 from now on.
 func (s *Server) RevokeToken(value string) {
-	s.mu.Lock()
+	s.lockW()
 	delete(s.tokens, value)
 	s.mu.Unlock()
 }
@@ -552,7 +558,7 @@ func (s *Server) authenticate(r *http.Request) *Token {
 // ReplaceToken makes token old invalid and new valid in its place, as an
 // OAuth refresh does (new inherits old's kind, group and role).
 func (s *Server) ReplaceToken(old, new string) {
-	s.mu.Lock()
+	s.lockW()
 	defer s.mu.Unlock()
 	t := s.tokens[old]
 	if t == nil {
@@ -705,6 +711,34 @@ func (s *Server) sortedGroups(filter func(*Group) bool) []*Group {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// lockW takes the write lock and records that the instance may change.
+func (s *Server) lockW() {
+	s.mu.Lock()
+	s.version.Add(1)
+}
+
+type projectKey struct {
+	id     int64
+	simple bool
+}
+
+type renderedJSON struct {
+	version uint64
+	raw     json.RawMessage
+}
+
+// projectRaw is projectJSON encoded, reused while nothing was written.
+// Callers hold s.mu (read).
+func (s *Server) projectRaw(p *Project, simple bool) json.RawMessage {
+	k, v := projectKey{p.ID, simple}, s.version.Load()
+	if r, ok := s.rendered.Load(k); ok && r.(renderedJSON).version == v {
+		return r.(renderedJSON).raw
+	}
+	raw, _ := json.Marshal(s.projectJSON(p, simple))
+	s.rendered.Store(k, renderedJSON{version: v, raw: raw})
+	return raw
 }
 
 // keysetProjects returns up to limit projects that filter keeps, in id
