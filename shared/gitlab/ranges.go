@@ -40,7 +40,7 @@ const rangeSmallPages = 10
 // rangeWaste is the share of the estimated pages a listing may spend on
 // extra gaps: each gap costs less than one partial page where its two
 // reads meet.
-const rangeWaste = 0.035
+const rangeWaste = 0.04
 
 // rangeSplitMin is the fewest items a gap must still hold (by estimate)
 // to be split for an idle worker.

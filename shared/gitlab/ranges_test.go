@@ -45,7 +45,7 @@ func extraBudget(n int) int {
 	if pages <= 2 {
 		return 0
 	}
-	return int(math.Max(1, math.Floor(0.035*float64(pages)))) + 1
+	return int(math.Max(1, math.Floor(0.04*float64(pages)))) + 1
 }
 
 func TestListKeysetParallelEveryProjectOnce(t *testing.T) {
