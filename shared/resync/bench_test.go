@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -192,14 +191,14 @@ func benchOrg(b *testing.B, spec gitlabtest.OrgSpec) (*gitlabtest.Server, gitlab
 
 // BenchmarkResyncAllKinds resyncs every kind (shared/mapping/all-kinds.yml)
 // of a 2,000-project organisation with 20 ms latency, and reports GitLab
-// requests per kind next to the minimum for each (see minimumAllKinds).
+// requests per kind next to the minimum for each (see minimum.AllKinds).
 func BenchmarkResyncAllKinds(b *testing.B) {
 	sim, org, cfg := benchOrg(b, gitlabtest.OrgSpec{Roots: 3, Projects: 2000, Depth: 3, Seed: 42, Activity: true})
 	m, err := mapping.Load("../mapping/all-kinds.yml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	perKind, shared := minimumAllKinds(sim, org)
+	perKind, shared := minimum.AllKinds(sim, org, nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var sum *resync.Summary
 	var total int
@@ -242,129 +241,6 @@ func BenchmarkResyncAllKinds(b *testing.B) {
 	b.ReportMetric(float64(total), "requests/op")
 	b.ReportMetric(float64(minTotal), "min-requests")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
-}
-
-// minimumAllKinds computes, per kind, the fewest requests beyond the
-// listings every kind shares (GET /user, the groups and the projects of
-// each token, counted once in shared): per-project kinds need a request
-// per non-empty project a token sees (pipelines, jobs, releases, tags,
-// deployments, the default branch), project-with-members one per project;
-// member kinds a listing per group; merge requests and issues a listing
-// per root group, ceil(n/100) pages of the n the selector keeps (merge
-// requests: one listing of the opened ones, one of the merged ones in the
-// window); job the pages of the project's job listing that hold
-// its newest jobs up to the limit and the rest of the last pipeline begun;
-// file, folder, skill and plugin a tree listing per non-empty project
-// (entries/100 pages), plus a read per matching file.
-func minimumAllKinds(sim *gitlabtest.Server, org gitlabtest.Org) (map[string]int, int) {
-	gs := sim.Groups()
-	sc := newRootScope(sim)
-	under := sc.under
-	pages := func(n int) int { return max(1, (n+99)/100) }
-	per := map[string]int{}
-	shared := 0
-	jobsOf := map[int64][]gitlabtest.Job{}
-	for _, j := range sim.Jobs() {
-		jobsOf[j.ProjectID] = append(jobsOf[j.ProjectID], j)
-	}
-	for _, root := range org.Roots {
-		groups, projects, nonEmpty, activeProjects, jobPages := 0, 0, 0, 0, 0
-		for _, g := range gs {
-			if under(g.ID, root.ID) {
-				groups++
-			}
-		}
-		for _, p := range sim.Projects() {
-			if !sc.sees(p, root.ID) {
-				continue
-			}
-			projects++
-			if !p.Archived {
-				activeProjects++
-			}
-			if p.EmptyRepo {
-				continue
-			}
-			nonEmpty++
-			jobPages += newestJobPages(jobsOf[p.ID], 20)
-			paths, folder := sim.RepoTree(p.ID)
-			tp := pages(len(paths))
-			per["file"] += tp
-			per["folder"] += tp
-			// skill and plugin: a tree listing each, and a read per
-			// SKILL.md or manifest (the generated repositories have none).
-			per["skill"] += tp
-			per["plugin"] += tp
-			for i, path := range paths {
-				if !folder[i] && strings.HasSuffix(path, "catalog-info.json") {
-					per["file"]++
-				}
-			}
-		}
-		_ = activeProjects
-		shared += 1 + pages(groups) + pages(projects)
-		per["project"] += 0
-		per["group-with-members"] += groups
-		per["member"] += groups
-		per["project-with-members"] += projects
-		// The all-kinds mapping: merge requests opened (any age) or merged
-		// in the last 30 days, issues of every state updated in the last
-		// 30 days.
-		window := time.Now().Add(-30 * 24 * time.Hour)
-		inRoot := map[int64]bool{}
-		archived := map[int64]bool{}
-		for _, p := range sim.Projects() {
-			inRoot[p.ID] = under(p.NamespaceID, root.ID)
-			archived[p.ID] = p.Archived
-		}
-		mrOpened, mrMerged, issues := 0, 0, 0
-		for _, m := range sim.MergeRequests() {
-			switch {
-			case !inRoot[m.ProjectID]:
-			case m.State == "opened":
-				mrOpened++
-			case m.State == "merged" && m.UpdatedAt.After(window):
-				mrMerged++
-			}
-		}
-		for _, i := range sim.Issues() {
-			if inRoot[i.ProjectID] && !archived[i.ProjectID] && i.UpdatedAt.After(window) {
-				issues++
-			}
-		}
-		// The opened ones whatever their age, the merged ones in the
-		// window: two listings (Ocean lists them the same way).
-		per["merge-request"] += pages(mrOpened) + pages(mrMerged)
-		per["issue"] += pages(issues)
-		for _, k := range []string{"pipeline", "release", "tag", "branch", "deployment"} {
-			per[k] += nonEmpty
-		}
-		per["job"] += jobPages
-	}
-	return per, shared
-}
-
-// newestJobPages is how many pages of 100 the project's job listing
-// (newest first) takes to hold its newest limit jobs and the rest of the
-// last pipeline begun; 1 when the project has no job.
-func newestJobPages(jobs []gitlabtest.Job, limit int) int {
-	sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID > jobs[b].ID })
-	begun := map[int64]bool{}
-	n := 0
-	for _, j := range jobs {
-		if n >= limit && !begun[j.PipelineID] {
-			break
-		}
-		begun[j.PipelineID] = true
-		n++
-	}
-	// The listing's last page is known to be the last only when it is
-	// not full; a page read past the limit is needed to see the next
-	// pipeline, unless the project has no more jobs.
-	if n < len(jobs) {
-		return n/100 + 1
-	}
-	return max(1, (n+99)/100)
 }
 
 // BenchmarkResyncDefaults resyncs every kind with no selector option, so
