@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -110,4 +111,22 @@ func print(w io.Writer, rows []Row) {
 		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s\t| %s\t|\n", r.Name, r.Measured, r.Limit, ok, r.Note)
 	}
 	tw.Flush()
+}
+
+// repoFile is path in the repository, found from the working directory
+// upwards (make bench runs in the repository's root; go run from any
+// directory inside it works too).
+func repoFile(path string) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, path)
+		}
+		if filepath.Dir(d) == d {
+			return path
+		}
+	}
 }
