@@ -58,7 +58,8 @@ func register(name string, run func(ctx context.Context, env Env) ([]Row, error)
 
 func main() {
 	only := flag.String("only", "", "comma-separated groups to run (default: all): "+names())
-	quick := flag.Bool("quick", false, "smaller organisations (CI): rows are measured the same way, at a tenth of the size where a size is named")
+	quick := flag.Bool("quick", false, "smaller organisations (CI): rows are measured the same way, at smaller sizes")
+	reportOnly := flag.Bool("report-only", false, "exit 0 when every group ran, even if a row misses its limit (CI's shared machines make timings unreliable; a group that fails to run, e.g. a listing that loses a project, still fails)")
 	flag.Parse()
 	env := Env{Quick: *quick, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var rows []Row
@@ -80,7 +81,7 @@ func main() {
 	}
 	print(os.Stdout, rows)
 	for _, r := range rows {
-		if !r.OK {
+		if !r.OK && !*reportOnly {
 			failed = true
 		}
 	}
