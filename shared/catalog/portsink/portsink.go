@@ -50,6 +50,12 @@ type Sink struct {
 	mu        sync.Mutex
 	failedRun bool
 	runStart  time.Time // guarded by mu
+	// runCtx is the context the run began under (guarded by mu): the
+	// reconciliation at FinishRun runs under it, not under FinishRun's,
+	// which resync bounds to a few seconds to record the run, while
+	// listing what Port holds at 100,000 projects takes longer. It still
+	// ends with the run (shutdown, lost leadership).
+	runCtx context.Context
 
 	sendExamples bool
 }
@@ -77,6 +83,7 @@ func (s *Sink) BeginRun(ctx context.Context) (catalog.RunID, error) {
 	// Entities written after this (by events during the resync) are not
 	// candidates for cleanup (Ocean's before=resync_start_time).
 	s.runStart = time.Now()
+	s.runCtx = ctx
 	s.mu.Unlock()
 	return s.mirror.BeginRun(ctx)
 }
@@ -230,8 +237,11 @@ func (s *Sink) FinishRun(ctx context.Context, run catalog.RunID, ok bool, finish
 		return nil
 	}
 	s.mu.Lock()
-	start := s.runStart
+	start, runCtx := s.runStart, s.runCtx
 	s.mu.Unlock()
+	if runCtx != nil {
+		ctx = runCtx
+	}
 	// Page by page: Port may hold hundreds of thousands of this
 	// integration's entities, and only the orphans among them are kept.
 	var orphans []catalog.Key

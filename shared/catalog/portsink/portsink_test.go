@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -367,5 +368,49 @@ func TestOrphansFoundAcrossOwnedPages(t *testing.T) {
 	}
 	if counts, _ := e.port.Requests(); counts["POST /v1/blueprints/:b/datasource-entities"] < 2 {
 		t.Fatalf("the owned listing took %d pages; the test needs more than one", counts["POST /v1/blueprints/:b/datasource-entities"])
+	}
+}
+
+// cancelOnOwned cancels a context as Port's owned listing is requested,
+// then sends the request: one made under that context fails.
+type cancelOnOwned struct {
+	cancel context.CancelFunc
+	base   http.RoundTripper
+}
+
+func (c cancelOnOwned) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/datasource-entities") {
+		c.cancel()
+	}
+	return c.base.RoundTrip(r)
+}
+
+// TestReconciliationOutlivesFinishRunsContext: resync gives FinishRun a
+// context of a few seconds to record the run; the reconciliation with
+// what Port holds, which takes longer in a large organisation, runs under
+// the run's own context instead.
+func TestReconciliationOutlivesFinishRunsContext(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.port.AddBlueprint("service")
+	e.port.AddEntity(porttest.Entity{Blueprint: "service", Identifier: "old/GoneService", Datasource: e.client.UserAgent()})
+	finish, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client, err := port.New(port.Options{BaseURL: e.cfg.PortBaseURL, ClientID: clientID, ClientSecret: clientSecret, Integration: "my-gitlab",
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond, MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: cancelOnOwned{cancel: cancel, base: http.DefaultTransport}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := portsink.New(e.mirror, client, portsink.Options{Log: e.log, Force: true}) // the orphan is all Port holds
+	run, err := sink.BeginRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.FinishRun(finish, run, true, time.Now()); err != nil {
+		t.Fatalf("FinishRun: %v", err)
+	}
+	if _, ok := e.portIDs("service")["old/GoneService"]; ok {
+		t.Fatal("the orphan was kept")
 	}
 }
