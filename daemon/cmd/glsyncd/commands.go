@@ -54,14 +54,9 @@ func (a *app) resyncCommand() *cobra.Command {
 	return cmd
 }
 
-// resync loads the settings, runs one resync into the catalog (embedded,
+// resyncWith loads the settings, runs one resync into the catalog (embedded,
 // or Port when configured) and prints its summary. A failed kind makes it
-// return an exit-1 error.
-func (a *app) resync(ctx context.Context) (*resync.Summary, error) {
-	return a.resyncWith(ctx, false)
-}
-
-// resyncWith is resync; full forces a full pass.
+// return an exit-1 error. full forces a full pass.
 func (a *app) resyncWith(ctx context.Context, full bool) (*resync.Summary, error) {
 	log, err := a.logger()
 	if err != nil {
