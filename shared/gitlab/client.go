@@ -622,8 +622,10 @@ func WithShiftWatch(ctx context.Context) (context.Context, *atomic.Bool) {
 }
 
 // ListOffset lists path with offset pagination, 100 per page. When GitLab
-// reports the number of pages (below 10,000 items) the remaining pages are
-// fetched concurrently; otherwise it follows X-Next-Page.
+// reports the number of pages (up to 10,000 items) the remaining pages are
+// fetched concurrently; above, where GitLab stops counting, pages are
+// read concurrently as far as they are known to exist and a little beyond
+// (see offsetUncounted).
 func (c *Client) ListOffset(ctx context.Context, path string, params url.Values, fn func(Page) error) error {
 	q := CloneValues(params)
 	q.Set("per_page", "100")
@@ -643,7 +645,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 		return nil
 	}
 	if resp.TotalPages == 0 {
-		return c.chain(ctx, path, withPage(q, resp.NextPage), false, fn)
+		return c.offsetUncounted(ctx, path, q, resp.NextPage, fn)
 	}
 	shifted, _ := ctx.Value(shiftKey{}).(*atomic.Bool)
 	ctx, cancel := context.WithCancel(ctx)

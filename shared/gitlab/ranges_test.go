@@ -220,3 +220,46 @@ func TestListKeysetParallelChecksOrder(t *testing.T) {
 		t.Fatalf("listed %d, want 450 (the caller's id bounds and sort are the listing's own)", len(seen))
 	}
 }
+
+// Above 10,000 objects GitLab stops counting: the offset listing still
+// reads every page once, concurrently, with few requests past the end.
+func TestListOffsetUncounted(t *testing.T) {
+	for _, extra := range []int{1, 99, 100, 2_345} {
+		t.Run(fmt.Sprint(extra), func(t *testing.T) {
+			s := gitlabtest.New(gitlabtest.Options{Seed: 5})
+			org := s.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 1, Depth: 1, Seed: 5})
+			root := s.Group(org.Roots[0].FullPath)
+			for i := len(s.Groups()); i < 10_000+extra; i++ {
+				s.AddGroup(root, fmt.Sprintf("team-%05d", i))
+			}
+			want := len(s.Groups())
+			host := s.Start(t).URL
+			c, err := gitlab.New(host, org.AdminToken, fastOpts(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[int64]int{}
+			err = c.ListOffset(context.Background(), "groups", url.Values{"all_available": {"true"}}, func(p gitlab.Page) error {
+				for _, o := range p.Items {
+					seen[int64(o["id"].(float64))]++
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != want {
+				t.Fatalf("listed %d groups, want %d", len(seen), want)
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("group %d listed %d times", id, n)
+				}
+			}
+			pages := (want + 99) / 100
+			if got := int(c.Stats().Requests.Load()); got < pages || float64(got) > 1.05*float64(pages) {
+				t.Fatalf("%d requests for %d pages (within 5%% wanted)", got, pages)
+			}
+		})
+	}
+}
