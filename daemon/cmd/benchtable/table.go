@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -56,11 +57,27 @@ func register(name string, run func(ctx context.Context, env Env) ([]Row, error)
 	groups = append(groups, group{name: name, run: run})
 }
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run prints the table and returns the exit code (deferred work, the CPU
+// profile's end, runs before the exit).
+func run() int {
 	only := flag.String("only", "", "comma-separated groups to run (default: all): "+names())
 	quick := flag.Bool("quick", false, "smaller organisations (CI): rows are measured the same way, at smaller sizes")
 	reportOnly := flag.Bool("report-only", false, "exit 0 when every group ran, even if a row misses its limit (CI's shared machines make timings unreliable; a group that fails to run, e.g. a listing that loses a project, still fails)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (where the time goes)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchtable: -cpuprofile: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	env := Env{Quick: *quick, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var rows []Row
 	failed := false
@@ -86,8 +103,9 @@ func main() {
 		}
 	}
 	if failed {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func names() string {

@@ -741,6 +741,17 @@ func (s *Server) projectRaw(p *Project, simple bool) json.RawMessage {
 	return raw
 }
 
+// Prerender renders every project's listing JSON now (until the next
+// write), so a benchmark of a listing times the client, not the
+// simulator encoding objects (on a real instance that CPU is GitLab's).
+func (s *Server) Prerender() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, p := range s.projects {
+		s.projectRaw(p, false)
+	}
+}
+
 // keysetProjects returns up to limit projects that filter keeps, in id
 // order (descending with desc), strictly between after and before (0:
 // unbounded). Callers hold s.mu (read or write).
