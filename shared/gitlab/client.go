@@ -650,6 +650,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	shifted, _ := ctx.Value(shiftKey{}).(*atomic.Bool)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	h := newHandover(ctx)
 	pages := make(chan Page)
 	errc := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -660,6 +661,9 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 		go func() {
 			defer wg.Done()
 			for p := range next {
+				if h.admit(ctx) != nil {
+					return
+				}
 				items, presp, err := c.get(ctx, path, withPage(q, p))
 				if err == nil && shifted != nil && presp.TotalItems != resp.TotalItems {
 					// Items came or went while pages were read out of order:
@@ -674,6 +678,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 					cancel()
 					return
 				}
+				h.ready()
 				select {
 				case pages <- items:
 				case <-ctx.Done():
@@ -695,6 +700,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	go func() { wg.Wait(); close(pages) }()
 	var fnErr error
 	for items := range pages {
+		h.taken()
 		if fnErr == nil {
 			if fnErr = fn(items); fnErr != nil {
 				cancel()

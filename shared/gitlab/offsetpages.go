@@ -43,9 +43,13 @@ func (c *Client) offsetUncounted(ctx context.Context, path string, q url.Values,
 		firstErr  error                          // the first failure
 		deliverMu sync.Mutex                     // fn one at a time
 	)
+	h := newHandover(ctx)
 	ahead := func() int64 { return int64(math.Max(1, math.Floor(offsetWaste*float64(known)))) }
 	work := func() {
 		for {
+			if h.admit(ctx) != nil {
+				return
+			}
 			mu.Lock()
 			for firstErr == nil && ctx.Err() == nil && issued < end && issued+1 > known+ahead() && inflight > 0 {
 				cond.Wait()
@@ -80,7 +84,9 @@ func (c *Client) offsetUncounted(ctx context.Context, path string, q url.Values,
 			if err != nil || len(page.Items) == 0 {
 				continue
 			}
+			h.ready()
 			deliverMu.Lock()
+			h.taken()
 			ferr := fn(page)
 			deliverMu.Unlock()
 			if ferr != nil {

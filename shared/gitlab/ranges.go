@@ -78,6 +78,7 @@ type rangeLister struct {
 	err      error
 
 	deliverMu sync.Mutex
+	hand      *handover
 	fn        func(Page) error
 }
 
@@ -109,6 +110,7 @@ func (c *Client) ListKeysetParallel(ctx context.Context, path string, params url
 	l.learn(first.Items)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	l.hand = newHandover(ctx)
 	var wg sync.WaitGroup
 	for range max(2, c.InFlightLimit()) {
 		wg.Go(func() { l.work(ctx, cancel) })
@@ -183,6 +185,10 @@ func id(o map[string]any) int64 { v, _ := o["id"].(float64); return int64(v) }
 // the answer in, until every gap is closed.
 func (l *rangeLister) work(ctx context.Context, cancel context.CancelFunc) {
 	for {
+		if l.hand.admit(ctx) != nil {
+			l.cond.Broadcast()
+			return
+		}
 		l.mu.Lock()
 		r := l.next()
 		for r == nil && l.err == nil && ctx.Err() == nil && (l.openGaps() > 0 && len(l.inflight) > 0) {
@@ -214,7 +220,9 @@ func (l *rangeLister) work(ctx context.Context, cancel context.CancelFunc) {
 		if len(out) == 0 {
 			continue
 		}
+		l.hand.ready()
 		l.deliverMu.Lock()
+		l.hand.taken()
 		ferr := l.fn(Page{Items: out, RequestedAt: p.RequestedAt})
 		l.deliverMu.Unlock()
 		if ferr != nil {
