@@ -19,7 +19,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"net/url"
 	"time"
 
@@ -57,12 +56,8 @@ func listingRows(ctx context.Context, env Env) ([]Row, error) {
 }
 
 func listingRow(ctx context.Context, n int) ([]Row, error) {
-	sim := gitlabtest.New(gitlabtest.Options{Seed: 10})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: n, Depth: 3, Seed: 10})
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
-	sim.SetBaseURL(ts.URL)
-	sim.SetFaults(gitlabtest.Faults{Latency: listingLatency})
+	sim, org, simURL, stop := simulate(gitlabtest.OrgSpec{Roots: 3, Projects: n, Depth: 3, Seed: 10}, listingLatency)
+	defer stop()
 	projects := len(sim.Projects())
 	// GitLab's rendering is GitLab's CPU, not glsync's: rendered before
 	// timing, the simulator only copies bytes.
@@ -71,7 +66,7 @@ func listingRow(ctx context.Context, n int) ([]Row, error) {
 
 	// The time one page takes, latency and rendering included: the
 	// median of a few pages read one after another.
-	probe, err := gitlab.New(ts.URL, org.AdminToken, gitlab.Options{MaxConcurrent: 1}, nil)
+	probe, err := gitlab.New(simURL, org.AdminToken, gitlab.Options{MaxConcurrent: 1}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +81,7 @@ func listingRow(ctx context.Context, n int) ([]Row, error) {
 	}
 	pageTime := median(times)
 
-	c, err := gitlab.New(ts.URL, org.AdminToken, gitlab.Options{MaxConcurrent: listingConcurrency}, nil)
+	c, err := gitlab.New(simURL, org.AdminToken, gitlab.Options{MaxConcurrent: listingConcurrency}, nil)
 	if err != nil {
 		return nil, err
 	}

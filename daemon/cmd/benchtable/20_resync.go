@@ -17,7 +17,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"time"
@@ -41,17 +40,13 @@ func resyncRows(ctx context.Context, env Env) ([]Row, error) {
 	if env.Quick {
 		projects = 500
 	}
-	sim := gitlabtest.New(gitlabtest.Options{Seed: 42})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: projects, Depth: 3, Seed: 42, Activity: true})
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
-	sim.SetBaseURL(ts.URL)
-	sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
+	sim, org, simURL, stop := simulate(gitlabtest.OrgSpec{Roots: 3, Projects: projects, Depth: 3, Seed: 42, Activity: true}, 20*time.Millisecond)
+	defer stop()
 	var tm tokenmap.Mapping
 	for _, tok := range org.RootTokens {
 		tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
 	}
-	cfg := &config.Config{TokenMapping: tm, GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8}
+	cfg := &config.Config{TokenMapping: tm, GitLabHost: simURL, MaxConcurrentRequests: 8, MaxRetries: 8}
 	all, err := mapping.Load(repoFile("shared/mapping/all-kinds.yml"))
 	if err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"os"
 	"time"
 
@@ -70,12 +69,8 @@ func pacingRows(ctx context.Context, env Env) ([]Row, error) {
 	if env.Quick {
 		projects, seconds = 100, 12
 	}
-	sim := gitlabtest.New(gitlabtest.Options{Seed: 30})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: projects, Depth: 3, Seed: 30, Activity: true})
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
-	sim.SetBaseURL(ts.URL)
-	sim.SetFaults(gitlabtest.Faults{Latency: 20 * time.Millisecond})
+	sim, org, simURL, stop := simulate(gitlabtest.OrgSpec{Roots: 2, Projects: projects, Depth: 3, Seed: 30, Activity: true}, 20*time.Millisecond)
+	defer stop()
 	m, err := mapping.Parse([]byte(pacingMapping))
 	if err != nil {
 		return nil, err
@@ -92,7 +87,7 @@ func pacingRows(ctx context.Context, env Env) ([]Row, error) {
 		}
 		defer store.Close()
 		cfg := &config.Config{TokenMapping: tokenmap.Mapping{{Token: org.AdminToken, Patterns: []string{"**"}}},
-			GitLabHost: ts.URL, MaxConcurrentRequests: 8, MaxRetries: 8, GitLabRateLimit: perMinute}
+			GitLabHost: simURL, MaxConcurrentRequests: 8, MaxRetries: 8, GitLabRateLimit: perMinute}
 		start := time.Now()
 		sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: env.Log})
 		if err == nil && sum.Failed() {

@@ -93,11 +93,8 @@ func eventRows(ctx context.Context, env Env) ([]Row, error) {
 	if env.Quick {
 		n, projects = 2000, 1000
 	}
-	sim := gitlabtest.New(gitlabtest.Options{Seed: 60})
-	org := sim.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: projects, Depth: 3, Seed: 60, Activity: true})
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
-	sim.SetBaseURL(ts.URL)
+	sim, org, simURL, stop := simulate(gitlabtest.OrgSpec{Roots: 2, Projects: projects, Depth: 3, Seed: 60, Activity: true}, 0)
+	defer stop()
 	backlog, err := deliverBacklog(ctx, sim, org, n)
 	if err != nil {
 		return nil, err
@@ -113,7 +110,7 @@ func eventRows(ctx context.Context, env Env) ([]Row, error) {
 	defer os.RemoveAll(dir)
 	var rows []Row
 	for _, latency := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond} {
-		r, err := drainBacklog(ctx, env, sim, ts.URL, org.AdminToken, m, backlog, dir+"/"+latency.String(), latency)
+		r, err := drainBacklog(ctx, env, sim, simURL, org.AdminToken, m, backlog, dir+"/"+latency.String(), latency)
 		if err != nil {
 			return nil, fmt.Errorf("backlog at %v: %w", latency, err)
 		}

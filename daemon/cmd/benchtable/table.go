@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,6 +23,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 )
 
 // Row is one measurement and its limit.
@@ -148,4 +151,15 @@ func repoFile(path string) string {
 			return path
 		}
 	}
+}
+
+// simulate generates spec (its seed seeds the simulator too) and serves it
+// with latency added to every request; stop shuts the server down.
+func simulate(spec gitlabtest.OrgSpec, latency time.Duration) (sim *gitlabtest.Server, org gitlabtest.Org, url string, stop func()) {
+	sim = gitlabtest.New(gitlabtest.Options{Seed: spec.Seed})
+	org = sim.Generate(spec)
+	ts := httptest.NewServer(sim)
+	sim.SetBaseURL(ts.URL)
+	sim.SetFaults(gitlabtest.Faults{Latency: latency})
+	return sim, org, ts.URL, ts.Close
 }
