@@ -457,6 +457,11 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 			addErr(err)
 		}
 		ks.SkippedProjects, ks.ReadProjects = int(inc.skipped.Load()), int(inc.read.Load())
+		// A kind that skipped nothing read everything it lists: full
+		// (kinds without per-project listings always are).
+		if !ks.Full && ks.SkippedProjects == 0 {
+			ks.Full, ks.FullReason = true, "no project unchanged"
+		}
 	}
 
 	if ctx.Err() != nil && !ks.Failed() {

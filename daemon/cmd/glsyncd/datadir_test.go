@@ -34,7 +34,9 @@ func TestDataDirectorySharedByProcesses(t *testing.T) {
 	waitFor(t, 20*time.Second, "start-up resync", func() bool { return metric(t, adminAddr, `glsync_resync_runs_total{result="ok"} 1`) })
 
 	var out, errOut bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// A bound for the whole test: generous, a loaded CI machine runs it
+	// beside every other package's tests under the race detector.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	code := run(ctx, []string{"run", "--config", cfg, "--data-dir", data, "--listen", freeAddr(t), "--admin-listen", freeAddr(t)}, &out, &errOut, os.Getenv)
 	msg := errOut.String()
@@ -57,6 +59,9 @@ func TestDataDirectorySharedByProcesses(t *testing.T) {
 			}
 			p := sim.AddProject(team, fmt.Sprint("Busy", i))
 			sim.Push(context.Background(), p.ID)
+			// A steady stream, not a flood: a flood grows the instance by
+			// thousands of projects a second, and every resync with it.
+			time.Sleep(2 * time.Millisecond)
 		}
 	}()
 	for i := 0; i < 5; i++ {
