@@ -69,6 +69,16 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 	return m
 }
 
+// CountCoalesced exposes how many GitLab fetches events did not make
+// because an answer fetched after they arrived stood for theirs
+// (events.Processor.Coalesced): the saving coalescing brings.
+func (m *Metrics) CountCoalesced(n func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "glsync_event_fetches_coalesced_total",
+		Help: "GitLab fetches events did not make: an answer to a request sent after the event arrived stood for theirs.",
+	}, n))
+}
+
 var (
 	requestsDesc = prometheus.NewDesc("glsync_gitlab_requests_total", "GitLab API requests sent (attempts), by response status (0: no response).", []string{"status"}, nil)
 	retriesDesc  = prometheus.NewDesc("glsync_gitlab_retries_total", "GitLab API requests retried.", nil, nil)

@@ -252,6 +252,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
+	s.metrics.CountCoalesced(func() float64 { return float64(s.processor.Coalesced.Load()) })
 	s.worker = &events.Worker{
 		Queue: store, Processor: s.processor,
 		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: workerBytes(opts.Config), MaxEventBytes: opts.Config.WebhookMaxBodyBytes,

@@ -249,7 +249,7 @@ func TestPushMergeRequestAndSubgroupEventsReachTheCatalog(t *testing.T) {
 	if h.entity("service", other.FullPath+"/AdService") != nil {
 		t.Fatal("an out-of-scope project was written")
 	}
-	for _, want := range []string{"glsync_event_queue_depth", "glsync_gitlab_requests_total", "glsync_resync_duration_seconds", "glsync_webhook_events_received_total"} {
+	for _, want := range []string{"glsync_event_queue_depth", "glsync_event_fetches_coalesced_total", "glsync_gitlab_requests_total", "glsync_resync_duration_seconds", "glsync_webhook_events_received_total"} {
 		if !strings.Contains(metricsBody, want) {
 			t.Fatalf("/metrics lacks %s", want)
 		}
