@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/semaphore"
 
@@ -28,6 +30,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
@@ -63,6 +66,19 @@ type Options struct {
 	Client gitlab.Options
 	// DrainTimeout bounds the time shutdown waits for in-flight work.
 	DrainTimeout time.Duration
+}
+
+// databaseDown reports errors of a database that is unreachable, starting
+// or shutting down (connection failures, SQLSTATE classes 08 and 57), as
+// opposed to errors that waiting does not mend.
+func databaseDown(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 // databaseWait bounds how long glsyncd run waits at start-up for a
@@ -199,39 +215,48 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 			return nil, err
 		}
 	}
-	store, err := stores.Open(ctx, opts.Config, opts.DataDir)
 	// A replica that starts while the database restarts waits for it
-	// (as its peers reconnect) rather than exiting.
-	for wait := time.Now().Add(databaseWait); err != nil && opts.Config.UsesPostgres() && time.Now().Before(wait) && ctx.Err() == nil; {
+	// (as its peers reconnect) rather than exiting: opening the store and
+	// the start-up work on it are tried again while the database is
+	// unreachable or shutting down, for up to databaseWait.
+	prepare := func() (*sealed.Backend, error) {
+		store, err := stores.Open(ctx, opts.Config, opts.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		s.store, s.coord = store, store.Coordination()
+		// Secrets written before sealing, or under the previous key of a
+		// rotation, are sealed with the current key.
+		if n, err := store.Reseal(ctx); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("catalog: sealing stored secrets: %w", err)
+		} else if n > 0 {
+			s.log.Info("stored secrets sealed with the current secret key", "count", n)
+		}
+		if err := s.coord.ReleaseOrphanedLeases(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+		if err := s.loadMappings(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+		return store, nil
+	}
+	store, err := prepare()
+	for wait := time.Now().Add(databaseWait); err != nil && opts.Config.UsesPostgres() && databaseDown(err) && time.Now().Before(wait) && ctx.Err() == nil; {
 		s.log.Warn("database not reachable yet; trying again", "error", err)
 		time.Sleep(time.Second)
-		store, err = stores.Open(ctx, opts.Config, opts.DataDir)
+		store, err = prepare()
 	}
 	if err != nil {
 		unlock()
 		return nil, err
 	}
-	s.store, s.coord = store, store.Coordination()
 	closeStore := func() error {
 		err := store.Close()
 		unlock()
 		return err
-	}
-	// Secrets written before sealing, or under the previous key of a
-	// rotation, are sealed with the current key.
-	if n, err := store.Reseal(ctx); err != nil {
-		closeStore()
-		return nil, fmt.Errorf("catalog: sealing stored secrets: %w", err)
-	} else if n > 0 {
-		s.log.Info("stored secrets sealed with the current secret key", "count", n)
-	}
-	if err := s.coord.ReleaseOrphanedLeases(ctx); err != nil {
-		closeStore()
-		return nil, err
-	}
-	if err := s.loadMappings(ctx); err != nil {
-		closeStore()
-		return nil, err
 	}
 	if opts.Config.Catalog == "port" {
 		sink, m, err := portsink.Setup(ctx, opts.Config, store, opts.MappingPath, opts.Version, opts.Log.With("component", "port"))
