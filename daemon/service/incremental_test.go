@@ -34,16 +34,20 @@ func TestResyncsIncrementalUnlessFullAsked(t *testing.T) {
 	if l := tagPasses()[0]; !strings.Contains(l, "full=true") {
 		t.Fatalf("the first pass must be full: %s", l)
 	}
-	if c, _ := h.admin("POST", "/resync", adminToken); c != http.StatusAccepted {
-		t.Fatalf("POST /resync: %d", c)
-	}
+	// The kind's line comes before its resync has finished: until then a
+	// request is refused (409).
+	eventually(t, 10*time.Second, "POST /resync accepted", func() bool {
+		c, _ := h.admin("POST", "/resync", adminToken)
+		return c == http.StatusAccepted
+	})
 	eventually(t, 10*time.Second, "the second resync", func() bool { return len(tagPasses()) == 2 })
 	if l := tagPasses()[1]; !strings.Contains(l, "full=false") || !strings.Contains(l, "projects_read=0") {
 		t.Fatalf("the second pass must be incremental and read nothing: %s", l)
 	}
-	if c, _ := h.admin("POST", "/resync?full=true", adminToken); c != http.StatusAccepted {
-		t.Fatalf("POST /resync?full=true: %d", c)
-	}
+	eventually(t, 10*time.Second, "POST /resync?full=true accepted", func() bool {
+		c, _ := h.admin("POST", "/resync?full=true", adminToken)
+		return c == http.StatusAccepted
+	})
 	eventually(t, 10*time.Second, "the full resync", func() bool { return len(tagPasses()) == 3 })
 	if l := tagPasses()[2]; !strings.Contains(l, "full=true") || !strings.Contains(h.logs.String(), `trigger="admin API (full)"`) {
 		t.Fatalf("POST /resync?full=true must run a full pass: %s", l)
