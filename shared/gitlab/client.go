@@ -570,7 +570,7 @@ func (c *Client) ListKeyset(ctx context.Context, path string, params url.Values,
 	q.Set("order_by", "id")
 	q.Set("sort", "asc")
 	q.Set("per_page", "100")
-	return c.chain(ctx, path, q, true, fn)
+	return c.chain(ctx, path, q, fn)
 }
 
 // ListKeysetRaw follows keyset pagination (Link rel="next") on listings
@@ -579,7 +579,7 @@ func (c *Client) ListKeysetRaw(ctx context.Context, path string, params url.Valu
 	q := CloneValues(params)
 	q.Set("pagination", "keyset")
 	q.Set("per_page", "100")
-	return c.chain(ctx, path, q, true, fn)
+	return c.chain(ctx, path, q, fn)
 }
 
 // WalkKeyset follows keyset pagination in GitLab's default order for path
@@ -718,9 +718,9 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	return ctx.Err()
 }
 
-// chain follows next links (keyset) or X-Next-Page (offset) one by one,
-// prefetching the next page while fn handles the current one.
-func (c *Client) chain(ctx context.Context, path string, q url.Values, keyset bool, fn func(Page) error) error {
+// chain follows keyset pagination's next links one by one, prefetching
+// the next page while fn handles the current one.
+func (c *Client) chain(ctx context.Context, path string, q url.Values, fn func(Page) error) error {
 	type result struct {
 		items Page
 		next  url.Values
@@ -731,14 +731,9 @@ func (c *Client) chain(ctx context.Context, path string, q url.Values, keyset bo
 		go func() {
 			items, resp, err := c.get(ctx, path, q)
 			r := result{items: items, err: err}
-			if err == nil {
-				switch {
-				case keyset && resp.NextLink != "":
-					if u, perr := url.Parse(resp.NextLink); perr == nil {
-						r.next = u.Query()
-					}
-				case !keyset && resp.NextPage != 0:
-					r.next = withPage(q, resp.NextPage)
+			if err == nil && resp.NextLink != "" {
+				if u, perr := url.Parse(resp.NextLink); perr == nil {
+					r.next = u.Query()
 				}
 			}
 			ch <- r
