@@ -33,8 +33,11 @@ type projectRefs struct {
 	mem     []map[string]any // else the refs
 }
 
-// refsChunk is how many refs a kind reads from the file at a time.
-const refsChunk = 500
+// refsChunk is how many refs a kind reads from the file at a time. A
+// chunk stays live while its projects are read, in every per-project kind
+// of every token at once (a dozen chunks in a resync with a few kinds),
+// so it is one listing page's worth, not more.
+const refsChunk = 100
 
 // load lists the selected projects once (later calls reuse the listing).
 func (r *projectRefs) load(ctx context.Context, s *Source) error {
@@ -53,7 +56,11 @@ func (r *projectRefs) load(ctx context.Context, s *Source) error {
 		enc = json.NewEncoder(w)
 	}
 	var mem []map[string]any
-	_, err := s.Projects(ctx, func(p gitlab.Page) error {
+	// Only the fields the refs keep, and those the listing's filter reads,
+	// are decoded: pages of whole projects would be most of what a
+	// resync holds while this listing and the project kind's run.
+	fields := append(append([]string(nil), refFields...), "marked_for_deletion_on", "marked_for_deletion_at")
+	_, err := s.Projects(gitlab.WithFields(ctx, fields...), func(p gitlab.Page) error {
 		for _, pr := range p.Items {
 			ref := ProjectRef(pr)
 			if enc == nil {

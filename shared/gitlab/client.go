@@ -650,70 +650,50 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	shifted, _ := ctx.Value(shiftKey{}).(*atomic.Bool)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	h := newHandover(ctx)
-	pages := make(chan Page)
-	errc := make(chan error, 1)
+	h := newHandover(ctx, c.InFlightLimit)
+	var (
+		next     atomic.Int64 // the highest page a worker took
+		failOnce sync.Once
+		firstErr error
+	)
+	next.Store(1)
+	fail := func(err error) {
+		failOnce.Do(func() { firstErr = err })
+		cancel()
+	}
 	var wg sync.WaitGroup
-	next := make(chan int64)
-	workers := c.InFlightLimit()
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
+	for range max(1, c.InFlightLimit()) {
+		wg.Go(func() {
+			for {
 				if h.admit(ctx) != nil {
 					return
 				}
+				p := next.Add(1)
+				if p > resp.TotalPages {
+					h.release()
+					return
+				}
 				items, presp, err := c.get(ctx, path, withPage(q, p))
-				if err == nil && shifted != nil && presp.TotalItems != resp.TotalItems {
+				if err != nil {
+					h.release()
+					fail(err)
+					return
+				}
+				if shifted != nil && presp.TotalItems != resp.TotalItems {
 					// Items came or went while pages were read out of order:
 					// one may have slid from an unread page into a read one.
 					shifted.Store(true)
 				}
-				if err != nil {
-					select {
-					case errc <- err:
-					default:
-					}
-					cancel()
-					return
-				}
-				h.ready()
-				select {
-				case pages <- items:
-				case <-ctx.Done():
+				if err := h.deliver(func() error { return fn(items) }); err != nil {
+					fail(err)
 					return
 				}
 			}
-		}()
+		})
 	}
-	go func() {
-		defer close(next)
-		for p := int64(2); p <= resp.TotalPages; p++ {
-			select {
-			case next <- p:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() { wg.Wait(); close(pages) }()
-	var fnErr error
-	for items := range pages {
-		h.taken()
-		if fnErr == nil {
-			if fnErr = fn(items); fnErr != nil {
-				cancel()
-			}
-		}
-	}
-	if fnErr != nil {
-		return fnErr
-	}
-	select {
-	case err := <-errc:
-		return err
-	default:
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
 	}
 	return ctx.Err()
 }
@@ -770,7 +750,11 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) (Page, *gog
 		return Page{}, nil, err
 	}
 	var items []map[string]any
-	resp, err := c.API.Do(req, &items)
+	var dst any = &items
+	if keep, ok := ctx.Value(fieldsKey{}).(map[string]bool); ok {
+		dst = &projection{keep: keep, items: &items}
+	}
+	resp, err := c.API.Do(req, dst)
 	if err != nil {
 		return Page{}, resp, c.wrap("GET /"+path, resp, err)
 	}

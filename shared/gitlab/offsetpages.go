@@ -34,16 +34,15 @@ func (c *Client) offsetUncounted(ctx context.Context, path string, q url.Values,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		mu        sync.Mutex
-		cond      = sync.NewCond(&mu)
-		issued    = next - 1                     // highest page sent
-		known     = max(next, offsetCounted/100) // highest page known to exist
-		end       = int64(math.MaxInt64)         // the last page, once seen
-		inflight  int                            // requests out
-		firstErr  error                          // the first failure
-		deliverMu sync.Mutex                     // fn one at a time
+		mu       sync.Mutex
+		cond     = sync.NewCond(&mu)
+		issued   = next - 1                     // highest page sent
+		known    = max(next, offsetCounted/100) // highest page known to exist
+		end      = int64(math.MaxInt64)         // the last page, once seen
+		inflight int                            // requests out
+		firstErr error                          // the first failure
 	)
-	h := newHandover(ctx)
+	h := newHandover(ctx, c.InFlightLimit)
 	ahead := func() int64 { return int64(math.Max(1, math.Floor(offsetWaste*float64(known)))) }
 	work := func() {
 		for {
@@ -57,6 +56,7 @@ func (c *Client) offsetUncounted(ctx context.Context, path string, q url.Values,
 			if firstErr != nil || ctx.Err() != nil || issued >= end || issued+1 > known+ahead() {
 				cond.Broadcast()
 				mu.Unlock()
+				h.release()
 				return
 			}
 			issued++
@@ -82,14 +82,10 @@ func (c *Client) offsetUncounted(ctx context.Context, path string, q url.Values,
 			cond.Broadcast()
 			mu.Unlock()
 			if err != nil || len(page.Items) == 0 {
+				h.release()
 				continue
 			}
-			h.ready()
-			deliverMu.Lock()
-			h.taken()
-			ferr := fn(page)
-			deliverMu.Unlock()
-			if ferr != nil {
+			if ferr := h.deliver(func() error { return fn(page) }); ferr != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = ferr

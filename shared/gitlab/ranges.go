@@ -77,9 +77,8 @@ type rangeLister struct {
 	peak     int // most requests in flight at once
 	err      error
 
-	deliverMu sync.Mutex
-	hand      *handover
-	fn        func(Page) error
+	hand *handover
+	fn   func(Page) error
 }
 
 // ListKeysetParallel lists path like ListKeyset (every object once,
@@ -110,7 +109,7 @@ func (c *Client) ListKeysetParallel(ctx context.Context, path string, params url
 	l.learn(first.Items)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	l.hand = newHandover(ctx)
+	l.hand = newHandover(ctx, c.InFlightLimit)
 	var wg sync.WaitGroup
 	for range max(2, c.InFlightLimit()) {
 		wg.Go(func() { l.work(ctx, cancel) })
@@ -198,6 +197,7 @@ func (l *rangeLister) work(ctx context.Context, cancel context.CancelFunc) {
 		if r == nil || l.err != nil || ctx.Err() != nil {
 			l.cond.Broadcast()
 			l.mu.Unlock()
+			l.hand.release()
 			return
 		}
 		l.inflight = append(l.inflight, r)
@@ -218,14 +218,10 @@ func (l *rangeLister) work(ctx context.Context, cancel context.CancelFunc) {
 		l.cond.Broadcast()
 		l.mu.Unlock()
 		if len(out) == 0 {
+			l.hand.release()
 			continue
 		}
-		l.hand.ready()
-		l.deliverMu.Lock()
-		l.hand.taken()
-		ferr := l.fn(Page{Items: out, RequestedAt: p.RequestedAt})
-		l.deliverMu.Unlock()
-		if ferr != nil {
+		if ferr := l.hand.deliver(func() error { return l.fn(Page{Items: out, RequestedAt: p.RequestedAt}) }); ferr != nil {
 			l.mu.Lock()
 			if l.err == nil {
 				l.err = ferr

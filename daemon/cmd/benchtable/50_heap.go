@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -235,9 +236,35 @@ func liveHeap() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// heapProfiler keeps a heap profile of the highest live heap seen at one
+// organisation size (nil: no profile).
+type heapProfiler struct {
+	file string
+	best uint64
+}
+
+// seen writes the profile when live beats the best so far by 2% (each
+// write costs a stop of the world; small gains are not worth it).
+func (p *heapProfiler) seen(live uint64) {
+	if p == nil || live <= p.best+p.best/50 {
+		return
+	}
+	p.best = live
+	f, err := os.Create(p.file)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchtable: -heapprofile: %v\n", err)
+	}
+}
+
 // peakLiveHeap runs fn and returns the highest live heap seen meanwhile,
 // above what was live before it began.
-func peakLiveHeap(fn func() error) (uint64, error) {
+func peakLiveHeap(prof *heapProfiler, fn func() error) (uint64, error) {
 	// Frequent collections keep the live-heap samples fresh; these runs
 	// are not timed.
 	defer debug.SetGCPercent(debug.SetGCPercent(10))
@@ -252,7 +279,9 @@ func peakLiveHeap(fn func() error) (uint64, error) {
 		t := time.NewTicker(2 * time.Millisecond)
 		defer t.Stop()
 		for {
-			peak = max(peak, liveHeap())
+			live := liveHeap()
+			prof.seen(live)
+			peak = max(peak, live)
 			select {
 			case <-stop:
 				return
@@ -296,7 +325,11 @@ func heapGroup(ctx context.Context, env Env) ([]Row, error) {
 	}
 	var runs []heapRun
 	for _, n := range sizes {
-		r, err := heapAt(ctx, env, n, filepath.Join(dir, strconv.Itoa(n)), mappingFile)
+		var prof *heapProfiler
+		if env.HeapProfile != "" {
+			prof = &heapProfiler{file: fmt.Sprintf("%s.%d", env.HeapProfile, n)}
+		}
+		r, err := heapAt(ctx, env, prof, n, filepath.Join(dir, strconv.Itoa(n)), mappingFile)
 		if err != nil {
 			return nil, fmt.Errorf("heap at %d projects: %w", n, err)
 		}
@@ -334,7 +367,7 @@ func heapGroup(ctx context.Context, env Env) ([]Row, error) {
 }
 
 // heapAt measures one organisation size.
-func heapAt(ctx context.Context, env Env, n int, dir, mappingFile string) (heapRun, error) {
+func heapAt(ctx context.Context, env Env, prof *heapProfiler, n int, dir, mappingFile string) (heapRun, error) {
 	r := heapRun{projects: n}
 	sim, stop, err := startHeapSim(n)
 	if err != nil {
@@ -360,7 +393,7 @@ func heapAt(ctx context.Context, env Env, n int, dir, mappingFile string) (heapR
 	defer store.Close()
 	start := time.Now()
 	var sum *resync.Summary
-	r.sqlite, err = peakLiveHeap(func() error {
+	r.sqlite, err = peakLiveHeap(prof, func() error {
 		var err error
 		sum, err = resync.Run(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: env.Log})
 		return resyncErr(sum, err)
@@ -404,7 +437,7 @@ func heapAt(ctx context.Context, env Env, n int, dir, mappingFile string) (heapR
 	}
 	start = time.Now()
 	for i, peak := range []*uint64{&r.portFirst, &r.portSecond} {
-		*peak, err = peakLiveHeap(func() error {
+		*peak, err = peakLiveHeap(prof, func() error {
 			sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: pm, Store: sink, Logger: env.Log})
 			return resyncErr(sum, err)
 		})

@@ -44,6 +44,11 @@ type Env struct {
 	// Quick runs smaller organisations (the CI variant); the table says so.
 	Quick bool
 	Log   *slog.Logger
+	// HeapProfile, when set, names the files (one per organisation size,
+	// suffixed .n) the heap group rewrites with a heap profile each time a
+	// run's live heap reaches a new peak, so the profile shows what was
+	// live at the worst moment.
+	HeapProfile string
 }
 
 // group is a scenario producing rows.
@@ -69,6 +74,7 @@ func run() int {
 	quick := flag.Bool("quick", false, "smaller organisations (CI): rows are measured the same way, at smaller sizes")
 	reportOnly := flag.Bool("report-only", false, "exit 0 when every group ran, even if a row misses its limit (CI's shared machines make timings unreliable; a group that fails to run, e.g. a listing that loses a project, still fails)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (where the time goes)")
+	heapProfile := flag.String("heapprofile", "", "heap group: for each organisation size n, write a heap profile taken at its highest live heap to this file name followed by .n (what the peak is made of)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -81,7 +87,7 @@ func run() int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	env := Env{Quick: *quick, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	env := Env{Quick: *quick, HeapProfile: *heapProfile, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var rows []Row
 	failed := false
 	for _, g := range groups {
