@@ -157,6 +157,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err := reachable(ctx, opts.Config.GitLabHost); err != nil {
 		return nil, err
 	}
+	ctx = gitlab.WithPageBudget(ctx, pageBudget)
 	co := opts.Client
 	if co.MaxConcurrent == 0 {
 		co.MaxConcurrent = opts.Config.MaxConcurrentRequests
@@ -233,6 +234,13 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		"rate_limited", sum.RateLimited, "duration", sum.Duration.Round(time.Millisecond))
 	return sum, nil
 }
+
+// pageBudget is how many listing pages the resync's listings may have
+// outstanding beyond each listing's first (see gitlab.WithPageBudget).
+// Every listing's consumer writes to the same store, so a few pages read
+// ahead keep the store busy; more would only wait in memory, a dozen
+// listings at once, at about 0.4 MB a page.
+const pageBudget = 8
 
 // maxParallelTokens bounds how many tokens list one kind at the same
 // time. Each token has its own GitLab rate limit, so running them side by

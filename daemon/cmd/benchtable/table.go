@@ -87,6 +87,11 @@ func run() int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *heapProfile != "" {
+		// The default rate samples one allocation per 512 KB: too coarse
+		// to tell pages from their consumers' work at these sizes.
+		runtime.MemProfileRate = 16 << 10
+	}
 	env := Env{Quick: *quick, HeapProfile: *heapProfile, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var rows []Row
 	failed := false
