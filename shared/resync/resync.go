@@ -248,33 +248,6 @@ const pageBudget = 8
 // rather than swamped.
 const maxParallelTokens = 8
 
-// owners remembers which token wrote each object in this run. The owner of
-// an object is the first token in tokenMapping order that can see it: a
-// later token skips it, and an earlier token that arrives after a later one
-// writes it again so its version is the one kept. The result does not
-// depend on timing.
-type owners struct {
-	mu sync.Mutex
-	m  map[int64]int
-}
-
-// claim reports whether token index i must write object id, and whether
-// another (later) token had written it already.
-func (o *owners) claim(id int64, i int) (write, rewrite bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	prev, seen := o.m[id]
-	switch {
-	case !seen:
-		o.m[id] = i
-		return true, false
-	case prev > i:
-		o.m[id] = i
-		return true, true
-	}
-	return false, false
-}
-
 func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary, stats *gitlab.Stats, selectedBy []atomic.Int64) {
 	start := time.Now()
 	ctx = gitlab.WithKind(ctx, ks.Kind)
@@ -293,7 +266,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 	groups := crawl.GroupResources(opts.Mapping.ResourcesFor(ks.Kind))
 	owns := make([]*owners, len(groups))
 	for gi := range owns {
-		owns[gi] = &owners{m: map[int64]int{}}
+		owns[gi] = newOwners(len(sources))
 	}
 	refs := crawl.NewReferences()     // file:// and search:// values, cached for this resync
 	var fetched, written atomic.Int64 // objects the globs kept, entities written
@@ -529,19 +502,6 @@ func deletionGuard(ctx context.Context, opts Options, run catalog.RunID, kind st
 }
 
 // selected counts the distinct objects written across listings.
-func selected(owns []*owners) int {
-	if len(owns) == 1 {
-		return len(owns[0].m)
-	}
-	ids := map[int64]bool{}
-	for _, o := range owns {
-		for id := range o.m {
-			ids[id] = true
-		}
-	}
-	return len(ids)
-}
-
 // objectID reads GitLab's numeric id from a decoded object.
 func objectID(o map[string]any) (int64, bool) {
 	switch v := o["id"].(type) {
