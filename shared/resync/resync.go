@@ -235,12 +235,14 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	return sum, nil
 }
 
-// pageBudget is how many listing pages the resync's listings may have
-// outstanding beyond each listing's first (see gitlab.WithPageBudget).
-// Every listing's consumer writes to the same store, so a few pages read
-// ahead keep the store busy; more would only wait in memory, a dozen
-// listings at once, at about 0.4 MB a page.
-const pageBudget = 8
+// pageBudget is how many listing pages the resync's listings may hold
+// beyond one each (see gitlab.WithPageBudget). Every listing's consumer
+// writes to the same store, so a few pages read ahead keep the store busy;
+// more would only wait in memory, a dozen listings at once, at about
+// 0.4 MB a page. Measured (make bench): 4 keeps a resync's live heap flat
+// from 1,000 to 100,000 projects at no cost in wall time; 8 let it grow
+// by half.
+const pageBudget = 4
 
 // maxParallelTokens bounds how many tokens list one kind at the same
 // time. Each token has its own GitLab rate limit, so running them side by

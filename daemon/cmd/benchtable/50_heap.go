@@ -141,7 +141,7 @@ func init() {
 		// The child: it serves and exits; the table is the parent's.
 		os.Exit(serveHeapSim(n))
 	}
-	register("heap", heapGroup)
+	registerFirst("heap", heapGroup)
 }
 
 // heapSim is what the simulators' process tells the table.

@@ -55,6 +55,11 @@ type Env struct {
 type group struct {
 	name string
 	run  func(ctx context.Context, env Env) ([]Row, error)
+	// first groups run before the others (their rows still print in
+	// registration order): the heap group measures the process's live
+	// heap, which another group's leftovers (idle connections, pools
+	// drained while it runs) would skew.
+	first bool
 }
 
 var groups []group
@@ -63,6 +68,11 @@ var groups []group
 // (file name order, so files are named NN_*.go).
 func register(name string, run func(ctx context.Context, env Env) ([]Row, error)) {
 	groups = append(groups, group{name: name, run: run})
+}
+
+// registerFirst adds a scenario that runs before every other one.
+func registerFirst(name string, run func(ctx context.Context, env Env) ([]Row, error)) {
+	groups = append(groups, group{name: name, run: run, first: true})
 }
 
 func main() { os.Exit(run()) }
@@ -93,9 +103,18 @@ func run() int {
 		runtime.MemProfileRate = 16 << 10
 	}
 	env := Env{Quick: *quick, HeapProfile: *heapProfile, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	var rows []Row
+	byGroup := make([][]Row, len(groups))
 	failed := false
-	for _, g := range groups {
+	order := make([]int, 0, len(groups))
+	for _, first := range []bool{true, false} {
+		for i, g := range groups {
+			if g.first == first {
+				order = append(order, i)
+			}
+		}
+	}
+	for _, i := range order {
+		g := groups[i]
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), g.name) {
 			continue
 		}
@@ -108,6 +127,10 @@ func run() int {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "benchtable: %s done in %v\n", g.name, time.Since(start).Round(time.Millisecond))
+		byGroup[i] = rs
+	}
+	var rows []Row
+	for _, rs := range byGroup {
 		rows = append(rows, rs...)
 	}
 	print(os.Stdout, rows)
