@@ -12,6 +12,7 @@ package gitlab
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -749,14 +750,22 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) (Page, *gog
 	if err != nil {
 		return Page{}, nil, err
 	}
+	// The answer is taken whole and decoded in place: the transport has
+	// read it into memory already, and a json.Decoder on top would hold a
+	// second, growing copy of each page while decoding it (at eight pages
+	// in flight per listing, more than the decoded pages themselves).
+	var body bytes.Buffer
+	resp, err := c.API.Do(req, &body)
+	if err != nil {
+		return Page{}, resp, c.wrap("GET /"+path, resp, err)
+	}
 	var items []map[string]any
 	var dst any = &items
 	if keep, ok := ctx.Value(fieldsKey{}).(map[string]bool); ok {
 		dst = &projection{keep: keep, items: &items}
 	}
-	resp, err := c.API.Do(req, dst)
-	if err != nil {
-		return Page{}, resp, c.wrap("GET /"+path, resp, err)
+	if err := json.Unmarshal(body.Bytes(), dst); err != nil {
+		return Page{}, resp, c.wrap("GET /"+path, resp, fmt.Errorf("decoding the answer: %w", err))
 	}
 	return Page{Items: items, RequestedAt: start}, resp, nil
 }

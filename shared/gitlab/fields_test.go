@@ -2,7 +2,11 @@ package gitlab_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -50,5 +54,32 @@ func TestWithFieldsKeepsOnlyNamedFields(t *testing.T) {
 		if !reflect.DeepEqual(o, want) {
 			t.Fatalf("project %v with fields = %v, want %v", id, o, want)
 		}
+	}
+}
+
+// A page GitLab cut short (a proxy dropping the connection after the
+// headers, a body that is not JSON) fails the listing with an error that
+// names the request; no partial page reaches the consumer.
+func TestListingRefusesUndecodablePage(t *testing.T) {
+	for _, body := range []string{`[{"id": 1}, {"id": 2`, `<html>502 Bad Gateway</html>`} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, body)
+		}))
+		c, err := gitlab.New(srv.URL, "glpat-test-token-000000", fastOpts(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ctx := range []context.Context{context.Background(), gitlab.WithFields(context.Background(), "id")} {
+			pages := 0
+			err = c.ListOffset(ctx, "groups", nil, func(gitlab.Page) error { pages++; return nil })
+			if err == nil || pages != 0 {
+				t.Fatalf("body %q: err %v after %d pages, want an error and no page", body, err, pages)
+			}
+			if !strings.Contains(err.Error(), "GET /groups") || strings.Contains(err.Error(), "glpat-test-token") {
+				t.Fatalf("body %q: error %q should name the request and not the token", body, err)
+			}
+		}
+		srv.Close()
 	}
 }
