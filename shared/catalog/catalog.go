@@ -28,6 +28,10 @@ type Entity struct {
 	// replaces a newer version, so a resync page fetched before a webhook
 	// cannot undo what the webhook wrote.
 	Version int64 `json:"-"`
+	// Replace makes the write replace the stored entity, where by default
+	// it merges into it (the mapping's enableMergeEntity: false; see
+	// Merge).
+	Replace bool `json:"-"`
 }
 
 // Key identifies an entity.

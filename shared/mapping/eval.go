@@ -285,7 +285,7 @@ func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalo
 			return "", fail(e, fmt.Errorf("must return a string, got %s (add | tostring)", typeName(v)))
 		}
 	}
-	ent := &catalog.Entity{Properties: map[string]any{}, Relations: map[string]any{}}
+	ent := &catalog.Entity{Properties: map[string]any{}, Relations: map[string]any{}, Replace: r.replace}
 	if ent.Identifier, err = str(r.identifier, true); err != nil {
 		return nil, true, err
 	}

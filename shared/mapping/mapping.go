@@ -121,6 +121,9 @@ type Resource struct {
 	icon        *expr
 	properties  []namedExpr
 	relations   []namedValue
+	// replace marks the entities written whole (enableMergeEntity: false)
+	// rather than merged into what another kind wrote (catalog.Merge).
+	replace bool
 	// reads are the jq sources of every expression, to tell which
 	// enrichments the resource uses (see Reads).
 	reads  []string
@@ -301,6 +304,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 			return nil, err
 		}
 		if r != nil {
+			r.replace = !c.EnableMergeEntity
 			c.Resources = append(c.Resources, r)
 		}
 	}

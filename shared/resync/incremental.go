@@ -160,9 +160,11 @@ func (in *incremental) flush(ctx context.Context) error {
 }
 
 // sharedEntities explains why kind's entities may also be written by
-// another kind ("" when they cannot): skipping a project would then leave
+// another kind ("" when they cannot). It matters only where writes replace
+// entities (enableMergeEntity: false): skipping a project would then leave
 // the other kind's write of the entity in place of this kind's (as the
 // every-kind mapping's file kind completes the project kind's services).
+// Merged writes keep both kinds' parts whichever comes last.
 func sharedEntities(m *mapping.Config, kind string) string {
 	mine := map[string]bool{}
 	for _, r := range m.ResourcesFor(kind) {
@@ -198,8 +200,10 @@ func passFor(ctx context.Context, opts Options, run catalog.RunID, kind string) 
 	if !opts.Incremental {
 		return in, "full pass requested", nil
 	}
-	if why := sharedEntities(opts.Mapping, kind); why != "" {
-		return in, why, nil
+	if !opts.Mapping.EnableMergeEntity {
+		if why := sharedEntities(opts.Mapping, kind); why != "" {
+			return in, why + " and enableMergeEntity is false", nil
+		}
 	}
 	every := opts.FullEvery
 	if every <= 0 {

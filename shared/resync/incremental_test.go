@@ -7,7 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -31,13 +32,11 @@ type incrementalEnv struct {
 	store *sqlitestore.Store
 }
 
-// newIncrementalEnv uses the every-kind mapping without its file kind
-// unless withFile: that kind completes the project kind's service
-// entities, and which of the two writes a service last depends on timing
-// in any pass (the embedded catalog keeps the later read whole, where
-// Port would merge them), so the catalog's content could not be compared
-// between passes.
-func newIncrementalEnv(t *testing.T, seed int64, withFile bool) *incrementalEnv {
+// newIncrementalEnv uses the every-kind mapping, whose file kind completes
+// the project kind's service entities: writes merge (as Port merges
+// Ocean's), so the catalog's content does not depend on which of the two
+// reads a service last. replace loads it with enableMergeEntity: false.
+func newIncrementalEnv(t *testing.T, seed int64, replace bool) *incrementalEnv {
 	t.Helper()
 	sim := gitlabtest.New(gitlabtest.Options{Seed: seed})
 	org := sim.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: 100, Depth: 3, Seed: seed, Activity: true})
@@ -46,12 +45,20 @@ func newIncrementalEnv(t *testing.T, seed int64, withFile bool) *incrementalEnv 
 	for _, tok := range org.RootTokens {
 		tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
 	}
-	m, err := mapping.Load("../mapping/all-kinds.yml")
+	file := "../mapping/all-kinds.yml"
+	if replace {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file = filepath.Join(t.TempDir(), "replace.yml")
+		if err := os.WriteFile(file, append([]byte("enableMergeEntity: false\n"), raw...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := mapping.Load(file)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !withFile {
-		m.Resources = slices.DeleteFunc(m.Resources, func(r *mapping.Resource) bool { return r.Kind == "file" })
 	}
 	store, err := sqlitestore.Open(t.TempDir())
 	if err != nil {
@@ -251,14 +258,21 @@ func TestIncrementalMissesWhatGitLabRecordsNoEventFor(t *testing.T) {
 	}
 }
 
-// A kind whose entities another kind also writes is always read in full:
-// skipping its projects would leave the other kind's write in their place.
+// Where writes replace entities (enableMergeEntity: false), a kind whose
+// entities another kind also writes is always read in full: skipping its
+// projects would leave the other kind's write in their place. Where they
+// merge (the default), it is incremental like any other.
 func TestIncrementalReadsSharedEntitiesInFull(t *testing.T) {
 	e := newIncrementalEnv(t, 4, true)
 	e.resync(t, true)
 	sum := e.resync(t, true)
-	if k := kindOf(sum, "file"); !k.Full || !strings.Contains(k.FullReason, "kind project") || k.SkippedProjects != 0 {
+	if k := kindOf(sum, "file"); !k.Full || !strings.Contains(k.FullReason, "kind project") || !strings.Contains(k.FullReason, "enableMergeEntity") || k.SkippedProjects != 0 {
 		t.Fatalf("file kind: full %v (%s), skipped %d; want full, naming the project kind", k.Full, k.FullReason, k.SkippedProjects)
+	}
+	merged := newIncrementalEnv(t, 4, false)
+	merged.resync(t, true)
+	if k := kindOf(merged.resync(t, true), "file"); k.Full || k.SkippedProjects == 0 {
+		t.Fatalf("file kind with merged writes: full %v (%s), skipped %d; want incremental", k.Full, k.FullReason, k.SkippedProjects)
 	}
 	if k := kindOf(sum, "tag"); k.Full || k.SkippedProjects == 0 {
 		t.Fatalf("tag kind: full %v (%s); want incremental", k.Full, k.FullReason)

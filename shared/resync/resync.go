@@ -350,6 +350,7 @@ func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.R
 						continue
 					}
 					e.Version, e.Project = version, crawl.ObjectProject(crawl.KindGitOps, obj)
+					e.Replace = !opts.Mapping.EnableMergeEntity
 					it.ents = append(it.ents, e)
 					items = append(items, it)
 					continue

@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -96,19 +94,11 @@ func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind string, entities [
 	}
 	rows := make([]row, 0, len(entities))
 	for _, e := range entities {
-		props, err := json.Marshal(orEmpty(e.Properties))
+		enc, err := catalog.Encode(e)
 		if err != nil {
-			return st, nil, fmt.Errorf("%s/%s: properties: %w", e.Blueprint, e.Identifier, err)
+			return st, nil, fmt.Errorf("%s/%s: %w", e.Blueprint, e.Identifier, err)
 		}
-		rels, err := json.Marshal(orEmpty(e.Relations))
-		if err != nil {
-			return st, nil, fmt.Errorf("%s/%s: relations: %w", e.Blueprint, e.Identifier, err)
-		}
-		h := sha256.New()
-		for _, part := range [][]byte{[]byte(e.Title), {0}, []byte(e.Team), {0}, []byte(e.Icon), {0}, props, {0}, rels} {
-			h.Write(part)
-		}
-		rows = append(rows, row{e: e, props: string(props), rels: string(rels), hash: hex.EncodeToString(h.Sum(nil))})
+		rows = append(rows, row{e: e, props: string(enc.Properties), rels: string(enc.Relations), hash: enc.Hash})
 	}
 	keys := make([]catalog.Key, len(rows))
 	for i, r := range rows {
@@ -155,6 +145,17 @@ func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind string, entities [
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
+		return st, nil, err
+	}
+	// Writes merge with what is stored, as Port's do (catalog.MergeVersions);
+	// an unchanged entity (same hash) needs no merge.
+	var merge []int
+	for i, r := range rows {
+		if c := cur[r.e.Key()]; c != nil && c.exists && !r.e.Replace && c.hash != r.hash {
+			merge = append(merge, i)
+		}
+	}
+	if err := mergeStored(ctx, tx, rows, merge); err != nil {
 		return st, nil, err
 	}
 	now := nowRFC()
@@ -204,11 +205,54 @@ func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind string, entities [
 	return st, changed, nil
 }
 
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
+// mergeStored merges the rows at the given indexes with the entities
+// stored under their keys (see catalog.MergeVersions), re-encoding them.
+func mergeStored(ctx context.Context, tx pgx.Tx, rows []row, idx []int) error {
+	if len(idx) == 0 {
+		return nil
 	}
-	return m
+	keys := make([]catalog.Key, len(idx))
+	for n, i := range idx {
+		keys[n] = rows[i].e.Key()
+	}
+	bs, is := split(keys)
+	q, err := tx.Query(ctx, `SELECT e.blueprint, e.identifier, e.title, e.team, e.icon, e.properties, e.relations, e.version
+		FROM unnest($1::text[], $2::text[]) AS k(b, i)
+		JOIN entities e ON e.blueprint = k.b AND e.identifier = k.i`, bs, is)
+	if err != nil {
+		return err
+	}
+	prev := map[catalog.Key]*catalog.Entity{}
+	for q.Next() {
+		p := &catalog.Entity{}
+		var props, rels string
+		if err := q.Scan(&p.Blueprint, &p.Identifier, &p.Title, &p.Team, &p.Icon, &props, &rels, &p.Version); err != nil {
+			q.Close()
+			return err
+		}
+		if err := catalog.Decode(p, []byte(props), []byte(rels)); err != nil {
+			q.Close()
+			return err
+		}
+		prev[p.Key()] = p
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+	for _, i := range idx {
+		p := prev[rows[i].e.Key()]
+		if p == nil {
+			continue // locked by lockKeys: cannot have gone; write it whole
+		}
+		m := catalog.MergeVersions(p, rows[i].e)
+		enc, err := catalog.Encode(m)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", m.Blueprint, m.Identifier, err)
+		}
+		rows[i] = row{e: m, props: string(enc.Properties), rels: string(enc.Relations), hash: enc.Hash}
+	}
+	return nil
 }
 
 // fenced fails with catalog.ErrNotLeader unless the connection that

@@ -5,9 +5,7 @@ package sqlitestore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -301,24 +299,6 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, e := range entities {
-		props, err := json.Marshal(orEmpty(e.Properties))
-		if err != nil {
-			return fail(e, fmt.Errorf("properties: %w", err))
-		}
-		rels, err := json.Marshal(orEmpty(e.Relations))
-		if err != nil {
-			return fail(e, fmt.Errorf("relations: %w", err))
-		}
-		h := sha256.New()
-		for _, part := range [][]byte{[]byte(e.Title), {0}, []byte(e.Team), {0}, []byte(e.Icon), {0}, props, {0}, rels} {
-			h.Write(part)
-		}
-		hash := hex.EncodeToString(h.Sum(nil))
-		stored := hash
-		if pending {
-			stored = pendingPrefix + hash
-		}
-
 		var tomb int64
 		switch err := tx.QueryRowContext(ctx, `SELECT version FROM tombstones WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&tomb); {
 		case err == sql.ErrNoRows:
@@ -335,13 +315,40 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 
 		var old string
 		var oldVersion int64
-		switch err := tx.QueryRowContext(ctx, `SELECT hash, version FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&old, &oldVersion); {
+		err := tx.QueryRowContext(ctx, `SELECT hash, version FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&old, &oldVersion)
+		enc, encErr := catalog.Encode(e)
+		if encErr != nil {
+			return fail(e, encErr)
+		}
+		if err == nil && !e.Replace && old != enc.Hash {
+			// Merged with the stored entity, as Port does (catalog.MergeVersions).
+			prev := &catalog.Entity{Blueprint: e.Blueprint, Identifier: e.Identifier, Version: oldVersion}
+			var props, rels string
+			if err := tx.QueryRowContext(ctx, `SELECT title, team, icon, properties, relations FROM entities WHERE blueprint = ? AND identifier = ?`,
+				e.Blueprint, e.Identifier).Scan(&prev.Title, &prev.Team, &prev.Icon, &props, &rels); err != nil {
+				return fail(e, err)
+			}
+			if err := catalog.Decode(prev, []byte(props), []byte(rels)); err != nil {
+				return fail(e, err)
+			}
+			e = catalog.MergeVersions(prev, e)
+			if enc, encErr = catalog.Encode(e); encErr != nil {
+				return fail(e, encErr)
+			}
+		}
+		stored := enc.Hash
+		if pending {
+			stored = pendingPrefix + enc.Hash
+		}
+		switch {
 		case err == sql.ErrNoRows:
 			st.Created++
 		case err != nil:
 			return fail(e, err)
-		case old == hash || oldVersion > e.Version:
-			// Same content, or a newer copy is stored: only mark it seen.
+		case old == enc.Hash || oldVersion > e.Version:
+			// Same content, or a newer copy is stored and this write
+			// replaces (a merged write carries the newer version): only
+			// mark it seen.
 			if _, err := tx.ExecContext(ctx, `UPDATE entities SET last_run = MAX(last_run, ?), kind = ?, version = MAX(version, ?), project = ? WHERE blueprint = ? AND identifier = ?`,
 				run, kind, e.Version, e.Project, e.Blueprint, e.Identifier); err != nil {
 				return fail(e, err)
@@ -356,19 +363,12 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 			ON CONFLICT(blueprint, identifier) DO UPDATE SET kind=excluded.kind, title=excluded.title, team=excluded.team, icon=excluded.icon,
 				properties=excluded.properties, relations=excluded.relations, hash=excluded.hash,
 				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at, project=excluded.project`,
-			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(props), string(rels), stored, run, e.Version, now, e.Project); err != nil {
+			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(enc.Properties), string(enc.Relations), stored, run, e.Version, now, e.Project); err != nil {
 			return fail(e, err)
 		}
 		changed = append(changed, e)
 	}
 	return st, changed, nil
-}
-
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
 }
 
 // DeleteStale deletes entities of kind that run did not see, except those

@@ -72,6 +72,78 @@ func claimOne(t *testing.T, b catalog.Backend) *catalog.Event {
 
 // Cases are the contract.
 var Cases = []Case{
+	{"WritesMergeAsPortDoes", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		lead(t, s)
+		run, err := s.BeginRun(ctx)
+		must(t, err)
+		get := func() *catalog.Entity {
+			t.Helper()
+			all, err := s.List(ctx, catalog.Filter{Blueprint: "service"})
+			must(t, err)
+			if len(all) != 1 {
+				t.Fatalf("%d service entities, want 1", len(all))
+			}
+			return all[0]
+		}
+		up := func(kind string, e *catalog.Entity) catalog.UpsertStats {
+			t.Helper()
+			e.Version = time.Now().UnixNano()
+			st, err := s.Upsert(ctx, run, kind, []*catalog.Entity{e})
+			must(t, err)
+			return st
+		}
+		// The project kind writes the service; a file kind adds its README
+		// (no title: not mapped, so not sent).
+		up("project", &catalog.Entity{Blueprint: "service", Identifier: "svc", Title: "Svc",
+			Properties: map[string]any{"url": "u", "desc": "d"}, Relations: map[string]any{"group": "g"}})
+		if st := up("file", &catalog.Entity{Blueprint: "service", Identifier: "svc",
+			Properties: map[string]any{"readme": "r"}, Relations: map[string]any{"owners": []any{"a"}}}); st.Updated != 1 {
+			t.Fatalf("file write: %+v, want 1 updated", st)
+		}
+		want := `{service svc Svc   map[desc:d readme:r url:u] map[group:g owners:[a]]`
+		if got := fmt.Sprintf("%v", *get()); !strings.HasPrefix(got, want) {
+			t.Fatalf("after both kinds: %s, want %s…", got, want)
+		}
+		// Either kind writing its part again, in any order, changes nothing.
+		for _, kind := range []string{"project", "file", "project"} {
+			e := &catalog.Entity{Blueprint: "service", Identifier: "svc", Title: "Svc",
+				Properties: map[string]any{"url": "u", "desc": "d"}, Relations: map[string]any{"group": "g"}}
+			if kind == "file" {
+				e = &catalog.Entity{Blueprint: "service", Identifier: "svc",
+					Properties: map[string]any{"readme": "r"}, Relations: map[string]any{"owners": []any{"a"}}}
+			}
+			if st := up(kind, e); st.Unchanged != 1 {
+				t.Fatalf("%s rewriting its part: %+v, want unchanged", kind, st)
+			}
+		}
+		// A field both set holds the later write; a null is a value.
+		up("file", &catalog.Entity{Blueprint: "service", Identifier: "svc", Title: "From file",
+			Properties: map[string]any{"desc": nil}})
+		want = `{service svc From file   map[desc:<nil> readme:r url:u] map[group:g owners:[a]]`
+		if got := fmt.Sprintf("%v", *get()); !strings.HasPrefix(got, want) {
+			t.Fatalf("after an overlapping write: %s, want %s…", got, want)
+		}
+		// A read fetched before the stored copy (another kind's, or a
+		// webhook's) still adds its part, and does not undo the newer one.
+		older := &catalog.Entity{Blueprint: "service", Identifier: "svc", Title: "Stale",
+			Properties: map[string]any{"desc": "stale", "lang": "go"}, Version: 1}
+		if st, err := s.Upsert(ctx, run, "folder", []*catalog.Entity{older}); err != nil || st.Updated != 1 {
+			t.Fatalf("older write: %+v, %v; want 1 updated", st, err)
+		}
+		want = `{service svc From file   map[desc:<nil> lang:go readme:r url:u] map[group:g owners:[a]]`
+		if got := fmt.Sprintf("%v", *get()); !strings.HasPrefix(got, want) {
+			t.Fatalf("after an older write: %s, want %s…", got, want)
+		}
+		// enableMergeEntity: false replaces.
+		up("project", &catalog.Entity{Blueprint: "service", Identifier: "svc", Title: "Svc",
+			Properties: map[string]any{"url": "u2"}, Replace: true})
+		want = `{service svc Svc   map[url:u2] map[]`
+		if got := fmt.Sprintf("%v", *get()); !strings.HasPrefix(got, want) {
+			t.Fatalf("after a replacing write: %s, want %s…", got, want)
+		}
+	}},
 	{"EachStreamsInListOrderAndStopsAtAnError", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
