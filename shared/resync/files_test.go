@@ -1,0 +1,250 @@
+package resync_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+)
+
+func TestFileAndSearchReferences(t *testing.T) {
+	e := newEnv(t, allOf)
+	svc := e.service(t)
+	e.sim.SetFile(svc.ID, "OWNERS", "team-payments\n")
+	m, err := mapping.Parse([]byte(`
+resources:
+  - kind: project
+    port:
+      entity:
+        mappings:
+          identifier: .path_with_namespace
+          blueprint: '"service"'
+          properties:
+            owners: '"file://OWNERS"'
+            readme: '"file://README.md"'
+            hasK8s: '"search://scope=blobs&&query=kind: Deployment"'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustResync(t, m, e.store)
+	ents, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "service"})
+	for _, x := range ents {
+		switch x.Identifier {
+		case svc.PathWithNamespace:
+			if x.Properties["owners"] != "team-payments\n" || x.Properties["hasK8s"] != true || !strings.HasPrefix(x.Properties["readme"].(string), "# ") {
+				t.Fatalf("service: %v", x.Properties)
+			}
+		default:
+			if x.Properties["owners"] != nil {
+				t.Fatalf("%s: a missing file must be null: %v", x.Identifier, x.Properties["owners"])
+			}
+		}
+	}
+}
+
+func TestFileAndFolderKinds(t *testing.T) {
+	e := newEnv(t, allOf)
+	svc := e.service(t)
+	m, err := mapping.Parse([]byte(`
+entityDeletionThreshold: 1
+resources:
+  - kind: file
+    selector:
+      query: 'true'
+      files: {path: '**/k8s.yaml', repos: [` + svc.PathWithNamespace + `]}
+    port:
+      itemsToParse: .file.content
+      entity:
+        mappings:
+          identifier: .repo.path_with_namespace + ":" + .file.path + ":" + .item.kind
+          blueprint: '"k8sObject"'
+          properties:
+            kind: .item.kind
+            name: .item.metadata.name
+            contentRemoved: .file.content == null
+  - kind: folder
+    selector:
+      query: 'true'
+      folders: [{path: 'internal/*', repos: [{name: ` + svc.PathWithNamespace + `, branch: main}]}]
+    port:
+      entity:
+        mappings:
+          identifier: .repo.path_with_namespace + "/" + .folder.path
+          blueprint: '"folder"'
+          properties:
+            branch: .__branch
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustResync(t, m, e.store)
+	objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"})
+	// deploy/k8s.yaml holds two YAML documents: one file object whose
+	// content is the list of both, two entities through itemsToParse,
+	// whose items no longer carry the list (itemsToParseTopLevelTransform).
+	if len(objs) != 2 || objs[0].Properties["kind"] != "Deployment" || objs[1].Properties["kind"] != "Service" || objs[0].Properties["contentRemoved"] != true {
+		t.Fatalf("k8s objects %+v", objs)
+	}
+	folders, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "folder"})
+	if len(folders) != 1 || folders[0].Identifier != svc.PathWithNamespace+"/internal/handler" || folders[0].Properties["branch"] != "main" {
+		t.Fatalf("folders %+v", folders)
+	}
+	// Only a file confirmed gone is deleted: remove it, resync, it goes.
+	e.sim.SetFile(svc.ID, "deploy/k8s.yaml", "")
+	sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if k := kind(sum, "file"); k.Deleted != 2 || k.Failed() {
+		t.Fatalf("after removal: %+v", k)
+	}
+}
+
+func TestGitOpsSpecFiles(t *testing.T) {
+	e := newEnv(t, allOf)
+	m, err := mapping.Parse([]byte("specPath: '**/port.yml'\nresources: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustResync(t, m, e.store)
+	runbooks, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "runbook"})
+	oncalls, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "oncall"})
+	want := 0
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && p.ID%3 == 0 {
+			want++
+		}
+	}
+	if len(runbooks) != want || len(oncalls) != want || want == 0 {
+		t.Fatalf("runbooks %d, oncalls %d, want %d each", len(runbooks), len(oncalls), want)
+	}
+	// The on-call entity relates to the runbook declared beside it.
+	if oncalls[0].Relations["runbook"] != strings.TrimSuffix(oncalls[0].Identifier, "-oncall")+"-runbook" || runbooks[0].Relations["service"] == nil {
+		t.Fatalf("relations %v %v", oncalls[0].Relations, runbooks[0].Relations)
+	}
+}
+
+func TestFileSearchStrategies(t *testing.T) {
+	e := newEnv(t, allOf)
+	var want int
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && strings.HasSuffix(p.Name, "Service") {
+			want++
+		}
+	}
+	for _, strategy := range []string{"repositoryTree", "projectSearch", "groupSearch", "groupSearch+advanced"} {
+		t.Run(strategy, func(t *testing.T) {
+			e.sim.SetAdvancedSearch(strategy == "groupSearch+advanced")
+			strategy, _, _ := strings.Cut(strategy, "+")
+			m, err := mapping.Parse([]byte(`
+resources:
+  - kind: file
+    selector: {query: 'true', searchStrategy: ` + strategy + `, files: {path: '**/catalog-info.json'}}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"f"', properties: {tier: .file.content.tier}}}}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, _ := sqlitestore.Open(t.TempDir())
+			defer st.Close()
+			e.sim.ResetRequests()
+			e.mustResync(t, m, st)
+			ents, _ := st.List(context.Background(), catalog.Filter{})
+			if len(ents) != want {
+				t.Fatalf("%d files, want %d", len(ents), want)
+			}
+			counts, _ := e.sim.Requests()
+			switch strategy {
+			case "projectSearch":
+				if counts["GET /projects/:id/search"] == 0 || counts["GET /projects/:id/repository/:id"] != 0 {
+					t.Fatalf("projectSearch must use the search API: %v", counts)
+				}
+			case "groupSearch":
+				if t.Name() == "TestFileSearchStrategies/groupSearch+advanced" {
+					// One search per root group, no tree listings.
+					if counts["GET /groups/:id/search"] == 0 || counts["GET /projects/:id/repository/:id"] != 0 {
+						t.Fatalf("groupSearch with advanced search must not list trees: %v", counts)
+					}
+					break
+				}
+				// No advanced search: a 400, then the tree.
+				if counts["GET /groups/:id/search"] == 0 || counts["GET /projects/:id/repository/:id"] == 0 {
+					t.Fatalf("groupSearch must fall back to the tree: %v", counts)
+				}
+			}
+		})
+	}
+}
+
+// TestUnreadableFileKeepsItsEntity checks that a file the tree lists but
+// GitLab does not serve (403, 404, over the size limit) is reported and
+// deletes nothing, while a file gone from the tree is deleted.
+func TestUnreadableFileKeepsItsEntity(t *testing.T) {
+	e := newEnv(t, allOf)
+	svc := e.service(t)
+	m, err := mapping.Parse([]byte(`
+entityDeletionThreshold: 1
+resources:
+  - kind: file
+    selector: {query: 'true', files: {path: 'deploy/k8s.yaml', repos: [` + svc.PathWithNamespace + `]}}
+    port: {itemsToParse: .file.content, entity: {mappings: {identifier: .repo.path_with_namespace + ":" + .item.kind, blueprint: '"k8sObject"'}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetRequests()
+	e.mustResync(t, m, e.store)
+	if objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"}); len(objs) != 2 {
+		t.Fatalf("%d entities before, want 2", len(objs))
+	}
+	counts, _ := e.sim.Requests()
+	var rawRoute string
+	for k := range counts {
+		if strings.Contains(k, "k8s.yaml") {
+			rawRoute = k
+		}
+	}
+	if rawRoute == "" {
+		t.Fatalf("no raw read of the file in %v", counts)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func()
+		want  string
+	}{
+		{"403", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 403}}) }, "403"},
+		{"404", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 404}}) }, "404"},
+		{"too large", func() {
+			e.sim.SetFaults(gitlabtest.Faults{})
+			e.sim.SetFile(svc.ID, "deploy/k8s.yaml", strings.Repeat("# padding\n", 120_000))
+		}, "larger than the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+				Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond, MaxRetries: 1}})
+			k := kind(sum, "file")
+			if !k.Failed() || k.Deleted != 0 || !strings.Contains(fmt.Sprint(k.Errors), tc.want) || !strings.Contains(fmt.Sprint(k.Errors), "k8s.yaml") {
+				t.Fatalf("want a failed kind naming the file (%s) and no deletion: %+v", tc.want, k)
+			}
+			if objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"}); len(objs) != 2 {
+				t.Fatalf("%d entities kept, want 2", len(objs))
+			}
+		})
+	}
+	// Gone from the tree: deleted.
+	e.sim.SetFile(svc.ID, "deploy/k8s.yaml", "")
+	sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+	if k := kind(sum, "file"); k.Failed() || k.Deleted != 2 {
+		t.Fatalf("after removal: %+v", k)
+	}
+}
