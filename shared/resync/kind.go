@@ -1,0 +1,296 @@
+package resync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+)
+
+// kindSync is one kind's part of a resync: a listing per token and
+// resource group streams pages through map and store, counters feed the
+// progress log, and the end decides what is deleted. Its fields are
+// shared by the listings; mu guards the summary, writeMu orders claims
+// and writes across tokens.
+type kindSync struct {
+	opts       Options
+	log        *slog.Logger
+	run        catalog.RunID
+	sources    []*crawl.Source
+	ks         *KindSummary
+	stats      *gitlab.Stats
+	selectedBy []atomic.Int64 // objects each token's globs kept, all kinds
+	start      time.Time
+
+	inc  *incremental      // nil: the store keeps no marks
+	refs *crawl.References // file:// and search:// values, cached for this resync
+	sem  chan struct{}     // listings of this kind running at once
+
+	fetched, written atomic.Int64 // objects the globs kept, entities written
+	noID             atomic.Int64 // kept objects without a numeric id (counted each)
+	exampleOnce      sync.Once
+	mu               sync.Mutex // guards ks
+	writeMu          sync.Mutex // orders claims and writes across tokens
+}
+
+// mapped is one object's entities, with the id its owner claim uses.
+type mapped struct {
+	id    int64
+	hasID bool
+	ents  []*catalog.Entity
+}
+
+func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary, stats *gitlab.Stats, selectedBy []atomic.Int64) {
+	k := &kindSync{opts: opts, log: log.With("kind", ks.Kind), run: run, sources: sources, ks: ks, stats: stats, selectedBy: selectedBy,
+		start: time.Now(), refs: crawl.NewReferences(), sem: make(chan struct{}, maxParallelTokens)}
+	k.sync(ctx)
+}
+
+// sync runs the kind's listings, then its clean-up.
+func (k *kindSync) sync(ctx context.Context) {
+	ctx = gitlab.WithKind(ctx, k.ks.Kind)
+	ctx, shifted := gitlab.WithShiftWatch(ctx)
+	inc, reason, err := passFor(ctx, k.opts, k.run, k.ks.Kind)
+	if err != nil {
+		// Unknown history: a full pass is always right.
+		k.log.Warn("resync of kind: cannot read the incremental records; reading every project", "error", err)
+		inc, reason = nil, "incremental records unreadable"
+	}
+	k.inc = inc
+	k.ks.Full, k.ks.FullReason = inc == nil || !inc.skip, reason
+	if inc != nil {
+		ctx = crawl.WithIncremental(ctx, inc)
+	}
+	groups := crawl.GroupResources(k.opts.Mapping.ResourcesFor(k.ks.Kind))
+	owns := make([]*owners, len(groups))
+	for gi := range owns {
+		owns[gi] = newOwners(len(k.sources))
+	}
+
+	done := make(chan struct{})
+	go k.progress(done)
+	var wg sync.WaitGroup
+	for gi, g := range groups {
+		for i, src := range k.sources {
+			wg.Go(func() { k.listing(ctx, i, src, g, owns[gi]) })
+		}
+	}
+	wg.Wait()
+	close(done)
+	k.ks.Selected = selected(owns) + int(k.noID.Load())
+	k.finish(ctx, shifted.Load())
+}
+
+// addErr records one of the kind's errors (the first MaxErrorsPerKind
+// are kept).
+func (k *kindSync) addErr(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.ks.ErrorsTotal++
+	if len(k.ks.Errors) < k.opts.MaxErrorsPerKind {
+		k.ks.Errors = append(k.ks.Errors, err)
+	}
+}
+
+// progress logs the kind's counts and rate every ProgressEvery until done.
+func (k *kindSync) progress(done <-chan struct{}) {
+	t := time.NewTicker(k.opts.ProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			el := time.Since(k.start)
+			n := k.fetched.Load()
+			args := []any{"selected", n, "written", k.written.Load(), "rate_per_s", fmt.Sprintf("%.0f", float64(n)/el.Seconds()),
+				"gitlab_retries", k.stats.Retries.Load(), "rate_limited", k.stats.RateLimited.Load()}
+			if want := k.opts.Expected[k.ks.Kind]; want > 0 {
+				args = append(args, "expected", want, "percent", min(99, 100*int(n)/want))
+				if n > 0 && int(n) < want {
+					left := time.Duration(float64(el) * float64(want-int(n)) / float64(n))
+					args = append(args, "eta", left.Round(time.Second).String())
+				}
+			}
+			k.log.Info("resync progress", args...)
+		}
+	}
+}
+
+// listing reads one token's listing of one resource group, page by page.
+func (k *kindSync) listing(ctx context.Context, i int, src *crawl.Source, g crawl.ResourceGroup, own *owners) {
+	select {
+	case k.sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-k.sem }()
+	var items []mapped
+	lo := g.Options
+	lo.SpecPaths, lo.Branch = k.opts.Mapping.SpecPaths, k.opts.Mapping.Branch
+	c, err := src.List(ctx, k.ks.Kind, lo, func(page gitlab.Page) error {
+		k.fetched.Add(int64(len(page.Items)))
+		k.selectedBy[i].Add(int64(len(page.Items)))
+		if k.opts.Examples != nil && len(page.Items) > 0 {
+			k.exampleOnce.Do(func() {
+				n := min(10, len(page.Items))
+				k.opts.Examples(ctx, k.ks.Kind, append([]map[string]any(nil), page.Items[:n]...))
+			})
+		}
+		// Map outside the write lock: jq is the CPU-heavy part.
+		items = k.mapPage(ctx, src, g, page, items[:0])
+		return k.write(ctx, i, own, items)
+	})
+	k.mu.Lock()
+	k.ks.Fetched += c.Fetched
+	k.mu.Unlock()
+	if err != nil {
+		k.addErr(fmt.Errorf("token %s: %w", src.Entry.Masked(), err))
+	}
+}
+
+// mapPage maps a page's objects with the group's resources, appending to
+// items.
+func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.ResourceGroup, page gitlab.Page, items []mapped) []mapped {
+	version := page.RequestedAt.UnixNano()
+	for _, obj := range page.Items {
+		it := mapped{}
+		it.id, it.hasID = objectID(obj)
+		if k.ks.Kind == mapping.GitOpsKind {
+			e, err := mapping.Declared(obj)
+			if err != nil {
+				k.addErr(err)
+				continue
+			}
+			e.Version, e.Project = version, crawl.ObjectProject(crawl.KindGitOps, obj)
+			e.Replace = !k.opts.Mapping.EnableMergeEntity
+			it.ents = append(it.ents, e)
+			items = append(items, it)
+			continue
+		}
+		for _, r := range g.Resources {
+			ents, _, err := r.MapAll(ctx, obj)
+			if err != nil {
+				k.addErr(err)
+				continue
+			}
+			for _, e := range ents {
+				if crawl.Has(e) {
+					if err := k.refs.Resolve(ctx, src, obj, e, string(r.Options.Generation)); err != nil {
+						k.addErr(fmt.Errorf("%s: %w", e.Identifier, err))
+						continue
+					}
+				}
+				e.Version, e.Project = version, crawl.ObjectProject(k.ks.Kind, obj)
+				it.ents = append(it.ents, e)
+			}
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+// write claims a page's objects for token i and writes the entities the
+// token owns. Claims and writes happen under one lock, so writes happen
+// in claim order and the owner's copy is always the last one written.
+func (k *kindSync) write(ctx context.Context, i int, own *owners, items []mapped) error {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	var fresh, again []*catalog.Entity
+	for _, it := range items {
+		write, rewrite := true, false
+		if it.hasID {
+			write, rewrite = own.claim(it.id, i)
+		} else {
+			k.noID.Add(1)
+		}
+		switch {
+		case !write:
+		case rewrite:
+			again = append(again, it.ents...)
+		default:
+			fresh = append(fresh, it.ents...)
+		}
+	}
+	if len(fresh) > 0 {
+		st, err := k.opts.Store.Upsert(ctx, k.run, k.ks.Kind, fresh)
+		if err != nil {
+			return err
+		}
+		k.mu.Lock()
+		k.ks.UpsertStats.Add(st)
+		k.mu.Unlock()
+	}
+	if len(again) > 0 {
+		// Counted when the later token wrote them; only a real
+		// difference is worth reporting.
+		st, err := k.opts.Store.Upsert(ctx, k.run, k.ks.Kind, again)
+		if err != nil {
+			return err
+		}
+		k.mu.Lock()
+		k.ks.Updated += st.Updated
+		k.mu.Unlock()
+	}
+	k.written.Add(int64(len(fresh) + len(again)))
+	return nil
+}
+
+// finish completes the kind after its listings: incremental records,
+// then deletion of what the pass did not see, unless it failed, the
+// listing shifted under it, or the deletion guard refuses.
+func (k *kindSync) finish(ctx context.Context, shifted bool) {
+	ks, inc, log := k.ks, k.inc, k.log
+	if inc != nil {
+		if err := inc.flush(ctx); err != nil {
+			k.addErr(err)
+		}
+		ks.SkippedProjects, ks.ReadProjects = int(inc.skipped.Load()), int(inc.read.Load())
+		// A kind that skipped nothing read everything it lists: full
+		// (kinds without per-project listings always are).
+		if !ks.Full && ks.SkippedProjects == 0 {
+			ks.Full, ks.FullReason = true, "no project unchanged"
+		}
+	}
+
+	if ctx.Err() != nil && !ks.Failed() {
+		k.addErr(ctx.Err())
+	}
+	if ks.Failed() {
+		log.Error("resync of kind failed; nothing deleted", "errors", ks.ErrorsTotal, "first_error", ks.Errors[0])
+	} else if shifted {
+		ks.Incomplete = true
+		log.Warn("resync of kind: GitLab's listing changed while its pages were read, so an object may have been missed; " +
+			"nothing deleted for this kind this time (what was read is written; the next resync deletes what is gone)")
+	} else if err := deletionGuard(ctx, k.opts, k.run, ks.Kind); err != nil {
+		k.addErr(err)
+		log.Error("resync of kind not cleaned up", "error", err)
+	} else {
+		n, err := k.opts.Store.DeleteStale(ctx, k.run, ks.Kind)
+		if err != nil {
+			k.addErr(err)
+		} else if inc != nil {
+			// Only now are this pass's marks true: written and cleaned up.
+			if err := inc.marks.CompleteKind(ctx, k.run, ks.Kind, inc.fp, ks.Full); err != nil {
+				k.addErr(err)
+			}
+		}
+		ks.Deleted = n
+	}
+	ks.Duration = time.Since(k.start)
+	pass := []any{"full", ks.Full}
+	if inc != nil && !ks.Full {
+		pass = append(pass, "projects_skipped", ks.SkippedProjects, "projects_read", ks.ReadProjects)
+	}
+	log.Info("resync of kind done", append(pass, "fetched", ks.Fetched, "selected", ks.Selected, "created", ks.Created,
+		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal,
+		"duration", ks.Duration.Round(time.Millisecond),
+		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))...)
+}
