@@ -126,7 +126,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	if c.token == "" {
 		c.gitlabErr = "Set gitlab_token in the provider block or the " + EnvGitLabToken + " environment variable: this resource talks to GitLab."
 	} else {
-		client, err := gitlab.New(c.host, c.token, p.Options, nil)
+		client, err := p.gitlabClient(ctx, c.host, c.token)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("gitlab_host"), "Cannot build the GitLab client", err.Error())
 			return
@@ -145,6 +145,16 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	}
 	resp.ResourceData = c
 	resp.DataSourceData = c
+}
+
+// gitlabClient builds the GitLab client, logging (retries, 429 waits,
+// pacing) to Terraform's log of ctx unless Options names a logger.
+func (p *Provider) gitlabClient(ctx context.Context, host, token string) (*gitlab.Client, error) {
+	opts := p.Options
+	if opts.Logger == nil {
+		opts.Logger = newTFLogger(ctx)
+	}
+	return gitlab.New(host, token, opts, nil)
 }
 
 // needGitLab reports a diagnostic when no GitLab token is configured.
