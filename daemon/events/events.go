@@ -192,10 +192,11 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	if pl.GroupID == 0 {
 		return Result{}, errors.New("events: membership payload has no group id")
 	}
-	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(pl.GroupID, 10), "", func(*crawl.Source) bool { return true })
-	if res, done, err := noObject(err, owners, found, "group "+strconv.FormatInt(pl.GroupID, 10)); done {
+	f, err := p.fetch(ctx, "groups/"+strconv.FormatInt(pl.GroupID, 10), "", func(*crawl.Source) bool { return true })
+	if res, done, err := noObject(err, "group "+strconv.FormatInt(pl.GroupID, 10)); done {
 		return res, err
 	}
+	obj, version := f.obj, f.version
 	fp, _ := obj["full_path"].(string)
 	var src *crawl.Source
 	for _, s := range p.sources() {
@@ -319,11 +320,32 @@ func (p *Processor) now() time.Time {
 	return time.Now()
 }
 
+// fetched is an object as GitLab answered it.
+type fetched struct {
+	obj     map[string]any
+	version int64 // when it was asked for (unix nanoseconds)
+}
+
+// errNoOwner is fetch's answer when no token's globs and groups cover the
+// object: it is out of scope, not missing.
+var errNoOwner = errors.New("no token's globs cover it")
+
+// refusedError is fetch's answer when every token covering the object got
+// 403 or 404 from GitLab.
+type refusedError struct {
+	path    string
+	refused []string // "token glpat-…: 404", masked
+}
+
+func (e *refusedError) Error() string { return fmt.Sprintf("GET /%s refused (%v)", e.path, e.refused) }
+
 // fetch GETs path with the first token (in tokenMapping order) whose globs
-// select the object and whose groups hold objPath. found is false when
-// every such token got 403/404; owners is false when no token qualifies.
-func (p *Processor) fetch(ctx context.Context, path, objPath string, selects func(*crawl.Source) bool) (obj map[string]any, version int64, owners, found bool, err error) {
+// select the object and whose groups hold objPath. It fails with
+// errNoOwner when no token qualifies, a *refusedError when every such
+// token got 403/404, and a *TransientError for what a retry may fix.
+func (p *Processor) fetch(ctx context.Context, path, objPath string, selects func(*crawl.Source) bool) (fetched, error) {
 	var refused []string
+	owners := false
 	for _, src := range p.sources() {
 		if !selects(src) {
 			continue
@@ -331,28 +353,29 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 		if objPath != "" {
 			covers, err := src.Covers(ctx, objPath)
 			if err != nil {
-				return nil, 0, true, false, &TransientError{err}
+				return fetched{}, &TransientError{err}
 			}
 			if !covers {
 				continue
 			}
 		}
 		owners = true
+		var obj map[string]any
 		status, at, err := p.get(ctx, src, path, &obj)
 		switch {
 		case err == nil:
-			return obj, at.UnixNano(), true, true, nil
+			return fetched{obj: obj, version: at.UnixNano()}, nil
 		case status == http.StatusNotFound || status == http.StatusForbidden:
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
 			continue
 		default:
-			return nil, 0, true, false, &TransientError{err}
+			return fetched{}, &TransientError{err}
 		}
 	}
-	if len(refused) > 0 {
-		return nil, 0, owners, false, fmt.Errorf("GET /%s refused (%v)", path, refused)
+	if !owners {
+		return fetched{}, errNoOwner
 	}
-	return nil, 0, owners, false, nil
+	return fetched{}, &refusedError{path: path, refused: refused}
 }
 
 // projectEvent handles a project's creation, change, rename, transfer or
@@ -400,12 +423,13 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 	}
 	renamed := oldPath != "" && oldPath != path
 	if obj == nil {
-		o, v, owners, found, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+		f, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
 		var te *TransientError
+		var refused *refusedError
 		switch {
 		case errors.As(err, &te):
 			return Result{}, err
-		case !owners:
+		case errors.Is(err, errNoOwner):
 			// Moved out of every glob: what we hold under its old path
 			// (or its path) goes.
 			if renamed {
@@ -417,13 +441,15 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 				res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
 			}
 			return res, nil
-		case !found:
+		case errors.As(err, &refused):
 			if res.Outcome != Applied {
-				res.Outcome, res.Detail = GitLabRefused, fmt.Sprint(err)
+				res.Outcome, res.Detail = GitLabRefused, err.Error()
 			}
 			return res, nil
+		case err != nil:
+			return Result{}, err
 		}
-		obj, version = o, v
+		obj, version = f.obj, f.version
 	}
 	if renamed {
 		identify(oldPath)
@@ -666,12 +692,13 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 	if id == 0 {
 		return Result{}, errors.New("events: payload has no group id")
 	}
-	obj, version, owners, found, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), fullPath, func(s *crawl.Source) bool {
+	f, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), fullPath, func(s *crawl.Source) bool {
 		return fullPath == "" || s.Entry.MatchGroup(fullPath)
 	})
-	if res, done, err := noObject(err, owners, found, "group "+fullPath); done {
+	if res, done, err := noObject(err, "group "+fullPath); done {
 		return res, err
 	}
+	obj, version := f.obj, f.version
 	if fp, _ := obj["full_path"].(string); fp != "" && !anyMatchGroup(p.sources(), fp) {
 		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
 	}
@@ -680,17 +707,20 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 
 // noObject turns a fetch that produced no object into the event's result:
 // a transient error goes back for a retry, the rest become outcomes.
-func noObject(err error, owners, found bool, what string) (Result, bool, error) {
+func noObject(err error, what string) (Result, bool, error) {
 	var te *TransientError
+	var refused *refusedError
 	switch {
+	case err == nil:
+		return Result{}, false, nil
 	case errors.As(err, &te):
 		return Result{}, true, err
-	case !owners:
+	case errors.Is(err, errNoOwner):
 		return Result{Outcome: OutOfScope, Detail: what + " matches no token's globs"}, true, nil
-	case !found:
+	case errors.As(err, &refused):
 		return Result{Outcome: GitLabRefused, Detail: err.Error()}, true, nil
 	}
-	return Result{}, false, nil
+	return Result{}, true, err
 }
 
 func anyMatchGroup(sources []*crawl.Source, fullPath string) bool {

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -248,7 +249,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !contains(topLevelKeys, k) {
+		if !slices.Contains(topLevelKeys, k) {
 			return nil, fmt.Errorf("mapping: %w", unknownKey("setting", k, topLevelKeys))
 		}
 	}
@@ -425,11 +426,11 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		return nil, fail("kind", "", errors.New("is required"))
 	}
 	for k := range m {
-		if !contains(resourceKeys, k) {
+		if !slices.Contains(resourceKeys, k) {
 			return nil, fail(k, "", unknownKey("resource key", k, resourceKeys))
 		}
 	}
-	if !contains(SupportedKinds, kind) {
+	if !slices.Contains(SupportedKinds, kind) {
 		return nil, fail("kind", "", fmt.Errorf("unsupported kind %q; supported kinds: %s", kind, strings.Join(SupportedKinds, ", ")))
 	}
 	sel, _ := m["selector"].(map[string]any)
@@ -460,7 +461,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	port, _ := m["port"].(map[string]any)
 	for k := range port {
-		if !contains(portKeys, k) {
+		if !slices.Contains(portKeys, k) {
 			return nil, fail("port."+k, "", unknownKey("port key", k, portKeys))
 		}
 	}
@@ -479,7 +480,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		return nil, fail("port.entity.mappings", "", errors.New("is required: {identifier, blueprint, title, properties, relations}"))
 	}
 	for k := range mp {
-		if !contains(mappingKeys, k) {
+		if !slices.Contains(mappingKeys, k) {
 			return nil, fail(base+k, "", unknownKey("mapping field", k, mappingKeys))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -192,13 +193,13 @@ func (r *Resource) parseSelector(gen Generation, warn func(string)) *selectorErr
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			return &selectorError{"selector." + k, unknownKey("option for kind "+r.Kind, k, known)}
 		}
 		if why, ok := ignoredOptions[k]; ok {
 			warn(fmt.Sprintf("selector.%s is accepted but has no effect: %s", k, why))
 		}
-		if contains(inheritedOnly[r.Kind], k) {
+		if slices.Contains(inheritedOnly[r.Kind], k) {
 			warn(fmt.Sprintf("selector.%s has no effect on kind %s (Ocean ignores it there too)", k, r.Kind))
 		}
 	}
@@ -234,7 +235,7 @@ func (r *Resource) parseSelector(gen Generation, warn func(string)) *selectorErr
 			e = errors.New("must be a non-empty list of opened, closed, locked, merged")
 		}
 		for _, st := range list {
-			if e == nil && !contains([]string{"opened", "closed", "locked", "merged"}, st) {
+			if e == nil && !slices.Contains([]string{"opened", "closed", "locked", "merged"}, st) {
 				e = fmt.Errorf("unknown state %q; use opened, closed, locked or merged", st)
 			}
 		}
@@ -290,7 +291,7 @@ func (r *Resource) parseSelector(gen Generation, warn func(string)) *selectorErr
 	}
 	if v, ok := get("issueType"); ok && v != nil {
 		t, e := pyString(v)
-		if e == nil && !contains([]string{"issue", "incident", "test_case", "task"}, t) {
+		if e == nil && !slices.Contains([]string{"issue", "incident", "test_case", "task"}, t) {
 			e = fmt.Errorf("must be issue, incident, test_case or task, got %q", t)
 		}
 		fail("issueType", e)
@@ -473,7 +474,7 @@ func (r *Resource) parseFilesAndFolders(gen Generation) *selectorError {
 		}
 		known := []string{"path", "repos", "skipParsing", "searchStrategy"}
 		for k := range f {
-			if !contains(known, k) {
+			if !slices.Contains(known, k) {
 				return &selectorError{"selector.files." + k, unknownKey("files option", k, known)}
 			}
 		}
@@ -521,7 +522,7 @@ func (r *Resource) parseFilesAndFolders(gen Generation) *selectorError {
 			field := fmt.Sprintf("selector.folders[%d]", i)
 			m, _ := x.(map[string]any)
 			for k := range m {
-				if !contains([]string{"path", "repos", "branch"}, k) {
+				if !slices.Contains([]string{"path", "repos", "branch"}, k) {
 					return &selectorError{field + "." + k, unknownKey("folders option", k, []string{"path", "repos", "branch"})}
 				}
 			}
@@ -616,7 +617,7 @@ func (r *Resource) parseAgents() *selectorError {
 				return &selectorError{"selector.providers", err}
 			}
 			for _, p := range list {
-				if !contains(PluginProviders, p) {
+				if !slices.Contains(PluginProviders, p) {
 					return &selectorError{"selector.providers", unknownKey("provider", p, PluginProviders)}
 				}
 			}
@@ -631,15 +632,6 @@ func (r *Resource) parseAgents() *selectorError {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unknownKey is the error for a key nobody knows, with the closest known
