@@ -52,6 +52,14 @@ type Worker struct {
 	notify chan struct{}
 }
 
+// metrics are the worker's collectors (metrics.Discard without any).
+func (w *Worker) metrics() *metrics.Metrics {
+	if w.Metrics == nil {
+		return metrics.Discard()
+	}
+	return w.Metrics
+}
+
 func (w *Worker) init() {
 	w.once.Do(func() {
 		w.notify = make(chan struct{}, 1)
@@ -202,9 +210,7 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		if dead {
 			next = "dead"
 		}
-		if w.Metrics != nil {
-			w.Metrics.EventsFailed.WithLabelValues(ev.Type, next).Inc()
-		}
+		w.metrics().EventsFailed.WithLabelValues(ev.Type, next).Inc()
 		if rerr != nil {
 			log.Error("event failed and could not be rescheduled; its lease will expire", "error", err, "reschedule_error", rerr)
 			return
@@ -228,10 +234,8 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		}
 		return
 	}
-	if w.Metrics != nil {
-		w.Metrics.EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
-		w.Metrics.EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
-	}
+	w.metrics().EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
+	w.metrics().EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
 	switch res.Outcome {
 	case Applied:
 		n := len(res.Changes.Deletes)

@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -68,6 +69,14 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 	}
 	return m
 }
+
+// discard is Discard's collectors, made once.
+var discard = sync.OnceValue(func() *Metrics { return New(func() float64 { return 0 }, nil) })
+
+// Discard returns collectors no registry serves: what a component without
+// metrics (a test, the CLI's one-off work) counts into, so it never checks
+// for missing metrics where it counts.
+func Discard() *Metrics { return discard() }
 
 // CountCoalesced exposes how many GitLab fetches events did not make
 // because an answer fetched after they arrived stood for theirs

@@ -141,10 +141,16 @@ type warnState struct {
 // maxWarnKeys bounds the memory refusal logging may take.
 const maxWarnKeys = 1024
 
-func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
-	if rc.Metrics != nil {
-		rc.Metrics.EventsRejected.WithLabelValues(reason).Inc()
+// metrics are the receiver's collectors (metrics.Discard without any).
+func (rc *Receiver) metrics() *metrics.Metrics {
+	if rc.Metrics == nil {
+		return metrics.Discard()
 	}
+	return rc.Metrics
+}
+
+func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
+	rc.metrics().EventsRejected.WithLabelValues(reason).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
@@ -240,9 +246,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case Handled[event]:
 	case Known[event]:
-		if rc.Metrics != nil {
-			rc.Metrics.EventsRejected.WithLabelValues("not_handled").Inc()
-		}
+		rc.metrics().EventsRejected.WithLabelValues("not_handled").Inc()
 		log.Info("webhook: event type not handled; acknowledged", "event", event)
 		reply(w, http.StatusOK, "ignored")
 		return
@@ -266,15 +270,11 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if dup {
-		if rc.Metrics != nil {
-			rc.Metrics.EventsRejected.WithLabelValues("duplicate").Inc()
-		}
+		rc.metrics().EventsRejected.WithLabelValues("duplicate").Inc()
 		reply(w, http.StatusOK, "duplicate")
 		return
 	}
-	if rc.Metrics != nil {
-		rc.Metrics.EventsReceived.WithLabelValues(event).Inc()
-	}
+	rc.metrics().EventsReceived.WithLabelValues(event).Inc()
 	if rc.Notify != nil {
 		rc.Notify()
 	}
