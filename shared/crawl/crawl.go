@@ -339,10 +339,19 @@ func (c *Counts) filterBy(keep func(map[string]any) bool, fn func(gitlab.Page) e
 	}
 }
 
+// deletionFields are the fields in which GitLab marks an object scheduled
+// for deletion.
+var deletionFields = []string{"marked_for_deletion_on", "marked_for_deletion_at"}
+
 // pendingDeletion reports objects GitLab has scheduled for deletion; they
 // are on their way out and are not synced.
 func pendingDeletion(o map[string]any) bool {
-	return o["marked_for_deletion_on"] != nil || o["marked_for_deletion_at"] != nil
+	for _, f := range deletionFields {
+		if o[f] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func num(v any) float64 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -59,7 +60,7 @@ func (r *projectRefs) load(ctx context.Context, s *Source) error {
 	// Only the fields the refs keep, and those the listing's filter reads,
 	// are decoded: pages of whole projects would be most of what a
 	// resync holds while this listing and the project kind's run.
-	fields := append(append([]string(nil), refFields...), "marked_for_deletion_on", "marked_for_deletion_at")
+	fields := slices.Concat(refFields, deletionFields)
 	_, err := s.Projects(gitlab.WithFields(ctx, fields...), func(p gitlab.Page) error {
 		for _, pr := range p.Items {
 			ref := ProjectRef(pr)
