@@ -206,7 +206,7 @@ func (r *repoPush) declared(ctx context.Context, file, ref string) ([]*catalog.E
 	}
 	var out []*catalog.Entity
 	for _, d := range decl {
-		e, err := mapping.Declared(d)
+		e, err := r.p.Mapping.Declared(d)
 		if err != nil {
 			return nil, err
 		}

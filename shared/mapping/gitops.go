@@ -8,8 +8,9 @@ import (
 
 // Declared turns an entity declared in a GitOps spec file into a catalog
 // entity; the file states identifier, blueprint, title, properties and
-// relations itself.
-func Declared(obj map[string]any) (*catalog.Entity, error) {
+// relations itself, and the mapping whether writing it merges
+// (enableMergeEntity), as for mapped entities.
+func (c *Config) Declared(obj map[string]any) (*catalog.Entity, error) {
 	file, _ := obj["__specFile"].(string)
 	proj, _ := obj["__project"].(map[string]any)
 	where := fmt.Sprintf("gitops: %v/%s", proj["path_with_namespace"], file)
@@ -18,7 +19,7 @@ func Declared(obj map[string]any) (*catalog.Entity, error) {
 	if id == "" || bp == "" {
 		return nil, fmt.Errorf("%s: every entity needs a string identifier and blueprint", where)
 	}
-	e := &catalog.Entity{Identifier: id, Blueprint: bp, Properties: map[string]any{}, Relations: map[string]any{}}
+	e := &catalog.Entity{Identifier: id, Blueprint: bp, Properties: map[string]any{}, Relations: map[string]any{}, Replace: !c.EnableMergeEntity}
 	e.Title, _ = obj["title"].(string)
 	e.Icon, _ = obj["icon"].(string)
 	e.Team, _ = obj["team"].(string)

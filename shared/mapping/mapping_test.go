@@ -331,3 +331,27 @@ resources:
 		t.Fatalf("nested value: %v", err)
 	}
 }
+
+// A GitOps spec file's entities are written the way the mapping writes
+// its own: merged by default, replacing with enableMergeEntity: false.
+func TestDeclaredFollowsEnableMergeEntity(t *testing.T) {
+	spec := map[string]any{"identifier": "svc", "blueprint": "service", "title": "Svc",
+		"properties": map[string]any{"tier": 1.0}, "__specFile": "port.yml",
+		"__project": map[string]any{"path_with_namespace": "acme/svc"}}
+	for doc, replace := range map[string]bool{
+		"resources: []\nspecPath: port.yml\n":                          false,
+		"enableMergeEntity: false\nresources: []\nspecPath: port.yml\n": true,
+	} {
+		c, err := ParseWith([]byte(doc), ParseOptions{Generation: OceanV2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := c.Declared(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Replace != replace || e.Identifier != "svc" || e.Properties["tier"] != 1.0 {
+			t.Fatalf("%q: declared %+v, want Replace %v", doc, *e, replace)
+		}
+	}
+}

@@ -164,13 +164,12 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 		it := mapped{}
 		it.id, it.hasID = objectID(obj)
 		if k.ks.Kind == mapping.GitOpsKind {
-			e, err := mapping.Declared(obj)
+			e, err := k.opts.Mapping.Declared(obj)
 			if err != nil {
 				k.addErr(err)
 				continue
 			}
 			e.Version, e.Project = version, crawl.ObjectProject(crawl.KindGitOps, obj)
-			e.Replace = !k.opts.Mapping.EnableMergeEntity
 			it.ents = append(it.ents, e)
 			items = append(items, it)
 			continue
