@@ -339,7 +339,7 @@ func TestDeclaredFollowsEnableMergeEntity(t *testing.T) {
 		"properties": map[string]any{"tier": 1.0}, "__specFile": "port.yml",
 		"__project": map[string]any{"path_with_namespace": "acme/svc"}}
 	for doc, replace := range map[string]bool{
-		"resources: []\nspecPath: port.yml\n":                          false,
+		"resources: []\nspecPath: port.yml\n":                           false,
 		"enableMergeEntity: false\nresources: []\nspecPath: port.yml\n": true,
 	} {
 		c, err := ParseWith([]byte(doc), ParseOptions{Generation: OceanV2})
