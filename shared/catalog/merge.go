@@ -91,10 +91,10 @@ func Encode(e *Entity) (Encoded, error) {
 // Decode fills e's properties and relations from a store's JSON.
 func Decode(e *Entity, props, rels []byte) error {
 	if err := json.Unmarshal(props, &e.Properties); err != nil {
-		return fmt.Errorf("%s/%s: stored properties: %w", e.Blueprint, e.Identifier, err)
+		return fmt.Errorf("%s/%s: properties: %w", e.Blueprint, e.Identifier, err)
 	}
 	if err := json.Unmarshal(rels, &e.Relations); err != nil {
-		return fmt.Errorf("%s/%s: stored relations: %w", e.Blueprint, e.Identifier, err)
+		return fmt.Errorf("%s/%s: relations: %w", e.Blueprint, e.Identifier, err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -225,12 +224,12 @@ func mergeStored(ctx context.Context, tx pgx.Tx, rows []row, idx []int) error {
 	prev := map[catalog.Key]*catalog.Entity{}
 	for q.Next() {
 		p := &catalog.Entity{}
-		var props, rels string
+		var props, rels []byte
 		if err := q.Scan(&p.Blueprint, &p.Identifier, &p.Title, &p.Team, &p.Icon, &props, &rels, &p.Version); err != nil {
 			q.Close()
 			return err
 		}
-		if err := catalog.Decode(p, []byte(props), []byte(rels)); err != nil {
+		if err := catalog.Decode(p, props, rels); err != nil {
 			q.Close()
 			return err
 		}
@@ -354,11 +353,8 @@ func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Ent
 		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
 			return fmt.Errorf("catalog: list: %w", err)
 		}
-		if err := json.Unmarshal(props, &e.Properties); err != nil {
-			return fmt.Errorf("catalog: list %s/%s: properties: %w", e.Blueprint, e.Identifier, err)
-		}
-		if err := json.Unmarshal(rels, &e.Relations); err != nil {
-			return fmt.Errorf("catalog: list %s/%s: relations: %w", e.Blueprint, e.Identifier, err)
+		if err := catalog.Decode(e, props, rels); err != nil {
+			return fmt.Errorf("catalog: list %w", err)
 		}
 		if err := fn(e); err != nil {
 			return err

@@ -6,7 +6,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -323,12 +322,12 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 		if err == nil && !e.Replace && old != enc.Hash {
 			// Merged with the stored entity, as Port does (catalog.MergeVersions).
 			prev := &catalog.Entity{Blueprint: e.Blueprint, Identifier: e.Identifier, Version: oldVersion}
-			var props, rels string
+			var props, rels []byte
 			if err := tx.QueryRowContext(ctx, `SELECT title, team, icon, properties, relations FROM entities WHERE blueprint = ? AND identifier = ?`,
 				e.Blueprint, e.Identifier).Scan(&prev.Title, &prev.Team, &prev.Icon, &props, &rels); err != nil {
 				return fail(e, err)
 			}
-			if err := catalog.Decode(prev, []byte(props), []byte(rels)); err != nil {
+			if err := catalog.Decode(prev, props, rels); err != nil {
 				return fail(e, err)
 			}
 			e = catalog.MergeVersions(prev, e)
@@ -419,11 +418,8 @@ func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Ent
 		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
 			return fmt.Errorf("catalog: list: %w", err)
 		}
-		if err := json.Unmarshal(props, &e.Properties); err != nil {
-			return fmt.Errorf("catalog: list %s/%s: properties: %w", e.Blueprint, e.Identifier, err)
-		}
-		if err := json.Unmarshal(rels, &e.Relations); err != nil {
-			return fmt.Errorf("catalog: list %s/%s: relations: %w", e.Blueprint, e.Identifier, err)
+		if err := catalog.Decode(e, props, rels); err != nil {
+			return fmt.Errorf("catalog: list %w", err)
 		}
 		if err := fn(e); err != nil {
 			return err
