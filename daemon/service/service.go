@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -20,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/semaphore"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
@@ -66,19 +65,6 @@ type Options struct {
 	Client gitlab.Options
 	// DrainTimeout bounds the time shutdown waits for in-flight work.
 	DrainTimeout time.Duration
-}
-
-// databaseDown reports errors of a database that is unreachable, starting
-// or shutting down (connection failures, SQLSTATE classes 08 and 57), as
-// opposed to errors that waiting does not mend.
-func databaseDown(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")
-	}
-	var ce *pgconn.ConnectError
-	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 // databaseWait bounds how long glsyncd run waits at start-up for a
@@ -244,7 +230,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		return store, nil
 	}
 	store, err := prepare()
-	for wait := time.Now().Add(databaseWait); err != nil && opts.Config.UsesPostgres() && databaseDown(err) && time.Now().Before(wait) && ctx.Err() == nil; {
+	for wait := time.Now().Add(databaseWait); err != nil && opts.Config.UsesPostgres() && pgstore.Unavailable(err) && time.Now().Before(wait) && ctx.Err() == nil; {
 		s.log.Warn("database not reachable yet; trying again", "error", err)
 		time.Sleep(time.Second)
 		store, err = prepare()

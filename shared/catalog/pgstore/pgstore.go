@@ -12,8 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -238,6 +241,20 @@ func (s *Store) tx(ctx context.Context, what string, fn func(pgx.Tx) error) erro
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// Unavailable reports errors of a database that is unreachable, starting
+// or shutting down (connection failures, SQLSTATE classes 08 and 57), as
+// opposed to errors that waiting does not mend: a caller may wait for the
+// database and try again.
+func Unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 func nowRFC() string { return time.Now().UTC().Format(time.RFC3339Nano) }
