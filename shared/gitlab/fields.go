@@ -10,7 +10,7 @@ import (
 // Listings whose caller needs a few fields of each object.
 //
 // A project as GitLab lists it is about a hundred fields (namespace,
-// links, permissions, settings): decoded as Go maps, about 10 KB. A
+// links, permissions, settings): decoded as Go maps, about 4 KB. A
 // listing that only needs to know which projects exist and when they were
 // last active (the per-project kinds' shared listing) would hold pages of
 // these while its consumer works. Under WithFields, listings decode only
