@@ -666,7 +666,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, params url.Values,
 	for range max(1, c.InFlightLimit()) {
 		wg.Go(func() {
 			for {
-				if h.admit(ctx) != nil {
+				if h.admit() != nil {
 					return
 				}
 				p := next.Add(1)

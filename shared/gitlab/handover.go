@@ -84,14 +84,15 @@ func newHandover(ctx context.Context, limit func() int) *handover {
 	return h
 }
 
-// admit waits until the listing may send one more request (or ctx ends),
-// and counts it outstanding: the caller then either hands a page over
-// with deliver or gives the slot back with release.
-func (h *handover) admit(ctx context.Context) error {
+// admit waits until the listing may send one more request (or the
+// listing's context ends, which wakes it), and counts it outstanding: the
+// caller then either hands a page over with deliver or gives the slot
+// back with release.
+func (h *handover) admit() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := h.ctx.Err(); err != nil {
 			if h.budget != nil {
 				delete(h.budget.waiters, h)
 			}

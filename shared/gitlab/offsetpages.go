@@ -46,7 +46,7 @@ func (c *Client) offsetUncounted(ctx context.Context, path string, q url.Values,
 	ahead := func() int64 { return int64(math.Max(1, math.Floor(offsetWaste*float64(known)))) }
 	work := func() {
 		for {
-			if h.admit(ctx) != nil {
+			if h.admit() != nil {
 				return
 			}
 			mu.Lock()

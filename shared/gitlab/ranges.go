@@ -184,7 +184,7 @@ func id(o map[string]any) int64 { v, _ := o["id"].(float64); return int64(v) }
 // the answer in, until every gap is closed.
 func (l *rangeLister) work(ctx context.Context, cancel context.CancelFunc) {
 	for {
-		if l.hand.admit(ctx) != nil {
+		if l.hand.admit() != nil {
 			l.cond.Broadcast()
 			return
 		}
