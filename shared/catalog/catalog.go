@@ -156,6 +156,13 @@ type Queue interface {
 	// Retry releases an event to be tried again at a later time; after
 	// maxAttempts it moves to the dead-letter table instead.
 	Retry(ctx context.Context, ev *Event, reason string, at time.Time, maxAttempts int) (dead bool, err error)
+	// CompletePart applies the changes of the parts of an event that
+	// succeeded and, in the same transaction, reschedules the event as
+	// Retry does with body rest (what is left to do): a push whose
+	// repository part failed still writes its project, and the event keeps
+	// its place in its object's order. The delivery counts as applied only
+	// when the rest completes.
+	CompletePart(ctx context.Context, ev *Event, c Changes, rest []byte, reason string, at time.Time, maxAttempts int) (dead bool, err error)
 	// Depth returns the number of queued events.
 	Depth(ctx context.Context) (int, error)
 }

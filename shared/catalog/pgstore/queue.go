@@ -102,40 +102,59 @@ func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Chang
 				return err
 			}
 		}
-		for kind, ents := range c.Upserts {
-			if _, _, err := upsertTx(ctx, tx, 0, kind, ents, false); err != nil {
-				return fmt.Errorf("%s: %w", kind, err)
-			}
+		return applyTx(ctx, tx, c)
+	})
+}
+
+// applyTx writes an event's changes: upserts, then deletions unless the
+// entity was re-created after the deletion was reported.
+func applyTx(ctx context.Context, tx pgx.Tx, c catalog.Changes) error {
+	for kind, ents := range c.Upserts {
+		if _, _, err := upsertTx(ctx, tx, 0, kind, ents, false); err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
 		}
-		if len(c.Deletes) == 0 {
-			return nil
-		}
-		keys := make([]catalog.Key, len(c.Deletes))
-		for i, d := range c.Deletes {
-			keys[i] = d.Key
-		}
-		if err := lockKeys(ctx, tx, keys); err != nil {
+	}
+	if len(c.Deletes) == 0 {
+		return nil
+	}
+	keys := make([]catalog.Key, len(c.Deletes))
+	for i, d := range c.Deletes {
+		keys[i] = d.Key
+	}
+	if err := lockKeys(ctx, tx, keys); err != nil {
+		return err
+	}
+	for _, d := range c.Deletes {
+		// Not when re-created after the deletion was reported.
+		if _, err := tx.Exec(ctx, `DELETE FROM entities WHERE blueprint = $1 AND identifier = $2 AND version <= $3`, d.Blueprint, d.Identifier, d.Version); err != nil {
 			return err
 		}
-		for _, d := range c.Deletes {
-			// Not when re-created after the deletion was reported.
-			if _, err := tx.Exec(ctx, `DELETE FROM entities WHERE blueprint = $1 AND identifier = $2 AND version <= $3`, d.Blueprint, d.Identifier, d.Version); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO tombstones(blueprint, identifier, version) VALUES($1,$2,$3)
-				ON CONFLICT(blueprint, identifier) DO UPDATE SET version = GREATEST(tombstones.version, excluded.version)`, d.Blueprint, d.Identifier, d.Version); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, `INSERT INTO tombstones(blueprint, identifier, version) VALUES($1,$2,$3)
+			ON CONFLICT(blueprint, identifier) DO UPDATE SET version = GREATEST(tombstones.version, excluded.version)`, d.Blueprint, d.Identifier, d.Version); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Retry schedules the event again, or moves it to dead_events after
 // maxAttempts.
 func (s *Store) Retry(ctx context.Context, ev *catalog.Event, reason string, at time.Time, maxAttempts int) (bool, error) {
+	return s.reschedule(ctx, "retry", ev, nil, nil, reason, at, maxAttempts)
+}
+
+// CompletePart applies the changes of the parts of the event that
+// succeeded and reschedules the rest (body rest) as Retry does, in one
+// transaction, only while the claim's lease holds.
+func (s *Store) CompletePart(ctx context.Context, ev *catalog.Event, c catalog.Changes, rest []byte, reason string, at time.Time, maxAttempts int) (bool, error) {
+	return s.reschedule(ctx, "complete part", ev, &c, rest, reason, at, maxAttempts)
+}
+
+// reschedule is Retry, and CompletePart when c is set: the event keeps
+// its place in its object's order with body rest.
+func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, c *catalog.Changes, rest []byte, reason string, at time.Time, maxAttempts int) (bool, error) {
 	dead := false
-	err := s.tx(ctx, fmt.Sprintf("queue: retry %d", ev.ID), func(tx pgx.Tx) error {
+	err := s.tx(ctx, fmt.Sprintf("queue: %s %d", what, ev.ID), func(tx pgx.Tx) error {
 		var attempts int
 		err := tx.QueryRow(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = $1, lease_ns = 0, lease_owner = 0, last_error = $2
 			WHERE id = $3 AND lease_ns = $4 AND lease_owner = $5 RETURNING attempts`, at.UnixNano(), reason, ev.ID, ev.Lease, s.instance).Scan(&attempts)
@@ -144,6 +163,14 @@ func (s *Store) Retry(ctx context.Context, ev *catalog.Event, reason string, at 
 		}
 		if err != nil {
 			return err
+		}
+		if c != nil {
+			if _, err := tx.Exec(ctx, `UPDATE events SET body = $1 WHERE id = $2`, rest, ev.ID); err != nil {
+				return err
+			}
+			if err := applyTx(ctx, tx, *c); err != nil {
+				return err
+			}
 		}
 		dead = attempts >= maxAttempts
 		if !dead {

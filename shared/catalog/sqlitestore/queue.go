@@ -118,27 +118,8 @@ func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Chang
 			return fmt.Errorf("queue: complete %d: %w", id, err)
 		}
 	}
-	for kind, ents := range c.Upserts {
-		if _, err := upsertTx(ctx, tx, 0, kind, ents); err != nil {
-			return fmt.Errorf("queue: complete %d: %w", id, err)
-		}
-	}
-	for _, d := range c.Deletes {
-		var v int64
-		err := tx.QueryRowContext(ctx, `SELECT version FROM entities WHERE blueprint = ? AND identifier = ?`, d.Blueprint, d.Identifier).Scan(&v)
-		if err != nil && err != sql.ErrNoRows {
-			return fmt.Errorf("queue: complete %d: %w", id, err)
-		}
-		if err == nil && v > d.Version {
-			continue // re-created after the deletion was reported
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM entities WHERE blueprint = ? AND identifier = ?`, d.Blueprint, d.Identifier); err != nil {
-			return fmt.Errorf("queue: complete %d: %w", id, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones(blueprint, identifier, version) VALUES(?,?,?)
-			ON CONFLICT(blueprint, identifier) DO UPDATE SET version = MAX(version, excluded.version)`, d.Blueprint, d.Identifier, d.Version); err != nil {
-			return fmt.Errorf("queue: complete %d: %w", id, err)
-		}
+	if err := applyTx(ctx, tx, c); err != nil {
+		return fmt.Errorf("queue: complete %d: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("queue: complete %d: commit: %w", id, err)
@@ -146,39 +127,88 @@ func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Chang
 	return nil
 }
 
+// applyTx writes an event's changes: upserts, then deletions unless the
+// entity was re-created after the deletion was reported.
+func applyTx(ctx context.Context, tx *sql.Tx, c catalog.Changes) error {
+	for kind, ents := range c.Upserts {
+		if _, err := upsertTx(ctx, tx, 0, kind, ents); err != nil {
+			return err
+		}
+	}
+	for _, d := range c.Deletes {
+		var v int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM entities WHERE blueprint = ? AND identifier = ?`, d.Blueprint, d.Identifier).Scan(&v)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if err == nil && v > d.Version {
+			continue // re-created after the deletion was reported
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM entities WHERE blueprint = ? AND identifier = ?`, d.Blueprint, d.Identifier); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones(blueprint, identifier, version) VALUES(?,?,?)
+			ON CONFLICT(blueprint, identifier) DO UPDATE SET version = MAX(version, excluded.version)`, d.Blueprint, d.Identifier, d.Version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Retry schedules the event again, or moves it to dead_events after
 // maxAttempts.
 func (s *Store) Retry(ctx context.Context, ev *catalog.Event, reason string, at time.Time, maxAttempts int) (bool, error) {
+	return s.reschedule(ctx, "retry", ev, nil, nil, reason, at, maxAttempts)
+}
+
+// CompletePart applies the changes of the parts of the event that
+// succeeded and reschedules the rest (body rest) as Retry does, in one
+// transaction.
+func (s *Store) CompletePart(ctx context.Context, ev *catalog.Event, c catalog.Changes, rest []byte, reason string, at time.Time, maxAttempts int) (bool, error) {
+	return s.reschedule(ctx, "complete part", ev, &c, rest, reason, at, maxAttempts)
+}
+
+// reschedule is Retry, and CompletePart when c is set: the event keeps
+// its place in its object's order with body rest.
+func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, c *catalog.Changes, rest []byte, reason string, at time.Time, maxAttempts int) (bool, error) {
 	id := ev.ID
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+		return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	res, err := tx.ExecContext(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = ?, lease_ns = 0, last_error = ? WHERE id = ? AND lease_ns = ?`,
 		at.UnixNano(), reason, id, ev.Lease)
 	if err != nil {
-		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+		return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return false, fmt.Errorf("queue: retry %d: %w", id, catalog.ErrLeaseLost)
+		return false, fmt.Errorf("queue: %s %d: %w", what, id, catalog.ErrLeaseLost)
+	}
+	if c != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET body = ? WHERE id = ?`, rest, id); err != nil {
+			return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
+		}
+		if err := applyTx(ctx, tx, *c); err != nil {
+			return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
+		}
 	}
 	var attempts int
 	if err := tx.QueryRowContext(ctx, `SELECT attempts FROM events WHERE id = ?`, id).Scan(&attempts); err != nil {
-		return false, fmt.Errorf("queue: retry %d: %w", id, err)
+		return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 	}
 	dead := attempts >= maxAttempts
 	if dead {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO dead_events(id, delivery, source, scope, type, object, body, received_ns, attempts, last_error)
 			SELECT id, delivery, source, scope, type, object, body, received_ns, attempts, last_error FROM events WHERE id = ?`, id); err != nil {
-			return false, fmt.Errorf("queue: retry %d: %w", id, err)
+			return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ?`, id); err != nil {
-			return false, fmt.Errorf("queue: retry %d: %w", id, err)
+			return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("queue: retry %d: commit: %w", id, err)
+		return false, fmt.Errorf("queue: %s %d: commit: %w", what, id, err)
 	}
 	return dead, nil
 }

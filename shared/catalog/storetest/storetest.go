@@ -407,6 +407,61 @@ var Cases = []Case{
 			t.Fatalf("depth %d", d)
 		}
 	}},
+	{"CompletePartWritesWhatSucceededAndKeepsTheRest", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		first := &catalog.Event{Delivery: "push-1", Type: "Push Hook", Object: "project:7", Body: []byte(`{"all":true}`), ReceivedAt: time.Now()}
+		later := &catalog.Event{Delivery: "push-2", Type: "Push Hook", Object: "project:7", Body: []byte(`{"later":true}`), ReceivedAt: time.Now()}
+		for _, ev := range []*catalog.Event{first, later} {
+			_, err := s.Enqueue(ctx, ev)
+			must(t, err)
+		}
+		got := claimOne(t, s)
+		p := ent("p", "Written by the part that succeeded")
+		p.Version = time.Now().UnixNano()
+		ch := catalog.Changes{Upserts: map[string][]*catalog.Entity{"project": {p}}}
+		dead, err := s.CompletePart(ctx, got, ch, []byte(`{"rest":true}`), "gitops: gitlab: 503", time.Now(), 10)
+		if err != nil || dead {
+			t.Fatalf("complete part: dead=%v %v", dead, err)
+		}
+		if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 1 || l[0].Title != "Written by the part that succeeded" {
+			t.Fatalf("the part that succeeded was not written: %v", l)
+		}
+		if n, _ := s.Applied(ctx, "push-1"); n != 0 {
+			t.Fatalf("a delivery with a part left is applied %d times, want 0", n)
+		}
+		// The rest keeps its place in the object's order: it comes back
+		// before the later event, with its new body and one attempt more.
+		got = claimOne(t, s)
+		if got.Delivery != "push-1" || string(got.Body) != `{"rest":true}` || got.Attempts != 1 {
+			t.Fatalf("the rest came back as %q %s attempts %d", got.Delivery, got.Body, got.Attempts)
+		}
+		if again, _ := s.Claim(ctx, 10, 0, time.Minute); len(again) != 0 {
+			t.Fatalf("a later event of the object was handed out before the rest: %v", again[0].Delivery)
+		}
+		// A lost lease commits nothing.
+		stale := *got
+		stale.Lease--
+		if _, err := s.CompletePart(ctx, &stale, catalog.Changes{Deletes: []catalog.Deletion{{Key: p.Key(), Version: time.Now().UnixNano()}}}, nil, "x", time.Now(), 10); !errors.Is(err, catalog.ErrLeaseLost) {
+			t.Fatalf("complete part under a lost lease: %v", err)
+		}
+		if l, _ := s.List(ctx, catalog.Filter{}); len(l) != 1 {
+			t.Fatal("a complete part under a lost lease deleted")
+		}
+		// A permanent failure: dead at once, with the rest as its body.
+		dead, err = s.CompletePart(ctx, got, catalog.Changes{}, []byte(`{"rest":"dead"}`), "gitops: port.yml is not YAML", time.Now(), got.Attempts+1)
+		if err != nil || !dead {
+			t.Fatalf("complete part to the dead letters: dead=%v %v", dead, err)
+		}
+		dl, err := s.ListDeadLetters(ctx, 0)
+		if err != nil || len(dl) != 1 || dl[0].Delivery != "push-1" || dl[0].LastError != "gitops: port.yml is not YAML" || dl[0].Bytes != len(`{"rest":"dead"}`) {
+			t.Fatalf("dead letters %+v %v", dl, err)
+		}
+		// The object's later event proceeds.
+		if got = claimOne(t, s); got.Delivery != "push-2" {
+			t.Fatalf("next %q", got.Delivery)
+		}
+	}},
 	{"DeadLettersListRequeueDropAndRetention", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
