@@ -77,6 +77,9 @@ type Result struct {
 	Changes catalog.Changes
 	// Detail explains OutOfScope, GitLabRefused and Unhandled outcomes.
 	Detail string
+	// Failed lists the parts of the event that failed while the others
+	// succeeded (Changes holds theirs); see parts.go.
+	Failed []PartFailure
 }
 
 // TransientError is a failure worth retrying (5xx, rate limits, network).
@@ -214,7 +217,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	for _, g := range crawl.GroupResources(withMembers) {
 		list, err := src.MembersOf(ctx, obj, g.Options)
 		if err != nil {
-			return Result{}, &TransientError{err}
+			return Result{}, classify(err)
 		}
 		o := maps.Clone(obj)
 		o["__members"] = crawl.MemberRows(g.Options, list)
@@ -225,7 +228,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	for _, g := range crawl.GroupResources(members) {
 		list, err := src.MembersOf(ctx, obj, g.Options)
 		if err != nil {
-			return Result{}, &TransientError{err}
+			return Result{}, classify(err)
 		}
 		var was []map[string]any
 		if pl.EventName == "user_remove_from_group" && pl.UserID != 0 {
@@ -257,7 +260,7 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 		return nil
 	})
 	if err != nil {
-		return Result{}, &TransientError{err}
+		return Result{}, classify(err)
 	}
 	for _, pr := range projects {
 		path, _ := pr["path_with_namespace"].(string)
@@ -272,7 +275,7 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 			}
 			o, err := owner.ProjectWithMembers(ctx, pr, g.Options)
 			if err != nil {
-				return Result{}, &TransientError{err}
+				return Result{}, classify(err)
 			}
 			if res, err = p.mapInto(ctx, res, crawl.KindProjectWithMembers, g.Resources, o, version); err != nil {
 				return Result{}, err
@@ -353,7 +356,7 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 		if objPath != "" {
 			covers, err := src.Covers(ctx, objPath)
 			if err != nil {
-				return fetched{}, &TransientError{err}
+				return fetched{}, classify(err)
 			}
 			if !covers {
 				continue
@@ -369,7 +372,7 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
 			continue
 		default:
-			return fetched{}, &TransientError{err}
+			return fetched{}, classify(err)
 		}
 	}
 	if !owners {
@@ -461,7 +464,7 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 	for _, g := range crawl.GroupResources(resources) {
 		o, err := src.ProjectWithMembers(ctx, obj, g.Options)
 		if err != nil {
-			return Result{}, &TransientError{err}
+			return Result{}, classify(err)
 		}
 		if res, err = p.mapInto(ctx, res, crawl.KindProjectWithMembers, g.Resources, o, version); err != nil {
 			return Result{}, err
@@ -530,7 +533,7 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 		obj = nil
 		_, at, err := p.get(ctx, sc.owner, "projects/"+strconv.FormatInt(id, 10), &obj)
 		if err != nil {
-			return Result{}, nil, &TransientError{err}
+			return Result{}, nil, classify(err)
 		}
 		version = at.UnixNano()
 	}
@@ -554,7 +557,7 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 		o := maps.Clone(obj) // Enrich adds top-level fields only
 		if src != nil {
 			if err := src.Enrich(ctx, o, g.Options); err != nil {
-				return Result{}, nil, &TransientError{err}
+				return Result{}, nil, classify(err)
 			}
 		}
 		before := len(res.Changes.Upserts[crawl.KindProject])
@@ -567,7 +570,7 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 		for _, e := range res.Changes.Upserts[crawl.KindProject][before:] {
 			if crawl.Has(e) {
 				if err := refs.Resolve(ctx, src, o, e, g.Options.Generation); err != nil {
-					return Result{}, nil, &TransientError{err}
+					return Result{}, nil, classify(err)
 				}
 			}
 		}

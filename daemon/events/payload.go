@@ -9,9 +9,13 @@ import (
 
 // payload holds the routing fields of GitLab's payloads.
 type payload struct {
-	ObjectKind string `json:"object_kind"`
-	EventName  string `json:"event_name"`
-	ProjectID  int64  `json:"project_id"`
+	// RetryParts is not GitLab's: when glsync reschedules the parts of an
+	// event that failed, it adds the names of those parts (see parts.go)
+	// to the body it keeps, and only they are applied again.
+	RetryParts []string `json:"glsync_retry_parts"`
+	ObjectKind string   `json:"object_kind"`
+	EventName  string   `json:"event_name"`
+	ProjectID  int64    `json:"project_id"`
 	Project    struct {
 		ID                int64  `json:"id"`
 		PathWithNamespace string `json:"path_with_namespace"`

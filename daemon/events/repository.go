@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,46 +24,61 @@ import (
 // content comes from the branch, so a late event never writes an older
 // version.
 
-// push handles a push or tag push: the project, then the repository
-// kinds the mapping has.
+// push handles a push or tag push: the project, then each repository
+// kind the mapping has, each a part of its own (see parts.go): a part
+// that fails is reported in Result.Failed with the changes of the parts
+// that succeeded, so the project is written although a repository read
+// failed, and only the failed part is tried again.
 func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
-	res, project, err := p.projectObj(ctx, projectID(pl), projectPath(pl), "")
-	if err != nil || res.Outcome != Applied && res.Outcome != NotMapped {
-		return res, err
+	var res Result
+	var project map[string]any
+	if pl.retries(partProject) {
+		var err error
+		res, project, err = p.projectObj(ctx, projectID(pl), projectPath(pl), "")
+		if err != nil || res.Outcome != Applied && res.Outcome != NotMapped {
+			return res, err
+		}
 	}
-	m := p.Mapping
-	if len(m.SpecPaths) == 0 && len(m.ResourcesFor(crawl.KindFile)) == 0 && len(m.ResourcesFor(crawl.KindFolder)) == 0 &&
-		len(m.ResourcesFor(crawl.KindBranch)) == 0 && len(m.ResourcesFor(crawl.KindTag)) == 0 &&
-		len(m.ResourcesFor(crawl.KindSkill)) == 0 && len(m.ResourcesFor(crawl.KindPlugin)) == 0 {
+	var steps []repoStep
+	r := &repoPush{p: p, pl: pl, trees: map[string]treeRead{}}
+	if branch, ok := strings.CutPrefix(pl.Ref, "refs/heads/"); ok {
+		r.branch = branch
+		steps = []repoStep{{partGitOps, r.gitops}, {partFile, r.files}, {partFolder, r.folders}, {partBranch, r.branchEntity}, {partSkill, r.skills}, {partPlugin, r.plugins}}
+	} else if tag, ok := strings.CutPrefix(pl.Ref, "refs/tags/"); ok {
+		steps = []repoStep{{partTag, func(ctx context.Context, res Result) (Result, error) { return r.tagEntity(ctx, res, tag) }}}
+	}
+	steps = slices.DeleteFunc(steps, func(s repoStep) bool { return !pl.retries(s.part) || !p.needs(s.part) })
+	if len(steps) == 0 {
 		return res, nil
 	}
 	src := p.owner(ctx, projectPath(pl))
 	if src == nil {
 		return res, nil
 	}
-	if project == nil { // not mapped as a project: not read yet
+	if project == nil { // not mapped as a project, or not retried: not read yet
 		if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
-			return Result{}, &TransientError{err}
+			return Result{}, classify(err)
 		}
 	}
 	if res.Changes.Upserts == nil {
 		res.Changes.Upserts = map[string][]*catalog.Entity{}
 	}
-	before := changes(res)
-	r := &repoPush{p: p, src: src, pl: pl, project: project, repo: crawl.ProjectRef(project), version: p.now().UnixNano(),
-		trees: map[string][]map[string]any{}}
+	r.src, r.project, r.repo, r.version = src, project, crawl.ProjectRef(project), p.now().UnixNano()
 	r.def, _ = project["default_branch"].(string)
-	if branch, ok := strings.CutPrefix(pl.Ref, "refs/heads/"); ok {
-		r.branch = branch
-		for _, step := range []func(context.Context, Result) (Result, error){r.gitops, r.files, r.folders, r.branchEntity, r.skills, r.plugins} {
-			if res, err = step(ctx, res); err != nil {
-				return Result{}, err
-			}
+	before := changes(res)
+	for _, step := range steps {
+		next, err := step.run(ctx, res)
+		if errors.Is(err, errRefGone) {
+			// Gone since the push (a branch deleted right after it):
+			// what it produced is left to the push that deleted it.
+			continue
 		}
-	} else if tag, ok := strings.CutPrefix(pl.Ref, "refs/tags/"); ok {
-		if res, err = r.tagEntity(ctx, res, tag); err != nil {
-			return Result{}, err
+		if err != nil {
+			// The part's own changes are dropped with it; the others stand.
+			res.Failed = append(res.Failed, PartFailure{Part: step.part, Err: classify(err)})
+			continue
 		}
+		res = next
 	}
 	if changes(res) > before {
 		res.Outcome = Applied
@@ -89,21 +106,37 @@ type repoPush struct {
 	version int64
 	// trees are the repository trees read for this push, by ref: the
 	// changed paths and the folders share them.
-	trees map[string][]map[string]any
+	trees map[string]treeRead
 }
 
-// tree lists the repository tree at ref once per push.
+// treeRead is one tree listing's outcome, kept so that a ref that is gone
+// is asked for once.
+type treeRead struct {
+	entries []map[string]any
+	err     error
+}
+
+// errRefGone is what reading the pushed ref fails with when GitLab no
+// longer has it (a branch deleted right after the push): what the ref
+// produced is left to the push that deleted it.
+var errRefGone = errors.New("the ref is gone")
+
+// tree lists the repository tree at ref once per push; errRefGone when
+// GitLab answers 404 for the ref.
 func (r *repoPush) tree(ctx context.Context, ref string) ([]map[string]any, error) {
 	if t, ok := r.trees[ref]; ok {
-		return t, nil
+		return t.entries, t.err
 	}
 	id, _ := r.project["id"].(float64)
 	entries, _, err := r.src.Tree(ctx, int64(id), ref)
-	if err != nil {
-		return nil, &TransientError{err}
+	switch {
+	case gone(err):
+		err = fmt.Errorf("tree of %s: %w", ref, errRefGone)
+	case err != nil:
+		return nil, classify(err)
 	}
-	r.trees[ref] = entries
-	return entries, nil
+	r.trees[ref] = treeRead{entries, err}
+	return entries, err
 }
 
 func zeroSHA(sha string) bool { return strings.Trim(sha, "0") == "" }
@@ -185,6 +218,11 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 			continue
 		}
 		was, err := r.declared(ctx, f, r.pl.Before)
+		if err != nil && !transient(err) {
+			// The file as it was did not parse, so it produced nothing:
+			// nothing of it to delete.
+			was, err = nil, nil
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -202,7 +240,7 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 func (r *repoPush) declared(ctx context.Context, file, ref string) ([]*catalog.Entity, error) {
 	decl, err := r.src.ReadSpec(ctx, r.project, file, ref)
 	if err != nil {
-		return nil, &TransientError{err}
+		return nil, classify(err)
 	}
 	var out []*catalog.Entity
 	for _, d := range decl {
@@ -231,12 +269,12 @@ func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
 		for f := range touched {
 			now, err := r.src.FileObjects(ctx, r.repo, f, r.branch, fo)
 			if err != nil {
-				return Result{}, &TransientError{err}
+				return Result{}, classify(err)
 			}
 			var was []map[string]any
 			if !r.created() {
 				if was, err = r.src.FileObjects(ctx, r.repo, f, r.pl.Before, fo); err != nil {
-					return Result{}, &TransientError{err}
+					return Result{}, classify(err)
 				}
 			}
 			if res, err = r.diff(ctx, res, crawl.KindFile, g.Resources, now, was); err != nil {
@@ -322,22 +360,32 @@ func (r *repoPush) tagEntity(ctx context.Context, res Result, tag string) (Resul
 // refEntity maps a branch or tag as GitLab serves it now, or, when the
 // push deleted it, deletes the entities its name identifies.
 func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resources []*mapping.Resource, sub, name string) (Result, error) {
-	info := crawl.ProjectInfo(r.project)
 	if r.deleted() {
-		obj := map[string]any{"name": name, "__project": info}
-		for _, rs := range resources {
-			if k, err := rs.Identify(ctx, obj); err == nil {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: r.version})
-			}
-		}
-		return res, nil
+		return r.deleteRef(ctx, res, resources, name), nil
 	}
 	var obj map[string]any
-	if _, err := r.src.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%v/%s", r.project["id"], sub), nil, &obj); err != nil {
-		return Result{}, &TransientError{err}
+	_, err := r.src.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%v/%s", r.project["id"], sub), nil, &obj)
+	if gone(err) {
+		// Deleted since the push: its entity goes, as on the push that
+		// deleted it.
+		return r.deleteRef(ctx, res, resources, name), nil
 	}
-	obj["__project"] = info
+	if err != nil {
+		return Result{}, classify(err)
+	}
+	obj["__project"] = crawl.ProjectInfo(r.project)
 	return r.p.mapInto(ctx, res, kind, resources, obj, r.version)
+}
+
+// deleteRef deletes the entities a branch or tag name identifies.
+func (r *repoPush) deleteRef(ctx context.Context, res Result, resources []*mapping.Resource, name string) Result {
+	obj := map[string]any{"name": name, "__project": crawl.ProjectInfo(r.project)}
+	for _, rs := range resources {
+		if k, err := rs.Identify(ctx, obj); err == nil {
+			res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: r.version})
+		}
+	}
+	return res
 }
 
 // skills re-reads the SKILL.md files the push touched on the default
@@ -367,12 +415,12 @@ func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
 			}
 			now, err := read(r.branch)
 			if err != nil {
-				return Result{}, &TransientError{err}
+				return Result{}, classify(err)
 			}
 			var was []map[string]any
 			if !r.created() {
 				if was, err = read(r.pl.Before); err != nil {
-					return Result{}, &TransientError{err}
+					return Result{}, classify(err)
 				}
 			}
 			if res, err = r.diff(ctx, res, crawl.KindSkill, g.Resources, now, was); err != nil {
@@ -411,7 +459,7 @@ func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
 			}
 			obj, err := r.src.ProjectPlugin(ctx, r.repo, o.Providers, ref, entries)
 			if err != nil {
-				return nil, &TransientError{err}
+				return nil, classify(err)
 			}
 			if obj == nil {
 				return nil, nil

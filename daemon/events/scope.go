@@ -48,7 +48,7 @@ func (p *Processor) projectByID(ctx context.Context, id int64) (scoped, string, 
 		case status == http.StatusNotFound || status == http.StatusForbidden:
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
 		default:
-			return scoped{}, "", &TransientError{err}
+			return scoped{}, "", classify(err)
 		}
 	}
 	return scoped{}, fmt.Sprintf("GET /projects/%d refused (%v)", id, refused), nil
@@ -82,7 +82,7 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 	case status == http.StatusNotFound || status == http.StatusForbidden:
 		return Result{Outcome: GitLabRefused, Detail: fmt.Sprintf("GET /projects/%d/%s: %d", pid, sub, status)}, nil
 	case err != nil:
-		return Result{}, &TransientError{err}
+		return Result{}, classify(err)
 	}
 	ref := crawl.ProjectRef(sc.project)
 	switch kind {

@@ -199,12 +199,7 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	}
 	if err != nil {
 		var te *TransientError
-		maxAttempts := w.MaxAttempts
-		if !errors.As(err, &te) {
-			maxAttempts = ev.Attempts + 1 // a bad payload or mapping will not get better
-		}
-		backoff := time.Duration(1<<min(ev.Attempts, 8)) * time.Second
-		backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
+		maxAttempts, backoff := w.schedule(ev, errors.As(err, &te))
 		dead, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(backoff), maxAttempts)
 		next := "retry"
 		if dead {
@@ -220,6 +215,10 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		} else {
 			log.Warn("event failed; will retry", "attempt", ev.Attempts+1, "in", backoff.Round(time.Second), "error", err)
 		}
+		return
+	}
+	if len(res.Failed) > 0 {
+		w.completePart(ctx, log, ev, res)
 		return
 	}
 	if err := w.complete(ctx, ev, res.Changes); err != nil {
@@ -248,6 +247,68 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	default:
 		log.Info("event ignored", "outcome", string(res.Outcome), "detail", res.Detail)
 	}
+}
+
+// schedule is when a failed event (or the failed parts of one) is tried
+// again, and after how many attempts it goes to the dead letters: at once
+// for a failure no retry can fix (a 4xx answer, a file that does not
+// parse, a mapping error), after MaxAttempts with exponential backoff
+// (1 s doubling to 256 s, plus up to half as much jitter) otherwise.
+func (w *Worker) schedule(ev *catalog.Event, transient bool) (maxAttempts int, backoff time.Duration) {
+	maxAttempts = w.MaxAttempts
+	if !transient {
+		maxAttempts = ev.Attempts + 1
+	}
+	backoff = time.Duration(1<<min(ev.Attempts, 8)) * time.Second
+	backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
+	return maxAttempts, backoff
+}
+
+// completePart commits the changes of the parts of ev that succeeded and
+// keeps the failed parts queued in its place (see Queue.CompletePart).
+func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog.Event, res Result) {
+	rest, reason, transient, err := Rest(ev.Body, res.Failed)
+	if err != nil {
+		// The body decoded once already; this cannot happen short of a
+		// bug. The whole event is tried again rather than lost.
+		log.Error("event: cannot keep the failed parts; the whole event will be retried", "error", err)
+		if _, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
+			log.Error("event: could not be released; its lease will expire", "error", rerr)
+		}
+		return
+	}
+	if w.Forward != nil && (len(res.Changes.Upserts) > 0 || len(res.Changes.Deletes) > 0) {
+		if ferr := w.Forward(ctx, res.Changes); ferr != nil {
+			log.Warn("event: forwarding its changes failed; will retry", "error", ferr)
+			if _, rerr := w.Queue.Retry(ctx, ev, ferr.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
+				log.Error("event: could not be released; its lease will expire", "error", rerr)
+			}
+			return
+		}
+	}
+	maxAttempts, backoff := w.schedule(ev, transient)
+	dead, err := w.Queue.CompletePart(ctx, ev, res.Changes, rest, reason, time.Now().Add(backoff), maxAttempts)
+	if err != nil {
+		if errors.Is(err, catalog.ErrLeaseLost) {
+			log.Warn("event: another worker holds it now (its lease ended); not committed here", "error", err)
+			return
+		}
+		log.Error("event: committing the parts that succeeded failed; it stays queued", "error", err)
+		return
+	}
+	next := "retry"
+	if dead {
+		next = "dead"
+	}
+	w.metrics().EventsFailed.WithLabelValues(ev.Type, next).Inc()
+	for _, f := range res.Failed {
+		if dead {
+			log.Error("event part moved to the dead-letter table; the event's other parts were applied", "part", f.Part, "attempts", ev.Attempts+1, "error", f.Err)
+		} else {
+			log.Warn("event part failed; the event's other parts were applied, this part will retry", "part", f.Part, "attempt", ev.Attempts+1, "in", backoff.Round(time.Second), "error", f.Err)
+		}
+	}
+	w.metrics().EventsProcessed.WithLabelValues(ev.Type, "partial").Inc()
 }
 
 // completeRetries bound how long a commit is retried when the catalog is

@@ -170,7 +170,9 @@ type ResourceGroup struct {
 // share one listing; a resource with other options (another file glob,
 // other merge request states, other project extras) gets its own, so it
 // sees exactly the objects and fields its selector asks for. No resources
-// give one group without resources (the GitOps kind).
+// give no group: a caller that reads without resources (the resync's
+// GitOps kind, whose spec files declare their own entities) says so
+// itself, so that a push never reads a kind the mapping does not have.
 func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 	var out []ResourceGroup
 	index := map[string]int{}
@@ -183,9 +185,6 @@ func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 		}
 		index[string(b)] = len(out)
 		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
-	}
-	if len(out) == 0 {
-		out = append(out, ResourceGroup{})
 	}
 	return out
 }

@@ -69,6 +69,11 @@ func (k *kindSync) sync(ctx context.Context) {
 		ctx = crawl.WithIncremental(ctx, inc)
 	}
 	groups := crawl.GroupResources(k.opts.Mapping.ResourcesFor(k.ks.Kind))
+	if len(groups) == 0 {
+		// A kind without resources (GitOps: its spec files declare their
+		// own entities) still lists with the default options.
+		groups = []crawl.ResourceGroup{{}}
+	}
 	owns := make([]*owners, len(groups))
 	for gi := range owns {
 		owns[gi] = newOwners(len(k.sources))

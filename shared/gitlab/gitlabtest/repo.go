@@ -63,6 +63,19 @@ func (s *Server) repoFilesAt(p *Project, ref string) (map[string]string, bool) {
 	return s.repoFilesWith(p, overrides), true
 }
 
+// refExists reports whether ref names a branch or a tag of p now.
+func (s *Server) refExists(p *Project, pwn, ref string) bool {
+	if ref == "HEAD" || slices.Contains(s.branchNames(p), ref) {
+		return true
+	}
+	for _, t := range s.tagList(p, pwn) {
+		if t["name"] == ref {
+			return true
+		}
+	}
+	return false
+}
+
 func isSHA(ref string) bool {
 	if len(ref) != 40 {
 		return false
@@ -167,8 +180,17 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 	defer s.mu.RUnlock()
 	pwn := s.groups[p.NamespaceID].FullPath + "/" + p.Path
 	files, ok := s.repoFilesAt(p, q.Get("ref"))
+	if ok && q.Get("ref") != "" && !isSHA(q.Get("ref")) {
+		ok = s.refExists(p, pwn, q.Get("ref"))
+	}
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Commit Not Found"})
+		// GitLab's answers for a ref it does not have (a branch deleted
+		// since, a commit never pushed).
+		msg := "404 Commit Not Found"
+		if len(segs) == 2 && segs[0] == "repository" && segs[1] == "tree" {
+			msg = "404 Tree Not Found"
+		}
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": msg})
 		return true
 	}
 	switch {
