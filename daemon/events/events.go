@@ -97,6 +97,11 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 	if err := json.Unmarshal(ev.Body, &pl); err != nil {
 		return Result{}, fmt.Errorf("events: %s: malformed JSON: %w", ev.Type, err)
 	}
+	if ev.Attempts == 0 {
+		// Only glsync marks parts to redo, on an event it rescheduled; a
+		// delivery from the network that claims to is applied whole.
+		pl.RetryParts = nil
+	}
 	name := pl.ObjectKind
 	if name == "" {
 		name = pl.EventName

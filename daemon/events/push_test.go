@@ -244,7 +244,13 @@ func TestPushPartsAreIndependent(t *testing.T) {
 		t.Fatalf("rest: retry %v reason %q %v", retry, reason, err)
 	}
 	s.sim.SetFaults(gitlabtest.Faults{})
+	// A delivery from the network naming parts is applied whole: only an
+	// event glsync rescheduled (attempted before) is partial.
 	res, _, _ = s.handle(t, &catalog.Event{Type: ev.Type, Body: rest, ReceivedAt: time.Now()})
+	if len(res.Changes.Upserts[crawl.KindProject]) != 1 {
+		t.Fatalf("a first delivery naming parts skipped the project: %v", res.Changes.Upserts)
+	}
+	res, _, _ = s.handle(t, &catalog.Event{Type: ev.Type, Body: rest, ReceivedAt: time.Now(), Attempts: 1})
 	if len(res.Failed) != 0 || len(res.Changes.Upserts[crawl.KindProject]) != 0 || len(res.Changes.Upserts[mapping.GitOpsKind]) != 1 {
 		t.Fatalf("retry of the rest: upserts %v, failed %+v", res.Changes.Upserts, res.Failed)
 	}
