@@ -142,6 +142,7 @@ func printSummary(w io.Writer, sum *resync.Summary) {
 			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond), pass)
 	}
 	tw.Flush()
+	resync.PrintExpressionErrors(w, sum)
 	status := "ok"
 	if sum.Failed() {
 		status = "FAILED (nothing deleted for failed kinds)"
