@@ -95,7 +95,7 @@ func TestValidatePortSearchQuery(t *testing.T) {
 		t.Fatalf("partial failure: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, map[string]string{envMapping: mp, envDataDir: filepath.Join(dir, "none"), config.EnvStrictMapping: "true"}, "validate", "--config", cfg)
-	if r.code != exitUsage || !strings.Contains(r.stdout, "error: resources[0] (kind project): port.entity.mappings.properties.topic") {
+	if r.code != exitUsage || !strings.Contains(r.stdout, "error: mapping: resources[0] (kind project): port.entity.mappings.properties.topic") {
 		t.Fatalf("partial failure, strict: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
