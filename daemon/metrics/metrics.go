@@ -24,6 +24,11 @@ type Metrics struct {
 	ResyncDuration  prometheus.Histogram
 	ResyncRuns      *prometheus.CounterVec // by result
 	ResyncEntities  *prometheus.GaugeVec   // by kind and op, last resync
+	// ExpressionErrors count mapping expressions that failed on an
+	// object (the field mapped to null, or the object left out): by kind
+	// for the last resync, and a running count for webhook events.
+	ResyncExpressionErrors *prometheus.GaugeVec   // by kind, last resync
+	EventExpressionErrors  *prometheus.CounterVec // by kind and field
 }
 
 // New creates the collectors. queueDepth is read at scrape time; stats
@@ -57,7 +62,14 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		ResyncEntities: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "glsync_resync_entities", Help: "Entities of the last resync, by kind and operation.",
 		}, []string{"kind", "op"}),
+		ResyncExpressionErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "glsync_resync_expression_errors", Help: "Mapping expressions that failed on an object in the last resync (one per object and field), by kind.",
+		}, []string{"kind"}),
+		EventExpressionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "glsync_event_expression_errors_total", Help: "Mapping expressions that failed on an object of a webhook event, by kind and field.",
+		}, []string{"kind", "field"}),
 	}
+	m.Registry.MustRegister(m.ResyncExpressionErrors, m.EventExpressionErrors)
 	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
 		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

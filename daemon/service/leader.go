@@ -163,6 +163,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
 			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
 		}
+		s.metrics.ResyncExpressionErrors.WithLabelValues(k.Kind).Set(float64(k.ExpressionErrorCount()))
 	}
 	if err := resync.NewRecord(sum, s.coord.Replica(), s.lastErr).Save(context.WithoutCancel(ctx), s.store); err != nil {
 		s.log.Error("recording the resync summary failed", "error", err)

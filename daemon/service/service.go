@@ -323,7 +323,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		s.worker.Run(runCtx, opts.DrainTimeout)
+		s.worker.Run(mapping.WithRecorder(runCtx, eventFailures{log: s.log.With("component", "events"), metrics: s.metrics}), opts.DrainTimeout)
 	}()
 	schedDone := make(chan struct{})
 	go func() {

@@ -73,6 +73,7 @@ const (
 	EnvOAuthTokenFile      = "OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH"
 	EnvGitLabAuth          = "GLSYNC_GITLAB_AUTH"
 	EnvOceanVersion        = "GLSYNC_OCEAN_VERSION"
+	EnvStrictMapping       = "GLSYNC_STRICT_MAPPING"
 )
 
 // Config is the validated configuration.
@@ -90,6 +91,10 @@ type Config struct {
 	// oceanVersion when set, else v2 for a configuration in v2's form
 	// (gitlabToken) and v1 for one in v1's (tokenMapping).
 	OceanVersion mapping.Generation
+	// StrictMapping fails an object when any of its mapping's expressions
+	// fails (glsync 0.x), instead of Ocean's null for that field and
+	// leaving out an object without identifier or blueprint (default).
+	StrictMapping bool
 	// GitLabHost is the base URL of the GitLab instance, without /api/v4.
 	GitLabHost string
 	// AppHost is this service's public URL; it enables real-time hooks.
@@ -206,6 +211,7 @@ type file struct {
 	GitLabAuth                     string    `yaml:"gitlabAuth"`
 	OAuthTokenFile                 string    `yaml:"oauthTokenFile"`
 	OceanVersion                   string    `yaml:"oceanVersion"`
+	StrictMapping                  *bool     `yaml:"strictMapping"`
 	GitLabHost                     string    `yaml:"gitlabHost"`
 	AppHost                        string    `yaml:"appHost"`
 	UseSystemHook                  *bool     `yaml:"useSystemHook"`
@@ -280,7 +286,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, strictMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -352,6 +358,11 @@ func build(f file, getenv func(string) string) (*Config, error) {
 		}
 		c.OceanVersion = g
 	}
+	strict, err := boolSetting("strictMapping", f.StrictMapping, EnvStrictMapping, false, getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.StrictMapping = strict
 
 	// gitlabHost
 	host, src := pick(f.GitLabHost, EnvGitLabHost, getenv)
@@ -503,6 +514,12 @@ func boolSetting(name string, fileVal *bool, env string, def bool, getenv func(s
 // webhooks that deliver what an incremental pass can miss).
 func (c *Config) Incremental() bool {
 	return c.IncrementalResync == "true" || (c.IncrementalResync == "auto" && c.AppHost != "")
+}
+
+// MappingOptions are how the mapping is read under this config: the
+// Ocean generation's defaults, and strictMapping.
+func (c *Config) MappingOptions() mapping.ParseOptions {
+	return mapping.ParseOptions{Generation: c.OceanVersion, Strict: c.StrictMapping}
 }
 
 // cronParser accepts standard five-field expressions and descriptors

@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -103,23 +102,12 @@ func (e *expr) eval(ctx context.Context, v any) (any, error) {
 }
 
 // valueExpr is a team or relation value: a jq expression, or a Port
-// search query ({combinator, rules}) whose rule values are jq expressions
-// (Ocean core's IngestSearchQuery). A search query maps to the query
-// object with its values evaluated; Port resolves it.
+// search query ({combinator, rules}, Ocean core's IngestSearchQuery; see
+// searchquery.go). A search query maps to the query object with its parts
+// evaluated; Port resolves it.
 type valueExpr struct {
 	jq    *expr
 	query *searchQuery
-}
-
-type searchQuery struct {
-	combinator string
-	rules      []searchRule
-}
-
-type searchRule struct {
-	property, operator string
-	value              *expr        // a rule
-	nested             *searchQuery // or a nested query
 }
 
 type namedValue struct {
@@ -146,61 +134,6 @@ func (r *Resource) compileValue(field string, v any) (*valueExpr, error) {
 	return &valueExpr{jq: e}, nil
 }
 
-func (r *Resource) compileQuery(field string, m map[string]any) (*searchQuery, error) {
-	fail := func(f string, err error) error { return &Error{Resource: r.Index, Kind: r.Kind, Field: f, Err: err} }
-	for k := range m {
-		if k != "combinator" && k != "rules" {
-			return nil, fail(field+"."+k, unknownKey("search query key", k, []string{"combinator", "rules"}))
-		}
-	}
-	comb, _ := m["combinator"].(string)
-	if comb != "and" && comb != "or" {
-		return nil, fail(field+".combinator", fmt.Errorf("must be and or or, got %s", shown(m["combinator"])))
-	}
-	rules, ok := m["rules"].([]any)
-	if !ok || len(rules) == 0 {
-		return nil, fail(field+".rules", errors.New("must be a non-empty list of {property, operator, value} or nested {combinator, rules}"))
-	}
-	q := &searchQuery{combinator: comb}
-	for i, x := range rules {
-		f := fmt.Sprintf("%s.rules[%d]", field, i)
-		rm, _ := x.(map[string]any)
-		if rm == nil {
-			return nil, fail(f, fmt.Errorf("must be a rule, got %s", shown(x)))
-		}
-		if _, nested := rm["combinator"]; nested {
-			n, err := r.compileQuery(f, rm)
-			if err != nil {
-				return nil, err
-			}
-			q.rules = append(q.rules, searchRule{nested: n})
-			continue
-		}
-		for k := range rm {
-			if k != "property" && k != "operator" && k != "value" {
-				return nil, fail(f+"."+k, unknownKey("search rule key", k, []string{"property", "operator", "value"}))
-			}
-		}
-		var rule searchRule
-		var err error
-		if rule.property, err = pyString(rm["property"]); err != nil || rule.property == "" {
-			return nil, fail(f+".property", errors.New("is required"))
-		}
-		if rule.operator, err = pyString(rm["operator"]); err != nil || rule.operator == "" {
-			return nil, fail(f+".operator", errors.New("is required"))
-		}
-		src, err := pyString(rm["value"])
-		if err != nil {
-			return nil, fail(f+".value", errors.New("must be a jq expression string"))
-		}
-		if rule.value, err = r.compile(f+".value", src); err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: f + ".value", Expr: src, Err: err}
-		}
-		q.rules = append(q.rules, rule)
-	}
-	return q, nil
-}
-
 // eval maps a value: a jq result, or the search query with its rule
 // values evaluated.
 func (v *valueExpr) eval(ctx context.Context, obj any) (any, *expr, error) {
@@ -211,28 +144,12 @@ func (v *valueExpr) eval(ctx context.Context, obj any) (any, *expr, error) {
 	return v.query.eval(ctx, obj)
 }
 
-func (q *searchQuery) eval(ctx context.Context, obj any) (any, *expr, error) {
-	rules := make([]any, 0, len(q.rules))
-	for _, rl := range q.rules {
-		if rl.nested != nil {
-			n, e, err := rl.nested.eval(ctx, obj)
-			if err != nil {
-				return nil, e, err
-			}
-			rules = append(rules, n)
-			continue
-		}
-		val, err := rl.value.eval(ctx, obj)
-		if err != nil {
-			return nil, rl.value, err
-		}
-		rules = append(rules, map[string]any{"property": rl.property, "operator": rl.operator, "value": val})
-	}
-	return map[string]any{"combinator": q.combinator, "rules": rules}, nil, nil
-}
-
 // Map applies the resource to one raw object. selected is false when
-// selector.query is not true; then entity is nil.
+// selector.query is not true; then entity is nil. Unless the mapping is
+// strict, an expression that fails maps its field to null and an object
+// whose identifier or blueprint fails gives a nil entity with selected
+// true and no error; the failures go to the context's Recorder (see
+// WithRecorder).
 func (r *Resource) Map(ctx context.Context, obj map[string]any) (entity *catalog.Entity, selected bool, err error) {
 	if ok, err := r.selects(ctx, obj); err != nil || !ok {
 		return nil, false, err
@@ -251,95 +168,6 @@ func (r *Resource) selects(ctx context.Context, obj map[string]any) (bool, error
 		return false, &Error{Resource: r.Index, Kind: r.Kind, Field: r.query.field, Expr: r.query.src, Err: fmt.Errorf("must return a boolean, got %s", typeName(q))}
 	}
 	return b, nil
-}
-
-// mapSelected evaluates the entity fields of a selected object.
-func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalog.Entity, bool, error) {
-	fail := func(e *expr, err error) error {
-		if e == nil {
-			return &Error{Resource: r.Index, Kind: r.Kind, Err: err}
-		}
-		return &Error{Resource: r.Index, Kind: r.Kind, Field: e.field, Expr: e.src, Err: err}
-	}
-	var err error
-	str := func(e *expr, required bool) (string, error) {
-		if e == nil {
-			return "", nil
-		}
-		v, err := e.eval(ctx, obj)
-		if err != nil {
-			return "", fail(e, err)
-		}
-		switch s := v.(type) {
-		case string:
-			if required && s == "" {
-				return "", fail(e, errors.New("returned an empty string"))
-			}
-			return s, nil
-		case nil:
-			if required {
-				return "", fail(e, errors.New("returned null; it must return a non-empty string"))
-			}
-			return "", nil
-		default:
-			return "", fail(e, fmt.Errorf("must return a string, got %s (add | tostring)", typeName(v)))
-		}
-	}
-	ent := &catalog.Entity{Properties: map[string]any{}, Relations: map[string]any{}, Replace: r.replace}
-	if ent.Identifier, err = str(r.identifier, true); err != nil {
-		return nil, true, err
-	}
-	if ent.Blueprint, err = str(r.blueprint, true); err != nil {
-		return nil, true, err
-	}
-	if ent.Title, err = str(r.title, false); err != nil {
-		return nil, true, err
-	}
-	if ent.Icon, err = str(r.icon, false); err != nil {
-		return nil, true, err
-	}
-	if r.team != nil {
-		v, e, err := r.team.eval(ctx, obj)
-		if err != nil {
-			return nil, true, fail(e, err)
-		}
-		switch t := v.(type) {
-		case nil:
-		case string:
-			ent.Team = t
-		case map[string]any, []any:
-			// A search query or a list of teams: kept as its JSON text,
-			// which the Port sink sends as the value it is.
-			b, _ := json.Marshal(t)
-			ent.Team = string(b)
-		default:
-			return nil, true, fail(e, fmt.Errorf("must return a string, got %s (add | tostring)", typeName(v)))
-		}
-	}
-	for _, p := range r.properties {
-		v, err := p.eval(ctx, obj)
-		if err != nil {
-			return nil, true, fail(p.expr, err)
-		}
-		ent.Properties[p.name] = v
-	}
-	for _, p := range r.relations {
-		v, e, err := p.eval(ctx, obj)
-		if err != nil {
-			return nil, true, fail(e, err)
-		}
-		switch v.(type) {
-		case nil, string, []any:
-		case map[string]any:
-			if p.query == nil {
-				return nil, true, fail(e, errors.New("a relation must be a string, an array of strings or null, got object"))
-			}
-		default:
-			return nil, true, fail(e, fmt.Errorf("a relation must be a string, an array of strings or null, got %s", typeName(v)))
-		}
-		ent.Relations[p.name] = v
-	}
-	return ent, true, nil
 }
 
 func typeName(v any) string {
@@ -369,7 +197,7 @@ func typeName(v any) string {
 func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.Entity, bool, error) {
 	if r.itemsToParse == nil {
 		e, selected, err := r.Map(ctx, obj)
-		if err != nil || !selected {
+		if err != nil || !selected || e == nil {
 			return nil, selected, err
 		}
 		return []*catalog.Entity{e}, true, nil
@@ -412,6 +240,8 @@ func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.E
 		}
 		if selected {
 			selectedAny = true
+		}
+		if e != nil {
 			out = append(out, e)
 		}
 	}

@@ -92,6 +92,8 @@ type Config struct {
 	// Warnings are the options that loaded but that glsync does not act
 	// on, and deprecated forms; the caller logs them.
 	Warnings []string
+	// Strict is ParseOptions.Strict: expression errors fail the object.
+	Strict bool
 }
 
 // GitOpsKind is the kind of entities declared in GitOps spec files.
@@ -125,6 +127,8 @@ type Resource struct {
 	// replace marks the entities written whole (enableMergeEntity: false)
 	// rather than merged into what another kind wrote (catalog.Merge).
 	replace bool
+	// strict fails an object on any expression error (ParseOptions.Strict).
+	strict bool
 	// reads are the jq sources of every expression, to tell which
 	// enrichments the resource uses (see Reads).
 	reads  []string
@@ -195,6 +199,9 @@ type ParseOptions struct {
 	// Generation picks the defaults for options the mapping leaves out
 	// (default v2).
 	Generation Generation
+	// Strict fails an object on any expression error, as glsync 0.x did,
+	// instead of Ocean's null for the field (see tolerance.go).
+	Strict bool
 }
 
 // Load reads a mapping file with v2's defaults; an empty path gives the
@@ -242,7 +249,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
 	c := &Config{Generation: gen, Document: doc, DeleteDependentEntities: true, CreateMissingRelatedEntities: true,
-		EntityDeletionThreshold: 0.9, EnableMergeEntity: true}
+		EntityDeletionThreshold: 0.9, EnableMergeEntity: true, Strict: o.Strict}
 	keys := make([]string, 0, len(doc))
 	for k := range doc {
 		keys = append(keys, k)
@@ -305,7 +312,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 			return nil, err
 		}
 		if r != nil {
-			r.replace = !c.EnableMergeEntity
+			r.replace, r.strict = !c.EnableMergeEntity, o.Strict
 			c.Resources = append(c.Resources, r)
 		}
 	}

@@ -195,6 +195,8 @@ resources:
 	}
 }
 
+// TestRuntimeErrors: with strictMapping, a failing expression is the
+// object's error (tolerance_test.go has the default, Ocean's null).
 func TestRuntimeErrors(t *testing.T) {
 	cases := []struct{ name, identifier, query, want string }{
 		{"number identifier", ".id", "true", `port.entity.mappings.identifier: expression ".id": must return a string, got number (add | tostring)`},
@@ -204,7 +206,7 @@ func TestRuntimeErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := Parse([]byte("resources:\n  - kind: project\n    selector: {query: '" + c.query + "'}\n    port: {entity: {mappings: {identifier: '" + c.identifier + "', blueprint: '\"s\"'}}}\n"))
+			cfg, err := ParseWith([]byte("resources:\n  - kind: project\n    selector: {query: '"+c.query+"'}\n    port: {entity: {mappings: {identifier: '"+c.identifier+"', blueprint: '\"s\"'}}}\n"), ParseOptions{Strict: true})
 			if err != nil {
 				t.Fatal(err)
 			}

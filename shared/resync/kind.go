@@ -29,6 +29,7 @@ type kindSync struct {
 	selectedBy []atomic.Int64 // objects each token's globs kept, all kinds
 	start      time.Time
 
+	expr *exprErrors       // the mapping's failing expressions
 	inc  *incremental      // nil: the store keeps no marks
 	refs *crawl.References // file:// and search:// values, cached for this resync
 	sem  chan struct{}     // listings of this kind running at once
@@ -50,12 +51,14 @@ type mapped struct {
 func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary, stats *gitlab.Stats, selectedBy []atomic.Int64) {
 	k := &kindSync{opts: opts, log: log.With("kind", ks.Kind), run: run, sources: sources, ks: ks, stats: stats, selectedBy: selectedBy,
 		start: time.Now(), refs: crawl.NewReferences(), sem: make(chan struct{}, maxParallelTokens)}
+	k.expr = newExprErrors(k.log)
 	k.sync(ctx)
 }
 
 // sync runs the kind's listings, then its clean-up.
 func (k *kindSync) sync(ctx context.Context) {
 	ctx = gitlab.WithKind(ctx, k.ks.Kind)
+	ctx = mapping.WithRecorder(ctx, k.expr)
 	ctx, shifted := gitlab.WithShiftWatch(ctx)
 	inc, reason, err := passFor(ctx, k.opts, k.run, k.ks.Kind)
 	if err != nil {
@@ -252,6 +255,7 @@ func (k *kindSync) write(ctx context.Context, i int, own *owners, items []mapped
 // listing shifted under it, or the deletion guard refuses.
 func (k *kindSync) finish(ctx context.Context, shifted bool) {
 	ks, inc, log := k.ks, k.inc, k.log
+	ks.ExpressionErrors = k.expr.list()
 	if inc != nil {
 		if err := inc.flush(ctx); err != nil {
 			k.addErr(err)
@@ -294,7 +298,7 @@ func (k *kindSync) finish(ctx context.Context, shifted bool) {
 		pass = append(pass, "projects_skipped", ks.SkippedProjects, "projects_read", ks.ReadProjects)
 	}
 	log.Info("resync of kind done", append(pass, "fetched", ks.Fetched, "selected", ks.Selected, "created", ks.Created,
-		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal,
+		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal, "expression_errors", ks.ExpressionErrorCount(),
 		"duration", ks.Duration.Round(time.Millisecond),
 		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))...)
 }

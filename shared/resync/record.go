@@ -22,6 +22,9 @@ type Record struct {
 	Requests        int64                     `json:"requests"`
 	Error           string                    `json:"error,omitempty"`
 	Kinds           map[string]map[string]int `json:"kinds"`
+	// ExpressionErrors are the kinds' failing mapping expressions
+	// (KindSummary.ExpressionErrors), by kind.
+	ExpressionErrors map[string][]ExpressionError `json:"expression_errors,omitempty"`
 }
 
 // NewRecord describes sum, run by replica; errText is its error, if any.
@@ -31,8 +34,18 @@ func NewRecord(sum *Summary, replica, errText string) Record {
 		kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "selected": k.Selected, "created": k.Created, "updated": k.Updated,
 			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal}
 	}
-	return Record{Run: int64(sum.Run), OK: !sum.Failed(), Replica: replica, FinishedAt: time.Now().UTC(),
+	rec := Record{Run: int64(sum.Run), OK: !sum.Failed(), Replica: replica, FinishedAt: time.Now().UTC(),
 		DurationSeconds: sum.Duration.Seconds(), Requests: sum.Requests, Error: errText, Kinds: kinds}
+	for _, k := range sum.Kinds {
+		if len(k.ExpressionErrors) > 0 {
+			if rec.ExpressionErrors == nil {
+				rec.ExpressionErrors = map[string][]ExpressionError{}
+			}
+			rec.ExpressionErrors[k.Kind] = k.ExpressionErrors
+			kinds[k.Kind]["expression_errors"] = k.ExpressionErrorCount()
+		}
+	}
+	return rec
 }
 
 // Save stores the record.

@@ -95,6 +95,9 @@ type KindSummary struct {
 	// Errors are the failures of this kind; deletion was skipped if any.
 	Errors      []error
 	ErrorsTotal int
+	// ExpressionErrors are the mapping expressions that failed on some
+	// objects (exprerrors.go): counted, not errors of the kind.
+	ExpressionErrors []ExpressionError
 }
 
 // Failed reports whether the kind had any error.

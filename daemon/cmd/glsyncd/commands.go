@@ -99,7 +99,7 @@ func (a *app) resyncWith(ctx context.Context, full bool) (*resync.Summary, error
 		}
 		opts.Store, opts.Examples = sink, sink.Examples
 	} else {
-		if opts.Mapping, err = a.loadMapping(cfg.OceanVersion); err != nil {
+		if opts.Mapping, err = a.loadMapping(cfg.MappingOptions()); err != nil {
 			return nil, err
 		}
 		logWarnings(log, opts.Mapping)
@@ -142,6 +142,7 @@ func printSummary(w io.Writer, sum *resync.Summary) {
 			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond), pass)
 	}
 	tw.Flush()
+	resync.PrintExpressionErrors(w, sum)
 	status := "ok"
 	if sum.Failed() {
 		status = "FAILED (nothing deleted for failed kinds)"
@@ -338,7 +339,7 @@ func (a *app) validateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := a.loadMapping(cfg.OceanVersion)
+			m, err := a.loadMapping(cfg.MappingOptions())
 			if err != nil {
 				return err
 			}
@@ -359,10 +360,14 @@ func (a *app) validateCommand() *cobra.Command {
 			if err != nil {
 				return failedErr(err)
 			}
-			if problems := trySamples(cmd.Context(), m, samples); len(problems) > 0 {
-				for _, p := range problems {
-					fmt.Fprintf(a.stdout, "  error: %s\n", p)
-				}
+			problems, failing := trySamples(cmd.Context(), m, samples)
+			for _, p := range problems {
+				fmt.Fprintf(a.stdout, "  error: %s\n", p)
+			}
+			for _, w := range failing {
+				fmt.Fprintf(a.stdout, "  warning: %s\n", w)
+			}
+			if len(problems) > 0 {
 				return usageErr(fmt.Errorf("mapping: %d expression(s) fail on %s", len(problems), source))
 			}
 			fmt.Fprintf(a.stdout, "mapping ok: %d resource(s), kinds %s; every expression tried on %s\n", len(m.Resources), strings.Join(m.Kinds(), ", "), source)

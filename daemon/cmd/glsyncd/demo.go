@@ -74,7 +74,7 @@ func (a *app) demoCommand() *cobra.Command {
 			}
 			cfg.AppHost = "http://" + wl.Addr().String()
 			cfg.AdminToken = randomHex(16)
-			mp, err := a.loadMapping(cfg.OceanVersion)
+			mp, err := a.loadMapping(cfg.MappingOptions())
 			if err != nil {
 				return err
 			}

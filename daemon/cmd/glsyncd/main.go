@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -148,10 +149,10 @@ func (a *app) mappingFile() string {
 	return a.getenv(envMapping)
 }
 
-// loadMapping reads the mapping with the defaults of generation gen (the
-// config's oceanVersion).
-func (a *app) loadMapping(gen mapping.Generation) (*mapping.Config, error) {
-	m, err := mapping.LoadWith(a.mappingFile(), mapping.ParseOptions{Generation: gen})
+// loadMapping reads the mapping with options o (the config's
+// oceanVersion and strictMapping, see config.MappingOptions).
+func (a *app) loadMapping(o mapping.ParseOptions) (*mapping.Config, error) {
+	m, err := mapping.LoadWith(a.mappingFile(), o)
 	if err != nil {
 		return nil, usageErr(err)
 	}
@@ -182,6 +183,21 @@ func (a *app) generation() (mapping.Generation, error) {
 	return mapping.OceanV2, nil
 }
 
+// mappingOptions are generation's Ocean generation and the config's
+// strictMapping (else GLSYNC_STRICT_MAPPING's), for commands that do not
+// need a config.
+func (a *app) mappingOptions() (mapping.ParseOptions, error) {
+	if cfg, err := config.Load(a.configPath, a.getenv); err == nil {
+		return cfg.MappingOptions(), nil
+	}
+	gen, err := a.generation()
+	if err != nil {
+		return mapping.ParseOptions{}, err
+	}
+	strict, _ := strconv.ParseBool(a.getenv(config.EnvStrictMapping))
+	return mapping.ParseOptions{Generation: gen, Strict: strict}, nil
+}
+
 // load reads the logger flags, the config and the mapping, the start of
 // every command that talks to GitLab.
 func (a *app) load() (*slog.Logger, *config.Config, *mapping.Config, error) {
@@ -193,7 +209,7 @@ func (a *app) load() (*slog.Logger, *config.Config, *mapping.Config, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := a.loadMapping(cfg.OceanVersion)
+	m, err := a.loadMapping(cfg.MappingOptions())
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -62,7 +62,9 @@ func (a *app) mappingCommand() *cobra.Command {
 		Short: "Run the mapping on raw GitLab objects and print the entities, without a resync",
 		Long: "Maps raw objects of one kind (a JSON object or array from --input, or the raw examples the last\n" +
 			"resync kept with --from-examples) with every resource of that kind, and prints the entities\n" +
-			"as JSON. A jq error names the resource, kind, field and expression; the exit status is 1.",
+			"as JSON. A jq error names the resource, kind, field and expression; the exit status is 1. The\n" +
+			"entities are printed as a resync writes them: the failing field null, an object whose identifier\n" +
+			"or blueprint fails left out (with strictMapping, the object is not mapped).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if kind == "" {
@@ -71,11 +73,11 @@ func (a *app) mappingCommand() *cobra.Command {
 			if (input == "") == !fromExamples {
 				return usageErr(errors.New("give exactly one of --input FILE and --from-examples"))
 			}
-			gen, err := a.generation()
+			opts, err := a.mappingOptions()
 			if err != nil {
 				return err
 			}
-			m, err := a.loadMapping(gen)
+			m, err := a.loadMapping(opts)
 			if err != nil {
 				return err
 			}
@@ -111,7 +113,11 @@ func (a *app) mappingCommand() *cobra.Command {
 			var failures []error
 			for i, obj := range objs {
 				for _, r := range resources {
-					ents, selected, err := r.MapAll(cmd.Context(), obj)
+					rec := &failureList{}
+					ents, selected, err := r.MapAll(mapping.WithRecorder(cmd.Context(), rec), obj)
+					for _, f := range rec.list {
+						failures = append(failures, fmt.Errorf("input %d: %w", i, f.Error))
+					}
 					if err != nil {
 						failures = append(failures, fmt.Errorf("input %d: %w", i, err))
 						continue

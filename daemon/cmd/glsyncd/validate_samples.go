@@ -97,32 +97,68 @@ func (a *app) samples(ctx context.Context, m *mapping.Config) (map[string][]map[
 // trySamples maps every sample object with every resource and returns one
 // problem per resource and field that failed (a selector.query that does
 // not return a boolean, a jq error), with how many objects it failed on.
-func trySamples(ctx context.Context, m *mapping.Config, samples map[string][]map[string]any) []string {
+// Under tolerant mapping (no strictMapping) an expression that fails on
+// some of the objects only is a warning: a resync maps that field to null
+// there, as Ocean does. One that fails on every object, and any failure
+// under strictMapping, is an error.
+func trySamples(ctx context.Context, m *mapping.Config, samples map[string][]map[string]any) (problems, warnings []string) {
 	type key struct {
 		res  int
 		what string
 	}
 	counts := map[key]int{}
 	totals := map[int]int{}
+	hard := map[key]bool{}
 	for i, r := range m.Resources {
 		for _, obj := range samples[r.Kind] {
 			totals[i]++
-			if _, _, err := r.MapAll(ctx, obj); err != nil {
+			rec := &failureList{}
+			_, _, err := r.MapAll(mapping.WithRecorder(ctx, rec), obj)
+			// One count per field and object: a field's message can
+			// differ between objects only in the values it quotes.
+			seen := map[string]bool{}
+			for _, f := range rec.list {
+				what := fmt.Sprintf("resources[%d] (kind %s): %s: expression %q", f.Resource, f.Kind, f.Field, f.Expr)
+				if !seen[what] {
+					seen[what] = true
+					counts[key{i, what}]++
+				}
+			}
+			if err != nil {
 				what := err.Error()
 				var me *mapping.Error
 				if errors.As(err, &me) {
 					what = me.Error()
 				}
 				counts[key{i, what}]++
+				hard[key{i, what}] = true
 			}
 		}
 	}
-	var out []string
 	for k, n := range counts {
-		out = append(out, fmt.Sprintf("%s (on %d of %d sample %s objects)", k.what, n, totals[k.res], m.Resources[k.res].Kind))
+		line := fmt.Sprintf("%s (on %d of %d sample %s objects)", k.what, n, totals[k.res], m.Resources[k.res].Kind)
+		if hard[k] || m.Strict || n == totals[k.res] {
+			problems = append(problems, line)
+		} else {
+			warnings = append(warnings, line+"; a resync maps the field to null on such objects")
+		}
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(problems)
+	sort.Strings(warnings)
+	return problems, warnings
+}
+
+// failureList is a mapping.Recorder that keeps the failures of one
+// object's mapping.
+type failureList struct {
+	mu   sync.Mutex
+	list []mapping.Failure
+}
+
+func (l *failureList) MappingFailed(f mapping.Failure) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, f)
 }
 
 // kindsWithoutSamples lists the mapping's kinds no sample object was

@@ -45,7 +45,7 @@ func SetupWith(ctx context.Context, cfg *config.Config, client *port.Client, mir
 	remote := found && len(in.Config) > 0 && in.Config["resources"] != nil
 	switch {
 	case localMapping != "":
-		if m, err = mapping.LoadWith(localMapping, mapping.ParseOptions{Generation: cfg.OceanVersion}); err != nil {
+		if m, err = mapping.LoadWith(localMapping, cfg.MappingOptions()); err != nil {
 			return nil, nil, err
 		}
 		if remote {
@@ -53,12 +53,12 @@ func SetupWith(ctx context.Context, cfg *config.Config, client *port.Client, mir
 		}
 	case remote:
 		b, _ := json.Marshal(in.Config)
-		if m, err = mapping.ParseWith(b, mapping.ParseOptions{Generation: cfg.OceanVersion}); err != nil {
+		if m, err = mapping.ParseWith(b, cfg.MappingOptions()); err != nil {
 			return nil, nil, fmt.Errorf("the mapping held in Port: %w", err)
 		}
 		log.Info("using the mapping held in Port", "integration", cfg.IntegrationIdentifier)
 	default:
-		if m, err = mapping.LoadWith("", mapping.ParseOptions{Generation: cfg.OceanVersion}); err != nil {
+		if m, err = mapping.LoadWith("", cfg.MappingOptions()); err != nil {
 			return nil, nil, err
 		}
 	}
