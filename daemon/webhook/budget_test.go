@@ -18,8 +18,11 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 )
 
-// budgetQueue is a catalog.Queue that keeps what is enqueued.
+// budgetQueue is a catalog.Queue that keeps what is enqueued; the
+// listener only enqueues (the other methods would panic on the nil
+// embedded Queue).
 type budgetQueue struct {
+	catalog.Queue
 	mu  sync.Mutex
 	evs []*catalog.Event
 }
@@ -28,13 +31,6 @@ func (q *budgetQueue) Enqueue(_ context.Context, e *catalog.Event) (bool, error)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.evs = append(q.evs, e)
-	return false, nil
-}
-func (q *budgetQueue) Claim(context.Context, int, int64, time.Duration) ([]*catalog.Event, error) {
-	return nil, nil
-}
-func (q *budgetQueue) Complete(context.Context, *catalog.Event, catalog.Changes) error { return nil }
-func (q *budgetQueue) Retry(context.Context, *catalog.Event, string, time.Time, int) (bool, error) {
 	return false, nil
 }
 func (q *budgetQueue) Depth(context.Context) (int, error) { return len(q.evs), nil }
