@@ -24,6 +24,9 @@ type Metrics struct {
 	ResyncDuration  prometheus.Histogram
 	ResyncRuns      *prometheus.CounterVec // by result
 	ResyncEntities  *prometheus.GaugeVec   // by kind and op, last resync
+	// ResyncFileErrors are the files the last resync could not use, by
+	// kind (their entities were kept as they were).
+	ResyncFileErrors *prometheus.GaugeVec
 }
 
 // New creates the collectors. queueDepth is read at scrape time; stats
@@ -57,9 +60,12 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		ResyncEntities: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "glsync_resync_entities", Help: "Entities of the last resync, by kind and operation.",
 		}, []string{"kind", "op"}),
+		ResyncFileErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "glsync_resync_file_errors", Help: "Files the last resync could not use (not valid YAML or JSON, not entities, over 1 MiB, 404 at the ref), by kind; their entities were kept as they were.",
+		}, []string{"kind"}),
 	}
 	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
-		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities,
+		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncFileErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "glsync_event_queue_depth", Help: "Events waiting in the durable queue.",
