@@ -1,0 +1,186 @@
+package resync_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+)
+
+// specProjects are the projects whose repository has a port.yml.
+func specProjects(e *env) []gitlabtest.ProjectInfo {
+	var out []gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && p.ID%3 == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// specEntity is the port.yml the simulator writes, for one entity.
+func specEntity(id, title string) string {
+	return fmt.Sprintf("- identifier: %s\n  title: %s\n  blueprint: runbook\n", id, title)
+}
+
+// catalogByKey is every entity of the store, by key.
+func catalogByKey(t *testing.T, st catalog.Store) map[catalog.Key]*catalog.Entity {
+	t.Helper()
+	ents, err := st.List(context.Background(), catalog.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[catalog.Key]*catalog.Entity{}
+	for _, e := range ents {
+		out[e.Key()] = e
+	}
+	return out
+}
+
+func (e *env) run(t *testing.T, m *mapping.Config) *resync.Summary {
+	t.Helper()
+	sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond, MaxRetries: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// A broken port.yml in one project among many fails neither the GitOps
+// kind nor the resync: the other projects' entities are written, the
+// broken file's entities stay exactly as they were through two resyncs,
+// stale entities elsewhere are still deleted, and the summary names the
+// file.
+func TestBrokenSpecFileIsIsolated(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, reason string
+	}{
+		{"invalid YAML", "- identifier: [unclosed\n  blueprint: runbook\n", crawl.ReasonInvalid},
+		{"not an entity", "just a sentence someone wrote\n", crawl.ReasonNotEntity},
+		{"entity without identifier", "- title: no identifier\n  blueprint: runbook\n", crawl.ReasonNotEntity},
+		{"over 1 MiB", specEntity("big", "big") + strings.Repeat("# padding\n", 120_000), crawl.ReasonTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, allOf)
+			specs := specProjects(e)
+			if len(specs) < 4 {
+				t.Fatalf("%d projects with a port.yml", len(specs))
+			}
+			m, err := mapping.Parse([]byte("specPath: '**/port.yml'\nentityDeletionThreshold: 1\nresources: []\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mustResync(t, m, e.store)
+			before := catalogByKey(t, e.store)
+
+			// The broken one is in the middle of the listing, so projects
+			// are read both before and after it.
+			broken, shrunk, grown := specs[len(specs)/2], specs[0], specs[len(specs)-1]
+			slug := func(p gitlabtest.ProjectInfo) string { return strings.ReplaceAll(p.PathWithNamespace, "/", "-") }
+			brokenKeys := []catalog.Key{{Blueprint: "runbook", Identifier: slug(broken) + "-runbook"}, {Blueprint: "oncall", Identifier: slug(broken) + "-oncall"}}
+			for _, k := range brokenKeys {
+				if before[k] == nil {
+					t.Fatalf("%v missing before", k)
+				}
+			}
+			e.sim.SetFile(broken.ID, "port.yml", tc.content)
+			// Another project drops its on-call entity: stale, deleted.
+			e.sim.SetFile(shrunk.ID, "port.yml", specEntity(slug(shrunk)+"-runbook", "shrunk"))
+			// Another declares a new one (and drops its on-call too).
+			e.sim.SetFile(grown.ID, "port.yml", specEntity(slug(grown)+"-runbook", "grown")+specEntity(slug(grown)+"-extra", "extra"))
+
+			for pass := 1; pass <= 2; pass++ {
+				sum := e.run(t, m)
+				k := kind(sum, mapping.GitOpsKind)
+				if sum.Failed() || k.Failed() || sum.Outcome() != resync.OutcomeFileErrors {
+					t.Fatalf("pass %d: the resync must complete with file errors: %s %v", pass, sum.Outcome(), sum.Err())
+				}
+				if k.FileErrorsTotal != 1 || len(k.FileErrors) != 1 {
+					t.Fatalf("pass %d: want the one broken file reported: %+v", pass, k.FileErrors)
+				}
+				fe := k.FileErrors[0]
+				if fe.Project != broken.PathWithNamespace || fe.ProjectID != broken.ID || fe.Path != "port.yml" || fe.Reason != tc.reason {
+					t.Fatalf("pass %d: file error %+v, want %s port.yml %q", pass, fe, broken.PathWithNamespace, tc.reason)
+				}
+				wantDeleted := 0
+				if pass == 1 {
+					wantDeleted = 2 // shrunk's and grown's on-call
+				}
+				if k.Deleted != wantDeleted {
+					t.Fatalf("pass %d: deleted %d, want %d", pass, k.Deleted, wantDeleted)
+				}
+				now := catalogByKey(t, e.store)
+				for _, key := range brokenKeys {
+					was, is := before[key], now[key]
+					if is == nil {
+						t.Fatalf("pass %d: %v, produced by the broken file, was deleted", pass, key)
+					}
+					if is.Title != was.Title || fmt.Sprint(is.Properties) != fmt.Sprint(was.Properties) || fmt.Sprint(is.Relations) != fmt.Sprint(was.Relations) {
+						t.Fatalf("pass %d: %v changed: %+v, was %+v", pass, key, is, was)
+					}
+				}
+				if now[catalog.Key{Blueprint: "oncall", Identifier: slug(shrunk) + "-oncall"}] != nil || now[catalog.Key{Blueprint: "oncall", Identifier: slug(grown) + "-oncall"}] != nil {
+					t.Fatalf("pass %d: the on-call entity dropped from another port.yml must be deleted", pass)
+				}
+				if x := now[catalog.Key{Blueprint: "runbook", Identifier: slug(grown) + "-extra"}]; x == nil || x.Title != "extra" {
+					t.Fatalf("pass %d: the entity added in another port.yml must be written: %+v", pass, x)
+				}
+				if x := now[catalog.Key{Blueprint: "runbook", Identifier: slug(shrunk) + "-runbook"}]; x == nil || x.Title != "shrunk" {
+					t.Fatalf("pass %d: the entity updated in another port.yml must be written: %+v", pass, x)
+				}
+			}
+			// One log line per file per resync.
+			if n := strings.Count(e.logs.String(), "file skipped"); n != 2 {
+				t.Fatalf("%d log lines for the broken file over two resyncs, want 2:\n%s", n, e.logs.String())
+			}
+			// Fixed: its entities follow the file again, and the one it
+			// no longer declares is deleted.
+			e.sim.SetFile(broken.ID, "port.yml", specEntity(slug(broken)+"-runbook", "fixed"))
+			sum := e.run(t, m)
+			if k := kind(sum, mapping.GitOpsKind); sum.Outcome() != resync.OutcomeOK || k.Deleted != 1 {
+				t.Fatalf("after the fix: %s, deleted %d", sum.Outcome(), k.Deleted)
+			}
+			now := catalogByKey(t, e.store)
+			if now[brokenKeys[1]] != nil || now[brokenKeys[0]] == nil || now[brokenKeys[0]].Title != "fixed" {
+				t.Fatalf("after the fix: %+v %+v", now[brokenKeys[0]], now[brokenKeys[1]])
+			}
+		})
+	}
+}
+
+// A transient failure reading a spec file (5xx after retries) still
+// fails the kind: nothing is deleted, as before.
+func TestTransientSpecFileFailureFailsKind(t *testing.T) {
+	e := newEnv(t, allOf)
+	m, err := mapping.Parse([]byte("specPath: '**/port.yml'\nresources: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetRequests()
+	e.mustResync(t, m, e.store)
+	counts, _ := e.sim.Requests()
+	var route string
+	for r := range counts {
+		if strings.Contains(r, "port.yml") {
+			route = r
+		}
+	}
+	if route == "" {
+		t.Fatalf("no read of port.yml in %v", counts)
+	}
+	e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{route: 502}})
+	sum := e.run(t, m)
+	if k := kind(sum, mapping.GitOpsKind); !k.Failed() || k.Deleted != 0 || k.FileErrorsTotal != 0 || sum.Outcome() != resync.OutcomeFailed {
+		t.Fatalf("a 502 must fail the kind: %s %+v", sum.Outcome(), k)
+	}
+}
