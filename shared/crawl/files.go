@@ -246,6 +246,12 @@ func (s *Source) FileObject(ctx context.Context, projectID int64, filePath, ref 
 	if err != nil {
 		return nil, nil, fmt.Errorf("crawl: file %s of project %d: content is not base64: %w", filePath, projectID, err)
 	}
+	if len(content) > MaxFileSize {
+		// The answer's bound leaves room for the JSON around the
+		// content; the limit is on the file itself, as for raw reads.
+		return nil, nil, &FileError{ProjectID: projectID, Path: filePath, Ref: ref, Reason: ReasonTooLarge,
+			Err: fmt.Errorf("%d bytes: %w", len(content), gitlab.ErrTooLarge)}
+	}
 	delete(file, "content")
 	return file, content, nil
 }

@@ -184,3 +184,114 @@ func TestTransientSpecFileFailureFailsKind(t *testing.T) {
 		t.Fatalf("a 502 must fail the kind: %s %+v", sum.Outcome(), k)
 	}
 }
+
+// A file:// value naming a file over the size limit, inside a file's
+// content or in a mapped property, is a file error: the entities that
+// needed it keep their stored values, the kind's other entities are
+// written, nothing is deleted, and the summary names both files.
+func TestFileReferenceOverTheLimit(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	big := strings.Repeat("# padding\n", 120_000)
+	e.sim.SetFile(p.ID, "catalog/a.yml", "name: a\nowner: file://docs/owner.txt\n")
+	e.sim.SetFile(p.ID, "catalog/b.yml", "name: b\n")
+	e.sim.SetFile(p.ID, "docs/owner.txt", "team-x\n")
+	e.sim.SetFile(p.ID, "docs/notes.txt", "notes\n")
+	sel := "      files: {path: 'catalog/*.yml', repos: [" + p.PathWithNamespace + "]}\n"
+	maps := "          identifier: .file.path\n          blueprint: '\"f\"'\n          properties:\n            name: .file.content[0].name\n" +
+		"            owner: .file.content[0].owner\n            notes: '\"file://docs/notes.txt\"'\n"
+	m := oceanMapping(t, mapping.OceanV2, "file", sel, maps)
+	m.EntityDeletionThreshold = 1
+	e.mustResync(t, m, e.store)
+	get := func(id string) *catalog.Entity {
+		return catalogByKey(t, e.store)[catalog.Key{Blueprint: "f", Identifier: id}]
+	}
+	if a := get("catalog/a.yml"); a == nil || a.Properties["owner"] != "team-x\n" || a.Properties["notes"] != "notes\n" {
+		t.Fatalf("before: %+v", a)
+	}
+
+	// Inside a's content: a is kept, b is written.
+	e.sim.SetFile(p.ID, "docs/owner.txt", big)
+	e.sim.SetFile(p.ID, "catalog/a.yml", "name: a2\nowner: file://docs/owner.txt\n")
+	e.sim.SetFile(p.ID, "catalog/b.yml", "name: b2\n")
+	sum := e.run(t, m)
+	k := kind(sum, "file")
+	if k.Failed() || k.Deleted != 0 || k.FileErrorsTotal != 1 {
+		t.Fatalf("file:// in content: %s %+v", sum.Outcome(), k)
+	}
+	if fe := k.FileErrors[0]; fe.Path != "docs/owner.txt" || fe.ReferencedFrom != "catalog/a.yml" || fe.Reason != crawl.ReasonTooLarge || fe.Project != p.PathWithNamespace {
+		t.Fatalf("file error %+v", fe)
+	}
+	if a, b := get("catalog/a.yml"), get("catalog/b.yml"); a == nil || a.Properties["name"] != "a" || a.Properties["owner"] != "team-x\n" || b == nil || b.Properties["name"] != "b2" {
+		t.Fatalf("a must be kept, b written: %+v %+v", a, b)
+	}
+
+	// In a mapped property: every entity that needs it is kept.
+	e.sim.SetFile(p.ID, "docs/owner.txt", "team-y\n")
+	e.sim.SetFile(p.ID, "docs/notes.txt", big)
+	sum = e.run(t, m)
+	k = kind(sum, "file")
+	if k.Failed() || k.Deleted != 0 || k.FileErrorsTotal != 1 || k.FileErrors[0].Path != "docs/notes.txt" || k.FileErrors[0].Reason != crawl.ReasonTooLarge {
+		t.Fatalf("file:// in a property: %s %+v %v", sum.Outcome(), k, k.FileErrors)
+	}
+	if a := get("catalog/a.yml"); a == nil || a.Properties["name"] != "a" || a.Properties["notes"] != "notes\n" {
+		t.Fatalf("a must be kept as it was: %+v", a)
+	}
+}
+
+// A SKILL.md or a plugin manifest over the size limit is a file error of
+// its kind: the entity it produced is kept as it was, the other skills
+// are written, and nothing is deleted.
+func TestSkillAndPluginFilesOverTheLimit(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	big := strings.Repeat("# padding\n", 120_000)
+	skill := func(name, text string) string {
+		return "---\nname: " + name + "\ndescription: " + text + "\n---\n" + text + "\n"
+	}
+	e.sim.SetFile(p.ID, "skills/review/SKILL.md", skill("review", "first"))
+	e.sim.SetFile(p.ID, "skills/deploy/SKILL.md", skill("deploy", "first"))
+	e.sim.SetFile(p.ID, ".claude-plugin/plugin.json", `{"name": "helper", "description": "first", "version": "1.0.0"}`)
+	m, err := mapping.Parse([]byte(`
+entityDeletionThreshold: 1
+resources:
+  - kind: skill
+    selector: {query: 'true', paths: [{path: 'skills/**/SKILL.md', repos: [` + p.PathWithNamespace + `]}]}
+    port: {entity: {mappings: {identifier: .skill.skillMdPath, blueprint: '"skill"', properties: {description: .skill.description}}}}
+  - kind: plugin
+    selector: {query: 'true', repos: [` + p.PathWithNamespace + `]}
+    port: {entity: {mappings: {identifier: .repo.path_with_namespace, blueprint: '"plugin"', properties: {description: .plugin.description}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustResync(t, m, e.store)
+	before := catalogByKey(t, e.store)
+	review, deploy, plugin := catalog.Key{Blueprint: "skill", Identifier: "skills/review/SKILL.md"},
+		catalog.Key{Blueprint: "skill", Identifier: "skills/deploy/SKILL.md"}, catalog.Key{Blueprint: "plugin", Identifier: p.PathWithNamespace}
+	for _, k := range []catalog.Key{review, deploy, plugin} {
+		if before[k] == nil || before[k].Properties["description"] != "first" {
+			t.Fatalf("%v before: %+v", k, before[k])
+		}
+	}
+	e.sim.SetFile(p.ID, "skills/review/SKILL.md", skill("review", "second")+big)
+	e.sim.SetFile(p.ID, "skills/deploy/SKILL.md", skill("deploy", "second"))
+	e.sim.SetFile(p.ID, ".claude-plugin/plugin.json", `{"name": "helper", "description": "second", "version": "1.0.0", "padding": "`+strings.Repeat("x", 1<<20)+`"}`)
+	sum := e.run(t, m)
+	if sum.Failed() || sum.Outcome() != resync.OutcomeFileErrors {
+		t.Fatalf("%s %v", sum.Outcome(), sum.Err())
+	}
+	for kindName, path := range map[string]string{"skill": "skills/review/SKILL.md", "plugin": ".claude-plugin/plugin.json"} {
+		k := kind(sum, kindName)
+		if k.Deleted != 0 || k.FileErrorsTotal != 1 || k.FileErrors[0].Path != path || k.FileErrors[0].Reason != crawl.ReasonTooLarge {
+			t.Fatalf("%s: %+v %v", kindName, k, k.FileErrors)
+		}
+	}
+	now := catalogByKey(t, e.store)
+	if now[review] == nil || now[review].Properties["description"] != "first" || now[plugin] == nil || now[plugin].Properties["description"] != "first" {
+		t.Fatalf("the entities of the files over the limit must be kept: %+v %+v", now[review], now[plugin])
+	}
+	if now[deploy] == nil || now[deploy].Properties["description"] != "second" {
+		t.Fatalf("the other skill must be written: %+v", now[deploy])
+	}
+}
