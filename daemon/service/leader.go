@@ -330,7 +330,7 @@ func (s *Service) registerReplicaMetrics() {
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_last_resync_completed_timestamp_seconds",
 			Help: "When the last resync completed, whichever replica ran it (0: none yet)."}, func() float64 {
-			l, _ := s.storedLastResync(bg)
+			l, _ := resync.LoadCompleted(bg, s.store)
 			if l == nil {
 				return 0
 			}

@@ -3,6 +3,7 @@ package resync_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -293,5 +294,61 @@ resources:
 	}
 	if now[deploy] == nil || now[deploy].Properties["description"] != "second" {
 		t.Fatalf("the other skill must be written: %+v", now[deploy])
+	}
+}
+
+// With incremental resyncs, a project with a skipped file is not recorded
+// as read: every pass reads it again and reports the file, until a commit
+// fixes it, while unchanged projects are skipped.
+func TestBrokenSpecFileWithIncrementalResyncs(t *testing.T) {
+	e := newIncrementalEnv(t, 7, false)
+	m, err := mapping.Parse([]byte("specPath: '**/port.yml'\nresources: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.m = m
+	e.resync(t, false)
+	var broken gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if !p.EmptyRepo && p.ID%3 == 0 {
+			broken = p
+			break
+		}
+	}
+	if broken.ID == 0 {
+		t.Fatal("no project with a port.yml")
+	}
+	// GitLab's hour of grace would make every pass of this test read the
+	// project again anyway; without it, only the missing mark does.
+	incremental := func() *resync.Summary {
+		sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: e.m, Store: e.store,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Incremental: true, ActivityGrace: time.Nanosecond})
+		if err != nil || sum.Failed() {
+			t.Fatalf("incremental resync: %v %v", err, sum.Err())
+		}
+		return sum
+	}
+	time.Sleep(10 * time.Millisecond)
+	e.sim.PushFile(context.Background(), broken.ID, "port.yml", "- identifier: [unclosed\n")
+	time.Sleep(10 * time.Millisecond)
+	for pass := 1; pass <= 3; pass++ {
+		sum := incremental()
+		k := kindOf(sum, mapping.GitOpsKind)
+		if k.FileErrorsTotal != 1 || k.FileErrors[0].ProjectID != broken.ID || k.Deleted != 0 {
+			t.Fatalf("pass %d: want the broken file reported again and nothing deleted: %+v", pass, k)
+		}
+		if k.Full || k.SkippedProjects == 0 {
+			t.Fatalf("pass %d: want an incremental pass: %+v", pass, k)
+		}
+	}
+	slug := strings.ReplaceAll(broken.PathWithNamespace, "/", "-")
+	if catalogByKey(t, e.store)[catalog.Key{Blueprint: "oncall", Identifier: slug + "-oncall"}] == nil {
+		t.Fatal("the broken file's entity was deleted")
+	}
+	e.sim.PushFile(context.Background(), broken.ID, "port.yml", specEntity(slug+"-runbook", "fixed"))
+	time.Sleep(10 * time.Millisecond)
+	sum := incremental()
+	if k := kindOf(sum, mapping.GitOpsKind); k.FileErrorsTotal != 0 || k.Deleted != 1 {
+		t.Fatalf("after the fix: %+v", k)
 	}
 }
