@@ -46,6 +46,8 @@ type FileError struct {
 	Err error
 }
 
+// Error names the file, its project and ref, and the reason, so one log
+// line or summary row is enough to find what to fix.
 func (e *FileError) Error() string {
 	project := e.Project
 	if project == "" {
@@ -65,6 +67,8 @@ func (e *FileError) Error() string {
 	return msg
 }
 
+// Unwrap gives the underlying error, so errors.Is(err, gitlab.ErrTooLarge)
+// still holds for a file over the limit.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // AsFileError returns the FileError in err's chain, if any.
