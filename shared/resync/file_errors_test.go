@@ -352,3 +352,38 @@ func TestBrokenSpecFileWithIncrementalResyncs(t *testing.T) {
 		t.Fatalf("after the fix: %+v", k)
 	}
 }
+
+// An includedFiles file over the limit leaves the project's file and
+// folder objects out: their entities keep the stored values.
+func TestIncludedFileOverTheLimit(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	e.sim.SetFile(p.ID, "apps/api/config.yml", "name: api\n")
+	e.sim.SetFile(p.ID, "NOTES.md", "first\n")
+	repo := "[" + p.PathWithNamespace + "]"
+	for _, tc := range []struct{ kind, sel string }{
+		{"file", "      files: {path: 'apps/*/config.yml', repos: " + repo + "}\n      includedFiles: [NOTES.md]\n"},
+		{"folder", "      folders: [{path: apps, repos: [{name: " + p.PathWithNamespace + "}]}]\n      includedFiles: [NOTES.md]\n"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			e.sim.SetFile(p.ID, "NOTES.md", "first\n")
+			m := oceanMapping(t, mapping.OceanV2, tc.kind, tc.sel,
+				"          identifier: .repo.path_with_namespace + (.file.path // .folder.path)\n          blueprint: '\"x\"'\n          properties:\n            notes: .__includedFiles[\"NOTES.md\"]\n")
+			st := freshStore(t)
+			e.mustResync(t, m, st)
+			e.sim.SetFile(p.ID, "NOTES.md", strings.Repeat("# padding\n", 120_000))
+			sum, err := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: st,
+				Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := kind(sum, tc.kind)
+			if k.Failed() || k.Deleted != 0 || k.FileErrorsTotal != 1 || k.FileErrors[0].Path != "NOTES.md" || k.FileErrors[0].Reason != crawl.ReasonTooLarge {
+				t.Fatalf("%+v %v", k, k.FileErrors)
+			}
+			if ents := entitiesOf(t, st, "x"); len(ents) != 1 || ents[0].Properties["notes"] != "first\n" {
+				t.Fatalf("the entity must be kept as it was: %+v", ents)
+			}
+		})
+	}
+}
