@@ -387,3 +387,44 @@ func TestIncludedFileOverTheLimit(t *testing.T) {
 		})
 	}
 }
+
+// A file:// value of the project kind over the limit: project entities
+// carry no project to narrow to, so the project is reported and kept,
+// and that kind deletes nothing this time (not even a project GitLab
+// removed), rather than deleting the kept one.
+func TestProjectKindFileReferenceOverTheLimit(t *testing.T) {
+	e := newEnv(t, allOf)
+	svc := e.service(t)
+	m, err := mapping.Parse([]byte(`
+entityDeletionThreshold: 1
+resources:
+  - kind: project
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"service"', properties: {readme: '"file://README.md"'}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustResync(t, m, e.store)
+	var gone gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		if p.ID != svc.ID && len(p.SharedWith) == 0 {
+			gone = p
+			break
+		}
+	}
+	e.sim.RemoveProject(gone.ID)
+	e.sim.SetFile(svc.ID, "README.md", strings.Repeat("# padding\n", 120_000))
+	sum := e.run(t, m)
+	k := kind(sum, "project")
+	if k.Failed() || k.Deleted != 0 || k.FileErrorsTotal != 1 || k.FileErrors[0].Project != svc.PathWithNamespace || k.FileErrors[0].Path != "README.md" {
+		t.Fatalf("%+v %v", k, k.FileErrors)
+	}
+	if x := catalogByKey(t, e.store)[catalog.Key{Blueprint: "service", Identifier: svc.PathWithNamespace}]; x == nil || !strings.HasPrefix(fmt.Sprint(x.Properties["readme"]), "# ") || strings.Contains(fmt.Sprint(x.Properties["readme"]), "padding") {
+		t.Fatalf("the project's entity must be kept as it was: %+v", x)
+	}
+	e.sim.SetFile(svc.ID, "README.md", "# fixed\n")
+	if k := kind(e.run(t, m), "project"); k.Failed() || k.FileErrorsTotal != 0 || k.Deleted != 1 {
+		t.Fatalf("after the fix the removed project goes: %+v", k)
+	}
+}

@@ -40,7 +40,7 @@ type kindSync struct {
 	// be told apart by project: then nothing of the kind is deleted.
 	spare   map[int64]bool
 	keepAll bool
-	seen    map[string]bool // files reported, "project id|path|ref"
+	seen    map[string]bool // files reported: project id, path, ref, referring file
 
 	fetched, written atomic.Int64 // objects the globs kept, entities written
 	noID             atomic.Int64 // kept objects without a numeric id (counted each)
@@ -233,6 +233,9 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 						if fe, ok := crawl.AsFileError(err); ok {
 							// Written without it, the entity would lose the
 							// value; left out, it is kept as it was.
+							if fe.Project == "" {
+								fe.Project = objectPath(obj)
+							}
 							k.fileError(fe, e.Project)
 							continue
 						}
@@ -320,8 +323,8 @@ func (k *kindSync) finish(ctx context.Context, shifted bool) {
 	if ks.Failed() {
 		log.Error("resync of kind failed; nothing deleted", "errors", ks.ErrorsTotal, "first_error", ks.Errors[0])
 	} else if k.keepAll {
-		log.Warn("resync of kind: a file could not be used and the entities it produced carry no project; nothing deleted for this kind this time",
-			"file_errors", ks.FileErrorsTotal)
+		log.Warn("resync of kind: a file could not be used and what it produced cannot be told apart from the kind's other entities "+
+			"(they carry no project, or the store keeps no project marks); nothing deleted for this kind this time", "file_errors", ks.FileErrorsTotal)
 	} else if shifted {
 		ks.Incomplete = true
 		log.Warn("resync of kind: GitLab's listing changed while its pages were read, so an object may have been missed; " +
@@ -377,4 +380,14 @@ func (k *kindSync) spareFiles(ctx context.Context) {
 	if err := marks.TouchProjects(ctx, k.run, k.ks.Kind, ids); err != nil {
 		k.addErr(fmt.Errorf("keeping the entities of %d projects with a file that could not be used: %w", len(ids), err))
 	}
+}
+
+// objectPath is the path_with_namespace of the project a raw object is or
+// belongs to ("" when it names none), for reports.
+func objectPath(obj map[string]any) string {
+	if repo, ok := obj["repo"].(map[string]any); ok {
+		obj = repo
+	}
+	p, _ := obj["path_with_namespace"].(string)
+	return p
 }
