@@ -29,6 +29,9 @@ type Metrics struct {
 	// for the last resync, and a running count for webhook events.
 	ResyncExpressionErrors *prometheus.GaugeVec   // by kind, last resync
 	EventExpressionErrors  *prometheus.CounterVec // by kind and field
+	// ResyncFileErrors are the files the last resync could not use, by
+	// kind (their entities were kept as they were).
+	ResyncFileErrors *prometheus.GaugeVec
 }
 
 // New creates the collectors. queueDepth is read at scrape time; stats
@@ -68,10 +71,13 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		EventExpressionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "glsync_event_expression_errors_total", Help: "Mapping expressions that failed on an object of a webhook event, by kind and field.",
 		}, []string{"kind", "field"}),
+		ResyncFileErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "glsync_resync_file_errors", Help: "Files the last resync could not use (not valid YAML or JSON, not entities, over 1 MiB, 404 at the ref), by kind; their entities were kept as they were.",
+		}, []string{"kind"}),
 	}
-	m.Registry.MustRegister(m.ResyncExpressionErrors, m.EventExpressionErrors)
 	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
-		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities,
+		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncFileErrors,
+		m.ResyncExpressionErrors, m.EventExpressionErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "glsync_event_queue_depth", Help: "Events waiting in the durable queue.",

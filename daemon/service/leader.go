@@ -130,7 +130,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 	ro := resync.Options{Config: cfg, Mapping: s.opts.Mapping, Store: s.store,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats,
 		Incremental: cfg.Incremental() && !strings.HasSuffix(why, FullSuffix), FullEvery: cfg.FullResyncInterval}
-	if rec, err := s.storedLastResync(ctx); err == nil {
+	if rec, err := resync.LoadCompleted(ctx, s.store); err == nil {
 		ro.Expected = rec.Expected()
 	}
 	if s.sink != nil {
@@ -147,6 +147,10 @@ func (s *Service) resync(ctx context.Context, why string) {
 		s.lastErr = err.Error()
 		s.metrics.ResyncRuns.WithLabelValues("failed").Inc()
 		s.log.Error("resync could not run", "error", err)
+		// Recorded, so /readyz and /status on every replica say why.
+		if err := resync.FailedRecord(s.coord.Replica(), s.lastErr).Save(context.WithoutCancel(ctx), s.store); err != nil {
+			s.log.Error("recording the resync summary failed", "error", err)
+		}
 		return
 	}
 	s.metrics.ResyncDuration.Observe(sum.Duration.Seconds())
@@ -160,6 +164,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 	}
 	s.metrics.ResyncRuns.WithLabelValues(result).Inc()
 	for _, k := range sum.Kinds {
+		s.metrics.ResyncFileErrors.WithLabelValues(k.Kind).Set(float64(k.FileErrorsTotal))
 		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
 			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
 		}
@@ -238,6 +243,10 @@ func (s *Service) postResync(w http.ResponseWriter, r *http.Request) {
 // readyBeforeFirstResync, or resyncOnStart is off) a resync has completed
 // on some replica, so a new deployment is not served from an empty
 // catalog; it says which replica leads and how deep the shared queue is.
+// Completed means every kind completed (files skipped for file errors
+// allowed): a resync whose kinds failed, a refused token say, leaves the
+// catalog as empty as before. The completion is a setting in the shared
+// store, so followers learn it too.
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
@@ -250,12 +259,32 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	leader, _ := s.coord.Leader(r.Context())
 	if cfg := s.opts.Config; cfg.ResyncOnStart && !cfg.ReadyBeforeFirstResync {
-		if last, err := s.storedLastResync(r.Context()); err != nil || last == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "first resync not completed yet", "replica": s.coord.Replica(), "leader": leader})
+		if done, err := resync.LoadCompleted(r.Context(), s.store); err != nil || done == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "first resync not completed yet",
+				"reason": s.notReadyReason(r.Context(), err), "replica": s.coord.Replica(), "leader": leader})
 			return
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "replica": s.coord.Replica(), "leader": leader, "queue_depth": depth})
+}
+
+// notReadyReason says why no resync has completed yet: the last one's
+// failure, whichever replica ran it, or that one is still running.
+func (s *Service) notReadyReason(ctx context.Context, err error) string {
+	if err != nil {
+		return "reading the resync records failed: " + err.Error()
+	}
+	if last, err := s.storedLastResync(ctx); err == nil && last != nil && !last.OK {
+		why := "the last resync failed"
+		if len(last.FailedKinds) > 0 {
+			why += " (kinds " + strings.Join(last.FailedKinds, ", ") + ")"
+		}
+		if last.Error != "" {
+			why += ": " + last.Error
+		}
+		return why
+	}
+	return "the first resync is running or has not started"
 }
 
 func (s *Service) status(w http.ResponseWriter, r *http.Request) {
@@ -273,6 +302,13 @@ func (s *Service) status(w http.ResponseWriter, r *http.Request) {
 		if l.Error != "" {
 			st["last_resync_error"] = l.Error
 		}
+	}
+	// Readiness waits for a completed resync; say which one, or why none.
+	done, err := resync.LoadCompleted(ctx, s.store)
+	if err == nil && done != nil {
+		st["last_completed_resync"] = map[string]any{"run": done.Run, "finished_at": done.FinishedAt, "outcome": done.Outcome, "replica": done.Replica}
+	} else {
+		st["not_ready_reason"] = s.notReadyReason(ctx, err)
 	}
 	writeJSON(w, http.StatusOK, st)
 }
@@ -295,7 +331,7 @@ func (s *Service) registerReplicaMetrics() {
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_last_resync_completed_timestamp_seconds",
 			Help: "When the last resync completed, whichever replica ran it (0: none yet)."}, func() float64 {
-			l, _ := s.storedLastResync(bg)
+			l, _ := resync.LoadCompleted(bg, s.store)
 			if l == nil {
 				return 0
 			}

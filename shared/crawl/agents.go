@@ -101,7 +101,10 @@ func (s *Source) ProjectSkills(ctx context.Context, pr map[string]any, paths []S
 		}
 		obj, err := s.SkillObject(ctx, pr, globs, p, ref)
 		if err != nil {
-			return nil, err
+			if err := skipFile(ctx, err, pr); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if obj != nil {
 			items = append(items, obj)
@@ -251,7 +254,9 @@ func (s *Source) Plugins(ctx context.Context, o Options, fn func(gitlab.Page) er
 		}
 		obj, err := s.ProjectPlugin(ctx, pr, o.Providers, ref, entries)
 		if err != nil || obj == nil {
-			return gitlab.Page{}, err
+			// A manifest that cannot be used leaves the whole plugin out:
+			// built from the others, it would lose what that one gave.
+			return gitlab.Page{}, skipFile(ctx, err, pr)
 		}
 		return gitlab.Page{Items: []map[string]any{obj}, RequestedAt: at}, nil
 	}, fn)
@@ -299,7 +304,7 @@ func (s *Source) ProjectPlugin(ctx context.Context, pr map[string]any, providers
 			}
 			file, content, err := s.FileObject(ctx, int64(num(pr["id"])), p, ref)
 			if err != nil {
-				return nil, err
+				return nil, withProject(err, pr)
 			}
 			var m map[string]any
 			if file == nil || json.Unmarshal(bytes.TrimSpace(content), &m) != nil || m == nil {
@@ -307,7 +312,7 @@ func (s *Source) ProjectPlugin(ctx context.Context, pr map[string]any, providers
 			}
 			resolved, err := s.resolveFileRefs(ctx, int64(num(pr["id"])), ref, m)
 			if err != nil {
-				return nil, err
+				return nil, referencedFrom(withProject(err, pr), p)
 			}
 			manifests[p] = resolved.(map[string]any)
 		}

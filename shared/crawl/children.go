@@ -201,8 +201,12 @@ func (s *Source) EachProject(ctx context.Context, skipEmpty bool, active *bool, 
 		inner := fetch
 		fetch = func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 			start := time.Now()
+			ctx, skipped := withProjectFlag(ctx)
 			p, err := inner(ctx, pr)
-			if err == nil {
+			// A project with a skipped file was not read completely:
+			// without a mark, the next pass reads it again and reports
+			// the file again, until a commit fixes it.
+			if err == nil && (skipped == nil || !skipped.Load()) {
 				err = inc.Read(ctx, pr, start)
 			}
 			return p, err

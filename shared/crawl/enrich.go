@@ -101,7 +101,7 @@ func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error
 
 // FileContent reads a file from a project's ref; nil when it is not there.
 // Any other failure (403, timeout, over MaxFileSize) is an error: the
-// caller must not take it for "no file".
+// caller must not take it for "no file". Over MaxFileSize is a FileError.
 func (s *Source) FileContent(ctx context.Context, projectID int64, filePath, ref string) (*string, error) {
 	b, err := s.FileBytes(ctx, projectID, filePath, ref)
 	if b == nil || err != nil {
@@ -122,6 +122,9 @@ func (s *Source) FileBytes(ctx context.Context, projectID int64, filePath, ref s
 	b, status, err := s.Client.Raw(ctx, fmt.Sprintf("projects/%d/repository/files/%s/raw", projectID, gitlab.PathEscape(filePath)), q, MaxFileSize)
 	if status == http.StatusNotFound {
 		return nil, nil
+	}
+	if errors.Is(err, gitlab.ErrTooLarge) {
+		return nil, &FileError{ProjectID: projectID, Path: filePath, Ref: ref, Reason: ReasonTooLarge, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("crawl: file %s of project %d: %w", filePath, projectID, err)

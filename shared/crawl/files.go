@@ -1,13 +1,11 @@
 package crawl
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 )
@@ -116,8 +113,9 @@ func (s *Source) Tree(ctx context.Context, projectID int64, ref string) ([]map[s
 // Files streams one object per matching file (per YAML document), shaped
 // {"file": {path, name, size, blob_id, ref, content}, "repo": project}:
 // one tree listing per project, then one raw read per matching file. A
-// file that cannot be read fails the kind (so nothing is deleted); only a
-// file gone from the tree stops being synced.
+// file that cannot be read fails the kind (so nothing is deleted), unless
+// the failure is a FileError and ctx has WithFileErrors: then only that
+// file is left out. Only a file gone from the tree stops being synced.
 func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	fo := o.Files
 	if fo.Path == "" {
@@ -164,21 +162,26 @@ func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) erro
 				continue
 			}
 			objs, err := s.FileObjects(ctx, pr, p, ref, fo)
-			if err != nil {
-				return gitlab.Page{}, err
-			}
-			if objs == nil {
-				if fo.Strategy == "repositoryTree" || fo.Strategy == "" {
-					// The tree just listed it: a 404 is not proof it is
-					// gone (GitLab also answers 404 for no access), so the
-					// kind fails and its entity is kept.
-					return gitlab.Page{}, fmt.Errorf("crawl: file %s of project %v: in the repository tree but GitLab answered 404 on reading it", p, pr["path_with_namespace"])
+			if err == nil && objs == nil {
+				if fo.Strategy != "repositoryTree" && fo.Strategy != "" {
+					continue // a search hit that is no longer there: gone
 				}
-				continue // a search hit that is no longer there: gone
+				// The tree just listed it: a 404 is not proof it is gone
+				// (GitLab also answers 404 for no access), so its
+				// entities are kept.
+				pwn, _ := pr["path_with_namespace"].(string)
+				err = &FileError{Project: pwn, ProjectID: id, Path: p, Ref: ref, Reason: ReasonNotFound,
+					Err: errors.New("in the repository tree, but GitLab answered 404 on reading it")}
+			}
+			if err != nil {
+				if err := skipFile(ctx, err, pr); err != nil {
+					return gitlab.Page{}, err
+				}
+				continue
 			}
 			items = append(items, objs...)
 		}
-		return gitlab.Page{Items: items, RequestedAt: at}, s.addIncludedFiles(ctx, pr, o.IncludedFiles, items)
+		return s.withIncludedFiles(ctx, pr, o.IncludedFiles, gitlab.Page{Items: items, RequestedAt: at})
 	}, fn)
 }
 
@@ -201,7 +204,7 @@ func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, r
 		if fo.Generation != "v1" {
 			at, _ := file["ref"].(string)
 			if parsed, err = s.resolveFileRefs(ctx, id, at, parsed); err != nil {
-				return nil, err
+				return nil, referencedFrom(withProject(err, pr), filePath)
 			}
 		} else if falsy(parsed) {
 			// v1 skips a file whose parsed content is empty
@@ -217,7 +220,7 @@ func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, r
 
 // FileObject reads GET /projects/:id/repository/files/:path: GitLab's
 // file object (content left out) and the decoded content; nil, nil when
-// GitLab answers 404.
+// GitLab answers 404; a FileError when it is over MaxFileSize.
 func (s *Source) FileObject(ctx context.Context, projectID int64, filePath, ref string) (map[string]any, []byte, error) {
 	q := url.Values{}
 	if ref != "" {
@@ -227,6 +230,9 @@ func (s *Source) FileObject(ctx context.Context, projectID int64, filePath, ref 
 	b, status, err := s.Client.Raw(ctx, fmt.Sprintf("projects/%d/repository/files/%s", projectID, gitlab.PathEscape(filePath)), q, MaxFileSize*4/3+8192)
 	if status == http.StatusNotFound {
 		return nil, nil, nil
+	}
+	if errors.Is(err, gitlab.ErrTooLarge) {
+		return nil, nil, &FileError{ProjectID: projectID, Path: filePath, Ref: ref, Reason: ReasonTooLarge, Err: err}
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("crawl: file %s of project %d: %w", filePath, projectID, err)
@@ -239,6 +245,12 @@ func (s *Source) FileObject(ctx context.Context, projectID int64, filePath, ref 
 	content, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("crawl: file %s of project %d: content is not base64: %w", filePath, projectID, err)
+	}
+	if len(content) > MaxFileSize {
+		// The answer's bound leaves room for the JSON around the
+		// content; the limit is on the file itself, as for raw reads.
+		return nil, nil, &FileError{ProjectID: projectID, Path: filePath, Ref: ref, Reason: ReasonTooLarge,
+			Err: fmt.Errorf("%d bytes: %w", len(content), gitlab.ErrTooLarge)}
 	}
 	delete(file, "content")
 	return file, content, nil
@@ -370,122 +382,6 @@ func (s *Source) groupSearchFiles(ctx context.Context, glob string) (map[int64][
 	return hits, nil
 }
 
-// parseFile parses a file's content as the generation does.
-//
-// v2 (gitlab-v2/gitlab/helpers/utils.py, parse_file_content) parses only
-// .json, .yaml and .yml (case-sensitive): JSON to its value, else YAML
-// split on "\n---\n" into a list of documents (a document that is a list
-// adds its items), else the text. v1 (gitlab_service.py,
-// _parse_file_content) parses .json as JSON and .yaml/.yml as YAML: one
-// document is that document, several a list.
-func parseFile(gen, p string, content []byte) any {
-	if gen == "v1" {
-		return parseV1(p, content)
-	}
-	if !strings.HasSuffix(p, ".json") && !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".yml") {
-		return string(content)
-	}
-	text := string(content)
-	if strings.TrimSpace(text) == "" {
-		return text
-	}
-	var v any
-	if err := json.Unmarshal(content, &v); err == nil {
-		return v
-	}
-	docs := []any{}
-	for _, part := range strings.Split(text, "\n---\n") {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		var d any
-		if err := yaml.Unmarshal([]byte(part), &d); err != nil {
-			return text
-		}
-		if list, ok := d.([]any); ok {
-			for _, e := range list {
-				docs = append(docs, jsonable(e))
-			}
-			continue
-		}
-		docs = append(docs, jsonable(d))
-	}
-	return docs
-}
-
-func parseV1(p string, content []byte) any {
-	switch strings.ToLower(path.Ext(p)) {
-	case ".json":
-		var v any
-		if err := json.Unmarshal(content, &v); err == nil {
-			return v
-		}
-	case ".yaml", ".yml":
-		docs := parseContent(p, content)
-		if s, isText := docs[0].(string); isText && len(docs) == 1 && s == string(content) {
-			return s
-		}
-		if len(docs) == 1 {
-			return docs[0]
-		}
-		return docs
-	}
-	return string(content)
-}
-
-// parseContent parses JSON, or YAML (one value per document), else keeps
-// the text.
-func parseContent(p string, content []byte) []any {
-	switch strings.ToLower(path.Ext(p)) {
-	case ".json":
-		var v any
-		if err := json.Unmarshal(content, &v); err == nil {
-			return []any{v}
-		}
-	case ".yaml", ".yml":
-		dec := yaml.NewDecoder(bytes.NewReader(content))
-		var docs []any
-		for {
-			var v any
-			err := dec.Decode(&v)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return []any{string(content)}
-			}
-			docs = append(docs, jsonable(v))
-		}
-		if len(docs) > 0 {
-			return docs
-		}
-	}
-	return []any{string(content)}
-}
-
-// jsonable turns YAML's values into what jq and JSON expect.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonable(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = jsonable(e)
-		}
-		return x
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case uint64:
-		return float64(x)
-	}
-	return v
-}
-
 // Folders streams one object per matching folder: {"folder": tree entry,
 // "repo": project, "__branch": branch}.
 func (s *Source) Folders(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
@@ -509,8 +405,28 @@ func (s *Source) Folders(ctx context.Context, o Options, fn func(gitlab.Page) er
 			}
 			out.Items, out.RequestedAt = append(out.Items, items...), at
 		}
-		return out, s.addIncludedFiles(ctx, pr, o.IncludedFiles, out.Items)
+		return s.withIncludedFiles(ctx, pr, o.IncludedFiles, out)
 	}, fn)
+}
+
+// withIncludedFiles is page with its objects' included files (see
+// addIncludedFiles). When one of them cannot be used (a FileError, with a
+// sink in ctx), the project's objects are left out rather than written
+// without it: what they produced before is kept.
+func (s *Source) withIncludedFiles(ctx context.Context, pr map[string]any, paths []string, page gitlab.Page) (gitlab.Page, error) {
+	if err := s.addIncludedFiles(ctx, pr, paths, page.Items); err != nil {
+		return gitlab.Page{}, skipFile(ctx, err, pr)
+	}
+	return page, nil
+}
+
+// referencedFrom records, on a FileError about a file another one named
+// with file://, which file named it.
+func referencedFrom(err error, from string) error {
+	if fe, ok := AsFileError(err); ok && fe.Path != from && fe.ReferencedFrom == "" {
+		fe.ReferencedFrom = from
+	}
+	return err
 }
 
 // addIncludedFiles sets __includedFiles on a project's file or folder

@@ -10,6 +10,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
@@ -186,7 +187,9 @@ resources:
 
 // TestUnreadableFileKeepsItsEntity checks that a file the tree lists but
 // GitLab does not serve (403, 404, over the size limit) is reported and
-// deletes nothing, while a file gone from the tree is deleted.
+// deletes nothing, while a file gone from the tree is deleted. 404 and
+// over the limit are the file's own, permanent failures: the kind
+// completes with a file error; a 403 (the token's rights) fails it.
 func TestUnreadableFileKeepsItsEntity(t *testing.T) {
 	e := newEnv(t, allOf)
 	svc := e.service(t)
@@ -216,23 +219,29 @@ resources:
 		t.Fatalf("no raw read of the file in %v", counts)
 	}
 	for _, tc := range []struct {
-		name  string
-		setup func()
-		want  string
+		name    string
+		setup   func()
+		want    string
+		fileErr string // the FileError's reason; "" for a failed kind
 	}{
-		{"403", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 403}}) }, "403"},
-		{"404", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 404}}) }, "404"},
+		{"403", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 403}}) }, "403", ""},
+		{"404", func() { e.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{rawRoute: 404}}) }, "404", crawl.ReasonNotFound},
 		{"too large", func() {
 			e.sim.SetFaults(gitlabtest.Faults{})
 			e.sim.SetFile(svc.ID, "deploy/k8s.yaml", strings.Repeat("# padding\n", 120_000))
-		}, "larger than the limit"},
+		}, "larger than the limit", crawl.ReasonTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.setup()
 			sum, _ := resync.Run(context.Background(), resync.Options{Config: e.cfg, Mapping: m, Store: e.store,
 				Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Client: gitlab.Options{RetryBase: time.Millisecond, MaxRetries: 1}})
 			k := kind(sum, "file")
-			if !k.Failed() || k.Deleted != 0 || !strings.Contains(fmt.Sprint(k.Errors), tc.want) || !strings.Contains(fmt.Sprint(k.Errors), "k8s.yaml") {
+			if tc.fileErr != "" {
+				if k.Failed() || k.Deleted != 0 || k.FileErrorsTotal != 1 || k.FileErrors[0].Reason != tc.fileErr ||
+					k.FileErrors[0].Path != "deploy/k8s.yaml" || k.FileErrors[0].Project != svc.PathWithNamespace || !strings.Contains(k.FileErrors[0].Error(), tc.want) {
+					t.Fatalf("want a completed kind reporting the file (%s) and no deletion: %+v %v", tc.fileErr, k, k.FileErrors)
+				}
+			} else if !k.Failed() || k.Deleted != 0 || !strings.Contains(fmt.Sprint(k.Errors), tc.want) || !strings.Contains(fmt.Sprint(k.Errors), "k8s.yaml") {
 				t.Fatalf("want a failed kind naming the file (%s) and no deletion: %+v", tc.want, k)
 			}
 			if objs, _ := e.store.List(context.Background(), catalog.Filter{Blueprint: "k8sObject"}); len(objs) != 2 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,14 @@ type kindSync struct {
 	refs *crawl.References // file:// and search:// values, cached for this resync
 	sem  chan struct{}     // listings of this kind running at once
 
+	// spare are the projects where a file could not be used (see
+	// fileError): their entities of this kind that this pass did not
+	// write are kept. keepAll is set when such a file's entities cannot
+	// be told apart by project: then nothing of the kind is deleted.
+	spare   map[int64]bool
+	keepAll bool
+	seen    map[string]bool // files reported: project id, path, ref, referring file
+
 	fetched, written atomic.Int64 // objects the globs kept, entities written
 	noID             atomic.Int64 // kept objects without a numeric id (counted each)
 	exampleOnce      sync.Once
@@ -50,7 +59,8 @@ type mapped struct {
 
 func syncKind(ctx context.Context, opts Options, log *slog.Logger, run catalog.RunID, sources []*crawl.Source, ks *KindSummary, stats *gitlab.Stats, selectedBy []atomic.Int64) {
 	k := &kindSync{opts: opts, log: log.With("kind", ks.Kind), run: run, sources: sources, ks: ks, stats: stats, selectedBy: selectedBy,
-		start: time.Now(), refs: crawl.NewReferences(), sem: make(chan struct{}, maxParallelTokens)}
+		start: time.Now(), refs: crawl.NewReferences(), sem: make(chan struct{}, maxParallelTokens),
+		spare: map[int64]bool{}, seen: map[string]bool{}}
 	k.expr = newExprErrors(k.log)
 	k.sync(ctx)
 }
@@ -71,6 +81,7 @@ func (k *kindSync) sync(ctx context.Context) {
 	if inc != nil {
 		ctx = crawl.WithIncremental(ctx, inc)
 	}
+	ctx = crawl.WithFileErrors(ctx, func(fe *crawl.FileError) { k.fileError(fe, fe.ProjectID) })
 	groups := crawl.GroupResources(k.opts.Mapping.ResourcesFor(k.ks.Kind))
 	if len(groups) == 0 {
 		// A kind without resources (GitOps: its spec files declare their
@@ -106,6 +117,41 @@ func (k *kindSync) addErr(err error) {
 		k.ks.Errors = append(k.ks.Errors, err)
 	}
 }
+
+// fileError records a file that could not be used (once per file per
+// resync, whichever token read it) and spares the entities of this kind in
+// project, the one whose entities the file produced (0: the entities carry
+// no project, so none of the kind is deleted this time).
+func (k *kindSync) fileError(fe *crawl.FileError, project int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if project == 0 {
+		k.keepAll = true
+	} else {
+		k.spare[project] = true
+	}
+	key := fmt.Sprintf("%d|%s|%s|%s", fe.ProjectID, fe.Path, fe.Ref, fe.ReferencedFrom)
+	if k.seen[key] {
+		return
+	}
+	k.seen[key] = true
+	k.ks.FileErrorsTotal++
+	if len(k.ks.FileErrors) < maxFileErrors {
+		k.ks.FileErrors = append(k.ks.FileErrors, fe)
+	}
+	args := []any{"project", fe.Project, "project_id", fe.ProjectID, "file", fe.Path, "ref", fe.Ref, "reason", fe.Reason}
+	if fe.ReferencedFrom != "" {
+		args = append(args, "referenced_from", fe.ReferencedFrom)
+	}
+	if fe.Err != nil {
+		args = append(args, "error", fe.Err)
+	}
+	k.log.Warn("file skipped: its entities are kept as they were until a commit fixes it", args...)
+}
+
+// maxFileErrors caps the files kept in a kind's summary; all are counted
+// and logged.
+const maxFileErrors = 100
 
 // progress logs the kind's counts and rate every ProgressEvery until done.
 func (k *kindSync) progress(done <-chan struct{}) {
@@ -189,13 +235,22 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 				continue
 			}
 			for _, e := range ents {
+				e.Version, e.Project = version, crawl.ObjectProject(k.ks.Kind, obj)
 				if crawl.Has(e) {
 					if err := k.refs.Resolve(ctx, src, obj, e, string(r.Options.Generation)); err != nil {
+						if fe, ok := crawl.AsFileError(err); ok {
+							// Written without it, the entity would lose the
+							// value; left out, it is kept as it was.
+							if fe.Project == "" {
+								fe.Project = objectPath(obj)
+							}
+							k.fileError(fe, e.Project)
+							continue
+						}
 						k.addErr(fmt.Errorf("%s: %w", e.Identifier, err))
 						continue
 					}
 				}
-				e.Version, e.Project = version, crawl.ObjectProject(k.ks.Kind, obj)
 				it.ents = append(it.ents, e)
 			}
 		}
@@ -271,8 +326,14 @@ func (k *kindSync) finish(ctx context.Context, shifted bool) {
 	if ctx.Err() != nil && !ks.Failed() {
 		k.addErr(ctx.Err())
 	}
+	if !ks.Failed() && !shifted {
+		k.spareFiles(ctx)
+	}
 	if ks.Failed() {
 		log.Error("resync of kind failed; nothing deleted", "errors", ks.ErrorsTotal, "first_error", ks.Errors[0])
+	} else if k.keepAll {
+		log.Warn("resync of kind: a file could not be used and what it produced cannot be told apart from the kind's other entities "+
+			"(they carry no project, or the store keeps no project marks); nothing deleted for this kind this time", "file_errors", ks.FileErrorsTotal)
 	} else if shifted {
 		ks.Incomplete = true
 		log.Warn("resync of kind: GitLab's listing changed while its pages were read, so an object may have been missed; " +
@@ -298,7 +359,44 @@ func (k *kindSync) finish(ctx context.Context, shifted bool) {
 		pass = append(pass, "projects_skipped", ks.SkippedProjects, "projects_read", ks.ReadProjects)
 	}
 	log.Info("resync of kind done", append(pass, "fetched", ks.Fetched, "selected", ks.Selected, "created", ks.Created,
-		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal, "expression_errors", ks.ExpressionErrorCount(),
+		"updated", ks.Updated, "unchanged", ks.Unchanged, "deleted", ks.Deleted, "errors", ks.ErrorsTotal, "file_errors", ks.FileErrorsTotal, "expression_errors", ks.ExpressionErrorCount(),
 		"duration", ks.Duration.Round(time.Millisecond),
 		"rate_per_s", fmt.Sprintf("%.0f", float64(ks.Fetched)/ks.Duration.Seconds()))...)
+}
+
+// spareFiles counts as seen by this run the entities of the kind in the
+// projects where a file could not be used, so stale deletion keeps what
+// those files produced before. Entities the same projects' other files
+// produced this time were written, so this only keeps what no file of
+// the project gave this time: the failed files' entities, and those of a
+// file of that project deleted since the last resync, which go when the
+// project's files are all usable again. Without project marks in the
+// store, nothing of the kind is deleted this time.
+func (k *kindSync) spareFiles(ctx context.Context) {
+	if len(k.spare) == 0 {
+		return
+	}
+	marks, ok := k.opts.Store.(catalog.Marks)
+	if !ok {
+		k.keepAll = true
+		return
+	}
+	ids := make([]int64, 0, len(k.spare))
+	for id := range k.spare {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if err := marks.TouchProjects(ctx, k.run, k.ks.Kind, ids); err != nil {
+		k.addErr(fmt.Errorf("keeping the entities of %d projects with a file that could not be used: %w", len(ids), err))
+	}
+}
+
+// objectPath is the path_with_namespace of the project a raw object is or
+// belongs to ("" when it names none), for reports.
+func objectPath(obj map[string]any) string {
+	if repo, ok := obj["repo"].(map[string]any); ok {
+		obj = repo
+	}
+	p, _ := obj["path_with_namespace"].(string)
+	return p
 }

@@ -12,30 +12,72 @@ import (
 // so every replica, and the next resync's progress lines, know it.
 const RecordKey = "last_resync"
 
-// Record is what is kept of the last completed resync.
+// CompletedKey is the setting that holds the Record of the last resync
+// that completed (OK): what /readyz waits for on every replica. RecordKey
+// may hold a later, failed one.
+const CompletedKey = "last_completed_resync"
+
+// Record is what is kept of the last resync, and (under CompletedKey) of
+// the last completed one.
 type Record struct {
-	Run             int64                     `json:"run"`
-	OK              bool                      `json:"ok"`
+	Run int64 `json:"run"`
+	// OK is true when every kind completed; file errors do not change it.
+	OK bool `json:"ok"`
+	// Outcome is Summary.Outcome: "ok", "completed with file errors" or
+	// "failed".
+	Outcome         string                    `json:"outcome,omitempty"`
 	Replica         string                    `json:"replica"`
 	FinishedAt      time.Time                 `json:"finished_at"`
 	DurationSeconds float64                   `json:"duration_seconds"`
 	Requests        int64                     `json:"requests"`
 	Error           string                    `json:"error,omitempty"`
+	FailedKinds     []string                  `json:"failed_kinds,omitempty"`
 	Kinds           map[string]map[string]int `json:"kinds"`
 	// ExpressionErrors are the kinds' failing mapping expressions
 	// (KindSummary.ExpressionErrors), by kind.
 	ExpressionErrors map[string][]ExpressionError `json:"expression_errors,omitempty"`
+	// FileErrors are the files that could not be used (the first 100 per
+	// kind), FileErrorsTotal counts them all.
+	FileErrors      []FileErrorRecord `json:"file_errors,omitempty"`
+	FileErrorsTotal int               `json:"file_errors_total,omitempty"`
+}
+
+// FileErrorRecord is one file a resync could not use (crawl.FileError), as
+// /status shows it.
+type FileErrorRecord struct {
+	Kind           string `json:"kind"`
+	Project        string `json:"project"`
+	ProjectID      int64  `json:"project_id"`
+	Path           string `json:"path"`
+	Ref            string `json:"ref,omitempty"`
+	ReferencedFrom string `json:"referenced_from,omitempty"`
+	Reason         string `json:"reason"`
+	Error          string `json:"error,omitempty"`
 }
 
 // NewRecord describes sum, run by replica; errText is its error, if any.
 func NewRecord(sum *Summary, replica, errText string) Record {
 	kinds := map[string]map[string]int{}
+	var files []FileErrorRecord
+	var failed []string
 	for _, k := range sum.Kinds {
 		kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "selected": k.Selected, "created": k.Created, "updated": k.Updated,
-			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal}
+			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal, "file_errors": k.FileErrorsTotal}
+		if k.Failed() {
+			failed = append(failed, k.Kind)
+		}
+		for _, fe := range k.FileErrors {
+			r := FileErrorRecord{Kind: k.Kind, Project: fe.Project, ProjectID: fe.ProjectID, Path: fe.Path, Ref: fe.Ref,
+				ReferencedFrom: fe.ReferencedFrom, Reason: fe.Reason}
+			if fe.Err != nil {
+				r.Error = fe.Err.Error()
+			}
+			files = append(files, r)
+		}
 	}
-	rec := Record{Run: int64(sum.Run), OK: !sum.Failed(), Replica: replica, FinishedAt: time.Now().UTC(),
-		DurationSeconds: sum.Duration.Seconds(), Requests: sum.Requests, Error: errText, Kinds: kinds}
+	rec := Record{Run: int64(sum.Run), OK: !sum.Failed(), Outcome: sum.Outcome(), Replica: replica, FinishedAt: time.Now().UTC(),
+		DurationSeconds: sum.Duration.Seconds(), Requests: sum.Requests, Error: errText, FailedKinds: failed, Kinds: kinds,
+		FileErrors: files, FileErrorsTotal: sum.FileErrorsTotal()}
 	for _, k := range sum.Kinds {
 		if len(k.ExpressionErrors) > 0 {
 			if rec.ExpressionErrors == nil {
@@ -48,13 +90,48 @@ func NewRecord(sum *Summary, replica, errText string) Record {
 	return rec
 }
 
-// Save stores the record.
+// FailedRecord describes a resync that could not run at all (GitLab
+// unreachable, the store unavailable): errText says why.
+func FailedRecord(replica, errText string) Record {
+	return Record{Outcome: OutcomeFailed, Replica: replica, FinishedAt: time.Now().UTC(), Error: errText}
+}
+
+// Save stores the record as the last resync's and, when it completed, as
+// the last completed one's too.
 func (r Record) Save(ctx context.Context, s catalog.Settings) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return s.PutSetting(ctx, RecordKey, b)
+	if err := s.PutSetting(ctx, RecordKey, b); err != nil {
+		return err
+	}
+	if !r.OK {
+		return nil
+	}
+	return s.PutSetting(ctx, CompletedKey, b)
+}
+
+// LoadCompleted reads the record of the last completed resync (nil when
+// none completed). A catalog written before CompletedKey existed has only
+// RecordKey: its record counts when it says OK.
+func LoadCompleted(ctx context.Context, s catalog.Settings) (*Record, error) {
+	b, ok, err := s.Setting(ctx, CompletedKey)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		r, err := LoadRecord(ctx, s)
+		if err != nil || r == nil || !r.OK {
+			return nil, err
+		}
+		return r, nil
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // LoadRecord reads the last record (nil when there is none).

@@ -98,9 +98,17 @@ type KindSummary struct {
 	// ExpressionErrors are the mapping expressions that failed on some
 	// objects (exprerrors.go): counted, not errors of the kind.
 	ExpressionErrors []ExpressionError
+	// FileErrors are the files that could not be used (the first 100;
+	// FileErrorsTotal counts them all, each once): permanent failures of
+	// one file (see crawl.FileError), which do not fail the kind. What
+	// they produced before is kept, neither updated nor deleted; the rest
+	// of the kind is written and cleaned up.
+	FileErrors      []*crawl.FileError
+	FileErrorsTotal int
 }
 
-// Failed reports whether the kind had any error.
+// Failed reports whether the kind had any error. File errors do not fail
+// it.
 func (k *KindSummary) Failed() bool { return k.ErrorsTotal > 0 }
 
 // Summary is the outcome of a resync.
@@ -125,6 +133,36 @@ func (s *Summary) Failed() bool {
 	}
 	return false
 }
+
+// FileErrorsTotal is the number of files, all kinds, that could not be
+// used.
+func (s *Summary) FileErrorsTotal() int {
+	n := 0
+	for _, k := range s.Kinds {
+		n += k.FileErrorsTotal
+	}
+	return n
+}
+
+// Outcome is the resync's result in words: "ok", "completed with file
+// errors" (every kind completed; some files were skipped, their entities
+// kept) or "failed" (a kind failed: nothing of it was deleted).
+func (s *Summary) Outcome() string {
+	switch {
+	case s.Failed():
+		return OutcomeFailed
+	case s.FileErrorsTotal() > 0:
+		return OutcomeFileErrors
+	}
+	return OutcomeOK
+}
+
+// The values of Summary.Outcome.
+const (
+	OutcomeOK         = "ok"
+	OutcomeFileErrors = "completed with file errors"
+	OutcomeFailed     = "failed"
+)
 
 // Err returns an error describing the failed kinds, or nil.
 func (s *Summary) Err() error {
@@ -233,7 +271,8 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err := opts.Store.FinishRun(finishCtx, run, !sum.Failed(), time.Now()); err != nil {
 		return sum, fmt.Errorf("resync: %w", err)
 	}
-	log.Info("resync finished", "run", run, "ok", !sum.Failed(), "requests", sum.Requests, "retries", sum.Retries,
+	log.Info("resync finished", "run", run, "ok", !sum.Failed(), "outcome", sum.Outcome(), "file_errors", sum.FileErrorsTotal(),
+		"requests", sum.Requests, "retries", sum.Retries,
 		"rate_limited", sum.RateLimited, "duration", sum.Duration.Round(time.Millisecond))
 	return sum, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
@@ -36,7 +37,9 @@ func (a *app) resyncCommand() *cobra.Command {
 		Short: "Run one resync into the catalog",
 		Long: "Crawls GitLab with every token of tokenMapping, maps groups and projects with the mapping,\n" +
 			"writes them to the catalog and deletes entities GitLab no longer has (only for kinds that\n" +
-			"resynced without error). Exits 1 if any kind failed.\n\n" +
+			"resynced without error). Exits 1 if any kind failed. A file that cannot be used (a port.yml that\n" +
+			"is not valid YAML, not entities, over 1 MiB…) does not fail its kind: it is listed under the\n" +
+			"table, its entities are kept as they were, and the resync exits 0 \"completed with file errors\".\n\n" +
 			"With incremental resyncs on (incrementalResync), per-project kinds skip the projects GitLab\n" +
 			"shows unchanged since they were last read, except kinds due a full pass (fullResyncInterval);\n" +
 			"--full reads every project.",
@@ -104,7 +107,7 @@ func (a *app) resyncWith(ctx context.Context, full bool) (*resync.Summary, error
 		}
 		logWarnings(log, opts.Mapping)
 	}
-	if rec, err := resync.LoadRecord(ctx, store); err == nil {
+	if rec, err := resync.LoadCompleted(ctx, store); err == nil {
 		opts.Expected = rec.Expected()
 	}
 	sum, err := resync.Run(ctx, opts)
@@ -132,20 +135,31 @@ func (a *app) resyncWith(ctx context.Context, full bool) (*resync.Summary, error
 // printSummary writes the per-kind table and the totals.
 func printSummary(w io.Writer, sum *resync.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\trequests\tduration\tpass\t")
+	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\tfile errors\trequests\tduration\tpass\t")
 	for _, k := range sum.Kinds {
 		pass := "full"
 		if !k.Full {
 			pass = fmt.Sprintf("incremental: %d projects read, %d unchanged", k.ReadProjects, k.SkippedProjects)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
-			k.Unchanged, k.Deleted, k.ErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond), pass)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", k.Kind, k.Fetched, k.Selected, k.Created, k.Updated,
+			k.Unchanged, k.Deleted, k.ErrorsTotal, k.FileErrorsTotal, k.Requests, k.Duration.Round(time.Millisecond), pass)
 	}
 	tw.Flush()
+	for _, k := range sum.Kinds {
+		for _, fe := range k.FileErrors {
+			fmt.Fprintf(w, "file error: kind %s, project %s, file %s: %s\n", k.Kind, fe.Project, fileLabel(fe), fe.Reason)
+		}
+		if more := k.FileErrorsTotal - len(k.FileErrors); more > 0 {
+			fmt.Fprintf(w, "file error: kind %s: %d more files (in the log)\n", k.Kind, more)
+		}
+	}
 	resync.PrintExpressionErrors(w, sum)
 	status := "ok"
-	if sum.Failed() {
+	switch {
+	case sum.Failed():
 		status = "FAILED (nothing deleted for failed kinds)"
+	case sum.FileErrorsTotal() > 0:
+		status = fmt.Sprintf("%s: %d files skipped, their entities kept as they were (listed above)", resync.OutcomeFileErrors, sum.FileErrorsTotal())
 	}
 	fmt.Fprintf(w, "resync %d %s: %d GitLab requests, %d retries, %d rate-limited, %s\n",
 		sum.Run, status, sum.Requests, sum.Retries, sum.RateLimited, sum.Duration.Round(time.Millisecond))
@@ -383,4 +397,17 @@ func (a *app) validateCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// fileLabel is a skipped file as people look for it: its path, the ref
+// read, and the file that named it with file://.
+func fileLabel(fe *crawl.FileError) string {
+	l := fe.Path
+	if fe.Ref != "" {
+		l += " at " + fe.Ref
+	}
+	if fe.ReferencedFrom != "" {
+		l += " (file:// in " + fe.ReferencedFrom + ")"
+	}
+	return l
 }
