@@ -91,6 +91,7 @@ type Service struct {
 
 	scopesMu      sync.Mutex
 	managedScopes []string // the hooks the last reconciliation wanted
+	hookState     *hookState
 
 	ready     atomic.Bool
 	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
@@ -257,6 +258,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		return float64(n)
 	}, s.stats)
 	s.registerReplicaMetrics()
+	s.hookState = newHookState()
+	s.metrics.Registry.MustRegister(s.hookState.skipped)
 	sources, err := s.sources()
 	if err != nil {
 		closeStore()
@@ -454,6 +457,9 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		return nil, err
 	}
 	plan, res, err := Reconcile(ctx, s.config(), sources, s.store, apply, s.log.With("component", "hooks"))
+	if apply {
+		s.hookState.record(plan, err)
+	}
 	if err != nil {
 		return nil, err
 	}
