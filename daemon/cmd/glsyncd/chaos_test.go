@@ -191,6 +191,9 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 		}
 	}()
 	waitFor(t, 30*time.Second, "one hook on the root group", func() bool { return len(sim.Hooks()) == 1 })
+	// The managed hook must outlive everything below: replacing it would
+	// lose the deliveries GitLab keeps for it (they could not be resent).
+	hookID := sim.Hooks()[0].ID
 	waitFor(t, 30*time.Second, "the start-up resync", func() bool {
 		last, _ := c.status(0)["last_resync"].(map[string]any)
 		return last != nil && last["ok"] == true
@@ -309,6 +312,9 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 		}
 		return true
 	})
+	if hs := sim.Hooks(); len(hs) != 1 || hs[0].ID != hookID {
+		t.Fatalf("the managed hook %d was replaced or deleted: GitLab now has %+v", hookID, hs)
+	}
 	accepted := map[string]bool{}
 	resent := 0
 	byStatus := map[int]int{}
