@@ -91,7 +91,7 @@ true
 {{- if .Values.integration.existingSecret -}}
 {{- fail (printf "a PostgreSQL catalog needs integration.secrets.secretKey (GLSYNC_SECRET_KEY): integration.existingSecret %q has neither a secretKey nor a webhookSecret key. Every replica seals and opens the hook secrets and token mappings in the database with it; add secretKey (openssl rand -base64 32) to that Secret" .Values.integration.existingSecret) -}}
 {{- end -}}
-{{- fail "a PostgreSQL catalog (database.enabled=true) needs integration.secrets.secretKey (GLSYNC_SECRET_KEY; openssl rand -base64 32): every replica seals and opens the hook secrets and token mappings in the database with it, and without it they would start ready and then fail every hook they create. Or set integration.secrets.webhookSecret (hook secrets then derive from it), or integration.existingSecret with a secretKey key" -}}
+{{- fail "a PostgreSQL catalog (database.enabled=true, or GLSYNC_CATALOG=postgres or GLSYNC_DATABASE_URL in extraEnv) needs integration.secrets.secretKey (GLSYNC_SECRET_KEY; openssl rand -base64 32): every replica seals and opens the hook secrets and token mappings in the database with it, and without it they would start ready and then fail every hook they create. Or set integration.secrets.webhookSecret (hook secrets then derive from it), or integration.existingSecret with a secretKey key" -}}
 {{- end -}}
 {{- if not .Values.database.enabled -}}
 {{- if gt (int .Values.replicaCount) 1 -}}
