@@ -418,13 +418,14 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 		held, known = ok, true
 	}
 	switch {
-	case match.Paused():
-		// Re-creating it would resume deliveries a little sooner, but
-		// would lose the failed deliveries GitLab keeps for resending
-		// (a database restart glsync answered 503 to, for one).
-		a.Op, a.paused = OpKeep, true
-	case match.Disabled():
+	case match.Disabled() && !match.Paused():
+		// Disabled for good: nothing else makes GitLab deliver again. A
+		// paused hook is not re-created: that would resume deliveries a
+		// little sooner but lose the failed ones GitLab keeps for
+		// resending (a database restart glsync answered 503 to, for one).
 		a.Op, a.Reason = OpRecreate, "GitLab disabled it after failed deliveries"
+	case len(diff) > 0 && d.Scope == SystemScope && match.Paused():
+		a.Op = OpKeep // a system hook's events change only by re-creating it
 	case len(diff) > 0 && d.Scope == SystemScope:
 		a.Op, a.Reason = OpRecreate, "events differ: "+strings.Join(diff, ", ")
 	case len(diff) > 0:
@@ -440,6 +441,9 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 			a.unknownSecret = true
 		}
 	}
+	// Edits in place keep the hook and its deliveries; only a kept one is
+	// reported, so the pause is not mistaken for a healthy hook.
+	a.paused = a.Op == OpKeep && match.Paused()
 	return a, nil
 }
 

@@ -185,3 +185,43 @@ func TestReconcileSkipsOnReadFailures(t *testing.T) {
 		})
 	}
 }
+
+// A hook GitLab paused keeps its id whatever else is due: drifted events
+// are set in place (PUT), and one with nothing to change is kept and
+// reported.
+func TestPausedHookIsNeverReplaced(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	srcs := f.sources(t, f.org.RootTokens...)
+	if _, _, err := cycle(ctx, t, srcs, f.secrets); err != nil {
+		t.Fatal(err)
+	}
+	before := f.sim.Hooks()
+	for _, h := range before {
+		f.sim.EditHook(h.ID, func(h *gitlabtest.Hook) { h.AlertStatus, h.DisabledUntil = "temporarily_disabled", time.Now().Add(time.Hour) })
+	}
+	drifted := map[string]bool{}
+	for k, v := range before[1].Events {
+		drifted[k] = v
+	}
+	drifted["issues_events"] = false
+	f.sim.SetHookEvents(before[1].ID, drifted)
+	f.sim.ResetRequests()
+	plan, res, err := cycle(ctx, t, srcs, f.secrets)
+	if err != nil || len(res.Failed) != 0 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if len(plan.Actions) != 2 || plan.Actions[0].Op != OpKeep || plan.Actions[1].Op != OpUpdate || len(plan.Problems) != 1 {
+		t.Fatalf("plan %v, problems %v", plan.Actions, plan.Problems)
+	}
+	byRoute, _ := f.sim.Requests()
+	for route, n := range byRoute {
+		if strings.HasPrefix(route, "DELETE ") || strings.HasPrefix(route, "POST ") {
+			t.Fatalf("%d× %s: a paused hook was replaced", n, route)
+		}
+	}
+	after := f.sim.Hooks()
+	if len(after) != 2 || after[0].ID != before[0].ID || after[1].ID != before[1].ID || !after[1].Events["issues_events"] {
+		t.Fatalf("hooks after: %+v", after)
+	}
+}
