@@ -198,7 +198,9 @@ func TestPausedHookIsNeverReplaced(t *testing.T) {
 	}
 	before := f.sim.Hooks()
 	for _, h := range before {
-		f.sim.EditHook(h.ID, func(h *gitlabtest.Hook) { h.AlertStatus, h.DisabledUntil = "temporarily_disabled", time.Now().Add(time.Hour) })
+		f.sim.EditHook(h.ID, func(h *gitlabtest.Hook) {
+			h.AlertStatus, h.DisabledUntil = "temporarily_disabled", time.Now().Add(time.Hour)
+		})
 	}
 	drifted := map[string]bool{}
 	for k, v := range before[1].Events {
