@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 )
@@ -32,7 +32,11 @@ func TestHookReconcileStatusAndSkips(t *testing.T) {
 	if st := h.snapshot(); !st.OK || st.Error != "" || st.Problems != 1 || st.Changes != 0 {
 		t.Fatalf("a good cycle: %+v", st)
 	}
-	if n := testutil.ToFloat64(h.skipped.WithLabelValues("store")); n != 1 {
-		t.Fatalf("glsync_hook_reconcile_skipped_total{reason=store} = %v", n)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(h.skipped)
+	mfs, err2 := reg.Gather()
+	if err2 != nil || len(mfs) != 1 || mfs[0].GetName() != "glsync_hook_reconcile_skipped_total" || len(mfs[0].GetMetric()) != 1 ||
+		mfs[0].GetMetric()[0].GetLabel()[0].GetValue() != "store" || mfs[0].GetMetric()[0].GetCounter().GetValue() != 1 {
+		t.Fatalf("glsync_hook_reconcile_skipped_total: %v %v", mfs, err2)
 	}
 }
