@@ -479,6 +479,14 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
 		}
+		for _, a := range res.Done {
+			if a.Op == hooks.OpResume {
+				// GitLab dropped the events of the pause: only a resync
+				// reads them.
+				s.TriggerResync("hook of " + a.Desired.GroupPath + " resumed after GitLab paused it: a resync reads the events it did not deliver meanwhile")
+				break
+			}
+		}
 	}
 	return plan, nil
 }

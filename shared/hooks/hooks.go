@@ -219,6 +219,10 @@ const (
 	OpRecreate Op = "recreate"
 	OpDelete   Op = "delete"
 	OpKeep     Op = "keep"
+	// OpResume re-enables a hook GitLab paused after failed deliveries
+	// with a test delivery (GitLab 17.1+ for group hooks), keeping the
+	// hook, its id and the failed deliveries GitLab can resend.
+	OpResume Op = "resume"
 )
 
 // Action is one step of a plan.
@@ -373,7 +377,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 			if d.Scope == SystemScope {
 				a.Op = OpRecreate
 			}
-		case a.paused:
+		case a.paused && a.Op == OpKeep:
 			until := ""
 			if match.DisabledUntil != "" {
 				until = " until " + match.DisabledUntil
@@ -441,9 +445,16 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 			a.unknownSecret = true
 		}
 	}
-	// Edits in place keep the hook and its deliveries; only a kept one is
-	// reported, so the pause is not mistaken for a healthy hook.
-	a.paused = a.Op == OpKeep && match.Paused()
+	// Edits in place keep the hook and its deliveries. A group hook with
+	// nothing else to change is resumed: GitLab dropped the events of the
+	// pause, and would drop more until disabled_until. A system hook
+	// (GitLab has no test API for it) is kept and reported.
+	if a.Op == OpKeep && match.Paused() {
+		a.paused = true
+		if d.Scope != SystemScope {
+			a.Op, a.Reason = OpResume, "GitLab paused it after failed deliveries; a test delivery resumes it in place"
+		}
+	}
 	return a, nil
 }
 
@@ -554,6 +565,8 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 			EnableSSLVerification: true, Name: name, Description: desc}
 	}
 	switch a.Op {
+	case OpResume:
+		return Resume(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
 	case OpDelete:
 		return Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
 	case OpRecreate, OpCreate:

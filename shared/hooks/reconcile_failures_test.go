@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,39 +34,66 @@ type writeDown struct{ catalog.Secrets }
 
 func (writeDown) PutHookSecret(context.Context, catalog.HookSecret) error { return errDown }
 
-// changes counts the requests that would change a hook in GitLab.
-func changes(sim *gitlabtest.Server) int {
+// changes counts the requests that would change a hook in GitLab (create,
+// edit, delete, resume), by route.
+func changes(sim *gitlabtest.Server) map[string]int {
 	byRoute, _ := sim.Requests()
-	n := 0
+	out := map[string]int{}
 	for route, c := range byRoute {
 		if strings.Contains(route, "hooks") && !strings.HasPrefix(route, "GET ") {
-			n += c
+			out[route] += c
 		}
 	}
-	return n
+	return out
+}
+
+const resumeRoute = "POST /groups/:id/hooks/:id/test/:id"
+
+// receiver is glsyncd as GitLab reaches it: it accepts every delivery,
+// so a test delivery (a resume) succeeds.
+func receiver(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // cycle runs one reconciliation as the daemon does: desired set, plan,
 // apply. It returns the plan's error (nil plan then, nothing applied).
-func cycle(ctx context.Context, t *testing.T, srcs []*crawl.Source, secrets catalog.Secrets) (*Plan, Result, error) {
+func cycle(ctx context.Context, t *testing.T, host string, srcs []*crawl.Source, secrets catalog.Secrets) (*Plan, Result, error) {
 	t.Helper()
-	desired, problems, err := DesiredHooks(ctx, Settings{AppHost: appHost}, srcs)
+	desired, problems, err := DesiredHooks(ctx, Settings{AppHost: host}, srcs)
 	if err != nil {
-		t.Fatal(err)
+		return nil, Result{}, err
 	}
-	plan, err := MakePlanWith(ctx, PlanOptions{AppHost: appHost}, desired, problems, secrets)
+	plan, err := MakePlanWith(ctx, PlanOptions{AppHost: host}, desired, problems, secrets)
 	if err != nil {
 		return nil, Result{}, err
 	}
 	return plan, Apply(ctx, plan, secrets, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
 }
 
+func ops(plan *Plan) []string {
+	var out []string
+	for _, a := range plan.Actions {
+		out = append(out, string(a.Op))
+	}
+	return out
+}
+
+func pause(sim *gitlabtest.Server, id int64) {
+	sim.EditHook(id, func(h *gitlabtest.Hook) {
+		h.AlertStatus, h.DisabledUntil, h.Failures = "temporarily_disabled", time.Now().Add(time.Minute).UTC(), 4
+	})
+}
+
 // A cycle that cannot read glsync's own store, or GitLab's list of hooks
-// (5xx, timeout), skips: it deletes, replaces and edits nothing, not even
-// a hook GitLab paused or one whose events drifted, and says why. The
-// next healthy cycle finds nothing to do but what was due anyway, and a
-// hook GitLab paused after failed deliveries is never replaced: its
-// failed deliveries stay resendable.
+// (5xx, timeout), skips: it deletes, replaces, edits and resumes nothing,
+// not even a hook GitLab paused or one disabled for good, and says why.
+// With the store read-only, a re-create fails before the old hook is
+// deleted. The next healthy cycle resumes the paused hook in place (same
+// id: its failed deliveries stay resendable) and re-creates only the one
+// disabled for good; the cycle after it changes nothing.
 func TestReconcileSkipsOnReadFailures(t *testing.T) {
 	for _, keyed := range []bool{false, true} {
 		name := "stored secrets"
@@ -75,20 +103,28 @@ func TestReconcileSkipsOnReadFailures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t)
+			host := receiver(t)
+			const master = "replicas-share-this-master-secret"
 			var secrets catalog.Secrets = f.secrets
 			if keyed {
-				secrets = Keyed{Master: "replicas-share-this-master-secret", Store: f.secrets}
+				secrets = Keyed{Master: master, Store: f.secrets}
 			}
 			srcs := f.sources(t, f.org.RootTokens...)
-			if plan, res, err := cycle(ctx, t, srcs, secrets); err != nil || plan.Changes() != 2 || len(res.Done) != 2 {
+			if plan, res, err := cycle(ctx, t, host, srcs, secrets); err != nil || plan.Changes() != 2 || len(res.Done) != 2 {
 				t.Fatalf("first cycle: %v %+v %v", plan, res, err)
 			}
+			// GitLab paused the first hook after failed deliveries (the
+			// replicas answered 503 while their database restarted) and
+			// disabled the second for good.
+			first := f.sim.Hooks()
+			pause(f.sim, first[0].ID)
+			f.sim.DisableHook(first[1].ID)
 			healthy := f.sim.Hooks()
 
 			unchanged := func(t *testing.T, what string) {
 				t.Helper()
-				if n := changes(f.sim); n != 0 {
-					t.Fatalf("%s: %d requests changed hooks in GitLab", what, n)
+				if n := changes(f.sim); len(n) != 0 {
+					t.Fatalf("%s: requests changed hooks in GitLab: %v", what, n)
 				}
 				if got := f.sim.Hooks(); !reflect.DeepEqual(got, healthy) {
 					t.Fatalf("%s: hooks changed:\n got %+v\nwant %+v", what, got, healthy)
@@ -102,105 +138,98 @@ func TestReconcileSkipsOnReadFailures(t *testing.T) {
 				}
 			}
 
-			// GitLab paused the first hook after failed deliveries (the
-			// replicas answered 503 while their database restarted).
-			paused := healthy[0].ID
-			until := time.Now().Add(time.Minute).UTC()
-			f.sim.EditHook(paused, func(h *gitlabtest.Hook) {
-				h.AlertStatus, h.DisabledUntil, h.Failures = "temporarily_disabled", until, 4
-			})
-			healthy = f.sim.Hooks()
-
 			// 1. The store cannot be read.
 			f.sim.ResetRequests()
-			_, _, err := cycle(ctx, t, srcs, downStore{})
+			_, _, err := cycle(ctx, t, host, srcs, downStore{})
 			skipped(t, err, SkipStore)
 			unchanged(t, "store down")
 
-			// 2. The store reads but cannot be written, and a hook would be
-			// re-created (disabled for good): the old one stays.
-			f.sim.DisableHook(healthy[1].ID)
-			healthy = f.sim.Hooks()
-			f.sim.ResetRequests()
-			var ws catalog.Secrets = writeDown{f.secrets}
-			if keyed {
-				ws = Keyed{Master: "replicas-share-this-master-secret", Store: writeDown{f.secrets}}
-			}
-			plan, res, err := cycle(ctx, t, srcs, ws)
-			if err != nil || len(res.Failed) != 1 || len(res.Done) != 0 {
-				t.Fatalf("store read-only: %v %+v %v", plan.Actions, res, err)
-			}
-			unchanged(t, "store read-only")
-
-			// 3. GitLab answers 5xx to the hook listing.
+			// 2. GitLab answers 5xx to the hook listing.
 			for _, status := range []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable} {
 				f.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /groups/:id/hooks": status}})
 				f.sim.ResetRequests()
-				_, _, err = cycle(ctx, t, srcs, secrets)
+				_, _, err = cycle(ctx, t, host, srcs, secrets)
 				skipped(t, err, SkipGitLab)
 				unchanged(t, http.StatusText(status)+" on the listing")
 			}
 
-			// 4. The listing times out.
+			// 3. The listing times out.
 			f.sim.SetFaults(gitlabtest.Faults{RouteLatency: map[string]time.Duration{"GET /groups/:id/hooks": 2 * time.Second}})
 			f.sim.ResetRequests()
 			tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			desired, problems, derr := DesiredHooks(ctx, Settings{AppHost: appHost}, srcs)
+			desired, problems, derr := DesiredHooks(ctx, Settings{AppHost: host}, srcs)
 			if derr != nil {
 				t.Fatal(derr)
 			}
-			_, err = MakePlanWith(tctx, PlanOptions{AppHost: appHost}, desired, problems, secrets)
+			_, err = MakePlanWith(tctx, PlanOptions{AppHost: host}, desired, problems, secrets)
 			cancel()
 			skipped(t, err, SkipGitLab)
 			unchanged(t, "listing timed out")
+
+			// 4. GitLab answers 5xx to reading the root groups.
+			f.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /groups": http.StatusBadGateway}})
+			f.sim.ResetRequests()
+			_, _, err = cycle(ctx, t, host, f.sources(t, f.org.RootTokens...), secrets)
+			skipped(t, err, SkipGitLab)
+			unchanged(t, "root groups unreadable")
 			f.sim.SetFaults(gitlabtest.Faults{})
 
-			// 5. Healthy again: the paused hook is kept (reported, not
-			// replaced); only the hook disabled for good is re-created.
+			// 5. The store reads but cannot be written: the re-create of
+			// the hook disabled for good fails before GitLab is touched;
+			// the resume, which writes nothing, goes on.
+			var ws catalog.Secrets = writeDown{f.secrets}
+			if keyed {
+				ws = Keyed{Master: master, Store: writeDown{f.secrets}}
+			}
 			f.sim.ResetRequests()
-			plan, res, err = cycle(ctx, t, srcs, secrets)
-			if err != nil || len(res.Failed) != 0 {
-				t.Fatalf("healthy cycle: %v %+v", err, res)
+			plan, res, err := cycle(ctx, t, host, srcs, ws)
+			if err != nil || !reflect.DeepEqual(ops(plan), []string{"resume", "recreate"}) || len(res.Failed) != 1 || res.Failed[0].Scope != GroupScope(first[1].GroupID) {
+				t.Fatalf("store read-only: %v %+v %v", plan, res, err)
 			}
-			var ops []string
-			for _, a := range plan.Actions {
-				ops = append(ops, string(a.Op))
-			}
-			if !reflect.DeepEqual(ops, []string{"keep", "recreate"}) || plan.Actions[1].Existing.ID != healthy[1].ID {
-				t.Fatalf("healthy cycle: %v", plan.Actions)
-			}
-			if len(plan.Problems) != 1 || !strings.Contains(plan.Problems[0].Error(), "GitLab paused deliveries to it until") {
-				t.Fatalf("the paused hook is not reported: %v", plan.Problems)
+			if c := changes(f.sim); len(c) != 1 || c[resumeRoute] != 1 {
+				t.Fatalf("store read-only: requests %v; want the resume only", c)
 			}
 			after := f.sim.Hooks()
-			if len(after) != 2 || !reflect.DeepEqual(after[0], healthy[0]) {
-				t.Fatalf("the paused hook was touched: %+v", after)
+			if len(after) != 2 || after[0].ID != first[0].ID || after[0].AlertStatus != "executable" || !reflect.DeepEqual(after[1], healthy[1]) {
+				t.Fatalf("store read-only: hooks %+v", after)
+			}
+
+			// 6. Healthy again, the first hook paused again: resumed in
+			// place; the second re-created.
+			pause(f.sim, first[0].ID)
+			f.sim.ResetRequests()
+			plan, res, err = cycle(ctx, t, host, srcs, secrets)
+			if err != nil || len(res.Failed) != 0 || !reflect.DeepEqual(ops(plan), []string{"resume", "recreate"}) || plan.Actions[1].Existing.ID != first[1].ID {
+				t.Fatalf("healthy cycle: %v %+v %v", plan, res, err)
+			}
+			after = f.sim.Hooks()
+			if len(after) != 2 || after[0].ID != first[0].ID || after[0].AlertStatus != "executable" || after[0].Token != first[0].Token || after[1].ID == first[1].ID {
+				t.Fatalf("healthy cycle: hooks %+v", after)
 			}
 			// And the next cycle is a no-op.
 			f.sim.ResetRequests()
-			plan, _, err = cycle(ctx, t, srcs, secrets)
-			if err != nil || plan.Changes() != 0 || changes(f.sim) != 0 || !reflect.DeepEqual(f.sim.Hooks(), after) {
-				t.Fatalf("the cycle after a healthy one changed something: %v %v", plan.Actions, err)
+			plan, _, err = cycle(ctx, t, host, srcs, secrets)
+			if err != nil || plan.Changes() != 0 || len(changes(f.sim)) != 0 || !reflect.DeepEqual(f.sim.Hooks(), after) {
+				t.Fatalf("the cycle after a healthy one changed something: %v %v", plan, err)
 			}
 		})
 	}
 }
 
 // A hook GitLab paused keeps its id whatever else is due: drifted events
-// are set in place (PUT), and one with nothing to change is kept and
-// reported.
+// are set in place (PUT), one with nothing else to change is resumed in
+// place, and when the resume fails (glsync not answering yet, or a GitLab
+// older than the test API) it is reported and left, never replaced.
 func TestPausedHookIsNeverReplaced(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	srcs := f.sources(t, f.org.RootTokens...)
-	if _, _, err := cycle(ctx, t, srcs, f.secrets); err != nil {
+	if _, _, err := cycle(ctx, t, appHost, srcs, f.secrets); err != nil {
 		t.Fatal(err)
 	}
 	before := f.sim.Hooks()
 	for _, h := range before {
-		f.sim.EditHook(h.ID, func(h *gitlabtest.Hook) {
-			h.AlertStatus, h.DisabledUntil = "temporarily_disabled", time.Now().Add(time.Hour)
-		})
+		pause(f.sim, h.ID)
 	}
 	drifted := map[string]bool{}
 	for k, v := range before[1].Events {
@@ -209,16 +238,13 @@ func TestPausedHookIsNeverReplaced(t *testing.T) {
 	drifted["issues_events"] = false
 	f.sim.SetHookEvents(before[1].ID, drifted)
 	f.sim.ResetRequests()
-	plan, res, err := cycle(ctx, t, srcs, f.secrets)
-	if err != nil || len(res.Failed) != 0 {
-		t.Fatalf("%v %+v", err, res)
+	// appHost does not answer: the resume's test delivery fails.
+	plan, res, err := cycle(ctx, t, appHost, srcs, f.secrets)
+	if err != nil || !reflect.DeepEqual(ops(plan), []string{"resume", "update"}) || len(res.Failed) != 1 || len(res.Done) != 1 {
+		t.Fatalf("plan %v, result %+v, %v", plan, res, err)
 	}
-	if len(plan.Actions) != 2 || plan.Actions[0].Op != OpKeep || plan.Actions[1].Op != OpUpdate || len(plan.Problems) != 1 {
-		t.Fatalf("plan %v, problems %v", plan.Actions, plan.Problems)
-	}
-	byRoute, _ := f.sim.Requests()
-	for route, n := range byRoute {
-		if strings.HasPrefix(route, "DELETE ") || strings.HasPrefix(route, "POST ") {
+	for route, n := range changes(f.sim) {
+		if strings.HasPrefix(route, "DELETE ") || route == "POST /groups/:id/hooks" {
 			t.Fatalf("%d× %s: a paused hook was replaced", n, route)
 		}
 	}
