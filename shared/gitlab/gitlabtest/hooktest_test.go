@@ -29,7 +29,9 @@ func TestTestHookResumesInPlace(t *testing.T) {
 	defer recv.Close()
 	gid := org.Roots[0].ID
 	h := s.AddHook(Hook{GroupID: gid, URL: recv.URL, Events: map[string]bool{"push_events": true}})
-	s.EditHook(h.ID, func(h *Hook) { h.AlertStatus, h.DisabledUntil, h.Failures = "temporarily_disabled", time.Now().Add(time.Minute), 4 })
+	s.EditHook(h.ID, func(h *Hook) {
+		h.AlertStatus, h.DisabledUntil, h.Failures = "temporarily_disabled", time.Now().Add(time.Minute), 4
+	})
 	post := func() int {
 		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v4/groups/%d/hooks/%d/test/push_events", ts.URL, gid, h.ID), strings.NewReader(""))
 		req.Header.Set("PRIVATE-TOKEN", org.RootTokens[0])
