@@ -424,3 +424,39 @@ func TestChartWantsASecretKeyWithADatabase(t *testing.T) {
 		t.Fatal("GLSYNC_SECRET_KEY not passed from the Secret")
 	}
 }
+
+// Replicas on PostgreSQL with appHost (hooks) and no secretKey used to
+// pass /readyz and then fail every hook they created. The chart refuses
+// such values however PostgreSQL is chosen (database.enabled, or
+// GLSYNC_CATALOG / GLSYNC_DATABASE_URL through extraEnv), naming the value
+// and its variable; a key or a webhookSecret from values or extraEnv, or
+// an integration.existingSecret (read from the cluster when Helm can; the
+// daemon refuses to start without the key otherwise), satisfies it.
+func TestChartRefusesPostgresHooksWithoutSecretKey(t *testing.T) {
+	tm := []string{"--set", "integration.secrets.tokenMapping=" + specTokenMapping, "--set", "integration.config.appHost=https://glsync.example.com"}
+	with := func(extra ...string) []string { return append(append([]string{}, tm...), extra...) }
+	db := []string{"--set", "database.enabled=true", "--set", "database.url=" + dbURL, "--set", "replicaCount=3"}
+	viaEnv := []string{"--set", "extraEnv[0].name=GLSYNC_CATALOG", "--set", "extraEnv[0].value=postgres",
+		"--set", "extraEnv[1].name=GLSYNC_DATABASE_URL", "--set", "extraEnv[1].valueFrom.secretKeyRef.name=my-db", "--set", "extraEnv[1].valueFrom.secretKeyRef.key=url"}
+	for name, args := range map[string][]string{
+		"database.enabled":           with(db...),
+		"GLSYNC_CATALOG in extraEnv": with(viaEnv...),
+		"GLSYNC_DATABASE_URL alone":  with("--set", "extraEnv[0].name=GLSYNC_DATABASE_URL", "--set", "extraEnv[0].value="+dbURL),
+	} {
+		out := renderFails(t, args...)
+		if !strings.Contains(out, "needs integration.secrets.secretKey (GLSYNC_SECRET_KEY") {
+			t.Errorf("%s: %s", name, out)
+		}
+	}
+	for name, args := range map[string][]string{
+		"secretKey":                 with(append(db, "--set", "integration.secrets.secretKey=q0Jp4Vq3v1cSx5zC0o2dVdl9m7t7k1yYF8aH0aP2cQs=")...),
+		"webhookSecret":             with(append(db, "--set", "integration.secrets.webhookSecret=replicas-share-this-secret")...),
+		"GLSYNC_SECRET_KEY in env":  with(append(viaEnv, "--set", "extraEnv[2].name=GLSYNC_SECRET_KEY", "--set", "extraEnv[2].valueFrom.secretKeyRef.name=my-key", "--set", "extraEnv[2].valueFrom.secretKeyRef.key=k")...),
+		"existingSecret (offline)":  with(append(db, "--set", "integration.existingSecret=my-glsync")...),
+		"no database: the key file": with(),
+	} {
+		if dep := find(render(t, args...), "Deployment"); dep == nil {
+			t.Errorf("%s: no Deployment", name)
+		}
+	}
+}

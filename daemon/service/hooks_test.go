@@ -179,3 +179,67 @@ func TestAdoptsOceanHooks(t *testing.T) {
 		t.Fatalf("Ocean's route with a wrong secret: %d", code)
 	}
 }
+
+// A hook GitLab paused after failed deliveries is resumed in place (same
+// id, so GitLab's failed deliveries stay resendable) by the next
+// reconciliation, and a resync reads what GitLab dropped meanwhile: a
+// project pushed during the pause reaches the catalog. /status shows the
+// cycle.
+func TestPausedHookResumedInPlaceAndResynced(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.ready()
+	ctx := context.Background()
+	root := h.org.Roots[0]
+	var hook gitlabtest.Hook
+	for _, hk := range h.sim.Hooks() {
+		if hk.GroupID == root.ID {
+			hook = hk
+		}
+	}
+	eventually(t, 10*time.Second, "the start-up resync completes", func() bool {
+		_, body := h.admin(http.MethodGet, "/status", adminToken)
+		return strings.Contains(body, `"last_resync":{`)
+	})
+	h.sim.EditHook(hook.ID, func(hk *gitlabtest.Hook) {
+		hk.AlertStatus, hk.DisabledUntil, hk.Failures = "temporarily_disabled", time.Now().Add(time.Minute), 4
+	})
+	team := h.sim.Group(root.FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "PushedDuringThePause")
+	if ds := h.sim.Push(ctx, p.ID); len(ds) != 0 {
+		t.Fatalf("GitLab delivered to a paused hook: %+v", ds)
+	}
+	plan, err := h.svc.ReconcileHooks(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := 0
+	for _, a := range plan.Actions {
+		switch a.Op {
+		case hooks.OpResume:
+			resumed++
+		case hooks.OpKeep:
+		default:
+			t.Fatalf("unexpected action %s", a)
+		}
+	}
+	if resumed != 1 {
+		t.Fatalf("plan %v", plan.Actions)
+	}
+	var now gitlabtest.Hook
+	for _, hk := range h.sim.Hooks() {
+		if hk.GroupID == root.ID {
+			now = hk
+		}
+	}
+	if now.ID != hook.ID || now.Token != hook.Token || now.AlertStatus != "executable" || len(h.sim.Hooks()) != len(h.cfg.TokenMapping) {
+		t.Fatalf("hook not resumed in place: was %+v, now %+v", hook, now)
+	}
+	eventually(t, 20*time.Second, "the project pushed during the pause, by the resync", func() bool {
+		return h.entity("service", team.FullPath+"/PushedDuringThePause") != nil
+	})
+	_, body := h.admin(http.MethodGet, "/status", adminToken)
+	if !strings.Contains(body, `"hook_reconcile":{`) || !strings.Contains(body, `"changes":1`) {
+		t.Fatalf("status: %s", body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
@@ -216,7 +217,15 @@ func (s *Service) reconcileLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if _, err := s.ReconcileHooks(ctx, true); err != nil && ctx.Err() == nil {
-			s.log.Error("hook reconciliation failed", "error", err)
+			var sk *hooks.Skipped
+			if errors.As(err, &sk) {
+				// Not an error of the hooks: glsync could not read what it
+				// needs to judge them, so it touched none.
+				s.log.Warn("hook reconciliation skipped this cycle: no hook was created, changed or deleted; the next cycle tries again",
+					"component", "hooks", "reason", sk.Reason, "failed", sk.What, "error", sk.Err, "next_in", s.opts.Config.HookReconcileInterval.String())
+			} else {
+				s.log.Error("hook reconciliation failed", "component", "hooks", "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -297,6 +306,7 @@ func (s *Service) status(w http.ResponseWriter, r *http.Request) {
 	s.lastMu.Lock()
 	st["last_resync_error"] = s.lastErr
 	s.lastMu.Unlock()
+	st["hook_reconcile"] = s.hookState.snapshot()
 	if l, err := s.storedLastResync(ctx); err == nil && l != nil {
 		st["last_resync"] = l
 		if l.Error != "" {

@@ -91,6 +91,7 @@ type Service struct {
 
 	scopesMu      sync.Mutex
 	managedScopes []string // the hooks the last reconciliation wanted
+	hookState     *hookState
 
 	ready     atomic.Bool
 	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
@@ -257,6 +258,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		return float64(n)
 	}, s.stats)
 	s.registerReplicaMetrics()
+	s.hookState = newHookState()
+	s.metrics.Registry.MustRegister(s.hookState.skipped)
 	sources, err := s.sources()
 	if err != nil {
 		closeStore()
@@ -454,6 +457,9 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		return nil, err
 	}
 	plan, res, err := Reconcile(ctx, s.config(), sources, s.store, apply, s.log.With("component", "hooks"))
+	if apply {
+		s.hookState.record(plan, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -472,6 +478,14 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	if apply {
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
+		}
+		for _, a := range res.Done {
+			if a.Op == hooks.OpResume {
+				// GitLab dropped the events of the pause: only a resync
+				// reads them.
+				s.TriggerResync("hook of " + a.Desired.GroupPath + " resumed after GitLab paused it: a resync reads the events it did not deliver meanwhile")
+				break
+			}
 		}
 	}
 	return plan, nil

@@ -491,6 +491,9 @@ func build(f file, getenv func(string) string) (*Config, error) {
 	if err := c.portSettings(f, getenv); err != nil {
 		return nil, err
 	}
+	if err := c.checkSecretKey(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

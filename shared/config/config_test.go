@@ -3,6 +3,7 @@ package config
 import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,5 +284,56 @@ func TestIncrementalResyncSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), setting) || !strings.Contains(err.Error(), "must be") {
 			t.Errorf("%s: %v", setting, err)
 		}
+	}
+}
+
+// Replicas on PostgreSQL that create hooks seal their secrets with
+// secretKey; without it (and without webhookSecret, from which secrets
+// derive) they would start ready and then fail every hook, so the config
+// is refused at load, naming the setting and its variable. The key's value
+// never shows.
+func TestSecretKeyRequiredForHooksOnPostgres(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tm := `{"glpat-Base0Token0For0Tests0": ["**"]}`
+	const key = "q0Jp4Vq3v1cSx5zC0o2dVdl9m7t7k1yYF8aH0aP2cQs="
+	cases := []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"postgres and appHost, no key", map[string]string{EnvCatalog: "postgres", EnvAppHost: "https://glsync.example.com"}, false},
+		{"databaseUrl alone selects postgres", map[string]string{EnvDatabaseURL: "postgres://u:p@db/glsync", EnvAppHost: "https://glsync.example.com"}, false},
+		{"Port's mirror in PostgreSQL", map[string]string{EnvCatalog: "port", EnvPortClientID: "id", EnvPortClientSecret: "secret", EnvDatabaseURL: "host=db", EnvAppHost: "https://glsync.example.com"}, false},
+		{"with GLSYNC_SECRET_KEY", map[string]string{EnvCatalog: "postgres", EnvAppHost: "https://glsync.example.com", EnvSecretKey: key}, true},
+		{"with webhookSecret: secrets derive", map[string]string{EnvCatalog: "postgres", EnvAppHost: "https://glsync.example.com", EnvWebhookSecret: "replicas-share-this-secret"}, true},
+		{"no appHost: no hooks to create", map[string]string{EnvCatalog: "postgres"}, true},
+		{"embedded: a key file in the data directory", map[string]string{EnvAppHost: "https://glsync.example.com"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env[EnvTokenMapping] = tm
+			_, err := Load("", env(tc.env))
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Setting != "secretKey" || !strings.Contains(err.Error(), "GLSYNC_SECRET_KEY") || !strings.Contains(err.Error(), "webhookSecret") {
+				t.Fatalf("want a secretKey error naming GLSYNC_SECRET_KEY, got %v", err)
+			}
+		})
+	}
+	// In the file too.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("tokenMapping: "+tm+"\ncatalog: postgres\nappHost: https://glsync.example.com\n"), 0o600)
+	if _, err := Load(p, env(nil)); err == nil || !strings.HasPrefix(err.Error(), "config: secretKey: is required") {
+		t.Fatalf("file: %v", err)
+	}
+	os.WriteFile(p, []byte("tokenMapping: "+tm+"\ncatalog: postgres\nappHost: https://glsync.example.com\nsecretKey: "+key+"\n"), 0o600)
+	if _, err := Load(p, env(nil)); err != nil {
+		t.Fatal(err)
 	}
 }

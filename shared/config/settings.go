@@ -239,6 +239,21 @@ func (c *Config) storageSettings(f file, getenv func(string) string) error {
 	return nil
 }
 
+// checkSecretKey refuses, at start, a database-backed catalog that would
+// have to keep random hook secrets with no key to seal them: the replicas
+// would pass /readyz and then fail every hook they create ("no secret
+// key"), so no delivery would ever be accepted. With webhookSecret the
+// hook secrets derive from it and nothing secret is stored; without
+// appHost no hook is created.
+func (c *Config) checkSecretKey() error {
+	if !c.UsesPostgres() || c.AppHost == "" || c.SecretKey != "" || c.WebhookSecret != "" {
+		return nil
+	}
+	return &Error{Setting: "secretKey", Err: fmt.Errorf("is required with a PostgreSQL catalog (catalog %s) and appHost: "+
+		"every replica seals and opens the secrets of the hooks it creates with it. Set secretKey (or %s) to the same key on every replica "+
+		"(openssl rand -base64 32), or set webhookSecret (or %s) so that hook secrets derive from it", c.Catalog, EnvSecretKey, EnvWebhookSecret)}
+}
+
 // LoadStorage reads only the storage settings (catalog, databaseUrl,
 // replicaName) from path and the environment: enough for commands that
 // read the catalog without talking to GitLab.

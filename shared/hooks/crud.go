@@ -121,6 +121,18 @@ func Delete(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error 
 	return nil
 }
 
+// Resume asks GitLab for a test push delivery to a group hook, which
+// re-enables a hook GitLab paused or disabled after failures when it
+// succeeds (POST /groups/:id/hooks/:hook_id/test/push_events, GitLab
+// 17.1+). An older GitLab answers 404: the hook is then left to resume
+// by itself.
+func Resume(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
+	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", hooksPath(groupID), hookID), nil, nil); err != nil {
+		return explain(err, groupID)
+	}
+	return nil
+}
+
 // explain adds what a 403 means for hooks.
 func explain(err error, groupID int64) error {
 	var ae *gitlab.APIError

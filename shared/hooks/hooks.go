@@ -103,7 +103,7 @@ func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 		for _, s := range sources {
 			u, err := s.Identify(ctx)
 			if err != nil {
-				return nil, nil, fmt.Errorf("hooks: %w", err)
+				return nil, nil, &Skipped{Reason: SkipGitLab, What: "reading token " + s.Client.Masked + "'s user from GitLab", Err: err}
 			}
 			if u.IsAdmin {
 				return []Desired{{Scope: SystemScope, URL: base + SystemHookPath,
@@ -135,7 +135,7 @@ func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 					continue
 				}
 				if err != nil {
-					return nil, nil, fmt.Errorf("hooks: group %q: %w", path, err)
+					return nil, nil, &Skipped{Reason: SkipGitLab, What: fmt.Sprintf("reading group %q from GitLab", path), Err: err}
 				}
 				if seen[grp.ID] {
 					continue
@@ -150,7 +150,7 @@ func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 	for _, src := range sources {
 		roots, err := src.RootGroupObjects(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("hooks: %w", err)
+			return nil, nil, &Skipped{Reason: SkipGitLab, What: "reading token " + src.Client.Masked + "'s root groups from GitLab", Err: err}
 		}
 		for _, g := range roots {
 			if seen[g.ID] {
@@ -189,6 +189,12 @@ type Existing struct {
 	Raw map[string]any
 }
 
+// Paused reports a hook GitLab stopped delivering to for a while after
+// failed deliveries (5xx or no answer: its alert_status
+// temporarily_disabled). GitLab resumes it by itself when disabled_until
+// passes, and keeps its failed deliveries for "Resend request" meanwhile.
+func (e Existing) Paused() bool { return e.AlertStatus == "temporarily_disabled" }
+
 // Disabled reports whether GitLab stopped delivering to the hook after
 // failures.
 func (e Existing) Disabled() bool {
@@ -213,6 +219,10 @@ const (
 	OpRecreate Op = "recreate"
 	OpDelete   Op = "delete"
 	OpKeep     Op = "keep"
+	// OpResume re-enables a hook GitLab paused after failed deliveries
+	// with a test delivery (GitLab 17.1+ for group hooks), keeping the
+	// hook, its id and the failed deliveries GitLab can resend.
+	OpResume Op = "resume"
 )
 
 // Action is one step of a plan.
@@ -225,6 +235,8 @@ type Action struct {
 	Reason string
 	// unknownSecret: kept hook whose secret glsync does not hold.
 	unknownSecret bool
+	// paused: kept hook GitLab paused after failed deliveries.
+	paused bool
 }
 
 func (a Action) String() string {
@@ -263,11 +275,41 @@ func (p *Plan) Changes() int {
 	return n
 }
 
+// Skipped is why a reconciliation cycle planned nothing: glsync could not
+// read its own store (the hooks' secrets) or GitLab (its groups, its list
+// of hooks). A plan made without that knowledge could take a hook it
+// cannot see, or whose secret it cannot read, for one to replace, and
+// replacing a hook loses the deliveries GitLab holds for it (they can
+// never be resent), so the cycle changes nothing and the next one tries
+// again.
+type Skipped struct {
+	// Reason is SkipStore or SkipGitLab, the label of the metric that
+	// counts skipped cycles.
+	Reason string
+	// What names the read that failed.
+	What string
+	Err  error
+}
+
+func (e *Skipped) Error() string {
+	return fmt.Sprintf("hooks: reconciliation skipped, nothing changed (%s failed; the next cycle tries again): %v", e.What, e.Err)
+}
+
+func (e *Skipped) Unwrap() error { return e.Err }
+
+// Reasons of a skipped cycle.
+const (
+	SkipStore  = "store"
+	SkipGitLab = "gitlab"
+)
+
 // MakePlan lists the existing hooks of every desired group (all pages) and
 // of the system, and decides per hook. secrets tells whether glsync holds
 // the secret of a kept hook; without it the hook is updated with a new one.
 // Hooks pointing at appHost's hook paths that are no longer wanted on a
 // group glsync manages are deleted, and so are duplicates of one URL.
+// When a listing or a secret cannot be read, the error is a *Skipped and
+// there is no plan: nothing is decided on partial knowledge.
 func MakePlan(ctx context.Context, appHost string, desired []Desired, problems []Problem, secrets catalog.Secrets) (*Plan, error) {
 	return MakePlanWith(ctx, PlanOptions{AppHost: appHost, RotateUnknownSecrets: true}, desired, problems, secrets)
 }
@@ -290,7 +332,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 	for _, d := range desired {
 		existing, err := listHooks(ctx, d.Client, d.GroupID)
 		if err != nil {
-			return nil, err
+			return nil, &Skipped{Reason: SkipGitLab, What: "listing the hooks of " + hookTarget(d) + " in GitLab", Err: err}
 		}
 		// Deletes keep the group (for the API path) but no scope or URL.
 		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath}
@@ -323,7 +365,9 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 			plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: adopt, Client: d.Client, Reason: "another hook at one of Ocean's or glsync's routes"})
 			fallthrough
 		default:
-			a = decide(ctx, d, match, secrets)
+			if a, err = decide(ctx, d, match, secrets); err != nil {
+				return nil, &Skipped{Reason: SkipStore, What: "reading the secret of the hook of " + hookTarget(d) + " from glsync's store", Err: err}
+			}
 		}
 		switch {
 		case match != nil && (a.Op == OpKeep || a.Op == OpUpdate) && !createdByGlsync(*match):
@@ -333,6 +377,13 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 			if d.Scope == SystemScope {
 				a.Op = OpRecreate
 			}
+		case a.paused && a.Op == OpKeep:
+			until := ""
+			if match.DisabledUntil != "" {
+				until = " until " + match.DisabledUntil
+			}
+			plan.Problems = append(plan.Problems, Problem{Scope: d.Scope, Err: fmt.Errorf("hook %d on %s: GitLab paused deliveries to it%s after failed ones; "+
+				"kept as it is (GitLab resumes it by itself, and its failed deliveries can still be resent from its Recent events)", match.ID, hookTarget(d), until)})
 		case a.unknownSecret && !o.RotateUnknownSecrets && !derived(secrets):
 			a.Op, a.Reason = OpKeep, ""
 			plan.Problems = append(plan.Problems, Problem{Scope: d.Scope, Err: fmt.Errorf("hook %d on %s: glsync does not hold its secret, so deliveries to it are refused; "+
@@ -344,9 +395,12 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 	return plan, nil
 }
 
-func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Secrets) Action {
+// decide plans one desired hook against the one GitLab has at its URL.
+// An error reading the store is returned, never read as "no secret held":
+// that would give a working hook a new secret, or replace it.
+func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Secrets) (Action, error) {
 	if match == nil {
-		return Action{Op: OpCreate, Desired: d, Client: d.Client, Reason: "no hook"}
+		return Action{Op: OpCreate, Desired: d, Client: d.Client, Reason: "no hook"}, nil
 	}
 	a := Action{Desired: d, Existing: match, Client: d.Client}
 	flags := groupFlags
@@ -359,27 +413,49 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 			diff = append(diff, fmt.Sprintf("%s %v→%v", f, match.Flags[f], d.Flags[f]))
 		}
 	}
+	var held, known bool
+	if secrets != nil {
+		_, ok, err := secrets.HookSecret(ctx, d.Scope)
+		if err != nil {
+			return Action{}, err
+		}
+		held, known = ok, true
+	}
 	switch {
-	case match.Disabled():
+	case match.Disabled() && !match.Paused():
+		// Disabled for good: nothing else makes GitLab deliver again. A
+		// paused hook is not re-created: that would resume deliveries a
+		// little sooner but lose the failed ones GitLab keeps for
+		// resending (a database restart glsync answered 503 to, for one).
 		a.Op, a.Reason = OpRecreate, "GitLab disabled it after failed deliveries"
+	case len(diff) > 0 && d.Scope == SystemScope && match.Paused():
+		a.Op = OpKeep // a system hook's events change only by re-creating it
 	case len(diff) > 0 && d.Scope == SystemScope:
 		a.Op, a.Reason = OpRecreate, "events differ: "+strings.Join(diff, ", ")
 	case len(diff) > 0:
 		a.Op, a.Reason = OpUpdate, "events differ: "+strings.Join(diff, ", ")
 	default:
 		a.Op = OpKeep
-		if secrets != nil {
-			if _, ok, err := secrets.HookSecret(ctx, d.Scope); err == nil && !ok {
-				a.Op = OpUpdate
-				if d.Scope == SystemScope {
-					a.Op = OpRecreate
-				}
-				a.Reason = "glsync does not hold its secret"
-				a.unknownSecret = true
+		if known && !held {
+			a.Op = OpUpdate
+			if d.Scope == SystemScope {
+				a.Op = OpRecreate
 			}
+			a.Reason = "glsync does not hold its secret"
+			a.unknownSecret = true
 		}
 	}
-	return a
+	// Edits in place keep the hook and its deliveries. A group hook with
+	// nothing else to change is resumed: GitLab dropped the events of the
+	// pause, and would drop more until disabled_until. A system hook
+	// (GitLab has no test API for it) is kept and reported.
+	if a.Op == OpKeep && match.Paused() {
+		a.paused = true
+		if d.Scope != SystemScope {
+			a.Op, a.Reason = OpResume, "GitLab paused it after failed deliveries; a test delivery resumes it in place"
+		}
+	}
+	return a, nil
 }
 
 // OceanWebhookPath is where Ocean v2 points its hooks
@@ -489,17 +565,33 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 			EnableSSLVerification: true, Name: name, Description: desc}
 	}
 	switch a.Op {
+	case OpResume:
+		return Resume(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
 	case OpDelete:
 		return Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
-	case OpRecreate:
-		if err := Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID); err != nil {
-			return err
-		}
-		fallthrough
-	case OpCreate:
+	case OpRecreate, OpCreate:
 		secret := secretFor(secrets, a.Desired.Scope)
+		var old catalog.HookSecret
+		var held bool
+		if a.Op == OpRecreate {
+			var err error
+			if old, held, err = secrets.HookSecret(ctx, a.Desired.Scope); err != nil {
+				return fmt.Errorf("reading the hook's secret, so the hook is left as it is: %w", err)
+			}
+		}
+		// The store is written before GitLab is touched: a store that
+		// cannot be written must leave the old hook in place, not delete
+		// it and fail to make the new one.
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, URL: a.Desired.URL, Secret: secret}); err != nil {
 			return err
+		}
+		if a.Op == OpRecreate {
+			if err := Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID); err != nil {
+				if held {
+					_ = secrets.PutHookSecret(ctx, old) // the old hook stays, with its secret
+				}
+				return err
+			}
 		}
 		created, err := Create(ctx, a.Client, spec(secret))
 		if err != nil {

@@ -43,6 +43,9 @@ type cluster struct {
 	admins   []string
 	killed   atomic.Int64
 	restarts atomic.Int64
+	// down makes the balancer answer 503 to every delivery, as a Service
+	// with no ready endpoint does when every replica is down at once.
+	down atomic.Bool
 }
 
 func (c *cluster) start(i int) {
@@ -121,6 +124,10 @@ func (c *cluster) balancer() *httptest.Server {
 	client := &http.Client{Timeout: 30 * time.Second}
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if c.down.Load() {
+			http.Error(w, "no replica is ready", http.StatusServiceUnavailable)
+			return
+		}
 		first := rand.IntN(len(c.hooks))
 		for k := range c.hooks {
 			target := c.hooks[(first+k)%len(c.hooks)]
@@ -142,8 +149,9 @@ func (c *cluster) balancer() *httptest.Server {
 
 // TestChaosReplicasOnPostgres runs three replicas on one database and
 // sends deliveries spread across them while replicas are SIGKILLed and
-// restarted at random; then kills the leader in the middle of a resync;
-// then restarts the database under load. Afterwards every accepted
+// restarted at random; then has no replica answer until GitLab pauses the
+// hook; then kills the leader in the middle of a resync; then restarts
+// the database under load. Afterwards every accepted
 // delivery was applied exactly once (the queue counts applications in
 // the transaction that commits them), none went to the dead letters, and
 // a resync finds nothing to change: the catalog equals a clean resync.
@@ -191,6 +199,9 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 		}
 	}()
 	waitFor(t, 30*time.Second, "one hook on the root group", func() bool { return len(sim.Hooks()) == 1 })
+	// The managed hook must outlive everything below: replacing it would
+	// lose the deliveries GitLab keeps for it (they could not be resent).
+	hookID := sim.Hooks()[0].ID
 	waitFor(t, 30*time.Second, "the start-up resync", func() bool {
 		last, _ := c.status(0)["last_resync"].(map[string]any)
 		return last != nil && last["ok"] == true
@@ -251,6 +262,19 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	<-chaosDone
 	t.Logf("%d deliveries in %s with %d replicas killed and restarted", deliveries, time.Since(start).Round(time.Millisecond), c.killed.Load())
 
+	// 1b. No replica answers for a moment: 4 failed deliveries in a row
+	// and GitLab pauses the hook, dropping the next events. The next
+	// leader must resume it in place (replacing it would make the failed
+	// deliveries impossible to resend) and resync what was dropped.
+	c.down.Store(true)
+	for i := 0; i < 6; i++ {
+		sim.Push(ctx, projects[i].ID)
+	}
+	c.down.Store(false)
+	if hs := sim.Hooks(); len(hs) != 1 || hs[0].AlertStatus != "temporarily_disabled" {
+		t.Fatalf("GitLab did not pause the hook after 4 failed deliveries: %+v", hs)
+	}
+
 	// 2. The leader is killed in the middle of a resync.
 	waitFor(t, 20*time.Second, "a leader", func() bool { return c.leader() >= 0 })
 	sim.SetFaults(gitlabtest.Faults{RouteLatency: map[string]time.Duration{"GET /groups/:id/merge_requests": 2 * time.Second}})
@@ -309,6 +333,9 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 		}
 		return true
 	})
+	if hs := sim.Hooks(); len(hs) != 1 || hs[0].ID != hookID {
+		t.Fatalf("the managed hook %d was replaced or deleted: GitLab now has %+v", hookID, hs)
+	}
 	accepted := map[string]bool{}
 	resent := 0
 	byStatus := map[int]int{}
@@ -331,6 +358,9 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 		if !accepted[d.UUID] {
 			t.Fatalf("delivery %s never accepted: last answer %d %v", d.UUID, last.Status, last.Err)
 		}
+	}
+	if hs := sim.Hooks(); len(hs) != 1 || hs[0].ID != hookID || hs[0].AlertStatus != "executable" {
+		t.Fatalf("the managed hook %d was replaced, deleted or left paused: GitLab now has %+v", hookID, hs)
 	}
 	drained := time.Now().Add(60 * time.Second)
 	for n, err := store.Depth(ctx); err != nil || n > 0; n, err = store.Depth(ctx) {

@@ -312,7 +312,7 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		s.groupMembersAll(w, r, g)
 	case (len(segs) == 3 || len(segs) == 4) && r.Method == http.MethodGet && segs[2] == "members":
 		s.groupMembers(w, r, g, segs)
-	case segs[2] == "hooks" && len(segs) <= 4:
+	case segs[2] == "hooks" && (len(segs) <= 4 || len(segs) == 6 && segs[4] == "test" && r.Method == http.MethodPost):
 		if tok.Kind != AdminToken && s.accessLevel(tok) < 50 {
 			writeJSON(w, http.StatusForbidden, forbidden)
 			return
@@ -562,6 +562,10 @@ func (s *Server) systemHooks(w http.ResponseWriter, r *http.Request, tok *Token,
 // hookCRUD serves list/create on the collection and get/update/delete on
 // one hook. groupID 0 means system hooks.
 func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string, groupID int64, events []string, base string) {
+	if len(rest) == 3 && rest[1] == "test" && groupID != 0 {
+		s.testHook(w, r, groupID, rest)
+		return
+	}
 	if len(rest) == 0 {
 		switch r.Method {
 		case http.MethodGet:

@@ -48,16 +48,54 @@ databaseUrl
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when extraEnv sets the variable name (a value or a valueFrom). */}}
+{{- define "glsync.extraEnvSets" -}}
+{{- $name := index . 1 -}}
+{{- range (index . 0).Values.extraEnv -}}
+{{- if and (eq (toString .name) $name) (or .value .valueFrom) -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the catalog is in PostgreSQL: database.enabled, or
+GLSYNC_CATALOG=postgres / GLSYNC_DATABASE_URL given through extraEnv. */}}
+{{- define "glsync.usesPostgres" -}}
+{{- $catalog := "" -}}
+{{- range .Values.extraEnv -}}
+{{- if eq (toString .name) "GLSYNC_CATALOG" -}}{{- $catalog = toString .value -}}{{- end -}}
+{{- end -}}
+{{- if or .Values.database.enabled (eq $catalog "postgres") (include "glsync.extraEnvSets" (list . "GLSYNC_DATABASE_URL")) -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the pods get a secretKey or a webhookSecret (hook secrets
+then derive from it). integration.existingSecret is read from the cluster
+when Helm can (install, upgrade); rendered offline it is trusted, and
+glsyncd itself refuses to start without the key (exit 2). */}}
+{{- define "glsync.hasSecretKey" -}}
+{{- $s := .Values.integration.secrets -}}
+{{- if or $s.secretKey $s.webhookSecret (include "glsync.extraEnvSets" (list . "GLSYNC_SECRET_KEY")) (include "glsync.extraEnvSets" (list . "GLSYNC_WEBHOOK_SECRET")) -}}
+true
+{{- else if .Values.integration.existingSecret -}}
+{{- $found := lookup "v1" "Secret" .Release.Namespace .Values.integration.existingSecret -}}
+{{- if or (not $found) (hasKey (default dict $found.data) "secretKey") (hasKey (default dict $found.data) "webhookSecret") -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Settings the chart refuses, with the way out. */}}
 {{- define "glsync.validate" -}}
 {{- if .Values.database.enabled -}}
 {{- if not (or .Values.database.url .Values.database.existingSecret) -}}
 {{- fail "database.enabled=true needs database.url (a postgres:// URL) or database.existingSecret (a Secret holding the URL under database.existingSecretKey)" -}}
 {{- end -}}
-{{- if not (or .Values.integration.existingSecret .Values.integration.secrets.secretKey .Values.integration.secrets.webhookSecret) -}}
-{{- fail "database.enabled=true needs integration.secrets.secretKey (openssl rand -base64 32): every replica seals and opens the hook secrets and token mappings in the database with it (or set integration.secrets.webhookSecret, or integration.existingSecret with a secretKey key)" -}}
 {{- end -}}
-{{- else if gt (int .Values.replicaCount) 1 -}}
+{{- if and (include "glsync.usesPostgres" .) (not (include "glsync.hasSecretKey" .)) -}}
+{{- if .Values.integration.existingSecret -}}
+{{- fail (printf "a PostgreSQL catalog needs integration.secrets.secretKey (GLSYNC_SECRET_KEY): integration.existingSecret %q has neither a secretKey nor a webhookSecret key. Every replica seals and opens the hook secrets and token mappings in the database with it; add secretKey (openssl rand -base64 32) to that Secret" .Values.integration.existingSecret) -}}
+{{- end -}}
+{{- fail "a PostgreSQL catalog (database.enabled=true, or GLSYNC_CATALOG=postgres or GLSYNC_DATABASE_URL in extraEnv) needs integration.secrets.secretKey (GLSYNC_SECRET_KEY; openssl rand -base64 32): every replica seals and opens the hook secrets and token mappings in the database with it, and without it they would start ready and then fail every hook they create. Or set integration.secrets.webhookSecret (hook secrets then derive from it), or integration.existingSecret with a secretKey key" -}}
+{{- end -}}
+{{- if not .Values.database.enabled -}}
+{{- if gt (int .Values.replicaCount) 1 -}}
 {{- fail (printf "replicaCount=%d needs a database: the embedded SQLite catalog (and the Port catalog's local mirror) lives on one volume for one process. Set database.enabled=true with database.url or database.existingSecret, or keep replicaCount=1" (int .Values.replicaCount)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

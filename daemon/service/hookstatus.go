@@ -1,0 +1,76 @@
+package service
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+)
+
+// hookState is what the last hook reconciliation of this replica did, for
+// /status and the metrics: a cycle skipped because the store or GitLab
+// could not be read must be visible, not only logged, since it means the
+// hooks are not being kept for as long as it lasts.
+type hookState struct {
+	mu   sync.Mutex
+	last *HookReconcileStatus
+	// skipped counts the cycles that changed nothing because a read
+	// failed, by hooks.Skipped's reason.
+	skipped *prometheus.CounterVec
+}
+
+// HookReconcileStatus is the last hook reconciliation, in GET /status.
+type HookReconcileStatus struct {
+	At time.Time `json:"at"`
+	// OK is false when the cycle failed or was skipped.
+	OK bool `json:"ok"`
+	// Skipped is the reason (store, gitlab) of a cycle that changed
+	// nothing because glsync could not read what it needs.
+	Skipped string `json:"skipped,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Changes and Problems count the plan's changes and what it reported
+	// (a hook GitLab paused, a group it does not know).
+	Changes  int `json:"changes"`
+	Problems int `json:"problems"`
+}
+
+func newHookState() *hookState {
+	return &hookState{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "glsync_hook_reconcile_skipped_total",
+		Help: "Hook reconciliation cycles that changed nothing because glsync's store or GitLab could not be read, by reason (store, gitlab).",
+	}, []string{"reason"})}
+}
+
+// record keeps the outcome of one cycle and returns the skip, if it was
+// one.
+func (h *hookState) record(plan *hooks.Plan, err error) *hooks.Skipped {
+	st := &HookReconcileStatus{At: time.Now().UTC(), OK: err == nil}
+	var sk *hooks.Skipped
+	switch {
+	case errors.As(err, &sk):
+		st.Skipped, st.Error = sk.Reason, err.Error()
+		h.skipped.WithLabelValues(sk.Reason).Inc()
+	case err != nil:
+		st.Error = err.Error()
+	case plan != nil:
+		st.Changes, st.Problems = plan.Changes(), len(plan.Problems)
+	}
+	h.mu.Lock()
+	h.last = st
+	h.mu.Unlock()
+	return sk
+}
+
+// snapshot is the last cycle (nil before the first).
+func (h *hookState) snapshot() *HookReconcileStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last == nil {
+		return nil
+	}
+	c := *h.last
+	return &c
+}
