@@ -221,6 +221,9 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}, Outcome: Applied}
 	for _, g := range crawl.GroupResources(withMembers) {
 		list, err := src.MembersOf(ctx, obj, g.Options)
+		if gone(err) {
+			return vanished(err), nil
+		}
 		if err != nil {
 			return Result{}, classify(err)
 		}
@@ -232,6 +235,9 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	}
 	for _, g := range crawl.GroupResources(members) {
 		list, err := src.MembersOf(ctx, obj, g.Options)
+		if gone(err) {
+			return vanished(err), nil
+		}
 		if err != nil {
 			return Result{}, classify(err)
 		}
@@ -279,6 +285,10 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 				continue
 			}
 			o, err := owner.ProjectWithMembers(ctx, pr, g.Options)
+			if gone(err) {
+				// Destroyed since the listing: its own event deletes it.
+				continue
+			}
 			if err != nil {
 				return Result{}, classify(err)
 			}
@@ -468,6 +478,12 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 	}
 	for _, g := range crawl.GroupResources(resources) {
 		o, err := src.ProjectWithMembers(ctx, obj, g.Options)
+		if gone(err) && res.Outcome != Applied {
+			return vanished(err), nil
+		}
+		if gone(err) {
+			return res, nil
+		}
 		if err != nil {
 			return Result{}, classify(err)
 		}

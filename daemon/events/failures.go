@@ -58,3 +58,11 @@ func gone(err error) bool {
 	var api *gitlab.APIError
 	return errors.As(err, &api) && api.Status == http.StatusNotFound
 }
+
+// vanished is the result of an event whose object GitLab served and then,
+// on a read that followed, answered 404 for (a project or group deleted
+// in between): as for an object refused outright, nothing is written or
+// deleted; the deletion's own event, or the next resync, removes it.
+func vanished(err error) Result {
+	return Result{Outcome: GitLabRefused, Detail: "gone while it was read: " + err.Error()}
+}
