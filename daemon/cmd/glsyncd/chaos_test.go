@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
@@ -153,8 +155,11 @@ func (c *cluster) balancer() *httptest.Server {
 // hook; then kills the leader in the middle of a resync; then restarts
 // the database under load. Afterwards every accepted
 // delivery was applied exactly once (the queue counts applications in
-// the transaction that commits them), none went to the dead letters, and
-// a resync finds nothing to change: the catalog equals a clean resync.
+// the transaction that commits them) and none went to the dead letters.
+// Then branches are deleted right after their push and a committer breaks
+// a port.yml: only that file's GitOps part is dead-lettered, its entity
+// stays. Last, a resync finds nothing to change: the catalog equals a
+// clean resync.
 func TestChaosReplicasOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three daemons and a PostgreSQL cluster")
@@ -381,6 +386,10 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	t.Logf("%d deliveries accepted and applied exactly once (first answers by status: %v; %d resent), %d kills",
 		len(accepted), byStatus, resent, c.killed.Load())
 
+	// 4. Ordinary trouble: branches deleted right after their push, and a
+	// committer's broken port.yml (chaos_trouble_test.go).
+	declared := chaosTrouble(t, sim, store, max(deliveries/20, 10))
+
 	// The catalog equals a clean resync: one finds nothing to change.
 	l = -1
 	waitFor(t, 15*time.Second, "a leader", func() bool { l = c.leader(); return l >= 0 })
@@ -398,6 +407,13 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	})
 	if last["ok"] != true {
 		t.Fatalf("final resync: %v", last)
+	}
+	// What the broken port.yml declared before stays. (With Ocean v1's
+	// default specPath, spec files are applied on pushes only, as Ocean
+	// does: the resync does not read them; resync_test's file error cases
+	// cover a resync that does.)
+	if ents, err := store.List(ctx, catalog.Filter{Blueprint: declared.Blueprint}); err != nil || !slices.ContainsFunc(ents, func(e *catalog.Entity) bool { return e.Key() == declared }) {
+		t.Fatalf("the broken port.yml's entity %v is gone after the resync (%v)", declared, err)
 	}
 	kinds, _ := last["kinds"].(map[string]any)
 	for kind, v := range kinds {
