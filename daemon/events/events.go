@@ -548,8 +548,21 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
 		return res, nil, nil
 	}
+	return p.mapProject(ctx, res, resources, sc, id, version, true)
+}
+
+// errNeedsReads is mapProject's answer, without reads allowed, for a
+// project whose entity needs file:// or search:// values resolved.
+var errNeedsReads = errors.New("the project's entity needs reads")
+
+// mapProject maps the project sc read with the project kind's resources,
+// with the same extras and references as a resync, so both write the
+// same entity. Without reads, it maps only what needs no further request
+// (errNeedsReads otherwise).
+func (p *Processor) mapProject(ctx context.Context, res Result, resources []*mapping.Resource, sc scoped, id, version int64, reads bool) (Result, map[string]any, error) {
+	var err error
 	obj := sc.project
-	if sc.owner != sc.reader {
+	if sc.owner != sc.reader && reads {
 		// As the owning token sees it, as the resync lists it.
 		obj = nil
 		_, at, err := p.get(ctx, sc.owner, "projects/"+strconv.FormatInt(id, 10), &obj)
@@ -576,7 +589,7 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 			continue
 		}
 		o := maps.Clone(obj) // Enrich adds top-level fields only
-		if src != nil {
+		if src != nil && reads {
 			if err := src.Enrich(ctx, o, g.Options); err != nil {
 				return Result{}, nil, classify(err)
 			}
@@ -589,6 +602,9 @@ func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath stri
 			continue
 		}
 		for _, e := range res.Changes.Upserts[crawl.KindProject][before:] {
+			if crawl.Has(e) && !reads {
+				return Result{}, nil, errNeedsReads
+			}
 			if crawl.Has(e) {
 				if err := refs.Resolve(ctx, src, o, e, g.Options.Generation); err != nil {
 					return Result{}, nil, classify(err)

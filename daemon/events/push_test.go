@@ -396,3 +396,41 @@ func TestWorkerAppliesWhatSucceededAndKeepsTheFailedPart(t *testing.T) {
 		t.Fatalf("service entities %v %v, want the project's and the spec's", got, err)
 	}
 }
+
+// A merge request's event writes its project too, from the project the
+// event read anyway (no further request): opening the merge request moved
+// the project's last_activity_at, and GitLab sends no project event for
+// that.
+func TestChildEventRefreshesItsProject(t *testing.T) {
+	ctx := context.Background()
+	s := newPushSetup(t, mapping.OceanV2, `resources:
+  - kind: project
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .path_with_namespace, blueprint: '"service"', properties: {lastActivityAt: .last_activity_at}}}}
+  - kind: merge-request
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .id | tostring, blueprint: '"gitlabMergeRequest"'}}}`)
+	s.sim.AddHook(gitlabtest.Hook{GroupID: s.proj.NamespaceID, URL: "http://127.0.0.1:1/hook", Events: map[string]bool{"merge_requests_events": true}})
+	mr := s.sim.AddMergeRequest(s.proj.ID, "Add metrics")
+	var ev *catalog.Event
+	for _, d := range s.sim.MergeRequestEvent(ctx, mr.ID, "open") {
+		ev = &catalog.Event{Type: d.Event, Body: d.Body, ReceivedAt: time.Now()}
+	}
+	if ev == nil {
+		t.Fatal("no merge request delivery")
+	}
+	res, byRoute, total := s.handle(t, ev)
+	if len(res.Changes.Upserts[crawl.KindMergeRequest]) != 1 || len(res.Changes.Upserts[crawl.KindProject]) != 1 {
+		t.Fatalf("upserts %v", res.Changes.Upserts)
+	}
+	var project map[string]any
+	if _, err := s.p.sources()[0].Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d", s.proj.ID), nil, &project); err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Changes.Upserts[crawl.KindProject][0].Properties["lastActivityAt"]; got != project["last_activity_at"] {
+		t.Fatalf("the project's lastActivityAt %v, GitLab says %v", got, project["last_activity_at"])
+	}
+	if total != 2 {
+		t.Fatalf("%d requests, want the project and the merge request: %v", total, byRoute)
+	}
+}

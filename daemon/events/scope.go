@@ -104,7 +104,40 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
 		return res, nil
 	}
-	return p.mapSelected(ctx, res, kind, resources, obj, ref, version)
+	if res, err = p.mapSelected(ctx, res, kind, resources, obj, ref, version); err != nil {
+		return Result{}, err
+	}
+	return p.refreshProject(ctx, res, sc, pid), nil
+}
+
+// refreshProject adds the project of a child event (a merge request, an
+// issue, a pipeline…) to its changes, mapped from the answer the event
+// already read, when that costs no further request. The activity that
+// made the event also moved the project's last_activity_at, and GitLab
+// sends no project event for it: without this the project entity would
+// stay behind what a resync writes until the next resync.
+func (p *Processor) refreshProject(ctx context.Context, res Result, sc scoped, pid int64) Result {
+	resources := p.Mapping.ResourcesFor(crawl.KindProject)
+	if len(resources) == 0 || sc.owner == nil || sc.owner != sc.reader {
+		return res
+	}
+	for _, g := range crawl.GroupResources(resources) {
+		if g.Options.EnrichReads() {
+			return res
+		}
+	}
+	project, _, err := p.mapProject(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, resources, sc, pid, sc.at.UnixNano(), false)
+	if err != nil {
+		// Not mapped without reads (errNeedsReads) or a mapping error: the
+		// project's own events and the resync write it.
+		return res
+	}
+	if res.Changes.Upserts == nil {
+		res.Changes.Upserts = map[string][]*catalog.Entity{}
+	}
+	res.Changes.Upserts[crawl.KindProject] = append(res.Changes.Upserts[crawl.KindProject], project.Changes.Upserts[crawl.KindProject]...)
+	res.Changes.Deletes = append(res.Changes.Deletes, project.Changes.Deletes...)
+	return res
 }
 
 // mapSelected maps obj with every group of resources that shares listing

@@ -38,6 +38,13 @@ func (s *Source) ProjectsWith(ctx context.Context, o Options, fn func(gitlab.Pag
 	}, fn)
 }
 
+// EnrichReads reports whether Enrich asks GitLab for anything with these
+// options (languages, labels, included files, search queries): a caller
+// that holds the project already can map it at no cost when it does not.
+func (o Options) EnrichReads() bool {
+	return o.IncludeLanguages || o.IncludeLabels || len(o.IncludedFiles) > 0 || len(o.SearchQueries) > 0
+}
+
 // Enrich adds the project selector's extra data to one project object.
 func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error {
 	id := int64(num(pr["id"]))
