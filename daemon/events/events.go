@@ -178,6 +178,12 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 	path := projectPath(pl)
 	tag, _ := pl.Tag.(string)
 	obj := map[string]any{"tag_name": tag, "name": pl.Name, "__project": projectInfo(pl, projectID(pl), path)}
+	if len(p.Mapping.ResourcesFor(crawl.KindRelease)) > 0 {
+		api := fmt.Sprintf("projects/%d/releases/%s", projectID(pl), url.PathEscape(tag))
+		if res, ok, err := p.verifyDeletion(ctx, ev, p.owner(ctx, path), path, api); !ok {
+			return res, err
+		}
+	}
 	return p.deleteObject(ctx, ev, crawl.KindRelease, obj, anyMatchProject(p.sources(), path), path)
 }
 
@@ -342,6 +348,7 @@ func (p *Processor) now() time.Time {
 type fetched struct {
 	obj     map[string]any
 	version int64 // when it was asked for (unix nanoseconds)
+	src     *crawl.Source
 }
 
 // errNoOwner is fetch's answer when no token's globs and groups cover the
@@ -382,7 +389,7 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 		status, at, err := p.get(ctx, src, path, &obj)
 		switch {
 		case err == nil:
-			return fetched{obj: obj, version: at.UnixNano()}, nil
+			return fetched{obj: obj, version: at.UnixNano(), src: src}, nil
 		case status == http.StatusNotFound || status == http.StatusForbidden:
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
 			continue
@@ -739,7 +746,9 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 		return res, err
 	}
 	obj, version := f.obj, f.version
-	if fp, _ := obj["full_path"].(string); fp != "" && !anyMatchGroup(p.sources(), fp) {
+	// The token that read it must select it: the payload's path chose the
+	// token, and a forged payload can name any path.
+	if fp, _ := obj["full_path"].(string); fp != "" && !f.src.Entry.MatchGroup(fp) {
 		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
 	}
 	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindGroup, resources, obj, version)
@@ -787,6 +796,9 @@ func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl pay
 	path := strip(projectPath(pl))
 	obj := map[string]any{"id": float64(pid), "path_with_namespace": path, "name": strip(pl.Name), "path": strip(pl.Path)}
 	inScope := anyMatchProject(p.sources(), path)
+	if res, ok, err := p.verifyDeletion(ctx, ev, p.owner(ctx, path), path, "projects/"+strconv.FormatInt(pid, 10)); !ok {
+		return res, err
+	}
 	var res Result
 	if p.Entities != nil && pid != 0 {
 		// What lived in the project (issues, pipelines, files…) goes too,
@@ -821,6 +833,11 @@ func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl paylo
 		obj["parent_id"] = float64(pl.ParentGroupID)
 	}
 	inScope := pl.FullPath == "" || anyMatchGroup(p.sources(), pl.FullPath)
+	if len(p.Mapping.ResourcesFor(crawl.KindGroup)) > 0 {
+		if res, ok, err := p.verifyDeletion(ctx, ev, p.groupOwner(ctx, pl.FullPath), pl.FullPath, "groups/"+strconv.FormatInt(pl.GroupID, 10)); !ok {
+			return res, err
+		}
+	}
 	return p.deleteObject(ctx, ev, crawl.KindGroup, obj, inScope, pl.FullPath)
 }
 

@@ -357,17 +357,17 @@ func (r *repoPush) tagEntity(ctx context.Context, res Result, tag string) (Resul
 	return r.refEntity(ctx, res, crawl.KindTag, resources, "repository/tags/"+url.PathEscape(tag), tag)
 }
 
-// refEntity maps a branch or tag as GitLab serves it now, or, when the
-// push deleted it, deletes the entities its name identifies.
+// refEntity maps a branch or tag as GitLab serves it now, or, when GitLab
+// answers 404 for it (the push deleted it, or it went since), deletes the
+// entities its name identifies.
 func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resources []*mapping.Resource, sub, name string) (Result, error) {
-	if r.deleted() {
-		return r.deleteRef(ctx, res, resources, name), nil
-	}
+	// Read even when the push says it deleted the ref: GitLab's 404
+	// confirms it (a forged payload can name any ref), and a ref pushed
+	// again since is written as it is now.
 	var obj map[string]any
 	_, err := r.src.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%v/%s", r.project["id"], sub), nil, &obj)
 	if gone(err) {
-		// Deleted since the push: its entity goes, as on the push that
-		// deleted it.
+		// Deleted (by this push, or since): its entity goes.
 		return r.deleteRef(ctx, res, resources, name), nil
 	}
 	if err != nil {

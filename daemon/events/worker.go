@@ -244,6 +244,8 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		log.Info("event applied", "changes", n, "latency", time.Since(ev.ReceivedAt).Round(time.Millisecond))
 	case GitLabRefused:
 		log.Warn("event not applied: GitLab refused the object; nothing deleted", "detail", res.Detail)
+	case NotDeleted:
+		log.Warn("deletion event not applied: its hook does not cover the object, or GitLab still serves it", "detail", res.Detail)
 	default:
 		log.Info("event ignored", "outcome", string(res.Outcome), "detail", res.Detail)
 	}

@@ -1,0 +1,137 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+)
+
+// A deletion event is a claim, not a fact: anyone who holds one hook's
+// secret can send a project_destroy naming any project. So an event
+// deletes an object only when
+//   - the hook that delivered it covers the object (a group hook's group
+//     is the object's namespace or an ancestor of it; the system hook
+//     covers everything), and
+//   - GitLab confirms it: the token that owns the object (the first whose
+//     globs select it and whose groups hold it) gets 404 or 403 for it,
+//     or sees it marked for deletion.
+// Otherwise nothing is deleted (outcome NotDeleted) and the next resync
+// decides.
+
+// NotDeleted: a deletion event named an object its hook does not cover,
+// or one GitLab still serves; nothing was deleted.
+const NotDeleted Outcome = "not_deleted"
+
+// errAlive is confirmGone's answer for an object GitLab still serves.
+var errAlive = errors.New("GitLab still serves it")
+
+// hookCovers reports whether the hook that delivered ev covers path (a
+// project's path_with_namespace or a group's full_path).
+func (p *Processor) hookCovers(ctx context.Context, ev *catalog.Event, path string) (bool, error) {
+	if ev.Source != "group" {
+		return true, nil // the system hook, or Ocean's single route without a group
+	}
+	id, err := strconv.ParseInt(ev.Scope, 10, 64)
+	if err != nil || id == 0 {
+		return false, nil
+	}
+	full, err := p.groupPath(ctx, id)
+	if err != nil || full == "" {
+		return false, err
+	}
+	return path == full || strings.HasPrefix(path, full+"/"), nil
+}
+
+// groupPath is the full_path of group id: from a token's root groups
+// (where glsync's hooks are), else as GitLab serves it.
+func (p *Processor) groupPath(ctx context.Context, id int64) (string, error) {
+	for _, s := range p.sources() {
+		roots, err := s.RootGroupObjects(ctx)
+		if err != nil {
+			return "", classify(err)
+		}
+		for _, r := range roots {
+			if r.ID == id {
+				return r.FullPath, nil
+			}
+		}
+	}
+	for _, s := range p.sources() {
+		var g struct {
+			FullPath string `json:"full_path"`
+		}
+		status, err := s.Client.Do(ctx, http.MethodGet, "groups/"+strconv.FormatInt(id, 10), nil, &g)
+		switch {
+		case err == nil:
+			return g.FullPath, nil
+		case status == http.StatusNotFound || status == http.StatusForbidden:
+			continue
+		default:
+			return "", classify(err)
+		}
+	}
+	return "", nil
+}
+
+// confirmGone asks GitLab, with owner (the token that owns the object),
+// for api: nil when it answers 404 or 403 or shows the object marked for
+// deletion, errAlive when it serves it, a classified error otherwise.
+func confirmGone(ctx context.Context, owner *crawl.Source, api string) error {
+	var obj map[string]any
+	status, err := owner.Client.Do(ctx, http.MethodGet, api, nil, &obj)
+	switch {
+	case status == http.StatusNotFound || status == http.StatusForbidden:
+		return nil
+	case err != nil:
+		return classify(err)
+	}
+	for _, f := range []string{"marked_for_deletion_at", "marked_for_deletion_on"} {
+		if v, ok := obj[f]; ok && v != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("GET /%s: %w", api, errAlive)
+}
+
+// verifyDeletion checks that the event's hook covers path and that GitLab
+// confirms api gone for owner; ok false comes with the result to return.
+func (p *Processor) verifyDeletion(ctx context.Context, ev *catalog.Event, owner *crawl.Source, path, api string) (Result, bool, error) {
+	covers, err := p.hookCovers(ctx, ev, path)
+	if err != nil {
+		return Result{}, false, err
+	}
+	if !covers {
+		return Result{Outcome: NotDeleted, Detail: fmt.Sprintf("the hook of group %s does not cover %s: nothing deleted", ev.Scope, path)}, false, nil
+	}
+	if owner == nil {
+		return Result{}, true, nil // out of every token's scope: deleteObject says so
+	}
+	err = confirmGone(ctx, owner, api)
+	if errors.Is(err, errAlive) {
+		return Result{Outcome: NotDeleted, Detail: fmt.Sprintf("%v: nothing deleted", err)}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, err
+	}
+	return Result{}, true, nil
+}
+
+// groupOwner is the first token whose globs select the group at fullPath
+// and whose groups hold it.
+func (p *Processor) groupOwner(ctx context.Context, fullPath string) *crawl.Source {
+	for _, s := range p.sources() {
+		if !s.Entry.MatchGroup(fullPath) {
+			continue
+		}
+		if ok, err := s.Covers(ctx, fullPath); err == nil && ok {
+			return s
+		}
+	}
+	return nil
+}
