@@ -54,6 +54,9 @@ type Processor struct {
 	// a project's destruction deletes.
 	Entities interface {
 		ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error)
+		// Owners tells what owns stored entities: a GitOps spec file may
+		// write only new entities and its own project's (FilterClaims).
+		catalog.Owners
 	}
 
 	// CoalesceMargin is how long after an event's arrival a request must
@@ -80,6 +83,9 @@ type Result struct {
 	// Failed lists the parts of the event that failed while the others
 	// succeeded (Changes holds theirs); see parts.go.
 	Failed []PartFailure
+	// Refused are a spec file's claims on entities it may not write (see
+	// catalog.FilterClaims): not written, logged.
+	Refused []catalog.Refusal
 }
 
 // TransientError is a failure worth retrying (5xx, rate limits, network).

@@ -210,6 +210,11 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
+		var refused []catalog.Refusal
+		if now, refused, err = r.claims(ctx, now); err != nil {
+			return Result{}, err
+		}
+		res.Refused = append(res.Refused, refused...)
 		for _, e := range now {
 			e.Version, e.Project = r.version, crawl.ObjectProject(crawl.KindGitOps, map[string]any{"__project": r.project})
 			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
@@ -230,9 +235,41 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 		for _, e := range was {
 			gone = append(gone, e.Key())
 		}
+		// Only what this project's spec files produced goes.
+		if gone, err = r.produced(ctx, gone); err != nil {
+			return Result{}, err
+		}
 		res = deleteGone(res, now, gone, r.version)
 	}
 	return res, nil
+}
+
+// claims keeps the declared entities the pushed project's spec file may
+// write (catalog.FilterClaims), unless gitopsScope is any.
+func (r *repoPush) claims(ctx context.Context, ents []*catalog.Entity) ([]*catalog.Entity, []catalog.Refusal, error) {
+	if r.p.Mapping.GitOpsAnyScope || r.p.Entities == nil {
+		return ents, nil, nil
+	}
+	id, _ := r.project["id"].(float64)
+	kept, refused, err := catalog.FilterClaims(ctx, r.p.Entities, int64(id), crawl.OwnKeys(ctx, r.p.Mapping, r.project), ents)
+	if err != nil {
+		return nil, nil, &TransientError{err}
+	}
+	return kept, refused, nil
+}
+
+// produced keeps the keys the pushed project's spec files produced: a
+// spec that stops declaring an entity deletes it only if it was theirs.
+func (r *repoPush) produced(ctx context.Context, keys []catalog.Key) ([]catalog.Key, error) {
+	if r.p.Mapping.GitOpsAnyScope || r.p.Entities == nil {
+		return keys, nil
+	}
+	id, _ := r.project["id"].(float64)
+	out, err := catalog.ProducedBy(ctx, r.p.Entities, mapping.GitOpsKind, int64(id), keys)
+	if err != nil {
+		return nil, &TransientError{err}
+	}
+	return out, nil
 }
 
 // declared reads the entities a spec file declares at ref (none when the

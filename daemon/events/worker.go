@@ -235,6 +235,9 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	}
 	w.metrics().EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
 	w.metrics().EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
+	for _, r := range res.Refused {
+		log.Warn("GitOps claim refused: a spec file declared an entity another project or kind owns (gitopsScope: project)", "claim", r.String())
+	}
 	switch res.Outcome {
 	case Applied:
 		n := len(res.Changes.Deletes)
@@ -303,6 +306,9 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 		next = "dead"
 	}
 	w.metrics().EventsFailed.WithLabelValues(ev.Type, next).Inc()
+	for _, r := range res.Refused {
+		log.Warn("GitOps claim refused: a spec file declared an entity another project or kind owns (gitopsScope: project)", "claim", r.String())
+	}
 	for _, f := range res.Failed {
 		if dead {
 			log.Error("event part moved to the dead-letter table; the event's other parts were applied", "part", f.Part, "attempts", ev.Attempts+1, "error", f.Err)

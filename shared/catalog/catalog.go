@@ -276,6 +276,7 @@ type Backend interface {
 	HookScopes(ctx context.Context) ([]string, error)
 	// ProjectKeys lists the entities whose objects live in GitLab project id.
 	ProjectKeys(ctx context.Context, id int64) ([]Key, error)
+	Owners
 	// PruneDeliveries forgets delivery ids received before cutoff.
 	PruneDeliveries(ctx context.Context, cutoff time.Time) (int, error)
 	// Applied is how many times the delivery's event was applied (0 when

@@ -74,6 +74,7 @@ const (
 	EnvGitLabAuth          = "GLSYNC_GITLAB_AUTH"
 	EnvOceanVersion        = "GLSYNC_OCEAN_VERSION"
 	EnvStrictMapping       = "GLSYNC_STRICT_MAPPING"
+	EnvGitOpsScope         = "GLSYNC_GITOPS_SCOPE"
 )
 
 // Config is the validated configuration.
@@ -95,6 +96,11 @@ type Config struct {
 	// fails (glsync 0.x), instead of Ocean's null for that field and
 	// leaving out an object without identifier or blueprint (default).
 	StrictMapping bool
+	// GitOpsScope is what a GitOps spec file may write: "project" (the
+	// default: new entities, and those of its own project) or "any"
+	// (Ocean's open behaviour: every committer of every synced repository
+	// is trusted with every entity).
+	GitOpsScope string
 	// GitLabHost is the base URL of the GitLab instance, without /api/v4.
 	GitLabHost string
 	// AppHost is this service's public URL; it enables real-time hooks.
@@ -212,6 +218,7 @@ type file struct {
 	OAuthTokenFile                 string    `yaml:"oauthTokenFile"`
 	OceanVersion                   string    `yaml:"oceanVersion"`
 	StrictMapping                  *bool     `yaml:"strictMapping"`
+	GitOpsScope                    string    `yaml:"gitopsScope"`
 	GitLabHost                     string    `yaml:"gitlabHost"`
 	AppHost                        string    `yaml:"appHost"`
 	UseSystemHook                  *bool     `yaml:"useSystemHook"`
@@ -286,7 +293,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, strictMapping, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, strictMapping, gitopsScope, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }
@@ -363,6 +370,14 @@ func build(f file, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.StrictMapping = strict
+	switch scope, src := pick(f.GitOpsScope, EnvGitOpsScope, getenv); scope {
+	case "", "project":
+		c.GitOpsScope = "project"
+	case "any":
+		c.GitOpsScope = "any"
+	default:
+		return nil, &Error{Setting: "gitopsScope", Source: src, Err: fmt.Errorf("must be project or any, got %s", redact.Quote(scope))}
+	}
 
 	// gitlabHost
 	host, src := pick(f.GitLabHost, EnvGitLabHost, getenv)
@@ -522,7 +537,7 @@ func (c *Config) Incremental() bool {
 // MappingOptions are how the mapping is read under this config: the
 // Ocean generation's defaults, and strictMapping.
 func (c *Config) MappingOptions() mapping.ParseOptions {
-	return mapping.ParseOptions{Generation: c.OceanVersion, Strict: c.StrictMapping}
+	return mapping.ParseOptions{Generation: c.OceanVersion, Strict: c.StrictMapping, GitOpsAnyScope: c.GitOpsScope == "any"}
 }
 
 // cronParser accepts standard five-field expressions and descriptors

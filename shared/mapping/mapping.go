@@ -94,6 +94,8 @@ type Config struct {
 	Warnings []string
 	// Strict is ParseOptions.Strict: expression errors fail the object.
 	Strict bool
+	// GitOpsAnyScope is ParseOptions.GitOpsAnyScope.
+	GitOpsAnyScope bool
 }
 
 // GitOpsKind is the kind of entities declared in GitOps spec files.
@@ -199,6 +201,10 @@ type ParseOptions struct {
 	// Generation picks the defaults for options the mapping leaves out
 	// (default v2).
 	Generation Generation
+	// GitOpsAnyScope lets GitOps spec files write any entity (Ocean's
+	// behaviour, config gitopsScope: any); by default a spec file writes
+	// new entities and those of its own project (catalog.FilterClaims).
+	GitOpsAnyScope bool
 	// Strict fails an object on any expression error, as glsync 0.x did,
 	// instead of Ocean's null for the field (see tolerance.go).
 	Strict bool
@@ -249,7 +255,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
 	c := &Config{Generation: gen, Document: doc, DeleteDependentEntities: true, CreateMissingRelatedEntities: true,
-		EntityDeletionThreshold: 0.9, EnableMergeEntity: true, Strict: o.Strict}
+		EntityDeletionThreshold: 0.9, EnableMergeEntity: true, Strict: o.Strict, GitOpsAnyScope: o.GitOpsAnyScope}
 	keys := make([]string, 0, len(doc))
 	for k := range doc {
 		keys = append(keys, k)

@@ -257,3 +257,51 @@ resources:
 		t.Fatalf("after removal: %+v", k)
 	}
 }
+
+// A committer of one project declares, in its port.yml, the service
+// entity the project kind made for another project: the resync does not
+// write it (the other project's entity keeps its title), reports the
+// refusal in the summary, and the rest of the spec files are written.
+func TestSpecFileClaimOnAnotherProjectIsRefused(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, allOf)
+	var a, b gitlabtest.ProjectInfo
+	for _, p := range e.sim.Projects() {
+		switch {
+		case p.EmptyRepo:
+		case a.ID == 0:
+			a = p
+		case b.ID == 0:
+			b = p
+		}
+	}
+	projects, err := mapping.Parse([]byte(`
+resources:
+  - kind: project
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .path_with_namespace, title: .name, blueprint: '"service"'}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustResync(t, projects, e.store)
+	e.sim.SetFile(a.ID, "port.yml", "identifier: "+b.PathWithNamespace+"\nblueprint: service\ntitle: Taken by A's committer\n")
+	m, err := mapping.Parse([]byte("specPath: '**/port.yml'\nresources: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := e.mustResync(t, m, e.store)
+	k := kind(sum, mapping.GitOpsKind)
+	if k.Failed() || k.RefusedClaimsTotal != 1 || k.RefusedClaims[0].Identifier != b.PathWithNamespace || k.RefusedClaims[0].Project != a.ID || k.RefusedClaims[0].Owner.Kind != "project" {
+		t.Fatalf("gitops kind: %+v", k)
+	}
+	ents, _ := e.store.List(ctx, catalog.Filter{Blueprint: "service"})
+	for _, x := range ents {
+		if x.Identifier == b.PathWithNamespace && x.Title != b.Name {
+			t.Fatalf("B's entity was taken: %+v", x)
+		}
+	}
+	if rec := resync.NewRecord(sum, "test", ""); len(rec.RefusedClaims) != 1 {
+		t.Fatalf("record's refused claims: %v", rec.RefusedClaims)
+	}
+}

@@ -30,10 +30,11 @@ type kindSync struct {
 	selectedBy []atomic.Int64 // objects each token's globs kept, all kinds
 	start      time.Time
 
-	expr *exprErrors       // the mapping's failing expressions
-	inc  *incremental      // nil: the store keeps no marks
-	refs *crawl.References // file:// and search:// values, cached for this resync
-	sem  chan struct{}     // listings of this kind running at once
+	expr    *exprErrors              // the mapping's failing expressions
+	refused map[catalog.Refusal]bool // GitOps claims refused, logged once
+	inc     *incremental             // nil: the store keeps no marks
+	refs    *crawl.References        // file:// and search:// values, cached for this resync
+	sem     chan struct{}            // listings of this kind running at once
 
 	// spare are the projects where a file could not be used (see
 	// fileError): their entities of this kind that this pass did not
@@ -224,6 +225,9 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 				continue
 			}
 			e.Version, e.Project = version, crawl.ObjectProject(crawl.KindGitOps, obj)
+			if e = k.claim(ctx, e, obj); e == nil {
+				continue
+			}
 			it.ents = append(it.ents, e)
 			items = append(items, it)
 			continue
@@ -257,6 +261,44 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 		items = append(items, it)
 	}
 	return items
+}
+
+// claim returns e if its spec file may write it (catalog.FilterClaims:
+// a new entity, or one of the spec's own project), nil after recording
+// the refusal; gitopsScope any, or a store that cannot tell owners, lets
+// every claim through.
+func (k *kindSync) claim(ctx context.Context, e *catalog.Entity, obj map[string]any) *catalog.Entity {
+	owners, ok := k.opts.Store.(catalog.Owners)
+	if k.opts.Mapping.GitOpsAnyScope || !ok {
+		return e
+	}
+	project, _ := obj["__project"].(map[string]any)
+	kept, refused, err := catalog.FilterClaims(ctx, owners, e.Project, crawl.OwnKeys(ctx, k.opts.Mapping, project), []*catalog.Entity{e})
+	if err != nil {
+		k.addErr(err)
+		return nil
+	}
+	for _, r := range refused {
+		k.mu.Lock()
+		if k.refused == nil {
+			k.refused = map[catalog.Refusal]bool{}
+		}
+		if k.refused[r] {
+			k.mu.Unlock()
+			continue // read again by another token's listing
+		}
+		k.refused[r] = true
+		k.log.Warn("GitOps claim refused: a spec file declared an entity another project or kind owns (gitopsScope: project)", "claim", r.String())
+		k.ks.RefusedClaimsTotal++
+		if len(k.ks.RefusedClaims) < 100 {
+			k.ks.RefusedClaims = append(k.ks.RefusedClaims, r)
+		}
+		k.mu.Unlock()
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept[0]
 }
 
 // write claims a page's objects for token i and writes the entities the

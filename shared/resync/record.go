@@ -40,6 +40,9 @@ type Record struct {
 	// kind), FileErrorsTotal counts them all.
 	FileErrors      []FileErrorRecord `json:"file_errors,omitempty"`
 	FileErrorsTotal int               `json:"file_errors_total,omitempty"`
+	// RefusedClaims are GitOps spec files' claims on entities another
+	// project or kind owns (KindSummary.RefusedClaims), as text.
+	RefusedClaims []string `json:"refused_claims,omitempty"`
 }
 
 // FileErrorRecord is one file a resync could not use (crawl.FileError), as
@@ -79,6 +82,9 @@ func NewRecord(sum *Summary, replica, errText string) Record {
 		DurationSeconds: sum.Duration.Seconds(), Requests: sum.Requests, Error: errText, FailedKinds: failed, Kinds: kinds,
 		FileErrors: files, FileErrorsTotal: sum.FileErrorsTotal()}
 	for _, k := range sum.Kinds {
+		for _, r := range k.RefusedClaims {
+			rec.RefusedClaims = append(rec.RefusedClaims, r.String())
+		}
 		if len(k.ExpressionErrors) > 0 {
 			if rec.ExpressionErrors == nil {
 				rec.ExpressionErrors = map[string][]ExpressionError{}

@@ -105,6 +105,11 @@ type KindSummary struct {
 	// of the kind is written and cleaned up.
 	FileErrors      []*crawl.FileError
 	FileErrorsTotal int
+	// RefusedClaims are GitOps spec files' claims on entities another
+	// project or kind owns (the first 100; RefusedClaimsTotal counts
+	// them all): not written, not errors of the kind.
+	RefusedClaims      []catalog.Refusal
+	RefusedClaimsTotal int
 }
 
 // Failed reports whether the kind had any error. File errors do not fail

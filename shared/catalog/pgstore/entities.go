@@ -375,6 +375,30 @@ func (s *Store) ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error
 	return keys, nil
 }
 
+// Owners returns the kind and project of the stored keys (catalog.Owners).
+func (s *Store) Owners(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Owner, error) {
+	bs, is := split(keys)
+	rows, err := s.pool.Query(ctx, `SELECT e.blueprint, e.identifier, e.kind, e.project FROM entities e
+		JOIN unnest($1::text[], $2::text[]) AS k(b, i) ON e.blueprint = k.b AND e.identifier = k.i`, bs, is)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: owners: %w", err)
+	}
+	defer rows.Close()
+	out := map[catalog.Key]catalog.Owner{}
+	for rows.Next() {
+		var k catalog.Key
+		var o catalog.Owner
+		if err := rows.Scan(&k.Blueprint, &k.Identifier, &o.Kind, &o.Project); err != nil {
+			return nil, fmt.Errorf("catalog: owners: %w", err)
+		}
+		out[k] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: owners: %w", err)
+	}
+	return out, nil
+}
+
 // Confirm marks entities as written to the remote sink.
 func (s *Store) Confirm(ctx context.Context, keys []catalog.Key) error {
 	bs, is := split(keys)

@@ -232,6 +232,23 @@ func (s *Store) ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error
 	return out, rows.Err()
 }
 
+// Owners returns the kind and project of the stored keys (catalog.Owners).
+func (s *Store) Owners(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Owner, error) {
+	out := map[catalog.Key]catalog.Owner{}
+	for _, k := range keys {
+		var o catalog.Owner
+		err := s.db.QueryRowContext(ctx, `SELECT kind, project FROM entities WHERE blueprint = ? AND identifier = ?`, k.Blueprint, k.Identifier).Scan(&o.Kind, &o.Project)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("catalog: owner of %s/%s: %w", k.Blueprint, k.Identifier, err)
+		}
+		out[k] = o
+	}
+	return out, nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -407,6 +407,35 @@ var Cases = []Case{
 			t.Fatalf("depth %d", d)
 		}
 	}},
+	{"OwnersGuardSpecFileClaims", func(t *testing.T, open func() catalog.Backend) {
+		ctx := context.Background()
+		s := open()
+		run, err := s.BeginRun(ctx)
+		must(t, err)
+		svcB := ent("svc-b", "B's service")
+		svcB.Project = 2
+		group := &catalog.Entity{Blueprint: "gitlabGroup", Identifier: "g", Title: "G"}
+		_, err = s.Upsert(ctx, run, "project", []*catalog.Entity{svcB})
+		must(t, err)
+		_, err = s.Upsert(ctx, run, "group", []*catalog.Entity{group})
+		must(t, err)
+		own := ent("svc-a", "A's service")
+		own.Project = 1
+		_, err = s.Upsert(ctx, run, "project", []*catalog.Entity{own})
+		must(t, err)
+		held, err := s.Owners(ctx, []catalog.Key{svcB.Key(), group.Key(), {Blueprint: "service", Identifier: "none"}})
+		if err != nil || len(held) != 2 || held[svcB.Key()] != (catalog.Owner{Kind: "project", Project: 2}) || held[group.Key()] != (catalog.Owner{Kind: "group"}) {
+			t.Fatalf("owners %v %v", held, err)
+		}
+		// Project 1's spec file: its own service and a new entity pass; B's
+		// service and the group are refused.
+		claims := []*catalog.Entity{ent("svc-a", "enriched"), ent("new", "New"), ent("svc-b", "stolen"), {Blueprint: "gitlabGroup", Identifier: "g"}}
+		kept, refused, err := catalog.FilterClaims(ctx, s, 1, nil, claims)
+		if err != nil || len(kept) != 2 || kept[0].Identifier != "svc-a" || kept[1].Identifier != "new" || len(refused) != 2 ||
+			refused[0].Owner.Project != 2 || refused[1].Owner.Kind != "group" {
+			t.Fatalf("kept %v refused %v %v", kept, refused, err)
+		}
+	}},
 	{"CompletePartWritesWhatSucceededAndKeepsTheRest", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
