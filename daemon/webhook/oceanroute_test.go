@@ -159,7 +159,8 @@ func TestForgedIntegrationWebhookCostsOneLookup(t *testing.T) {
 // replica, `glsyncd hooks apply`), so it may rebuild the index, but at most
 // once per IndexMinAge however many forged deliveries arrive at once. A
 // secret changed here (SecretsChanged) is found at once; a stored secret
-// deleted is refused at once, though the index still holds its digest.
+// deleted is refused at once, though the index still holds its digest;
+// an index whose build overlapped a change is not used.
 func TestForgedIntegrationWebhookFloodRebuildsOnce(t *testing.T) {
 	const n = 1000
 	f := newOceanRouteFixture(n)
@@ -214,5 +215,21 @@ func TestForgedIntegrationWebhookFloodRebuildsOnce(t *testing.T) {
 	}
 	if code, scope := f.post(t, hooks.DeriveSecret(f.master, hooks.GroupScope(8))); code != http.StatusAccepted || scope != "8" {
 		t.Fatalf("derived secret of hook 8: %d, scope %q", code, scope)
+	}
+	// Changed while a rebuild reads the store: that index does not count.
+	f.rc.SecretsChanged()
+	list := f.rc.Scopes
+	f.rc.Scopes = func(ctx context.Context) []string {
+		f.rc.SecretsChanged() // a reconciliation finishing meanwhile
+		return list(ctx)
+	}
+	f.post(t, f.storedOfHook(9))
+	f.rc.Scopes = list
+	f.reads()
+	if code, scope := f.post(t, f.storedOfHook(9)); code != http.StatusAccepted || scope != "9" {
+		t.Fatalf("hook 9: %d, scope %q", code, scope)
+	}
+	if _, scopeCalls := f.reads(); scopeCalls != 1 {
+		t.Fatalf("an index built across a change was used: %d rebuilds after it, want 1", scopeCalls)
 	}
 }

@@ -98,8 +98,9 @@ type Receiver struct {
 	warnMu sync.Mutex
 	warned map[string]*warnState // scope and message → last refusal logged
 
-	indexMu sync.Mutex // one rebuild at a time; the others wait for it
-	index   atomic.Pointer[secretIndex]
+	indexMu  sync.Mutex // one rebuild at a time; the others wait for it
+	index    atomic.Pointer[secretIndex]
+	indexGen atomic.Int64 // counts SecretsChanged calls
 }
 
 // secretIndex maps the SHA-256 of each managed group hook's secrets
@@ -111,12 +112,18 @@ type Receiver struct {
 type secretIndex struct {
 	scopes map[[sha256.Size]byte]string
 	built  time.Time
+	gen    int64 // Receiver.indexGen when the build began
 }
 
 // SecretsChanged tells the receiver that hook secrets or the managed
 // hooks changed (a reconciliation, the admin API): the next delivery to
 // Ocean's route rebuilds the index.
-func (rc *Receiver) SecretsChanged() { rc.index.Store(nil) }
+func (rc *Receiver) SecretsChanged() {
+	// The generation, not only the pointer: a rebuild under way may have
+	// read the store before the change, and its index must not count.
+	rc.indexGen.Add(1)
+	rc.index.Store(nil)
+}
 
 // warnEvery bounds refusal logs: one per hook scope and reason in this
 // interval, however many deliveries are refused (anyone who can reach the
@@ -358,7 +365,7 @@ func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale tim
 		minAge = 5 * time.Second
 	}
 	fresh := func(idx *secretIndex) bool {
-		if idx == nil || time.Since(idx.built) >= maxAge {
+		if idx == nil || idx.gen != rc.indexGen.Load() || time.Since(idx.built) >= maxAge {
 			return false
 		}
 		return stale.IsZero() || !idx.built.Equal(stale) || time.Since(idx.built) < minAge
@@ -375,7 +382,7 @@ func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale tim
 	// partial index for the others.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	idx := &secretIndex{scopes: map[[sha256.Size]byte]string{}, built: time.Now()}
+	idx := &secretIndex{scopes: map[[sha256.Size]byte]string{}, built: time.Now(), gen: rc.indexGen.Load()}
 	for _, sc := range rc.Scopes(ctx) {
 		if !strings.HasPrefix(sc, "group:") {
 			continue
