@@ -24,7 +24,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
-const testAdminToken = "provider-test-admin-token"
+const testAdminToken = "provider-test-admin-token-0123456789ab"
 
 // daemon runs glsyncd in-process against the simulator and returns its
 // admin URL. appHost may be empty.

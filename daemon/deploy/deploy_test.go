@@ -102,7 +102,7 @@ func TestChartWithTheSpecsValues(t *testing.T) {
 		"--set", "integration.config.appHost=https://glsync.example.com",
 		"--set", "integration.config.useSystemHook=true",
 		"--set", "scheduledResyncInterval=120",
-		"--set", "adminToken=s3cret-admin")
+		"--set", "adminToken=s3cret-admin-0123456789abcdefghijklmn")
 	secret := find(docs, "Secret")
 	if got := dig(secret, "stringData", "tokenMapping"); got != `{"glpat-oh1YXc54pR4eofx6hYy5": ["**"]}` {
 		t.Fatalf("secret tokenMapping = %v", got)
@@ -171,6 +171,26 @@ func TestChartRequiresATokenMapping(t *testing.T) {
 		em := e.(map[string]any)
 		if em["name"] == "OCEAN__INTEGRATION__CONFIG__TOKEN_MAPPING" && dig(em, "valueFrom", "secretKeyRef", "name") != "my-glsync" {
 			t.Fatalf("token mapping from %v", dig(em, "valueFrom", "secretKeyRef", "name"))
+		}
+	}
+}
+
+// TestChartRefusesShortAdminToken: a short adminToken guards the admin
+// API (token mappings, hook secrets) with a guessable secret; the chart
+// refuses one under 32 characters, saying how to generate one, without
+// printing it.
+func TestChartRefusesShortAdminToken(t *testing.T) {
+	const short = "t0ken-for-admin"
+	out := renderFails(t, "--set", "integration.secrets.tokenMapping="+specTokenMapping, "--set", "adminToken="+short)
+	if !strings.Contains(out, "adminToken (GLSYNC_ADMIN_TOKEN) must be at least 32 characters, got 15") || !strings.Contains(out, "openssl rand -base64 32") {
+		t.Fatalf("%s", out)
+	}
+	if strings.Contains(out, short) {
+		t.Fatalf("the token is printed: %s", out)
+	}
+	for _, v := range []string{"", "x8Vn3Qw7Lr2Kt9Yb5Hm1Pz6Jc4Fd0Sg3"} {
+		if find(render(t, "--set", "integration.secrets.tokenMapping="+specTokenMapping, "--set", "adminToken="+v), "Deployment") == nil {
+			t.Fatalf("adminToken of %d characters refused", len(v))
 		}
 	}
 }

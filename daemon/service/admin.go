@@ -130,6 +130,7 @@ func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the secret failed"})
 		return
 	}
+	s.secretsChanged()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -138,5 +139,6 @@ func (s *Service) deleteSecret(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the secret failed"})
 		return
 	}
+	s.secretsChanged()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -91,7 +91,10 @@ type Service struct {
 
 	scopesMu      sync.Mutex
 	managedScopes []string // the hooks the last reconciliation wanted
-	hookState     *hookState
+	// receiver is told when hook secrets change here, so Ocean's route
+	// finds a new secret at once (see webhook.Receiver.SecretsChanged).
+	receiver  *webhook.Receiver
+	hookState *hookState
 
 	ready     atomic.Bool
 	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
@@ -281,6 +284,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
+	s.receiver = recv
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
 	if err != nil {
@@ -450,6 +454,14 @@ func (s *Service) hookScopes(ctx context.Context) []string {
 	return out
 }
 
+// secretsChanged tells the webhook receiver that hook secrets or the
+// managed hooks may have changed.
+func (s *Service) secretsChanged() {
+	if s.receiver != nil {
+		s.receiver.SecretsChanged()
+	}
+}
+
 // ReconcileHooks plans (and with apply, applies) the hook changes.
 func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, error) {
 	sources, err := s.sources() // fresh: root groups may have changed
@@ -457,6 +469,7 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		return nil, err
 	}
 	plan, res, err := Reconcile(ctx, s.config(), sources, s.store, apply, s.log.With("component", "hooks"))
+	s.secretsChanged()
 	if apply {
 		s.hookState.record(plan, err)
 	}

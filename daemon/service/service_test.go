@@ -50,7 +50,7 @@ type harness struct {
 	metricsListen string
 }
 
-const adminToken = "admin-token-for-tests"
+const adminToken = "admin-token-for-tests-0123456789abcdefgh"
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()

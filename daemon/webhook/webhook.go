@@ -8,6 +8,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -81,8 +83,46 @@ type Receiver struct {
 	// reason (default warnEvery).
 	WarnEvery time.Duration
 
+	// IndexMaxAge is how long the Ocean route's secret index (see
+	// matchingScope) is used before the next delivery rebuilds it
+	// (default 1 minute): a hook no longer managed stops matching by
+	// then, whatever replica or command changed it.
+	IndexMaxAge time.Duration
+	// IndexMinAge is how old the index must be for a delivery that
+	// matches no hook to rebuild it (default 5 s): a secret written
+	// elsewhere (another replica, `glsyncd hooks apply`) is found within
+	// that, while forged deliveries cost at most one rebuild in that time
+	// however many arrive.
+	IndexMinAge time.Duration
+
 	warnMu sync.Mutex
 	warned map[string]*warnState // scope and message → last refusal logged
+
+	indexMu  sync.Mutex // one rebuild at a time; the others wait for it
+	index    atomic.Pointer[secretIndex]
+	indexGen atomic.Int64 // counts SecretsChanged calls
+}
+
+// secretIndex maps the SHA-256 of each managed group hook's secrets
+// (stored and derived) to the hook's scope, so a delivery to Ocean's
+// route finds its hook with one lookup instead of one store read and
+// comparison per managed hook, which let anyone make every forged request
+// cost as much as the hooks glsync manages. It holds digests only, never
+// a secret.
+type secretIndex struct {
+	scopes map[[sha256.Size]byte]string
+	built  time.Time
+	gen    int64 // Receiver.indexGen when the build began
+}
+
+// SecretsChanged tells the receiver that hook secrets or the managed
+// hooks changed (a reconciliation, the admin API): the next delivery to
+// Ocean's route rebuilds the index.
+func (rc *Receiver) SecretsChanged() {
+	// The generation, not only the pointer: a rebuild under way may have
+	// read the store before the change, and its index must not count.
+	rc.indexGen.Add(1)
+	rc.index.Store(nil)
 }
 
 // warnEvery bounds refusal logs: one per hook scope and reason in this
@@ -282,25 +322,81 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // matchingScope finds the managed group hook whose secret the delivery
-// carries ("" when none does).
+// carries ("" when none does), by the SHA-256 of X-Gitlab-Token in the
+// secret index: a forged delivery costs one lookup however many hooks are
+// managed. The caller then compares the token with that hook's secrets in
+// constant time (authorized), read afresh, so a secret deleted since the
+// index was built is refused at once. The map lookup's timing depends on
+// the digest of what the client sent, which tells it nothing of a secret.
 func (rc *Receiver) matchingScope(r *http.Request, log *slog.Logger) string {
 	got := r.Header.Get("X-Gitlab-Token")
 	if got == "" || rc.Scopes == nil {
 		rc.warnOnce(log, hooks.OceanWebhookPath, "webhook: delivery to Ocean's route refused: it carries no secret of a hook glsync manages (`glsyncd hooks apply` adopts Ocean's hooks)")
 		return ""
 	}
-	for _, sc := range rc.Scopes(r.Context()) {
+	sum := sha256.Sum256([]byte(got))
+	idx := rc.secretIndex(r.Context(), log, time.Time{})
+	sc, ok := idx.scopes[sum]
+	if !ok {
+		// Perhaps a secret written since the index was built (another
+		// replica, `glsyncd hooks apply`): rebuilt, at most once every
+		// IndexMinAge, whatever the number of misses.
+		if again := rc.secretIndex(r.Context(), log, idx.built); again != idx {
+			sc, ok = again.scopes[sum]
+		}
+	}
+	if !ok {
+		rc.warnOnce(log, hooks.OceanWebhookPath, "webhook: delivery to Ocean's route refused: its X-Gitlab-Token matches no hook glsync manages")
+		return ""
+	}
+	return sc
+}
+
+// secretIndex returns the index, built if there is none or it is older
+// than IndexMaxAge. With stale set (the build time of an index that
+// missed), it is rebuilt if that one is still current and older than
+// IndexMinAge. Concurrent callers wait for one rebuild.
+func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale time.Time) *secretIndex {
+	maxAge, minAge := rc.IndexMaxAge, rc.IndexMinAge
+	if maxAge <= 0 {
+		maxAge = time.Minute
+	}
+	if minAge <= 0 {
+		minAge = 5 * time.Second
+	}
+	fresh := func(idx *secretIndex) bool {
+		if idx == nil || idx.gen != rc.indexGen.Load() || time.Since(idx.built) >= maxAge {
+			return false
+		}
+		return stale.IsZero() || !idx.built.Equal(stale) || time.Since(idx.built) < minAge
+	}
+	if idx := rc.index.Load(); fresh(idx) {
+		return idx
+	}
+	rc.indexMu.Lock()
+	defer rc.indexMu.Unlock()
+	if idx := rc.index.Load(); fresh(idx) {
+		return idx // another delivery rebuilt it meanwhile
+	}
+	// Detached from the delivery: a client hanging up must not leave a
+	// partial index for the others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	idx := &secretIndex{scopes: map[[sha256.Size]byte]string{}, built: time.Now(), gen: rc.indexGen.Load()}
+	for _, sc := range rc.Scopes(ctx) {
 		if !strings.HasPrefix(sc, "group:") {
 			continue
 		}
-		for _, want := range rc.secretsOf(r.Context(), sc, log) {
-			if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
-				return sc
+		for _, secret := range rc.secretsOf(ctx, sc, log) {
+			// The first scope listed wins when hooks share a secret, as
+			// when each was tried in turn.
+			if sum := sha256.Sum256([]byte(secret)); idx.scopes[sum] == "" {
+				idx.scopes[sum] = sc
 			}
 		}
 	}
-	rc.warnOnce(log, hooks.OceanWebhookPath, "webhook: delivery to Ocean's route refused: its X-Gitlab-Token matches no hook glsync manages")
-	return ""
+	rc.index.Store(idx)
+	return idx
 }
 
 // secretsOf are the secrets a delivery for scope may carry.

@@ -77,6 +77,12 @@ const (
 	EnvGitOpsScope         = "GLSYNC_GITOPS_SCOPE"
 )
 
+// MinAdminTokenLen is the shortest adminToken accepted: 32 characters
+// (`openssl rand -base64 32` gives 44) keep the admin API's bearer token
+// out of reach of guessing, which is all that guards the token mappings
+// and hook secrets it serves.
+const MinAdminTokenLen = 32
+
 // Config is the validated configuration.
 type Config struct {
 	// TokenMapping maps tokens to the path globs they sync. Ocean v2's
@@ -139,7 +145,8 @@ type Config struct {
 	// ReadyBeforeFirstResync makes /readyz ready before any resync has
 	// completed (default false: not ready while the catalog is empty).
 	ReadyBeforeFirstResync bool
-	// AdminToken protects the daemon's admin API (bearer token).
+	// AdminToken protects the daemon's admin API (bearer token): empty
+	// disables the API, else at least MinAdminTokenLen characters.
 	AdminToken string
 	// WebhookMaxBodyBytes bounds a delivery's size (default 25 MB).
 	WebhookMaxBodyBytes int64

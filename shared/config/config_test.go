@@ -71,14 +71,62 @@ func TestLoadEnvOnlyOceanNames(t *testing.T) {
 	}
 }
 
+// testAdminToken is a valid adminToken (at least MinAdminTokenLen).
+const testAdminToken = "admintok-for-config-tests-0123456789"
+
+// TestShortAdminTokenRefused: a short adminToken is guessed by anyone who
+// reaches the admin API (which serves token mappings and hook secrets), so
+// one under 32 characters is refused at start, from the file or the
+// environment, with an error naming the setting, its variable, the rule
+// and how to generate one, and never the value.
+func TestShortAdminTokenRefused(t *testing.T) {
+	const short = "x7Qshort-admin-token-0123456789" // 31 characters
+	if len(short) != MinAdminTokenLen-1 {
+		t.Fatalf("short is %d characters", len(short))
+	}
+	for _, c := range []struct {
+		name, file string
+		env        map[string]string
+		src        string
+	}{
+		{"file", "adminToken: " + short + "\n", nil, ""},
+		{"file one character", "adminToken: x\n", nil, ""},
+		{"env", "", map[string]string{EnvAdminToken: short}, EnvAdminToken},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeFile(t, "tokenMapping: {"+tok+": ['**']}\n"+c.file)
+			_, err := Load(p, env(c.env))
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Setting != "adminToken" || ce.Source != c.src {
+				t.Fatalf("got %v, want an adminToken error from %q", err, c.src)
+			}
+			msg := err.Error()
+			for _, want := range []string{"adminToken", EnvAdminToken, "at least 32 characters", "openssl rand -base64 32"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not say %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, short) || strings.Contains(msg, "x7Q") {
+				t.Errorf("error %q shows the token", msg)
+			}
+		})
+	}
+	// 32 characters, and none (the admin API disabled), are accepted.
+	for _, v := range []string{short + "z", ""} {
+		if _, err := Load(writeFile(t, "tokenMapping: {"+tok+": ['**']}\n"), env(map[string]string{EnvAdminToken: v})); err != nil {
+			t.Fatalf("adminToken of %d characters: %v", len(v), err)
+		}
+	}
+}
+
 func TestDaemonSettings(t *testing.T) {
 	p := writeFile(t, "tokenMapping: {"+tok+": ['**']}\nresyncCron: '@every 90m'\nresyncOnStart: false\neventWorkers: 8\nhookReconcileInterval: 30m\n")
-	c, err := Load(p, env(map[string]string{EnvAdminToken: "admintok", EnvSystemHookSecret: "s3cret"}))
+	c, err := Load(p, env(map[string]string{EnvAdminToken: testAdminToken, EnvSystemHookSecret: "s3cret"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ResyncCron != "@every 90m" || c.ResyncOnStart || c.EventWorkers != 8 || c.HookReconcileInterval != 30*time.Minute ||
-		c.AdminToken != "admintok" || c.SystemHookSecret != "s3cret" || c.WebhookMaxBodyBytes != 25<<20 {
+		c.AdminToken != testAdminToken || c.SystemHookSecret != "s3cret" || c.WebhookMaxBodyBytes != 25<<20 {
 		t.Fatalf("%+v", c)
 	}
 }

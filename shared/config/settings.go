@@ -103,7 +103,15 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		return &Error{Setting: "webhookSecret", Source: wsrc, Err: fmt.Errorf("must be at least 16 characters (every hook's secret derives from it), got %d", len(c.WebhookSecret))}
 	}
-	c.AdminToken, _ = pick(f.AdminToken, EnvAdminToken, getenv)
+	var asrc string
+	c.AdminToken, asrc = pick(f.AdminToken, EnvAdminToken, getenv)
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
+		// The admin API reads and writes token mappings and hook secrets:
+		// a short bearer token is guessed by anyone who reaches the port.
+		// Only the length is shown, never the value.
+		return &Error{Setting: "adminToken", Source: asrc, Err: fmt.Errorf("must be at least %d characters (or unset to disable the admin API), got %d; "+
+			"generate one with `openssl rand -base64 32` and set it in adminToken or %s", MinAdminTokenLen, len(c.AdminToken), EnvAdminToken)}
+	}
 	cron, src := pick(f.ResyncCron, EnvResyncCron, getenv)
 	if cron != "" {
 		if _, err := cronParser.Parse(cron); err != nil {

@@ -96,7 +96,7 @@ func (c *cluster) stopAll() {
 // status reads replica i's GET /status ("" fields when it does not answer).
 func (c *cluster) status(i int) map[string]any {
 	req, _ := http.NewRequest(http.MethodGet, "http://"+c.admins[i]+"/status", nil)
-	req.Header.Set("Authorization", "Bearer t0ken-for-admin")
+	req.Header.Set("Authorization", "Bearer t0ken-for-admin-never-logged-8Kq2vX7mZp")
 	cl := &http.Client{Timeout: 2 * time.Second}
 	resp, err := cl.Do(req)
 	if err != nil {
@@ -180,7 +180,7 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	defer lb.Close()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: %s\nadminToken: t0ken-for-admin\nwebhookSecret: chaos-replicas-share-this-secret\n"+
+	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: %s\nadminToken: t0ken-for-admin-never-logged-8Kq2vX7mZp\nwebhookSecret: chaos-replicas-share-this-secret\n"+
 		"eventWorkers: 4\ncatalog: postgres\ntokenMapping:\n  %s: ['**']\n", ts.URL, lb.URL, org.RootTokens[0])), 0o600)
 	for i := 0; i < 3; i++ {
 		hook, admin := stableAddr(t), stableAddr(t)
@@ -286,7 +286,7 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	before, _ := store.CountEntities(ctx)
 	l := c.leader()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+c.admins[l]+"/resync", nil)
-	req.Header.Set("Authorization", "Bearer t0ken-for-admin")
+	req.Header.Set("Authorization", "Bearer t0ken-for-admin-never-logged-8Kq2vX7mZp")
 	// 409: the leader is already resyncing (a take-over resync), as good.
 	if resp, err := http.DefaultClient.Do(req); err != nil || (resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusConflict) {
 		t.Fatalf("POST /resync: %v %v", resp, err)
@@ -395,7 +395,7 @@ func TestChaosReplicasOnPostgres(t *testing.T) {
 	waitFor(t, 15*time.Second, "a leader", func() bool { l = c.leader(); return l >= 0 })
 	prev, _ := c.status(l)["last_resync"].(map[string]any)
 	req, _ = http.NewRequest(http.MethodPost, "http://"+c.admins[l]+"/resync", nil)
-	req.Header.Set("Authorization", "Bearer t0ken-for-admin")
+	req.Header.Set("Authorization", "Bearer t0ken-for-admin-never-logged-8Kq2vX7mZp")
 	waitFor(t, 10*time.Second, "resync accepted", func() bool {
 		resp, err := http.DefaultClient.Do(req)
 		return err == nil && resp.StatusCode == http.StatusAccepted

@@ -40,7 +40,7 @@ func TestDaemonEventsSurviveOrdinaryTrouble(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin\ntokenMapping:\n  %s: ['**']\n",
+	must(os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin-never-logged-8Kq2vX7mZp\ntokenMapping:\n  %s: ['**']\n",
 		ts.URL, hookAddr, org.RootTokens[0])), 0o600))
 	must(os.WriteFile(mapFile, []byte(`resources:
   - kind: project

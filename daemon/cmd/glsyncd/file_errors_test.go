@@ -94,14 +94,14 @@ func TestNotReadyWhileResyncsFail(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	const refused = "glpat-refusedrefusedrefused"
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nadminToken: ready-admin-token\nmaxRetries: 1\ntokenMapping:\n  %s: ['**']\n", url, refused)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nadminToken: ready-admin-token-0123456789abcdefghij\nmaxRetries: 1\ntokenMapping:\n  %s: ['**']\n", url, refused)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	admin := freeAddr(t)
 	c := startChild(t, "run", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--admin-listen", admin)
 	get := func(path string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+admin+path, nil)
-		req.Header.Set("Authorization", "Bearer ready-admin-token")
+		req.Header.Set("Authorization", "Bearer ready-admin-token-0123456789abcdefghij")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0, err.Error()

@@ -122,6 +122,44 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestShortAdminTokenRefusedAtStart: `validate` and `run` refuse an
+// adminToken shorter than 32 characters (guessable, and it guards the
+// admin API's token mappings and hook secrets) before anything starts:
+// exit 2, naming the setting, its variable and how to generate one,
+// never printing the value.
+func TestShortAdminTokenRefusedAtStart(t *testing.T) {
+	const short = "t0ken-for-admin" // the tests' former token: 15 characters
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "short.yaml")
+	os.WriteFile(cfg, []byte("tokenMapping:\n  glpat-QXbeg-Ev9xtu5_5FsaAQ: ['**']\nadminToken: "+short+"\n"), 0o600)
+	noToken := filepath.Join(dir, "none.yaml")
+	os.WriteFile(noToken, []byte("tokenMapping:\n  glpat-QXbeg-Ev9xtu5_5FsaAQ: ['**']\n"), 0o600)
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"validate, file", nil, []string{"validate", "--config", cfg}},
+		{"run, file", map[string]string{envDataDir: dir}, []string{"run", "--config", cfg, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}},
+		{"run, environment", map[string]string{envDataDir: dir, config.EnvAdminToken: short}, []string{"run", "--config", noToken, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(t, c.env, c.args...)
+			if r.code != exitUsage {
+				t.Fatalf("exit %d, want %d\n%s%s", r.code, exitUsage, r.stdout, r.stderr)
+			}
+			for _, want := range []string{"adminToken", config.EnvAdminToken, "at least 32 characters", "openssl rand -base64 32"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout+r.stderr, short) {
+				t.Errorf("the token is printed:\n%s%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	r := runCLI(t, nil, "demo", "--projects", "200", "--data-dir", dir)

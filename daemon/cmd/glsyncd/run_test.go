@@ -105,7 +105,7 @@ func TestKilledDaemonFinishesAcceptedEventAfterRestart(t *testing.T) {
 	hookAddr, adminAddr := stableAddr(t), stableAddr(t) // the restarted daemon listens on them again
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin\ntokenMapping:\n  %s: ['**']\n",
+	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin-never-logged-8Kq2vX7mZp\ntokenMapping:\n  %s: ['**']\n",
 		ts.URL, hookAddr, org.RootTokens[0])), 0o600)
 	args := []string{"run", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--listen", hookAddr, "--admin-listen", adminAddr}
 
@@ -146,7 +146,7 @@ func TestKilledDaemonFinishesAcceptedEventAfterRestart(t *testing.T) {
 	}
 	waitFor(t, 2*time.Second, "queue empty", func() bool { return metric(t, adminAddr, "glsync_event_queue_depth 0") })
 	for _, s := range []string{first.out.String(), second.out.String()} {
-		if strings.Contains(s, org.RootTokens[0]) || strings.Contains(s, "t0ken-for-admin") {
+		if strings.Contains(s, org.RootTokens[0]) || strings.Contains(s, "t0ken-for-admin-never-logged-8Kq2vX7mZp") {
 			t.Fatal("a token appears in the daemon's output")
 		}
 	}
@@ -169,7 +169,7 @@ func TestRemoteResync(t *testing.T) {
 	adminAddr := freeAddr(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nadminToken: remote-admin-token\nresyncOnStart: false\ntokenMapping:\n  %s: ['**']\n",
+	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nadminToken: remote-admin-token-0123456789abcdefghij\nresyncOnStart: false\ntokenMapping:\n  %s: ['**']\n",
 		ts.URL, org.RootTokens[0])), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
@@ -186,7 +186,7 @@ func TestRemoteResync(t *testing.T) {
 	if r.code != exitFailed || !strings.Contains(r.stdout, "401") {
 		t.Fatalf("wrong token: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	r = runCLI(t, map[string]string{"GLSYNC_ADMIN_TOKEN": "remote-admin-token"}, "resync", "--remote", "http://"+adminAddr)
+	r = runCLI(t, map[string]string{"GLSYNC_ADMIN_TOKEN": "remote-admin-token-0123456789abcdefghij"}, "resync", "--remote", "http://"+adminAddr)
 	if r.code != 0 || !strings.Contains(r.stdout, "202") {
 		t.Fatalf("remote resync: %d %s %s", r.code, r.stdout, r.stderr)
 	}

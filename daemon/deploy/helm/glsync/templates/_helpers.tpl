@@ -80,8 +80,16 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* Settings the chart refuses, with the way out. */}}
+{{/* Settings the chart refuses, with the way out. A short adminToken is
+refused here rather than by a pod in CrashLoopBackOff (glsyncd refuses it
+too): it is the only guard of the admin API's token mappings and hook
+secrets. The value is never printed. */}}
 {{- define "glsync.validate" -}}
+{{- with .Values.adminToken -}}
+{{- if lt (len (toString .)) 32 -}}
+{{- fail (printf "adminToken (GLSYNC_ADMIN_TOKEN) must be at least 32 characters, got %d: generate one with `openssl rand -base64 32`, or leave it empty to disable the admin API" (len (toString .))) -}}
+{{- end -}}
+{{- end -}}
 {{- if .Values.database.enabled -}}
 {{- if not (or .Values.database.url .Values.database.existingSecret) -}}
 {{- fail "database.enabled=true needs database.url (a postgres:// URL) or database.existingSecret (a Secret holding the URL under database.existingSecretKey)" -}}
