@@ -292,13 +292,22 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 		}
 	}
 	maxAttempts, backoff := w.schedule(ev, transient)
-	dead, err := w.Queue.CompletePart(ctx, ev, res.Changes, rest, reason, time.Now().Add(backoff), maxAttempts)
+	var dead bool
+	err = w.retryCommit(ctx, func() error {
+		var err error
+		dead, err = w.Queue.CompletePart(ctx, ev, res.Changes, rest, reason, time.Now().Add(backoff), maxAttempts)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, catalog.ErrLeaseLost) {
 			log.Warn("event: another worker holds it now (its lease ended); not committed here", "error", err)
 			return
 		}
 		log.Error("event: committing the parts that succeeded failed; it stays queued", "error", err)
+		// Released, not left leased: its object's later events wait on it.
+		if _, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
+			log.Error("event: could not be released; its lease will expire", "error", rerr)
+		}
 		return
 	}
 	next := "retry"
@@ -328,9 +337,15 @@ const (
 )
 
 func (w *Worker) complete(ctx context.Context, ev *catalog.Event, c catalog.Changes) error {
+	return w.retryCommit(ctx, func() error { return w.Queue.Complete(ctx, ev, c) })
+}
+
+// retryCommit runs commit until it succeeds, the lease is lost, or
+// completeAttempts failed (the catalog unreachable for longer).
+func (w *Worker) retryCommit(ctx context.Context, commit func() error) error {
 	var err error
 	for i := 0; i < completeAttempts; i++ {
-		if err = w.Queue.Complete(ctx, ev, c); err == nil || errors.Is(err, catalog.ErrLeaseLost) {
+		if err = commit(); err == nil || errors.Is(err, catalog.ErrLeaseLost) {
 			return err
 		}
 		select {
