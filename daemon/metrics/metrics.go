@@ -16,14 +16,18 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	EventsReceived  *prometheus.CounterVec // by X-Gitlab-Event
-	EventsRejected  *prometheus.CounterVec // by reason
-	EventsProcessed *prometheus.CounterVec // by event and outcome
-	EventsFailed    *prometheus.CounterVec // by event and reason (retry, dead)
-	EventDuration   prometheus.Histogram
-	ResyncDuration  prometheus.Histogram
-	ResyncRuns      *prometheus.CounterVec // by result
-	ResyncEntities  *prometheus.GaugeVec   // by kind and op, last resync
+	EventsReceived *prometheus.CounterVec // by X-Gitlab-Event
+	EventsRejected *prometheus.CounterVec // by reason
+	// ConnectionsRefused counts webhook connections closed unread because
+	// webhookMaxConnections were open; ConnectionsOpen is how many are.
+	ConnectionsRefused prometheus.Counter
+	ConnectionsOpen    prometheus.Gauge
+	EventsProcessed    *prometheus.CounterVec // by event and outcome
+	EventsFailed       *prometheus.CounterVec // by event and reason (retry, dead)
+	EventDuration      prometheus.Histogram
+	ResyncDuration     prometheus.Histogram
+	ResyncRuns         *prometheus.CounterVec // by result
+	ResyncEntities     *prometheus.GaugeVec   // by kind and op, last resync
 	// ExpressionErrors count mapping expressions that failed on an
 	// object (the field mapped to null, or the object left out): by kind
 	// for the last resync, and a running count for webhook events.
@@ -45,6 +49,12 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		EventsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "glsync_webhook_events_rejected_total", Help: "Webhook deliveries refused or not queued, by reason.",
 		}, []string{"reason"}),
+		ConnectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "glsync_webhook_connections_refused_total", Help: "Webhook listener connections closed as soon as accepted, unread, because webhookMaxConnections were open.",
+		}),
+		ConnectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "glsync_webhook_connections_open", Help: "Webhook listener connections open now (at most webhookMaxConnections).",
+		}),
 		EventsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "glsync_events_processed_total", Help: "Queued events processed, by event and outcome.",
 		}, []string{"event", "outcome"}),
@@ -75,7 +85,7 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 			Name: "glsync_resync_file_errors", Help: "Files the last resync could not use (not valid YAML or JSON, not entities, over 1 MiB, 404 at the ref), by kind; their entities were kept as they were.",
 		}, []string{"kind"}),
 	}
-	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
+	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.ConnectionsRefused, m.ConnectionsOpen, m.EventsProcessed, m.EventsFailed,
 		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncFileErrors,
 		m.ResyncExpressionErrors, m.EventExpressionErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
