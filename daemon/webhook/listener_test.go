@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,12 +71,18 @@ func TestLimitConnectionsRefusesOverTheCap(t *testing.T) {
 	dial()
 	dial()
 	a, b := <-accepted, <-accepted
-	over := dial()
-	wait("refusal counted", func() bool { return value(t, m, "glsync_webhook_connections_refused_total") == 1 })
-	_ = over.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := over.Read(make([]byte, 1)); err == nil || n != 0 {
-		t.Fatalf("over the cap: read %d bytes, %v; want the connection closed", n, err)
+	// The reset may come before the dial returns.
+	over, err := net.Dial("tcp", inner.Addr().String())
+	if err == nil {
+		defer over.Close()
+		_ = over.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := over.Read(make([]byte, 1)); err == nil || n != 0 {
+			t.Fatalf("over the cap: read %d bytes, %v; want the connection closed", n, err)
+		}
+	} else if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatal(err)
 	}
+	wait("refusal counted", func() bool { return value(t, m, "glsync_webhook_connections_refused_total") == 1 })
 	if got := value(t, m, "glsync_webhook_connections_open"); got != 2 {
 		t.Fatalf("open: %v", got)
 	}
