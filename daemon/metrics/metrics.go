@@ -16,18 +16,14 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	EventsReceived *prometheus.CounterVec // by X-Gitlab-Event
-	EventsRejected *prometheus.CounterVec // by reason
-	// ConnectionsRefused counts webhook connections closed unread because
-	// webhookMaxConnections were open; ConnectionsOpen is how many are.
-	ConnectionsRefused prometheus.Counter
-	ConnectionsOpen    prometheus.Gauge
-	EventsProcessed    *prometheus.CounterVec // by event and outcome
-	EventsFailed       *prometheus.CounterVec // by event and reason (retry, dead)
-	EventDuration      prometheus.Histogram
-	ResyncDuration     prometheus.Histogram
-	ResyncRuns         *prometheus.CounterVec // by result
-	ResyncEntities     *prometheus.GaugeVec   // by kind and op, last resync
+	EventsReceived  *prometheus.CounterVec // by X-Gitlab-Event
+	EventsRejected  *prometheus.CounterVec // by reason
+	EventsProcessed *prometheus.CounterVec // by event and outcome
+	EventsFailed    *prometheus.CounterVec // by event and reason (retry, dead)
+	EventDuration   prometheus.Histogram
+	ResyncDuration  prometheus.Histogram
+	ResyncRuns      *prometheus.CounterVec // by result
+	ResyncEntities  *prometheus.GaugeVec   // by kind and op, last resync
 	// ExpressionErrors count mapping expressions that failed on an
 	// object (the field mapped to null, or the object left out): by kind
 	// for the last resync, and a running count for webhook events.
@@ -36,6 +32,11 @@ type Metrics struct {
 	// ResyncFileErrors are the files the last resync could not use, by
 	// kind (their entities were kept as they were).
 	ResyncFileErrors *prometheus.GaugeVec
+
+	// ConnectionsRefused counts webhook connections closed unread because
+	// webhookMaxConnections were open; ConnectionsOpen is how many are.
+	ConnectionsRefused prometheus.Counter
+	ConnectionsOpen    prometheus.Gauge
 }
 
 // New creates the collectors. queueDepth is read at scrape time; stats
@@ -85,10 +86,11 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 			Name: "glsync_resync_file_errors", Help: "Files the last resync could not use (not valid YAML or JSON, not entities, over 1 MiB, 404 at the ref), by kind; their entities were kept as they were.",
 		}, []string{"kind"}),
 	}
-	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.ConnectionsRefused, m.ConnectionsOpen, m.EventsProcessed, m.EventsFailed,
+	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
 		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncFileErrors,
 		m.ResyncExpressionErrors, m.EventExpressionErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.ConnectionsRefused, m.ConnectionsOpen)
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "glsync_event_queue_depth", Help: "Events waiting in the durable queue.",
 	}, queueDepth))
