@@ -32,6 +32,11 @@ type Metrics struct {
 	// ResyncFileErrors are the files the last resync could not use, by
 	// kind (their entities were kept as they were).
 	ResyncFileErrors *prometheus.GaugeVec
+
+	// ConnectionsRefused counts webhook connections closed unread because
+	// webhookMaxConnections were open; ConnectionsOpen is how many are.
+	ConnectionsRefused prometheus.Counter
+	ConnectionsOpen    prometheus.Gauge
 }
 
 // New creates the collectors. queueDepth is read at scrape time; stats
@@ -45,6 +50,12 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		EventsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "glsync_webhook_events_rejected_total", Help: "Webhook deliveries refused or not queued, by reason.",
 		}, []string{"reason"}),
+		ConnectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "glsync_webhook_connections_refused_total", Help: "Webhook listener connections closed as soon as accepted, unread, because webhookMaxConnections were open.",
+		}),
+		ConnectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "glsync_webhook_connections_open", Help: "Webhook listener connections open now (at most webhookMaxConnections).",
+		}),
 		EventsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "glsync_events_processed_total", Help: "Queued events processed, by event and outcome.",
 		}, []string{"event", "outcome"}),
@@ -79,6 +90,7 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncFileErrors,
 		m.ResyncExpressionErrors, m.EventExpressionErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.ConnectionsRefused, m.ConnectionsOpen)
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "glsync_event_queue_depth", Help: "Events waiting in the durable queue.",
 	}, queueDepth))

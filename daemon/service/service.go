@@ -308,7 +308,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.metricsAt = ml.Addr().String()
 	}
 	s.webhookAt, s.adminAt = wl.Addr().String(), al.Addr().String()
-	webSrv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	// The webhook port is open to anyone: its connections and their
+	// headers are bounded before any secret is checked.
+	wl = webhook.LimitConnections(wl, maxConnections(opts.Config), s.metrics, s.log.With("component", "webhook"))
+	webSrv := webhook.NewServer(recv)
 	adminSrv := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	metricsSrv := &http.Server{Handler: s.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 
@@ -614,6 +617,15 @@ func inFlightBudget(c *config.Config) int64 {
 		return c.WebhookMaxInFlightBytes
 	}
 	return config.DefaultInFlightBytes(c.WebhookMaxBodyBytes)
+}
+
+// maxConnections is webhookMaxConnections, or its default for a config
+// built in code.
+func maxConnections(c *config.Config) int {
+	if c.WebhookMaxConnections > 0 {
+		return c.WebhookMaxConnections
+	}
+	return config.DefaultMaxConnections
 }
 
 // workerBytes bounds the event bodies the workers hold at once: half the

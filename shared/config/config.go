@@ -54,6 +54,7 @@ const (
 	EnvCatalog             = "GLSYNC_CATALOG"
 	EnvDatabaseURL         = "GLSYNC_DATABASE_URL"
 	EnvMaxInFlight         = "GLSYNC_WEBHOOK_MAX_INFLIGHT_BYTES"
+	EnvMaxConnections      = "GLSYNC_WEBHOOK_MAX_CONNECTIONS"
 	EnvDedupeWindow        = "GLSYNC_DELIVERY_DEDUPE_WINDOW"
 	EnvDeadLetterRetention = "GLSYNC_DEAD_LETTER_RETENTION"
 	EnvIncrementalResync   = "GLSYNC_INCREMENTAL_RESYNC"
@@ -154,6 +155,12 @@ type Config struct {
 	// once, by the webhook listener and again by the event workers
 	// (default 64 MiB, at least twice webhookMaxBodyBytes).
 	WebhookMaxInFlightBytes int64
+	// WebhookMaxConnections bounds the connections the webhook listener
+	// holds open at once (default DefaultMaxConnections); those over it
+	// are closed as soon as they are accepted, before anything is read,
+	// so what unauthenticated clients can make the daemon hold is bounded
+	// by it times the header limit.
+	WebhookMaxConnections int
 	// EventWorkers is the number of webhook events processed at once.
 	EventWorkers int
 	// HookReconcileInterval is how often hooks are checked (default 1h).
@@ -243,6 +250,7 @@ type file struct {
 	AdminToken                     string    `yaml:"adminToken"`
 	WebhookMaxBodyBytes            int64     `yaml:"webhookMaxBodyBytes"`
 	WebhookMaxInFlightBytes        int64     `yaml:"webhookMaxInFlightBytes"`
+	WebhookMaxConnections          int       `yaml:"webhookMaxConnections"`
 	EventWorkers                   int       `yaml:"eventWorkers"`
 	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
 	DeliveryDedupeWindow           string    `yaml:"deliveryDedupeWindow"`
@@ -300,7 +308,7 @@ func yamlReason(err error) string {
 	msg := err.Error()
 	if strings.Contains(msg, "not found in type") {
 		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, strictMapping, gitopsScope, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, strictMapping, gitopsScope, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, webhookMaxConnections, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
 	}
 	return msg
 }

@@ -385,3 +385,34 @@ func TestSecretKeyRequiredForHooksOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// webhookMaxConnections: a default, the file, the environment over the
+// file, and a bound that names the setting and where it came from.
+func TestWebhookMaxConnections(t *testing.T) {
+	base := "tokenMapping: {" + tok + ": ['**']}\n"
+	c, err := Load(writeFile(t, base), env(nil))
+	if err != nil || c.WebhookMaxConnections != DefaultMaxConnections {
+		t.Fatalf("default: %d %v", c.WebhookMaxConnections, err)
+	}
+	if c, err = Load(writeFile(t, base+"webhookMaxConnections: 100\n"), env(nil)); err != nil || c.WebhookMaxConnections != 100 {
+		t.Fatalf("file: %d %v", c.WebhookMaxConnections, err)
+	}
+	if c, err = Load(writeFile(t, base+"webhookMaxConnections: 100\n"), env(map[string]string{EnvMaxConnections: "2000"})); err != nil || c.WebhookMaxConnections != 2000 {
+		t.Fatalf("environment: %d %v", c.WebhookMaxConnections, err)
+	}
+	for _, tc := range []struct {
+		file string
+		env  map[string]string
+		want string
+	}{
+		{base + "webhookMaxConnections: 8\n", nil, "config: webhookMaxConnections: must be between 16 and 65536, got 8"},
+		{base + "webhookMaxConnections: -1\n", nil, "config: webhookMaxConnections: must be between 16 and 65536, got -1"},
+		{base, map[string]string{EnvMaxConnections: "0"}, "config: webhookMaxConnections (from " + EnvMaxConnections + "): must be between 16 and 65536, got 0"},
+		{base, map[string]string{EnvMaxConnections: "lots"}, "config: webhookMaxConnections (from " + EnvMaxConnections + "): must be a whole number of connections"},
+	} {
+		_, err := Load(writeFile(t, tc.file), env(tc.env))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q %v: got %v, want %s", tc.file, tc.env, err, tc.want)
+		}
+	}
+}

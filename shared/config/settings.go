@@ -159,6 +159,9 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 		}
 		c.WebhookMaxInFlightBytes = v
 	}
+	if err := c.connectionSettings(f, getenv); err != nil {
+		return err
+	}
 	c.EventWorkers = 4
 	if f.EventWorkers != 0 {
 		if f.EventWorkers < 1 || f.EventWorkers > 64 {
@@ -300,6 +303,35 @@ func checkDatabaseURL(v string) error {
 		return nil // libpq key=value form, checked when connecting
 	}
 	return errors.New("must be a postgres:// URL or a libpq key=value string (value not shown: it may hold a password)")
+}
+
+// DefaultMaxConnections is webhookMaxConnections' default: far more
+// than GitLab opens at once (one connection per delivery, from its
+// webhook workers), and small enough that as many connections each
+// holding a full header block (webhook.MaxHeaderBytes) take tens of MiB.
+const DefaultMaxConnections = 512
+
+// connectionSettings reads webhookMaxConnections.
+func (c *Config) connectionSettings(f file, getenv func(string) string) error {
+	c.WebhookMaxConnections = DefaultMaxConnections
+	v, src := f.WebhookMaxConnections, ""
+	if e := getenv(EnvMaxConnections); e != "" {
+		n, err := strconv.Atoi(e)
+		if err != nil {
+			return &Error{Setting: "webhookMaxConnections", Source: EnvMaxConnections, Err: fmt.Errorf("must be a whole number of connections, got %s", redact.Quote(e))}
+		}
+		v, src = n, EnvMaxConnections
+	}
+	if v == 0 && src == "" {
+		return nil
+	}
+	// Fewer than 16 would refuse GitLab's own concurrent deliveries;
+	// more than 65536 bounds nothing a pod's memory can hold.
+	if v < 16 || v > 65536 {
+		return &Error{Setting: "webhookMaxConnections", Source: src, Err: fmt.Errorf("must be between 16 and 65536, got %d", v)}
+	}
+	c.WebhookMaxConnections = v
+	return nil
 }
 
 // DefaultInFlightBytes is webhookMaxInFlightBytes' default for deliveries
