@@ -237,13 +237,26 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 
 	sum := &Summary{Run: run}
 	selectedBy := make([]atomic.Int64, len(sources)) // objects each token's globs kept, all kinds
-	var wg sync.WaitGroup
+	var wg, others sync.WaitGroup
 	for _, kind := range opts.Mapping.Kinds() {
 		ks := &KindSummary{Kind: kind}
 		sum.Kinds = append(sum.Kinds, ks)
+		// GitOps spec files are judged against what the other kinds own
+		// (catalog.FilterClaims): they are read once those have written,
+		// or a first resync would let a spec file create another
+		// project's service entity before the project kind does.
+		after := kind == mapping.GitOpsKind && !opts.Mapping.GitOpsAnyScope
+		if !after {
+			others.Add(1)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if after {
+				others.Wait()
+			} else {
+				defer others.Done()
+			}
 			syncKind(ctx, opts, log, run, sources, ks, stats, selectedBy)
 		}()
 	}

@@ -394,8 +394,27 @@ func (a *app) validateCommand() *cobra.Command {
 			for _, w := range cfg.TokenMapping.Warnings() {
 				fmt.Fprintf(a.stdout, "  warning: %s\n", w)
 			}
+			a.reportRefusedClaims(cmd.Context())
 			return nil
 		},
+	}
+}
+
+// reportRefusedClaims prints the GitOps claims the last resync refused
+// (gitopsScope: project): a spec file declaring what another project or
+// kind owns is the operator's to hear about, whether a mistake or not.
+func (a *app) reportRefusedClaims(ctx context.Context) {
+	store, err := a.openExisting(ctx)
+	if err != nil {
+		return // no catalog yet: nothing resynced
+	}
+	defer store.Close()
+	rec, err := resync.LoadRecord(ctx, store)
+	if err != nil || rec == nil {
+		return
+	}
+	for _, c := range rec.RefusedClaims {
+		fmt.Fprintf(a.stdout, "  warning: the last resync refused a GitOps claim: %s (gitopsScope: project)\n", c)
 	}
 }
 
