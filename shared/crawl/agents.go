@@ -310,7 +310,7 @@ func (s *Source) ProjectPlugin(ctx context.Context, pr map[string]any, providers
 			if file == nil || json.Unmarshal(bytes.TrimSpace(content), &m) != nil || m == nil {
 				continue
 			}
-			resolved, err := s.resolveFileRefs(ctx, int64(num(pr["id"])), ref, m)
+			resolved, err := s.resolveFileRefs(ctx, pr, p, ref, m)
 			if err != nil {
 				return nil, referencedFrom(withProject(err, pr), p)
 			}

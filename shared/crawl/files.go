@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +204,7 @@ func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, r
 		parsed = parseFile(fo.Generation, filePath, content)
 		if fo.Generation != "v1" {
 			at, _ := file["ref"].(string)
-			if parsed, err = s.resolveFileRefs(ctx, id, at, parsed); err != nil {
+			if parsed, err = s.resolveFileRefs(ctx, pr, filePath, at, parsed); err != nil {
 				return nil, referencedFrom(withProject(err, pr), filePath)
 			}
 		} else if falsy(parsed) {
@@ -256,31 +257,86 @@ func (s *Source) FileObject(ctx context.Context, projectID int64, filePath, ref 
 	return file, content, nil
 }
 
+// Bounds on the file:// values of one object of repository content (a
+// file of the file kind, a plugin manifest). A committer writes that
+// content: without them a 1 MiB file holding 60,000 "file://big.txt"
+// values would cost 60,000 reads and 60 GiB once resolved.
+const (
+	// MaxFileRefs is how many file:// values of one object are resolved.
+	// Ocean's examples name a handful (a README, an OpenAPI spec, an
+	// owners file); 100 leaves room for a catalog file listing many
+	// components while capping the reads one commit can cause.
+	MaxFileRefs = 100
+	// MaxFileRefBytes is the total size of one object's resolved values,
+	// counted per value (a file named twice counts twice: the mapping and
+	// the entity sent to Port copy it each time). Four files at the
+	// MaxFileSize limit.
+	MaxFileRefBytes = 4 << 20
+)
+
 // resolveFileRefs replaces, in parsed content, object values that are
 // "file://PATH" with the text of PATH (from the repository root, at ref;
 // null when it is not there), as Ocean v2 does (gitlab_client.py,
 // _resolve_file_references): only object values, not list items, and
-// "file:///" is left alone.
-func (s *Source) resolveFileRefs(ctx context.Context, projectID int64, ref string, v any) (any, error) {
+// "file:///" is left alone. Unlike Ocean it is bounded (MaxFileRefs,
+// MaxFileRefBytes): past the budget values stay "file://..." strings, and
+// one warning names project pr's file from. Files are read through ctx's
+// References (WithReferences), each distinct path once, and the values of
+// one file share its string.
+func (s *Source) resolveFileRefs(ctx context.Context, pr map[string]any, from, ref string, v any) (any, error) {
+	id := int64(num(pr["id"]))
+	refs := referencesFrom(ctx)
+	fr := &fileRefs{maxRefs: MaxFileRefs, maxBytes: MaxFileRefBytes, read: func(ctx context.Context, p string) (*string, error) {
+		return refs.file(ctx, s, id, p, ref)
+	}}
+	out, err := fr.resolve(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if fr.left > 0 {
+		pwn, _ := pr["path_with_namespace"].(string)
+		s.Client.Logger().Warn("file:// values over the budget of one object are left unresolved",
+			"project", pwn, "file", from, "ref", ref, "resolved", fr.resolved, "resolved_bytes", fr.bytes,
+			"unresolved", fr.left, "max_references", fr.maxRefs, "max_bytes", fr.maxBytes)
+	}
+	return out, nil
+}
+
+// fileRefs resolves the file:// values of one object within its budget.
+type fileRefs struct {
+	maxRefs, maxBytes int
+	read              func(ctx context.Context, path string) (*string, error)
+
+	resolved, bytes int                // values resolved, their total size
+	left            int                // values left unresolved
+	spent           bool               // the budget is spent: resolve no more
+	local           map[string]*string // paths read for this object
+}
+
+// resolve walks v in a fixed order (object keys sorted), so which values
+// are resolved when the budget runs out does not change between reads.
+func (fr *fileRefs) resolve(ctx context.Context, v any) (any, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		for k, e := range x {
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			e := x[k]
 			if str, ok := e.(string); ok && strings.HasPrefix(str, "file://") {
 				if strings.HasPrefix(str, "file:///") {
 					continue
 				}
-				c, err := s.FileContent(ctx, projectID, strings.TrimLeft(str[len("file://"):], "/"), ref)
+				r, err := fr.value(ctx, str)
 				if err != nil {
 					return nil, err
 				}
-				if c == nil {
-					x[k] = nil
-				} else {
-					x[k] = *c
-				}
+				x[k] = r
 				continue
 			}
-			r, err := s.resolveFileRefs(ctx, projectID, ref, e)
+			r, err := fr.resolve(ctx, e)
 			if err != nil {
 				return nil, err
 			}
@@ -288,7 +344,7 @@ func (s *Source) resolveFileRefs(ctx context.Context, projectID int64, ref strin
 		}
 	case []any:
 		for i, e := range x {
-			r, err := s.resolveFileRefs(ctx, projectID, ref, e)
+			r, err := fr.resolve(ctx, e)
 			if err != nil {
 				return nil, err
 			}
@@ -296,6 +352,46 @@ func (s *Source) resolveFileRefs(ctx context.Context, projectID int64, ref strin
 		}
 	}
 	return v, nil
+}
+
+// value is what a "file://PATH" value becomes: the file's text, nil when
+// it is not there, or the value itself once the budget is spent. A value
+// that would go over the budget spends it, so the values resolved are a
+// prefix of the walk.
+func (fr *fileRefs) value(ctx context.Context, ref string) (any, error) {
+	if fr.spent || fr.resolved >= fr.maxRefs {
+		fr.spent = true
+		fr.left++
+		return ref, nil
+	}
+	p := strings.TrimLeft(ref[len("file://"):], "/")
+	c, ok := fr.local[p]
+	if !ok {
+		var err error
+		if c, err = fr.read(ctx, p); err != nil {
+			return nil, err
+		}
+		if fr.local == nil {
+			fr.local = map[string]*string{}
+		}
+		fr.local[p] = c
+	}
+	n := 0
+	if c != nil {
+		n = len(*c)
+	}
+	if fr.bytes+n > fr.maxBytes {
+		fr.spent = true
+		fr.left++
+		return ref, nil
+	}
+	fr.resolved++
+	fr.bytes += n
+	if c == nil {
+		return nil, nil
+	}
+	// The cached string: every value of one file shares its bytes.
+	return *c, nil
 }
 
 func falsy(v any) bool {

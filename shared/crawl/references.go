@@ -3,6 +3,7 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -17,17 +18,117 @@ import (
 //   - "search://scope=blobs&&query=TERM" becomes whether GitLab's blob
 //     search finds TERM in the project.
 //
-// Results are cached for the life of a References (one resync), and the
-// requests go through the token's client like every other request.
+// Results are cached for the life of a References (one resync, or one
+// event), and the requests go through the token's client like every other
+// request. The same cache serves file:// values in repository content (see
+// WithReferences): each distinct project, ref and path is read once while
+// it stays cached. The files it holds are bounded (fileCacheBytes, oldest
+// out first), so a resync over thousands of repositories does not keep
+// every README it resolved.
 type References struct {
 	mu    sync.Mutex
-	files map[string]*string
+	files map[string]cachedFile
+	queue []string // files' keys, oldest first, for eviction
+	head  int      // queue[:head] are evicted
+	size  int      // bytes the cached files hold
+	limit int
 	found map[string]bool
 }
 
+// cachedFile is a file read: its content (nil: not there) or the
+// permanent FileError reading it gave (over MaxFileSize), so a file named
+// by many objects is not read again to fail again.
+type cachedFile struct {
+	content *string
+	err     *FileError
+}
+
+// fileCacheBytes bounds the files a References holds: 32 files at the
+// MaxFileSize limit. A file named by many objects is nearly always named
+// by the objects of one project, read together, so the oldest files are
+// the ones to let go.
+const fileCacheBytes = 32 << 20
+
 // NewReferences returns an empty cache.
 func NewReferences() *References {
-	return &References{files: map[string]*string{}, found: map[string]bool{}}
+	return &References{files: map[string]cachedFile{}, found: map[string]bool{}, limit: fileCacheBytes}
+}
+
+type referencesKey struct{}
+
+// WithReferences makes the file:// values in repository content read with
+// ctx (the file and plugin kinds, by FileObjects and the listings) use r's
+// cache, so the objects of one resync or event read each file once.
+// Without it each object has a cache of its own.
+func WithReferences(ctx context.Context, r *References) context.Context {
+	return context.WithValue(ctx, referencesKey{}, r)
+}
+
+// referencesFrom is ctx's References, or a new one.
+func referencesFrom(ctx context.Context) *References {
+	if r, ok := ctx.Value(referencesKey{}).(*References); ok && r != nil {
+		return r
+	}
+	return NewReferences()
+}
+
+// file reads path of project id at ref through the cache: nil when it is
+// not there. Errors other than a FileError are not cached: the next
+// object asks again.
+func (r *References) file(ctx context.Context, src *Source, id int64, path, ref string) (*string, error) {
+	key := strconv.FormatInt(id, 10) + "|" + ref + "|" + path
+	r.mu.Lock()
+	f, hit := r.files[key]
+	r.mu.Unlock()
+	if !hit {
+		c, err := src.FileContent(ctx, id, path, ref)
+		fe, permanent := AsFileError(err)
+		if err != nil && !permanent {
+			return nil, err
+		}
+		f = cachedFile{content: c, err: fe}
+		r.put(key, f)
+	}
+	if f.err != nil {
+		// Callers name the project and the referring file on it: each
+		// gets a copy.
+		cp := *f.err
+		return nil, &cp
+	}
+	return f.content, nil
+}
+
+// put caches a file, then lets the oldest go while over the limit.
+func (r *References) put(key string, f cachedFile) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.files[key]; ok {
+		return
+	}
+	r.files[key] = f
+	r.queue = append(r.queue, key)
+	r.size += cachedSize(key, f)
+	for r.size > r.limit && r.head < len(r.queue) {
+		old := r.queue[r.head]
+		r.queue[r.head] = ""
+		r.head++
+		r.size -= cachedSize(old, r.files[old])
+		delete(r.files, old)
+	}
+	if r.head > len(r.queue)/2 {
+		r.queue = append([]string(nil), r.queue[r.head:]...)
+		r.head = 0
+	}
+}
+
+// cachedSize is about what an entry holds: its content, its key and the
+// map's and queue's share.
+func cachedSize(key string, f cachedFile) int {
+	n := 2*len(key) + 64
+	if f.content != nil {
+		n += len(*f.content)
+	}
+	return n
 }
 
 // Has reports whether an entity holds a value to resolve.
@@ -69,18 +170,9 @@ func (r *References) Resolve(ctx context.Context, src *Source, obj map[string]an
 				e.Properties[k] = nil
 				continue
 			}
-			key := fmt.Sprintf("%d|%s|%s", id, ref, p)
-			r.mu.Lock()
-			c, hit := r.files[key]
-			r.mu.Unlock()
-			if !hit {
-				var err error
-				if c, err = src.FileContent(ctx, id, p, ref); err != nil {
-					return fmt.Errorf("property %s (%s): %w", k, s, err)
-				}
-				r.mu.Lock()
-				r.files[key] = c
-				r.mu.Unlock()
+			c, err := r.file(ctx, src, id, p, ref)
+			if err != nil {
+				return fmt.Errorf("property %s (%s): %w", k, s, err)
 			}
 			if c == nil {
 				e.Properties[k] = nil

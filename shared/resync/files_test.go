@@ -305,3 +305,44 @@ resources:
 		t.Fatalf("record's refused claims: %v", rec.RefusedClaims)
 	}
 }
+
+// The attack of issue 22 part 2 through a resync: two committed files,
+// each holding 300 "file://big.txt" values naming a 1 MiB file. big.txt is
+// read once in the resync (the kind's objects share the cache), each
+// entity gets at most the budget resolved and the rest as strings, one
+// warning per file names it, and the kind completes.
+func TestFileReferencesBoundedInAResync(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	e.sim.SetFile(p.ID, "big.txt", strings.Repeat("x", crawl.MaxFileSize))
+	var doc strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&doc, "k%03d: file://big.txt\n", i)
+	}
+	e.sim.SetFile(p.ID, "catalog/a.yml", doc.String())
+	e.sim.SetFile(p.ID, "catalog/b.yml", doc.String())
+	sel := "      files: {path: 'catalog/*.yml', repos: [" + p.PathWithNamespace + "]}\n"
+	maps := "          identifier: .file.path\n          blueprint: '\"f\"'\n          properties:\n" +
+		"            resolved: '[.file.content[0][] | select(. != \"file://big.txt\")] | length'\n" +
+		"            left: '[.file.content[0][] | select(. == \"file://big.txt\")] | length'\n"
+	m := oceanMapping(t, mapping.OceanV2, "file", sel, maps)
+	e.sim.ResetRequests()
+	e.mustResync(t, m, e.store)
+	counts, _ := e.sim.Requests()
+	if n := counts["GET /projects/:id/repository/:id/big.txt/:id"]; n != 1 {
+		t.Errorf("big.txt read %d times in the resync, want once", n)
+	}
+	want := crawl.MaxFileRefBytes / crawl.MaxFileSize
+	for _, id := range []string{"catalog/a.yml", "catalog/b.yml"} {
+		x := catalogByKey(t, e.store)[catalog.Key{Blueprint: "f", Identifier: id}]
+		if x == nil || x.Properties["resolved"] != float64(want) || x.Properties["left"] != float64(300-want) {
+			t.Fatalf("%s: %+v", id, x)
+		}
+	}
+	logs := e.logs.String()
+	for _, f := range []string{"catalog/a.yml", "catalog/b.yml"} {
+		if n := strings.Count(logs, "project="+p.PathWithNamespace+" file="+f+" ref="+p.DefaultBranch+" resolved="); n != 1 {
+			t.Errorf("%d warnings for %s, want 1:\n%s", n, f, logs)
+		}
+	}
+}

@@ -83,6 +83,9 @@ func (k *kindSync) sync(ctx context.Context) {
 		ctx = crawl.WithIncremental(ctx, inc)
 	}
 	ctx = crawl.WithFileErrors(ctx, func(fe *crawl.FileError) { k.fileError(fe, fe.ProjectID) })
+	// The kind's objects share one file cache: a file that many of them
+	// name with file:// is read once in the resync.
+	ctx = crawl.WithReferences(ctx, k.refs)
 	groups := crawl.GroupResources(k.opts.Mapping.ResourcesFor(k.ks.Kind))
 	if len(groups) == 0 {
 		// A kind without resources (GitOps: its spec files declare their
