@@ -99,6 +99,9 @@ func (e *TransientError) Unwrap() error { return e.Err }
 // mapping error).
 func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, error) {
 	ctx = withArrival(ctx, ev.ReceivedAt)
+	// One file:// cache for the event: a file its objects name many times
+	// is read once (crawl.MaxFileRefs and MaxFileRefBytes bound each).
+	ctx = crawl.WithReferences(ctx, crawl.NewReferences())
 	var pl payload
 	if err := json.Unmarshal(ev.Body, &pl); err != nil {
 		return Result{}, fmt.Errorf("events: %s: malformed JSON: %w", ev.Type, err)
