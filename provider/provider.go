@@ -154,6 +154,9 @@ func (p *Provider) gitlabClient(ctx context.Context, host, token string) (*gitla
 	if opts.Logger == nil {
 		opts.Logger = newTFLogger(ctx)
 	}
+	// A redirect to another origin is refused (the token never follows
+	// it); the error says which attribute to fix.
+	opts.HostSetting = "gitlab_host"
 	return gitlab.New(host, token, opts, nil)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
+	"github.com/glsync/terraform-provider-glsync/shared/origin"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -169,9 +170,19 @@ type Client struct {
 	HTTP    *http.Client
 }
 
-// NewClient returns a client for the admin API at baseURL.
+// NewClient returns a client for the admin API at baseURL. The admin
+// token is only sent to baseURL's origin: net/http would keep
+// Authorization on a redirect to another port or scheme of the same host
+// (https to http, in clear text) or to a subdomain, so such a redirect
+// is refused with an error naming both URLs and daemon_url.
 func NewClient(baseURL, token string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	baseURL = strings.TrimRight(baseURL, "/")
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if base, err := url.Parse(baseURL); err == nil {
+		// An unparsable URL fails at the first request, naming it.
+		hc = origin.Bind(hc, base, "glsyncd's admin API", "daemon_url")
+	}
+	return &Client{BaseURL: baseURL, Token: token, HTTP: hc}
 }
 
 // Error is a non-success answer of the admin API.

@@ -31,6 +31,7 @@ import (
 
 	gogitlab "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/glsync/terraform-provider-glsync/shared/origin"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
@@ -92,6 +93,10 @@ type Options struct {
 	// answers 401, so a token refreshed by another process is picked up
 	// without a restart.
 	TokenFile string
+	// HostSetting names the setting the host came from (default
+	// "gitlabHost"): a redirect to another origin is refused with an
+	// error that says to fix it.
+	HostSetting string
 }
 
 // NoRetries is the Options.MaxRetries value for "send each request once"
@@ -153,7 +158,19 @@ func (b *bearer) reload() (bool, error) {
 
 // New returns a client for token against host (e.g. https://gitlab.com).
 // stats may be nil.
+//
+// The token is only ever sent to host's origin (scheme, host and port): a
+// redirect elsewhere is refused with an *origin.RedirectError naming both
+// URLs and Options.HostSetting, and never retried; one within the origin
+// is followed.
 func New(host, token string, opts Options, stats *Stats) (*Client, error) {
+	base, err := url.Parse(strings.TrimRight(host, "/"))
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("gitlab: %s is not a URL like https://gitlab.com", redact.Value(host))
+	}
+	if opts.HostSetting == "" {
+		opts.HostSetting = "gitlabHost"
+	}
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = 8
 	}
@@ -202,8 +219,12 @@ func New(host, token string, opts Options, stats *Stats) (*Client, error) {
 		g = newGate(gopts)
 	}
 	c := &Client{Masked: masked, host: redactHost(host), stats: stats, log: log, gate: g}
-	tr := &transport{next: opts.Transport, gate: g, stats: stats, timeout: opts.RequestTimeout}
-	httpClient := &http.Client{Transport: tr}
+	tr := &transport{next: opts.Transport, gate: g, stats: stats, timeout: opts.RequestTimeout, origin: origin.Of(base)}
+	// net/http would copy PRIVATE-TOKEN to any host a redirect names (it
+	// drops only Authorization, and keeps even that for another port or
+	// scheme of the same host), and the transport sets the OAuth bearer
+	// on every request: redirects must stay on the origin.
+	httpClient := origin.Bind(&http.Client{Transport: tr}, base, "GitLab", opts.HostSetting)
 	var auth gogitlab.AuthSource = gogitlab.AccessTokenAuthSource{Token: token}
 	if opts.OAuth {
 		b := &bearer{file: opts.TokenFile}
@@ -336,8 +357,9 @@ func isTransient(err error) bool {
 	var ue *url.Error
 	var te *timeoutError
 	var rl *RateLimitError
+	var re *origin.RedirectError
 	switch {
-	case errors.As(err, &rl):
+	case errors.As(err, &rl), errors.As(err, &re):
 		return false
 	case errors.As(err, &te):
 		return true
@@ -436,6 +458,11 @@ func (c *Client) wrap(op string, resp *gogitlab.Response, err error) error {
 		status = resp.StatusCode
 	case errors.As(err, &er) && er.Response != nil:
 		status = er.Response.StatusCode
+	}
+	if re := (*origin.RedirectError)(nil); errors.As(err, &re) {
+		// It names both URLs already; net/http's wrapping would name
+		// the refused one a third time.
+		err = re
 	}
 	return fmt.Errorf("token %s: %w", c.Masked, &APIError{Op: op, Status: status, Host: c.host, Err: err})
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/origin"
 )
 
 type noLimit struct{}
@@ -152,6 +154,10 @@ type transport struct {
 	// attempt: a retry after a 401 carries the token read since.
 	bearer  *bearer
 	timeout time.Duration
+	// origin is the configured GitLab's: a request for anywhere else is
+	// refused before it is sent, since it carries the token (a redirect
+	// the client let through, a URL taken from an answer).
+	origin origin.Origin
 }
 
 // maxBuffered is the largest answer read whole before it is handed over;
@@ -170,6 +176,12 @@ func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Temporary() bool { return true }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if o := origin.Of(req.URL); o != t.origin {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on errors
+		}
+		return nil, fmt.Errorf("gitlab: not sending a request for %s with the token: it is not the configured GitLab (%s)", origin.Display(req.URL), t.origin)
+	}
 	ctx := req.Context()
 	if err := t.gate.wait(ctx); err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ import (
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	"github.com/glsync/terraform-provider-glsync/shared/origin"
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 // DefaultBaseURL is Port's API (EU region).
@@ -94,6 +97,11 @@ type Client struct {
 }
 
 // New returns a client. It does not contact Port until the first call.
+//
+// The client secret and the access token are only ever sent to BaseURL's
+// origin (scheme, host and port): a redirect elsewhere is refused, not
+// retried, with an *origin.RedirectError naming both URLs and
+// portBaseUrl; one within the origin is followed.
 func New(o Options) (*Client, error) {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
@@ -120,6 +128,10 @@ func New(o Options) (*Client, error) {
 	if o.RetryWaitMax == 0 {
 		o.RetryWaitMax = 10 * time.Second
 	}
+	base, err := url.Parse(o.BaseURL)
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("port: the base URL %s is not a URL like %s", redact.Value(o.BaseURL), DefaultBaseURL)
+	}
 	c := &Client{opts: o}
 	rc := retryablehttp.NewClient()
 	rc.Logger = nil
@@ -128,9 +140,17 @@ func New(o Options) (*Client, error) {
 	if o.HTTPClient != nil {
 		rc.HTTPClient = o.HTTPClient
 	}
+	// The access token (and, in the auth request's body, the client
+	// secret) must only reach Port's origin: net/http keeps Authorization
+	// on a redirect to another port or scheme of the same host or to a
+	// subdomain, and re-sends a 307/308's body anywhere.
+	rc.HTTPClient = origin.Bind(rc.HTTPClient, base, "Port", "portBaseUrl")
 	// DefaultBackoff honours Retry-After on 429 and 503.
 	rc.Backoff = retryablehttp.DefaultBackoff
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if re := (*origin.RedirectError)(nil); errors.As(err, &re) {
+			return false, nil // the same redirect again: a setting to fix, not a blip
+		}
 		retry, cerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 		if retry {
 			c.Stats.Retries.Add(1)

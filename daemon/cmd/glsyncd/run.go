@@ -14,6 +14,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/origin"
 )
 
 const (
@@ -144,7 +145,10 @@ func (a *app) remoteResync(ctx context.Context, base string, full bool) error {
 		return usageErr(fmt.Errorf("--remote: %w", err))
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	client := &http.Client{Timeout: 30 * time.Second}
+	// net/http keeps Authorization on a redirect to another port or
+	// scheme of the same host (https to http, in clear text) or to a
+	// subdomain: the admin token goes to --remote's origin only.
+	client := origin.Bind(&http.Client{Timeout: 30 * time.Second}, req.URL, "glsyncd's admin API", "--remote")
 	resp, err := client.Do(req)
 	if err != nil {
 		return failedErr(fmt.Errorf("--remote: %w", err))
