@@ -125,13 +125,5 @@ func (p *Processor) verifyDeletion(ctx context.Context, ev *catalog.Event, owner
 // groupOwner is the first token whose globs select the group at fullPath
 // and whose groups hold it.
 func (p *Processor) groupOwner(ctx context.Context, fullPath string) *crawl.Source {
-	for _, s := range p.sources() {
-		if !s.Entry.MatchGroup(fullPath) {
-			continue
-		}
-		if ok, err := s.Covers(ctx, fullPath); err == nil && ok {
-			return s
-		}
-	}
-	return nil
+	return p.firstCovering(ctx, fullPath, func(s *crawl.Source) bool { return s.Entry.MatchGroup(fullPath) })
 }

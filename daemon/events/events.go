@@ -634,8 +634,14 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 // owner is the source whose token owns path: the first in tokenMapping
 // order whose globs select it and whose groups hold it.
 func (p *Processor) owner(ctx context.Context, path string) *crawl.Source {
+	return p.firstCovering(ctx, path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+}
+
+// firstCovering is the first source, in tokenMapping order, that selects
+// and whose groups hold path.
+func (p *Processor) firstCovering(ctx context.Context, path string, selects func(*crawl.Source) bool) *crawl.Source {
 	for _, s := range p.sources() {
-		if !s.Entry.MatchProject(path) {
+		if !selects(s) {
 			continue
 		}
 		if ok, err := s.Covers(ctx, path); err == nil && ok {

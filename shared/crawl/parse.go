@@ -1,10 +1,7 @@
 package crawl
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"path"
 	"strings"
 
@@ -84,20 +81,7 @@ func parseContent(p string, content []byte) []any {
 			return []any{v}
 		}
 	case ".yaml", ".yml":
-		dec := yaml.NewDecoder(bytes.NewReader(content))
-		var docs []any
-		for {
-			var v any
-			err := dec.Decode(&v)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return []any{string(content)}
-			}
-			docs = append(docs, jsonable(v))
-		}
-		if len(docs) > 0 {
+		if docs, err := yamlDocs(content); err == nil && len(docs) > 0 {
 			return docs
 		}
 	}
