@@ -65,7 +65,7 @@ func TestHeaderFloodMemoryIsBounded(t *testing.T) {
 	hookAddr, adminAddr := freeAddr(t), freeAddr(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin\ntokenMapping:\n  %s: ['**']\n",
+	os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: http://%s\nadminToken: t0ken-for-admin-never-logged-8Kq2vX7mZp\ntokenMapping:\n  %s: ['**']\n",
 		ts.URL, hookAddr, org.RootTokens[0])), 0o600)
 	daemon := startChild(t, "run", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--listen", hookAddr, "--admin-listen", adminAddr)
 	defer func() {
