@@ -91,10 +91,8 @@ func confirmGone(ctx context.Context, owner *crawl.Source, api string) error {
 	case err != nil:
 		return classify(err)
 	}
-	for _, f := range []string{"marked_for_deletion_at", "marked_for_deletion_on"} {
-		if v, ok := obj[f]; ok && v != nil {
-			return nil
-		}
+	if crawl.PendingDeletion(obj) {
+		return nil
 	}
 	return fmt.Errorf("GET /%s: %w", api, errAlive)
 }

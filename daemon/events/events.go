@@ -291,7 +291,7 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 	for _, pr := range projects {
 		path, _ := pr["path_with_namespace"].(string)
 		owner := p.owner(ctx, path)
-		if owner == nil || pr["marked_for_deletion_at"] != nil || pr["marked_for_deletion_on"] != nil {
+		if owner == nil || crawl.PendingDeletion(pr) {
 			continue
 		}
 		version := p.now().UnixNano()

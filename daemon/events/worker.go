@@ -228,16 +228,12 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		}
 		log.Error("event: committing its changes failed; it stays queued", "error", err)
 		// Release it for another attempt rather than leaving it leased.
-		if _, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
-			log.Error("event: could not be released; its lease will expire", "error", rerr)
-		}
+		w.release(ctx, log, ev, err.Error())
 		return
 	}
 	w.metrics().EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
 	w.metrics().EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
-	for _, r := range res.Refused {
-		log.Warn("GitOps claim refused: a spec file declared an entity another project or kind owns (gitopsScope: project)", "claim", r.String())
-	}
+	logRefused(log, res)
 	switch res.Outcome {
 	case Applied:
 		n := len(res.Changes.Deletes)
@@ -251,6 +247,22 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		log.Warn("deletion event not applied: its hook does not cover the object, or GitLab still serves it", "detail", res.Detail)
 	default:
 		log.Info("event ignored", "outcome", string(res.Outcome), "detail", res.Detail)
+	}
+}
+
+// release hands a claimed event back to the queue, due in a second, so
+// its object's later events do not wait out the lease.
+func (w *Worker) release(ctx context.Context, log *slog.Logger, ev *catalog.Event, reason string) {
+	if _, err := w.Queue.Retry(ctx, ev, reason, time.Now().Add(time.Second), w.MaxAttempts); err != nil {
+		log.Error("event: could not be released; its lease will expire", "error", err)
+	}
+}
+
+// logRefused logs the GitOps claims an event's spec files made and were
+// refused (catalog.FilterClaims).
+func logRefused(log *slog.Logger, res Result) {
+	for _, r := range res.Refused {
+		log.Warn("GitOps claim refused: a spec file declared an entity another project or kind owns (gitopsScope: project)", "claim", r.String())
 	}
 }
 
@@ -277,17 +289,13 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 		// The body decoded once already; this cannot happen short of a
 		// bug. The whole event is tried again rather than lost.
 		log.Error("event: cannot keep the failed parts; the whole event will be retried", "error", err)
-		if _, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
-			log.Error("event: could not be released; its lease will expire", "error", rerr)
-		}
+		w.release(ctx, log, ev, err.Error())
 		return
 	}
 	if w.Forward != nil && (len(res.Changes.Upserts) > 0 || len(res.Changes.Deletes) > 0) {
 		if ferr := w.Forward(ctx, res.Changes); ferr != nil {
 			log.Warn("event: forwarding its changes failed; will retry", "error", ferr)
-			if _, rerr := w.Queue.Retry(ctx, ev, ferr.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
-				log.Error("event: could not be released; its lease will expire", "error", rerr)
-			}
+			w.release(ctx, log, ev, ferr.Error())
 			return
 		}
 	}
@@ -305,9 +313,7 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 		}
 		log.Error("event: committing the parts that succeeded failed; it stays queued", "error", err)
 		// Released, not left leased: its object's later events wait on it.
-		if _, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(time.Second), w.MaxAttempts); rerr != nil {
-			log.Error("event: could not be released; its lease will expire", "error", rerr)
-		}
+		w.release(ctx, log, ev, err.Error())
 		return
 	}
 	next := "retry"
@@ -315,9 +321,7 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 		next = "dead"
 	}
 	w.metrics().EventsFailed.WithLabelValues(ev.Type, next).Inc()
-	for _, r := range res.Refused {
-		log.Warn("GitOps claim refused: a spec file declared an entity another project or kind owns (gitopsScope: project)", "claim", r.String())
-	}
+	logRefused(log, res)
 	for _, f := range res.Failed {
 		if dead {
 			log.Error("event part moved to the dead-letter table; the event's other parts were applied", "part", f.Part, "attempts", ev.Attempts+1, "error", f.Err)

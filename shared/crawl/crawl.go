@@ -206,7 +206,7 @@ func (s *Source) GroupsWith(ctx context.Context, active *bool, fn func(gitlab.Pa
 	}
 	filter := c.filterBy(func(o map[string]any) bool {
 		path, _ := o["full_path"].(string)
-		return path != "" && s.Entry.MatchGroup(path) && !pendingDeletion(o) && ActiveSelected(o, active)
+		return path != "" && s.Entry.MatchGroup(path) && !PendingDeletion(o) && ActiveSelected(o, active)
 	}, fn)
 	for _, p := range pages {
 		// Copy: the filter reuses the page's backing array.
@@ -296,7 +296,7 @@ func (s *Source) projects(ctx context.Context, active *bool, fn func(gitlab.Page
 	}
 	keep := func(o map[string]any) bool {
 		path, _ := o["path_with_namespace"].(string)
-		return path != "" && s.Entry.MatchProject(path) && !pendingDeletion(o) && ActiveSelected(o, active)
+		return path != "" && s.Entry.MatchProject(path) && !PendingDeletion(o) && ActiveSelected(o, active)
 	}
 	// Long listings are read as concurrent id ranges (pages arrive out of
 	// id order); small ones are one chain as before.
@@ -343,9 +343,10 @@ func (c *Counts) filterBy(keep func(map[string]any) bool, fn func(gitlab.Page) e
 // for deletion.
 var deletionFields = []string{"marked_for_deletion_on", "marked_for_deletion_at"}
 
-// pendingDeletion reports objects GitLab has scheduled for deletion; they
-// are on their way out and are not synced.
-func pendingDeletion(o map[string]any) bool {
+// PendingDeletion reports whether GitLab marks o (a project or group as
+// the API serves it) scheduled for deletion: resyncs leave it out, and a
+// deletion event may take it as gone.
+func PendingDeletion(o map[string]any) bool {
 	for _, f := range deletionFields {
 		if o[f] != nil {
 			return true

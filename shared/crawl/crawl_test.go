@@ -87,7 +87,7 @@ func TestAdminTokenSeesEverythingGlobsDecide(t *testing.T) {
 }
 
 func TestPendingDeletionSkipped(t *testing.T) {
-	if !pendingDeletion(map[string]any{"marked_for_deletion_on": "2026-01-01"}) || pendingDeletion(map[string]any{"marked_for_deletion_on": nil}) {
+	if !PendingDeletion(map[string]any{"marked_for_deletion_on": "2026-01-01"}) || PendingDeletion(map[string]any{"marked_for_deletion_on": nil}) {
 		t.Fatal("pendingDeletion wrong")
 	}
 }

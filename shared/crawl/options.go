@@ -197,7 +197,7 @@ func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 // what the next resync would, and deletes what it would not list.
 func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 	if project != nil {
-		if pendingDeletion(project) {
+		if PendingDeletion(project) {
 			return false // resyncs leave projects pending deletion out
 		}
 		active := o.ActiveProjects
