@@ -14,8 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// helm finds the helm binary: $HELM, then PATH, then GOPATH/bin (where
-// `make tools` installs it).
+// helm finds the helm binary: $HELM (`make chart` sets it to the helm it
+// builds), then PATH, then GOPATH/bin.
 func helm(t *testing.T) string {
 	t.Helper()
 	if h := os.Getenv("HELM"); h != "" {
@@ -32,9 +32,9 @@ func helm(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatal("helm is required in CI (make tools installs it)")
+		t.Fatal("helm is required in CI (make chart builds it and sets HELM)")
 	}
-	t.Skip("helm not installed; run `make tools`")
+	t.Skip("helm not installed; run `make chart`")
 	return ""
 }
 
