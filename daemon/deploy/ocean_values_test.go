@@ -50,7 +50,8 @@ func podConfig(t *testing.T, docs []manifest) *config.Config {
 // oceanValues are the values Ocean gitlab-v2's documented helm install
 // sets for the same purposes (port-labs/helm-charts charts/port-ocean:
 // port.clientId, port.clientSecret, port.baseUrl, integration.identifier,
-// integration.secrets.gitlabToken, sendRawDataExamples), given to glsync's
+// integration.secrets.gitlabToken, sendRawDataExamples, and
+// liveEvents.baseUrl for real-time events), given to glsync's
 // chart unchanged.
 var oceanValues = []string{
 	"--set", "port.clientId=ocean-client",
@@ -59,6 +60,7 @@ var oceanValues = []string{
 	"--set", "integration.identifier=my-gitlab-v2",
 	"--set", "integration.secrets.gitlabToken=glpat-oh1YXc54pR4eofx6hYy5",
 	"--set", "sendRawDataExamples=false",
+	"--set", "liveEvents.baseUrl=https://glsync.example.com",
 }
 
 // TestChartTakesOceansValues: Ocean's value names reach the pod under
@@ -86,7 +88,7 @@ func TestChartTakesOceansValues(t *testing.T) {
 	}
 	cfg := podConfig(t, docs)
 	if cfg.Catalog != "port" || cfg.PortClientID != "ocean-client" || cfg.PortBaseURL != "https://api.us.getport.io" ||
-		cfg.IntegrationIdentifier != "my-gitlab-v2" || cfg.SendRawDataExamples || len(cfg.TokenMapping) != 1 || cfg.OceanVersion != "v2" || len(cfg.Warnings) != 0 {
+		cfg.IntegrationIdentifier != "my-gitlab-v2" || cfg.SendRawDataExamples || cfg.AppHost != "https://glsync.example.com" || len(cfg.TokenMapping) != 1 || cfg.OceanVersion != "v2" || len(cfg.Warnings) != 0 {
 		t.Errorf("the pod's config: catalog %s, Port %s as %s, examples %v, %d token(s), Ocean %s, warnings %q",
 			cfg.Catalog, cfg.PortBaseURL, cfg.IntegrationIdentifier, cfg.SendRawDataExamples, len(cfg.TokenMapping), cfg.OceanVersion, cfg.Warnings)
 	}
@@ -105,7 +107,7 @@ func TestChartTakesOceansValues(t *testing.T) {
 }
 
 // TestChartRefusesHalfOfOceansValues: one Port credential without the
-// other, or both token forms, fails the install naming what is missing
+// other, or both forms of the token or of the public URL, fails the install naming what is missing
 // or doubled (and not the value), instead of a pod that writes nowhere
 // useful or crash-loops.
 func TestChartRefusesHalfOfOceansValues(t *testing.T) {
@@ -116,6 +118,7 @@ func TestChartRefusesHalfOfOceansValues(t *testing.T) {
 		{valuesWith("--set", "port.clientId=ocean-client"), "port.clientId is set but port.clientSecret is not"},
 		{valuesWith("--set", "port.clientSecret=ocean-secret-xyz"), "port.clientSecret is set but port.clientId is not"},
 		{valuesWith("--set", "integration.secrets.gitlabToken=glpat-oh1YXc54pR4eofx6hYy5"), "set either integration.secrets.tokenMapping (Ocean v1's form) or integration.secrets.gitlabToken (v2's), not both"},
+		{valuesWith("--set", "liveEvents.baseUrl=https://a.example.com", "--set", "integration.config.appHost=https://b.example.com"), "set either integration.config.appHost (Ocean gitlab's appHost) or liveEvents.baseUrl (gitlab-v2's OCEAN__BASE_URL), not both"},
 		{nil, "integration.secrets.tokenMapping (Ocean v1) or integration.secrets.gitlabToken (Ocean v2) is required"},
 	} {
 		out := renderFails(t, c.args...)
