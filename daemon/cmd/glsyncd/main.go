@@ -171,7 +171,7 @@ func logWarnings(log *slog.Logger, m *mapping.Config) {
 // warnings (validate prints the same): a daemon writing to the embedded
 // file beside Port credentials says so at start, not never.
 func logConfig(log *slog.Logger, cfg *config.Config) {
-	log.Info("catalog", "catalog", cfg.Catalog, "from", cfg.CatalogFrom)
+	log.Info("where entities go", "catalog", cfg.Catalog, "from", cfg.CatalogFrom)
 	for _, n := range cfg.Notes {
 		log.Info("config: " + n)
 	}
