@@ -158,7 +158,7 @@ func TestChartWithTheSpecsValues(t *testing.T) {
 func TestChartRequiresATokenMapping(t *testing.T) {
 	cmd := exec.Command(helm(t), "template", "glsync", "helm/glsync")
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "integration.secrets.tokenMapping is required") {
+	if err == nil || !strings.Contains(string(out), "integration.secrets.tokenMapping (Ocean v1) or integration.secrets.gitlabToken (Ocean v2) is required") {
 		t.Fatalf("want a clear error, got %v\n%s", err, out)
 	}
 	docs := render(t, "--set", "integration.existingSecret=my-glsync")
@@ -303,8 +303,13 @@ func TestChartRunsReplicasOnPostgres(t *testing.T) {
 	}
 
 	env := envOf(dep)
-	if got := env["GLSYNC_CATALOG"]["value"]; got != "postgres" {
-		t.Errorf("GLSYNC_CATALOG = %v, want postgres", got)
+	// No GLSYNC_CATALOG: the URL alone means postgres to glsyncd's config
+	// (and with Port credentials, Port with its mirror there).
+	if env["GLSYNC_CATALOG"] != nil {
+		t.Errorf("GLSYNC_CATALOG = %v, want it unset", env["GLSYNC_CATALOG"])
+	}
+	if cfg := podConfig(t, docs); cfg.Catalog != "postgres" || cfg.DatabaseURL != dbURL {
+		t.Errorf("the pod's config: catalog %s, database %v", cfg.Catalog, cfg.DatabaseURL != "")
 	}
 	url := env["GLSYNC_DATABASE_URL"]
 	if _, inline := url["value"]; inline {

@@ -16,6 +16,8 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/suggest"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -179,8 +182,11 @@ type Config struct {
 	// passes are incremental (default 24h).
 	FullResyncInterval time.Duration
 
-	// Catalog is "embedded" (default), "postgres" or "port".
-	Catalog string
+	// Catalog is "embedded" (default), "postgres" or "port". Port
+	// credentials without a catalog setting mean "port", as they do for
+	// Ocean. CatalogFrom says where the choice came from, for validate
+	// and the logs: the variable or file setting, or "the default".
+	Catalog, CatalogFrom string
 	// DatabaseURL is the PostgreSQL database (postgres:// URL or libpq
 	// key=value string; empty with Catalog "postgres" means libpq's PG*
 	// environment variables). With it, the catalog (or Port's mirror), the
@@ -205,6 +211,15 @@ type Config struct {
 	// resync may delete in Port (default 0.5); ForceDeletion lifts it.
 	DeletionThreshold float64
 	ForceDeletion     bool
+
+	// Warnings are settings that load but probably do not do what was
+	// meant (an explicit embedded catalog beside Port credentials):
+	// validate prints them, run and resync log them.
+	Warnings []string
+	// Notes are settings glsync read differently from how they were
+	// written (a gitlabHost ending in /api/v4), printed and logged like
+	// Warnings but at info level.
+	Notes []string
 }
 
 // Error is a configuration error tied to one setting.
@@ -302,15 +317,36 @@ func readFile(path string) (file, error) {
 	return f, nil
 }
 
+// unknownField matches yaml's message for a key the file struct lacks:
+// "line 3: field gitlabhost not found in type config.file".
+var unknownField = regexp.MustCompile(`field (\S+) not found in type config\.file`)
+
 // yamlReason keeps yaml's line-numbered message but drops quoted values,
-// which could hold a token.
+// which could hold a token. An unknown key gets the nearest known one
+// ("did you mean"), as the mapping's unknown keys do, or else the list of
+// known keys.
 func yamlReason(err error) string {
-	msg := err.Error()
-	if strings.Contains(msg, "not found in type") {
-		// "line 3: field foo not found in type config.file"
-		msg = strings.ReplaceAll(msg, "not found in type config.file", "is not a known setting (known: tokenMapping, gitlabToken, gitlabAuth, oauthTokenFile, oceanVersion, strictMapping, gitopsScope, gitlabHost, appHost, useSystemHook, tokenGroupHooksOverrideMapping, scheduledResyncInterval, resyncCron, resyncOnStart, readyBeforeFirstResync, systemHookSecret, webhookSecret, adminToken, maxConcurrentRequests, maxAdaptiveConcurrentRequests, gitlabRateLimit, maxRetries, webhookMaxBodyBytes, webhookMaxInFlightBytes, webhookMaxConnections, eventWorkers, hookReconcileInterval, deliveryDedupeWindow, deadLetterRetention, incrementalResync, fullResyncInterval, catalog, databaseUrl, replicaName, secretKey, portClientId, portClientSecret, portBaseUrl, integrationIdentifier, sendRawDataExamples, deletionThreshold, forceDeletion)")
+	return unknownField.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		key := redact.Value(unknownField.FindStringSubmatch(m)[1])
+		if best, ok := suggest.Nearest(key, fileKeys()); ok {
+			return fmt.Sprintf("field %s is not a known setting; did you mean %q?", key, best)
+		}
+		return fmt.Sprintf("field %s is not a known setting (known: %s)", key, strings.Join(fileKeys(), ", "))
+	})
+}
+
+// fileKeys are the config file's keys, in the order of the file struct: read
+// from its yaml tags, so a new setting cannot be left out of the
+// suggestions.
+func fileKeys() []string {
+	t := reflect.TypeFor[file]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
 	}
-	return msg
+	return keys
 }
 
 func build(f file, getenv func(string) string) (*Config, error) {
@@ -405,6 +441,14 @@ func build(f file, getenv func(string) string) (*Config, error) {
 			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must not hold credentials (%s): tokens go in tokenMapping or gitlabToken", redact.URL(host))}
 		}
 		c.GitLabHost = strings.TrimRight(host, "/")
+		// GitLab's API URL (what the simulator and GitLab's own docs
+		// print) passes as a host but would make every request
+		// /api/v4/api/v4/…, a 404: the instance's URL is meant.
+		if trimmed, ok := strings.CutSuffix(c.GitLabHost, "/api/v4"); ok {
+			c.GitLabHost = strings.TrimRight(trimmed, "/")
+			c.Notes = append(c.Notes, fmt.Sprintf("gitlabHost (from %s) ends in /api/v4, GitLab's API path, which glsync adds itself: using %s",
+				where("gitlabHost", src), redact.URL(c.GitLabHost)))
+		}
 	}
 
 	// appHost, or Ocean v2's OCEAN__BASE_URL (the same thing: the URL

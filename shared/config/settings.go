@@ -54,8 +54,6 @@ func (c *Config) portSettings(f file, getenv func(string) string) error {
 	if err := c.storageSettings(f, getenv); err != nil {
 		return err
 	}
-	c.PortClientID, _ = pick(f.PortClientID, EnvPortClientID, getenv)
-	c.PortClientSecret, _ = pick(f.PortClientSecret, EnvPortClientSecret, getenv)
 	base, src := pick(f.PortBaseURL, EnvPortBaseURL, getenv)
 	if base == "" {
 		base = "https://api.getport.io"
@@ -217,14 +215,29 @@ func (c *Config) storageSettings(f file, getenv func(string) string) error {
 	cat, src := pick(f.Catalog, EnvCatalog, getenv)
 	dbURL, dbSrc := pick(f.DatabaseURL, EnvDatabaseURL, getenv)
 	c.ReplicaName, _ = pick(f.ReplicaName, EnvReplicaName, getenv)
+	creds, err := c.portCredentials(f, getenv)
+	if err != nil {
+		return err
+	}
 	switch cat {
 	case "":
-		c.Catalog = "embedded"
-		if dbURL != "" {
-			c.Catalog = "postgres"
+		// Ocean's deployments set the Port credentials and no catalog:
+		// they mean "write to Port", and an embedded file nobody reads
+		// would look like a working sync that never reaches Port.
+		switch {
+		case creds != "":
+			c.Catalog, c.CatalogFrom = "port", creds
+		case dbURL != "":
+			c.Catalog, c.CatalogFrom = "postgres", where("databaseUrl", dbSrc)
+		default:
+			c.Catalog, c.CatalogFrom = "embedded", "the default"
 		}
 	case "embedded", "port", "postgres":
-		c.Catalog = cat
+		c.Catalog, c.CatalogFrom = cat, where("catalog", src)
+		if cat != "port" && creds != "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("catalog is %s (from %s) but the Port credentials are set (%s): nothing is written to Port. "+
+				"Remove catalog to write to Port, or remove the credentials", cat, c.CatalogFrom, creds))
+		}
 	default:
 		return &Error{Setting: "catalog", Source: src, Err: fmt.Errorf("must be embedded, postgres or port, got %s", redact.Quote(cat))}
 	}
@@ -248,6 +261,41 @@ func (c *Config) storageSettings(f file, getenv func(string) string) error {
 	}
 	c.SecretKey, c.SecretKeyPrevious = key, getenv(EnvSecretKeyPrevious)
 	return nil
+}
+
+// portCredentials reads portClientId and portClientSecret, which go
+// together: it returns where they came from ("" when neither is set), and
+// an error naming the missing one when only one is set.
+func (c *Config) portCredentials(f file, getenv func(string) string) (string, error) {
+	id, idSrc := pick(f.PortClientID, EnvPortClientID, getenv)
+	secret, secretSrc := pick(f.PortClientSecret, EnvPortClientSecret, getenv)
+	c.PortClientID, c.PortClientSecret = id, secret
+	switch {
+	case id == "" && secret == "":
+		return "", nil
+	case secret == "":
+		return "", &Error{Setting: "portClientSecret", Err: fmt.Errorf("is not set, but portClientId is (from %s): Port needs both; set portClientSecret (or %s)",
+			where("portClientId", idSrc), EnvPortClientSecret)}
+	case id == "":
+		return "", &Error{Setting: "portClientId", Err: fmt.Errorf("is not set, but portClientSecret is (from %s): Port needs both; set portClientId (or %s)",
+			where("portClientSecret", secretSrc), EnvPortClientID)}
+	}
+	if idSrc != "" && secretSrc != "" {
+		return idSrc + "/" + secretSrc, nil
+	}
+	if idSrc == "" && secretSrc == "" {
+		return "portClientId/portClientSecret in the config file", nil
+	}
+	return where("portClientId", idSrc) + " and " + where("portClientSecret", secretSrc), nil
+}
+
+// where names where a setting's value came from: its environment
+// variable, or the config file.
+func where(setting, src string) string {
+	if src != "" {
+		return src
+	}
+	return setting + " in the config file"
 }
 
 // checkSecretKey refuses, at start, a database-backed catalog that would

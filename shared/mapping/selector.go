@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/glsync/terraform-provider-glsync/shared/suggest"
 )
 
 // Selector holds the kind-specific selector options the crawler and the
@@ -637,37 +639,10 @@ func (r *Resource) parseAgents() *selectorError {
 // unknownKey is the error for a key nobody knows, with the closest known
 // key as a suggestion when one is near.
 func unknownKey(what, key string, known []string) error {
-	best, dist := "", 1<<30
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < dist {
-			best, dist = k, d
-		}
-	}
-	if best != "" && dist <= max(2, len(key)/3) {
+	if best, ok := suggest.Nearest(key, known); ok {
 		return fmt.Errorf("unknown %s %q; did you mean %q?", what, key, best)
 	}
 	sorted := append([]string(nil), known...)
 	sort.Strings(sorted)
 	return fmt.Errorf("unknown %s %q (known: %s)", what, key, strings.Join(sorted, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -69,6 +69,7 @@ func (a *app) resyncWith(ctx context.Context, full bool) (*resync.Summary, error
 	if err != nil {
 		return nil, err
 	}
+	logConfig(log, cfg)
 	store, err := a.openStore(ctx)
 	if err != nil {
 		return nil, err
@@ -361,6 +362,13 @@ func (a *app) validateCommand() *cobra.Command {
 			for _, e := range cfg.TokenMapping {
 				fmt.Fprintf(a.stdout, "  %s: %s\n", e.Masked(), strings.Join(e.Patterns, ", "))
 			}
+			fmt.Fprintf(a.stdout, "  catalog: %s\n", a.catalogLine(cfg))
+			for _, n := range cfg.Notes {
+				fmt.Fprintf(a.stdout, "  note: %s\n", n)
+			}
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(a.stdout, "  warning: %s\n", w)
+			}
 			if cfg.AppHost != "" {
 				fmt.Fprintf(a.stdout, "  appHost %s (real-time hooks), useSystemHook %v\n", cfg.AppHost, cfg.UseSystemHook)
 			}
@@ -398,6 +406,19 @@ func (a *app) validateCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// catalogLine says where entities are written and why: the first thing
+// to check when they do not show up where they were expected (an Ocean
+// deployment expects Port).
+func (a *app) catalogLine(cfg *config.Config) string {
+	switch cfg.Catalog {
+	case "port":
+		return fmt.Sprintf("port (from %s): entities go to Port at %s as integration %s", cfg.CatalogFrom, redact.URL(cfg.PortBaseURL), cfg.IntegrationIdentifier)
+	case "postgres":
+		return fmt.Sprintf("postgres (from %s): entities go to the PostgreSQL catalog", cfg.CatalogFrom)
+	}
+	return fmt.Sprintf("embedded (from %s): entities go to the SQLite file in %s, not to Port", cfg.CatalogFrom, a.resolvedDataDir())
 }
 
 // reportRefusedClaims prints the GitOps claims the last resync refused

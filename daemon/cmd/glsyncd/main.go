@@ -167,6 +167,19 @@ func logWarnings(log *slog.Logger, m *mapping.Config) {
 	}
 }
 
+// logConfig logs where entities are written and the config's notes and
+// warnings (validate prints the same): a daemon writing to the embedded
+// file beside Port credentials says so at start, not never.
+func logConfig(log *slog.Logger, cfg *config.Config) {
+	log.Info("where entities go", "catalog", cfg.Catalog, "from", cfg.CatalogFrom)
+	for _, n := range cfg.Notes {
+		log.Info("config: " + n)
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config: " + w)
+	}
+}
+
 // generation is the Ocean generation for commands that do not need a
 // config: the config's when it loads, else GLSYNC_OCEAN_VERSION, else v2.
 func (a *app) generation() (mapping.Generation, error) {
@@ -209,6 +222,7 @@ func (a *app) load() (*slog.Logger, *config.Config, *mapping.Config, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	logConfig(log, cfg)
 	m, err := a.loadMapping(cfg.MappingOptions())
 	if err != nil {
 		return nil, nil, nil, err

@@ -90,6 +90,16 @@ secrets. The value is never printed. */}}
 {{- fail (printf "adminToken (GLSYNC_ADMIN_TOKEN) must be at least 32 characters, got %d: generate one with `openssl rand -base64 32`, or leave it empty to disable the admin API" (len (toString .))) -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.integration.config.appHost .Values.liveEvents.baseUrl -}}
+{{- fail "set either integration.config.appHost (Ocean gitlab's appHost) or liveEvents.baseUrl (gitlab-v2's OCEAN__BASE_URL), not both: both are the URL GitLab delivers to" -}}
+{{- end -}}
+{{- $port := .Values.port -}}
+{{- if and $port.clientId (not $port.clientSecret) -}}
+{{- fail "port.clientId is set but port.clientSecret is not: Port needs both (OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET)" -}}
+{{- end -}}
+{{- if and $port.clientSecret (not $port.clientId) -}}
+{{- fail "port.clientSecret is set but port.clientId is not: Port needs both (OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET)" -}}
+{{- end -}}
 {{- if .Values.database.enabled -}}
 {{- if not (or .Values.database.url .Values.database.existingSecret) -}}
 {{- fail "database.enabled=true needs database.url (a postgres:// URL) or database.existingSecret (a Secret holding the URL under database.existingSecretKey)" -}}
