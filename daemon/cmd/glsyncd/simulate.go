@@ -296,7 +296,11 @@ func printControlResult(w io.Writer, res gitlabtest.ControlResult) {
 		fmt.Fprintln(w, "no hook enables this event here: nothing was delivered (glsyncd run with appHost set creates its hooks)")
 		return
 	}
-	fmt.Fprintf(w, "delivered %d webhooks:\n", len(res.Deliveries))
+	plural := "s"
+	if len(res.Deliveries) == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "delivered %d webhook%s:\n", len(res.Deliveries), plural)
 	for _, d := range res.Deliveries {
 		result := strconv.Itoa(d.Status)
 		if d.Error != "" {
