@@ -149,8 +149,9 @@ func (a *app) simulateCommand() *cobra.Command {
 			"It goes through the simulator's control API (POST " + gitlabtest.ControlPrefix + "events/KIND, a path\n" +
 			"GitLab does not have), which changes state, so it takes only the simulator's admin\n" +
 			"token, wherever --listen puts it: set " + envSimulatorToken + " (" + strconv.Itoa(minSimulatorToken) + "+ characters,\n" +
-			"e.g. `openssl rand -hex 16`) for both `simulate` and `simulate event`. Without it, the\n" +
-			"control API answers 401 to everyone.",
+			"e.g. `openssl rand -hex 16`) for both `simulate` and `simulate event`; it is also an\n" +
+			"admin token of the simulated API. Without it, the control API answers 401 to everyone\n" +
+			"(the generated admin token does not open it: it follows from --seed).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			control, err := a.simulatorToken()
@@ -171,9 +172,13 @@ func (a *app) simulateCommand() *cobra.Command {
 			fmt.Fprintf(a.stdout, "  admin token %s\n", tokenmap.Mask(org.AdminToken))
 			if control != "" {
 				sim.AddToken(gitlabtest.Token{Value: control, Kind: gitlabtest.AdminToken, Name: "simulator control"})
+				sim.SetControlToken(control)
 				fmt.Fprintf(a.stdout, "control API on %s%sevents/KIND (admin token %s from %s): try `glsyncd simulate event push --url %s --project PATH`\n",
 					url, gitlabtest.ControlPrefix, tokenmap.Mask(control), envSimulatorToken, url)
 			} else {
+				// The seeded admin token follows from --seed: a token
+				// never shown keeps the control API closed.
+				sim.SetControlToken(randomHex(32))
 				fmt.Fprintf(a.stdout, "control API off: set %s before starting simulate to make events with `glsyncd simulate event`\n", envSimulatorToken)
 			}
 			if writeCfg != "" {

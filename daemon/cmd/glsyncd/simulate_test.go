@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 )
 
 // TestSimulateEventReachesCatalog walks the README's try-it path, every
@@ -135,6 +136,14 @@ func TestSimulateEventReachesCatalog(t *testing.T) {
 	if r.code != exitFailed || !strings.Contains(r.stderr, "401") {
 		t.Fatalf("a wrong token: %d %s", r.code, r.stderr)
 	}
+	// Nor the generated admin token, which anyone can compute from the seed.
+	seeded := gitlabtest.New(gitlabtest.Options{}).Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 60, Depth: 3, Seed: 7, Activity: true}).AdminToken
+	if !strings.Contains(simGet(t, simURL, "user", seeded), `"is_admin":true`) {
+		t.Fatal("the seeded admin token is not the running simulator's: the check below proves nothing")
+	}
+	if _, err := gitlabtest.SendEvent(ctx, simURL, seeded, "push", gitlabtest.ControlEvent{Project: "acme/DevopsTeam/LiveService"}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("the seeded admin token opens the control API: %v", err)
+	}
 	r = runCLI(t, env, "simulate", "event", "deploy", "--url", simURL)
 	if r.code != exitUsage || !strings.Contains(r.stderr, "unknown KIND") {
 		t.Fatalf("unknown kind: %d %s", r.code, r.stderr)
@@ -170,4 +179,31 @@ func simGet(t *testing.T, base, path, token string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestSimulateControlOffWithoutToken: started without the control token,
+// `simulate` says its control API is off, and the one admin token that
+// exists, the generated one (which follows from --seed), does not open it.
+func TestSimulateControlOffWithoutToken(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"simulate", "--listen", addr, "--roots", "1", "--projects", "20", "--seed", "9"}, out, out, func(string) string { return "" })
+	}()
+	waitFor(t, 10*time.Second, "simulator up", func() bool { return strings.Contains(out.String(), "press Ctrl-C") })
+	if !strings.Contains(out.String(), "control API off: set "+envSimulatorToken) {
+		t.Fatalf("simulate does not say the control API is off:\n%s", out.String())
+	}
+	org := gitlabtest.New(gitlabtest.Options{}).Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 20, Depth: 3, Seed: 9, Activity: true})
+	p := org.Roots[0].FullPath + "/DevopsTeam"
+	if _, err := gitlabtest.SendEvent(ctx, "http://"+addr, org.AdminToken, "project", gitlabtest.ControlEvent{Group: p, Name: "X"}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("the generated admin token opens the control API: %v", err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("simulate exited %d", code)
+	}
 }

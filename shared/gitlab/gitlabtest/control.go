@@ -3,6 +3,7 @@ package gitlabtest
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 // API), so a client of the simulated GitLab cannot reach it by mistake.
 // It changes the instance and sends webhooks, so it answers only to the
 // instance's admin tokens (PRIVATE-TOKEN or Authorization: Bearer, as
-// the API): 401 without a known token, 403 for a group access token.
+// the API), or only to the one SetControlToken set: 401 without such a
+// token, 403 for a group access token.
 // Faults, rate limits and request counters do not apply to it: they
 // simulate GitLab's API, and a test harness is not a client of it.
 const ControlPrefix = "/-/simulate/"
@@ -77,10 +79,35 @@ type ControlDelivery struct {
 	Error  string `json:"error,omitempty"`
 }
 
+// SetControlToken makes v the only token the control API takes (as
+// PRIVATE-TOKEN or Authorization: Bearer); empty, it takes any admin
+// token again. A seeded organisation's tokens follow from its seed, so a
+// simulator that others can reach sets one they cannot guess.
+func (s *Server) SetControlToken(v string) {
+	s.lockW()
+	s.controlToken = v
+	s.mu.Unlock()
+}
+
+// controlAllowed applies SetControlToken's rule (s.mu not held).
+func (s *Server) controlAllowed(r *http.Request) bool {
+	s.mu.RLock()
+	want := s.controlToken
+	s.mu.RUnlock()
+	if want == "" {
+		return true
+	}
+	got := r.Header.Get("PRIVATE-TOKEN")
+	if got == "" {
+		got, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
 // serveControl answers the control API: POST events/{kind}.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	tok := s.authenticate(r)
-	if tok == nil {
+	if tok == nil || !s.controlAllowed(r) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized: the control API needs the simulator's admin token"})
 		return
 	}

@@ -210,6 +210,16 @@ func TestControlAPI(t *testing.T) {
 	if len(gotOther()) != 0 {
 		t.Fatalf("another root's hook got %d deliveries", len(gotOther()))
 	}
+	// With a control token set, the seeded admin token no longer works:
+	// anyone who knows the seed could compute it.
+	s.SetControlToken("control-0123456789abcdefghijklmnopqrstu")
+	if _, err := SendEvent(ctx, base, admin, "issue", ControlEvent{Project: proj.PathWithNamespace}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("the seeded admin token with a control token set: %v", err)
+	}
+	s.AddToken(Token{Value: "control-0123456789abcdefghijklmnopqrstu", Kind: AdminToken})
+	admin = "control-0123456789abcdefghijklmnopqrstu"
+	send("issue", ControlEvent{Project: proj.PathWithNamespace})
+
 	// A GitLab that is down still takes control requests: faults
 	// simulate the API, not the harness driving it.
 	s.SetFaults(Faults{Down: true})

@@ -113,6 +113,9 @@ type Server struct {
 	// generating large organisations linear.
 	lastIID map[iidKey]int64
 
+	// controlToken, when set, is the only token the control API takes.
+	controlToken string
+
 	opts   Options
 	faultM sync.Mutex
 	faults Faults
