@@ -298,7 +298,8 @@ func (a *app) simulateEventCommand() *cobra.Command {
 func printControlResult(w io.Writer, res gitlabtest.ControlResult) {
 	fmt.Fprintln(w, res.Summary)
 	if len(res.Deliveries) == 0 {
-		fmt.Fprintln(w, "no hook enables this event here: nothing was delivered (glsyncd run with appHost set creates its hooks)")
+		fmt.Fprintln(w, "nothing was delivered: no hook of the project's groups, and no system hook, enables this event,\n"+
+			"or GitLab disabled them after failed deliveries (glsyncd run with appHost set creates its hooks)")
 		return
 	}
 	plural := "s"

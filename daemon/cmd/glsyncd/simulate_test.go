@@ -207,3 +207,19 @@ func TestSimulateControlOffWithoutToken(t *testing.T) {
 		t.Fatalf("simulate exited %d", code)
 	}
 }
+
+// TestPrintControlResult: with no hook to take the event, the output says
+// nothing was delivered and why that may be, rather than printing nothing.
+func TestPrintControlResult(t *testing.T) {
+	var b strings.Builder
+	printControlResult(&b, gitlabtest.ControlResult{Summary: "opened issue #1"})
+	if !strings.Contains(b.String(), "nothing was delivered") || !strings.Contains(b.String(), "appHost") {
+		t.Fatalf("no deliveries:\n%s", b.String())
+	}
+	b.Reset()
+	printControlResult(&b, gitlabtest.ControlResult{Summary: "s", Deliveries: []gitlabtest.ControlDelivery{
+		{HookID: 3, Hook: "system", URL: "http://x/integration/system/hook", Event: "System Hook", Error: "connection refused"}}})
+	if !strings.Contains(b.String(), "delivered 1 webhook:") || !strings.Contains(b.String(), "hook 3 (system) http://x/integration/system/hook: failed: connection refused") {
+		t.Fatalf("a failed delivery:\n%s", b.String())
+	}
+}

@@ -70,7 +70,8 @@ type ControlResult struct {
 // ControlDelivery is one webhook request, as GitLab's hook log shows it.
 type ControlDelivery struct {
 	HookID int64 `json:"hook_id"`
-	// Hook is "group <full path>" or "system".
+	// Hook is "group <full path>", "system", or "deleted since" for a
+	// hook removed while the delivery was under way.
 	Hook   string `json:"hook"`
 	URL    string `json:"url"`
 	Event  string `json:"event"`
@@ -267,7 +268,10 @@ func (s *Server) describe(ds []Delivery) []ControlDelivery {
 	out := make([]ControlDelivery, 0, len(ds))
 	for _, d := range ds {
 		cd := ControlDelivery{HookID: d.HookID, Hook: "system", URL: d.URL, Event: d.Event, UUID: d.UUID, Status: d.Status}
-		if h := s.hooks[d.HookID]; h != nil && h.GroupID != 0 {
+		switch h := s.hooks[d.HookID]; {
+		case h == nil:
+			cd.Hook = "deleted since"
+		case h.GroupID != 0:
 			cd.Hook = fmt.Sprintf("group %d", h.GroupID)
 			if g := s.groups[h.GroupID]; g != nil {
 				cd.Hook = "group " + g.FullPath
