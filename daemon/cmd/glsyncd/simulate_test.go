@@ -22,7 +22,9 @@ import (
 // `simulate event` for a project, a merge request opened and merged, an
 // issue and a pipeline. Each event is delivered to the hook glsyncd made
 // and lands in the catalog through the webhook path: the events-applied
-// metric counts it and no resync ran after the start-up one.
+// metric counts it and no resync ran after the start-up one. Then the
+// control API's guard (no token, a wrong one, the seed's admin token) and,
+// with the daemon stopped, a failed delivery: exit 1, the change made.
 func TestSimulateEventReachesCatalog(t *testing.T) {
 	const control = "sim-control-token-0123456789abcdefghij"
 	const adminToken = "daemon-admin-token-0123456789abcdefghij"
@@ -51,8 +53,10 @@ func TestSimulateEventReachesCatalog(t *testing.T) {
 	runEnv := map[string]string{config.EnvAppHost: "http://" + hookAddr, config.EnvAdminToken: adminToken}
 	runOut := &lockedBuffer{}
 	runDone := make(chan int, 1)
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	go func() {
-		runDone <- run(ctx, []string{"run", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--listen", hookAddr, "--admin-listen", adminAddr},
+		runDone <- run(runCtx, []string{"run", "--config", cfg, "--data-dir", filepath.Join(dir, "data"), "--listen", hookAddr, "--admin-listen", adminAddr},
 			runOut, runOut, func(k string) string { return runEnv[k] })
 	}()
 	waitFor(t, 30*time.Second, "start-up resync", func() bool { return metric(t, adminAddr, `glsync_resync_runs_total{result="ok"} 1`) })
@@ -149,10 +153,17 @@ func TestSimulateEventReachesCatalog(t *testing.T) {
 		t.Fatalf("unknown kind: %d %s", r.code, r.stderr)
 	}
 
-	cancel()
+	// With the daemon stopped, the delivery fails: exit 1, saying so; the
+	// change is made all the same, as in GitLab.
+	stopRun()
 	if code := <-runDone; code != 0 {
 		t.Fatalf("run exited %d\n%s", code, runOut.String())
 	}
+	r = runCLI(t, env, "simulate", "event", "issue", "--url", simURL, "--project", "acme/DevopsTeam/LiveService", "--title", "Nobody listens")
+	if r.code != exitFailed || !strings.Contains(r.stdout, "opened issue #2") || !strings.Contains(r.stdout, ": failed: ") || !strings.Contains(r.stderr, "1 of 1 deliveries failed") {
+		t.Fatalf("a failed delivery: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cancel()
 	if code := <-simDone; code != 0 {
 		t.Fatalf("simulate exited %d\n%s", code, simOut.String())
 	}
