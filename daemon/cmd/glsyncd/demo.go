@@ -29,8 +29,9 @@ func (a *app) demoCommand() *cobra.Command {
 		Short: "Run glsyncd against a simulated GitLab: resync, hooks, live webhook events",
 		Long: "Starts the GitLab simulator with a seeded organisation and glsyncd on it (embedded catalog,\n" +
 			"real webhook listener): the start-up resync fills the catalog, glsyncd creates its group\n" +
-			"hooks, then the simulator pushes to a new project and opens and merges a merge request,\n" +
-			"and the demo shows each change reaching the catalog. Nothing to install.",
+			"hooks, then the simulator creates a project and opens and merges a merge request (the\n" +
+			"actions `simulate event` makes), and the demo shows each change reaching the catalog.\n" +
+			"Nothing to install.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := a.logger()
@@ -139,33 +140,34 @@ func (a *app) demoCommand() *cobra.Command {
 }
 
 // liveEvents changes things in the simulated GitLab, which sends real
-// webhook deliveries to glsyncd, and shows each change land.
+// webhook deliveries to glsyncd, and shows each change land. The changes
+// are the simulator's user actions, the ones `glsyncd simulate event`
+// makes through its control API.
 func (a *app) liveEvents(ctx context.Context, sim *gitlabtest.Server, org gitlabtest.Org, svc *service.Service) error {
 	team := sim.Group(org.Roots[0].FullPath + "/DevopsTeam")
 	if team == nil {
 		team = sim.AddGroup(org.Roots[0], "DevopsTeam")
 	}
 	fmt.Fprintln(a.stdout, "\nlive webhook events:")
-	p := sim.AddProject(team, "FreshService")
-	id := team.FullPath + "/FreshService"
 	start := time.Now()
-	sim.Push(ctx, p.ID)
+	p, _ := sim.CreateProject(ctx, team, "FreshService")
+	id := team.FullPath + "/" + p.Path
 	if err := a.await(ctx, svc, "service", id, true); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "  push to new project %s -> service entity created in %v\n", id, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(a.stdout, "  project %s created (with a README) -> service entity created in %v\n", id, time.Since(start).Round(time.Millisecond))
 
-	mr := sim.AddMergeRequest(p.ID, "Add FreshService health check")
-	mrID := strconv.FormatInt(mr.ID, 10)
 	start = time.Now()
-	sim.MergeRequestEvent(ctx, mr.ID, "open")
+	mr, _ := sim.OpenMergeRequest(ctx, p.ID, "Add FreshService health check")
+	mrID := strconv.FormatInt(mr.ID, 10)
 	if err := a.await(ctx, svc, "gitlabMergeRequest", mrID, true); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "  merge request !%d opened -> gitlabMergeRequest entity created in %v\n", mr.IID, time.Since(start).Round(time.Millisecond))
-	sim.UpdateMergeRequest(mr.ID, func(m *gitlabtest.MergeRequest) { m.State = "merged" })
 	start = time.Now()
-	sim.MergeRequestEvent(ctx, mr.ID, "merge")
+	if _, _, err := sim.ChangeMergeRequest(ctx, mr.ID, "merge"); err != nil {
+		return failedErr(fmt.Errorf("demo: %w", err))
+	}
 	if err := a.await(ctx, svc, "gitlabMergeRequest", mrID, false); err != nil {
 		return err
 	}

@@ -7,6 +7,10 @@
 // or during an answer, 429 storms on one token, stalled and truncated
 // bodies, a GitLab that is down, a token revoked mid-way). It
 // counts requests per endpoint so benchmarks can report exact numbers.
+// Its control API (ControlPrefix, SendEvent) lets a process outside the
+// test, such as `glsyncd simulate event`, make live events: a push, a
+// merge request, an issue, a pipeline, a branch or a project, each
+// delivered to the hooks registered on the instance.
 package gitlabtest
 
 import (
@@ -108,6 +112,9 @@ type Server struct {
 	// "pipeline") and project: GitLab never reuses one, and counting keeps
 	// generating large organisations linear.
 	lastIID map[iidKey]int64
+
+	// controlToken, when set, is the only token the control API takes.
+	controlToken string
 
 	opts   Options
 	faultM sync.Mutex
@@ -257,8 +264,13 @@ func parseRoute(r *http.Request) (route, bool) {
 	return route{segs: segs, key: r.Method + " /" + strings.Join(pat, "/")}, true
 }
 
-// ServeHTTP answers one API request.
+// ServeHTTP answers one API request, or one of the control API
+// (ControlPrefix).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		s.serveControl(w, r)
+		return
+	}
 	rt, ok := parseRoute(r)
 	if !ok {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
