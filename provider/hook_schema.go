@@ -61,9 +61,9 @@ func keyValueAttribute(what, valueWhat string) schema.ListNestedAttribute {
 
 // hookAttributes builds the schema of a hook resource.
 func (r *hookResource) hookAttributes() map[string]schema.Attribute {
-	events := hookspec.GroupEvents
+	events, accepted := hookspec.GroupEvents, hookspec.AcceptedGroupEvents()
 	if r.system {
-		events = hookspec.SystemEvents
+		events, accepted = hookspec.SystemEvents, hookspec.AcceptedSystemEvents()
 	}
 	keep := func() []planmodifier.String { return []planmodifier.String{stringplanmodifier.UseStateForUnknown()} }
 	attrs := map[string]schema.Attribute{
@@ -75,9 +75,10 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 			"Changing it keeps the hook's secret: the known `token` is sent again; with no known token the hook is replaced (GitLab drops a secret on a URL change without one).",
 			Validators: []validator.String{httpURL{}}},
 		"events": schema.SetAttribute{Optional: true, ElementType: types.StringType,
-			Description: "Short form of the event flags, among " + strings.Join(events, ", ") + ": the flags these name are turned on, the other flags they can name off; " +
-				"flags they cannot name (e.g. `note_events`) are left alone. Empty: all of them. A flag also set on its own must agree with it.",
-			Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.OneOf(events...))}},
+			Description: "Short form of the event flags: the flags the listed events name are turned on, the flags of " + strings.Join(events, ", ") + " that they do not name off; " +
+				"other flags (e.g. `note_events`, unless listed) are left alone. Empty: all of " + strings.Join(events, ", ") + ". A flag also set on its own must agree with it. " +
+				"Each event may be written as GitLab, the spec or Ocean spell it (" + accepted + "); the state keeps the spelling written.",
+			Validators: []validator.Set{setvalidator.ValueStringsAre(eventName{system: r.system})}},
 		"token": schema.StringAttribute{Optional: true, Sensitive: true,
 			Description: "Secret GitLab sends in `X-Gitlab-Token`. Kept in the state (sensitive); use `token_wo` to keep it out. Removing it clears the secret in GitLab. " +
 				"GitLab never returns it, so a change made outside Terraform cannot be seen."},
@@ -143,5 +144,31 @@ func (httpURL) ValidateString(_ context.Context, req validator.StringRequest, re
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid hook URL", fmt.Sprintf("url must be an http(s) URL GitLab can reach, got %q.", v))
+	}
+}
+
+// eventName validates one name of events against hookspec's table, the
+// one the daemon's settings use, so a name accepted by glsyncd is
+// accepted here and the error lists the same spellings.
+type eventName struct{ system bool }
+
+func (v eventName) Description(context.Context) string {
+	if v.system {
+		return "must be a system hook event: " + hookspec.AcceptedSystemEvents()
+	}
+	return "must be a group hook event: " + hookspec.AcceptedGroupEvents()
+}
+func (v eventName) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v eventName) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	name := req.ConfigValue.ValueString()
+	known := hookspec.IsGroupEvent(name)
+	if v.system {
+		known = hookspec.IsSystemEvent(name)
+	}
+	if !known {
+		resp.Diagnostics.AddAttributeError(req.Path, "Unknown event", hookspec.UnknownEventError(name, v.system)+".")
 	}
 }

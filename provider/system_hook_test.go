@@ -39,7 +39,7 @@ func TestAccSystemHook(t *testing.T) {
 			},
 			{
 				Config:      systemHookConfig(host, org.AdminToken, `["issues_events"]`),
-				ExpectError: regexp.MustCompile(`(?s)value must be one of:.*repository_update_events`),
+				ExpectError: regexp.MustCompile(`(?s)unsupported event "issues_events".*repository_update_events`),
 			},
 			{
 				Config: systemHookConfig(host, org.AdminToken, `["push_events", "merge_requests_events"]`),
