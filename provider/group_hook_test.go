@@ -139,7 +139,7 @@ func TestAccGroupHookValidation(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:      groupHookConfig(host, org.RootTokens[0], "acme", "https://x.example.com/h", `["pipeline_evnts"]`),
-				ExpectError: regexp.MustCompile(`(?s)unsupported event "pipeline_evnts".*pipeline_events\s+\(also\s+pipelines_events\).*job_events\s+\(also\s+jobs_events\)`),
+				ExpectError: regexp.MustCompile(`(?s)unsupported\s+event\s+"pipeline_evnts".*job_events\s+\(also\s+jobs_events\).*pipeline_events\s+\(also\s+pipelines_events\)`),
 			},
 			{
 				Config:      groupHookConfig(host, org.RootTokens[0], "acme", "ftp://x.example.com/h", `[]`),

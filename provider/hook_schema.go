@@ -93,6 +93,9 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 			Description: "Name of the hook. Unset: left as GitLab has it."},
 		"description": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
 			Description: "Description of the hook. Unset: left as GitLab has it."},
+		"adopt_existing": schema.BoolAttribute{Optional: true,
+			Description: "When creating, take over a hook already at `url` (on the group, or the system) instead of refusing: it is updated to this configuration. " +
+				"Unset or false: create refuses and prints the `terraform import` command for that hook, so no second hook delivers every event twice. No effect after creation."},
 		"created_at": schema.StringAttribute{Computed: true, PlanModifiers: keep(), Description: "When GitLab created the hook."},
 	}
 	for _, f := range flagsOf(r.system) {
