@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,16 @@ var groupFlags = []string{"push_events", "issues_events", "confidential_issues_e
 	"deployment_events", "releases_events", "subgroup_events", "member_events", "project_events"}
 
 var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_events", "repository_update_events"}
+
+// ManagedFlags are the flags reconciliation sets on a group hook (or the
+// system hook): the ones a plan compares, so the Terraform resource shows
+// a difference in these and only these.
+func ManagedFlags(system bool) []string {
+	if system {
+		return slices.Clone(systemFlags)
+	}
+	return slices.Clone(groupFlags)
+}
 
 // Flags turns spec event names into the set of GitLab flags to enable.
 func Flags(events []string) map[string]bool {
