@@ -61,9 +61,9 @@ func keyValueAttribute(what, valueWhat string) schema.ListNestedAttribute {
 
 // hookAttributes builds the schema of a hook resource.
 func (r *hookResource) hookAttributes() map[string]schema.Attribute {
-	events, accepted := hookspec.GroupEvents, hookspec.AcceptedGroupEvents()
+	events, accepted, other := hookspec.GroupEvents, hookspec.AcceptedGroupEvents(), "note_events"
 	if r.system {
-		events, accepted = hookspec.SystemEvents, hookspec.AcceptedSystemEvents()
+		events, accepted, other = hookspec.SystemEvents, hookspec.AcceptedSystemEvents(), "tag_push_events"
 	}
 	keep := func() []planmodifier.String { return []planmodifier.String{stringplanmodifier.UseStateForUnknown()} }
 	attrs := map[string]schema.Attribute{
@@ -75,9 +75,9 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 			"Changing it keeps the hook's secret: the known `token` is sent again; with no known token the hook is replaced (GitLab drops a secret on a URL change without one).",
 			Validators: []validator.String{httpURL{}}},
 		"events": schema.SetAttribute{Optional: true, ElementType: types.StringType,
-			Description: "Short form of the event flags: the flags the listed events name are turned on, the flags of " + strings.Join(events, ", ") + " that they do not name off; " +
-				"other flags (e.g. `note_events`, unless listed) are left alone. Empty: all of " + strings.Join(events, ", ") + ". A flag also set on its own must agree with it. " +
-				"Each event may be written as GitLab, the spec or Ocean spell it (" + accepted + "); the state keeps the spelling written.",
+			Description: "Short form of the event flags. The listed events' flags are turned on; of the flags of the spec's events (" + strings.Join(events, ", ") + "), " +
+				"those not listed are turned off; other flags (e.g. `" + other + "`, unless listed) are left alone. Empty: all the spec's events. A flag also set on its own must agree with it. " +
+				"An event may be written as GitLab, the spec or Ocean spell it (" + accepted + "); the state keeps the spelling written.",
 			Validators: []validator.Set{setvalidator.ValueStringsAre(eventName{system: r.system})}},
 		"token": schema.StringAttribute{Optional: true, Sensitive: true,
 			Description: "Secret GitLab sends in `X-Gitlab-Token`. Kept in the state (sensitive); use `token_wo` to keep it out. Removing it clears the secret in GitLab. " +
