@@ -112,7 +112,7 @@ func TestAccGroupHookExistingURL(t *testing.T) {
 }
 
 // TestAccGroupHookImportCommandWorks: the id the refusal prints is one
-// ImportState takes.
+// ImportState takes: imported, the hook is managed, not duplicated.
 func TestAccGroupHookImportCommandWorks(t *testing.T) {
 	sim, org, host := simulator(t)
 	group := org.Roots[0].FullPath + "/DevopsTeam"
@@ -127,11 +127,9 @@ func TestAccGroupHookImportCommandWorks(t *testing.T) {
 				ExpectError: regexp.MustCompile(`(?s)` + words(fmt.Sprintf("terraform import <this resource's address> %s:%d", group, pre.ID))),
 			},
 			{
-				Config: cfg, ResourceName: "glsync_group_hook.this", ImportState: true, ImportStatePersist: true,
-				ImportStateIdFunc: func(*terraform.State) (string, error) { return fmt.Sprintf("%s:%d", group, pre.ID), nil },
-			},
-			{
-				Config: cfg,
+				// The id the refusal printed, in an import block (Terraform
+				// 1.5+, OpenTofu): the same id terraform import takes.
+				Config: cfg + fmt.Sprintf("import {\n  to = glsync_group_hook.this\n  id = %q\n}\n", fmt.Sprintf("%s:%d", group, pre.ID)),
 				Check: func(*terraform.State) error {
 					if got := hooksAt(sim, url); len(got) != 1 || got[0].ID != pre.ID {
 						return fmt.Errorf("hooks after import and apply: %+v", got)

@@ -352,7 +352,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 		for i := range existing {
 			e := existing[i]
 			switch {
-			case &existing[i] == match:
+			case &existing[i] == match: // the hook at the URL: decided below
 			case sameURL(e.URL, d.URL):
 				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "duplicate of hook " + strconv.FormatInt(match.ID, 10)})
 			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
