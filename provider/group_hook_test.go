@@ -138,8 +138,8 @@ func TestAccGroupHookValidation(t *testing.T) {
 		ProtoV6ProviderFactories: providers,
 		Steps: []resource.TestStep{
 			{
-				Config:      groupHookConfig(host, org.RootTokens[0], "acme", "https://x.example.com/h", `["pipelines_events"]`),
-				ExpectError: regexp.MustCompile(`(?s)value must be one of:.*push_events`),
+				Config:      groupHookConfig(host, org.RootTokens[0], "acme", "https://x.example.com/h", `["pipeline_evnts"]`),
+				ExpectError: regexp.MustCompile(`(?s)unsupported\s+event\s+"pipeline_evnts".*job_events\s+\(also\s+jobs_events\).*pipeline_events\s+\(also\s+pipelines_events\)`),
 			},
 			{
 				Config:      groupHookConfig(host, org.RootTokens[0], "acme", "ftp://x.example.com/h", `[]`),

@@ -424,12 +424,69 @@ func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, r
 		}
 		groupID = id
 	}
-	e, err := hooks.CreateRaw(ctx, r.clients.gitlab, groupID, r.body(ctx, config, nil, true, &resp.Diagnostics))
+	body := r.body(ctx, config, nil, true, &resp.Diagnostics)
+	// A hook already at this URL (created by hand, by glsyncd, or by an
+	// earlier apply whose state was lost) is not duplicated: GitLab would
+	// deliver every event twice.
+	u, _ := strVal(plan["url"])
+	found, err := hooks.FindByURL(ctx, r.clients.gitlab, groupID, u)
 	if err != nil {
-		resp.Diagnostics.AddError("Creating the hook failed", err.Error())
+		resp.Diagnostics.AddError("Looking for an existing hook failed", fmt.Sprintf("%s: %v", r.where(plan, groupID), err))
 		return
 	}
+	var e hooks.Existing
+	switch adopt, _ := boolean(config["adopt_existing"]); {
+	case found != nil && !adopt:
+		resp.Diagnostics.AddAttributeError(path.Root("url"), "A hook at this URL already exists",
+			fmt.Sprintf("%s already has hook %d delivering to %s; a second one would deliver every event twice. Bring it under Terraform with\n\n"+
+				"  terraform import <this resource's address> %s\n\n"+
+				"(e.g. terraform import %s.this %s, or an import block with that id), or set adopt_existing = true to take it over as configured.",
+				r.where(plan, groupID), found.ID, found.URL, r.importID(plan, groupID, found.ID), r.typeName(), r.importID(plan, groupID, found.ID)))
+		return
+	case found != nil:
+		e, err = hooks.UpdateRaw(ctx, r.clients.gitlab, groupID, found.ID, body)
+		if err != nil {
+			resp.Diagnostics.AddError("Adopting the existing hook failed", fmt.Sprintf("hook %d: %v", found.ID, err))
+			return
+		}
+	default:
+		e, err = hooks.CreateRaw(ctx, r.clients.gitlab, groupID, body)
+		if err != nil {
+			resp.Diagnostics.AddError("Creating the hook failed", err.Error())
+			return
+		}
+	}
 	r.write(ctx, &resp.State, r.fill(ctx, plan, e, &resp.Diagnostics), &resp.Diagnostics)
+}
+
+// typeName is the resource type, for commands the diagnostics suggest.
+func (r *hookResource) typeName() string {
+	if r.system {
+		return "glsync_system_hook"
+	}
+	return "glsync_group_hook"
+}
+
+// importID is the id ImportState takes for a hook: <group>:<hook_id>
+// (the group as configured) or <hook_id>.
+func (r *hookResource) importID(v values, groupID, hookID int64) string {
+	if r.system {
+		return strconv.FormatInt(hookID, 10)
+	}
+	g, ok := strVal(v["group"])
+	if !ok {
+		g = strconv.FormatInt(groupID, 10)
+	}
+	return fmt.Sprintf("%s:%d", g, hookID)
+}
+
+// where names the hook's group (or the system) in diagnostics.
+func (r *hookResource) where(v values, groupID int64) string {
+	if r.system {
+		return "The system"
+	}
+	g, _ := strVal(v["group"])
+	return fmt.Sprintf("Group %q (id %d)", g, groupID)
 }
 
 func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -442,6 +499,12 @@ func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	e, found, err := hooks.Get(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64())
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the hook failed", err.Error())
+		return
+	}
+	// GitLab answers 404 both for a hook that is gone and for a group the
+	// token cannot see (or that is gone): only the first may leave the
+	// state, or the next apply duplicates the hook.
+	if !found && !r.system && !r.groupReadable(ctx, state, gid.ValueInt64(), &resp.Diagnostics) {
 		return
 	}
 	if !found {
@@ -490,9 +553,28 @@ func (r *hookResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	}
 	gid, _ := state["group_id"].(types.Int64)
 	hid, _ := state["hook_id"].(types.Int64)
+	if !r.system && !r.groupReadable(ctx, state, gid.ValueInt64(), &resp.Diagnostics) {
+		return // a 404 from the delete would be read as "already gone"
+	}
 	if err := hooks.Delete(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64()); err != nil {
 		resp.Diagnostics.AddError("Deleting the hook failed", err.Error())
 	}
+}
+
+// groupReadable reports whether the provider's token can read the
+// hook's group, adding an error diagnostic naming the group and the token
+// (masked) when it cannot.
+func (r *hookResource) groupReadable(ctx context.Context, state values, groupID int64, diags *diag.Diagnostics) bool {
+	_, _, err := groupOf(ctx, r.clients.gitlab, strconv.FormatInt(groupID, 10))
+	if err == nil {
+		return true
+	}
+	g, _ := strVal(state["group"])
+	diags.AddAttributeError(path.Root("group"), "Cannot read the hook's group",
+		fmt.Sprintf("Group %q (id %d) cannot be read with the provider's token %s: %v. The hook is kept in the state: "+
+			"check that gitlab_token is a token of this group (Owner role). If the group was deleted, run terraform state rm on this resource.",
+			g, groupID, r.clients.gitlab.Masked, err))
+	return false
 }
 
 // resolveGroup turns an id or full path into the group's id.

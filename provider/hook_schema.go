@@ -61,9 +61,9 @@ func keyValueAttribute(what, valueWhat string) schema.ListNestedAttribute {
 
 // hookAttributes builds the schema of a hook resource.
 func (r *hookResource) hookAttributes() map[string]schema.Attribute {
-	events := hookspec.GroupEvents
+	events, accepted, other := hookspec.GroupEvents, hookspec.AcceptedGroupEvents(), "note_events"
 	if r.system {
-		events = hookspec.SystemEvents
+		events, accepted, other = hookspec.SystemEvents, hookspec.AcceptedSystemEvents(), "tag_push_events"
 	}
 	keep := func() []planmodifier.String { return []planmodifier.String{stringplanmodifier.UseStateForUnknown()} }
 	attrs := map[string]schema.Attribute{
@@ -75,9 +75,10 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 			"Changing it keeps the hook's secret: the known `token` is sent again; with no known token the hook is replaced (GitLab drops a secret on a URL change without one).",
 			Validators: []validator.String{httpURL{}}},
 		"events": schema.SetAttribute{Optional: true, ElementType: types.StringType,
-			Description: "Short form of the event flags, among " + strings.Join(events, ", ") + ": the flags these name are turned on, the other flags they can name off; " +
-				"flags they cannot name (e.g. `note_events`) are left alone. Empty: all of them. A flag also set on its own must agree with it.",
-			Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.OneOf(events...))}},
+			Description: "Short form of the event flags. The listed events' flags are turned on; of the flags of the spec's events (" + strings.Join(events, ", ") + "), " +
+				"those not listed are turned off; other flags (e.g. `" + other + "`, unless listed) are left alone. Empty: all the spec's events. A flag also set on its own must agree with it. " +
+				"An event may be written as GitLab, the spec or Ocean spell it (" + accepted + "); the state keeps the spelling written.",
+			Validators: []validator.Set{setvalidator.ValueStringsAre(eventName{system: r.system})}},
 		"token": schema.StringAttribute{Optional: true, Sensitive: true,
 			Description: "Secret GitLab sends in `X-Gitlab-Token`. Kept in the state (sensitive); use `token_wo` to keep it out. Removing it clears the secret in GitLab. " +
 				"GitLab never returns it, so a change made outside Terraform cannot be seen."},
@@ -92,6 +93,9 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 			Description: "Name of the hook. Unset: left as GitLab has it."},
 		"description": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
 			Description: "Description of the hook. Unset: left as GitLab has it."},
+		"adopt_existing": schema.BoolAttribute{Optional: true,
+			Description: "When creating, take over a hook already at `url` (on the group, or the system) instead of refusing: it is updated to this configuration. " +
+				"Unset or false: create refuses and prints the `terraform import` command for that hook, so no second hook delivers every event twice. No effect after creation."},
 		"created_at": schema.StringAttribute{Computed: true, PlanModifiers: keep(), Description: "When GitLab created the hook."},
 	}
 	for _, f := range flagsOf(r.system) {
@@ -143,5 +147,31 @@ func (httpURL) ValidateString(_ context.Context, req validator.StringRequest, re
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid hook URL", fmt.Sprintf("url must be an http(s) URL GitLab can reach, got %q.", v))
+	}
+}
+
+// eventName validates one name of events against hookspec's table, the
+// one the daemon's settings use, so a name accepted by glsyncd is
+// accepted here and the error lists the same spellings.
+type eventName struct{ system bool }
+
+func (v eventName) Description(context.Context) string {
+	if v.system {
+		return "must be a system hook event: " + hookspec.AcceptedSystemEvents()
+	}
+	return "must be a group hook event: " + hookspec.AcceptedGroupEvents()
+}
+func (v eventName) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v eventName) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	name := req.ConfigValue.ValueString()
+	known := hookspec.IsGroupEvent(name)
+	if v.system {
+		known = hookspec.IsSystemEvent(name)
+	}
+	if !known {
+		resp.Diagnostics.AddAttributeError(req.Path, "Unknown event", hookspec.UnknownEventError(name, v.system)+".")
 	}
 }

@@ -44,13 +44,55 @@ var (
 	_ resource.ResourceWithModifyPlan     = (*managedHooksResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*managedHooksResource)(nil)
 	_ resource.ResourceWithImportState    = (*managedHooksResource)(nil)
+	_ resource.ResourceWithUpgradeState   = (*managedHooksResource)(nil)
 )
+
+// UpgradeState reads the version 0 state, whose hooks map held hook ids
+// only: each id is kept (so destroy still finds its hook before a
+// refresh), the other attributes wait for the refresh that precedes
+// every plan.
+func (r *managedHooksResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	v0 := schema.Schema{Attributes: map[string]schema.Attribute{
+		"id":                   schema.StringAttribute{Computed: true},
+		"app_host":             schema.StringAttribute{Required: true},
+		"use_system_hook":      schema.BoolAttribute{Optional: true, Computed: true},
+		"patterns":             schema.ListAttribute{Optional: true, ElementType: types.StringType},
+		"group_hooks_override": schema.MapAttribute{Optional: true, ElementType: types.ListType{ElemType: types.StringType}},
+		"hooks":                schema.MapAttribute{Computed: true, ElementType: types.Int64Type},
+	}}
+	return map[int64]resource.StateUpgrader{0: {PriorSchema: &v0, StateUpgrader: upgradeManagedHooksV0}}
+}
+
+func upgradeManagedHooksV0(ctx context.Context, req resource.UpgradeStateRequest, resp *resource.UpgradeStateResponse) {
+	var m managedHooksModel // the same attributes; hooks' elements differ
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !m.Hooks.IsNull() && !m.Hooks.IsUnknown() {
+		ids := map[string]int64{}
+		resp.Diagnostics.Append(m.Hooks.ElementsAs(ctx, &ids, false)...)
+		elems := map[string]attr.Value{}
+		for k, id := range ids {
+			elems[k] = hookObject(map[string]attr.Value{
+				"hook_id": types.Int64Value(id), "url": types.StringNull(), "flags": types.MapNull(types.BoolType),
+				"alert_status": types.StringNull(), "secret_held": types.BoolNull(), "extra_hook_ids": types.ListNull(types.Int64Type),
+			}, &resp.Diagnostics)
+		}
+		hooksMap, d := types.MapValue(hookObjType, elems)
+		resp.Diagnostics.Append(d...)
+		m.Hooks = hooksMap
+	} else {
+		m.Hooks = types.MapNull(hookObjType)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
 
 // ImportState takes the app_host; Read then finds the hooks in place.
 func (r *managedHooksResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	m := managedHooksModel{ID: types.StringValue(req.ID), AppHost: types.StringValue(req.ID), UseSystemHook: types.BoolValue(false),
 		Patterns: types.ListNull(types.StringType), GroupHooksOverride: types.MapNull(types.ListType{ElemType: types.StringType}),
-		Hooks: types.MapNull(types.Int64Type)}
+		Hooks: types.MapNull(hookObjType)}
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
@@ -77,9 +119,24 @@ func (r *managedHooksResource) Schema(_ context.Context, _ resource.SchemaReques
 				Validators:  []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(globValidator{})}},
 			"group_hooks_override": schema.MapAttribute{Optional: true, ElementType: types.ListType{ElemType: types.StringType},
 				Description: "Group full path → events (empty list: all): hooks only on these groups, as `tokenGroupHooksOverrideMapping`."},
-			"hooks": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
-				Description: "Group full path (or `(system)`) → GitLab hook id of the hooks in place."},
+			"hooks": schema.MapNestedAttribute{Computed: true,
+				Description: "Group full path (or `(system)`) → the hook in place, as GitLab has it. `terraform plan` shows what reconciliation would change " +
+					"attribute by attribute (a flag turned off by hand: `~ push_events = false -> true`), as `glsyncd hooks plan` does.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"hook_id": schema.Int64Attribute{Computed: true, Description: "GitLab's id of the hook (known after apply when the hook is created or re-created)."},
+					"url":     schema.StringAttribute{Computed: true, Description: "Where the hook delivers."},
+					"flags": schema.MapAttribute{Computed: true, ElementType: types.BoolType,
+						Description: "The event flags reconciliation manages, as GitLab has them."},
+					"alert_status": schema.StringAttribute{Computed: true,
+						Description: "GitLab's `alert_status`: `executable`, or `temporarily_disabled` / `disabled` after failed deliveries (re-created or resumed on apply)."},
+					"secret_held": schema.BoolAttribute{Computed: true,
+						Description: "Whether glsyncd holds the hook's secret (false: deliveries are refused until apply gives it a new one)."},
+					"extra_hook_ids": schema.ListAttribute{Computed: true, ElementType: types.Int64Type,
+						Description: "Other hooks on the group at glsync's or Ocean's routes (duplicates), deleted on apply."},
+				}},
+			},
 		},
+		Version: 1,
 	}
 }
 
@@ -124,22 +181,141 @@ func (r *managedHooksResource) reconcile(ctx context.Context, m managedHooksMode
 	return plan
 }
 
-// current is the hooks map of the hooks that already match (kept).
-func current(plan *hooks.Plan, diags *diag.Diagnostics) types.Map {
-	elems := map[string]attr.Value{}
-	for _, a := range plan.Actions {
-		if a.Op != hooks.OpKeep {
-			continue
-		}
-		key := a.Desired.GroupPath
-		if a.Desired.Scope == hooks.SystemScope {
-			key = systemKey
-		}
-		elems[key] = types.Int64Value(a.Existing.ID)
+// hookObjType is an element of the hooks map.
+var hookObjType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"hook_id": types.Int64Type, "url": types.StringType, "flags": types.MapType{ElemType: types.BoolType},
+	"alert_status": types.StringType, "secret_held": types.BoolType, "extra_hook_ids": types.ListType{ElemType: types.Int64Type},
+}}
+
+// hookKey is an action's key in the hooks map: the group's full path, or
+// systemKey.
+func hookKey(a hooks.Action) string {
+	if a.Desired.Scope == hooks.SystemScope || (a.Op == hooks.OpDelete && a.Desired.GroupID == 0) {
+		return systemKey
 	}
-	m, d := types.MapValue(types.Int64Type, elems)
+	return a.Desired.GroupPath
+}
+
+// flagsValue is the managed flags of a hook type, off unless on in set.
+func flagsValue(system bool, set map[string]bool, diags *diag.Diagnostics) attr.Value {
+	elems := map[string]attr.Value{}
+	for _, f := range hooks.ManagedFlags(system) {
+		elems[f] = types.BoolValue(set[f])
+	}
+	m, d := types.MapValue(types.BoolType, elems)
 	diags.Append(d...)
 	return m
+}
+
+func int64List(ids []int64, diags *diag.Diagnostics) attr.Value {
+	elems := make([]attr.Value, len(ids))
+	for i, id := range ids {
+		elems[i] = types.Int64Value(id)
+	}
+	l, d := types.ListValue(types.Int64Type, elems)
+	diags.Append(d...)
+	return l
+}
+
+// extras are the ids of the hooks a plan deletes, by hooks map key.
+func extras(plan *hooks.Plan) map[string][]int64 {
+	out := map[string][]int64{}
+	for _, a := range plan.Actions {
+		if a.Op == hooks.OpDelete {
+			out[hookKey(a)] = append(out[hookKey(a)], a.Existing.ID)
+		}
+	}
+	for k := range out {
+		sort.Slice(out[k], func(i, j int) bool { return out[k][i] < out[k][j] })
+	}
+	return out
+}
+
+// observed is the hooks map as GitLab (and glsyncd's secrets) have it
+// now: every wanted hook GitLab has, whatever reconciliation would do to
+// it, so that the plan can show the difference attribute by attribute.
+func (r *managedHooksResource) observed(ctx context.Context, plan *hooks.Plan, diags *diag.Diagnostics) types.Map {
+	extra := extras(plan)
+	secrets := adminapi.Secrets{C: r.clients.daemon}
+	elems := map[string]attr.Value{}
+	for _, a := range plan.Actions {
+		if a.Op == hooks.OpDelete || a.Existing == nil {
+			continue
+		}
+		_, held, err := secrets.HookSecret(ctx, a.Desired.Scope)
+		if err != nil {
+			diags.AddError("Reading a hook secret from glsyncd failed", err.Error())
+			return types.MapNull(hookObjType)
+		}
+		e := a.Existing
+		elems[hookKey(a)] = hookObject(map[string]attr.Value{
+			"hook_id": types.Int64Value(e.ID), "url": types.StringValue(e.URL),
+			"flags": flagsValue(a.Desired.Scope == hooks.SystemScope, e.Flags, diags), "alert_status": types.StringValue(e.AlertStatus),
+			"secret_held": types.BoolValue(held), "extra_hook_ids": int64List(extra[hookKey(a)], diags),
+		}, diags)
+	}
+	m, d := types.MapValue(hookObjType, elems)
+	diags.Append(d...)
+	return m
+}
+
+func hookObject(v map[string]attr.Value, diags *diag.Diagnostics) attr.Value {
+	o, d := types.ObjectValue(hookObjType.AttrTypes, v)
+	diags.Append(d...)
+	return o
+}
+
+// planned is the hooks map after applying plan: a kept hook as the state
+// has it; a changed one with the wanted URL and flags, its secret held and
+// no extra hooks; what apply alone can know (a new hook's id, the status
+// of a hook resumed or re-created) unknown.
+func planned(plan *hooks.Plan, state types.Map, diags *diag.Diagnostics) types.Map {
+	prior := state.Elements()
+	extra := extras(plan)
+	elems := map[string]attr.Value{}
+	for _, a := range plan.Actions {
+		if a.Op == hooks.OpDelete {
+			continue
+		}
+		key := hookKey(a)
+		if p, ok := prior[key].(types.Object); ok && a.Op == hooks.OpKeep {
+			if len(extra[key]) == 0 {
+				elems[key] = p
+				continue
+			}
+			v := p.Attributes()
+			v["extra_hook_ids"] = int64List(nil, diags)
+			elems[key] = hookObject(v, diags)
+			continue
+		}
+		v := map[string]attr.Value{
+			"hook_id": types.Int64Unknown(), "url": types.StringValue(a.Desired.URL),
+			"flags": flagsValue(a.Desired.Scope == hooks.SystemScope, a.Desired.Flags, diags), "alert_status": types.StringUnknown(),
+			"secret_held": types.BoolValue(true), "extra_hook_ids": int64List(nil, diags),
+		}
+		if e := a.Existing; e != nil && (a.Op == hooks.OpUpdate || a.Op == hooks.OpResume || a.Op == hooks.OpKeep) {
+			v["hook_id"] = types.Int64Value(e.ID) // changed in place
+			if e.AlertStatus == "executable" && a.Op != hooks.OpResume {
+				v["alert_status"] = types.StringValue(e.AlertStatus)
+			}
+		}
+		elems[key] = hookObject(v, diags)
+	}
+	m, d := types.MapValue(hookObjType, elems)
+	diags.Append(d...)
+	return m
+}
+
+// hookIDs reads the hooks map's ids.
+func hookIDs(m types.Map) map[string]int64 {
+	out := map[string]int64{}
+	for k, el := range m.Elements() {
+		o, _ := el.(types.Object)
+		if id, ok := o.Attributes()["hook_id"].(types.Int64); ok && !id.IsNull() && !id.IsUnknown() {
+			out[k] = id.ValueInt64()
+		}
+	}
+	return out
 }
 
 // ModifyPlan recomputes the wanted hooks at plan time: a root group
@@ -155,18 +331,20 @@ func (r *managedHooksResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if resp.Diagnostics.HasError() || plan.AppHost.IsUnknown() {
 		return
 	}
-	changed := !plan.AppHost.Equal(state.AppHost) || !plan.UseSystemHook.Equal(state.UseSystemHook) || !plan.GroupHooksOverride.Equal(state.GroupHooksOverride)
-	if !changed {
-		p := r.reconcile(ctx, plan, &resp.Diagnostics)
-		if p == nil {
-			return
-		}
-		changed = p.Changes() > 0
-	}
-	if changed {
-		plan.Hooks = types.MapUnknown(types.Int64Type)
+	if !plan.AppHost.Equal(state.AppHost) || !plan.UseSystemHook.Equal(state.UseSystemHook) || !plan.GroupHooksOverride.Equal(state.GroupHooksOverride) {
+		plan.Hooks = types.MapUnknown(hookObjType) // other settings: other hooks
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+		return
 	}
+	p := r.reconcile(ctx, plan, &resp.Diagnostics)
+	if p == nil || p.Changes() == 0 {
+		return
+	}
+	// The refreshed state has the hooks as GitLab has them; the plan has
+	// them as reconciliation leaves them, so the difference shows on the
+	// attribute that differs.
+	plan.Hooks = planned(p, state.Hooks, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
 func (r *managedHooksResource) apply(ctx context.Context, m *managedHooksModel, diags *diag.Diagnostics) {
@@ -185,7 +363,7 @@ func (r *managedHooksResource) apply(ctx context.Context, m *managedHooksModel, 
 	if after == nil {
 		return
 	}
-	m.Hooks = current(after, diags)
+	m.Hooks = r.observed(ctx, after, diags)
 	m.ID = types.StringValue(m.AppHost.ValueString())
 }
 
@@ -211,7 +389,7 @@ func (r *managedHooksResource) Read(ctx context.Context, req resource.ReadReques
 	if plan == nil {
 		return
 	}
-	m.Hooks = current(plan, &resp.Diagnostics)
+	m.Hooks = r.observed(ctx, plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
@@ -228,10 +406,7 @@ func (r *managedHooksResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	// Hooks the new settings no longer want (e.g. after switching to an
 	// override) are removed.
-	now := map[string]int64{}
-	resp.Diagnostics.Append(m.Hooks.ElementsAs(ctx, &now, false)...)
-	was := map[string]int64{}
-	resp.Diagnostics.Append(prior.Hooks.ElementsAs(ctx, &was, false)...)
+	now, was := hookIDs(m.Hooks), hookIDs(prior.Hooks)
 	for k, id := range was {
 		if _, kept := now[k]; !kept {
 			r.deleteHook(ctx, k, id, &resp.Diagnostics)
@@ -247,8 +422,7 @@ func (r *managedHooksResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) || !r.clients.needDaemon(&resp.Diagnostics) {
 		return
 	}
-	ids := map[string]int64{}
-	resp.Diagnostics.Append(m.Hooks.ElementsAs(ctx, &ids, false)...)
+	ids := hookIDs(m.Hooks)
 	keys := make([]string, 0, len(ids))
 	for k := range ids {
 		keys = append(keys, k)

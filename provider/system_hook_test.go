@@ -35,11 +35,11 @@ func TestAccSystemHook(t *testing.T) {
 			// A group token cannot create system hooks: say so.
 			{
 				Config:      systemHookConfig(host, org.RootTokens[0], `["push_events"]`),
-				ExpectError: regexp.MustCompile(`system hooks need an\s+administrator's token`),
+				ExpectError: regexp.MustCompile(`system\s+hooks\s+need\s+an\s+administrator's\s+token`),
 			},
 			{
 				Config:      systemHookConfig(host, org.AdminToken, `["issues_events"]`),
-				ExpectError: regexp.MustCompile(`(?s)value must be one of:.*repository_update_events`),
+				ExpectError: regexp.MustCompile(`(?s)unsupported\s+event\s+"issues_events".*repository_update_events`),
 			},
 			{
 				Config: systemHookConfig(host, org.AdminToken, `["push_events", "merge_requests_events"]`),

@@ -85,7 +85,7 @@ func (r *tokenMappingResource) Schema(_ context.Context, _ resource.SchemaReques
 				Validators:  []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(globValidator{})}},
 			"group_hooks_override": schema.MapAttribute{Optional: true, ElementType: types.ListType{ElemType: types.StringType},
 				Description: "Group full path → hook events (empty list: all). Hooks only on these groups. Groups must not repeat or " +
-					"contain each other; events among " + strings.Join(hookspec.GroupEvents, ", ") + "."},
+					"contain each other; " + hookspec.AcceptedGroupEvents() + "."},
 			"token_sha256": schema.StringAttribute{Computed: true, Description: "SHA-256 of the token, as glsyncd reports it."},
 		},
 	}

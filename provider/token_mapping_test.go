@@ -149,7 +149,7 @@ func TestAccTokenMappingValidation(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: mappingConfig(host, admin, tok, `["acme/[x"]`, `null`), ExpectError: regexp.MustCompile(`(?s)Invalid glob pattern.*invalid glob`)},
 			{Config: mappingConfig(host, admin, tok, `[]`, `null`), ExpectError: regexp.MustCompile(`(?s)patterns.*at least 1`)},
-			{Config: mappingConfig(host, admin, tok, `["**"]`, `{ "a/b" = ["pipeline_evnts"] }`), ExpectError: regexp.MustCompile(`(?s)unsupported event "pipeline_evnts"; supported events: push_events`)},
+			{Config: mappingConfig(host, admin, tok, `["**"]`, `{ "a/b" = ["pipeline_evnts"] }`), ExpectError: regexp.MustCompile(`(?s)unsupported\s+event\s+"pipeline_evnts";\s+accepted\s+events,\s+by\s+the\s+GitLab\s+flag\s+they\s+turn\s+on:\s+push_events`)},
 			{Config: mappingConfig(host, admin, tok, `["**"]`, `{ "a/b" = [], "a/b/c" = [] }`), ExpectError: regexp.MustCompile(`(?s)groups "a/b" and "a/b/c" are hierarchical`)},
 			{Config: mappingConfig(host, admin, tok, `["**"]`, `{ "a/b" = [], "a/b/" = [] }`), ExpectError: regexp.MustCompile(`(?s)group is listed twice`)},
 			{Config: mappingConfig(host, admin, org.RootTokens[0], `["**"]`, `null`), ExpectError: regexp.MustCompile(`(?s)already configured in tokenMapping`)},

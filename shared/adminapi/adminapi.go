@@ -99,7 +99,7 @@ func ValidateOverride(groups map[string][]string) []ValidationError {
 		for _, ev := range groups[p] {
 			if !hookspec.IsGroupEvent(ev) {
 				out = append(out, ValidationError{"group_hooks_override[" + p + "]",
-					fmt.Sprintf("unsupported event %q; supported events: %s", ev, strings.Join(hookspec.GroupEvents, ", "))})
+					hookspec.UnknownEventError(ev, false)})
 			}
 		}
 		clean := strings.Trim(p, "/")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -171,29 +172,46 @@ func existing(h map[string]any, groupID int64) Existing {
 	return e
 }
 
-// Events turns a hook's GitLab flags back into spec event names, sorted.
-// GitLab has one flag for the three membership events; prior says which
-// of them the user asked for, so reading a hook back does not invent a
-// difference.
+// Events turns a hook's GitLab flags back into event names, sorted. A
+// flag the user named (prior) reads back under the spellings the user
+// wrote (job_events, jobs_events, or the three membership events that
+// share member_events), so reading a hook back does not invent a
+// difference; a flag the user did not name reads back under the spec's
+// names (names: GroupEvents or SystemEvents).
 func (e Existing) Events(system bool, prior []string) []string {
 	names := hookspec.GroupEvents
 	if system {
 		names = hookspec.SystemEvents
 	}
-	asked := map[string]bool{}
+	asked := map[string][]string{} // flag -> the user's spellings of it
 	for _, p := range prior {
-		asked[p] = true
+		if f := hookspec.Flag(p); f != "" && !slices.Contains(asked[f], p) {
+			asked[f] = append(asked[f], p)
+		}
 	}
-	anyMember := asked["user_add_to_group"] || asked["user_remove_from_group"] || asked["user_update_for_group"]
+	seen := map[string]bool{}
 	var out []string
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
 	for _, n := range names {
-		if !e.Flags[hookspec.Flag(n)] {
+		f := hookspec.Flag(n)
+		if !e.Flags[f] {
 			continue
 		}
-		if hookspec.Flag(n) == "member_events" && anyMember && !asked[n] {
-			continue
+		if len(asked[f]) == 0 {
+			add(n)
 		}
-		out = append(out, n)
+	}
+	for f, spellings := range asked {
+		if e.Flags[f] {
+			for _, s := range spellings {
+				add(s)
+			}
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -57,3 +57,48 @@ func TestSingleHookCRUDAndEventsRoundTrip(t *testing.T) {
 		t.Fatalf("system hook with a group token: %v", err)
 	}
 }
+
+// TestFindByURL: the lookup both glsyncd hooks apply and the Terraform
+// resources use finds the oldest hook at a URL (a trailing slash is the
+// same URL), nil when there is none, and says what a 403 means.
+func TestFindByURL(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c, _ := gitlab.New(f.host, f.org.RootTokens[0], gitlab.Options{RetryBase: time.Millisecond}, nil)
+	root := f.org.Roots[0]
+	url := "https://glsync.example.com/integration/hook/9"
+	first, err := Create(ctx, c, Spec{GroupID: root.ID, URL: url + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(ctx, c, Spec{GroupID: root.ID, URL: url}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FindByURL(ctx, c, root.ID, url)
+	if err != nil || got == nil || got.ID != first.ID {
+		t.Fatalf("FindByURL = %+v, %v; want hook %d", got, err, first.ID)
+	}
+	if got, err := FindByURL(ctx, c, root.ID, "https://elsewhere.example.com/h"); got != nil || err != nil {
+		t.Fatalf("no hook there: %+v %v", got, err)
+	}
+	if _, err := FindByURL(ctx, c, 0, url); err == nil || !strings.Contains(err.Error(), "system hooks need an administrator's token") {
+		t.Fatalf("system hooks with a group token: %v", err)
+	}
+}
+
+// TestEventsKeepTheSpellingWritten: a hook's flags read back under the
+// names the user wrote (GitLab's, the spec's or Ocean's), so the
+// provider's events attribute does not show a perpetual difference.
+func TestEventsKeepTheSpellingWritten(t *testing.T) {
+	e := Existing{Flags: map[string]bool{"push_events": true, "job_events": true, "pipeline_events": true, "member_events": true}}
+	for _, c := range []struct{ asked, want string }{
+		// Flags on in GitLab but not asked for read back under the spec's names.
+		{"job_events,pipelines_events", "job_events,pipelines_events,push_events,user_add_to_group,user_remove_from_group,user_update_for_group"},
+		{"jobs_events,pipeline_events,user_add_to_group,push_events", "jobs_events,pipeline_events,push_events,user_add_to_group"},
+	} {
+		got := strings.Join(e.Events(false, strings.Split(c.asked, ",")), ",")
+		if got != c.want {
+			t.Errorf("Events(%s) = %s, want %s", c.asked, got, c.want)
+		}
+	}
+}

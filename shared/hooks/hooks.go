@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,16 @@ var groupFlags = []string{"push_events", "issues_events", "confidential_issues_e
 	"deployment_events", "releases_events", "subgroup_events", "member_events", "project_events"}
 
 var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_events", "repository_update_events"}
+
+// ManagedFlags are the flags reconciliation sets on a group hook (or the
+// system hook): the ones a plan compares, so the Terraform resource shows
+// a difference in these and only these.
+func ManagedFlags(system bool) []string {
+	if system {
+		return slices.Clone(systemFlags)
+	}
+	return slices.Clone(groupFlags)
+}
 
 // Flags turns spec event names into the set of GitLab flags to enable.
 func Flags(events []string) map[string]bool {
@@ -336,12 +347,12 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 		}
 		// Deletes keep the group (for the API path) but no scope or URL.
 		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath}
-		var match, adopt *Existing
+		var adopt *Existing
+		match := firstByURL(existing, d.URL)
 		for i := range existing {
 			e := existing[i]
 			switch {
-			case sameURL(e.URL, d.URL) && match == nil:
-				match = &existing[i]
+			case &existing[i] == match: // the hook at the URL: decided below
 			case sameURL(e.URL, d.URL):
 				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "duplicate of hook " + strconv.FormatInt(match.ID, 10)})
 			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
@@ -486,6 +497,28 @@ func hookTarget(d Desired) string {
 		return "the system"
 	}
 	return "group " + d.GroupPath
+}
+
+// FindByURL returns the hook of a group (groupID 0: the system's) that
+// delivers to url, the oldest when there are duplicates, or nil. It is how
+// reconciliation (glsyncd hooks apply) and the Terraform resources
+// recognise a hook already in place instead of creating a second one.
+func FindByURL(ctx context.Context, c *gitlab.Client, groupID int64, url string) (*Existing, error) {
+	list, err := listHooks(ctx, c, groupID)
+	if err != nil {
+		return nil, explain(err, groupID)
+	}
+	return firstByURL(list, url), nil
+}
+
+// firstByURL is the first hook of list (sorted by id) at url, or nil.
+func firstByURL(list []Existing, url string) *Existing {
+	for i := range list {
+		if sameURL(list[i].URL, url) {
+			return &list[i]
+		}
+	}
+	return nil
 }
 
 func sameURL(a, b string) bool {

@@ -40,20 +40,62 @@ var SystemEvents = []string{
 	"repository_update_events",
 }
 
-// groupFlag maps every group event name accepted in settings to the
-// GitLab group hook flag that delivers it: the spec's names (the three
-// membership events share one flag), GitLab's own flag names (the hooks
-// API's and the Terraform providers'), the names Ocean's code validates
+// EventName is one accepted spelling of a hook event and the GitLab hook
+// flag it turns on. Users copy names from GitLab's API, from Ocean's docs
+// and from the spec, so each of them is accepted rather than one "right"
+// spelling that the other sources contradict.
+type EventName struct {
+	// Name is the spelling accepted in settings and in `events`.
+	Name string
+	// Flag is the GitLab hook flag that delivers the event.
+	Flag string
+	// Source says where the spelling comes from ("GitLab", "spec",
+	// "Ocean"), for error messages and docs.
+	Source string
+}
+
+// GroupEventNames is the one table of group hook event names, read by the
+// daemon's configuration checks, glsyncd validate, the admin API and the
+// Terraform provider, so that none of them accepts a name another refuses.
+// It holds GitLab's flag names (the hooks API's and the Terraform
+// providers'), the spec's names (the three membership events share
+// member_events), the names Ocean's code validates
 // (gitlab/gitlab_integration/gitlab_service.py, all_events_in_webhook) and
 // the misspellings Ocean's documented examples use.
-var groupFlag = map[string]string{
-	"jobs_events":              "job_events",
-	"user_remove_from_group":   "member_events",
-	"user_update_for_group":    "member_events",
-	"user_add_to_group":        "member_events",
-	"pipelines_events":         "pipeline_events",       // Ocean's docs example
-	"merge-requests_events":    "merge_requests_events", // Ocean's spec.yaml example
-	"repository_update_events": "repository_update_events",
+var GroupEventNames = func() []EventName {
+	aliases := map[string][]EventName{
+		"job_events":            {{"jobs_events", "job_events", "spec"}},
+		"member_events":         {{"user_add_to_group", "member_events", "spec"}, {"user_remove_from_group", "member_events", "spec"}, {"user_update_for_group", "member_events", "spec"}},
+		"pipeline_events":       {{"pipelines_events", "pipeline_events", "Ocean"}},            // Ocean's docs example, the spec's example
+		"merge_requests_events": {{"merge-requests_events", "merge_requests_events", "Ocean"}}, // Ocean's spec.yaml example
+	}
+	var out []EventName
+	for _, f := range GitLabGroupFlags {
+		out = append(out, EventName{f, f, "GitLab"})
+		out = append(out, aliases[f]...)
+	}
+	return out
+}()
+
+// SystemEventNames is the table of system hook event names: GitLab's
+// system hook flags (https://docs.gitlab.com/api/system_hooks/) and the
+// spelling Ocean's examples use for merge requests.
+var SystemEventNames = []EventName{
+	{"push_events", "push_events", "GitLab"},
+	{"tag_push_events", "tag_push_events", "GitLab"},
+	{"merge_requests_events", "merge_requests_events", "GitLab"},
+	{"merge-requests_events", "merge_requests_events", "Ocean"},
+	{"repository_update_events", "repository_update_events", "GitLab"},
+}
+
+var groupFlag, systemFlag = flagIndex(GroupEventNames), flagIndex(SystemEventNames)
+
+func flagIndex(names []EventName) map[string]string {
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n.Name] = n.Flag
+	}
+	return m
 }
 
 // GitLabGroupFlags are the event flags of a GitLab group hook, as the
@@ -66,19 +108,72 @@ var GitLabGroupFlags = []string{
 	"resource_access_token_events", "milestone_events", "project_events", "vulnerability_events",
 }
 
-func init() {
-	for _, f := range GitLabGroupFlags {
-		groupFlag[f] = f
+// Flag returns the GitLab hook flag that delivers event name, a group or
+// a system hook event ("" for a name glsync does not know).
+func Flag(name string) string {
+	if f := groupFlag[name]; f != "" {
+		return f
 	}
+	return systemFlag[name]
 }
 
-// Flag returns the GitLab hook flag that delivers event name ("" for a
-// name glsync does not know).
-func Flag(name string) string { return groupFlag[name] }
-
 // IsGroupEvent reports whether name is an accepted group webhook event.
-func IsGroupEvent(name string) bool {
-	return groupFlag[name] != "" && name != "repository_update_events"
+func IsGroupEvent(name string) bool { return groupFlag[name] != "" }
+
+// IsSystemEvent reports whether name is an accepted system hook event.
+func IsSystemEvent(name string) bool { return systemFlag[name] != "" }
+
+// GroupEventSpellings lists every accepted group event name (for
+// validators that need the whole list).
+func GroupEventSpellings() []string { return spellings(GroupEventNames) }
+
+// SystemEventSpellings lists every accepted system hook event name.
+func SystemEventSpellings() []string { return spellings(SystemEventNames) }
+
+func spellings(names []EventName) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// AcceptedGroupEvents describes the accepted group event names grouped by
+// the flag they turn on, for error messages: a user who wrote a near miss
+// sees every spelling of the event they meant next to each other.
+func AcceptedGroupEvents() string { return accepted(GroupEventNames) }
+
+// AcceptedSystemEvents is AcceptedGroupEvents for system hooks.
+func AcceptedSystemEvents() string { return accepted(SystemEventNames) }
+
+func accepted(names []EventName) string {
+	var order []string
+	other := map[string][]string{}
+	for _, n := range names {
+		if _, seen := other[n.Flag]; !seen {
+			order = append(order, n.Flag)
+			other[n.Flag] = nil
+		}
+		if n.Name != n.Flag {
+			other[n.Flag] = append(other[n.Flag], n.Name)
+		}
+	}
+	parts := make([]string, len(order))
+	for i, f := range order {
+		parts[i] = f
+		if len(other[f]) > 0 {
+			parts[i] += " (also " + strings.Join(other[f], ", ") + ")"
+		}
+	}
+	return "accepted events, by the GitLab flag they turn on: " + strings.Join(parts, "; ")
+}
+
+// UnknownEventError is the message for an event name not in the table.
+func UnknownEventError(name string, system bool) string {
+	if system {
+		return fmt.Sprintf("unsupported event %q; %s", name, AcceptedSystemEvents())
+	}
+	return fmt.Sprintf("unsupported event %q; %s", name, AcceptedGroupEvents())
 }
 
 // GroupHook is the hook wanted on one group.
@@ -211,7 +306,7 @@ func (m OverrideMapping) Validate(setting string, tokens tokenmap.Mapping) error
 			}
 			for _, ev := range g.Events {
 				if !IsGroupEvent(ev) {
-					return &Error{Setting: setting, Token: masked, Group: g.FullPath, Rule: fmt.Sprintf("unsupported event %q; supported events: %s (or GitLab's flag names: %s)", ev, strings.Join(GroupEvents, ", "), strings.Join(GitLabGroupFlags, ", "))}
+					return &Error{Setting: setting, Token: masked, Group: g.FullPath, Rule: UnknownEventError(ev, false)}
 				}
 			}
 			all = append(all, owner{th.Token, p})

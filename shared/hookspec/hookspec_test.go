@@ -1,6 +1,7 @@
 package hookspec
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +25,57 @@ func TestEventFlags(t *testing.T) {
 	}
 }
 
+// TestOneTableOfEventNames: every name the spec, GitLab and Ocean use is
+// in the table, each turns on the flag GitLab delivers it with, and the
+// lists the daemon and the provider read come from the table.
+func TestOneTableOfEventNames(t *testing.T) {
+	for _, n := range GroupEvents { // the spec's list
+		if !IsGroupEvent(n) {
+			t.Errorf("spec name %q not accepted", n)
+		}
+	}
+	for _, f := range GitLabGroupFlags {
+		if Flag(f) != f {
+			t.Errorf("GitLab flag %q maps to %q", f, Flag(f))
+		}
+	}
+	for _, n := range GroupEventNames {
+		if !slices.Contains(GitLabGroupFlags, n.Flag) || n.Source == "" {
+			t.Errorf("%+v: flag not a GitLab group flag, or no source", n)
+		}
+	}
+	if got := GroupEventSpellings(); len(got) != len(GroupEventNames) || !slices.Contains(got, "job_events") || !slices.Contains(got, "jobs_events") || !slices.Contains(got, "pipelines_events") {
+		t.Fatalf("GroupEventSpellings = %v", got)
+	}
+	for _, n := range SystemEvents {
+		if !IsSystemEvent(n) {
+			t.Errorf("system event %q not accepted", n)
+		}
+	}
+	if IsSystemEvent("issues_events") || Flag("merge-requests_events") != "merge_requests_events" || Flag("repository_update_events") != "repository_update_events" {
+		t.Fatal("system table wrong")
+	}
+}
+
+// TestUnknownEventListsSpellingsByFlag: the error names the wrong event
+// and lists each flag once, with its other spellings next to it.
+func TestUnknownEventListsSpellingsByFlag(t *testing.T) {
+	msg := UnknownEventError("pipeline_evnts", false)
+	for _, want := range []string{`unsupported event "pipeline_evnts"`, "pipeline_events (also pipelines_events)", "job_events (also jobs_events)",
+		"member_events (also user_add_to_group, user_remove_from_group, user_update_for_group)", "merge_requests_events (also merge-requests_events)", "; note_events;"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%s\nwant it to contain %q", msg, want)
+		}
+	}
+	if strings.Count(msg, "member_events") != 1 {
+		t.Errorf("member_events listed more than once: %s", msg)
+	}
+	sys := UnknownEventError("issues_events", true)
+	if !strings.Contains(sys, "merge_requests_events (also merge-requests_events); repository_update_events") || strings.Contains(sys, "note_events") {
+		t.Errorf("system message: %s", sys)
+	}
+}
+
 func TestOverrideMappingRules(t *testing.T) {
 	tokens := tokenmap.Mapping{{Token: tokA, Patterns: []string{"**"}}}
 	cases := []struct {
@@ -33,7 +85,7 @@ func TestOverrideMappingRules(t *testing.T) {
 		{"token not in mapping", `{"` + tokB + `": {"groups": {"a": {"events": []}}}}`, "hooks: token glpat-xF…: token is not in tokenMapping"},
 		{"missing groups", `{"` + tokA + `": {"a": {"events": []}}}`, `hooks: token glpat-QX…: the "groups" key is required for each token`},
 		{"missing events", `{"` + tokA + `": {"groups": {"a": {}}}}`, `hooks: token glpat-QX…: group "a": the "events" key is required`},
-		{"unsupported event", `{"` + tokA + `": {"groups": {"a": {"events": ["pipeline_evnts"]}}}}`, `group "a": unsupported event "pipeline_evnts"; supported events: push_events, issues_events`},
+		{"unsupported event", `{"` + tokA + `": {"groups": {"a": {"events": ["pipeline_evnts"]}}}}`, `group "a": unsupported event "pipeline_evnts"; accepted events, by the GitLab flag they turn on: push_events; issues_events`},
 		{"duplicate", `{"` + tokA + `": {"groups": {"a/b": {"events": []}, "a/b/": {"events": []}}}}`, `group "a/b": group is listed more than once`},
 		{"hierarchical", `{"` + tokA + `": {"groups": {"a/b/c": {"events": []}, "a/b": {"events": []}}}}`, `groups "a/b" and "a/b/c" are hierarchical`},
 		{"siblings are fine", `{"` + tokA + `": {"groups": {"a/b": {"events": []}, "a/bc": {"events": []}}}}`, ""},

@@ -246,9 +246,30 @@ func TestHooksCRUD(t *testing.T) {
 	if resp.StatusCode != 204 {
 		t.Fatalf("delete: %d", resp.StatusCode)
 	}
-	resp, _ = get(t, api+"/groups/acme/hooks/"+id, org.RootTokens[0])
-	if resp.StatusCode != 404 {
-		t.Fatalf("get after delete: %d", resp.StatusCode)
+	resp, body2 := get(t, api+"/groups/acme/hooks/"+id, org.RootTokens[0])
+	if resp.StatusCode != 404 || strings.TrimSpace(string(body2)) != `{"message":"404 Hook Not Found"}` {
+		t.Fatalf("get after delete: %d %s", resp.StatusCode, body2)
+	}
+}
+
+// TestHooksOfAGroupTheTokenCannotSee: a valid token that cannot see the
+// group gets GitLab's 404 Group Not Found on the group's hooks, by id
+// and by path, exactly as for the group itself; never the hooks, never a
+// 403. The Terraform resources tell this apart from a hook that is gone
+// (404 Hook Not Found) by reading the group.
+func TestHooksOfAGroupTheTokenCannotSee(t *testing.T) {
+	sim, org, api := setup(t, 5)
+	h := sim.AddHook(Hook{GroupID: org.Roots[0].ID, URL: "https://glsync.example.com/integration/hook/1", Events: map[string]bool{"push_events": true}})
+	gid := strconv.FormatInt(org.Roots[0].ID, 10)
+	for _, p := range []string{"/groups/" + gid + "/hooks/" + strconv.FormatInt(h.ID, 10), "/groups/" + gid + "/hooks", "/groups/" + org.Roots[0].Path + "/hooks", "/groups/" + gid} {
+		resp, body := get(t, api+p, org.RootTokens[1])
+		if resp.StatusCode != 404 || strings.TrimSpace(string(body)) != `{"message":"404 Group Not Found"}` {
+			t.Fatalf("GET %s with another root's token: %d %s", p, resp.StatusCode, body)
+		}
+	}
+	resp, _ := get(t, api+"/groups/"+gid+"/hooks/"+strconv.FormatInt(h.ID, 10), org.RootTokens[0])
+	if resp.StatusCode != 200 {
+		t.Fatalf("the group's own token: %d", resp.StatusCode)
 	}
 }
 
