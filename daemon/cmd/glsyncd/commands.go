@@ -234,12 +234,12 @@ func (a *app) migrateCommand() *cobra.Command {
 			}
 			unlock, err := sqlitestore.LockRun(dir)
 			if err != nil {
-				return failedErr(err)
+				return a.storeErr(err)
 			}
 			defer unlock()
 			from, err := sqlitestore.Open(dir)
 			if err != nil {
-				return failedErr(err)
+				return a.storeErr(err)
 			}
 			defer from.Close()
 			dst, err := pgstore.Open(ctx, to, pgstore.Options{})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/service"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -50,7 +52,7 @@ func (a *app) runCommand() *cobra.Command {
 			err = service.Run(cmd.Context(), service.Options{Config: cfg, Mapping: m, MappingPath: a.mappingFile(), Version: version,
 				DataDir: a.resolvedDataDir(), Listen: listen, AdminListen: adminListen, MetricsListen: metricsListen, Log: log})
 			if err != nil {
-				return failedErr(err)
+				return a.storeErr(err)
 			}
 			return nil
 		},
@@ -84,7 +86,18 @@ func (a *app) hooksCommand() *cobra.Command {
 			if cfg.AppHost == "" {
 				return usageErr(fmt.Errorf("config: appHost: is required to manage hooks (set it or %s)", config.EnvAppHost))
 			}
-			store, err := a.openStore(cmd.Context())
+			// hooks plan only reads: it creates no catalog or secret key (a
+			// plan made on an empty data directory would find every hook's
+			// secret unknown, and suggest rotating the running daemon's).
+			open := a.openStore
+			if !apply {
+				open = a.openExisting
+			}
+			store, err := open(cmd.Context())
+			if errors.Is(err, sqlitestore.ErrNoCatalog) {
+				return usageErr(fmt.Errorf("%w\nhooks plan compares GitLab's hooks with the hook secrets a catalog holds: point --data-dir (or %s) at the data directory "+
+					"of the glsyncd that receives the hooks (from %s now)", err, envDataDir, a.dataDirSource()))
+			}
 			if err != nil {
 				return err
 			}
@@ -124,8 +137,9 @@ func (a *app) hooksCommand() *cobra.Command {
 	}
 	c.AddCommand(&cobra.Command{Use: "plan", Short: "Print what hooks would be created, updated or deleted", Args: cobra.NoArgs, RunE: run(false)})
 	applyCmd := &cobra.Command{Use: "apply", Short: "Create, update or delete hooks so GitLab has exactly what glsync needs", Args: cobra.NoArgs, RunE: run(true)}
-	applyCmd.Flags().BoolVar(&rotate, "rotate-secrets", false, "give new secrets to hooks whose secret this data directory does not hold "+
-		"(a running glsyncd elsewhere that holds them will refuse deliveries until it has the new ones; not needed with webhookSecret)")
+	applyCmd.Flags().BoolVar(&rotate, "rotate-secrets", false, "give new secrets to hooks whose secret this data directory (or database) does not hold, "+
+		"and store them here only: a glsyncd running on another data directory or database refuses those hooks' deliveries from then on "+
+		"(run it against the daemon's own; not needed with webhookSecret)")
 	c.AddCommand(applyCmd)
 	return c
 }
