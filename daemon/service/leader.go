@@ -139,6 +139,11 @@ func (s *Service) resync(ctx context.Context, why string) {
 	}
 	defer s.resyncMu.Unlock()
 	s.log.Info("resync triggered", "trigger", why, "replica", s.coord.Replica())
+	// Token mappings stored through the admin API of another replica are
+	// read from the shared store: the resync uses them all.
+	if err := s.refreshMappings(ctx); err != nil {
+		s.log.Warn("reading the token mappings of the admin API failed; resyncing with those known", "error", err)
+	}
 	if req != "" {
 		s.setRunningRequest(ctx, req)
 		defer s.setRunningRequest(context.WithoutCancel(ctx), "")

@@ -43,6 +43,10 @@ type TokenMapping struct {
 	TokenSHA256        string              `json:"token_sha256"`
 	Patterns           []string            `json:"patterns"`
 	GroupHooksOverride map[string][]string `json:"group_hooks_override,omitempty"`
+	// ResyncID, in the answer to a PUT or DELETE, is the resync that
+	// brings the catalog in line with the change (follow it with
+	// Client.Resync or WaitResync); empty when none could be asked for.
+	ResyncID string `json:"resync_id,omitempty"`
 }
 
 // TokenHash is the SHA-256 (hex) the API reports instead of a token.
