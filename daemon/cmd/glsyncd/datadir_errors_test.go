@@ -97,6 +97,11 @@ func TestUnwritableDataDir(t *testing.T) {
 		code, out := cli(append(args, "--config", cfg, "--data-dir", withCatalog)...)
 		wantDataDirReason(t, args, code, out, "permission denied", withCatalog)
 	}
+	// validate needs no catalog: it says why it could not read this one.
+	if code, out := cli("validate", "--config", cfg, "--data-dir", withCatalog); code != 0 || !strings.Contains(out, "permission denied") ||
+		!strings.Contains(out, "raw examples are not used") {
+		t.Fatalf("validate: exit %d\n%s", code, out)
+	}
 }
 
 // cliAsUser runs glsyncd as a user whom file modes bind: in process
