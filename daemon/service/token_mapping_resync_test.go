@@ -15,8 +15,8 @@ import (
 // waits for the next scheduled resync (none is scheduled here, and no
 // webhook fires): its PUT asks for a resync, and the projects its globs
 // select are in the catalog when that resync, followed by its id, is
-// done. Narrowing the globs does the same the other way: what they no
-// longer select leaves the catalog.
+// done. Narrowing the globs, or deleting the mapping, does the same the
+// other way: what they no longer select leaves the catalog.
 func TestTokenMappingThroughTheAdminAPIResyncsAtOnce(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.TokenMapping = h.cfg.TokenMapping[:1] // only root 0 in the config file
@@ -78,6 +78,11 @@ func TestTokenMappingThroughTheAdminAPIResyncsAtOnce(t *testing.T) {
 	if n, in := under(root1), under(root1+"DevopsTeam/"); n != in || in != team {
 		t.Fatalf("after narrowing: %d projects of root 1, %d in DevopsTeam (want %d, all in DevopsTeam)", n, in, team)
 	}
+	// Deleted: what only its token selected leaves at once too.
+	if err := api.DeleteTokenMapping(ctx, "root1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "root 1's projects gone after the mapping's deletion", func() bool { return under(root1) == 0 })
 	if !strings.Contains(h.logs.String(), "token mapping root1 stored through the admin API") {
 		t.Fatal("the log does not say why the resync ran")
 	}
