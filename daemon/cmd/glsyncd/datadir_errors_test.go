@@ -143,7 +143,9 @@ func cliAsUser(t *testing.T) func(args ...string) (int, string) {
 		err := cmd.Run()
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("running as nobody: %v", err)
+			// Root without CAP_SETUID (a rootless container): the modes
+			// cannot be tested here; TestDataDirUnderAFile still runs.
+			t.Skipf("cannot run glsyncd as nobody to test file modes as root: %v", err)
 		}
 		return cmd.ProcessState.ExitCode(), out.String()
 	}
