@@ -72,7 +72,7 @@ func (r *tokenMappingResource) Schema(_ context.Context, _ resource.SchemaReques
 	resp.Schema = schema.Schema{
 		Description: "A token mapping stored in a running glsyncd through its admin API (`daemon_url`, `daemon_admin_token`), " +
 			"applied without a restart. It is the spec's `tokenMapping` entry for one token, with its optional " +
-			"`tokenGroupHooksOverrideMapping`. A mapping changed through the API outside Terraform shows as drift. " +
+			"`tokenGroupHooksOverrideMapping`. Storing or deleting it makes glsyncd resync at once, so what its globs select is in the catalog without waiting for the next scheduled resync. A mapping changed through the API outside Terraform shows as drift. " +
 			"glsyncd never returns the token; it reports its SHA-256, which is how a changed token is noticed.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The mapping's name.",

@@ -1,9 +1,11 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
@@ -73,8 +75,12 @@ func (s *Service) putMapping(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	s.log.Info("token mapping stored", "name", name, "token", adminapi.Describe(name, in).TokenMasked, "patterns", strings.Join(in.Patterns, ","))
-	writeJSON(w, http.StatusOK, adminapi.Describe(name, in))
+	out := adminapi.Describe(name, in)
+	// What the mapping selects is read now, not at the next scheduled
+	// resync.
+	out.ResyncID = s.requestResync(r.Context(), "token mapping "+name+" stored through the admin API")
+	s.log.Info("token mapping stored", "name", name, "token", out.TokenMasked, "patterns", strings.Join(in.Patterns, ","), "resync_request", out.ResyncID)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
@@ -92,13 +98,64 @@ func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	s.log.Info("token mapping deleted", "name", name)
+	// What only this token selected leaves the catalog now, not at the
+	// next scheduled resync (the deletion threshold still applies).
+	id := s.requestResync(r.Context(), "token mapping "+name+" deleted through the admin API")
+	s.log.Info("token mapping deleted", "name", name, "resync_request", id)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// requestResync asks the leader for a resync after a change of the token
+// mappings, and returns its request id (that of the request already
+// waiting, which reads the new mappings when it starts, if there is one).
+// Unlike TriggerResync it asks even while a resync runs: that one started
+// with the old mappings.
+func (s *Service) requestResync(ctx context.Context, why string) string {
+	id := newRequestID()
+	ok, err := s.coord.RequestResync(ctx, why+requestMark+id+")")
+	if err != nil {
+		s.log.Error("resync request failed", "error", err, "trigger", why)
+		return ""
+	}
+	if !ok {
+		v, found, err := s.store.Setting(ctx, pendingRequestKey)
+		if err != nil || !found {
+			return ""
+		}
+		return string(v)
+	}
+	if err := s.store.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
+		s.log.Error("recording the resync request failed", "error", err)
+	}
+	select {
+	case s.trigger <- why:
+	default:
+	}
+	return id
 }
 
 func (s *Service) reloadMappings(r *http.Request) error {
 	if err := s.loadMappings(r.Context()); err != nil {
 		return err
+	}
+	return s.applyMappings()
+}
+
+// refreshMappings reads the API-managed token mappings again (another
+// replica may have changed them) and, when they changed, makes them
+// effective for event routing too.
+func (s *Service) refreshMappings(ctx context.Context) error {
+	s.cfgMu.RLock()
+	before := s.apiMappings
+	s.cfgMu.RUnlock()
+	if err := s.loadMappings(ctx); err != nil {
+		return err
+	}
+	s.cfgMu.RLock()
+	same := reflect.DeepEqual(before, s.apiMappings)
+	s.cfgMu.RUnlock()
+	if same {
+		return nil
 	}
 	return s.applyMappings()
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestResyncsIncrementalUnlessFullAsked(t *testing.T) {
 		return c == http.StatusAccepted
 	})
 	eventually(t, 10*time.Second, "the full resync", func() bool { return len(tagPasses()) == 3 })
-	if l := tagPasses()[2]; !strings.Contains(l, "full=true") || !strings.Contains(h.logs.String(), `trigger="admin API (full)"`) {
+	if l := tagPasses()[2]; !strings.Contains(l, "full=true") || !regexp.MustCompile(`trigger="admin API \(request [0-9a-f]{16}\) \(full\)"`).MatchString(h.logs.String()) {
 		t.Fatalf("POST /resync?full=true must run a full pass: %s", l)
 	}
 }

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
@@ -121,12 +124,30 @@ func (s *Service) takeRequest(ctx context.Context) {
 
 // resync runs one full resync unless one is already running.
 func (s *Service) resync(ctx context.Context, why string) {
+	req := requestID(why)
 	if !s.resyncMu.TryLock() {
 		s.log.Info("resync already running; not starting another", "trigger", why)
+		if req != "" {
+			// Whoever waits for this request hears it did not run.
+			rec := resync.FailedRecord(s.coord.Replica(), "not run: another resync was running")
+			rec.Request = req
+			if err := rec.SaveRequest(context.WithoutCancel(ctx), s.store); err != nil {
+				s.log.Error("recording the resync request failed", "error", err)
+			}
+		}
 		return
 	}
 	defer s.resyncMu.Unlock()
 	s.log.Info("resync triggered", "trigger", why, "replica", s.coord.Replica())
+	// Token mappings stored through the admin API of another replica are
+	// read from the shared store: the resync uses them all.
+	if err := s.refreshMappings(ctx); err != nil {
+		s.log.Warn("reading the token mappings of the admin API failed; resyncing with those known", "error", err)
+	}
+	if req != "" {
+		s.setRunningRequest(ctx, req)
+		defer s.setRunningRequest(context.WithoutCancel(ctx), "")
+	}
 	cfg := s.config()
 	ro := resync.Options{Config: cfg, Mapping: s.opts.Mapping, Store: s.store,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats,
@@ -149,9 +170,9 @@ func (s *Service) resync(ctx context.Context, why string) {
 		s.metrics.ResyncRuns.WithLabelValues("failed").Inc()
 		s.log.Error("resync could not run", "error", err)
 		// Recorded, so /readyz and /status on every replica say why.
-		if err := resync.FailedRecord(s.coord.Replica(), s.lastErr).Save(context.WithoutCancel(ctx), s.store); err != nil {
-			s.log.Error("recording the resync summary failed", "error", err)
-		}
+		rec := resync.FailedRecord(s.coord.Replica(), s.lastErr)
+		rec.Request = req
+		s.saveRecord(ctx, rec)
 		return
 	}
 	s.metrics.ResyncDuration.Observe(sum.Duration.Seconds())
@@ -171,8 +192,20 @@ func (s *Service) resync(ctx context.Context, why string) {
 		}
 		s.metrics.ResyncExpressionErrors.WithLabelValues(k.Kind).Set(float64(k.ExpressionErrorCount()))
 	}
-	if err := resync.NewRecord(sum, s.coord.Replica(), s.lastErr).Save(context.WithoutCancel(ctx), s.store); err != nil {
+	rec := resync.NewRecord(sum, s.coord.Replica(), s.lastErr)
+	rec.Request = req
+	s.saveRecord(ctx, rec)
+}
+
+// saveRecord keeps rec as the last resync's and, for a requested one,
+// among the requests' (GET /resync/{id}).
+func (s *Service) saveRecord(ctx context.Context, rec resync.Record) {
+	ctx = context.WithoutCancel(ctx)
+	if err := rec.Save(ctx, s.store); err != nil {
 		s.log.Error("recording the resync summary failed", "error", err)
+	}
+	if err := rec.SaveRequest(ctx, s.store); err != nil {
+		s.log.Error("recording the resync request failed", "error", err, "request", rec.Request)
 	}
 }
 
@@ -235,17 +268,119 @@ func (s *Service) reconcileLoop(ctx context.Context) {
 	}
 }
 
+// Settings that say where requested resyncs stand, for GET /resync/{id}
+// on any replica: the request waiting for the leader (at most one waits),
+// and the one the leader runs. Finished ones are in resync.RequestsKey.
+const (
+	pendingRequestKey = "resync_request_pending"
+	runningRequestKey = "resync_request_running"
+)
+
+// requestMark is how a request's id travels in the reason of a resync
+// (the reason is what goes from the replica asked to the leader).
+const requestMark = " (request "
+
+// requestID is the request id in why, "" for a resync nobody asked for
+// through the admin API.
+func requestID(why string) string {
+	_, rest, ok := strings.Cut(why, requestMark)
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, ")")
+	return id
+}
+
+// newRequestID is a random id for a requested resync.
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// validRequestID reports whether id has newRequestID's form.
+func validRequestID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+func (s *Service) setRunningRequest(ctx context.Context, id string) {
+	s.lastMu.Lock()
+	s.runningReq = id
+	s.lastMu.Unlock()
+	if err := s.store.PutSetting(ctx, runningRequestKey, []byte(id)); err != nil {
+		s.log.Error("recording the running resync request failed", "error", err)
+	}
+}
+
+// postResync asks for a resync and answers its request (202): the id to
+// follow it with GET /resync/{id}. 409 when one is running or queued.
 func (s *Service) postResync(w http.ResponseWriter, r *http.Request) {
-	why := "admin API"
+	id := newRequestID()
+	why := "admin API" + requestMark + id + ")"
 	if full, _ := strconv.ParseBool(r.URL.Query().Get("full")); full {
 		why += FullSuffix
 	}
 	if !s.TriggerResync(why) {
-		writeJSON(w, http.StatusConflict, map[string]string{"status": "a resync is already running or queued"})
+		msg := "a resync is already running or queued; ask again when it has finished (GET /status: resync_running)"
+		writeJSON(w, http.StatusConflict, map[string]string{"status": msg, "error": msg})
 		return
 	}
+	if err := s.store.PutSetting(r.Context(), pendingRequestKey, []byte(id)); err != nil {
+		s.log.Error("recording the resync request failed", "error", err)
+	}
 	leader, _ := s.coord.Leader(r.Context())
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "resync started", "leader": leader})
+	writeJSON(w, http.StatusAccepted, adminapi.ResyncRequest{ID: id, State: adminapi.ResyncQueued, Status: "resync started", Leader: leader})
+}
+
+// getResync says where the resync requested as {id} stands, whichever
+// replica was asked and whichever runs it: queued, running, or done with
+// its result. 404 for an id no replica issued, or one older than the
+// last resync.KeptRequests requests.
+func (s *Service) getResync(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	notFound := map[string]string{"error": "no resync request " + id + " (ids come from POST /resync; the last " +
+		strconv.Itoa(resync.KeptRequests) + " are kept)"}
+	if !validRequestID(id) {
+		writeJSON(w, http.StatusNotFound, notFound)
+		return
+	}
+	rec, err := resync.LoadRequest(ctx, s.store, id)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reading the resync records failed"})
+		return
+	}
+	leader, _ := s.coord.Leader(ctx)
+	out := adminapi.ResyncRequest{ID: id, Leader: leader}
+	s.lastMu.Lock()
+	runningHere := s.runningReq == id
+	s.lastMu.Unlock()
+	is := func(key string) bool {
+		v, ok, err := s.store.Setting(ctx, key)
+		return err == nil && ok && string(v) == id
+	}
+	switch {
+	case rec != nil:
+		out.State, out.Result = adminapi.ResyncDone, resultOf(rec)
+	case runningHere || is(runningRequestKey):
+		out.State = adminapi.ResyncRunning
+	case is(pendingRequestKey):
+		out.State = adminapi.ResyncQueued
+	default:
+		writeJSON(w, http.StatusNotFound, notFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// resultOf is the admin API's view of a resync record.
+func resultOf(r *resync.Record) *adminapi.ResyncResult {
+	return &adminapi.ResyncResult{Run: r.Run, OK: r.OK, Outcome: r.Outcome, Replica: r.Replica, Error: r.Error, FailedKinds: r.FailedKinds,
+		Kinds: r.Kinds, FileErrorsTotal: r.FileErrorsTotal, DurationSeconds: r.DurationSeconds, Requests: r.Requests, FinishedAt: r.FinishedAt}
 }
 
 // readyz is ready once the service runs, the catalog answers and (unless

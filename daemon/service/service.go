@@ -96,16 +96,18 @@ type Service struct {
 	receiver  *webhook.Receiver
 	hookState *hookState
 
-	ready     atomic.Bool
-	resyncMu  sync.Mutex // held while a resync runs: resyncs never overlap
-	trigger   chan string
-	lastMu    sync.Mutex
-	last      *resync.Summary
-	lastErr   string
-	webhookAt string
-	adminAt   string
-	metricsAt string
-	done      chan error
+	ready    atomic.Bool
+	resyncMu sync.Mutex // held while a resync runs: resyncs never overlap
+	trigger  chan string
+	lastMu   sync.Mutex
+	last     *resync.Summary
+	lastErr  string
+	// runningReq is the admin API request the running resync is for.
+	runningReq string
+	webhookAt  string
+	adminAt    string
+	metricsAt  string
+	done       chan error
 
 	// cfgMu guards apiMappings: token mappings added through the admin
 	// API, applied on top of the config without a restart.
@@ -575,6 +577,7 @@ func (s *Service) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.observe(mux)
 	mux.HandleFunc("POST /resync", s.authed(s.postResync))
+	mux.HandleFunc("GET /resync/{id}", s.authed(s.getResync))
 	mux.HandleFunc("GET /admin/token-mappings", s.authed(s.listMappings))
 	mux.HandleFunc("GET /admin/token-mappings/{name}", s.authed(s.getMapping))
 	mux.HandleFunc("PUT /admin/token-mappings/{name}", s.authed(s.putMapping))

@@ -1,8 +1,9 @@
 // Package adminapi is the contract of glsyncd's admin API for token
-// mappings and hook secrets: the request and response shapes, their
-// validation (the spec's rules, shared with the daemon's config), and a
-// client the Terraform provider uses. Tokens go in, never out: responses
-// carry a masked token and its SHA-256.
+// mappings, hook secrets and requested resyncs: the request and response
+// shapes, their validation (the spec's rules, shared with the daemon's
+// config), and a client the Terraform provider and glsyncd resync
+// --remote use. Tokens go in, never out: responses carry a masked token
+// and its SHA-256.
 package adminapi
 
 import (
@@ -42,6 +43,10 @@ type TokenMapping struct {
 	TokenSHA256        string              `json:"token_sha256"`
 	Patterns           []string            `json:"patterns"`
 	GroupHooksOverride map[string][]string `json:"group_hooks_override,omitempty"`
+	// ResyncID, in the answer to a PUT or DELETE, is the resync that
+	// brings the catalog in line with the change (follow it with
+	// Client.Resync or WaitResync); empty when none could be asked for.
+	ResyncID string `json:"resync_id,omitempty"`
 }
 
 // TokenHash is the SHA-256 (hex) the API reports instead of a token.
@@ -176,11 +181,17 @@ type Client struct {
 // (https to http, in clear text) or to a subdomain, so such a redirect
 // is refused with an error naming both URLs and daemon_url.
 func NewClient(baseURL, token string) *Client {
+	return NewClientFor(baseURL, token, "daemon_url")
+}
+
+// NewClientFor is NewClient for a base URL given by setting (named in
+// errors, e.g. --remote).
+func NewClientFor(baseURL, token, setting string) *Client {
 	baseURL = strings.TrimRight(baseURL, "/")
 	hc := &http.Client{Timeout: 30 * time.Second}
 	if base, err := url.Parse(baseURL); err == nil {
 		// An unparsable URL fails at the first request, naming it.
-		hc = origin.Bind(hc, base, "glsyncd's admin API", "daemon_url")
+		hc = origin.Bind(hc, base, "glsyncd's admin API", setting)
 	}
 	return &Client{BaseURL: baseURL, Token: token, HTTP: hc}
 }
@@ -299,4 +310,86 @@ func (s Secrets) DeleteHookSecret(ctx context.Context, scope string) error {
 		return nil
 	}
 	return err
+}
+
+// The states of a requested resync (ResyncRequest.State).
+const (
+	// ResyncQueued: accepted, waiting for the leader (or running on a
+	// replica other than the one asked).
+	ResyncQueued = "queued"
+	// ResyncRunning: the replica asked is running it.
+	ResyncRunning = "running"
+	// ResyncDone: finished; Result says how.
+	ResyncDone = "done"
+)
+
+// ResyncRequest is what POST /resync (202) and GET /resync/{id} return:
+// the request's id, where it stands, and once done its result.
+type ResyncRequest struct {
+	ID     string `json:"id"`
+	State  string `json:"state"`
+	Status string `json:"status,omitempty"`
+	// Leader is the replica that runs resyncs.
+	Leader string        `json:"leader,omitempty"`
+	Result *ResyncResult `json:"result,omitempty"`
+}
+
+// ResyncResult is how a requested resync ended (the daemon's resync
+// record, as GET /status shows the last one).
+type ResyncResult struct {
+	Run int64 `json:"run"`
+	// OK is true when every kind completed (files skipped for file errors
+	// allowed); Outcome is "ok", "completed with file errors" or "failed".
+	OK              bool                      `json:"ok"`
+	Outcome         string                    `json:"outcome"`
+	Replica         string                    `json:"replica"`
+	Error           string                    `json:"error,omitempty"`
+	FailedKinds     []string                  `json:"failed_kinds,omitempty"`
+	Kinds           map[string]map[string]int `json:"kinds"`
+	FileErrorsTotal int                       `json:"file_errors_total,omitempty"`
+	DurationSeconds float64                   `json:"duration_seconds"`
+	Requests        int64                     `json:"requests"`
+	FinishedAt      time.Time                 `json:"finished_at"`
+}
+
+// StartResync asks the daemon for a resync (full: every project read,
+// even with incremental resyncs on) and returns its request. A resync
+// already running or queued is an *Error with status 409.
+func (c *Client) StartResync(ctx context.Context, full bool) (ResyncRequest, error) {
+	path := "/resync"
+	if full {
+		path += "?full=true"
+	}
+	var out ResyncRequest
+	err := c.do(ctx, http.MethodPost, path, nil, &out)
+	if err == nil && out.ID == "" {
+		return out, errors.New("glsyncd admin API: POST /resync returned no request id: the daemon is older than this client and cannot report on the resync")
+	}
+	return out, err
+}
+
+// Resync reads where the resync requested as id stands; ErrNotFound
+// when the daemon does not know the id.
+func (c *Client) Resync(ctx context.Context, id string) (ResyncRequest, error) {
+	var out ResyncRequest
+	err := c.do(ctx, http.MethodGet, "/resync/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// WaitResync polls the resync requested as id every interval until it is
+// done (or ctx ends) and returns it.
+func (c *Client) WaitResync(ctx context.Context, id string, every time.Duration) (ResyncRequest, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		r, err := c.Resync(ctx, id)
+		if err != nil || r.State == ResyncDone {
+			return r, err
+		}
+		select {
+		case <-ctx.Done():
+			return r, fmt.Errorf("waiting for resync %s (%s): %w", id, r.State, ctx.Err())
+		case <-t.C:
+		}
+	}
 }

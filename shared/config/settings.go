@@ -331,6 +331,22 @@ func LoadStorage(path string, getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
+// LoadAdminToken reads only adminToken (GLSYNC_ADMIN_TOKEN wins over the
+// file, as for the daemon) from path and the environment: what a client
+// of the daemon's admin API (glsyncd resync --remote) needs, without the
+// settings only the daemon must have. The token is never in an error.
+func LoadAdminToken(path string, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	f, err := readFile(path)
+	if err != nil {
+		return "", err
+	}
+	token, _ := pick(f.AdminToken, EnvAdminToken, getenv)
+	return token, nil
+}
+
 // UsesPostgres reports whether the catalog, queue and secrets live in
 // PostgreSQL (catalog postgres, or Port with a databaseUrl for its mirror).
 func (c *Config) UsesPostgres() bool {

@@ -398,7 +398,9 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 		case a.unknownSecret && !o.RotateUnknownSecrets && !derived(secrets):
 			a.Op, a.Reason = OpKeep, ""
 			plan.Problems = append(plan.Problems, Problem{Scope: d.Scope, Err: fmt.Errorf("hook %d on %s: glsync does not hold its secret, so deliveries to it are refused; "+
-				"set webhookSecret (GLSYNC_WEBHOOK_SECRET) on every instance, or give it a new secret with `glsyncd hooks apply --rotate-secrets`", match.ID, hookTarget(d))})
+				"set webhookSecret (GLSYNC_WEBHOOK_SECRET) on every instance, or give it a new secret with `glsyncd hooks apply --rotate-secrets` "+
+				"run on the data directory (or database) of the glsyncd that receives the hook: the new secret is stored only where the command runs, "+
+				"and a glsyncd using another one refuses the hook's deliveries from then on", match.ID, hookTarget(d))})
 		}
 		plan.Actions = append(plan.Actions, a)
 	}

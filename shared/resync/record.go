@@ -3,6 +3,7 @@ package resync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -21,6 +22,9 @@ const CompletedKey = "last_completed_resync"
 // the last completed one.
 type Record struct {
 	Run int64 `json:"run"`
+	// Request is the id of the admin API request (POST /resync) the
+	// resync ran for, if any.
+	Request string `json:"request,omitempty"`
 	// OK is true when every kind completed; file errors do not change it.
 	OK bool `json:"ok"`
 	// Outcome is Summary.Outcome: "ok", "completed with file errors" or
@@ -164,4 +168,61 @@ func (r *Record) Expected() map[string]int {
 		out[k] = v["selected"]
 	}
 	return out
+}
+
+// RequestsKey is the setting that holds the records of the last resyncs
+// asked through the admin API, newest first, so any replica can answer
+// GET /resync/{id} whichever replica ran it.
+const RequestsKey = "resync_requests"
+
+// KeptRequests is how many requested resyncs' records RequestsKey keeps.
+const KeptRequests = 20
+
+// SaveRequest adds the record of a requested resync (r.Request set) to
+// RequestsKey, dropping the oldest past KeptRequests. Only the leader
+// runs resyncs, so only it writes the setting.
+func (r Record) SaveRequest(ctx context.Context, s catalog.Settings) error {
+	if r.Request == "" {
+		return nil
+	}
+	recs, err := loadRequests(ctx, s)
+	if err != nil {
+		return err
+	}
+	recs = append([]Record{r}, recs...)
+	if len(recs) > KeptRequests {
+		recs = recs[:KeptRequests]
+	}
+	b, err := json.Marshal(recs)
+	if err != nil {
+		return err
+	}
+	return s.PutSetting(ctx, RequestsKey, b)
+}
+
+// LoadRequest reads the record of the resync requested as id (nil while
+// it has not finished, or when it is not among the last KeptRequests).
+func LoadRequest(ctx context.Context, s catalog.Settings, id string) (*Record, error) {
+	recs, err := loadRequests(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		if recs[i].Request == id {
+			return &recs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func loadRequests(ctx context.Context, s catalog.Settings) ([]Record, error) {
+	b, ok, err := s.Setting(ctx, RequestsKey)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var recs []Record
+	if err := json.Unmarshal(b, &recs); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", RequestsKey, err)
+	}
+	return recs, nil
 }

@@ -31,7 +31,8 @@ import (
 
 func (a *app) resyncCommand() *cobra.Command {
 	var remote string
-	var full bool
+	var full, wait bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "resync",
 		Short: "Run one resync into the catalog",
@@ -42,17 +43,24 @@ func (a *app) resyncCommand() *cobra.Command {
 			"table, its entities are kept as they were, and the resync exits 0 \"completed with file errors\".\n\n" +
 			"With incremental resyncs on (incrementalResync), per-project kinds skip the projects GitLab\n" +
 			"shows unchanged since they were last read, except kinds due a full pass (fullResyncInterval);\n" +
-			"--full reads every project.",
+			"--full reads every project.\n\n" +
+			"With --remote, a running glsyncd resyncs instead (its admin API, with the adminToken of --config\n" +
+			"or GLSYNC_ADMIN_TOKEN); --wait waits for that resync, prints its summary and exits as above.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if remote != "" {
-				return a.remoteResync(cmd.Context(), remote, full)
+				return a.remoteResync(cmd.Context(), remote, full, wait, timeout)
+			}
+			if wait {
+				return usageErr(fmt.Errorf("--wait: only with --remote (a local resync always waits)"))
 			}
 			_, err := a.resyncWith(cmd.Context(), full)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&remote, "remote", "", "ask a running glsyncd at this admin URL to resync (POST /resync with GLSYNC_ADMIN_TOKEN)")
+	cmd.Flags().StringVar(&remote, "remote", "", "ask a running glsyncd at this admin URL to resync (POST /resync with the adminToken of --config, or "+config.EnvAdminToken+")")
+	cmd.Flags().BoolVar(&wait, "wait", false, "with --remote: wait for the resync to finish, print its summary and exit as a local resync does (1 if it failed)")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "with --remote --wait: how long to wait (0: no limit)")
 	cmd.Flags().BoolVar(&full, "full", false, "a full pass: read every project of every kind, even with incremental resyncs on")
 	return cmd
 }
@@ -235,12 +243,12 @@ func (a *app) migrateCommand() *cobra.Command {
 			}
 			unlock, err := sqlitestore.LockRun(dir)
 			if err != nil {
-				return failedErr(err)
+				return a.storeErr(err)
 			}
 			defer unlock()
 			from, err := sqlitestore.Open(dir)
 			if err != nil {
-				return failedErr(err)
+				return a.storeErr(err)
 			}
 			defer from.Close()
 			dst, err := pgstore.Open(ctx, to, pgstore.Options{})

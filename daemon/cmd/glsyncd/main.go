@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -259,15 +258,39 @@ func (a *app) openStoreWith(ctx context.Context, mustExist bool) (catalog.Backen
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	if mustExist && !cfg.UsesPostgres() {
-		dir := a.resolvedDataDir()
-		if _, err := os.Stat(filepath.Join(dir, sqlitestore.FileName)); err != nil {
-			return nil, usageErr(fmt.Errorf("--data-dir: %s holds no catalog (%s not found): check the path, or run a resync first", dir, sqlitestore.FileName))
-		}
+	open := stores.Open
+	if mustExist {
+		open = stores.OpenExisting
 	}
-	s, err := stores.Open(ctx, cfg, a.resolvedDataDir())
+	s, err := open(ctx, cfg, a.resolvedDataDir())
 	if err != nil {
-		return nil, failedErr(err)
+		return nil, a.storeErr(err)
 	}
 	return s, nil
+}
+
+// dataDirSource says where the data directory came from.
+func (a *app) dataDirSource() string {
+	switch {
+	case a.dataDir != "":
+		return "--data-dir"
+	case a.getenv(envDataDir) != "":
+		return envDataDir
+	}
+	return "the default, " + defaultData
+}
+
+// storeErr is err from opening the catalog as the user needs it: a data
+// directory that cannot be used, or that holds no catalog, is a setting
+// to change (exit 2), and the error says which one; other errors are
+// failures (exit 1).
+func (a *app) storeErr(err error) error {
+	var de *sqlitestore.DirError
+	switch {
+	case errors.As(err, &de):
+		return usageErr(fmt.Errorf("%w (the data directory is from %s; --data-dir or %s chooses another)", err, a.dataDirSource(), envDataDir))
+	case errors.Is(err, sqlitestore.ErrNoCatalog):
+		return usageErr(fmt.Errorf("%w: check the path (from %s; --data-dir or %s chooses another), or run a resync first; nothing was created", err, a.dataDirSource(), envDataDir))
+	}
+	return failedErr(err)
 }

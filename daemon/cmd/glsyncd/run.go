@@ -2,19 +2,24 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/service"
+	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
-	"github.com/glsync/terraform-provider-glsync/shared/origin"
 )
 
 const (
@@ -31,7 +36,7 @@ func (a *app) runCommand() *cobra.Command {
 		Long: "Serves GitLab webhook deliveries on --listen (POST /integration/hook/{group_id} and\n" +
 			"/integration/system/hook), keeps the hooks GitLab needs when appHost is set, resyncs on\n" +
 			"start-up and on scheduledResyncInterval or resyncCron, and serves /healthz, /readyz,\n" +
-			"/metrics, POST /resync and GET /status on --admin-listen.",
+			"/metrics, POST /resync, GET /resync/{id} and GET /status on --admin-listen.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, cfg, m, err := a.load()
@@ -50,7 +55,7 @@ func (a *app) runCommand() *cobra.Command {
 			err = service.Run(cmd.Context(), service.Options{Config: cfg, Mapping: m, MappingPath: a.mappingFile(), Version: version,
 				DataDir: a.resolvedDataDir(), Listen: listen, AdminListen: adminListen, MetricsListen: metricsListen, Log: log})
 			if err != nil {
-				return failedErr(err)
+				return a.storeErr(err)
 			}
 			return nil
 		},
@@ -84,7 +89,18 @@ func (a *app) hooksCommand() *cobra.Command {
 			if cfg.AppHost == "" {
 				return usageErr(fmt.Errorf("config: appHost: is required to manage hooks (set it or %s)", config.EnvAppHost))
 			}
-			store, err := a.openStore(cmd.Context())
+			// hooks plan only reads: it creates no catalog or secret key (a
+			// plan made on an empty data directory would find every hook's
+			// secret unknown, and suggest rotating the running daemon's).
+			open := a.openStore
+			if !apply {
+				open = a.openExisting
+			}
+			store, err := open(cmd.Context())
+			if errors.Is(err, sqlitestore.ErrNoCatalog) {
+				return usageErr(fmt.Errorf("%w\nhooks plan compares GitLab's hooks with the hook secrets a catalog holds: point --data-dir (or %s) at the data directory "+
+					"of the glsyncd that receives the hooks (from %s now)", err, envDataDir, a.dataDirSource()))
+			}
 			if err != nil {
 				return err
 			}
@@ -124,40 +140,111 @@ func (a *app) hooksCommand() *cobra.Command {
 	}
 	c.AddCommand(&cobra.Command{Use: "plan", Short: "Print what hooks would be created, updated or deleted", Args: cobra.NoArgs, RunE: run(false)})
 	applyCmd := &cobra.Command{Use: "apply", Short: "Create, update or delete hooks so GitLab has exactly what glsync needs", Args: cobra.NoArgs, RunE: run(true)}
-	applyCmd.Flags().BoolVar(&rotate, "rotate-secrets", false, "give new secrets to hooks whose secret this data directory does not hold "+
-		"(a running glsyncd elsewhere that holds them will refuse deliveries until it has the new ones; not needed with webhookSecret)")
+	applyCmd.Flags().BoolVar(&rotate, "rotate-secrets", false, "give new secrets to hooks whose secret this data directory (or database) does not hold, "+
+		"and store them here only: a glsyncd running on another data directory or database refuses those hooks' deliveries from then on "+
+		"(run it against the daemon's own; not needed with webhookSecret)")
 	c.AddCommand(applyCmd)
 	return c
 }
 
-// remoteResync asks a running glsyncd to resync (POST /resync).
-func (a *app) remoteResync(ctx context.Context, base string, full bool) error {
-	token := a.getenv("GLSYNC_ADMIN_TOKEN")
+// remoteResync asks a running glsyncd to resync (POST /resync) with the
+// adminToken of --config or GLSYNC_ADMIN_TOKEN; with wait it follows the
+// request (GET /resync/{id}) until the resync is done, prints its summary
+// and returns an exit-1 error when it failed, as a local resync does.
+func (a *app) remoteResync(ctx context.Context, base string, full, wait bool, timeout time.Duration) error {
+	token, err := config.LoadAdminToken(a.configPath, a.getenv)
+	if err != nil {
+		return usageErr(err)
+	}
 	if token == "" {
-		return usageErr(fmt.Errorf("--remote: set GLSYNC_ADMIN_TOKEN to the daemon's adminToken"))
+		return usageErr(fmt.Errorf("--remote: no admin token: set adminToken in the --config file, or %s, to the daemon's adminToken", config.EnvAdminToken))
 	}
-	u := strings.TrimRight(base, "/") + "/resync"
-	if full {
-		u += "?full=true"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	// The admin token goes to --remote's origin only (a redirect to
+	// another port, scheme or subdomain is refused).
+	c := adminapi.NewClientFor(base, token, "--remote")
+	req, err := c.StartResync(ctx, full)
 	if err != nil {
-		return usageErr(fmt.Errorf("--remote: %w", err))
+		return a.remoteErr(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	// net/http keeps Authorization on a redirect to another port or
-	// scheme of the same host (https to http, in clear text) or to a
-	// subdomain: the admin token goes to --remote's origin only.
-	client := origin.Bind(&http.Client{Timeout: 30 * time.Second}, req.URL, "glsyncd's admin API", "--remote")
-	resp, err := client.Do(req)
+	fmt.Fprintf(a.stdout, "resync requested: id %s, leader %s\n", req.ID, req.Leader)
+	if !wait {
+		return nil
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	done, err := c.WaitResync(ctx, req.ID, remotePoll)
 	if err != nil {
-		return failedErr(fmt.Errorf("--remote: %w", err))
+		return a.remoteErr(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	fmt.Fprintf(a.stdout, "%s: %s", resp.Status, body)
-	if resp.StatusCode != http.StatusAccepted {
-		return failedErr(fmt.Errorf("--remote: the daemon answered %s", resp.Status))
+	res := done.Result
+	if res == nil {
+		return failedErr(fmt.Errorf("--remote: resync %s is done but the daemon gave no result", req.ID))
+	}
+	printRemoteSummary(a.stdout, req.ID, res)
+	if !res.OK {
+		why := res.Error
+		if why == "" {
+			why = "kinds " + strings.Join(res.FailedKinds, ", ") + " failed"
+		}
+		return failedErr(fmt.Errorf("resync %s failed: %s", req.ID, why))
 	}
 	return nil
+}
+
+// remotePoll is how often resync --remote --wait asks how the resync
+// stands.
+var remotePoll = 500 * time.Millisecond
+
+// remoteErr is an admin API error as the user of --remote needs it: a
+// refused token or a disabled API is a setting to fix (exit 2), the rest
+// a failure (exit 1). The token is never in it.
+func (a *app) remoteErr(err error) error {
+	var ae *adminapi.Error
+	if errors.As(err, &ae) {
+		switch ae.Status {
+		case http.StatusUnauthorized:
+			src := config.EnvAdminToken
+			if a.getenv(config.EnvAdminToken) == "" && a.configPath != "" {
+				src = "adminToken in " + a.configPath
+			}
+			return usageErr(fmt.Errorf("--remote: the daemon refused the admin token (401): the token from %s is not the daemon's adminToken", src))
+		case http.StatusForbidden:
+			return usageErr(fmt.Errorf("--remote: %s", ae.Msg))
+		}
+	}
+	if errors.Is(err, adminapi.ErrNotFound) {
+		return failedErr(fmt.Errorf("--remote: the daemon does not know this resync request: it restarted, or is older than this glsyncd (no GET /resync/{id})"))
+	}
+	return failedErr(fmt.Errorf("--remote: %w", err))
+}
+
+// printRemoteSummary writes a requested resync's per-kind counts and
+// outcome, as printSummary does for a local one.
+func printRemoteSummary(w io.Writer, id string, r *adminapi.ResyncResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	cols := []string{"fetched", "selected", "created", "updated", "unchanged", "deleted", "errors", "file_errors"}
+	fmt.Fprintln(tw, "kind\tfetched\tselected\tcreated\tupdated\tunchanged\tdeleted\terrors\tfile errors\t")
+	for _, k := range slices.Sorted(maps.Keys(r.Kinds)) {
+		fmt.Fprint(tw, k)
+		for _, c := range cols {
+			fmt.Fprintf(tw, "\t%d", r.Kinds[k][c])
+		}
+		fmt.Fprintln(tw, "\t")
+	}
+	tw.Flush()
+	status := r.Outcome
+	if !r.OK {
+		status = "FAILED (nothing deleted for failed kinds)"
+		if len(r.FailedKinds) > 0 {
+			status += ", kinds " + strings.Join(r.FailedKinds, ", ")
+		}
+	}
+	fmt.Fprintf(w, "resync %d %s: %d GitLab requests, %s (request %s, replica %s)\n", r.Run, status, r.Requests,
+		time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond), id, r.Replica)
+	if r.Error != "" {
+		fmt.Fprintln(w, "error:", r.Error)
+	}
 }

@@ -179,15 +179,16 @@ func TestRemoteResync(t *testing.T) {
 	}()
 	waitFor(t, 5*time.Second, "admin API up", func() bool { return metric(t, adminAddr, "glsync_event_queue_depth") })
 	r := runCLI(t, nil, "resync", "--remote", "http://"+adminAddr)
-	if r.code != exitUsage || !strings.Contains(r.stderr, "set GLSYNC_ADMIN_TOKEN") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "GLSYNC_ADMIN_TOKEN") || !strings.Contains(r.stderr, "adminToken in the --config file") {
 		t.Fatalf("without a token: %d %s", r.code, r.stderr)
 	}
+	// A wrong token is a setting to fix: exit 2, as other settings.
 	r = runCLI(t, map[string]string{"GLSYNC_ADMIN_TOKEN": "wrong"}, "resync", "--remote", "http://"+adminAddr)
-	if r.code != exitFailed || !strings.Contains(r.stdout, "401") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "401") || !strings.Contains(r.stderr, "refused the admin token") || strings.Contains(r.stderr, "wrong") {
 		t.Fatalf("wrong token: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, map[string]string{"GLSYNC_ADMIN_TOKEN": "remote-admin-token-0123456789abcdefghij"}, "resync", "--remote", "http://"+adminAddr)
-	if r.code != 0 || !strings.Contains(r.stdout, "202") {
+	if r.code != 0 || !strings.Contains(r.stdout, "resync requested: id ") {
 		t.Fatalf("remote resync: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	waitFor(t, 5*time.Second, "remote resync ran", func() bool { return metric(t, adminAddr, `glsync_resync_runs_total{result="ok"} 1`) })

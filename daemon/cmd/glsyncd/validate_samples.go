@@ -31,7 +31,12 @@ import (
 func (a *app) samples(ctx context.Context, m *mapping.Config) (map[string][]map[string]any, string, error) {
 	out := map[string][]map[string]any{}
 	source := "the simulator's sample objects"
-	if store, err := a.openExisting(ctx); err == nil {
+	switch store, err := a.openExisting(ctx); {
+	case err != nil && !errors.Is(err, sqlitestore.ErrNoCatalog):
+		// A catalog that cannot be read is not a reason to fail validate,
+		// but the operator hears why its examples are not used.
+		fmt.Fprintf(a.stdout, "  warning: %v: the last resync's raw examples are not used\n", err)
+	case err == nil:
 		for _, kind := range m.Kinds() {
 			raw, _ := store.Examples(ctx, kind)
 			var objs []map[string]any

@@ -22,12 +22,12 @@ var ErrRunning = errors.New("another glsyncd run holds this data directory")
 // when it is killed. The file names the holder's pid and host.
 func LockRun(dir string) (release func(), err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("catalog: creating data directory: %w", err)
+		return nil, &DirError{Dir: dir, Path: dir, Op: "creating", Err: err}
 	}
 	path := filepath.Join(dir, RunLockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: run lock: %w", err)
+		return nil, &DirError{Dir: dir, Path: path, Op: "creating the run lock", Err: err}
 	}
 	if err := lockFile(f); err != nil {
 		holder, _ := os.ReadFile(path)

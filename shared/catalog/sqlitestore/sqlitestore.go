@@ -130,7 +130,7 @@ var migrations = []string{
 // Open opens (creating if needed) the catalog in dir.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("catalog: creating data directory: %w", err)
+		return nil, &DirError{Dir: dir, Path: dir, Op: "creating", Err: err}
 	}
 	path := filepath.Join(dir, FileName)
 	// Immediate transactions take the write lock when they begin, so a
@@ -147,6 +147,9 @@ func Open(dir string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
+		if cause := diagnose(dir); cause != nil {
+			return nil, cause
+		}
 		return nil, fmt.Errorf("catalog: creating schema in %s: %w", path, err)
 	}
 	if err := migrate(db); err != nil {

@@ -23,8 +23,22 @@ import (
 const KeyFile = "secret.key"
 
 // Open opens the backend: PostgreSQL when the config uses it, else the
-// SQLite file in dataDir.
+// SQLite file in dataDir (the directory, the file and the secret key are
+// created if needed).
 func Open(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Backend, error) {
+	return open(ctx, cfg, dataDir, false)
+}
+
+// OpenExisting is Open for commands that only read: with the embedded
+// catalog it creates nothing (no directory, database file or secret key);
+// a data directory without a catalog is sqlitestore.ErrNoCatalog. Without
+// a key file, sealed secrets cannot be read (sealed.ErrNoKey) and nothing
+// is sealed.
+func OpenExisting(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Backend, error) {
+	return open(ctx, cfg, dataDir, true)
+}
+
+func open(ctx context.Context, cfg *config.Config, dataDir string, existing bool) (*sealed.Backend, error) {
 	var b catalog.Backend
 	if cfg.UsesPostgres() {
 		s, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Replica: ReplicaName(cfg)})
@@ -33,14 +47,18 @@ func Open(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Back
 		}
 		b = s
 	} else {
-		s, err := sqlitestore.Open(dataDir)
+		openSQLite := sqlitestore.Open
+		if existing {
+			openSQLite = sqlitestore.OpenExisting
+		}
+		s, err := openSQLite(dataDir)
 		if err != nil {
 			return nil, err
 		}
 		s.SetReplica(ReplicaName(cfg))
 		b = s
 	}
-	keys, err := Keys(cfg, dataDir)
+	keys, err := loadKeys(cfg, dataDir, !existing)
 	if err != nil {
 		b.Close()
 		return nil, err
@@ -53,12 +71,19 @@ func Open(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Back
 // with mode 0600. With PostgreSQL and no secretKey there is none: the
 // replicas must share it, so it cannot be made up here.
 func Keys(cfg *config.Config, dataDir string) (*sealed.Keys, error) {
+	return loadKeys(cfg, dataDir, true)
+}
+
+// loadKeys is Keys; without create, a missing key file is no key.
+func loadKeys(cfg *config.Config, dataDir string, create bool) (*sealed.Keys, error) {
 	keys := &sealed.Keys{}
 	text := cfg.SecretKey
 	if text == "" && !cfg.UsesPostgres() {
 		path := filepath.Join(dataDir, KeyFile)
 		b, err := os.ReadFile(path)
 		switch {
+		case errors.Is(err, os.ErrNotExist) && !create:
+			return nil, nil
 		case errors.Is(err, os.ErrNotExist):
 			text = sealed.NewKey()
 			if err := os.WriteFile(path, []byte(text+"\n"), 0o600); err != nil {
