@@ -265,8 +265,8 @@ func NonIdempotent(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noRetryOnReset, true)
 }
 
-// checkRetry decides whether to retry: 429 and 5xx (except 501) always,
-// connection errors unless the request was marked NonIdempotent.
+// checkRetry decides whether to retry: 429, 408 and 5xx (except 501)
+// always, connection errors unless the request was marked NonIdempotent.
 //
 // When it returns an error, the caller (retryablehttp, then client-go)
 // drops resp without closing it, so its body is closed here.
@@ -291,7 +291,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			return false, perr
 		}
 		retry, reason = true, "429 rate limited"
-	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+	case serverTrouble(resp.StatusCode):
 		retry, reason = true, resp.Status
 	case resp.StatusCode == http.StatusUnauthorized && c.bearer != nil:
 		// An expired OAuth token: a refreshed one may be in the file.
@@ -305,6 +305,15 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		c.noteRetry(reason, requestPath(resp, err))
 	}
 	return retry, nil
+}
+
+// serverTrouble reports whether status says the server (or a proxy in
+// front of it) failed to answer in time or at all, which a later attempt
+// may not meet: 5xx except 501 (a method it will never implement), and
+// 408, which a load balancer or GitLab's Workhorse sends when the request
+// took too long. Ocean retries 408 since core 0.48.4 for that reason.
+func serverTrouble(status int) bool {
+	return status == http.StatusRequestTimeout || status >= 500 && status != http.StatusNotImplemented
 }
 
 // retryLogEvery bounds the INFO lines about retries: one per client in

@@ -225,7 +225,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.observe(resp)
-	congested = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented
+	congested = resp.StatusCode == http.StatusTooManyRequests || serverTrouble(resp.StatusCode)
 	streamed, err := readWhole(resp)
 	if err != nil {
 		// A body cut short, reset or stalled is a failed attempt (retried
