@@ -115,6 +115,11 @@ func (s *Server) getUser(w http.ResponseWriter, tok *Token) {
 		name = orDefault(tok.Name, "glsync")
 		bot = true
 	}
+	if tok.Kind == ProjectAccessToken {
+		username = fmt.Sprintf("project_%d_bot_%x", tok.ProjectID, tok.UserID)
+		name = orDefault(tok.Name, "glsync")
+		bot = true
+	}
 	body := map[string]any{
 		"id": tok.UserID, "username": username, "name": name, "state": "active", "locked": false,
 		"avatar_url": nil, "web_url": s.webURL(username), "bot": bot, "created_at": ts(baseTime),

@@ -28,6 +28,10 @@ type Faults struct {
 	// FailRoutes answers the given status on every request to a route,
 	// keyed like the counters, e.g. "GET /projects".
 	FailRoutes map[string]int
+	// FailPaths answers the given status on every request to one path,
+	// e.g. "GET /projects/7/search": one project refusing while the
+	// others answer.
+	FailPaths map[string]int
 	// RouteLatency adds latency to one route, e.g. "GET /projects/:id".
 	RouteLatency map[string]time.Duration
 	// TokenStorms answer 429 to the requests of one token (keyed by its

@@ -39,6 +39,10 @@ const (
 	GroupAccessToken TokenKind = iota
 	// AdminToken belongs to an instance administrator: it sees everything.
 	AdminToken
+	// ProjectAccessToken belongs to a project's bot user: it sees exactly
+	// that project (ProjectID); every group answers 404, as the bot is a
+	// member of no group.
+	ProjectAccessToken
 )
 
 // Token is an access token known to the simulated instance.
@@ -47,6 +51,8 @@ type Token struct {
 	Kind  TokenKind
 	// GroupID is the group of a group access token.
 	GroupID int64
+	// ProjectID is the project of a project access token.
+	ProjectID int64
 	// AccessLevel is the bot's role in GroupID (10..50); 50 (owner) if zero.
 	AccessLevel int
 	// OAuth marks an OAuth access token: GitLab takes it only as
@@ -339,6 +345,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if code, ok := f.FailRoutes[rt.key]; ok {
+		writeStatus(w, code)
+		return
+	}
+	if code, ok := f.FailPaths[r.Method+" "+strings.TrimPrefix(r.URL.Path, "/api/v4")]; ok {
 		writeStatus(w, code)
 		return
 	}

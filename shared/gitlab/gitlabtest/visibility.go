@@ -29,6 +29,9 @@ func (s *Server) visibleProject(tok *Token, p *Project) bool {
 	if tok.Kind == AdminToken {
 		return true
 	}
+	if tok.Kind == ProjectAccessToken {
+		return p.ID == tok.ProjectID
+	}
 	if s.isDescendant(p.NamespaceID, tok.GroupID) {
 		return true
 	}
