@@ -20,6 +20,10 @@ const (
 	// ReasonNotEntity: a GitOps spec file that parses, but not to an
 	// entity or a list of entities.
 	ReasonNotEntity = "not an entity or a list of entities"
+	// ReasonRefused: GitLab refused to list a repository's files (its
+	// blob search or tree answered 400, 404 or an unfollowed 3xx); Path
+	// is then the file kind's glob, not one file.
+	ReasonRefused = "GitLab refused to list the repository's files"
 )
 
 // FileError is a permanent failure of one repository file at one ref: its

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +29,8 @@ type FileOptions struct {
 	// Strategy finds the files: "repositoryTree" (one tree listing per
 	// project, exact), "projectSearch" (GitLab's blob search per project,
 	// by file name) or "groupSearch" (one search per root group; needs
-	// advanced search, else falls back to repositoryTree).
+	// advanced search, else falls back to repositoryTree; projects in no
+	// group the token sees are searched one by one, as projectSearch).
 	Strategy string
 	// Generation shapes the parsed content: "v1" (a YAML file with one
 	// document is that document) or "v2" (always a list of documents).
@@ -113,28 +113,30 @@ func (s *Source) Tree(ctx context.Context, projectID int64, ref string) ([]map[s
 
 // Files streams one object per matching file (per YAML document), shaped
 // {"file": {path, name, size, blob_id, ref, content}, "repo": project}:
-// one tree listing per project, then one raw read per matching file. A
-// file that cannot be read fails the kind (so nothing is deleted), unless
-// the failure is a FileError and ctx has WithFileErrors: then only that
-// file is left out. Only a file gone from the tree stops being synced.
+// the strategy's listing per project (see FileOptions.Strategy), then one
+// raw read per matching file. A file that cannot be read fails the kind
+// (so nothing is deleted), unless the failure is a FileError and ctx has
+// WithFileErrors: then only that file is left out. A repository that
+// refuses the listing itself (see refusedListing) is such a FileError for
+// the whole project. Only a file gone from the listing stops being synced.
 func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	fo := o.Files
 	if fo.Path == "" {
 		return Counts{}, errors.New("crawl: file kind: selector.files.path is required")
 	}
-	var hits map[int64][]string // groupSearch: project id → paths
+	var gs *groupSearch
 	if fo.Strategy == "groupSearch" {
 		var err error
-		if hits, err = s.groupSearchFiles(ctx, fo.Path); err != nil {
+		if gs, err = s.groupSearchFiles(ctx, fo.Path); err != nil {
 			return Counts{}, err
 		}
-		if hits == nil {
+		if gs == nil {
 			fo.Strategy = "repositoryTree"
 		}
 	}
 	// Ocean applies the file kind's includeOnlyActiveGroups to the
 	// projects it searches (gitlab-v2/main.py, on_resync_files).
-	return s.EachProject(ctx, true, o.ActiveGroups, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	c, err := s.EachProject(ctx, true, o.ActiveGroups, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		if !repoSelected(pr, fo.Repos) {
 			return gitlab.Page{}, nil
 		}
@@ -147,14 +149,12 @@ func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) erro
 		case "projectSearch":
 			entries, err = s.searchFiles(ctx, fmt.Sprintf("projects/%d/search", id), fo.Path, id)
 		case "groupSearch":
-			for _, p := range hits[id] {
-				entries = append(entries, map[string]any{"type": "blob", "path": p})
-			}
+			entries, err = gs.entries(ctx, s, pr, fo.Path)
 		default:
 			entries, at, err = s.Tree(ctx, id, ref)
 		}
 		if err != nil {
-			return gitlab.Page{}, err
+			return gitlab.Page{}, skipFile(ctx, refusedListing(err, pr, fo.Path, ref), pr)
 		}
 		var items []map[string]any
 		for _, e := range entries {
@@ -184,6 +184,8 @@ func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) erro
 		}
 		return s.withIncludedFiles(ctx, pr, o.IncludedFiles, gitlab.Page{Items: items, RequestedAt: at})
 	}, fn)
+	gs.logOutside(s)
+	return c, err
 }
 
 // FileObjects reads a file of project pr at ref and returns its file-kind
@@ -416,66 +418,6 @@ func falsy(v any) bool {
 // project pr (its glob and repos).
 func FileSelected(fo FileOptions, pr map[string]any, filePath string) bool {
 	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(fo.pathGlob(), filePath)
-}
-
-// fileNameTerm turns a path glob into GitLab's "filename:" search term
-// (its last segment; GitLab's filename filter takes wildcards).
-func fileNameTerm(glob string) string {
-	return "filename:" + path.Base(glob)
-}
-
-// searchFiles finds candidate files with GitLab's blob search; the glob
-// then decides, exactly. projectID 0 means a group search (results carry
-// their project_id).
-func (s *Source) searchFiles(ctx context.Context, searchPath, glob string, projectID int64) ([]map[string]any, error) {
-	q := url.Values{}
-	q.Set("scope", "blobs")
-	q.Set("search", fileNameTerm(glob))
-	seen := map[string]bool{}
-	var out []map[string]any
-	err := s.Client.ListOffset(ctx, searchPath, q, func(p gitlab.Page) error {
-		for _, hit := range p.Items {
-			fp, _ := hit["path"].(string)
-			key := fmt.Sprintf("%v|%s", hit["project_id"], fp)
-			if fp == "" || seen[key] {
-				continue
-			}
-			seen[key] = true
-			out = append(out, map[string]any{"type": "blob", "path": fp, "project_id": hit["project_id"]})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("crawl: searching %s in %s: %w", fileNameTerm(glob), searchPath, err)
-	}
-	return out, nil
-}
-
-// groupSearchFiles searches each root group once. It returns nil (and the
-// caller falls back to the repository tree) when GitLab has no advanced
-// search: blob search across a group then answers 400.
-func (s *Source) groupSearchFiles(ctx context.Context, glob string) (map[int64][]string, error) {
-	roots, err := s.RootGroups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	hits := map[int64][]string{}
-	for _, id := range roots {
-		found, err := s.searchFiles(ctx, fmt.Sprintf("groups/%d/search", id), glob, 0)
-		var ae *gitlab.APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
-			s.Client.Logger().Warn("group blob search is unavailable (no advanced search); finding files with the repository tree instead")
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range found {
-			pid := int64(num(f["project_id"]))
-			hits[pid] = append(hits[pid], f["path"].(string))
-		}
-	}
-	return hits, nil
 }
 
 // Folders streams one object per matching folder: {"folder": tree entry,
