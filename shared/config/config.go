@@ -62,23 +62,26 @@ const (
 	EnvDeadLetterRetention = "GLSYNC_DEAD_LETTER_RETENTION"
 	EnvIncrementalResync   = "GLSYNC_INCREMENTAL_RESYNC"
 	EnvFullResyncInterval  = "GLSYNC_FULL_RESYNC_INTERVAL"
-	EnvReplicaName         = "GLSYNC_REPLICA_NAME"
-	EnvSecretKey           = "GLSYNC_SECRET_KEY"
-	EnvSecretKeyPrevious   = "GLSYNC_SECRET_KEY_PREVIOUS"
-	EnvPortClientID        = "OCEAN__PORT__CLIENT_ID"
-	EnvPortClientSecret    = "OCEAN__PORT__CLIENT_SECRET"
-	EnvPortBaseURL         = "OCEAN__PORT__BASE_URL"
-	EnvIntegrationID       = "OCEAN__INTEGRATION__IDENTIFIER"
-	EnvSendExamples        = "OCEAN__SEND_RAW_DATA_EXAMPLES"
-	EnvDeleteThreshold     = "GLSYNC_DELETION_THRESHOLD"
-	EnvForceDeletion       = "GLSYNC_FORCE_DELETION"
-	EnvGitLabToken         = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
-	EnvBaseURL             = "OCEAN__BASE_URL"
-	EnvOAuthTokenFile      = "OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH"
-	EnvGitLabAuth          = "GLSYNC_GITLAB_AUTH"
-	EnvOceanVersion        = "GLSYNC_OCEAN_VERSION"
-	EnvStrictMapping       = "GLSYNC_STRICT_MAPPING"
-	EnvGitOpsScope         = "GLSYNC_GITOPS_SCOPE"
+	// Ocean's incremental sync (see oceanIncremental).
+	EnvOceanIncrementalEnabled  = "OCEAN__INTEGRATION__INCREMENTAL_SYNC_ENABLED"
+	EnvOceanIncrementalInterval = "OCEAN__INTEGRATION__INCREMENTAL_SYNC_INTERVAL"
+	EnvReplicaName              = "GLSYNC_REPLICA_NAME"
+	EnvSecretKey                = "GLSYNC_SECRET_KEY"
+	EnvSecretKeyPrevious        = "GLSYNC_SECRET_KEY_PREVIOUS"
+	EnvPortClientID             = "OCEAN__PORT__CLIENT_ID"
+	EnvPortClientSecret         = "OCEAN__PORT__CLIENT_SECRET"
+	EnvPortBaseURL              = "OCEAN__PORT__BASE_URL"
+	EnvIntegrationID            = "OCEAN__INTEGRATION__IDENTIFIER"
+	EnvSendExamples             = "OCEAN__SEND_RAW_DATA_EXAMPLES"
+	EnvDeleteThreshold          = "GLSYNC_DELETION_THRESHOLD"
+	EnvForceDeletion            = "GLSYNC_FORCE_DELETION"
+	EnvGitLabToken              = "OCEAN__INTEGRATION__CONFIG__GITLAB_TOKEN"
+	EnvBaseURL                  = "OCEAN__BASE_URL"
+	EnvOAuthTokenFile           = "OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH"
+	EnvGitLabAuth               = "GLSYNC_GITLAB_AUTH"
+	EnvOceanVersion             = "GLSYNC_OCEAN_VERSION"
+	EnvStrictMapping            = "GLSYNC_STRICT_MAPPING"
+	EnvGitOpsScope              = "GLSYNC_GITOPS_SCOPE"
 )
 
 // MinAdminTokenLen is the shortest adminToken accepted: 32 characters
@@ -272,6 +275,8 @@ type file struct {
 	DeadLetterRetention            string    `yaml:"deadLetterRetention"`
 	IncrementalResync              string    `yaml:"incrementalResync"`
 	FullResyncInterval             string    `yaml:"fullResyncInterval"`
+	IncrementalSyncEnabled         *bool     `yaml:"incrementalSyncEnabled"`
+	IncrementalSyncInterval        yaml.Node `yaml:"incrementalSyncInterval"`
 	Catalog                        string    `yaml:"catalog"`
 	DatabaseURL                    string    `yaml:"databaseUrl"`
 	ReplicaName                    string    `yaml:"replicaName"`

@@ -206,7 +206,7 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 		}
 		*r.dst = d
 	}
-	return nil
+	return c.oceanIncremental(f, getenv)
 }
 
 // storageSettings reads where glsyncd keeps its catalog, queue and
