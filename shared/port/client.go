@@ -339,6 +339,33 @@ func (c *Client) Upsert(ctx context.Context, blueprint string, e Entity, o Upser
 	return err
 }
 
+// UpsertSearch writes one entity whose identifier is a search query
+// (Port's "map by property"): Port runs the query on blueprint, updates
+// the one entity it finds and answers with it; it creates nothing and
+// refuses the write when the query finds none or several. It returns the
+// identifier of the entity Port updated.
+func (c *Client) UpsertSearch(ctx context.Context, blueprint string, e Entity, query map[string]any, o UpsertOptions) (string, error) {
+	body := map[string]any{"identifier": query, "properties": e.Properties, "relations": e.Relations}
+	if e.Title != "" {
+		body["title"] = e.Title
+	}
+	if e.Icon != "" {
+		body["icon"] = e.Icon
+	}
+	if e.Team != nil {
+		body["team"] = e.Team
+	}
+	var out struct {
+		Entity struct {
+			Identifier string `json:"identifier"`
+		} `json:"entity"`
+	}
+	if _, err := c.do(ctx, http.MethodPost, "POST /v1/blueprints/:b/entities", "/v1/blueprints/"+url.PathEscape(blueprint)+"/entities", o.query(), body, &out); err != nil {
+		return "", err
+	}
+	return out.Entity.Identifier, nil
+}
+
 // EntityError is one entity a bulk write refused.
 type EntityError struct {
 	Identifier string

@@ -393,7 +393,17 @@ func (s *Server) store(bp, ds string, e *Entity, merge bool) bool {
 	key := bp + "\x00" + e.Identifier
 	old, existed := s.entities[key]
 	if existed && merge {
-		// merge=true: properties and relations not in the write are kept.
+		// merge=true: what the write leaves out is kept (Port: "equivalent
+		// to a PATCH request for each individual field provided").
+		if e.Title == "" {
+			e.Title = old.Title
+		}
+		if e.Icon == "" {
+			e.Icon = old.Icon
+		}
+		if e.Team == nil {
+			e.Team = old.Team
+		}
 		for k, v := range old.Properties {
 			if _, ok := e.Properties[k]; !ok {
 				e.Properties[k] = v
@@ -416,13 +426,22 @@ func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, bp, ds string
 		fail(w, http.StatusRequestEntityTooLarge, "request_too_large", "Request body is too large (limit is 1MiB)")
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	body, code, msg := s.searchIdentifier(bp, body)
+	if code != 0 {
+		name := "invalid_request"
+		if code == http.StatusNotFound {
+			name = "not_found"
+		}
+		fail(w, code, name, msg)
+		return
+	}
 	var e Entity
 	if err := json.Unmarshal(body, &e); err != nil {
 		fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if code, msg := s.validate(bp, &e, f); code != 0 {
 		fail(w, code, "invalid_entity", msg)
 		return
@@ -471,83 +490,6 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, bp, ds string, f F
 		errs = []any{}
 	}
 	reply(w, code, map[string]any{"ok": len(errs) == 0, "entities": okList, "errors": errs})
-}
-
-// searchQuery is Port's search body: rules, or nested {combinator,
-// rules} groups.
-type searchQuery struct {
-	Combinator string        `json:"combinator"`
-	Rules      []searchQuery `json:"rules"`
-	Property   string        `json:"property"`
-	Operator   string        `json:"operator"`
-	Value      any           `json:"value"`
-}
-
-// matches evaluates a rule or a group on an entity. Only the properties
-// and operators the clients use are known; anything else matches nothing,
-// so a search never returns more than it asked for.
-func (q searchQuery) matches(e *Entity) bool {
-	if q.Rules != nil || q.Combinator != "" {
-		if len(q.Rules) == 0 {
-			return false
-		}
-		for _, r := range q.Rules {
-			m := r.matches(e)
-			if q.Combinator == "or" && m {
-				return true
-			}
-			if q.Combinator != "or" && !m {
-				return false
-			}
-		}
-		return q.Combinator != "or"
-	}
-	var have string
-	switch q.Property {
-	case "$datasource":
-		have = e.Datasource
-	case "$blueprint":
-		have = e.Blueprint
-	case "$identifier":
-		have = e.Identifier
-	default:
-		return false
-	}
-	switch q.Operator {
-	case "=":
-		return q.Value == have
-	case "contains":
-		v, _ := q.Value.(string)
-		return strings.Contains(have, v)
-	case "in":
-		list, _ := q.Value.([]any)
-		for _, x := range list {
-			if x == have {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	var q searchQuery
-	if err := json.NewDecoder(r.Body).Decode(&q); err != nil || len(q.Rules) == 0 {
-		fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema")
-		return
-	}
-	if q.Combinator == "" {
-		q.Combinator = "and"
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []any{}
-	for _, e := range s.entities {
-		if q.matches(e) {
-			out = append(out, map[string]any{"blueprint": e.Blueprint, "identifier": e.Identifier})
-		}
-	}
-	reply(w, http.StatusOK, map[string]any{"ok": true, "entities": out})
 }
 
 // datasourceEntities serves POST /v1/blueprints/entities/datasource-entities,
