@@ -32,6 +32,13 @@ type Entity struct {
 	// it merges into it (the mapping's enableMergeEntity: false; see
 	// Merge).
 	Replace bool `json:"-"`
+	// Search, when set, is the entity's identifier written as a Port
+	// search query ({combinator, rules}: the mapping's identifier as an
+	// object, Port's "map by property"): the entity updates the one entity
+	// of Blueprint the query finds, and is never created. Identifier then
+	// holds the query's canonical JSON (SearchKey) until it is resolved
+	// (ResolveSearch), or Port resolves it.
+	Search map[string]any `json:"-"`
 }
 
 // Key identifies an entity.
