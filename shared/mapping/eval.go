@@ -253,6 +253,29 @@ func (r *Resource) MapAll(ctx context.Context, obj map[string]any) ([]*catalog.E
 // delete an entity whose object no longer matches.
 func (r *Resource) Identify(ctx context.Context, obj map[string]any) (catalog.Key, error) {
 	var k catalog.Key
+	if r.identifierQuery != nil {
+		// The key it is known by until resolved: a delete by it deletes
+		// nothing, as Ocean never deletes what a search identifier wrote.
+		v, e, err := r.identifierQuery.eval(ctx, obj)
+		if err != nil {
+			if e == nil {
+				return k, &Error{Resource: r.Index, Kind: r.Kind, Field: mappingsPrefix + "identifier", Err: err}
+			}
+			return k, &Error{Resource: r.Index, Kind: r.Kind, Field: e.field, Expr: e.src, Err: err}
+		}
+		q, _ := v.(map[string]any)
+		k.Identifier = catalog.SearchKey(q)
+		b, err := r.blueprint.eval(ctx, obj)
+		if err != nil {
+			return k, &Error{Resource: r.Index, Kind: r.Kind, Field: r.blueprint.field, Expr: r.blueprint.src, Err: err}
+		}
+		bp, ok := b.(string)
+		if !ok || bp == "" {
+			return k, &Error{Resource: r.Index, Kind: r.Kind, Field: r.blueprint.field, Expr: r.blueprint.src, Err: fmt.Errorf("must return a non-empty string, got %s", typeName(b))}
+		}
+		k.Blueprint = bp
+		return k, nil
+	}
 	for _, f := range []struct {
 		e   *expr
 		dst *string

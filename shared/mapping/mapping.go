@@ -120,12 +120,14 @@ type Resource struct {
 	itemsName   string
 	itemsRemove *expr
 	identifier  *expr
-	title       *expr
-	blueprint   *expr
-	team        *valueExpr
-	icon        *expr
-	properties  []namedExpr
-	relations   []namedValue
+	// identifierQuery is the identifier written as a search query.
+	identifierQuery *searchQuery
+	title           *expr
+	blueprint       *expr
+	team            *valueExpr
+	icon            *expr
+	properties      []namedExpr
+	relations       []namedValue
 	// replace marks the entities written whole (enableMergeEntity: false)
 	// rather than merged into what another kind wrote (catalog.Merge).
 	replace bool
@@ -497,9 +499,12 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 			return nil, fail(base+k, "", unknownKey("mapping field", k, mappingKeys))
 		}
 	}
-	if _, isQuery := mp["identifier"].(map[string]any); isQuery {
-		warn("port.entity.mappings.identifier is a search query ({combinator, rules}); glsync cannot upsert into entities found by search yet, so this resource is skipped")
-		return nil, nil
+	if q, isQuery := mp["identifier"].(map[string]any); isQuery {
+		// Port's "map by property": the entity updates the one entity the
+		// query finds (catalog.Entity.Search).
+		if r.identifierQuery, err = r.compileQuery(base+"identifier", q); err != nil {
+			return nil, err
+		}
 	}
 	for _, f := range []struct {
 		name     string
@@ -511,6 +516,9 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		{"title", &r.title, ""},
 		{"icon", &r.icon, ""},
 	} {
+		if f.name == "identifier" && r.identifierQuery != nil {
+			continue
+		}
 		v, ok := mp[f.name]
 		if !ok || v == nil {
 			if f.required != "" {

@@ -154,7 +154,7 @@ func TestOceanSelectorOptions(t *testing.T) {
 				return c.Resources[0].relations[0].query != nil && c.Resources[0].team.query != nil
 			}},
 		tc{name: "search query identifier", doc: res("project", "", "entity: {mappings: {identifier: {combinator: and, rules: [{property: $identifier, operator: '=', value: .path}]}, blueprint: '\"x\"'}}"),
-			warn: "identifier is a search query", check: func(c *Config) bool { return len(c.Resources) == 0 }},
+			check: func(c *Config) bool { return len(c.Resources) == 1 && c.Resources[0].identifierQuery != nil }},
 		tc{name: "includeVerboseMemberObject", doc: res("group-with-members", "      includeVerboseMemberObject: 'true'\n      includeBotMembers: 'no'\n      includeInheritedMembers: 'yes'\n", ""),
 			check: func(c *Config) bool {
 				o := c.Resources[0].Options

@@ -3,6 +3,7 @@ package mapping
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -107,5 +108,42 @@ func TestSearchQueryPartFails(t *testing.T) {
 	}
 	if len(rec.list) != 1 || rec.list[0].ShortField() != "relations.r.combinator" || !strings.Contains(rec.list[0].Error.Error(), "not one of and, or") {
 		t.Fatalf("failures %v", rec.list)
+	}
+}
+
+// TestPortDocsMapByProperty maps Port's "Map by property" example, an
+// identifier written as a search query: the entity carries the evaluated
+// query (catalog.Entity.Search, what Port resolves or the catalog
+// resolves) and is known by its canonical JSON until resolved; Identify
+// gives the same key.
+func TestPortDocsMapByProperty(t *testing.T) {
+	doc, err := os.ReadFile("testdata/port-docs-map-by-property.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse([]byte(strings.ReplaceAll(string(doc), "kind: services", "kind: project")))
+	if err != nil {
+		t.Fatalf("Port's documented map by property does not load: %v", err)
+	}
+	obj := loadProject(t)
+	obj["__oncall_user"] = []any{
+		map[string]any{"escalation_level": 2.0, "user": map[string]any{"email": "bob@example.com"}},
+		map[string]any{"escalation_level": 1.0, "user": map[string]any{"email": "alice@example.com"}},
+	}
+	ents, _, err := c.Resources[0].MapAll(context.Background(), obj)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("%v %v", ents, err)
+	}
+	e := ents[0]
+	want := `{"combinator":"and","rules":[{"operator":"=","property":"pagerduty_service_id","value":` + fmt.Sprint(obj["id"]) + `}]}`
+	if got, _ := json.Marshal(e.Search); string(got) != want || e.Identifier != want || e.Blueprint != "service" {
+		t.Fatalf("search %s identifier %s blueprint %s\nwant %s", got, e.Identifier, e.Blueprint, want)
+	}
+	if e.Properties["oncall"] != "alice@example.com" {
+		t.Fatalf("properties %v", e.Properties)
+	}
+	k, err := c.Resources[0].Identify(context.Background(), obj)
+	if err != nil || k.Identifier != want || k.Blueprint != "service" {
+		t.Fatalf("Identify %v %v", k, err)
 	}
 }

@@ -151,7 +151,13 @@ func (m *entityMapper) optional(e *expr) string {
 func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalog.Entity, bool, error) {
 	m := &entityMapper{r: r, ctx: ctx, obj: obj}
 	ent := &catalog.Entity{Properties: map[string]any{}, Relations: map[string]any{}, Replace: r.replace}
-	id, err := m.str(r.identifier, true)
+	var id string
+	var err *Error
+	if r.identifierQuery != nil {
+		id, ent.Search, err = m.searchIdentifier()
+	} else {
+		id, err = m.str(r.identifier, true)
+	}
 	if err == nil {
 		m.id = id
 		ent.Identifier = id
@@ -184,6 +190,20 @@ func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalo
 		return nil, true, m.err
 	}
 	return ent, true, nil
+}
+
+// searchIdentifier evaluates an identifier written as a search query: the
+// query, and its canonical JSON as the identifier until it is resolved.
+func (m *entityMapper) searchIdentifier() (string, map[string]any, *Error) {
+	v, e, err := m.r.identifierQuery.eval(m.ctx, m.obj)
+	if err != nil {
+		if e == nil {
+			return "", nil, &Error{Resource: m.r.Index, Kind: m.r.Kind, Field: mappingsPrefix + "identifier", Err: err}
+		}
+		return "", nil, m.fail(e, err)
+	}
+	q, _ := v.(map[string]any)
+	return catalog.SearchKey(q), q, nil
 }
 
 func (m *entityMapper) team() string {

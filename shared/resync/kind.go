@@ -243,6 +243,9 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 			}
 			for _, e := range ents {
 				e.Version, e.Project = version, crawl.ObjectProject(k.ks.Kind, obj)
+				if !k.resolveSearch(ctx, r, e, obj) {
+					continue
+				}
 				if crawl.Has(e) {
 					if err := k.refs.Resolve(ctx, src, obj, e, string(r.Options.Generation)); err != nil {
 						if fe, ok := crawl.AsFileError(err); ok {

@@ -106,13 +106,21 @@ func toPort(e *catalog.Entity) port.Entity {
 	return pe
 }
 
-// Upsert writes the entities that changed since Port last got them.
+// Upsert writes the entities that changed since Port last got them, and
+// those whose identifier is a search query (see pushSearched).
 func (s *Sink) Upsert(ctx context.Context, run catalog.RunID, kind string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
-	st, changed, err := s.mirror.UpsertPending(ctx, run, kind, entities)
+	plain, searched := splitSearched(entities)
+	st, changed, err := s.mirror.UpsertPending(ctx, run, kind, plain)
 	if err != nil {
 		return st, err
 	}
-	if err := s.push(ctx, changed); err != nil {
+	err = s.push(ctx, changed)
+	if err == nil {
+		var n int
+		n, err = s.pushSearched(ctx, searched)
+		st.Updated += n
+	}
+	if err != nil {
 		s.mu.Lock()
 		s.failedRun = true
 		s.mu.Unlock()
