@@ -696,6 +696,7 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 		if err != nil {
 			return Result{}, err
 		}
+		ents = withoutSearch(ents)
 		for _, e := range ents {
 			e.Project = crawl.ObjectProject(kind, obj)
 		}
