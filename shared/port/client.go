@@ -152,6 +152,11 @@ func New(o Options) (*Client, error) {
 			return false, nil // the same redirect again: a setting to fix, not a blip
 		}
 		retry, cerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+		if cerr == nil && resp != nil && resp.StatusCode == http.StatusRequestTimeout {
+			// Port's data ingestion answers 408 when it timed out; Ocean
+			// retries it since core 0.48.4 (RetryConfig, #3720).
+			retry = true
+		}
 		if retry {
 			c.Stats.Retries.Add(1)
 		}
