@@ -54,6 +54,10 @@ type Hook struct {
 	Name                     string
 	Description              string
 	Token                    string // write-only in GitLab's API
+	// SigningToken (GitLab 19+, "whsec_…") signs each delivery the
+	// Standard Webhooks way; write-only too, shown as
+	// signing_token_present.
+	SigningToken string
 	Events                   map[string]bool
 	PushEventsBranchFilter   string
 	EnableSSLVerification    bool
@@ -282,6 +286,7 @@ func (s *Server) hookJSON(h *Hook) map[string]any {
 	for k, v := range h.ExtraFlags {
 		m[k] = v
 	}
+	s.signingJSON(h, m)
 	events := systemHookEvents
 	if h.GroupID != 0 {
 		m["group_id"] = h.GroupID

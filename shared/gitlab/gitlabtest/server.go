@@ -96,6 +96,8 @@ type Server struct {
 	rendered sync.Map // projectKey → renderedJSON
 	tokens   map[string]*Token
 	hooks    map[int64]*Hook
+	// signing is the SigningSupport emulated (see SetSigningSupport).
+	signing atomic.Int32
 	mrs      map[int64]*MergeRequest
 	obj      objects
 	files    map[int64]map[string]*string
