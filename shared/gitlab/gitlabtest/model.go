@@ -54,10 +54,7 @@ type Hook struct {
 	Name                     string
 	Description              string
 	Token                    string // write-only in GitLab's API
-	// SigningToken (GitLab 19+, "whsec_…") signs each delivery the
-	// Standard Webhooks way; write-only too, shown as
-	// signing_token_present.
-	SigningToken string
+	SigningToken             string // GitLab 19+ "whsec_…", signs deliveries (signing.go); write-only too
 	Events                   map[string]bool
 	PushEventsBranchFilter   string
 	EnableSSLVerification    bool
