@@ -25,6 +25,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 
 // Handled are the X-Gitlab-Event values glsync queues.
@@ -78,6 +79,12 @@ type Receiver struct {
 	Notify  func()
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+
+	// Now is the clock signed deliveries' timestamps are checked against
+	// (time.Now without it).
+	Now func() time.Time
+	// signers are the scopes of the hooks known to sign (see SetSigning).
+	signers sync.Map
 
 	// WarnEvery is how often a refusal is logged per hook scope and
 	// reason (default warnEvery).
@@ -278,6 +285,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, http.StatusBadRequest, "read_error", "could not read the body")
 		return
 	}
+	if err := rc.checkSignature(r, secretScope, body, log); err != nil {
+		reason, msg := whsig.ReasonMismatch, err.Error()
+		var e *whsig.Error
+		if errors.As(err, &e) {
+			reason = e.Reason
+		}
+		rc.reject(w, http.StatusUnauthorized, reason, msg)
+		return
+	}
 	event := r.Header.Get("X-Gitlab-Event")
 	if !json.Valid(body) || len(body) == 0 || body[0] != '{' {
 		rc.reject(w, http.StatusBadRequest, "malformed_json", "body is not a JSON object")
@@ -296,6 +312,12 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delivery := r.Header.Get("X-Gitlab-Event-UUID")
+	if id := r.Header.Get(whsig.HeaderID); id != "" {
+		// Verified above, and covered by the signature: a replay within
+		// the window cannot pass for a new delivery by changing the
+		// unsigned X-Gitlab-Event-UUID.
+		delivery = id
+	}
 	if delivery == "" {
 		delivery = r.Header.Get("Idempotency-Key")
 	}
