@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -493,6 +494,18 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	for _, p := range plan.Problems {
 		s.log.Warn("hooks: "+p.Error(), "scope", p.Scope)
 	}
+	// What GitLab says of each hook's signing token decides whether the
+	// receiver takes its unsigned deliveries.
+	signing := plan.Signing()
+	maps.Copy(signing, res.Signing)
+	if s.receiver != nil {
+		for sc, signs := range signing {
+			s.receiver.SetSigning(sc, signs)
+		}
+	}
+	if apply && s.config().WebhookSigning {
+		s.hookState.recordSigning(signing)
+	}
 	if apply {
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
@@ -537,7 +550,7 @@ func HookSecrets(cfg *config.Config, store catalog.Secrets) catalog.Secrets {
 func ReconcileWith(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store catalog.Secrets, o ReconcileOptions, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
 	apply := o.Apply
 	secrets := HookSecrets(cfg, store)
-	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping}
+	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping, Signing: cfg.WebhookSigning}
 	desired, problems, err := hooks.DesiredHooks(ctx, st, sources)
 	if err != nil {
 		return nil, hooks.Result{}, err

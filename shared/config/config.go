@@ -50,6 +50,7 @@ const (
 	EnvMaxRetries          = "GLSYNC_MAX_RETRIES"
 	EnvSystemHookSecret    = "GLSYNC_SYSTEM_HOOK_SECRET"
 	EnvWebhookSecret       = "GLSYNC_WEBHOOK_SECRET"
+	EnvWebhookSigning      = "GLSYNC_WEBHOOK_SIGNING"
 	EnvResyncCron          = "GLSYNC_RESYNC_CRON"
 	EnvResyncOnStart       = "GLSYNC_RESYNC_ON_START"
 	EnvReadyBeforeResync   = "GLSYNC_READY_BEFORE_FIRST_RESYNC"
@@ -141,6 +142,12 @@ type Config struct {
 	// derived from (see hooks.DeriveSecret): instances sharing it agree on
 	// every hook's secret.
 	WebhookSecret string
+	// WebhookSigning gives the hooks glsync creates or repairs a signing
+	// token too (GitLab 19+), derived from each hook's secret: GitLab then
+	// signs every delivery (webhook-signature), which a captured
+	// X-Gitlab-Token cannot forge, and glsync refuses that hook's unsigned
+	// deliveries from then on. A GitLab that ignores it is reported.
+	WebhookSigning bool
 	// ResyncCron schedules resyncs with a cron expression instead of an
 	// interval.
 	ResyncCron string
@@ -259,6 +266,7 @@ type file struct {
 	MaxRetries                     *int      `yaml:"maxRetries"`
 	SystemHookSecret               string    `yaml:"systemHookSecret"`
 	WebhookSecret                  string    `yaml:"webhookSecret"`
+	WebhookSigning                 *bool     `yaml:"webhookSigning"`
 	ResyncCron                     string    `yaml:"resyncCron"`
 	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
 	ReadyBeforeFirstResync         *bool     `yaml:"readyBeforeFirstResync"`

@@ -101,6 +101,11 @@ func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		return &Error{Setting: "webhookSecret", Source: wsrc, Err: fmt.Errorf("must be at least 16 characters (every hook's secret derives from it), got %d", len(c.WebhookSecret))}
 	}
+	signing, err := boolSetting("webhookSigning", f.WebhookSigning, EnvWebhookSigning, false, getenv)
+	if err != nil {
+		return err
+	}
+	c.WebhookSigning = signing
 	var asrc string
 	c.AdminToken, asrc = pick(f.AdminToken, EnvAdminToken, getenv)
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
