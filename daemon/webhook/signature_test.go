@@ -73,7 +73,7 @@ func (d signedDelivery) post(rc *Receiver) *httptest.ResponseRecorder {
 // body, a stale or future timestamp, missing headers, a replay of the
 // captured delivery after the window, and an unsigned delivery (only the
 // secret token) to a hook known to sign are all refused 401, each counted
-// under its reason in glsync_events_rejected_total.
+// under its reason in glsync_webhook_events_rejected_total.
 func TestSignedDeliveryAttacks(t *testing.T) {
 	now := time.Unix(1765098000, 0)
 	q := &dedupeQueue{seen: map[string]bool{}}
