@@ -284,7 +284,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
-	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
+	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
 	s.receiver = recv

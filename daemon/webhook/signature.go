@@ -67,6 +67,11 @@ func (rc *Receiver) checkSignature(r *http.Request, scope string, body []byte, l
 			keys = append(keys, k)
 		}
 	}
+	if scope == hooks.SystemScope && rc.SystemSigningToken != "" {
+		if k, err := whsig.Key(rc.SystemSigningToken); err == nil {
+			keys = append(keys, k)
+		}
+	}
 	err := whsig.Verify(keys, r.Header.Get(whsig.HeaderID), r.Header.Get(whsig.HeaderTimestamp), r.Header.Get(whsig.HeaderSignature), body, rc.now())
 	if err != nil {
 		var e *whsig.Error

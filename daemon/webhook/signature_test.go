@@ -166,3 +166,33 @@ func TestUnsignedHooksKeepTheTokenCheck(t *testing.T) {
 		t.Fatalf("unsigned delivery to a hook GitLab says signs: %d", w.Code)
 	}
 }
+
+// A system hook created by hand with a signing token
+// (systemHookSigningToken): its signed deliveries are verified with that
+// token, and a signature with any other key is refused.
+func TestHandMadeSystemHookSigningToken(t *testing.T) {
+	q := &dedupeQueue{seen: map[string]bool{}}
+	hand := whsig.NewToken()
+	rc := &Receiver{Queue: q, Secrets: budgetSecrets{}, SystemSecret: "system-secret-by-hand", SystemSigningToken: hand,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	post := func(token, id string) int {
+		key, _ := whsig.Key(token)
+		body := []byte(`{"event_name":"push"}`)
+		now := time.Now()
+		req := httptest.NewRequest(http.MethodPost, hooks.SystemHookPath, strings.NewReader(string(body)))
+		req.Header.Set("X-Gitlab-Event", "System Hook")
+		req.Header.Set("X-Gitlab-Token", "system-secret-by-hand")
+		req.Header.Set(whsig.HeaderID, id)
+		req.Header.Set(whsig.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(whsig.HeaderSignature, whsig.Sign(key, id, now.Unix(), body))
+		w := httptest.NewRecorder()
+		rc.ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := post(hand, "s-1"); code != http.StatusAccepted {
+		t.Fatalf("signed with the configured token: %d", code)
+	}
+	if code := post(whsig.NewToken(), "s-2"); code != http.StatusUnauthorized {
+		t.Fatalf("signed with another token: %d", code)
+	}
+}

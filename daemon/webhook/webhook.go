@@ -50,6 +50,9 @@ type Receiver struct {
 	Secrets catalog.Secrets
 	// SystemSecret is the secret of a system hook created by hand.
 	SystemSecret string
+	// SystemSigningToken is the signing token of a system hook created by
+	// hand with one (systemHookSigningToken).
+	SystemSigningToken string
 	// Master is webhookSecret: every hook's secret derives from it (see
 	// hooks.DeriveSecret), whatever the store holds.
 	Master string

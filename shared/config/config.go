@@ -49,6 +49,7 @@ const (
 	EnvGitLabRateLimit     = "OCEAN__INTEGRATION__CONFIG__GITLAB_RATE_LIMIT"
 	EnvMaxRetries          = "GLSYNC_MAX_RETRIES"
 	EnvSystemHookSecret    = "GLSYNC_SYSTEM_HOOK_SECRET"
+	EnvSystemSigningToken  = "GLSYNC_SYSTEM_HOOK_SIGNING_TOKEN"
 	EnvWebhookSecret       = "GLSYNC_WEBHOOK_SECRET"
 	EnvWebhookSigning      = "GLSYNC_WEBHOOK_SIGNING"
 	EnvResyncCron          = "GLSYNC_RESYNC_CRON"
@@ -138,6 +139,10 @@ type Config struct {
 	MaxRetries int
 	// SystemHookSecret is the secret of a system hook created by hand.
 	SystemHookSecret string
+	// SystemHookSigningToken is the signing token (whsec_…) of a system
+	// hook created by hand with one: glsyncd cannot derive it, so its
+	// signed deliveries are verified with this one.
+	SystemHookSigningToken string
 	// WebhookSecret, when set, is the master secret every hook's secret is
 	// derived from (see hooks.DeriveSecret): instances sharing it agree on
 	// every hook's secret.
@@ -265,6 +270,7 @@ type file struct {
 	GitLabRateLimit                *int      `yaml:"gitlabRateLimit"`
 	MaxRetries                     *int      `yaml:"maxRetries"`
 	SystemHookSecret               string    `yaml:"systemHookSecret"`
+	SystemHookSigningToken         string    `yaml:"systemHookSigningToken"`
 	WebhookSecret                  string    `yaml:"webhookSecret"`
 	WebhookSigning                 *bool     `yaml:"webhookSigning"`
 	ResyncCron                     string    `yaml:"resyncCron"`

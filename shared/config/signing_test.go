@@ -36,3 +36,17 @@ func TestWebhookSigningSetting(t *testing.T) {
 		t.Fatalf("bad value: %v", err)
 	}
 }
+
+// systemHookSigningToken must be in GitLab's format; a bad one is refused
+// naming the setting and its source, never the value.
+func TestSystemHookSigningTokenSetting(t *testing.T) {
+	base := map[string]string{EnvTokenMapping: `{"` + tok + `": ["**"]}`, EnvSystemSigningToken: "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	if c, err := Load("", env(base)); err != nil || c.SystemHookSigningToken != base[EnvSystemSigningToken] {
+		t.Fatalf("valid token: %v", err)
+	}
+	base[EnvSystemSigningToken] = "whsec_sekrit-value"
+	_, err := Load("", env(base))
+	if err == nil || !strings.Contains(err.Error(), "systemHookSigningToken") || !strings.Contains(err.Error(), EnvSystemSigningToken) || strings.Contains(err.Error(), "sekrit") {
+		t.Fatalf("bad token: %v", err)
+	}
+}
