@@ -21,10 +21,8 @@ type Spec struct {
 	Events []string
 	Token  string
 	// SigningToken (GitLab 19+, "whsec_…") is sent as signing_token when
-	// set; ClearSigningToken sends an empty one, so a hook whose secret
-	// changes does not keep signing with a key derived from the old one.
+	// set.
 	SigningToken           string
-	ClearSigningToken      bool
 	EnableSSLVerification  bool
 	Name, Description      string
 	PushEventsBranchFilter string
@@ -49,7 +47,7 @@ func (s Spec) body() map[string]any {
 	if s.Token != "" {
 		b["token"] = s.Token
 	}
-	if s.SigningToken != "" || s.ClearSigningToken {
+	if s.SigningToken != "" {
 		b["signing_token"] = s.SigningToken
 	}
 	for _, f := range flags {

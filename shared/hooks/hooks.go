@@ -664,10 +664,12 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 		sort.Strings(events)
 		sp := Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
 			EnableSSLVerification: true, Name: name, Description: desc}
-		if a.Desired.Signing {
+		// A hook that signs keeps signing, webhookSigning on or not, with
+		// the key of its new secret: cleared, its deliveries would be
+		// refused by a receiver that knows it signs; kept, they would be
+		// signed with the key of the secret being replaced.
+		if a.Desired.Signing || (a.Existing != nil && a.Existing.SigningTokenPresent != nil && *a.Existing.SigningTokenPresent) {
 			sp.SigningToken = SigningToken(secret, a.Desired.Scope)
-		} else if a.Op == OpUpdate && a.Existing != nil && a.Existing.SigningTokenPresent != nil && *a.Existing.SigningTokenPresent {
-			sp.ClearSigningToken = true // its key derives from the secret being replaced
 		}
 		return sp
 	}

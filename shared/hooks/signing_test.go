@@ -37,10 +37,23 @@ func TestSigningTokenOnManagedHooks(t *testing.T) {
 	if plan, _ := f.reconcile(t, st, srcs); plan.Changes() != 0 {
 		t.Fatalf("second cycle: %v", plan.Actions)
 	}
-	// Turned off: the hooks keep signing with the key of their secret
-	// until a change replaces the secret, which clears the token.
-	if plan, _ := f.reconcile(t, Settings{AppHost: appHost}, srcs); plan.Changes() != 0 || !plan.Signing()[GroupScope(f.org.Roots[0].ID)] {
+	// Turned off: the hooks keep signing, and an update that replaces a
+	// secret gives the signing token of the new one (cleared, a receiver
+	// that knows the hook signs would refuse its deliveries; kept, they
+	// would be signed with the old secret's key).
+	off := Settings{AppHost: appHost}
+	if plan, _ := f.reconcile(t, off, srcs); plan.Changes() != 0 || !plan.Signing()[GroupScope(f.org.Roots[0].ID)] {
 		t.Fatalf("signing off: %v %v", plan.Actions, plan.Signing())
+	}
+	h := f.sim.Hooks()[0]
+	f.sim.SetHookEvents(h.ID, map[string]bool{"push_events": true})
+	if plan, res := f.reconcile(t, off, srcs); plan.Changes() != 1 || len(res.Done) != 1 {
+		t.Fatalf("events changed by hand: %v %+v", plan.Actions, res)
+	}
+	after := f.sim.Hooks()[0]
+	sec, _, _ := f.secrets.HookSecret(context.Background(), GroupScope(after.GroupID))
+	if after.Token == h.Token || after.SigningToken != SigningToken(sec.Secret, GroupScope(after.GroupID)) {
+		t.Fatal("the signing token does not follow the new secret")
 	}
 }
 
