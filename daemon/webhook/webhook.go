@@ -1,5 +1,6 @@
 // Package webhook receives GitLab's webhook and system hook deliveries.
-// It checks the secret, size and shape of a delivery and writes it to the
+// It checks the secret (and, for a hook with a signing token, the
+// signature: signature.go), size and shape of a delivery and writes it to the
 // durable queue before answering: a 202 means the event will be processed
 // even if glsyncd dies the next instant. Processing happens later
 // (daemon/events).
