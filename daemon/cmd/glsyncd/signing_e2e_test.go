@@ -95,3 +95,30 @@ func TestSignedDeliveriesEndToEnd(t *testing.T) {
 		t.Fatal("a hook secret appears in the daemon's output")
 	}
 }
+
+// TestHooksApplyReportsAnIgnoredSigningToken: with webhookSigning and a
+// GitLab whose feature flag is off, `hooks apply` creates the hooks, says
+// on an `unsigned:` line per hook that GitLab ignored the token, and exits
+// 1; once GitLab signs, `hooks plan` shows the update that adds it and
+// `hooks apply` gives it, exit 0.
+func TestHooksApplyReportsAnIgnoredSigningToken(t *testing.T) {
+	s, org, url := sim(t)
+	s.SetSigningSupport(gitlabtest.SigningFlagOff)
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("gitlabHost: %s\nappHost: https://glsync.example.com\nwebhookSigning: true\ntokenMapping:\n  %s: ['**']\n", url, org.RootTokens[0])), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	r := runCLI(t, nil, "hooks", "apply", "--config", cfg, "--data-dir", data)
+	if r.code != 1 || !strings.Contains(r.stdout, "unsigned: hook of group "+org.Roots[0].FullPath) || !strings.Contains(r.stdout, "signing_token_present: false") || len(s.Hooks()) != 1 {
+		t.Fatalf("hooks apply, flag off: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	s.SetSigningSupport(gitlabtest.SigningOn)
+	if r := runCLI(t, nil, "hooks", "plan", "--config", cfg, "--data-dir", data); r.code != 0 || !strings.Contains(r.stdout, "no signing token (webhookSigning is on)") {
+		t.Fatalf("hooks plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "hooks", "apply", "--config", cfg, "--data-dir", data); r.code != 0 || s.Hooks()[0].SigningToken == "" {
+		t.Fatalf("hooks apply, flag on: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertNoToken(t, org, r)
+}
