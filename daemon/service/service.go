@@ -286,7 +286,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
-		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
+		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook"),
+		SharedSigning: s.sharedSigning}
 	s.receiver = recv
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
@@ -507,6 +508,17 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		s.hookState.recordSigning(signing)
 	}
 	if apply {
+		// For the replicas that do not reconcile: they require the
+		// signatures of the hooks that sign too.
+		if b, err := json.Marshal(signing); err == nil {
+			if err := s.store.PutSetting(ctx, hookSigningKey, b); err != nil {
+				s.log.Warn("hooks: recording which hooks sign failed; other replicas learn it from signed deliveries", "error", err)
+			} else if s.receiver != nil {
+				s.receiver.SigningChanged()
+			}
+		}
+	}
+	if apply {
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
 		}
@@ -520,6 +532,24 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		}
 	}
 	return plan, nil
+}
+
+// hookSigningKey is the setting where the replica that reconciles hooks
+// records which hooks sign (scope → GitLab's signing_token_present).
+const hookSigningKey = "hook_signing"
+
+// sharedSigning reads that record (nothing before the first
+// reconciliation).
+func (s *Service) sharedSigning(ctx context.Context) (map[string]bool, error) {
+	b, found, err := s.store.Setting(ctx, hookSigningKey)
+	if err != nil || !found {
+		return nil, err
+	}
+	var m map[string]bool
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", hookSigningKey, err)
+	}
+	return m, nil
 }
 
 // Reconcile is the hook reconciliation shared by `glsyncd run` and

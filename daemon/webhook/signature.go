@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -32,10 +33,50 @@ func (rc *Receiver) SetSigning(scope string, signs bool) {
 	}
 }
 
-// Signs reports whether the hook of scope is known to sign.
-func (rc *Receiver) Signs(scope string) bool {
+// Signs reports whether the hook of scope is known to sign: as the
+// replica that reconciles hooks last recorded GitLab's answer
+// (SharedSigning), else as this replica learned it (SetSigning, or a valid
+// signature since it started).
+func (rc *Receiver) Signs(ctx context.Context, scope string, log *slog.Logger) bool {
+	if signs, known := rc.sharedSigning(ctx, log)[scope]; known {
+		return signs
+	}
 	_, ok := rc.signers.Load(scope)
 	return ok
+}
+
+// SigningChanged makes the next delivery read SharedSigning's record
+// again: this replica just wrote it.
+func (rc *Receiver) SigningChanged() {
+	rc.sharedMu.Lock()
+	rc.sharedAt = time.Time{}
+	rc.sharedMu.Unlock()
+}
+
+// sharedSigningMaxAge is how long the shared record of which hooks sign
+// is used before it is read again: a replica that does not reconcile
+// hooks learns within that that a hook signs.
+const sharedSigningMaxAge = 30 * time.Second
+
+// sharedSigning is SharedSigning's record, read at most once every
+// sharedSigningMaxAge; the last one read is kept when a read fails.
+func (rc *Receiver) sharedSigning(ctx context.Context, log *slog.Logger) map[string]bool {
+	if rc.SharedSigning == nil {
+		return nil
+	}
+	rc.sharedMu.Lock()
+	defer rc.sharedMu.Unlock()
+	if !rc.sharedAt.IsZero() && time.Since(rc.sharedAt) < sharedSigningMaxAge {
+		return rc.shared
+	}
+	rc.sharedAt = time.Now()
+	m, err := rc.SharedSigning(ctx)
+	if err != nil {
+		log.Error("webhook: reading which hooks sign failed; using what was read before", "error", err)
+		return rc.shared
+	}
+	rc.shared = m
+	return m
 }
 
 func (rc *Receiver) now() time.Time {
@@ -55,7 +96,7 @@ func signed(r *http.Request) bool {
 // to sign, else a *whsig.Error.
 func (rc *Receiver) checkSignature(r *http.Request, scope string, body []byte, log *slog.Logger) error {
 	if !signed(r) {
-		if rc.Signs(scope) {
+		if rc.Signs(r.Context(), scope, log) {
 			rc.warnOnce(log, scope, "webhook: delivery refused: this hook signs its deliveries (signing token) and this one carries no webhook-signature; a captured X-Gitlab-Token alone is not enough")
 			return &whsig.Error{Reason: whsig.ReasonMissing, Msg: "this hook signs its deliveries; webhook-signature is missing"}
 		}

@@ -92,7 +92,7 @@ func TestSignedDeliveryAttacks(t *testing.T) {
 	if w := good.post(rc); w.Code != http.StatusAccepted {
 		t.Fatalf("valid signed delivery: %d %s", w.Code, w.Body)
 	}
-	if !rc.Signs("group:7") {
+	if !rc.Signs(context.Background(), "group:7", rc.Log) {
 		t.Fatal("a hook that signed is not known to sign")
 	}
 	// Replayed as captured, 4 minutes later, and with a fresh
@@ -194,5 +194,27 @@ func TestHandMadeSystemHookSigningToken(t *testing.T) {
 	}
 	if code := post(whsig.NewToken(), "s-2"); code != http.StatusUnauthorized {
 		t.Fatalf("signed with another token: %d", code)
+	}
+}
+
+// A replica that does not reconcile hooks reads which hooks sign from the
+// record the reconciling one keeps (SharedSigning): an unsigned delivery
+// of a hook recorded as signing is refused though this replica never saw
+// it sign, and the record wins over what it learned (GitLab stopped
+// signing: unsigned deliveries are taken again).
+func TestSharedSigningRecord(t *testing.T) {
+	record := map[string]bool{"group:7": true}
+	rc := &Receiver{Queue: &dedupeQueue{seen: map[string]bool{}}, Secrets: budgetSecrets{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SharedSigning: func(context.Context) (map[string]bool, error) { return record, nil }}
+	d := signedDelivery{id: "r-1", token: "s3cret-for-group-7", body: []byte(`{"object_kind":"push"}`), unsigned: true}
+	if w := d.post(rc); w.Code != http.StatusUnauthorized {
+		t.Fatalf("unsigned delivery of a hook the record says signs: %d", w.Code)
+	}
+	record = map[string]bool{"group:7": false}
+	rc.SetSigning("group:7", true)
+	rc.SigningChanged()
+	d.id = "r-2"
+	if w := d.post(rc); w.Code != http.StatusAccepted {
+		t.Fatalf("unsigned delivery once the record says the hook no longer signs: %d %s", w.Code, w.Body)
 	}
 }

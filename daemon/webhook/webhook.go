@@ -87,8 +87,17 @@ type Receiver struct {
 	// Now is the clock signed deliveries' timestamps are checked against
 	// (time.Now without it).
 	Now func() time.Time
-	// signers are the scopes of the hooks known to sign (see SetSigning).
+	// signers are the scopes of the hooks this replica knows to sign (see
+	// SetSigning).
 	signers sync.Map
+	// SharedSigning, when set, reads which hooks sign as the replica that
+	// reconciles hooks recorded it (scope → signing_token_present), so
+	// every replica requires signatures of the hooks that sign, not only
+	// the one that reconciles.
+	SharedSigning func(ctx context.Context) (map[string]bool, error)
+	sharedMu      sync.Mutex
+	shared        map[string]bool
+	sharedAt      time.Time
 
 	// WarnEvery is how often a refusal is logged per hook scope and
 	// reason (default warnEvery).
