@@ -263,6 +263,10 @@ type Action struct {
 	unknownSecret bool
 	// paused: kept hook GitLab paused after failed deliveries.
 	paused bool
+	// signingOnly: an update that only adds the signing token, which
+	// keeps the secret glsync holds (a GitLab that keeps ignoring the
+	// token is asked again each cycle, without rotating the secret).
+	signingOnly bool
 }
 
 func (a Action) String() string {
@@ -480,7 +484,7 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 	if a.Op == OpKeep && d.Signing && match.SigningTokenPresent != nil && !*match.SigningTokenPresent {
 		// An update in place, the system hook's too: only GitLab 19+
 		// reports signing_token_present, and it updates system hooks.
-		a.Op, a.Reason = OpUpdate, "no signing token (webhookSigning is on)"
+		a.Op, a.Reason, a.signingOnly = OpUpdate, "no signing token (webhookSigning is on)", true
 	}
 	// Edits in place keep the hook and its deliveries. A group hook with
 	// nothing else to change is resumed: GitLab dropped the events of the
@@ -709,6 +713,15 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 		return created.SigningTokenPresent, secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: created.ID, URL: a.Desired.URL, Secret: secret})
 	case OpUpdate:
 		secret := secretFor(secrets, a.Desired.Scope)
+		if a.signingOnly {
+			held, ok, err := secrets.HookSecret(ctx, a.Desired.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("reading the hook's secret, so the hook is left as it is: %w", err)
+			}
+			if ok && held.Secret != "" {
+				secret = held.Secret
+			}
+		}
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: a.Existing.ID, URL: a.Desired.URL, Secret: secret}); err != nil {
 			return nil, err
 		}

@@ -15,6 +15,10 @@ func TestSigningTokenOnManagedHooks(t *testing.T) {
 	f := newFixture(t)
 	srcs := f.sources(t, f.org.RootTokens...)
 	f.reconcile(t, Settings{AppHost: appHost}, srcs) // unsigned hooks first
+	before := map[int64]string{}
+	for _, h := range f.sim.Hooks() {
+		before[h.ID] = h.Token
+	}
 	st := Settings{AppHost: appHost, Signing: true}
 	plan, res := f.reconcile(t, st, srcs)
 	if plan.Changes() != 2 || len(res.Unsigned) != 0 {
@@ -29,6 +33,9 @@ func TestSigningTokenOnManagedHooks(t *testing.T) {
 		sec, _, _ := f.secrets.HookSecret(context.Background(), GroupScope(h.GroupID))
 		if h.SigningToken == "" || h.SigningToken != SigningToken(sec.Secret, GroupScope(h.GroupID)) {
 			t.Fatalf("hook %d signing token %q is not the one derived from its secret", h.ID, h.SigningToken)
+		}
+		if h.Token != before[h.ID] {
+			t.Fatalf("hook %d: adding the signing token rotated its secret", h.ID)
 		}
 		if !res.Signing[GroupScope(h.GroupID)] {
 			t.Fatalf("result does not report %d signing: %v", h.ID, res.Signing)
