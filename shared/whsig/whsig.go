@@ -122,7 +122,7 @@ func Verify(keys [][]byte, id, timestamp, signature string, body []byte, now tim
 			if !found || v != "v1" {
 				continue
 			}
-			got, err := base64.StdEncoding.DecodeString(sig)
+			got, err := base64.StdEncoding.Strict().DecodeString(sig) // canonical only: one spelling per signature
 			if err != nil {
 				continue
 			}
