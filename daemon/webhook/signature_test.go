@@ -218,3 +218,30 @@ func TestSharedSigningRecord(t *testing.T) {
 		t.Fatalf("unsigned delivery once the record says the hook no longer signs: %d %s", w.Code, w.Body)
 	}
 }
+
+// The signature is checked over the raw bytes before the body is parsed:
+// a body that is not JSON with a wrong signature is refused for the
+// signature (not as malformed JSON), and a correctly signed body whose
+// JSON differs from another only in spacing verifies only with its own
+// bytes.
+func TestSignatureCheckedBeforeParsing(t *testing.T) {
+	m := metrics.New(func() float64 { return 0 }, nil)
+	rc := &Receiver{Queue: &dedupeQueue{seen: map[string]bool{}}, Secrets: budgetSecrets{}, Metrics: m,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	now := time.Now()
+	bad := signFor("s3cret-for-group-7", "p-1", now, []byte(`{"a":1}`))
+	bad.body = []byte(`not json at all`)
+	if w := bad.post(rc); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "webhook-signature") {
+		t.Fatalf("non-JSON body with a wrong signature: %d %s", w.Code, w.Body)
+	}
+	spaced := signFor("s3cret-for-group-7", "p-2", now, []byte(`{"a": 1}`))
+	spaced.body = []byte(`{"a":1}`) // the same JSON, other bytes
+	if w := spaced.post(rc); w.Code != http.StatusUnauthorized {
+		t.Fatalf("same JSON, other bytes: %d", w.Code)
+	}
+	var pb dto.Metric
+	_ = m.EventsRejected.WithLabelValues("malformed_json").Write(&pb)
+	if pb.GetCounter().GetValue() != 0 {
+		t.Fatal("a body was parsed before its signature was checked")
+	}
+}
