@@ -49,6 +49,9 @@ func TestAccHookExamples(t *testing.T) {
 						vars[v] = config.StringVariable(v + "-value-0001")
 					}
 				}
+				if strings.Contains(string(body), `variable "hook_signing_token"`) {
+					vars["hook_signing_token"] = config.StringVariable("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+				}
 				resource.Test(t, resource.TestCase{
 					ProtoV6ProviderFactories: providers,
 					TerraformVersionChecks:   checks,
@@ -61,6 +64,9 @@ func TestAccHookExamples(t *testing.T) {
 								}
 								if h := sim.Hooks()[0]; h.Token != "hook_secret-value-0001" && h.Token != "system_hook_secret-value-0001" {
 									return fmt.Errorf("hook secret %q", h.Token)
+								}
+								if _, ok := vars["hook_signing_token"]; ok && sim.Hooks()[0].SigningToken == "" {
+									return fmt.Errorf("signing token not sent")
 								}
 								return nil
 							},

@@ -76,7 +76,7 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 		v["id"] = types.StringValue(fmt.Sprintf("%d:%d", gid, hookID))
 	}
 	for name := range r.hookAttributes() {
-		if name == "id" || name == "hook_id" || name == "group_id" || name == "events" || name == "token_wo" || name == "token_wo_version" {
+		if name == "id" || name == "hook_id" || name == "group_id" || name == "events" || strings.HasSuffix(name, "_wo") || strings.HasSuffix(name, "_wo_version") {
 			continue
 		}
 		x, present := raw[name]

@@ -211,6 +211,7 @@ func (r *hookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if req.State.Raw.IsNull() {
 		return
 	}
+	planSigningPresent(ctx, resp, r.read(ctx, req.Config, &resp.Diagnostics), r.read(ctx, req.State, &resp.Diagnostics))
 	var stateURL, planURL, stateToken, configToken, configWO types.String
 	req.State.GetAttribute(ctx, path.Root("url"), &stateURL)
 	req.Plan.GetAttribute(ctx, path.Root("url"), &planURL)
@@ -265,24 +266,10 @@ func (r *hookResource) body(ctx context.Context, config, state values, create bo
 		}
 		b[name] = keyValues(list)
 	}
-	// The token: the configured one; cleared when removed; re-sent on a
-	// URL change so GitLab keeps it.
-	token, hasToken := strVal(config["token"])
-	wo, hasWO := strVal(config["token_wo"])
-	switch {
-	case hasToken:
-		b["token"] = token
-	case hasWO && (create || !config["token_wo_version"].Equal(state["token_wo_version"])):
-		b["token"] = wo
-	case hasWO:
-		// token_wo unchanged: GitLab keeps it, unless the URL changes.
-		if old, _ := strVal(state["url"]); old != u {
-			b["token"] = wo
-		}
-	case !create && state != nil:
-		if old, ok := strVal(state["token"]); ok && old != "" {
-			b["token"] = "" // removed from the configuration: cleared in GitLab
-		}
+	// The secrets: the configured ones; cleared when removed; re-sent on
+	// a URL change so GitLab keeps them, and a signing token GitLab lost.
+	for _, sec := range hookSecrets {
+		sec.send(b, config, state, create, sec.name == signingSecret.name && signingLost(config, state))
 	}
 	return b
 }
@@ -315,7 +302,14 @@ func (r *hookResource) fill(ctx context.Context, prior values, e hooks.Existing,
 	out["description"] = types.StringValue(e.Description)
 	created, _ := raw["created_at"].(string)
 	out["created_at"] = types.StringValue(created)
-	out["token_wo"] = types.StringNull() // write-only: never in the state
+	for _, sec := range hookSecrets {
+		out[sec.wo()] = types.StringNull() // write-only: never in the state
+	}
+	if present, ok := raw["signing_token_present"].(bool); ok {
+		out["signing_token_present"] = types.BoolValue(present)
+	} else {
+		out["signing_token_present"] = types.BoolNull() // GitLab < 19.0
+	}
 	for _, f := range flagsOf(r.system) {
 		b, _ := raw[f].(bool)
 		out[f] = types.BoolValue(b)
@@ -456,7 +450,9 @@ func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, r
 			return
 		}
 	}
-	r.write(ctx, &resp.State, r.fill(ctx, plan, e, &resp.Diagnostics), &resp.Diagnostics)
+	out := r.fill(ctx, plan, e, &resp.Diagnostics)
+	warnUnsigned(config, out, &resp.Diagnostics)
+	r.write(ctx, &resp.State, out, &resp.Diagnostics)
 }
 
 // typeName is the resource type, for commands the diagnostics suggest.
@@ -524,14 +520,10 @@ func (r *hookResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	gid, _ := state["group_id"].(types.Int64)
 	hid, _ := state["hook_id"].(types.Int64)
 	body := r.body(ctx, config, state, false, &resp.Diagnostics)
-	if _, sent := body["token"]; !sent {
-		// A URL change without a new token: send the known one, or
+	for _, sec := range hookSecrets {
+		// A URL change without a new secret: send the known one, or
 		// GitLab drops it.
-		if old, _ := strVal(state["url"]); old != body["url"] {
-			if t, ok := strVal(state["token"]); ok {
-				body["token"] = t
-			}
-		}
+		sec.keepOnURLChange(body, state)
 	}
 	e, err := hooks.UpdateRaw(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64(), body)
 	if err != nil {
@@ -543,6 +535,7 @@ func (r *hookResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if !r.system {
 		out["id"] = types.StringValue(fmt.Sprintf("%d:%d", gid.ValueInt64(), e.ID))
 	}
+	warnUnsigned(config, out, &resp.Diagnostics)
 	r.write(ctx, &resp.State, out, &resp.Diagnostics)
 }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 
@@ -79,14 +80,6 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 				"those not listed are turned off; other flags (e.g. `" + other + "`, unless listed) are left alone. Empty: all the spec's events. A flag also set on its own must agree with it. " +
 				"An event may be written as GitLab, the spec or Ocean spell it (" + accepted + "); the state keeps the spelling written.",
 			Validators: []validator.Set{setvalidator.ValueStringsAre(eventName{system: r.system})}},
-		"token": schema.StringAttribute{Optional: true, Sensitive: true,
-			Description: "Secret GitLab sends in `X-Gitlab-Token`. Kept in the state (sensitive); use `token_wo` to keep it out. Removing it clears the secret in GitLab. " +
-				"GitLab never returns it, so a change made outside Terraform cannot be seen."},
-		"token_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
-			Description: "Write-only secret (Terraform 1.11+, OpenTofu 1.11+): sent to GitLab, never stored in the state. Sent when the hook is created and whenever `token_wo_version` changes.",
-			Validators:  []validator.String{stringvalidator.ConflictsWith(pathExpr("token"))}},
-		"token_wo_version": schema.Int64Attribute{Optional: true,
-			Description: "Change it to send `token_wo` again (write-only values are not compared)."},
 		"enable_ssl_verification": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 			Description: "Verify the TLS certificate of `url`. Default: true (GitLab's default)."},
 		"name": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
@@ -98,6 +91,10 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 				"Unset or false: create refuses and prints the `terraform import` command for that hook, so no second hook delivers every event twice. No effect after creation."},
 		"created_at": schema.StringAttribute{Computed: true, PlanModifiers: keep(), Description: "When GitLab created the hook."},
 	}
+	for _, sec := range hookSecrets {
+		maps.Copy(attrs, sec.attributes())
+	}
+	attrs["signing_token_present"] = signingPresentAttribute()
 	for _, f := range flagsOf(r.system) {
 		attrs[f] = schema.BoolAttribute{Optional: true, Computed: true, Description: flagDescription(f),
 			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()}}

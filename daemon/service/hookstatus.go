@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +36,12 @@ type HookReconcileStatus struct {
 	// (a hook GitLab paused, a group it does not know).
 	Changes  int `json:"changes"`
 	Problems int `json:"problems"`
+	// Signed and Unsigned list the scopes of the managed hooks GitLab
+	// reports with and without a signing token when webhookSigning is on:
+	// an unsigned one (GitLab older than 19.0, or its feature flag
+	// webhook_signing_token off) is checked by X-Gitlab-Token alone.
+	Signed   []string `json:"signed,omitempty"`
+	Unsigned []string `json:"unsigned,omitempty"`
 }
 
 func newHookState() *hookState {
@@ -64,6 +71,25 @@ func (h *hookState) record(plan *hooks.Plan, err error) *hooks.Skipped {
 	return sk
 }
 
+// recordSigning adds the hooks' signing state to the last cycle.
+func (h *hookState) recordSigning(signing map[string]bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last == nil {
+		return
+	}
+	h.last.Signed, h.last.Unsigned = nil, nil
+	for sc, signs := range signing {
+		if signs {
+			h.last.Signed = append(h.last.Signed, sc)
+		} else {
+			h.last.Unsigned = append(h.last.Unsigned, sc)
+		}
+	}
+	slices.Sort(h.last.Signed)
+	slices.Sort(h.last.Unsigned)
+}
+
 // snapshot is the last cycle (nil before the first).
 func (h *hookState) snapshot() *HookReconcileStatus {
 	h.mu.Lock()
@@ -72,5 +98,6 @@ func (h *hookState) snapshot() *HookReconcileStatus {
 		return nil
 	}
 	c := *h.last
+	c.Signed, c.Unsigned = slices.Clone(c.Signed), slices.Clone(c.Unsigned)
 	return &c
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -283,9 +284,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
-	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, Master: opts.Config.WebhookSecret,
+	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
-		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook")}
+		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook"),
+		SharedSigning: s.sharedSigning}
 	s.receiver = recv
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
@@ -493,6 +495,29 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	for _, p := range plan.Problems {
 		s.log.Warn("hooks: "+p.Error(), "scope", p.Scope)
 	}
+	// What GitLab says of each hook's signing token decides whether the
+	// receiver takes its unsigned deliveries.
+	signing := plan.Signing()
+	maps.Copy(signing, res.Signing)
+	if s.receiver != nil {
+		for sc, signs := range signing {
+			s.receiver.SetSigning(sc, signs)
+		}
+	}
+	if apply && s.config().WebhookSigning {
+		s.hookState.recordSigning(signing)
+	}
+	if apply {
+		// For the replicas that do not reconcile: they require the
+		// signatures of the hooks that sign too.
+		if b, err := json.Marshal(signing); err == nil {
+			if err := s.store.PutSetting(ctx, hookSigningKey, b); err != nil {
+				s.log.Warn("hooks: recording which hooks sign failed; other replicas learn it from signed deliveries", "error", err)
+			} else if s.receiver != nil {
+				s.receiver.SigningChanged()
+			}
+		}
+	}
 	if apply {
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
@@ -507,6 +532,24 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		}
 	}
 	return plan, nil
+}
+
+// hookSigningKey is the setting where the replica that reconciles hooks
+// records which hooks sign (scope → GitLab's signing_token_present).
+const hookSigningKey = "hook_signing"
+
+// sharedSigning reads that record (nothing before the first
+// reconciliation).
+func (s *Service) sharedSigning(ctx context.Context) (map[string]bool, error) {
+	b, found, err := s.store.Setting(ctx, hookSigningKey)
+	if err != nil || !found {
+		return nil, err
+	}
+	var m map[string]bool
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", hookSigningKey, err)
+	}
+	return m, nil
 }
 
 // Reconcile is the hook reconciliation shared by `glsyncd run` and
@@ -537,7 +580,7 @@ func HookSecrets(cfg *config.Config, store catalog.Secrets) catalog.Secrets {
 func ReconcileWith(ctx context.Context, cfg *config.Config, sources []*crawl.Source, store catalog.Secrets, o ReconcileOptions, log *slog.Logger) (*hooks.Plan, hooks.Result, error) {
 	apply := o.Apply
 	secrets := HookSecrets(cfg, store)
-	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping}
+	st := hooks.Settings{AppHost: cfg.AppHost, UseSystemHook: cfg.UseSystemHook, Override: cfg.TokenGroupHooksOverrideMapping, Signing: cfg.WebhookSigning}
 	desired, problems, err := hooks.DesiredHooks(ctx, st, sources)
 	if err != nil {
 		return nil, hooks.Result{}, err

@@ -1,5 +1,6 @@
 // Package webhook receives GitLab's webhook and system hook deliveries.
-// It checks the secret, size and shape of a delivery and writes it to the
+// It checks the secret (and, for a hook with a signing token, the
+// signature: signature.go), size and shape of a delivery and writes it to the
 // durable queue before answering: a 202 means the event will be processed
 // even if glsyncd dies the next instant. Processing happens later
 // (daemon/events).
@@ -25,6 +26,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 
 // Handled are the X-Gitlab-Event values glsync queues.
@@ -49,6 +51,9 @@ type Receiver struct {
 	Secrets catalog.Secrets
 	// SystemSecret is the secret of a system hook created by hand.
 	SystemSecret string
+	// SystemSigningToken is the signing token of a system hook created by
+	// hand with one (systemHookSigningToken).
+	SystemSigningToken string
 	// Master is webhookSecret: every hook's secret derives from it (see
 	// hooks.DeriveSecret), whatever the store holds.
 	Master string
@@ -78,6 +83,21 @@ type Receiver struct {
 	Notify  func()
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+
+	// Now is the clock signed deliveries' timestamps are checked against
+	// (time.Now without it).
+	Now func() time.Time
+	// signers are the scopes of the hooks this replica knows to sign (see
+	// SetSigning).
+	signers sync.Map
+	// SharedSigning, when set, reads which hooks sign as the replica that
+	// reconciles hooks recorded it (scope → signing_token_present), so
+	// every replica requires signatures of the hooks that sign, not only
+	// the one that reconciles.
+	SharedSigning func(ctx context.Context) (map[string]bool, error)
+	sharedMu      sync.Mutex
+	shared        map[string]bool
+	sharedAt      time.Time
 
 	// WarnEvery is how often a refusal is logged per hook scope and
 	// reason (default warnEvery).
@@ -278,6 +298,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, http.StatusBadRequest, "read_error", "could not read the body")
 		return
 	}
+	if err := rc.checkSignature(r, secretScope, body, log); err != nil {
+		reason, msg := whsig.ReasonMismatch, err.Error()
+		var e *whsig.Error
+		if errors.As(err, &e) {
+			reason = e.Reason
+		}
+		rc.reject(w, http.StatusUnauthorized, reason, msg)
+		return
+	}
 	event := r.Header.Get("X-Gitlab-Event")
 	if !json.Valid(body) || len(body) == 0 || body[0] != '{' {
 		rc.reject(w, http.StatusBadRequest, "malformed_json", "body is not a JSON object")
@@ -296,6 +325,12 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delivery := r.Header.Get("X-Gitlab-Event-UUID")
+	if id := r.Header.Get(whsig.HeaderID); id != "" {
+		// Verified above, and covered by the signature: a replay within
+		// the window cannot pass for a new delivery by changing the
+		// unsigned X-Gitlab-Event-UUID.
+		delivery = id
+	}
 	if delivery == "" {
 		delivery = r.Header.Get("Idempotency-Key")
 	}

@@ -49,7 +49,9 @@ const (
 	EnvGitLabRateLimit     = "OCEAN__INTEGRATION__CONFIG__GITLAB_RATE_LIMIT"
 	EnvMaxRetries          = "GLSYNC_MAX_RETRIES"
 	EnvSystemHookSecret    = "GLSYNC_SYSTEM_HOOK_SECRET"
+	EnvSystemSigningToken  = "GLSYNC_SYSTEM_HOOK_SIGNING_TOKEN"
 	EnvWebhookSecret       = "GLSYNC_WEBHOOK_SECRET"
+	EnvWebhookSigning      = "GLSYNC_WEBHOOK_SIGNING"
 	EnvResyncCron          = "GLSYNC_RESYNC_CRON"
 	EnvResyncOnStart       = "GLSYNC_RESYNC_ON_START"
 	EnvReadyBeforeResync   = "GLSYNC_READY_BEFORE_FIRST_RESYNC"
@@ -140,10 +142,20 @@ type Config struct {
 	MaxRetries int
 	// SystemHookSecret is the secret of a system hook created by hand.
 	SystemHookSecret string
+	// SystemHookSigningToken is the signing token (whsec_…) of a system
+	// hook created by hand with one: glsyncd cannot derive it, so its
+	// signed deliveries are verified with this one.
+	SystemHookSigningToken string
 	// WebhookSecret, when set, is the master secret every hook's secret is
 	// derived from (see hooks.DeriveSecret): instances sharing it agree on
 	// every hook's secret.
 	WebhookSecret string
+	// WebhookSigning gives the hooks glsync creates or repairs a signing
+	// token too (GitLab 19+), derived from each hook's secret: GitLab then
+	// signs every delivery (webhook-signature), which a captured
+	// X-Gitlab-Token cannot forge, and glsync refuses that hook's unsigned
+	// deliveries from then on. A GitLab that ignores it is reported.
+	WebhookSigning bool
 	// ResyncCron schedules resyncs with a cron expression instead of an
 	// interval.
 	ResyncCron string
@@ -261,7 +273,9 @@ type file struct {
 	GitLabRateLimit                *int      `yaml:"gitlabRateLimit"`
 	MaxRetries                     *int      `yaml:"maxRetries"`
 	SystemHookSecret               string    `yaml:"systemHookSecret"`
+	SystemHookSigningToken         string    `yaml:"systemHookSigningToken"`
 	WebhookSecret                  string    `yaml:"webhookSecret"`
+	WebhookSigning                 *bool     `yaml:"webhookSigning"`
 	ResyncCron                     string    `yaml:"resyncCron"`
 	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
 	ReadyBeforeFirstResync         *bool     `yaml:"readyBeforeFirstResync"`

@@ -12,6 +12,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
+	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 
 // pacingSettings reads how hard glsync may drive GitLab:
@@ -96,11 +97,22 @@ func (c *Config) portSettings(f file, getenv func(string) string) error {
 // daemonSettings reads the settings only `glsyncd run` uses.
 func (c *Config) daemonSettings(f file, getenv func(string) string) error {
 	c.SystemHookSecret, _ = pick(f.SystemHookSecret, EnvSystemHookSecret, getenv)
+	var ssrc string
+	c.SystemHookSigningToken, ssrc = pick(f.SystemHookSigningToken, EnvSystemSigningToken, getenv)
+	if c.SystemHookSigningToken != "" && !whsig.ValidGitLabToken(c.SystemHookSigningToken) {
+		// The value is not shown: it is a secret.
+		return &Error{Setting: "systemHookSigningToken", Source: ssrc, Err: errors.New("must be whsec_ followed by the base64 of 32 bytes, as GitLab takes it")}
+	}
 	var wsrc string
 	c.WebhookSecret, wsrc = pick(f.WebhookSecret, EnvWebhookSecret, getenv)
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		return &Error{Setting: "webhookSecret", Source: wsrc, Err: fmt.Errorf("must be at least 16 characters (every hook's secret derives from it), got %d", len(c.WebhookSecret))}
 	}
+	signing, err := boolSetting("webhookSigning", f.WebhookSigning, EnvWebhookSigning, false, getenv)
+	if err != nil {
+		return err
+	}
+	c.WebhookSigning = signing
 	var asrc string
 	c.AdminToken, asrc = pick(f.AdminToken, EnvAdminToken, getenv)
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {

@@ -18,8 +18,11 @@ type Spec struct {
 	URL     string
 	// Events are spec event names (push_events, user_add_to_group…);
 	// empty means every event of the hook's type.
-	Events                 []string
-	Token                  string
+	Events []string
+	Token  string
+	// SigningToken (GitLab 19+, "whsec_…") is sent as signing_token when
+	// set.
+	SigningToken           string
 	EnableSSLVerification  bool
 	Name, Description      string
 	PushEventsBranchFilter string
@@ -43,6 +46,9 @@ func (s Spec) body() map[string]any {
 	b := map[string]any{"url": s.URL, "enable_ssl_verification": s.EnableSSLVerification}
 	if s.Token != "" {
 		b["token"] = s.Token
+	}
+	if s.SigningToken != "" {
+		b["signing_token"] = s.SigningToken
 	}
 	for _, f := range flags {
 		b[f] = want[f]
@@ -164,6 +170,9 @@ func existing(h map[string]any, groupID int64) Existing {
 	e.Description, _ = h["description"].(string)
 	e.PushEventsBranchFilter, _ = h["push_events_branch_filter"].(string)
 	e.CustomWebhookTemplate, _ = h["custom_webhook_template"].(string)
+	if p, ok := h["signing_token_present"].(bool); ok {
+		e.SigningTokenPresent = &p
+	}
 	for k, v := range h {
 		if b, ok := v.(bool); ok && len(k) > 7 && k[len(k)-7:] == "_events" {
 			e.Flags[k] = b

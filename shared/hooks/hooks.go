@@ -81,6 +81,8 @@ type Desired struct {
 	Flags map[string]bool
 	// Client is the token's client that manages the hook.
 	Client *gitlab.Client
+	// Signing asks for a signing token on the hook (webhookSigning).
+	Signing bool
 }
 
 // Problem is something reconciliation could not do; the rest goes on.
@@ -96,6 +98,8 @@ type Settings struct {
 	AppHost       string
 	UseSystemHook bool
 	Override      hookspec.OverrideMapping
+	// Signing gives every desired hook a signing token (webhookSigning).
+	Signing bool
 }
 
 // Source pairs a token's crawl source (for its root groups) with the
@@ -106,6 +110,14 @@ type Source = crawl.Source
 // group paths and a missing admin token are problems, not errors: the
 // other hooks are still wanted.
 func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desired, []Problem, error) {
+	out, problems, err := desiredHooks(ctx, st, sources)
+	for i := range out {
+		out[i].Signing = st.Signing
+	}
+	return out, problems, err
+}
+
+func desiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desired, []Problem, error) {
 	if st.AppHost == "" {
 		return nil, nil, errors.New("hooks: appHost is not set; real-time hooks need the URL GitLab can reach glsyncd at")
 	}
@@ -196,6 +208,9 @@ type Existing struct {
 	Name, Description      string
 	PushEventsBranchFilter string
 	CustomWebhookTemplate  string
+	// SigningTokenPresent is GitLab 19's signing_token_present; nil when
+	// GitLab does not report it (older than 19.0).
+	SigningTokenPresent *bool
 	// Raw is the hook as GitLab served it, every field.
 	Raw map[string]any
 }
@@ -248,6 +263,10 @@ type Action struct {
 	unknownSecret bool
 	// paused: kept hook GitLab paused after failed deliveries.
 	paused bool
+	// signingOnly: an update that only adds the signing token, which
+	// keeps the secret glsync holds (a GitLab that keeps ignoring the
+	// token is asked again each cycle, without rotating the secret).
+	signingOnly bool
 }
 
 func (a Action) String() string {
@@ -402,6 +421,10 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 				"run on the data directory (or database) of the glsyncd that receives the hook: the new secret is stored only where the command runs, "+
 				"and a glsyncd using another one refuses the hook's deliveries from then on", match.ID, hookTarget(d))})
 		}
+		if match != nil && d.Signing && match.SigningTokenPresent == nil && a.Op != OpRecreate {
+			plan.Problems = append(plan.Problems, Problem{Scope: d.Scope, Err: fmt.Errorf("hook %d on %s: webhookSigning is on but GitLab does not report signing_token_present "+
+				"(older than 19.0): its deliveries are not signed and are checked by X-Gitlab-Token alone", match.ID, hookTarget(d))})
+		}
 		plan.Actions = append(plan.Actions, a)
 	}
 	sort.SliceStable(plan.Actions, func(i, j int) bool { return plan.Actions[i].Op == OpDelete && plan.Actions[j].Op != OpDelete })
@@ -457,6 +480,11 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 			a.Reason = "glsync does not hold its secret"
 			a.unknownSecret = true
 		}
+	}
+	if a.Op == OpKeep && d.Signing && match.SigningTokenPresent != nil && !*match.SigningTokenPresent {
+		// An update in place, the system hook's too: only GitLab 19+
+		// reports signing_token_present, and it updates system hooks.
+		a.Op, a.Reason, a.signingOnly = OpUpdate, "no signing token (webhookSigning is on)", true
 	}
 	// Edits in place keep the hook and its deliveries. A group hook with
 	// nothing else to change is resumed: GitLab dropped the events of the
@@ -554,6 +582,28 @@ func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing
 type Result struct {
 	Done   []Action
 	Failed []Problem
+	// Unsigned are hooks created or updated with a signing token that
+	// GitLab did not keep (signing_token_present false or absent: the
+	// feature flag webhook_signing_token off, or GitLab older than 19.0).
+	// The hook works, checked by X-Gitlab-Token alone; reported here so
+	// it is known now rather than guessed from deliveries later.
+	Unsigned []Problem
+	// Signing is signing_token_present as GitLab answered each hook
+	// created or updated, by scope.
+	Signing map[string]bool
+}
+
+// Signing is signing_token_present of each hook the plan keeps as
+// GitLab listed it, by scope (false when GitLab does not report it).
+func (p *Plan) Signing() map[string]bool {
+	out := map[string]bool{}
+	for _, a := range p.Actions {
+		if a.Op == OpDelete || a.Desired.Scope == "" || a.Existing == nil {
+			continue
+		}
+		out[a.Desired.Scope] = a.Existing.SigningTokenPresent != nil && *a.Existing.SigningTokenPresent
+	}
+	return out
 }
 
 // Apply carries out a plan. Each hook gets a new random secret, stored
@@ -568,7 +618,8 @@ func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.L
 		if a.Op == OpKeep {
 			continue
 		}
-		if err := apply(ctx, a, secrets); err != nil {
+		present, err := apply(ctx, a, secrets)
+		if err != nil {
 			scope := a.Desired.Scope
 			if scope == "" && a.Existing != nil {
 				scope = a.Existing.URL
@@ -579,11 +630,30 @@ func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.L
 		}
 		res.Done = append(res.Done, a)
 		log.Info("hook "+string(a.Op)+"d", "scope", a.Desired.Scope, "group", a.Desired.GroupPath, "reason", a.Reason)
+		if a.Op == OpCreate || a.Op == OpRecreate || a.Op == OpUpdate {
+			signs := present != nil && *present
+			if res.Signing == nil {
+				res.Signing = map[string]bool{}
+			}
+			res.Signing[a.Desired.Scope] = signs
+			if a.Desired.Signing && !signs {
+				why := "GitLab answered signing_token_present: false (feature flag webhook_signing_token off?)"
+				if present == nil {
+					why = "GitLab does not know signing tokens (older than 19.0)"
+				}
+				p := Problem{Scope: a.Desired.Scope, Err: fmt.Errorf("hook of %s: sent a signing token but %s: its deliveries are not signed, and are checked by X-Gitlab-Token alone", hookTarget(a.Desired), why)}
+				res.Unsigned = append(res.Unsigned, p)
+				log.Warn("hooks: "+p.Error(), "scope", a.Desired.Scope)
+			}
+		}
 	}
 	return res
 }
 
-func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
+// apply carries out one action and returns the hook's
+// signing_token_present as GitLab answered a create or update (nil when
+// not reported).
+func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error) {
 	spec := func(secret string) Spec {
 		name, desc := hookName, "glsync real-time catalog updates"
 		if a.Desired.Scope == SystemScope {
@@ -596,14 +666,22 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 			}
 		}
 		sort.Strings(events)
-		return Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
+		sp := Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
 			EnableSSLVerification: true, Name: name, Description: desc}
+		// A hook that signs keeps signing, webhookSigning on or not, with
+		// the key of its new secret: cleared, its deliveries would be
+		// refused by a receiver that knows it signs; kept, they would be
+		// signed with the key of the secret being replaced.
+		if a.Desired.Signing || (a.Existing != nil && a.Existing.SigningTokenPresent != nil && *a.Existing.SigningTokenPresent) {
+			sp.SigningToken = SigningToken(secret, a.Desired.Scope)
+		}
+		return sp
 	}
 	switch a.Op {
 	case OpResume:
-		return Resume(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
+		return nil, Resume(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
 	case OpDelete:
-		return Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
+		return nil, Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
 	case OpRecreate, OpCreate:
 		secret := secretFor(secrets, a.Desired.Scope)
 		var old catalog.HookSecret
@@ -611,37 +689,46 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 		if a.Op == OpRecreate {
 			var err error
 			if old, held, err = secrets.HookSecret(ctx, a.Desired.Scope); err != nil {
-				return fmt.Errorf("reading the hook's secret, so the hook is left as it is: %w", err)
+				return nil, fmt.Errorf("reading the hook's secret, so the hook is left as it is: %w", err)
 			}
 		}
 		// The store is written before GitLab is touched: a store that
 		// cannot be written must leave the old hook in place, not delete
 		// it and fail to make the new one.
 		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, URL: a.Desired.URL, Secret: secret}); err != nil {
-			return err
+			return nil, err
 		}
 		if a.Op == OpRecreate {
 			if err := Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID); err != nil {
 				if held {
 					_ = secrets.PutHookSecret(ctx, old) // the old hook stays, with its secret
 				}
-				return err
+				return nil, err
 			}
 		}
 		created, err := Create(ctx, a.Client, spec(secret))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: created.ID, URL: a.Desired.URL, Secret: secret})
+		return created.SigningTokenPresent, secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: created.ID, URL: a.Desired.URL, Secret: secret})
 	case OpUpdate:
 		secret := secretFor(secrets, a.Desired.Scope)
-		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: a.Existing.ID, URL: a.Desired.URL, Secret: secret}); err != nil {
-			return err
+		if a.signingOnly {
+			held, ok, err := secrets.HookSecret(ctx, a.Desired.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("reading the hook's secret, so the hook is left as it is: %w", err)
+			}
+			if ok && held.Secret != "" {
+				secret = held.Secret
+			}
 		}
-		_, err := Update(ctx, a.Client, a.Existing.ID, spec(secret))
-		return err
+		if err := secrets.PutHookSecret(ctx, catalog.HookSecret{Scope: a.Desired.Scope, HookID: a.Existing.ID, URL: a.Desired.URL, Secret: secret}); err != nil {
+			return nil, err
+		}
+		updated, err := Update(ctx, a.Client, a.Existing.ID, spec(secret))
+		return updated.SigningTokenPresent, err
 	}
-	return nil
+	return nil, nil
 }
 
 func asAPIError(err error, target **gitlab.APIError) bool { return errors.As(err, target) }

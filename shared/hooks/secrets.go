@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 
 // Hook secrets. GitLab never shows a hook's secret again, so whoever sets
@@ -69,4 +70,16 @@ func secretFor(secrets catalog.Secrets, scope string) string {
 		return d.NewHookSecret(scope)
 	}
 	return newSecret()
+}
+
+// SigningToken is the signing token (GitLab 19's signing_token) glsync
+// gives the hook of scope whose secret is secret: derived from it, so it
+// is kept wherever the secret is (sealed in the catalog, or derived from
+// webhookSecret) with nothing more to store, changes when the secret is
+// rotated, and every instance that can check X-Gitlab-Token can check
+// webhook-signature too.
+func SigningToken(secret, scope string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("glsync hook signing key v1\x00" + scope))
+	return whsig.TokenFromKey(m.Sum(nil))
 }

@@ -129,8 +129,11 @@ func (a *app) hooksCommand() *cobra.Command {
 				for _, f := range res.Failed {
 					fmt.Fprintln(a.stdout, "failed:", f.Error())
 				}
-				if len(res.Failed) > 0 || len(plan.Problems) > 0 {
-					return failedErr(fmt.Errorf("hooks applied partially: %d failed, %d problem(s)", len(res.Failed), len(plan.Problems)))
+				for _, u := range res.Unsigned {
+					fmt.Fprintln(a.stdout, "unsigned:", u.Error())
+				}
+				if len(res.Failed) > 0 || len(plan.Problems) > 0 || len(res.Unsigned) > 0 {
+					return failedErr(fmt.Errorf("hooks applied partially: %d failed, %d problem(s), %d without the signing token asked for", len(res.Failed), len(plan.Problems), len(res.Unsigned)))
 				}
 			} else if len(plan.Problems) > 0 {
 				return failedErr(fmt.Errorf("%d problem(s)", len(plan.Problems)))

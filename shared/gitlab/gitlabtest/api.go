@@ -595,6 +595,9 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body is invalid"})
 				return
 			}
+			if s.refuseSigningToken(w, in) {
+				return
+			}
 			h := &Hook{GroupID: groupID, CreatedAt: time.Now().UTC()}
 			if err := applyHook(h, in, events, true); err != nil {
 				code := http.StatusUnprocessableEntity
@@ -604,6 +607,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 				writeJSON(w, code, map[string]any{"error": err.Error()})
 				return
 			}
+			s.applySigningToken(h, in)
 			s.lockW()
 			h.ID = s.nextID.hook
 			s.nextID.hook++
@@ -638,10 +642,14 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 		for k, v := range h.Events {
 			updated.Events[k] = v
 		}
+		if s.refuseSigningToken(w, in) {
+			return
+		}
 		if err := applyHook(&updated, in, events, false); err != nil {
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": err.Error()})
 			return
 		}
+		s.applySigningToken(&updated, in)
 		*h = updated
 		writeJSON(w, http.StatusOK, s.hookJSON(h))
 	case http.MethodDelete:

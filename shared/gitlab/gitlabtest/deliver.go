@@ -45,6 +45,9 @@ type Delivery struct {
 	Token  string
 	Status int // 0 when the request failed
 	Err    error
+	// Header is every header sent, webhook-signature included, so a
+	// test can replay the delivery as an attacker who captured it.
+	Header http.Header
 }
 
 // hookEventFlag maps an X-Gitlab-Event to the hook flag that enables it.
@@ -99,6 +102,8 @@ func (s *Server) send(ctx context.Context, h Hook, event, uuid string, body []by
 	if h.Token != "" {
 		req.Header.Set("X-Gitlab-Token", h.Token)
 	}
+	s.sign(req, h, uuid, body)
+	d.Header = req.Header.Clone()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		// GitLab records a failed delivery too (the hook's "Recent events").

@@ -54,6 +54,7 @@ type Hook struct {
 	Name                     string
 	Description              string
 	Token                    string // write-only in GitLab's API
+	SigningToken             string // GitLab 19+ "whsec_…", signs deliveries (signing.go); write-only too
 	Events                   map[string]bool
 	PushEventsBranchFilter   string
 	EnableSSLVerification    bool
@@ -282,6 +283,7 @@ func (s *Server) hookJSON(h *Hook) map[string]any {
 	for k, v := range h.ExtraFlags {
 		m[k] = v
 	}
+	s.signingJSON(h, m)
 	events := systemHookEvents
 	if h.GroupID != 0 {
 		m["group_id"] = h.GroupID

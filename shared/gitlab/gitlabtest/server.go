@@ -102,6 +102,7 @@ type Server struct {
 	rendered sync.Map // projectKey → renderedJSON
 	tokens   map[string]*Token
 	hooks    map[int64]*Hook
+	signing  atomic.Int32 // the SigningSupport emulated (SetSigningSupport)
 	mrs      map[int64]*MergeRequest
 	obj      objects
 	files    map[int64]map[string]*string
