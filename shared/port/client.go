@@ -151,6 +151,9 @@ func New(o Options) (*Client, error) {
 		if re := (*origin.RedirectError)(nil); errors.As(err, &re) {
 			return false, nil // the same redirect again: a setting to fix, not a blip
 		}
+		if sendOnce(ctx) {
+			return false, ctx.Err() // an action run's call: sent once, as Ocean does
+		}
 		retry, cerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 		if retry {
 			c.Stats.Retries.Add(1)
@@ -280,6 +283,9 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("User-Agent", c.UserAgent())
+		for k, v := range extraHeaders(ctx) {
+			req.Header.Set(k, v)
+		}
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
