@@ -75,3 +75,18 @@ func (a *app) actionRun(ctx context.Context, gl *gitlabtest.Server, d *demoPort,
 	}
 	return nil
 }
+
+// actionsLine is validate's account of the actions processor ("" when
+// off): its settings, and how a run learns its pipeline ended.
+func actionsLine(cfg *config.Config) string {
+	ap := cfg.ActionsProcessor
+	if !ap.Enabled {
+		return ""
+	}
+	ends := "Pipeline Hook (appHost)"
+	if cfg.AppHost == "" {
+		ends = "polling GitLab every poll interval (no appHost, so no Pipeline Hook)"
+	}
+	return fmt.Sprintf("actions processor: on for integration %s (trigger_pipeline): claims every %s, lease %s, %d workers, buffer %d, %d%% per action; pipelines' ends from %s",
+		cfg.IntegrationIdentifier, ap.PollCheckInterval, ap.VisibilityTimeout, ap.WorkersCount, ap.RunsBufferHighWatermark, ap.MaxRunsBufferUtilPctPerAction, ends)
+}
