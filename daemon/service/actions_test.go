@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
 )
@@ -110,5 +111,87 @@ func TestPortActionsTwoReplicas(t *testing.T) {
 		if !strings.Contains(hh.logs.String(), "actions processor started") {
 			t.Fatalf("replica %d did not poll Port", i+1)
 		}
+	}
+}
+
+// TestPortActionsReplicasOnPostgres: two glsyncd run replicas sharing
+// PostgreSQL (queue, Port's mirror) and one Port, GitLab's hooks pointing
+// at one of them: both claim runs, each run triggers exactly one
+// pipeline, and each pipeline's Pipeline Hook, applied by whichever
+// replica the queue hands it to, finishes its run once.
+func TestPortActionsReplicasOnPostgres(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.DatabaseURL = pgtest.URL(t)
+	h.cfg.WebhookSecret = "replicas-share-this-master-secret"
+	ps := porttest.New("cid", "csecret-not-for-logs")
+	portActions(h, ps, ps.Start(t).URL)
+	h.cfg.ResyncOnStart = false
+	team := h.sim.Group(h.org.Roots[0].FullPath + "/DevopsTeam")
+	p := h.sim.AddProject(team, "Deployable")
+	const runs = 10
+	var ids []string
+	for range runs {
+		ids = append(ids, ps.CreateRun(porttest.NewRun{Action: "deploy", InstallationID: "gl", Type: "trigger_pipeline",
+			Properties: map[string]any{"project": team.FullPath + "/" + p.Path, "ref": "main"}}))
+	}
+	la, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.replica("glsync-a", la)
+	h.replica("glsync-b", h.wl)
+	eventually(t, 10*time.Second, "a hook per root", func() bool { return len(h.sim.Hooks()) == len(h.cfg.TokenMapping) })
+	eventually(t, 10*time.Second, "every run triggered", func() bool {
+		for _, id := range ids {
+			if r, _ := ps.Run(id); r.ExternalRunID == "" {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(200 * time.Millisecond)
+	tp := h.sim.TriggeredPipelines()
+	if len(tp) != runs {
+		t.Fatalf("%d pipelines for %d runs", len(tp), runs)
+	}
+	for i, pl := range tp {
+		st := "success"
+		if i%3 == 0 {
+			st = "canceled"
+		}
+		if _, err := h.sim.FinishPipeline(context.Background(), pl.PipelineID, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "every run finished", func() bool {
+		for _, id := range ids {
+			if r, _ := ps.Run(id); r.Status == "IN_PROGRESS" {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		r, _ := ps.Run(id)
+		n := 0
+		for _, c := range r.Calls {
+			if strings.HasPrefix(c, `PATCH /v1/actions/runs/:id {"status":`) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("run %s: %d status reports: %v", id, n, r.Calls)
+		}
+	}
+	started := map[string]bool{}
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, "actions processor started") {
+			for _, name := range []string{"glsync-a", "glsync-b"} {
+				started[name] = started[name] || strings.Contains(line, "replica="+name)
+			}
+		}
+	}
+	if !started["glsync-a"] || !started["glsync-b"] {
+		t.Fatalf("actions processors started on %v, want both replicas", started)
 	}
 }
