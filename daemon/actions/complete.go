@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -55,7 +56,7 @@ func (p *Processor) Complete(ctx context.Context, projectID, pipelineID int64, s
 	ext := ExternalRunID(projectID, pipelineID)
 	run, err := p.Port.RunByExternalID(ctx, ext)
 	if err != nil {
-		return fmt.Errorf("actions: finding the run of pipeline %s: %w", ext, err)
+		return p.retryable(fmt.Errorf("actions: finding the run of pipeline %s: %w", ext, err))
 	}
 	if run == nil {
 		p.Log.Debug("actions: no run for this pipeline", "external_run_id", ext)
@@ -75,10 +76,23 @@ func (p *Processor) Complete(ctx context.Context, projectID, pipelineID int64, s
 		st = port.RunSuccess
 	}
 	if err := p.Port.PatchRun(ctx, run.ID, port.RunPatch{Status: st}); err != nil {
-		return fmt.Errorf("actions: reporting run %s %s: %w", run.ID, st, err)
+		return p.retryable(fmt.Errorf("actions: reporting run %s %s: %w", run.ID, st, err))
 	}
 	p.Log.Info("actions: run completed", "run", run.ID, "pipeline", ext, "status", st)
 	return nil
+}
+
+// retryable returns err when trying again may help (no answer, 429,
+// 5xx), so the event is retried; a refusal (other 4xx: the credentials
+// may not read action runs) is logged and dropped, so it never holds up
+// the event's catalog changes.
+func (p *Processor) retryable(err error) error {
+	var ae *port.APIError
+	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests {
+		p.Log.Warn("actions: Port refused a pipeline's completion; not retried", "error", err)
+		return nil
+	}
+	return err
 }
 
 // follow polls the pipeline with its project's owner token until it

@@ -121,3 +121,26 @@ func TestObserveIgnoresOtherEvents(t *testing.T) {
 		t.Fatalf("requests to Port: %v", reqs)
 	}
 }
+
+// TestCompletionErrors: a 5xx from Port on the lookup is returned (the
+// event is retried, the run finished then); a 4xx refusal is logged and
+// dropped, so it never holds up the event.
+func TestCompletionErrors(t *testing.T) {
+	e := newEnv(t)
+	p := e.processor(t)
+	id := e.newRun(map[string]any{"project": e.project, "ref": "main"})
+	start(t, p)
+	waitFor(t, "triggered", 5*time.Second, func() bool { return len(e.run(t, id).Logs) == 2 })
+	pl := e.gl.TriggeredPipelines()[0]
+	e.port.FailActionRoute("GET /v1/actions/runs", 503, 503)
+	if err := p.Complete(context.Background(), e.projectID, pl.PipelineID, "success"); err == nil {
+		t.Fatal("a 503 was not returned for a retry")
+	}
+	e.port.FailActionRoute("GET /v1/actions/runs", 403)
+	if err := p.Complete(context.Background(), e.projectID, pl.PipelineID, "success"); err != nil {
+		t.Fatalf("a 403 was returned: %v", err)
+	}
+	if err := p.Complete(context.Background(), e.projectID, pl.PipelineID, "success"); err != nil || e.run(t, id).Status != port.RunSuccess {
+		t.Fatalf("the retry: %v, run %s", err, e.run(t, id).Status)
+	}
+}
