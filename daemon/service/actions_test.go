@@ -48,6 +48,9 @@ func TestPortActionCompletedByWebhook(t *testing.T) {
 	if r, _ := ps.Run(id); r.Logs[len(r.Logs)-1] != "Pipeline completed: failed" {
 		t.Fatalf("logs %v", r.Logs)
 	}
+	if in := ps.Integration(); in == nil || in["actionsProcessingEnabled"] != true {
+		t.Fatalf("the integration in Port does not say it processes actions: %v", in)
+	}
 }
 
 // TestPortActionsTwoReplicas: two glsyncd run replicas (each its own

@@ -48,6 +48,10 @@ type Options struct {
 	Integration, Type string
 	// Version is reported to Port.
 	Version string
+	// ActionsProcessing is the integration's actionsProcessingEnabled in
+	// Port, which Ocean sets from its actions processor setting: whether
+	// this installation processes action runs.
+	ActionsProcessing bool
 	// MaxRetries bounds retries of one request (default 6).
 	MaxRetries int
 	// Concurrency bounds parallel bulk requests (default 8).
@@ -556,7 +560,7 @@ func (c *Client) GetIntegration(ctx context.Context) (Integration, bool, error) 
 }
 
 // RegisterIntegration creates the integration record, or updates its
-// version and mapping (config) when it exists.
+// version, mapping (config) and actionsProcessingEnabled when it exists.
 func (c *Client) RegisterIntegration(ctx context.Context, appConfig map[string]any) error {
 	_, found, err := c.GetIntegration(ctx)
 	if err != nil {
@@ -564,11 +568,11 @@ func (c *Client) RegisterIntegration(ctx context.Context, appConfig map[string]a
 	}
 	if !found {
 		body := map[string]any{"installationId": c.opts.Integration, "installationAppType": c.opts.Type,
-			"version": c.opts.Version, "config": appConfig, "changelogDestination": map[string]any{}}
+			"version": c.opts.Version, "config": appConfig, "changelogDestination": map[string]any{}, "actionsProcessingEnabled": c.opts.ActionsProcessing}
 		_, err := c.do(ctx, http.MethodPost, "POST /v1/integration", "/v1/integration", nil, body, nil)
 		return err
 	}
-	body := map[string]any{"installationAppType": c.opts.Type, "version": c.opts.Version}
+	body := map[string]any{"installationAppType": c.opts.Type, "version": c.opts.Version, "actionsProcessingEnabled": c.opts.ActionsProcessing}
 	if appConfig != nil {
 		body["config"] = appConfig
 	}
