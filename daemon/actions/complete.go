@@ -95,6 +95,11 @@ func (p *Processor) retryable(err error) error {
 	return err
 }
 
+// followMax bounds how long a pipeline is followed: one stopped at
+// manual, or waiting for a runner that never comes, must not be read
+// forever.
+const followMax = 72 * time.Hour
+
 // follow polls the pipeline with its project's owner token until it
 // ends, then completes its run: without appHost no Pipeline Hook comes.
 // The replica that triggered the pipeline follows it; a restart in the
@@ -110,7 +115,11 @@ func (p *Processor) follow(owned events.OwnedProject, pipelineID int64, ext stri
 	go func() {
 		defer p.followers.Done()
 		path := "projects/" + strconv.FormatInt(owned.ID, 10) + "/pipelines/" + strconv.FormatInt(pipelineID, 10)
-		for {
+		for until := time.Now().Add(followMax); ; {
+			if time.Now().After(until) {
+				p.Log.Warn("actions: pipeline still not finished; no longer followed, its run is left IN_PROGRESS", "pipeline", ext, "after", followMax)
+				return
+			}
 			t := time.NewTimer(p.FollowInterval)
 			select {
 			case <-ctx.Done():
