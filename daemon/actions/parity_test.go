@@ -144,3 +144,45 @@ func TestCompletionErrors(t *testing.T) {
 		t.Fatalf("the retry: %v, run %s", err, e.run(t, id).Status)
 	}
 }
+
+// TestRateLimitGate: while the token has fewer than 20 requests left,
+// the run waits before its ack (at most 10s at a time, until the reset),
+// each wait logged to the run with Ocean's text; stopping during the wait
+// leaves the run unacknowledged.
+func TestRateLimitGate(t *testing.T) {
+	e := newEnv(t)
+	p := e.processor(t)
+	var mu sync.Mutex
+	low := 2
+	p.RateLimit = func(_ *port.ActionRun, now time.Time) (int, time.Time, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if low == 0 {
+			return 500, now.Add(time.Minute), true
+		}
+		low--
+		return 5, now.Add(50 * time.Millisecond), true
+	}
+	id := e.newRun(map[string]any{"project": e.project, "ref": "main"})
+	start(t, p)
+	waitFor(t, "triggered", 5*time.Second, func() bool { return e.run(t, id).ExternalRunID != "" })
+	r := e.run(t, id)
+	if len(r.Calls) < 4 || !strings.HasPrefix(r.Calls[1], `POST /v1/actions/runs/:id/logs {"message":"Delayed due to low remaining rate limit. Will attempt to re-run in 0.0`) ||
+		!strings.HasPrefix(r.Calls[2], `POST /v1/actions/runs/:id/logs {"message":"Delayed`) || !strings.HasPrefix(r.Calls[3], "PATCH /v1/actions/runs/ack") {
+		t.Fatalf("calls: %v", r.Calls)
+	}
+	if !strings.HasSuffix(r.Logs[0], " seconds") {
+		t.Fatalf("log %q", r.Logs[0])
+	}
+
+	e2 := newEnv(t)
+	p2 := e2.processor(t)
+	p2.RateLimit = func(_ *port.ActionRun, now time.Time) (int, time.Time, bool) { return 3, now.Add(time.Hour), true }
+	id = e2.newRun(map[string]any{"project": e2.project, "ref": "main"})
+	stop := start(t, p2)
+	waitFor(t, "delayed", 5*time.Second, func() bool { return len(e2.run(t, id).Logs) == 1 })
+	stop()
+	if r := e2.run(t, id); r.Acked || r.Logs[0] != "Delayed due to low remaining rate limit. Will attempt to re-run in 10 seconds" || len(e2.gl.TriggeredPipelines()) != 0 {
+		t.Fatalf("stopped while waiting: acked %v, logs %v", r.Acked, r.Logs)
+	}
+}

@@ -94,7 +94,12 @@ type Processor struct {
 	// polls (default 10s).
 	Follow         bool
 	FollowInterval time.Duration
-	Log            *slog.Logger
+	// RateLimit, when set, is GitLab's rate-limit window of the token
+	// that would run the run's action (see gitlab.Client.RateLimitWindow):
+	// below minRemaining requests left, the run waits before its ack, as
+	// in Ocean.
+	RateLimit func(run *port.ActionRun, now time.Time) (remaining int, reset time.Time, ok bool)
+	Log       *slog.Logger
 
 	// beforeAck, in tests, runs just before a run is acknowledged.
 	beforeAck func(ctx context.Context, run *port.ActionRun)
@@ -277,6 +282,7 @@ func (p *Processor) work(ctx context.Context) {
 // the run and fails it.
 func (p *Processor) execute(ctx context.Context, run *port.ActionRun) {
 	log := p.Log.With("run", run.ID, "action", run.Action.Identifier, "type", run.Type())
+	p.waitRateLimit(ctx, run)
 	if p.beforeAck != nil {
 		p.beforeAck(ctx, run)
 	}
@@ -302,6 +308,38 @@ func (p *Processor) execute(ctx context.Context, run *port.ActionRun) {
 	summary := "Failed to execute run: " + err.Error()
 	log.Warn("actions: run failed", "error", err)
 	p.report(exec, run.ID, summary, false)
+}
+
+// Ocean's executor rate-limit gate (abstract_gitlab_executor.py,
+// execution_manager.py): a run waits while its token has fewer than
+// minRemaining requests left, at most maxBackoff at a time, logging each
+// wait to the run.
+const (
+	minRemaining = 20
+	maxBackoff   = 10 * time.Second
+)
+
+// waitRateLimit holds run before its ack while its token is close to
+// GitLab's rate limit; shutting down ends the wait (and the run is not
+// acknowledged).
+func (p *Processor) waitRateLimit(ctx context.Context, run *port.ActionRun) {
+	if p.RateLimit == nil {
+		return
+	}
+	for ctx.Err() == nil {
+		now := time.Now()
+		remaining, reset, ok := p.RateLimit(run, now)
+		if !ok || remaining >= minRemaining {
+			return
+		}
+		wait := min(maxBackoff, max(0, reset.Sub(now)))
+		secs := "10"
+		if wait < maxBackoff {
+			secs = pyFloat(wait.Seconds())
+		}
+		p.logRun(ctx, run.ID, "Delayed due to low remaining rate limit. Will attempt to re-run in "+secs+" seconds")
+		p.sleep(ctx, wait)
+	}
 }
 
 // failWithoutExecutor acks a run of a type nothing executes and fails it,

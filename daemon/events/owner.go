@@ -59,3 +59,20 @@ func (p *Processor) ProjectOwner(ctx context.Context, ref string) (OwnedProject,
 	}
 	return OwnedProject{}, fmt.Errorf("project %s: %w (%v)", ref, ErrProjectNotFound, refused)
 }
+
+// LikelyOwner is the source whose token would trigger work on project ref
+// without asking GitLab: the first in tokenMapping order whose globs
+// select ref as written, else the first (a numeric id). ProjectOwner
+// decides; this only tells whose rate limit to look at beforehand.
+func (p *Processor) LikelyOwner(ref string) *crawl.Source {
+	srcs := p.sources()
+	for _, s := range srcs {
+		if s.Entry.MatchProject(ref) {
+			return s
+		}
+	}
+	if len(srcs) == 0 {
+		return nil
+	}
+	return srcs[0]
+}

@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/actions"
+	"github.com/glsync/terraform-provider-glsync/shared/port"
 )
 
 // newActions builds the actions processor when actionsProcessorEnabled
@@ -19,7 +21,15 @@ func (s *Service) newActions() *actions.Processor {
 	if !ap.Enabled || s.sink == nil {
 		return nil
 	}
-	return &actions.Processor{
+	rateLimit := func(run *port.ActionRun, now time.Time) (int, time.Time, bool) {
+		project, _ := run.Properties()["project"].(string)
+		src := s.processor.LikelyOwner(project)
+		if src == nil {
+			return 0, time.Time{}, false
+		}
+		return src.Client.RateLimitWindow(now)
+	}
+	return &actions.Processor{RateLimit: rateLimit,
 		Port: s.sink.Client(), Projects: s.processor, Log: s.log.With("component", "actions"),
 		Follow: s.opts.Config.AppHost == "", FollowInterval: ap.PollCheckInterval,
 		Settings: actions.Settings{PollInterval: ap.PollCheckInterval, VisibilityTimeout: ap.VisibilityTimeout, Workers: ap.WorkersCount,
