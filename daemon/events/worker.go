@@ -47,6 +47,12 @@ type Worker struct {
 	// Forward, when set, sends an event's changes to a remote catalog
 	// (Port) before the queue commits them; a failure retries the event.
 	Forward func(ctx context.Context, c catalog.Changes) error
+	// Observe, when set, sees every event handled without error (a
+	// pipeline's completion finishes the Port action run that triggered
+	// it). It runs where the queue hands the event out, so once across
+	// replicas; its error retries the event, and it must tolerate seeing
+	// an event again.
+	Observe func(ctx context.Context, ev *catalog.Event) error
 
 	once   sync.Once
 	notify chan struct{}
@@ -195,6 +201,11 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	if err == nil && w.Forward != nil && (len(res.Changes.Upserts) > 0 || len(res.Changes.Deletes) > 0) {
 		if ferr := w.Forward(ctx, res.Changes); ferr != nil {
 			err = &TransientError{ferr}
+		}
+	}
+	if err == nil && w.Observe != nil {
+		if oerr := w.Observe(ctx, ev); oerr != nil {
+			err = &TransientError{oerr}
 		}
 	}
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/glsync/terraform-provider-glsync/daemon/actions"
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
@@ -89,6 +90,8 @@ type Service struct {
 	// processor's sources cache each token's groups; refreshed after
 	// every resync so new root groups are known to event routing.
 	processor *events.Processor
+	// actions runs Port's action runs (nil unless actionsProcessorEnabled).
+	actions *actions.Processor
 
 	scopesMu      sync.Mutex
 	managedScopes []string // the hooks the last reconciliation wanted
@@ -284,6 +287,9 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
+	if s.actions = s.newActions(); s.actions != nil {
+		s.worker.Observe = s.actions.ObserveEvent
+	}
 	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook"),
@@ -339,6 +345,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		defer close(workerDone)
 		s.worker.Run(mapping.WithRecorder(runCtx, eventFailures{log: s.log.With("component", "events"), metrics: s.metrics}), opts.DrainTimeout)
 	}()
+	actionsDone := s.runActions(runCtx)
 	schedDone := make(chan struct{})
 	go func() {
 		defer close(schedDone)
@@ -365,6 +372,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		cancelRun()                // stop claiming, cancel a running resync (deletes nothing)
 		<-workerDone
 		<-schedDone
+		<-actionsDone
 		_ = adminSrv.Shutdown(drain)
 		_ = metricsSrv.Shutdown(drain)
 		wg.Wait()

@@ -84,6 +84,14 @@ const (
 	EnvOceanVersion             = "GLSYNC_OCEAN_VERSION"
 	EnvStrictMapping            = "GLSYNC_STRICT_MAPPING"
 	EnvGitOpsScope              = "GLSYNC_GITOPS_SCOPE"
+	// Ocean's actions processor (port_ocean/config/settings.py,
+	// ActionsProcessorSettings); see actions.go.
+	EnvActionsEnabled      = "OCEAN__ACTIONS_PROCESSOR__ENABLED"
+	EnvActionsPollInterval = "OCEAN__ACTIONS_PROCESSOR__POLL_CHECK_INTERVAL_SECONDS"
+	EnvActionsVisibility   = "OCEAN__ACTIONS_PROCESSOR__VISIBILITY_TIMEOUT_MS"
+	EnvActionsWorkers      = "OCEAN__ACTIONS_PROCESSOR__WORKERS_COUNT"
+	EnvActionsWatermark    = "OCEAN__ACTIONS_PROCESSOR__RUNS_BUFFER_HIGH_WATERMARK"
+	EnvActionsPctPerAction = "OCEAN__ACTIONS_PROCESSOR__MAX_RUNS_BUFFER_UTIL_PCT_PER_ACTION"
 )
 
 // MinAdminTokenLen is the shortest adminToken accepted: 32 characters
@@ -226,6 +234,9 @@ type Config struct {
 	// resync may delete in Port (default 0.5); ForceDeletion lifts it.
 	DeletionThreshold float64
 	ForceDeletion     bool
+	// ActionsProcessor runs Port's self-service action runs (catalog
+	// port only).
+	ActionsProcessor ActionsProcessor
 
 	// Warnings are settings that load but probably do not do what was
 	// meant (an explicit embedded catalog beside Port credentials):
@@ -302,6 +313,13 @@ type file struct {
 	SendRawDataExamples            *bool     `yaml:"sendRawDataExamples"`
 	DeletionThreshold              *float64  `yaml:"deletionThreshold"`
 	ForceDeletion                  *bool     `yaml:"forceDeletion"`
+
+	ActionsProcessorEnabled                       *bool `yaml:"actionsProcessorEnabled"`
+	ActionsProcessorPollCheckIntervalSeconds      *int  `yaml:"actionsProcessorPollCheckIntervalSeconds"`
+	ActionsProcessorVisibilityTimeoutMs           *int  `yaml:"actionsProcessorVisibilityTimeoutMs"`
+	ActionsProcessorWorkersCount                  *int  `yaml:"actionsProcessorWorkersCount"`
+	ActionsProcessorRunsBufferHighWatermark       *int  `yaml:"actionsProcessorRunsBufferHighWatermark"`
+	ActionsProcessorMaxRunsBufferUtilPctPerAction *int  `yaml:"actionsProcessorMaxRunsBufferUtilPctPerAction"`
 }
 
 // Load reads path (may be empty: environment only) and the environment
@@ -582,6 +600,9 @@ func build(f file, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if err := c.portSettings(f, getenv); err != nil {
+		return nil, err
+	}
+	if err := c.actionsSettings(f, getenv); err != nil {
 		return nil, err
 	}
 	if err := c.checkSecretKey(); err != nil {

@@ -257,7 +257,18 @@ func (c *Client) Stats() *Stats { return c.stats }
 
 type ctxKey int
 
-const noRetryOnReset ctxKey = iota
+const (
+	noRetryOnReset ctxKey = iota
+	atMostOnce
+)
+
+// AtMostOnce marks a request context so the request is sent again only
+// after a 429 (which GitLab did not apply): not after a dropped
+// connection nor a 5xx, which may come after GitLab applied it. A
+// pipeline triggered for a Port action run must never run twice.
+func AtMostOnce(ctx context.Context) context.Context {
+	return context.WithValue(NonIdempotent(ctx), atMostOnce, true)
+}
 
 // NonIdempotent marks a request context so a dropped connection is not
 // retried: the request may have been applied (e.g. a hook created).
@@ -291,7 +302,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			return false, perr
 		}
 		retry, reason = true, "429 rate limited"
-	case serverTrouble(resp.StatusCode):
+	case serverTrouble(resp.StatusCode) && ctx.Value(atMostOnce) == nil:
 		retry, reason = true, resp.Status
 	case resp.StatusCode == http.StatusUnauthorized && c.bearer != nil:
 		// An expired OAuth token: a refreshed one may be in the file.

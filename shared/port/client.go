@@ -48,6 +48,10 @@ type Options struct {
 	Integration, Type string
 	// Version is reported to Port.
 	Version string
+	// ActionsProcessing is the integration's actionsProcessingEnabled in
+	// Port, which Ocean sets from its actions processor setting: whether
+	// this installation processes action runs.
+	ActionsProcessing bool
 	// MaxRetries bounds retries of one request (default 6).
 	MaxRetries int
 	// Concurrency bounds parallel bulk requests (default 8).
@@ -150,6 +154,9 @@ func New(o Options) (*Client, error) {
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if re := (*origin.RedirectError)(nil); errors.As(err, &re) {
 			return false, nil // the same redirect again: a setting to fix, not a blip
+		}
+		if sendOnce(ctx) {
+			return false, ctx.Err() // an action run's call: sent once, as Ocean does
 		}
 		retry, cerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 		if cerr == nil && resp != nil && resp.StatusCode == http.StatusRequestTimeout {
@@ -285,6 +292,9 @@ func (c *Client) do(ctx context.Context, method, route, path string, q url.Value
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("User-Agent", c.UserAgent())
+		for k, v := range extraHeaders(ctx) {
+			req.Header.Set(k, v)
+		}
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -582,7 +592,7 @@ func (c *Client) GetIntegration(ctx context.Context) (Integration, bool, error) 
 }
 
 // RegisterIntegration creates the integration record, or updates its
-// version and mapping (config) when it exists.
+// version, mapping (config) and actionsProcessingEnabled when it exists.
 func (c *Client) RegisterIntegration(ctx context.Context, appConfig map[string]any) error {
 	_, found, err := c.GetIntegration(ctx)
 	if err != nil {
@@ -590,11 +600,11 @@ func (c *Client) RegisterIntegration(ctx context.Context, appConfig map[string]a
 	}
 	if !found {
 		body := map[string]any{"installationId": c.opts.Integration, "installationAppType": c.opts.Type,
-			"version": c.opts.Version, "config": appConfig, "changelogDestination": map[string]any{}}
+			"version": c.opts.Version, "config": appConfig, "changelogDestination": map[string]any{}, "actionsProcessingEnabled": c.opts.ActionsProcessing}
 		_, err := c.do(ctx, http.MethodPost, "POST /v1/integration", "/v1/integration", nil, body, nil)
 		return err
 	}
-	body := map[string]any{"installationAppType": c.opts.Type, "version": c.opts.Version}
+	body := map[string]any{"installationAppType": c.opts.Type, "version": c.opts.Version, "actionsProcessingEnabled": c.opts.ActionsProcessing}
 	if appConfig != nil {
 		body["config"] = appConfig
 	}

@@ -383,6 +383,9 @@ func (a *app) validateCommand() *cobra.Command {
 			if cfg.ScheduledResyncInterval > 0 {
 				fmt.Fprintf(a.stdout, "  scheduledResyncInterval %s\n", cfg.ScheduledResyncInterval)
 			}
+			if line := actionsLine(cfg); line != "" {
+				fmt.Fprintf(a.stdout, "  %s\n", line)
+			}
 			// Every expression is tried on real-shaped objects: a
 			// selector.query that can never return a boolean, or a jq error,
 			// shows here rather than once per object at resync.

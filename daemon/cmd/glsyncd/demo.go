@@ -24,6 +24,7 @@ import (
 
 func (a *app) demoCommand() *cobra.Command {
 	var f simFlags
+	var catalogFlag string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run glsyncd against a simulated GitLab: resync, hooks, live webhook events",
@@ -31,7 +32,8 @@ func (a *app) demoCommand() *cobra.Command {
 			"real webhook listener): the start-up resync fills the catalog, glsyncd creates its group\n" +
 			"hooks, then the simulator creates a project and opens and merges a merge request (the\n" +
 			"actions `simulate event` makes), and the demo shows each change reaching the catalog.\n" +
-			"Nothing to install.",
+			"With --catalog port, the catalog is a Port simulator and the demo also runs a Port\n" +
+			"action run: trigger_pipeline, the pipeline's end, the run's SUCCESS. Nothing to install.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := a.logger()
@@ -74,6 +76,17 @@ func (a *app) demoCommand() *cobra.Command {
 				return err
 			}
 			cfg.AppHost = "http://" + wl.Addr().String()
+			var dp *demoPort
+			switch catalogFlag {
+			case "embedded":
+			case "port":
+				dp = startDemoPort()
+				defer dp.close()
+				dp.configure(cfg)
+				fmt.Fprintf(a.stdout, "Port simulator on %s: entities and action runs go there (integration %s)\n", dp.srv.URL, cfg.IntegrationIdentifier)
+			default:
+				return usageErr(fmt.Errorf("--catalog %q: want embedded or port", catalogFlag))
+			}
 			cfg.AdminToken = randomHex(16)
 			mp, err := a.loadMapping(cfg.MappingOptions())
 			if err != nil {
@@ -101,8 +114,14 @@ func (a *app) demoCommand() *cobra.Command {
 			for _, h := range sim.Hooks() {
 				fmt.Fprintf(a.stdout, "  group %d -> %s\n", h.GroupID, h.URL)
 			}
-			if err := a.liveEvents(ctx, sim, org, svc); err != nil {
+			project, err := a.liveEvents(ctx, sim, org, svc)
+			if err != nil {
 				return err
+			}
+			if dp != nil {
+				if err := a.actionRun(ctx, sim, dp, cfg.IntegrationIdentifier, project); err != nil {
+					return err
+				}
 			}
 
 			ents, err := svc.Store().List(ctx, catalog.Filter{})
@@ -136,6 +155,7 @@ func (a *app) demoCommand() *cobra.Command {
 		},
 	}
 	f.register(cmd, 600)
+	cmd.Flags().StringVar(&catalogFlag, "catalog", "embedded", "embedded, or port: a Port simulator, with one self-service action run")
 	return cmd
 }
 
@@ -143,7 +163,7 @@ func (a *app) demoCommand() *cobra.Command {
 // webhook deliveries to glsyncd, and shows each change land. The changes
 // are the simulator's user actions, the ones `glsyncd simulate event`
 // makes through its control API.
-func (a *app) liveEvents(ctx context.Context, sim *gitlabtest.Server, org gitlabtest.Org, svc *service.Service) error {
+func (a *app) liveEvents(ctx context.Context, sim *gitlabtest.Server, org gitlabtest.Org, svc *service.Service) (string, error) {
 	team := sim.Group(org.Roots[0].FullPath + "/DevopsTeam")
 	if team == nil {
 		team = sim.AddGroup(org.Roots[0], "DevopsTeam")
@@ -153,7 +173,7 @@ func (a *app) liveEvents(ctx context.Context, sim *gitlabtest.Server, org gitlab
 	p, _ := sim.CreateProject(ctx, team, "FreshService")
 	id := team.FullPath + "/" + p.Path
 	if err := a.await(ctx, svc, "service", id, true); err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(a.stdout, "  project %s created (with a README) -> service entity created in %v\n", id, time.Since(start).Round(time.Millisecond))
 
@@ -161,18 +181,18 @@ func (a *app) liveEvents(ctx context.Context, sim *gitlabtest.Server, org gitlab
 	mr, _ := sim.OpenMergeRequest(ctx, p.ID, "Add FreshService health check")
 	mrID := strconv.FormatInt(mr.ID, 10)
 	if err := a.await(ctx, svc, "gitlabMergeRequest", mrID, true); err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(a.stdout, "  merge request !%d opened -> gitlabMergeRequest entity created in %v\n", mr.IID, time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 	if _, _, err := sim.ChangeMergeRequest(ctx, mr.ID, "merge"); err != nil {
-		return failedErr(fmt.Errorf("demo: %w", err))
+		return "", failedErr(fmt.Errorf("demo: %w", err))
 	}
 	if err := a.await(ctx, svc, "gitlabMergeRequest", mrID, false); err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(a.stdout, "  merge request !%d merged -> entity removed (the mapping syncs opened MRs) in %v\n", mr.IID, time.Since(start).Round(time.Millisecond))
-	return nil
+	return id, nil
 }
 
 func (a *app) await(ctx context.Context, svc *service.Service, blueprint, id string, present bool) error {

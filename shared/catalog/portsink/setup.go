@@ -18,7 +18,7 @@ import (
 // logged if Port holds one too), else Port's, else the embedded default.
 func Setup(ctx context.Context, cfg *config.Config, mirror catalog.Mirror, localMapping, version string, log *slog.Logger) (*Sink, *mapping.Config, error) {
 	client, err := port.New(port.Options{BaseURL: cfg.PortBaseURL, ClientID: cfg.PortClientID, ClientSecret: cfg.PortClientSecret,
-		Integration: cfg.IntegrationIdentifier, Type: IntegrationType(cfg.OceanVersion), Version: version})
+		Integration: cfg.IntegrationIdentifier, Type: IntegrationType(cfg.OceanVersion), Version: version, ActionsProcessing: cfg.ActionsProcessor.Enabled})
 	if err != nil {
 		return nil, nil, err
 	}

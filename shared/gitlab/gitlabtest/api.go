@@ -84,6 +84,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 			return
 		}
 		writeJSON(w, http.StatusOK, body)
+	case r.Method == http.MethodPost && n == 3 && segs[0] == "projects" && segs[2] == "pipeline":
+		s.createPipeline(w, r, tok, segs[1])
 	case segs[0] == "hooks" && n <= 2:
 		s.systemHooks(w, r, tok, segs)
 	default:

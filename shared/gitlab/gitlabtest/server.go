@@ -86,6 +86,8 @@ type Server struct {
 	groups   map[int64]*Group
 	byPath   map[string]*Group
 	projects map[int64]*Project
+	// triggered are the pipelines created through the API (trigger.go).
+	triggered []TriggeredPipeline
 	// byID is the projects sorted by id, rebuilt lazily after a project
 	// is added or removed (which set its dirty flag under mu), so a
 	// keyset page is a binary search and a short scan, not a sort of the

@@ -61,6 +61,8 @@ type Server struct {
 	rnd          *mrand.Rand
 	counts       map[string]int
 	tokensIssued int
+	// actions are the action runs (actions.go).
+	actions actionRuns
 }
 
 // New returns a server accepting the given credentials.
@@ -198,6 +200,9 @@ func route(method, p string) string {
 	}
 	if n >= 3 && segs[1] == "integration" {
 		segs[2] = ":id"
+	}
+	if n >= 4 && segs[1] == "actions" && segs[2] == "runs" && segs[3] != "claim-pending" && segs[3] != "ack" {
+		segs[3] = ":id"
 	}
 	if n >= 5 && segs[1] == "integration" && segs[3] == "kinds" {
 		segs[4] = ":kind"
@@ -342,6 +347,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.examples[segs[4]] = body.Examples
 		s.mu.Unlock()
 		reply(w, http.StatusOK, map[string]any{"ok": true})
+	case len(segs) >= 3 && segs[1] == "actions" && segs[2] == "runs":
+		s.serveActions(w, r, segs[3:])
 	default:
 		fail(w, http.StatusNotFound, "not_found", "Route "+r.Method+" "+p+" was not found")
 	}
