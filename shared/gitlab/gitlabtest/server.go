@@ -39,6 +39,11 @@ const (
 	GroupAccessToken TokenKind = iota
 	// AdminToken belongs to an instance administrator: it sees everything.
 	AdminToken
+	// PersonalToken is a user's personal access token (Ocean v2's
+	// gitlabToken): it sees the projects of the user's personal namespace
+	// (see AddUser) and, when GroupID is set, that group's subtree with
+	// AccessLevel as the user's role there.
+	PersonalToken
 )
 
 // Token is an access token known to the simulated instance.
