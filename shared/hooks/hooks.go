@@ -76,7 +76,11 @@ type Desired struct {
 	Scope     string
 	GroupID   int64
 	GroupPath string
-	URL       string
+	// ProjectID and ProjectPath are set, instead of the group's, for a
+	// personal project's hook (ProjectScope).
+	ProjectID   int64
+	ProjectPath string
+	URL         string
 	// Flags are the GitLab event flags to enable.
 	Flags map[string]bool
 	// Client is the token's client that manages the hook.
@@ -156,7 +160,7 @@ func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 					URL: base + GroupHookPath + strconv.FormatInt(grp.ID, 10), Flags: Flags(g.EventsOrAll()), Client: src.Client})
 			}
 		}
-		return out, problems, nil
+		return personalHooks(ctx, base, sources, out, problems)
 	}
 	for _, src := range sources {
 		roots, err := src.RootGroupObjects(ctx)
@@ -172,7 +176,7 @@ func DesiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 				URL: base + GroupHookPath + strconv.FormatInt(g.ID, 10), Flags: Flags(hookspec.GroupEvents), Client: src.Client})
 		}
 	}
-	return out, problems, nil
+	return personalHooks(ctx, base, sources, out, problems)
 }
 
 func findSource(sources []*Source, token string) *Source {
@@ -188,6 +192,7 @@ func findSource(sources []*Source, token string) *Source {
 type Existing struct {
 	ID                     int64
 	GroupID                int64
+	ProjectID              int64
 	URL                    string
 	Flags                  map[string]bool
 	AlertStatus            string
@@ -252,6 +257,9 @@ type Action struct {
 
 func (a Action) String() string {
 	target := a.Desired.GroupPath
+	if a.Desired.ProjectPath != "" {
+		target = "project " + a.Desired.ProjectPath
+	}
 	url := a.Desired.URL
 	if a.Op == OpDelete {
 		url = a.Existing.URL
@@ -341,12 +349,17 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 	plan := &Plan{Problems: problems}
 	base := strings.TrimRight(appHost, "/")
 	for _, d := range desired {
-		existing, err := listHooks(ctx, d.Client, d.GroupID)
+		existing, err := listHooks(ctx, d.Client, d.owner())
+		if p, ok := projectListingProblem(d, err); ok {
+			plan.Problems = append(plan.Problems, p)
+			continue
+		}
 		if err != nil {
 			return nil, &Skipped{Reason: SkipGitLab, What: "listing the hooks of " + hookTarget(d) + " in GitLab", Err: err}
 		}
-		// Deletes keep the group (for the API path) but no scope or URL.
-		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath}
+		// Deletes keep the group or project (for the API path) but no
+		// scope or URL.
+		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath, ProjectID: d.ProjectID, ProjectPath: d.ProjectPath}
 		var adopt *Existing
 		match := firstByURL(existing, d.URL)
 		for i := range existing {
@@ -355,7 +368,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 			case &existing[i] == match: // the hook at the URL: decided below
 			case sameURL(e.URL, d.URL):
 				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "duplicate of hook " + strconv.FormatInt(match.ID, 10)})
-			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
+			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || strings.HasPrefix(e.URL, base+ProjectHookPath) || e.URL == base+SystemHookPath:
 				if adopt == nil {
 					adopt = &existing[i]
 					continue
@@ -416,10 +429,7 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 		return Action{Op: OpCreate, Desired: d, Client: d.Client, Reason: "no hook"}, nil
 	}
 	a := Action{Desired: d, Existing: match, Client: d.Client}
-	flags := groupFlags
-	if d.Scope == SystemScope {
-		flags = systemFlags
-	}
+	flags := d.owner().flags()
 	var diff []string
 	for _, f := range flags {
 		if match.Flags[f] != d.Flags[f] {
@@ -498,6 +508,9 @@ func hookTarget(d Desired) string {
 	if d.Scope == SystemScope {
 		return "the system"
 	}
+	if d.ProjectID != 0 {
+		return "project " + d.ProjectPath
+	}
 	return "group " + d.GroupPath
 }
 
@@ -506,9 +519,9 @@ func hookTarget(d Desired) string {
 // reconciliation (glsyncd hooks apply) and the Terraform resources
 // recognise a hook already in place instead of creating a second one.
 func FindByURL(ctx context.Context, c *gitlab.Client, groupID int64, url string) (*Existing, error) {
-	list, err := listHooks(ctx, c, groupID)
+	list, err := listHooks(ctx, c, owner{group: groupID})
 	if err != nil {
-		return nil, explain(err, groupID)
+		return nil, explain(err, owner{group: groupID})
 	}
 	return firstByURL(list, url), nil
 }
@@ -527,24 +540,18 @@ func sameURL(a, b string) bool {
 	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
 }
 
-func hooksPath(groupID int64) string {
-	if groupID == 0 {
-		return "hooks"
-	}
-	return fmt.Sprintf("groups/%d/hooks", groupID)
-}
-
-// listHooks reads every page of a group's (or the system's) hooks.
-func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing, error) {
+// listHooks reads every page of a group's, a project's or the system's
+// hooks.
+func listHooks(ctx context.Context, c *gitlab.Client, o owner) ([]Existing, error) {
 	var out []Existing
-	err := c.ListOffset(ctx, hooksPath(groupID), nil, func(p gitlab.Page) error {
+	err := c.ListOffset(ctx, o.hooksPath(), nil, func(p gitlab.Page) error {
 		for _, h := range p.Items {
-			out = append(out, existing(h, groupID))
+			out = append(out, existing(h, o))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hooks: listing %s: %w", hooksPath(groupID), err)
+		return nil, fmt.Errorf("hooks: listing %s: %w", o.hooksPath(), err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -554,6 +561,10 @@ func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing
 type Result struct {
 	Done   []Action
 	Failed []Problem
+	// Skipped are project hooks GitLab refused (403: the token may read
+	// the project but not manage its hooks, e.g. a read_api token), as
+	// Ocean v2 skips them: a warning, not a failure.
+	Skipped []Problem
 }
 
 // Apply carries out a plan. Each hook gets a new random secret, stored
@@ -569,6 +580,11 @@ func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.L
 			continue
 		}
 		if err := apply(ctx, a, secrets); err != nil {
+			if p, ok := projectForbidden(a, err); ok {
+				res.Skipped = append(res.Skipped, p)
+				log.Warn("project hook skipped: GitLab refused it (403)", "scope", p.Scope, "project", a.Desired.ProjectPath, "error", err)
+				continue
+			}
 			scope := a.Desired.Scope
 			if scope == "" && a.Existing != nil {
 				scope = a.Existing.URL
@@ -596,14 +612,14 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 			}
 		}
 		sort.Strings(events)
-		return Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
+		return Spec{GroupID: a.Desired.GroupID, ProjectID: a.Desired.ProjectID, URL: a.Desired.URL, Events: events, Token: secret,
 			EnableSSLVerification: true, Name: name, Description: desc}
 	}
 	switch a.Op {
 	case OpResume:
-		return Resume(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
+		return resumeAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
 	case OpDelete:
-		return Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
+		return deleteAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
 	case OpRecreate, OpCreate:
 		secret := secretFor(secrets, a.Desired.Scope)
 		var old catalog.HookSecret
@@ -621,7 +637,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) error {
 			return err
 		}
 		if a.Op == OpRecreate {
-			if err := Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID); err != nil {
+			if err := deleteAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID); err != nil {
 				if held {
 					_ = secrets.PutHookSecret(ctx, old) // the old hook stays, with its secret
 				}
