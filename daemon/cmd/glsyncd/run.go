@@ -129,6 +129,9 @@ func (a *app) hooksCommand() *cobra.Command {
 				for _, f := range res.Failed {
 					fmt.Fprintln(a.stdout, "failed:", f.Error())
 				}
+				for _, f := range res.Skipped {
+					fmt.Fprintln(a.stdout, "skipped:", f.Error())
+				}
 				if len(res.Failed) > 0 || len(plan.Problems) > 0 {
 					return failedErr(fmt.Errorf("hooks applied partially: %d failed, %d problem(s)", len(res.Failed), len(plan.Problems)))
 				}
