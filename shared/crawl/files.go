@@ -132,6 +132,10 @@ func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) erro
 			fo.Strategy = "repositoryTree"
 		}
 	}
+	inRoots, err := s.underRootGroup(ctx, fo.Strategy)
+	if err != nil {
+		return Counts{}, err
+	}
 	// Ocean applies the file kind's includeOnlyActiveGroups to the
 	// projects it searches (gitlab-v2/main.py, on_resync_files).
 	return s.EachProject(ctx, true, o.ActiveGroups, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
@@ -147,6 +151,11 @@ func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) erro
 		case "projectSearch":
 			entries, err = s.searchFiles(ctx, fmt.Sprintf("projects/%d/search", id), fo.Path, id)
 		case "groupSearch":
+			if path, _ := pr["path_with_namespace"].(string); !inRoots(path) {
+				// A personal project: no group search reaches it.
+				entries, err = s.searchFiles(ctx, fmt.Sprintf("projects/%d/search", id), fo.Path, id)
+				break
+			}
 			for _, p := range hits[id] {
 				entries = append(entries, map[string]any{"type": "blob", "path": p})
 			}

@@ -91,3 +91,25 @@ func (s *Source) perPersonalProject(ctx context.Context, collection string, q ur
 	}
 	return nil
 }
+
+// underRootGroup reports, for the groupSearch strategy, whether a project
+// path lies under one of the root groups the group search covers; a
+// project under none (a personal project) is searched on its own. Other
+// strategies need no answer and cost no request.
+func (s *Source) underRootGroup(ctx context.Context, strategy string) (func(path string) bool, error) {
+	if strategy != "groupSearch" {
+		return func(string) bool { return true }, nil
+	}
+	roots, err := s.RootGroupObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func(path string) bool {
+		for _, r := range roots {
+			if strings.HasPrefix(path, r.FullPath+"/") {
+				return true
+			}
+		}
+		return false
+	}, nil
+}

@@ -96,3 +96,35 @@ func TestPersonalProjectsOfAnAdmin(t *testing.T) {
 		t.Fatalf("admin's own personal projects: %v %v", ps, err)
 	}
 }
+
+// TestPersonalProjectFilesWithGroupSearch: the group search (the default
+// file strategy) covers root groups, which hold no personal project; the
+// personal project is searched on its own, so its files are synced too.
+func TestPersonalProjectFilesWithGroupSearch(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{AdvancedSearch: true})
+	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 3, Seed: 5})
+	ns := sim.AddUser(0, "alice", "Alice Liddell")
+	p := sim.AddProject(ns, "notes")
+	sim.SetFile(p.ID, "port.yml", "name: notes\n")
+	group := sim.Projects()[0]
+	sim.SetFile(group.ID, "port.yml", "name: group\n")
+	sim.AddToken(gitlabtest.Token{Value: "glpat-alice", Kind: gitlabtest.PersonalToken, UserID: ns.OwnerID, GroupID: org.Roots[0].ID, AccessLevel: 30})
+	ts := sim.Start(t)
+	s := source(t, ts.URL, "glpat-alice", "**")
+	var repos []string
+	_, err := s.List(context.Background(), KindFile, Options{Files: FileOptions{Path: "port.yml", Strategy: "groupSearch"}}, func(pg gitlab.Page) error {
+		for _, o := range pg.Items {
+			repos = append(repos, o["repo"].(map[string]any)["path_with_namespace"].(string))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(repos, "alice/notes") || !slices.Contains(repos, group.PathWithNamespace) {
+		t.Fatalf("files found in %v", repos)
+	}
+	if c, _ := sim.Requests(); c["GET /groups/:id/search"] == 0 || c["GET /projects/:id/search"] != 1 {
+		t.Fatalf("searches: %v", c)
+	}
+}
