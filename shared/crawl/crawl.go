@@ -70,7 +70,7 @@ type Source struct {
 	groupsOK  bool
 
 	personalMu sync.Mutex
-	personal   []ProjectRefLite // see PersonalProjects
+	personal   []PersonalProject // see PersonalProjects
 	personalOK bool
 }
 

@@ -19,8 +19,8 @@ import (
 // "user". An admin's collections are listed instance-wide and need none
 // of this, but its own personal projects still get project hooks.
 
-// ProjectRefLite names a project.
-type ProjectRefLite struct {
+// PersonalProject is a project in a personal namespace of the token.
+type PersonalProject struct {
 	ID                int64
 	PathWithNamespace string
 }
@@ -35,7 +35,7 @@ func PersonalNamespace(project map[string]any) bool {
 // PersonalProjects lists, once per Source, the projects in personal
 // namespaces the token owns that its globs select (pending deletion left
 // out).
-func (s *Source) PersonalProjects(ctx context.Context) ([]ProjectRefLite, error) {
+func (s *Source) PersonalProjects(ctx context.Context) ([]PersonalProject, error) {
 	s.personalMu.Lock()
 	defer s.personalMu.Unlock()
 	if s.personalOK {
@@ -44,14 +44,14 @@ func (s *Source) PersonalProjects(ctx context.Context) ([]ProjectRefLite, error)
 	q := url.Values{}
 	q.Set("owned", "true")
 	q.Set("all_available", "true")
-	var out []ProjectRefLite
+	var out []PersonalProject
 	err := s.Client.ListOffset(ctx, "projects", q, func(p gitlab.Page) error {
 		for _, pr := range p.Items {
 			path, _ := pr["path_with_namespace"].(string)
 			if !PersonalNamespace(pr) || path == "" || !s.Entry.MatchProject(path) || PendingDeletion(pr) {
 				continue
 			}
-			out = append(out, ProjectRefLite{ID: int64(num(pr["id"])), PathWithNamespace: path})
+			out = append(out, PersonalProject{ID: int64(num(pr["id"])), PathWithNamespace: path})
 		}
 		return nil
 	})
