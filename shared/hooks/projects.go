@@ -126,3 +126,9 @@ func projectForbidden(a Action, err error) (Problem, bool) {
 	}
 	return Problem{Scope: a.Desired.Scope, Err: fmt.Errorf("%s: skipped: %w", a, err)}, true
 }
+
+// DeleteProjectHook removes a project's hook; one already gone is not an
+// error. The Terraform provider's managed hooks use it on destroy.
+func DeleteProjectHook(ctx context.Context, c *gitlab.Client, projectID, hookID int64) error {
+	return deleteAt(ctx, c, owner{project: projectID}, hookID)
+}
