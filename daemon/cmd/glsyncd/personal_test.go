@@ -151,3 +151,28 @@ func TestPersonalProjectHooksPlan(t *testing.T) {
 		t.Fatalf("plan with useSystemHook: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestPersonalProjectHookRefusedByHooksApply: hooks apply with a token
+// GitLab refuses project hooks to (read_api) prints the project as
+// skipped and succeeds, as Ocean logs and goes on.
+func TestPersonalProjectHookRefusedByHooksApply(t *testing.T) {
+	sim := gitlabtest.New(gitlabtest.Options{Seed: 25})
+	sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 3, Seed: 25})
+	bob := sim.AddUser(0, "bob", "Bob Builder")
+	sim.AddProject(bob, "diary")
+	sim.AddToken(gitlabtest.Token{Value: "glpat-bob-readonly-token-00002", Kind: gitlabtest.PersonalToken, UserID: bob.OwnerID, Scopes: []string{"read_api"}})
+	ts := sim.Start(t)
+	dir := t.TempDir()
+	env := map[string]string{config.EnvGitLabToken: "glpat-bob-readonly-token-00002", config.EnvGitLabHost: ts.URL,
+		config.EnvAppHost: "https://glsync.example.com", envDataDir: filepath.Join(dir, "data")}
+	if r := runCLI(t, env, "resync"); r.code != 0 {
+		t.Fatalf("resync: %d %s", r.code, r.stderr)
+	}
+	r := runCLI(t, env, "hooks", "apply")
+	if r.code != 0 || !strings.Contains(r.stdout, "skipped: create   project bob/diary") || !strings.Contains(r.stdout, "applied 0, failed 0") {
+		t.Fatalf("apply: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "glpat-bob-readonly-token-00002") {
+		t.Fatal("the token appears in the output")
+	}
+}
