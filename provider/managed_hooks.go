@@ -120,7 +120,7 @@ func (r *managedHooksResource) Schema(_ context.Context, _ resource.SchemaReques
 			"group_hooks_override": schema.MapAttribute{Optional: true, ElementType: types.ListType{ElemType: types.StringType},
 				Description: "Group full path → events (empty list: all): hooks only on these groups, as `tokenGroupHooksOverrideMapping`."},
 			"hooks": schema.MapNestedAttribute{Computed: true,
-				Description: "Group full path (or `(system)`) → the hook in place, as GitLab has it. `terraform plan` shows what reconciliation would change " +
+				Description: "Group full path (or `(system)`, or `project:` and a personal project's path) → the hook in place, as GitLab has it. `terraform plan` shows what reconciliation would change " +
 					"attribute by attribute (a flag turned off by hand: `~ push_events = false -> true`), as `glsyncd hooks plan` does.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"hook_id": schema.Int64Attribute{Computed: true, Description: "GitLab's id of the hook (known after apply when the hook is created or re-created)."},
@@ -187,9 +187,12 @@ var hookObjType = types.ObjectType{AttrTypes: map[string]attr.Type{
 	"alert_status": types.StringType, "secret_held": types.BoolType, "extra_hook_ids": types.ListType{ElemType: types.Int64Type},
 }}
 
-// hookKey is an action's key in the hooks map: the group's full path, or
-// systemKey.
+// hookKey is an action's key in the hooks map: the group's full path,
+// a personal project's (projectHookKey), or systemKey.
 func hookKey(a hooks.Action) string {
+	if k := projectHookKey(a); k != "" {
+		return k
+	}
 	if a.Desired.Scope == hooks.SystemScope || (a.Op == hooks.OpDelete && a.Desired.GroupID == 0) {
 		return systemKey
 	}
@@ -435,6 +438,19 @@ func (r *managedHooksResource) Delete(ctx context.Context, req resource.DeleteRe
 
 // deleteHook removes one hook of the hooks map and its secret in glsyncd.
 func (r *managedHooksResource) deleteHook(ctx context.Context, key string, hookID int64, diags *diag.Diagnostics) {
+	if isProjectKey(key) {
+		scope, err := r.deleteProjectHook(ctx, key, hookID)
+		if err != nil {
+			diags.AddError("Deleting a hook failed", err.Error())
+			return
+		}
+		if scope != "" {
+			if err := (adminapi.Secrets{C: r.clients.daemon}).DeleteHookSecret(ctx, scope); err != nil {
+				diags.AddWarning("Forgetting a hook secret in glsyncd failed", err.Error())
+			}
+		}
+		return
+	}
 	var groupID int64
 	scope := hooks.SystemScope
 	if key != systemKey {

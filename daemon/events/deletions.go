@@ -34,6 +34,9 @@ var errAlive = errors.New("GitLab still serves it")
 // hookCovers reports whether the hook that delivered ev covers path (a
 // project's path_with_namespace or a group's full_path).
 func (p *Processor) hookCovers(ctx context.Context, ev *catalog.Event, path string) (bool, error) {
+	if ev.Source == "project" {
+		return p.projectHookCovers(ctx, ev.Scope, path)
+	}
 	if ev.Source != "group" {
 		return true, nil // the system hook, or Ocean's single route without a group
 	}
@@ -124,4 +127,25 @@ func (p *Processor) verifyDeletion(ctx context.Context, ev *catalog.Event, owner
 // and whose groups hold it.
 func (p *Processor) groupOwner(ctx context.Context, fullPath string) *crawl.Source {
 	return p.firstCovering(ctx, fullPath, func(s *crawl.Source) bool { return s.Entry.MatchGroup(fullPath) })
+}
+
+// projectHookCovers reports whether the hook of personal project id (see
+// hooks.ProjectScope) covers path: the project itself, nothing else.
+func (p *Processor) projectHookCovers(ctx context.Context, id, path string) (bool, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n == 0 {
+		return false, nil
+	}
+	for _, s := range p.sources() {
+		ps, err := s.PersonalProjects(ctx)
+		if err != nil {
+			return false, classify(err)
+		}
+		for _, pr := range ps {
+			if pr.ID == n {
+				return path == pr.PathWithNamespace || strings.HasPrefix(path, pr.PathWithNamespace+"/"), nil
+			}
+		}
+	}
+	return false, nil
 }

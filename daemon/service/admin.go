@@ -179,8 +179,8 @@ func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scope := r.PathValue("scope")
-	if scope != "system" && !strings.HasPrefix(scope, "group:") {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "scope must be system or group:<id>"})
+	if scope != "system" && !strings.HasPrefix(scope, "group:") && !strings.HasPrefix(scope, "project:") {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "scope must be system, group:<id> or project:<id> (a personal project's hook)"})
 		return
 	}
 	if err := s.store.PutHookSecret(r.Context(), catalog.HookSecret{Scope: scope, HookID: in.HookID, URL: in.URL, Secret: in.Secret}); err != nil {

@@ -530,6 +530,9 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
 		}
+		for _, f := range res.Skipped {
+			s.log.Warn("hooks: "+f.Error(), "scope", f.Scope)
+		}
 		for _, a := range res.Done {
 			if a.Op == hooks.OpResume {
 				// GitLab dropped the events of the pause: only a resync

@@ -44,7 +44,9 @@ var Known = map[string]bool{
 	"Milestone Hook": true, "Vulnerability Hook": true, "Group Hook": true,
 }
 
-// Receiver is the http.Handler for /integration/hook/{group_id} and
+// Receiver is the http.Handler for /integration/hook/{group_id},
+// /integration/project/hook/{project_id} (personal projects), Ocean v2's
+// /integration/webhook and
 // /integration/system/hook.
 type Receiver struct {
 	Queue   catalog.Queue
@@ -57,9 +59,9 @@ type Receiver struct {
 	// Master is webhookSecret: every hook's secret derives from it (see
 	// hooks.DeriveSecret), whatever the store holds.
 	Master string
-	// Scopes lists the group hook scopes glsync manages; deliveries to
-	// Ocean v2's route (/integration/webhook), which names no group, are
-	// verified against their secrets.
+	// Scopes lists the group and project hook scopes glsync manages;
+	// deliveries to Ocean v2's route (/integration/webhook), which names
+	// no group or project, are verified against their secrets.
 	Scopes func(ctx context.Context) []string
 	// MaxBody bounds a delivery (default 25 MB).
 	MaxBody int64
@@ -243,6 +245,14 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		source, scope, secretScope = "group", strconv.FormatInt(id, 10), hooks.GroupScope(id)
+	case strings.HasPrefix(r.URL.Path, hooks.ProjectHookPath):
+		// A personal project's hook (no group hook covers the project).
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, hooks.ProjectHookPath), 10, 64)
+		if err != nil || id <= 0 {
+			rc.reject(w, http.StatusNotFound, "bad_path", "unknown hook path")
+			return
+		}
+		source, scope, secretScope = "project", strconv.FormatInt(id, 10), hooks.ProjectScope(id)
 	default:
 		rc.reject(w, http.StatusNotFound, "bad_path", "unknown hook path")
 		return
@@ -256,6 +266,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		secretScope = rc.matchingScope(r, log)
 		if id, ok := strings.CutPrefix(secretScope, "group:"); ok {
 			scope = id
+		}
+		if id, ok := strings.CutPrefix(secretScope, "project:"); ok {
+			source, scope = "project", id // Ocean's personal project hook, adopted
 		}
 	}
 	if secretScope == "" || !rc.authorized(r, secretScope, log) {
@@ -419,8 +432,8 @@ func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale tim
 	defer cancel()
 	idx := &secretIndex{scopes: map[[sha256.Size]byte]string{}, built: time.Now(), gen: rc.indexGen.Load()}
 	for _, sc := range rc.Scopes(ctx) {
-		if !strings.HasPrefix(sc, "group:") {
-			continue
+		if !strings.HasPrefix(sc, "group:") && !strings.HasPrefix(sc, "project:") {
+			continue // Ocean points group and personal project hooks there
 		}
 		for _, secret := range rc.secretsOf(ctx, sc, log) {
 			// The first scope listed wins when hooks share a secret, as

@@ -176,7 +176,8 @@ type Queue interface {
 
 // HookSecret is the secret of a hook glsync created (or was given).
 type HookSecret struct {
-	// Scope is "group:<id>" or "system".
+	// Scope is "group:<id>", "project:<id>" (a personal project's hook) or
+	// "system".
 	Scope  string
 	HookID int64
 	URL    string

@@ -159,7 +159,8 @@ func (s *Source) activeGroupFilter(ctx context.Context, active *bool) (func(proj
 }
 
 // perRootGroup lists a collection instance-wide for an admin, else once
-// per root group the token sees (GitLab includes subgroups).
+// per root group the token sees (GitLab includes subgroups) and once per
+// personal project of the token (see PersonalProjects).
 func (s *Source) perRootGroup(ctx context.Context, collection string, q url.Values, fn func(gitlab.Page) error) error {
 	if s.admin {
 		if err := s.Client.ListOffset(ctx, collection, q, fn); err != nil {
@@ -176,7 +177,7 @@ func (s *Source) perRootGroup(ctx context.Context, collection string, q url.Valu
 			return fmt.Errorf("crawl: listing %s of group %d: %w", collection, id, err)
 		}
 	}
-	return nil
+	return s.perPersonalProject(ctx, collection, q, fn)
 }
 
 // MergeRequestProject returns the path_with_namespace of a merge

@@ -68,6 +68,10 @@ type Source struct {
 	groups    []gitlab.Page // every group the token sees, listed once per Source
 	groupsErr error
 	groupsOK  bool
+
+	personalMu sync.Mutex
+	personal   []PersonalProject // see PersonalProjects
+	personalOK bool
 }
 
 // Counts says how many objects a listing fetched and how many the globs
@@ -162,17 +166,22 @@ func (s *Source) allGroups(ctx context.Context) ([]gitlab.Page, error) {
 	return pages, nil
 }
 
-// InvalidateGroups drops the cached group listing, so the next use lists
-// again (a long-running daemon calls it after each resync).
+// InvalidateGroups drops the cached group listing (and personal
+// projects), so the next use lists again (a long-running daemon calls it
+// after each resync).
 func (s *Source) InvalidateGroups() {
 	s.groupsMu.Lock()
 	s.groups, s.groupsOK = nil, false
 	s.groupsMu.Unlock()
+	s.personalMu.Lock()
+	s.personal, s.personalOK = nil, false
+	s.personalMu.Unlock()
 }
 
 // Covers reports whether the token can see path (a project's
 // path_with_namespace or a group's full_path): an admin sees everything, a
-// member token what lies under its top groups. It does not look at globs.
+// member token what lies under its top groups and its personal projects.
+// It does not look at globs.
 func (s *Source) Covers(ctx context.Context, path string) (bool, error) {
 	if _, err := s.Identify(ctx); err != nil {
 		return false, err
@@ -189,7 +198,7 @@ func (s *Source) Covers(ctx context.Context, path string) (bool, error) {
 			return true, nil
 		}
 	}
-	return false, nil
+	return s.coversPersonal(ctx, path)
 }
 
 // Groups streams the groups the token sees whose full_path is in scope.

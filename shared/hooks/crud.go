@@ -12,10 +12,12 @@ import (
 )
 
 // Spec is one hook as a user declares it (the Terraform resources) or as
-// reconciliation wants it. GroupID 0 means a system hook.
+// reconciliation wants it. GroupID and ProjectID 0 mean a system hook.
 type Spec struct {
 	GroupID int64
-	URL     string
+	// ProjectID makes it a project hook (a personal project's).
+	ProjectID int64
+	URL       string
 	// Events are spec event names (push_events, user_add_to_group…);
 	// empty means every event of the hook's type.
 	Events []string
@@ -33,9 +35,9 @@ type Spec struct {
 // sent, so events removed from the spec are turned off.
 func (s Spec) body() map[string]any {
 	events := s.Events
-	flags := groupFlags
-	if s.GroupID == 0 {
-		flags = systemFlags
+	o := s.owner()
+	flags := o.flags()
+	if o.system() {
 		if len(events) == 0 {
 			events = hookspec.SystemEvents
 		}
@@ -53,7 +55,7 @@ func (s Spec) body() map[string]any {
 	for _, f := range flags {
 		b[f] = want[f]
 	}
-	if s.GroupID != 0 {
+	if !o.system() {
 		b["name"] = s.Name
 		b["description"] = s.Description
 		b["push_events_branch_filter"] = s.PushEventsBranchFilter
@@ -67,10 +69,10 @@ func (s Spec) body() map[string]any {
 // Create adds the hook and returns GitLab's view of it.
 func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPost, hooksPath(s.GroupID), s.body(), &raw); err != nil {
-		return Existing{}, explain(err, s.GroupID)
+	if _, err := c.Do(ctx, http.MethodPost, s.owner().hooksPath(), s.body(), &raw); err != nil {
+		return Existing{}, explain(err, s.owner())
 	}
-	return existing(raw, s.GroupID), nil
+	return existing(raw, s.owner()), nil
 }
 
 // CreateRaw adds a hook with exactly the fields of body (GitLab's hook
@@ -78,52 +80,59 @@ func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 // only what their configuration sets.
 func CreateRaw(ctx context.Context, c *gitlab.Client, groupID int64, body map[string]any) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPost, hooksPath(groupID), body, &raw); err != nil {
-		return Existing{}, explain(err, groupID)
+	o := owner{group: groupID}
+	if _, err := c.Do(ctx, http.MethodPost, o.hooksPath(), body, &raw); err != nil {
+		return Existing{}, explain(err, o)
 	}
-	return existing(raw, groupID), nil
+	return existing(raw, o), nil
 }
 
 // UpdateRaw changes a hook's fields in body, leaving the others as GitLab
 // has them.
 func UpdateRaw(ctx context.Context, c *gitlab.Client, groupID, hookID int64, body map[string]any) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), body, &raw); err != nil {
-		return Existing{}, explain(err, groupID)
+	o := owner{group: groupID}
+	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", o.hooksPath(), hookID), body, &raw); err != nil {
+		return Existing{}, explain(err, o)
 	}
-	return existing(raw, groupID), nil
+	return existing(raw, o), nil
 }
 
 // Get reads one hook; found is false when GitLab answers 404.
 func Get(ctx context.Context, c *gitlab.Client, groupID, hookID int64) (e Existing, found bool, err error) {
 	var raw map[string]any
-	status, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), nil, &raw)
+	o := owner{group: groupID}
+	status, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("%s/%d", o.hooksPath(), hookID), nil, &raw)
 	if status == http.StatusNotFound {
 		return Existing{}, false, nil
 	}
 	if err != nil {
-		return Existing{}, false, explain(err, groupID)
+		return Existing{}, false, explain(err, o)
 	}
-	return existing(raw, groupID), true, nil
+	return existing(raw, o), true, nil
 }
 
 // Update changes a hook in place (GitLab keeps its id).
 func Update(ctx context.Context, c *gitlab.Client, hookID int64, s Spec) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(s.GroupID), hookID), s.body(), &raw); err != nil {
-		return Existing{}, explain(err, s.GroupID)
+	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", s.owner().hooksPath(), hookID), s.body(), &raw); err != nil {
+		return Existing{}, explain(err, s.owner())
 	}
-	return existing(raw, s.GroupID), nil
+	return existing(raw, s.owner()), nil
 }
 
 // Delete removes a hook; one already gone is not an error.
 func Delete(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
-	status, err := c.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), nil, nil)
+	return deleteAt(ctx, c, owner{group: groupID}, hookID)
+}
+
+func deleteAt(ctx context.Context, c *gitlab.Client, o owner, hookID int64) error {
+	status, err := c.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", o.hooksPath(), hookID), nil, nil)
 	if status == http.StatusNotFound {
 		return nil
 	}
 	if err != nil {
-		return explain(err, groupID)
+		return explain(err, o)
 	}
 	return nil
 }
@@ -134,17 +143,26 @@ func Delete(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error 
 // 17.1+). An older GitLab answers 404: the hook is then left to resume
 // by itself.
 func Resume(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
-	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", hooksPath(groupID), hookID), nil, nil); err != nil {
-		return explain(err, groupID)
+	return resumeAt(ctx, c, owner{group: groupID}, hookID)
+}
+
+// resumeAt is Resume for a group's or a project's hook (POST
+// /projects/:id/hooks/:hook_id/test/push_events for the latter).
+func resumeAt(ctx context.Context, c *gitlab.Client, o owner, hookID int64) error {
+	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", o.hooksPath(), hookID), nil, nil); err != nil {
+		return explain(err, o)
 	}
 	return nil
 }
 
 // explain adds what a 403 means for hooks.
-func explain(err error, groupID int64) error {
+func explain(err error, o owner) error {
 	var ae *gitlab.APIError
 	if asAPIError(err, &ae) && ae.Status == http.StatusForbidden {
-		if groupID == 0 {
+		switch {
+		case o.project != 0:
+			return fmt.Errorf("%w: project hooks need the Maintainer role on the project and a token with the api scope", err)
+		case o.system():
 			return fmt.Errorf("%w: system hooks need an administrator's token", err)
 		}
 		return fmt.Errorf("%w: group hooks need the Owner role on the group", err)
@@ -152,15 +170,18 @@ func explain(err error, groupID int64) error {
 	return err
 }
 
-// existing reads a hook as GitLab serves it. groupID is where it was read
-// (0: system hooks), the group when GitLab's answer has no group_id.
-func existing(h map[string]any, groupID int64) Existing {
-	e := Existing{Flags: map[string]bool{}, GroupID: groupID, Raw: h}
+// existing reads a hook as GitLab serves it. o is where it was read, the
+// group or project when GitLab's answer names none.
+func existing(h map[string]any, o owner) Existing {
+	e := Existing{Flags: map[string]bool{}, GroupID: o.group, ProjectID: o.project, Raw: h}
 	if id, ok := h["id"].(float64); ok {
 		e.ID = int64(id)
 	}
 	if id, ok := h["group_id"].(float64); ok {
 		e.GroupID = int64(id)
+	}
+	if id, ok := h["project_id"].(float64); ok {
+		e.ProjectID = int64(id)
 	}
 	e.URL, _ = h["url"].(string)
 	e.AlertStatus, _ = h["alert_status"].(string)

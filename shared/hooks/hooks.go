@@ -76,7 +76,11 @@ type Desired struct {
 	Scope     string
 	GroupID   int64
 	GroupPath string
-	URL       string
+	// ProjectID and ProjectPath are set, instead of the group's, for a
+	// personal project's hook (ProjectScope).
+	ProjectID   int64
+	ProjectPath string
+	URL         string
 	// Flags are the GitLab event flags to enable.
 	Flags map[string]bool
 	// Client is the token's client that manages the hook.
@@ -168,7 +172,7 @@ func desiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 					URL: base + GroupHookPath + strconv.FormatInt(grp.ID, 10), Flags: Flags(g.EventsOrAll()), Client: src.Client})
 			}
 		}
-		return out, problems, nil
+		return personalHooks(ctx, base, sources, out, problems)
 	}
 	for _, src := range sources {
 		roots, err := src.RootGroupObjects(ctx)
@@ -184,7 +188,7 @@ func desiredHooks(ctx context.Context, st Settings, sources []*Source) ([]Desire
 				URL: base + GroupHookPath + strconv.FormatInt(g.ID, 10), Flags: Flags(hookspec.GroupEvents), Client: src.Client})
 		}
 	}
-	return out, problems, nil
+	return personalHooks(ctx, base, sources, out, problems)
 }
 
 func findSource(sources []*Source, token string) *Source {
@@ -200,6 +204,7 @@ func findSource(sources []*Source, token string) *Source {
 type Existing struct {
 	ID                     int64
 	GroupID                int64
+	ProjectID              int64
 	URL                    string
 	Flags                  map[string]bool
 	AlertStatus            string
@@ -271,6 +276,9 @@ type Action struct {
 
 func (a Action) String() string {
 	target := a.Desired.GroupPath
+	if a.Desired.ProjectPath != "" {
+		target = "project " + a.Desired.ProjectPath
+	}
 	url := a.Desired.URL
 	if a.Op == OpDelete {
 		url = a.Existing.URL
@@ -305,34 +313,6 @@ func (p *Plan) Changes() int {
 	return n
 }
 
-// Skipped is why a reconciliation cycle planned nothing: glsync could not
-// read its own store (the hooks' secrets) or GitLab (its groups, its list
-// of hooks). A plan made without that knowledge could take a hook it
-// cannot see, or whose secret it cannot read, for one to replace, and
-// replacing a hook loses the deliveries GitLab holds for it (they can
-// never be resent), so the cycle changes nothing and the next one tries
-// again.
-type Skipped struct {
-	// Reason is SkipStore or SkipGitLab, the label of the metric that
-	// counts skipped cycles.
-	Reason string
-	// What names the read that failed.
-	What string
-	Err  error
-}
-
-func (e *Skipped) Error() string {
-	return fmt.Sprintf("hooks: reconciliation skipped, nothing changed (%s failed; the next cycle tries again): %v", e.What, e.Err)
-}
-
-func (e *Skipped) Unwrap() error { return e.Err }
-
-// Reasons of a skipped cycle.
-const (
-	SkipStore  = "store"
-	SkipGitLab = "gitlab"
-)
-
 // MakePlan lists the existing hooks of every desired group (all pages) and
 // of the system, and decides per hook. secrets tells whether glsync holds
 // the secret of a kept hook; without it the hook is updated with a new one.
@@ -360,12 +340,17 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 	plan := &Plan{Problems: problems}
 	base := strings.TrimRight(appHost, "/")
 	for _, d := range desired {
-		existing, err := listHooks(ctx, d.Client, d.GroupID)
+		existing, err := listHooks(ctx, d.Client, d.owner())
+		if p, ok := projectListingProblem(d, err); ok {
+			plan.Problems = append(plan.Problems, p)
+			continue
+		}
 		if err != nil {
 			return nil, &Skipped{Reason: SkipGitLab, What: "listing the hooks of " + hookTarget(d) + " in GitLab", Err: err}
 		}
-		// Deletes keep the group (for the API path) but no scope or URL.
-		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath}
+		// Deletes keep the group or project (for the API path) but no
+		// scope or URL.
+		where := Desired{GroupID: d.GroupID, GroupPath: d.GroupPath, ProjectID: d.ProjectID, ProjectPath: d.ProjectPath}
 		var adopt *Existing
 		match := firstByURL(existing, d.URL)
 		for i := range existing {
@@ -374,7 +359,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 			case &existing[i] == match: // the hook at the URL: decided below
 			case sameURL(e.URL, d.URL):
 				plan.Actions = append(plan.Actions, Action{Op: OpDelete, Desired: where, Existing: &existing[i], Client: d.Client, Reason: "duplicate of hook " + strconv.FormatInt(match.ID, 10)})
-			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || e.URL == base+SystemHookPath:
+			case oceanRoute(base, e.URL) || strings.HasPrefix(e.URL, base+GroupHookPath) || strings.HasPrefix(e.URL, base+ProjectHookPath) || e.URL == base+SystemHookPath:
 				if adopt == nil {
 					adopt = &existing[i]
 					continue
@@ -439,10 +424,7 @@ func decide(ctx context.Context, d Desired, match *Existing, secrets catalog.Sec
 		return Action{Op: OpCreate, Desired: d, Client: d.Client, Reason: "no hook"}, nil
 	}
 	a := Action{Desired: d, Existing: match, Client: d.Client}
-	flags := groupFlags
-	if d.Scope == SystemScope {
-		flags = systemFlags
-	}
+	flags := d.owner().flags()
 	var diff []string
 	for _, f := range flags {
 		if match.Flags[f] != d.Flags[f] {
@@ -526,56 +508,10 @@ func hookTarget(d Desired) string {
 	if d.Scope == SystemScope {
 		return "the system"
 	}
+	if d.ProjectID != 0 {
+		return "project " + d.ProjectPath
+	}
 	return "group " + d.GroupPath
-}
-
-// FindByURL returns the hook of a group (groupID 0: the system's) that
-// delivers to url, the oldest when there are duplicates, or nil. It is how
-// reconciliation (glsyncd hooks apply) and the Terraform resources
-// recognise a hook already in place instead of creating a second one.
-func FindByURL(ctx context.Context, c *gitlab.Client, groupID int64, url string) (*Existing, error) {
-	list, err := listHooks(ctx, c, groupID)
-	if err != nil {
-		return nil, explain(err, groupID)
-	}
-	return firstByURL(list, url), nil
-}
-
-// firstByURL is the first hook of list (sorted by id) at url, or nil.
-func firstByURL(list []Existing, url string) *Existing {
-	for i := range list {
-		if sameURL(list[i].URL, url) {
-			return &list[i]
-		}
-	}
-	return nil
-}
-
-func sameURL(a, b string) bool {
-	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
-}
-
-func hooksPath(groupID int64) string {
-	if groupID == 0 {
-		return "hooks"
-	}
-	return fmt.Sprintf("groups/%d/hooks", groupID)
-}
-
-// listHooks reads every page of a group's (or the system's) hooks.
-func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing, error) {
-	var out []Existing
-	err := c.ListOffset(ctx, hooksPath(groupID), nil, func(p gitlab.Page) error {
-		for _, h := range p.Items {
-			out = append(out, existing(h, groupID))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hooks: listing %s: %w", hooksPath(groupID), err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
 }
 
 // Result is what Apply did.
@@ -591,6 +527,10 @@ type Result struct {
 	// Signing is signing_token_present as GitLab answered each hook
 	// created or updated, by scope.
 	Signing map[string]bool
+	// Skipped are project hooks GitLab refused (403: the token may read
+	// the project but not manage its hooks, e.g. a read_api token), as
+	// Ocean v2 skips them: a warning, not a failure.
+	Skipped []Problem
 }
 
 // Signing is signing_token_present of each hook the plan keeps as
@@ -620,6 +560,11 @@ func Apply(ctx context.Context, plan *Plan, secrets catalog.Secrets, log *slog.L
 		}
 		present, err := apply(ctx, a, secrets)
 		if err != nil {
+			if p, ok := projectForbidden(a, err); ok {
+				res.Skipped = append(res.Skipped, p)
+				log.Warn("project hook skipped: GitLab refused it (403)", "scope", p.Scope, "project", a.Desired.ProjectPath, "error", err)
+				continue
+			}
 			scope := a.Desired.Scope
 			if scope == "" && a.Existing != nil {
 				scope = a.Existing.URL
@@ -666,7 +611,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 			}
 		}
 		sort.Strings(events)
-		sp := Spec{GroupID: a.Desired.GroupID, URL: a.Desired.URL, Events: events, Token: secret,
+		sp := Spec{GroupID: a.Desired.GroupID, ProjectID: a.Desired.ProjectID, URL: a.Desired.URL, Events: events, Token: secret,
 			EnableSSLVerification: true, Name: name, Description: desc}
 		// A hook that signs keeps signing, webhookSigning on or not, with
 		// the key of its new secret: cleared, its deliveries would be
@@ -679,9 +624,9 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 	}
 	switch a.Op {
 	case OpResume:
-		return nil, Resume(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
+		return nil, resumeAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
 	case OpDelete:
-		return nil, Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID)
+		return nil, deleteAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
 	case OpRecreate, OpCreate:
 		secret := secretFor(secrets, a.Desired.Scope)
 		var old catalog.HookSecret
@@ -699,7 +644,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 			return nil, err
 		}
 		if a.Op == OpRecreate {
-			if err := Delete(ctx, a.Client, a.Desired.GroupID, a.Existing.ID); err != nil {
+			if err := deleteAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID); err != nil {
 				if held {
 					_ = secrets.PutHookSecret(ctx, old) // the old hook stays, with its secret
 				}

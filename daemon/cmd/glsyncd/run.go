@@ -132,6 +132,9 @@ func (a *app) hooksCommand() *cobra.Command {
 				for _, u := range res.Unsigned {
 					fmt.Fprintln(a.stdout, "unsigned:", u.Error())
 				}
+				for _, f := range res.Skipped {
+					fmt.Fprintln(a.stdout, "skipped:", f.Error())
+				}
 				if len(res.Failed) > 0 || len(plan.Problems) > 0 || len(res.Unsigned) > 0 {
 					return failedErr(fmt.Errorf("hooks applied partially: %d failed, %d problem(s), %d without the signing token asked for", len(res.Failed), len(plan.Problems), len(res.Unsigned)))
 				}

@@ -187,6 +187,10 @@ func (s *Server) fire(ctx context.Context, groupID int64, event string, body map
 			continue // GitLab does not deliver to a disabled hook
 		}
 		switch {
+		case h.ProjectID != 0:
+			if h.ProjectID == payloadProject(body) && h.Events[projectHookFlag(event)] {
+				targets = append(targets, *h)
+			}
 		case h.GroupID == 0:
 			if systemName != "" {
 				if flag, ok := systemEventFlag[systemName]; !ok || h.Events[flag] {
@@ -495,13 +499,12 @@ func (s *Server) RemoveSubgroup(ctx context.Context, g *Group) []Delivery {
 			delete(s.groups, id)
 		}
 	}
-	s.mu.Unlock()
-	ds := s.fireGroup(ctx, g, parent, "subgroup_destroy")
-	s.lockW()
+	// Gone before the hook fires, as in GitLab: a receiver that asks for
+	// the group at once gets 404, not the group still there.
 	delete(s.byPath, g.FullPath)
 	delete(s.groups, g.ID)
 	s.mu.Unlock()
-	return ds
+	return s.fireGroup(ctx, g, parent, "subgroup_destroy")
 }
 
 func (s *Server) fireGroup(ctx context.Context, g, parent *Group, eventName string) []Delivery {
