@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 
 // personal adds alice (no group membership) owning alice/notes, and
@@ -139,5 +140,43 @@ func TestPersonalProjectHooksRefusedOrUnreadable(t *testing.T) {
 	desired, _, err = DesiredHooks(ctx, Settings{AppHost: appHost, UseSystemHook: true}, f.sources(t, f.org.AdminToken, tok))
 	if err != nil || len(desired) != 1 || desired[0].Scope != SystemScope {
 		t.Fatalf("useSystemHook: %+v %v", desired, err)
+	}
+}
+
+// TestPersonalProjectHookSigns: with webhookSigning on, a personal
+// project's hook gets the signing token derived from its secret, as group
+// hooks do, and the simulator's deliveries to it carry a signature that
+// verifies with that token's key.
+func TestPersonalProjectHookSigns(t *testing.T) {
+	f := newFixture(t)
+	p, tok := f.personal(t)
+	_, res := f.reconcile(t, Settings{AppHost: appHost, Signing: true}, f.sources(t, tok))
+	if len(res.Done) != 1 || len(res.Unsigned)+len(res.Failed) != 0 || !res.Signing[ProjectScope(p.ID)] {
+		t.Fatalf("result %+v", res)
+	}
+	hs := f.projectHooks(p.ID)
+	if len(hs) != 1 || hs[0].SigningToken == "" || hs[0].SigningToken != SigningToken(hs[0].Token, ProjectScope(p.ID)) {
+		t.Fatalf("the project hook's signing token is not the one derived from its secret: %+v", hs)
+	}
+	ds := f.sim.Push(context.Background(), p.ID)
+	var signed int
+	for _, d := range ds {
+		if d.HookID != hs[0].ID {
+			continue
+		}
+		key, err := whsig.Key(hs[0].SigningToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := whsig.Verify([][]byte{key}, d.Header.Get(whsig.HeaderID), d.Header.Get(whsig.HeaderTimestamp), d.Header.Get(whsig.HeaderSignature), d.Body, time.Now()); err != nil {
+			t.Fatalf("the delivery's signature does not verify: %v", err)
+		}
+		signed++
+	}
+	if signed == 0 {
+		t.Fatalf("no delivery reached the project hook: %v", ds)
+	}
+	if plan, _ := f.reconcile(t, Settings{AppHost: appHost, Signing: true}, f.sources(t, tok)); plan.Changes() != 0 {
+		t.Fatalf("second cycle: %v", plan.Actions)
 	}
 }
