@@ -86,6 +86,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok 
 		writeJSON(w, http.StatusOK, body)
 	case r.Method == http.MethodPost && n == 3 && segs[0] == "projects" && segs[2] == "pipeline":
 		s.createPipeline(w, r, tok, segs[1])
+	case n >= 3 && segs[0] == "projects" && segs[2] == "hooks" && (n <= 4 || n == 6 && segs[4] == "test" && r.Method == http.MethodPost):
+		s.projectHooks(w, r, tok, segs)
 	case segs[0] == "hooks" && n <= 2:
 		s.systemHooks(w, r, tok, segs)
 	default:
@@ -109,6 +111,14 @@ func (s *Server) getUser(w http.ResponseWriter, tok *Token) {
 	username := "admin"
 	name := "Administrator"
 	bot := false
+	if tok.Kind == PersonalToken {
+		s.mu.RLock()
+		ns := s.personalNamespace(tok.UserID)
+		s.mu.RUnlock()
+		if ns != nil {
+			username, name = ns.Path, ns.Name
+		}
+	}
 	if tok.Kind == GroupAccessToken {
 		s.mu.RLock()
 		g := s.groups[tok.GroupID]
@@ -167,7 +177,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, tok *Token) 
 		if search != "" && !strings.Contains(strings.ToLower(g.Name), search) && !strings.Contains(strings.ToLower(g.Path), search) {
 			return false
 		}
-		member := tok.Kind == GroupAccessToken && s.isDescendant(g.ID, tok.GroupID)
+		member := tok.Kind != AdminToken && s.isDescendant(g.ID, tok.GroupID)
 		if minLevel > 0 {
 			// Only memberships count; an admin with no membership sees none.
 			return member && s.accessLevel(tok) >= minLevel
@@ -369,10 +379,14 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, tok *Token
 			// where it has the Owner role through a membership (a group
 			// access token's bot: its group's projects when the token's
 			// role is Owner; sharing never grants Owner here).
-			return tok.Kind == GroupAccessToken && s.accessLevel(tok) >= 50 && s.isDescendant(p.NamespaceID, tok.GroupID)
+			return s.ownsPersonal(tok, p) ||
+				tok.Kind != AdminToken && s.accessLevel(tok) >= 50 && s.isDescendant(p.NamespaceID, tok.GroupID)
+		}
+		if s.ownsPersonal(tok, p) {
+			return true // the owner's role in a personal project is Owner
 		}
 		if tok.Kind == AdminToken {
-			return !membership && minLevel == 0 // an admin is a member of nothing here
+			return !membership && minLevel == 0 // an admin is a member of nothing else here
 		}
 		if minLevel > 0 && s.accessLevel(tok) < minLevel {
 			return false
@@ -555,7 +569,7 @@ func applyHook(h *Hook, in hookInput, events []string, create bool) error {
 }
 
 func (s *Server) groupHooks(w http.ResponseWriter, r *http.Request, g *Group, segs []string) {
-	s.hookCRUD(w, r, segs[3:], g.ID, groupHookEvents, fmt.Sprintf("groups/%d/hooks", g.ID))
+	s.hookCRUD(w, r, segs[3:], hookOwner{group: g.ID}, groupHookEvents, fmt.Sprintf("groups/%d/hooks", g.ID))
 }
 
 func (s *Server) systemHooks(w http.ResponseWriter, r *http.Request, tok *Token, segs []string) {
@@ -563,14 +577,14 @@ func (s *Server) systemHooks(w http.ResponseWriter, r *http.Request, tok *Token,
 		writeJSON(w, http.StatusForbidden, forbidden)
 		return
 	}
-	s.hookCRUD(w, r, segs[1:], 0, systemHookEvents, "hooks")
+	s.hookCRUD(w, r, segs[1:], hookOwner{}, systemHookEvents, "hooks")
 }
 
 // hookCRUD serves list/create on the collection and get/update/delete on
-// one hook. groupID 0 means system hooks.
-func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string, groupID int64, events []string, base string) {
-	if len(rest) == 3 && rest[1] == "test" && groupID != 0 {
-		s.testHook(w, r, groupID, rest)
+// one hook of owner (a group's, a project's or the system's).
+func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string, owner hookOwner, events []string, base string) {
+	if len(rest) == 3 && rest[1] == "test" && !owner.system() {
+		s.testHook(w, r, owner, rest)
 		return
 	}
 	if len(rest) == 0 {
@@ -579,7 +593,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 			s.mu.RLock()
 			var list []*Hook
 			for _, h := range s.hooks {
-				if h.GroupID == groupID {
+				if owner.owns(h) {
 					list = append(list, h)
 				}
 			}
@@ -600,7 +614,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 			if s.refuseSigningToken(w, in) {
 				return
 			}
-			h := &Hook{GroupID: groupID, CreatedAt: time.Now().UTC()}
+						h := &Hook{GroupID: owner.group, ProjectID: owner.project, CreatedAt: time.Now().UTC()}
 			if err := applyHook(h, in, events, true); err != nil {
 				code := http.StatusUnprocessableEntity
 				if strings.Contains(err.Error(), "missing") {
@@ -626,7 +640,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 	s.lockW()
 	defer s.mu.Unlock()
 	h := s.hooks[id]
-	if err != nil || h == nil || h.GroupID != groupID {
+	if err != nil || h == nil || !owner.owns(h) {
 		writeJSON(w, http.StatusNotFound, hookNotFound)
 		return
 	}

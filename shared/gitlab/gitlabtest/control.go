@@ -271,6 +271,8 @@ func (s *Server) describe(ds []Delivery) []ControlDelivery {
 		switch h := s.hooks[d.HookID]; {
 		case h == nil:
 			cd.Hook = "deleted since"
+		case h.ProjectID != 0:
+			cd.Hook = fmt.Sprintf("project %d", h.ProjectID)
 		case h.GroupID != 0:
 			cd.Hook = fmt.Sprintf("group %d", h.GroupID)
 			if g := s.groups[h.GroupID]; g != nil {

@@ -187,6 +187,10 @@ func (s *Server) fire(ctx context.Context, groupID int64, event string, body map
 			continue // GitLab does not deliver to a disabled hook
 		}
 		switch {
+		case h.ProjectID != 0:
+			if h.ProjectID == payloadProject(body) && h.Events[projectHookFlag(event)] {
+				targets = append(targets, *h)
+			}
 		case h.GroupID == 0:
 			if systemName != "" {
 				if flag, ok := systemEventFlag[systemName]; !ok || h.Events[flag] {

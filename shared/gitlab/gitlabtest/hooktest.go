@@ -8,16 +8,17 @@ import (
 )
 
 // testHook serves POST /groups/:id/hooks/:hook_id/test/:trigger (GitLab
-// 17.1+): one delivery of the trigger's kind to the hook, even a disabled
+// 17.1+) and POST /projects/:id/hooks/:hook_id/test/:trigger: one delivery of the trigger's kind to the hook, even a disabled
 // one, as "Test" in GitLab's UI does; a success resumes a hook GitLab had
 // disabled, so a hook is re-enabled in place, keeping its id and its
 // recent deliveries. The simulator tests push_events only: a push of the
-// group's first project at its current head, which changes nothing.
-func (s *Server) testHook(w http.ResponseWriter, r *http.Request, groupID int64, rest []string) {
+// project (a group's first project) at its current head, which changes
+// nothing.
+func (s *Server) testHook(w http.ResponseWriter, r *http.Request, owner hookOwner, rest []string) {
 	id, err := strconv.ParseInt(rest[0], 10, 64)
 	s.lockW()
 	h := s.hooks[id]
-	if err != nil || h == nil || h.GroupID != groupID {
+	if err != nil || h == nil || !owner.owns(h) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusNotFound, hookNotFound)
 		return
@@ -29,7 +30,7 @@ func (s *Server) testHook(w http.ResponseWriter, r *http.Request, groupID int64,
 	}
 	var projects []*Project
 	for _, p := range s.projects {
-		if s.isDescendant(p.NamespaceID, groupID) {
+		if p.ID == owner.project || owner.group != 0 && s.isDescendant(p.NamespaceID, owner.group) {
 			projects = append(projects, p)
 		}
 	}

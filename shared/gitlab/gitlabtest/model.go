@@ -22,6 +22,10 @@ type Group struct {
 	CreatedAt   time.Time
 	// MarkedForDeletionOn is set for groups pending deletion.
 	MarkedForDeletionOn *time.Time
+	// OwnerID is set on a user's personal namespace (kind "user", see
+	// AddUser): GitLab's groups API does not serve it, projects in it
+	// have namespace.kind "user".
+	OwnerID int64
 }
 
 // Project is a project in the simulated instance.
@@ -46,10 +50,12 @@ type Project struct {
 	Fresh bool
 }
 
-// Hook is a group hook (GroupID set) or a system hook.
+// Hook is a group hook (GroupID set), a project hook (ProjectID set) or
+// a system hook.
 type Hook struct {
 	ID                       int64
 	GroupID                  int64
+	ProjectID                int64
 	URL                      string
 	Name                     string
 	Description              string
@@ -151,6 +157,9 @@ func (s *Server) namespaceJSON(g *Group) map[string]any {
 	var parent any
 	if g.ParentID != 0 {
 		parent = g.ParentID
+	}
+	if g.OwnerID != 0 {
+		return s.userNamespaceJSON(g)
 	}
 	return map[string]any{
 		"id":         g.ID,
@@ -281,13 +290,19 @@ func (s *Server) hookJSON(h *Hook) map[string]any {
 		m["disabled_until"] = ts(h.DisabledUntil)
 	}
 	for k, v := range h.ExtraFlags {
-		m[k] = v
+		if h.ProjectID == 0 { // a project hook's flags are all known; GitLab ignores others
+			m[k] = v
+		}
 	}
 	s.signingJSON(h, m)
 	events := systemHookEvents
-	if h.GroupID != 0 {
+	switch {
+	case h.GroupID != 0:
 		m["group_id"] = h.GroupID
 		events = groupHookEvents
+	case h.ProjectID != 0:
+		m["project_id"] = h.ProjectID
+		events = projectHookEvents
 	}
 	for _, e := range events {
 		m[e] = h.Events[e]

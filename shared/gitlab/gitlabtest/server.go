@@ -43,6 +43,11 @@ const (
 	// that project (ProjectID); every group answers 404, as the bot is a
 	// member of no group.
 	ProjectAccessToken
+	// PersonalToken is a user's personal access token (Ocean v2's
+	// gitlabToken): it sees the projects of the user's personal namespace
+	// (see AddUser) and, when GroupID is set, that group's subtree with
+	// AccessLevel as the user's role there.
+	PersonalToken
 )
 
 // Token is an access token known to the simulated instance.

@@ -26,7 +26,7 @@ func (s *Server) isDescendant(id, root int64) bool {
 // visibleProject reports whether tok can see p: its namespace is in the
 // token's subtree or it is shared with a group there.
 func (s *Server) visibleProject(tok *Token, p *Project) bool {
-	if tok.Kind == AdminToken {
+	if tok.Kind == AdminToken || s.ownsPersonal(tok, p) {
 		return true
 	}
 	if tok.Kind == ProjectAccessToken {
@@ -58,7 +58,7 @@ func (s *Server) findGroup(tok *Token, id string) *Group {
 	} else {
 		g = s.byPath[id]
 	}
-	if g == nil || !s.visibleGroup(tok, g) {
+	if g == nil || g.OwnerID != 0 || !s.visibleGroup(tok, g) {
 		return nil
 	}
 	return g
@@ -85,7 +85,7 @@ func (s *Server) findProject(tok *Token, id string) *Project {
 func (s *Server) sortedGroups(filter func(*Group) bool) []*Group {
 	var out []*Group
 	for _, g := range s.groups {
-		if filter(g) {
+		if g.OwnerID == 0 && filter(g) { // personal namespaces are not groups
 			out = append(out, g)
 		}
 	}
