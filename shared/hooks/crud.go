@@ -67,65 +67,42 @@ func (s Spec) body() map[string]any {
 // Create adds the hook and returns GitLab's view of it.
 func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPost, hooksPath(s.GroupID), s.body(), &raw); err != nil {
-		return Existing{}, explain(err, s.GroupID)
+	if _, err := c.Do(ctx, http.MethodPost, GroupOwner(s.GroupID).path(), s.body(), &raw); err != nil {
+		return Existing{}, explain(err, GroupOwner(s.GroupID))
 	}
-	return existing(raw, s.GroupID), nil
+	return existing(raw, GroupOwner(s.GroupID)), nil
 }
 
 // CreateRaw adds a hook with exactly the fields of body (GitLab's hook
 // API names) and returns GitLab's view of it: the Terraform resources send
 // only what their configuration sets.
 func CreateRaw(ctx context.Context, c *gitlab.Client, groupID int64, body map[string]any) (Existing, error) {
-	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPost, hooksPath(groupID), body, &raw); err != nil {
-		return Existing{}, explain(err, groupID)
-	}
-	return existing(raw, groupID), nil
+	return CreateRawOf(ctx, c, GroupOwner(groupID), body)
 }
 
 // UpdateRaw changes a hook's fields in body, leaving the others as GitLab
 // has them.
 func UpdateRaw(ctx context.Context, c *gitlab.Client, groupID, hookID int64, body map[string]any) (Existing, error) {
-	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), body, &raw); err != nil {
-		return Existing{}, explain(err, groupID)
-	}
-	return existing(raw, groupID), nil
+	return UpdateRawOf(ctx, c, GroupOwner(groupID), hookID, body)
 }
 
 // Get reads one hook; found is false when GitLab answers 404.
 func Get(ctx context.Context, c *gitlab.Client, groupID, hookID int64) (e Existing, found bool, err error) {
-	var raw map[string]any
-	status, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), nil, &raw)
-	if status == http.StatusNotFound {
-		return Existing{}, false, nil
-	}
-	if err != nil {
-		return Existing{}, false, explain(err, groupID)
-	}
-	return existing(raw, groupID), true, nil
+	return GetOf(ctx, c, GroupOwner(groupID), hookID)
 }
 
 // Update changes a hook in place (GitLab keeps its id).
 func Update(ctx context.Context, c *gitlab.Client, hookID int64, s Spec) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", hooksPath(s.GroupID), hookID), s.body(), &raw); err != nil {
-		return Existing{}, explain(err, s.GroupID)
+	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", GroupOwner(s.GroupID).path(), hookID), s.body(), &raw); err != nil {
+		return Existing{}, explain(err, GroupOwner(s.GroupID))
 	}
-	return existing(raw, s.GroupID), nil
+	return existing(raw, GroupOwner(s.GroupID)), nil
 }
 
 // Delete removes a hook; one already gone is not an error.
 func Delete(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
-	status, err := c.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", hooksPath(groupID), hookID), nil, nil)
-	if status == http.StatusNotFound {
-		return nil
-	}
-	if err != nil {
-		return explain(err, groupID)
-	}
-	return nil
+	return DeleteOf(ctx, c, GroupOwner(groupID), hookID)
 }
 
 // Resume asks GitLab for a test push delivery to a group hook, which
@@ -134,17 +111,20 @@ func Delete(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error 
 // 17.1+). An older GitLab answers 404: the hook is then left to resume
 // by itself.
 func Resume(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
-	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", hooksPath(groupID), hookID), nil, nil); err != nil {
-		return explain(err, groupID)
+	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", GroupOwner(groupID).path(), hookID), nil, nil); err != nil {
+		return explain(err, GroupOwner(groupID))
 	}
 	return nil
 }
 
 // explain adds what a 403 means for hooks.
-func explain(err error, groupID int64) error {
+func explain(err error, o Owner) error {
 	var ae *gitlab.APIError
 	if asAPIError(err, &ae) && ae.Status == http.StatusForbidden {
-		if groupID == 0 {
+		if o.ProjectID != 0 {
+			return fmt.Errorf("%w: project hooks need the Maintainer role on the project", err)
+		}
+		if o.System() {
 			return fmt.Errorf("%w: system hooks need an administrator's token", err)
 		}
 		return fmt.Errorf("%w: group hooks need the Owner role on the group", err)
@@ -152,15 +132,18 @@ func explain(err error, groupID int64) error {
 	return err
 }
 
-// existing reads a hook as GitLab serves it. groupID is where it was read
-// (0: system hooks), the group when GitLab's answer has no group_id.
-func existing(h map[string]any, groupID int64) Existing {
-	e := Existing{Flags: map[string]bool{}, GroupID: groupID, Raw: h}
+// existing reads a hook as GitLab serves it. o is where it was read, the
+// group or project when GitLab's answer has no group_id or project_id.
+func existing(h map[string]any, o Owner) Existing {
+	e := Existing{Flags: map[string]bool{}, GroupID: o.GroupID, ProjectID: o.ProjectID, Raw: h}
 	if id, ok := h["id"].(float64); ok {
 		e.ID = int64(id)
 	}
 	if id, ok := h["group_id"].(float64); ok {
 		e.GroupID = int64(id)
+	}
+	if id, ok := h["project_id"].(float64); ok {
+		e.ProjectID = int64(id)
 	}
 	e.URL, _ = h["url"].(string)
 	e.AlertStatus, _ = h["alert_status"].(string)
@@ -192,6 +175,12 @@ func (e Existing) Events(system bool, prior []string) []string {
 	if system {
 		names = hookspec.SystemEvents
 	}
+	return e.EventsOf(names, prior)
+}
+
+// EventsOf is Events with the hook type's event names given (a project
+// hook's are hookspec.ProjectEvents).
+func (e Existing) EventsOf(names, prior []string) []string {
 	asked := map[string][]string{} // flag -> the user's spellings of it
 	for _, p := range prior {
 		if f := hookspec.Flag(p); f != "" && !slices.Contains(asked[f], p) {

@@ -200,6 +200,7 @@ func findSource(sources []*Source, token string) *Source {
 type Existing struct {
 	ID                     int64
 	GroupID                int64
+	ProjectID              int64
 	URL                    string
 	Flags                  map[string]bool
 	AlertStatus            string
@@ -360,7 +361,7 @@ func MakePlanWith(ctx context.Context, o PlanOptions, desired []Desired, problem
 	plan := &Plan{Problems: problems}
 	base := strings.TrimRight(appHost, "/")
 	for _, d := range desired {
-		existing, err := listHooks(ctx, d.Client, d.GroupID)
+		existing, err := listHooks(ctx, d.Client, GroupOwner(d.GroupID))
 		if err != nil {
 			return nil, &Skipped{Reason: SkipGitLab, What: "listing the hooks of " + hookTarget(d) + " in GitLab", Err: err}
 		}
@@ -534,11 +535,7 @@ func hookTarget(d Desired) string {
 // reconciliation (glsyncd hooks apply) and the Terraform resources
 // recognise a hook already in place instead of creating a second one.
 func FindByURL(ctx context.Context, c *gitlab.Client, groupID int64, url string) (*Existing, error) {
-	list, err := listHooks(ctx, c, groupID)
-	if err != nil {
-		return nil, explain(err, groupID)
-	}
-	return firstByURL(list, url), nil
+	return FindByURLOf(ctx, c, GroupOwner(groupID), url)
 }
 
 // firstByURL is the first hook of list (sorted by id) at url, or nil.
@@ -555,24 +552,17 @@ func sameURL(a, b string) bool {
 	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
 }
 
-func hooksPath(groupID int64) string {
-	if groupID == 0 {
-		return "hooks"
-	}
-	return fmt.Sprintf("groups/%d/hooks", groupID)
-}
-
-// listHooks reads every page of a group's (or the system's) hooks.
-func listHooks(ctx context.Context, c *gitlab.Client, groupID int64) ([]Existing, error) {
+// listHooks reads every page of an owner's hooks.
+func listHooks(ctx context.Context, c *gitlab.Client, o Owner) ([]Existing, error) {
 	var out []Existing
-	err := c.ListOffset(ctx, hooksPath(groupID), nil, func(p gitlab.Page) error {
+	err := c.ListOffset(ctx, o.path(), nil, func(p gitlab.Page) error {
 		for _, h := range p.Items {
-			out = append(out, existing(h, groupID))
+			out = append(out, existing(h, o))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hooks: listing %s: %w", hooksPath(groupID), err)
+		return nil, fmt.Errorf("hooks: listing %s: %w", o.path(), err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
