@@ -614,7 +614,7 @@ func (s *Server) hookCRUD(w http.ResponseWriter, r *http.Request, rest []string,
 			if s.refuseSigningToken(w, in) {
 				return
 			}
-						h := &Hook{GroupID: owner.group, ProjectID: owner.project, CreatedAt: time.Now().UTC()}
+			h := &Hook{GroupID: owner.group, ProjectID: owner.project, CreatedAt: time.Now().UTC()}
 			if err := applyHook(h, in, events, true); err != nil {
 				code := http.StatusUnprocessableEntity
 				if strings.Contains(err.Error(), "missing") {
