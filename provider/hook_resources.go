@@ -12,8 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
@@ -99,21 +97,29 @@ func (r *hookResource) ValidateConfig(ctx context.Context, req resource.Validate
 	}
 }
 
-// otherParent asks for a replacement only when the configured group
-// (project) is another one than the state's: "42" and "acme" may name the
-// same one (after an import by id, say).
-func (r *hookResource) otherParent(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.StateValue.IsNull() || req.PlanValue.IsUnknown() || req.StateValue.Equal(req.PlanValue) {
-		return
+// otherParent reports whether the planned group (project) is another one
+// than the state's: "42" and "acme" may name the same one (after an
+// import by id, say), which is no reason to replace the hook. It runs in
+// ModifyPlan, where the resource is configured (a plan modifier of the
+// schema is bound to an instance that never is).
+func (r *hookResource) otherParent(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) bool {
+	k := r.kind
+	if k.system() {
+		return false
 	}
-	var gid types.Int64
-	req.State.GetAttribute(ctx, path.Root(r.kind.parentID), &gid)
-	if r.clients == nil || r.clients.gitlab == nil || gid.IsNull() {
-		resp.RequiresReplace = true
-		return
+	var prior, planned types.String
+	var id types.Int64
+	diags.Append(req.State.GetAttribute(ctx, path.Root(k.parent), &prior)...)
+	diags.Append(req.Plan.GetAttribute(ctx, path.Root(k.parent), &planned)...)
+	diags.Append(req.State.GetAttribute(ctx, path.Root(k.parentID), &id)...)
+	if prior.IsNull() || planned.IsUnknown() || prior.Equal(planned) {
+		return false
 	}
-	id, _, err := r.kind.parentOf(ctx, r.clients.gitlab, req.PlanValue.ValueString())
-	resp.RequiresReplace = err != nil || id != gid.ValueInt64()
+	if r.clients == nil || r.clients.gitlab == nil || id.IsNull() {
+		return true
+	}
+	got, _, err := k.parentOf(ctx, r.clients.gitlab, planned.ValueString())
+	return err != nil || got != id.ValueInt64()
 }
 
 // planEventFlags plans the flags events sets: without it a flag kept from
@@ -127,8 +133,9 @@ func (r *hookResource) planEventFlags(ctx context.Context, req resource.ModifyPl
 	}
 }
 
-// ModifyPlan replaces a hook whose URL changes while its secret is not
-// known: GitLab drops the secret on a URL change without one.
+// ModifyPlan replaces a hook moved to another group (project), and one
+// whose URL changes while its secret is not known: GitLab drops the secret
+// on a URL change without one.
 func (r *hookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -136,6 +143,9 @@ func (r *hookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	r.planEventFlags(ctx, req, resp)
 	if req.State.Raw.IsNull() {
 		return
+	}
+	if r.otherParent(ctx, req, &resp.Diagnostics) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root(r.kind.parent))
 	}
 	planSigningPresent(ctx, resp, r.read(ctx, req.Config, &resp.Diagnostics), r.read(ctx, req.State, &resp.Diagnostics))
 	var stateURL, planURL, stateToken, configToken, configWO types.String
