@@ -124,7 +124,9 @@ func TestAccProjectHookTokenWriteOnly(t *testing.T) {
 			{
 				Config: config("project-wo-secret-1", signingToken1, 1),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkHook(sim, url, func(h *gitlabtest.Hook) bool { return h.Token == "project-wo-secret-1" && h.SigningToken == signingToken1 }),
+					checkHook(sim, url, func(h *gitlabtest.Hook) bool {
+						return h.Token == "project-wo-secret-1" && h.SigningToken == signingToken1
+					}),
 					resource.TestCheckResourceAttr("glsync_project_hook.this", "signing_token_present", "true"),
 					noSecretInState("project-wo-secret-1", signingToken1),
 				),
@@ -135,7 +137,9 @@ func TestAccProjectHookTokenWriteOnly(t *testing.T) {
 					plancheck.ExpectResourceAction("glsync_project_hook.this", plancheck.ResourceActionUpdate),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkHook(sim, url, func(h *gitlabtest.Hook) bool { return h.Token == "project-wo-secret-2" && h.SigningToken == signingToken2 }),
+					checkHook(sim, url, func(h *gitlabtest.Hook) bool {
+						return h.Token == "project-wo-secret-2" && h.SigningToken == signingToken2
+					}),
 					noSecretInState("project-wo-secret-2", signingToken2),
 				),
 			},

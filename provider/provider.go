@@ -199,7 +199,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 
 // DataSources lists the provider's data sources.
 func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newGroupsDataSource, newProjectsDataSource}
+	return append([]func() datasource.DataSource{newGroupsDataSource, newProjectsDataSource}, newHookDataSources()...)
 }
 
 func pathRoot(name string) path.Path { return path.Root(name) }
