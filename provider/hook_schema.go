@@ -92,8 +92,8 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 	if k.system() {
 		return attrs
 	}
-	attrs[k.parent] = schema.StringAttribute{Required: true, Description: fmt.Sprintf("%s (%s). Changing it to another %s replaces the hook; "+
-		"the same %s written the other way (id or path, as after an import) does not.", k.parentTitle(), k.parentHelp, k.parent, k.parent)}
+	attrs[k.parent] = schema.StringAttribute{Required: true, Description: fmt.Sprintf("%s%s. Changing it to another %s replaces the hook; "+
+		"the same %s written the other way (id or path, as after an import) does not.", strings.ToUpper(k.parentHelp[:1]), k.parentHelp[1:], k.parent, k.parent)}
 	attrs[k.parentID] = schema.Int64Attribute{Computed: true, Description: "Numeric id of the " + k.parent + ".",
 		PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
 	for name, desc := range map[string]string{
