@@ -20,14 +20,14 @@ import (
 // simulator, then plans again: an example that does not apply, or does not
 // converge, is a broken doc.
 func TestAccHookExamples(t *testing.T) {
-	for _, dir := range []string{"glsync_group_hook", "glsync_system_hook"} {
+	for _, dir := range []string{"glsync_group_hook", "glsync_project_hook", "glsync_system_hook"} {
 		files, err := filepath.Glob(filepath.Join("..", "examples", "resources", dir, "*.tf"))
 		if err != nil || len(files) < 2 {
 			t.Fatalf("%s: examples %v (%v)", dir, files, err)
 		}
 		for _, f := range files {
 			if strings.HasPrefix(filepath.Base(f), "import") {
-				continue // needs an existing hook: TestAccGroupHookImportBlock
+				continue // needs an existing hook: TestAccGroupHookImportBlock, TestAccProjectHookImportBlock
 			}
 			t.Run(dir+"/"+filepath.Base(f), func(t *testing.T) {
 				body, err := os.ReadFile(f)
@@ -120,5 +120,89 @@ func TestAccGroupHookImportBlock(t *testing.T) {
 				},
 			},
 		},
+	})
+}
+
+// TestAccProjectHookImportBlock adopts a project hook made by hand with the
+// import block the docs show: the hook is kept (same id), and the
+// configuration's settings are applied.
+func TestAccProjectHookImportBlock(t *testing.T) {
+	sim, org, host := simulator(t)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "resources", "glsync_project_hook", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	pid := sim.FindProject("acme/MarketingTeam/RecommendationService")
+	if pid == 0 {
+		t.Fatal("the simulator has no acme/MarketingTeam/RecommendationService")
+	}
+	h := sim.AddHook(gitlabtest.Hook{ProjectID: pid, URL: "https://glsync.example.com/integration/hook/5000", EnableSSLVerification: true,
+		Events: map[string]bool{"push_events": true, "note_events": true}})
+	importBlock := strings.Replace(read("import-by-string-id.tf"), ":42", fmt.Sprintf(":%d", h.ID), 1)
+	cfg := providerBlock(host, org.RootTokens[0]) + read("resource.tf") + importBlock
+	vars := config.Variables{"hook_secret": config.StringVariable("adopted-secret-0001")}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providers,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg, ConfigVariables: vars,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("glsync_project_hook.recommendation", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					got := hookByID(sim, h.ID)
+					if len(sim.Hooks()) != 1 || got == nil || got.Token != "adopted-secret-0001" || !got.Events["pipeline_events"] || !got.Events["note_events"] {
+						return fmt.Errorf("hooks after the import: %+v", sim.Hooks())
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// TestAccHookDataSourceExamples reads every hook data source example the
+// docs show from the simulator, with the example's hook id 42 replaced by
+// a hook the simulator has where the owner's hook is there.
+func TestAccHookDataSourceExamples(t *testing.T) {
+	sim, org, host := simulator(t)
+	group := sim.Group("acme/DevopsTeam")
+	pid := sim.FindProject("acme/MarketingTeam/RecommendationService")
+	ids := map[string]int64{
+		"glsync_group_hook":   sim.AddHook(gitlabtest.Hook{GroupID: group.ID, URL: "https://glsync.example.com/g"}).ID,
+		"glsync_project_hook": sim.AddHook(gitlabtest.Hook{ProjectID: pid, URL: "https://glsync.example.com/p"}).ID,
+		"glsync_system_hook":  sim.AddHook(gitlabtest.Hook{URL: "https://glsync.example.com/s"}).ID,
+	}
+	sim.AddHook(gitlabtest.Hook{GroupID: org.Roots[0].ID, URL: "https://glsync.example.com/root"})
+	var body strings.Builder
+	for _, name := range []string{"glsync_group_hook", "glsync_group_hooks", "glsync_project_hook", "glsync_project_hooks", "glsync_system_hook", "glsync_system_hooks"} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "data-sources", name, "data-source.tf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body.WriteString(strings.Replace(string(b), "hook_id = 42", fmt.Sprintf("hook_id = %d", ids[name]), 1) + "\n")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providers,
+		Steps: []resource.TestStep{{
+			Config: providerBlock(host, org.AdminToken) + body.String(),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr("data.glsync_group_hook.devops", "url", "https://glsync.example.com/g"),
+				resource.TestCheckResourceAttr("data.glsync_group_hooks.acme", "hooks.#", "1"),
+				resource.TestCheckResourceAttr("data.glsync_project_hook.recommendation", "url", "https://glsync.example.com/p"),
+				resource.TestCheckResourceAttr("data.glsync_project_hooks.recommendation", "hooks.#", "1"),
+				resource.TestCheckResourceAttr("data.glsync_system_hook.glsync", "url", "https://glsync.example.com/s"),
+				resource.TestCheckResourceAttr("data.glsync_system_hooks.all", "hooks.#", "1"),
+				func(s *terraform.State) error {
+					if o := s.RootModule().Outputs["disabled_hooks"]; o == nil || fmt.Sprint(o.Value) != "[]" {
+						return fmt.Errorf("disabled_hooks = %+v", o)
+					}
+					return nil
+				},
+			),
+		}},
 	})
 }

@@ -121,6 +121,15 @@ func TestAccGroupHook(t *testing.T) {
 					return nil
 				},
 			},
+			// The same group written as its id: updated in place, not
+			// replaced (the plan modifier that decided this used to run
+			// unconfigured and always replaced).
+			{
+				Config: groupHookConfig(host, tok, strconv.FormatInt(sim.Group(group).ID, 10), url, `["push_events", "merge_requests_events", "user_add_to_group"]`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("glsync_group_hook.this", plancheck.ResourceActionUpdate),
+				}},
+			},
 			// Another group: replacement.
 			{
 				Config: groupHookConfig(host, tok, org.Roots[0].FullPath, url, `[]`),

@@ -12,16 +12,14 @@ import (
 )
 
 // MoveState adopts the state terraform-provider-gitlab wrote for a
-// gitlab_group_hook or gitlab_system_hook (Terraform 1.8+ `moved` blocks
+// gitlab_group_hook, gitlab_project_hook or gitlab_system_hook (Terraform
+// 1.8+ `moved` blocks
 // across resource types): same hook, same id, nothing re-created. The
 // official provider's attributes have the same names here, so each is
 // carried over as it is. Any provider named gitlab qualifies (gitlabhq/gitlab
 // or a mirror of it).
 func (r *hookResource) MoveState(context.Context) []resource.StateMover {
-	source := "gitlab_group_hook"
-	if r.system {
-		source = "gitlab_system_hook"
-	}
+	source := r.kind.official()
 	return []resource.StateMover{{StateMover: func(ctx context.Context, req resource.MoveStateRequest, resp *resource.MoveStateResponse) {
 		if req.SourceTypeName != source || !strings.HasSuffix(req.SourceProviderAddress, "/gitlab") || req.SourceRawState == nil {
 			return // not ours to move: Terraform reports it
@@ -59,7 +57,7 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 		return 0, false
 	}
 	hookID, ok := number("hook_id")
-	if !ok && r.system {
+	if !ok && r.kind.system() {
 		hookID, ok = number("id")
 	}
 	if !ok {
@@ -67,16 +65,16 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 	}
 	v["hook_id"] = types.Int64Value(hookID)
 	v["id"] = types.StringValue(fmt.Sprint(hookID))
-	if !r.system {
-		gid, ok := number("group_id")
+	if k := r.kind; !k.system() {
+		gid, ok := number(k.parentID)
 		if !ok {
-			return nil, fmt.Errorf("the state has no group id")
+			return nil, fmt.Errorf("the state has no %s id", k.parent)
 		}
-		v["group_id"] = types.Int64Value(gid)
+		v[k.parentID] = types.Int64Value(gid)
 		v["id"] = types.StringValue(fmt.Sprintf("%d:%d", gid, hookID))
 	}
 	for name := range r.hookAttributes() {
-		if name == "id" || name == "hook_id" || name == "group_id" || name == "events" || strings.HasSuffix(name, "_wo") || strings.HasSuffix(name, "_wo_version") {
+		if name == "id" || name == "hook_id" || name == r.kind.parentID || name == "events" || strings.HasSuffix(name, "_wo") || strings.HasSuffix(name, "_wo_version") {
 			continue
 		}
 		x, present := raw[name]
@@ -91,7 +89,7 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 		case types.String:
 			if s, ok := x.(string); ok {
 				v[name] = types.StringValue(s)
-			} else if f, ok := x.(float64); ok && name == "group" {
+			} else if f, ok := x.(float64); ok && name == r.kind.parent {
 				v[name] = types.StringValue(fmt.Sprint(int64(f)))
 			}
 		case types.List:

@@ -3,9 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -14,20 +12,17 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 )
 
-// hookResource implements glsync_group_hook and glsync_system_hook; system
-// selects which. Attributes are read and written one by one (the two
-// schemas differ), through the helpers below.
+// hookResource implements glsync_group_hook, glsync_project_hook and
+// glsync_system_hook; kind selects which. Attributes are read and written
+// one by one (the schemas differ), through the helpers of hook_values.go.
 type hookResource struct {
-	system  bool
+	kind    hookKind
 	clients *clients
 }
 
@@ -39,100 +34,32 @@ var (
 	_ resource.ResourceWithMoveState      = (*hookResource)(nil)
 )
 
-func newGroupHookResource() resource.Resource  { return &hookResource{} }
-func newSystemHookResource() resource.Resource { return &hookResource{system: true} }
+func newGroupHookResource() resource.Resource   { return &hookResource{kind: groupHooks} }
+func newProjectHookResource() resource.Resource { return &hookResource{kind: projectHooks} }
+func newSystemHookResource() resource.Resource  { return &hookResource{kind: systemHooks} }
 
 func pathExpr(name string) path.Expression { return path.MatchRoot(name) }
 
 func (r *hookResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	if r.system {
-		resp.TypeName = req.ProviderTypeName + "_system_hook"
-	} else {
-		resp.TypeName = req.ProviderTypeName + "_group_hook"
-	}
+	resp.TypeName = req.ProviderTypeName + "_" + r.kind.name + "_hook"
 }
 
 func (r *hookResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	kind, imp, official := "group", "`<group>:<hook_id>` (group id or full path)", "gitlab_group_hook"
-	if r.system {
-		kind, imp, official = "system", "`<hook_id>`", "gitlab_system_hook"
+	k := r.kind
+	imp := "`" + k.importFormat() + "`"
+	if !k.system() {
+		imp += " (" + k.parentHelp + ")"
 	}
 	resp.Schema = schema.Schema{
 		Description: fmt.Sprintf("A GitLab %s hook, with every field of GitLab's hook API under the names of terraform-provider-gitlab's `%s`: "+
 			"renaming the resource type (and a `moved` block, Terraform 1.8+) is the whole migration. Fields the configuration leaves out are not sent "+
-			"and are read back, so nothing set by hand is rewritten. Import with %s.", kind, official, imp),
+			"and are read back, so nothing set by hand is rewritten. Import with %s.", k.name, k.official(), imp),
 		Attributes: r.hookAttributes(),
 	}
 }
 
 func (r *hookResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.clients = configureClients(req.ProviderData, &resp.Diagnostics)
-}
-
-// attrNames are the resource's attribute names.
-func (r *hookResource) attrNames() []string {
-	names := make([]string, 0, 40)
-	for n := range r.hookAttributes() {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// values reads every attribute of a plan, state or config.
-type values map[string]attr.Value
-
-type attrGetter interface {
-	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}
-
-func (r *hookResource) read(ctx context.Context, g attrGetter, diags *diag.Diagnostics) values {
-	out := values{}
-	for name, a := range r.hookAttributes() {
-		v := nullOf(a)
-		diags.Append(g.GetAttribute(ctx, path.Root(name), &v)...)
-		out[name] = v
-	}
-	return out
-}
-
-// nullOf is a typed null holder for an attribute.
-func nullOf(a schema.Attribute) attr.Value {
-	switch x := a.(type) {
-	case schema.BoolAttribute:
-		return types.BoolNull()
-	case schema.Int64Attribute:
-		return types.Int64Null()
-	case schema.SetAttribute:
-		return types.SetNull(x.ElementType)
-	case schema.ListNestedAttribute:
-		return types.ListNull(keyValueType)
-	}
-	return types.StringNull()
-}
-
-func (r *hookResource) write(ctx context.Context, s interface {
-	SetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}, v values, diags *diag.Diagnostics) {
-	for _, name := range r.attrNames() {
-		diags.Append(s.SetAttribute(ctx, path.Root(name), v[name])...)
-	}
-}
-
-func strVal(v attr.Value) (string, bool) {
-	s, ok := v.(types.String)
-	if !ok || s.IsNull() || s.IsUnknown() {
-		return "", false
-	}
-	return s.ValueString(), true
-}
-
-func boolean(v attr.Value) (bool, bool) {
-	b, ok := v.(types.Bool)
-	if !ok || b.IsNull() || b.IsUnknown() {
-		return false, false
-	}
-	return b.ValueBool(), true
 }
 
 // eventFlags are the flags the events short form sets (nil: events unset).
@@ -143,10 +70,7 @@ func (r *hookResource) eventFlags(ctx context.Context, v values, diags *diag.Dia
 	}
 	var events []string
 	diags.Append(set.ElementsAs(ctx, &events, false)...)
-	names := hookspec.GroupEvents
-	if r.system {
-		names = hookspec.SystemEvents
-	}
+	names := r.kind.events
 	if len(events) == 0 {
 		events = names
 	}
@@ -164,7 +88,7 @@ func (r *hookResource) eventFlags(ctx context.Context, v values, diags *diag.Dia
 func (r *hookResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	v := r.read(ctx, req.Config, &resp.Diagnostics)
 	fromEvents := r.eventFlags(ctx, v, &resp.Diagnostics)
-	for _, f := range flagsOf(r.system) {
+	for _, f := range r.kind.flags {
 		b, set := boolean(v[f])
 		if want, named := fromEvents[f]; set && named && b != want {
 			resp.Diagnostics.AddAttributeError(path.Root(f), "Conflicting event settings",
@@ -173,21 +97,29 @@ func (r *hookResource) ValidateConfig(ctx context.Context, req resource.Validate
 	}
 }
 
-// otherGroup asks for a replacement only when the configured group is
-// another group than the state's: "42" and "acme" may name the same one
-// (after an import by id, say).
-func (r *hookResource) otherGroup(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.StateValue.IsNull() || req.PlanValue.IsUnknown() || req.StateValue.Equal(req.PlanValue) {
-		return
+// otherParent reports whether the planned group (project) is another one
+// than the state's: "42" and "acme" may name the same one (after an
+// import by id, say), which is no reason to replace the hook. It runs in
+// ModifyPlan, where the resource is configured (a plan modifier of the
+// schema is bound to an instance that never is).
+func (r *hookResource) otherParent(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) bool {
+	k := r.kind
+	if k.system() {
+		return false
 	}
-	var gid types.Int64
-	req.State.GetAttribute(ctx, path.Root("group_id"), &gid)
-	if r.clients == nil || r.clients.gitlab == nil || gid.IsNull() {
-		resp.RequiresReplace = true
-		return
+	var prior, planned types.String
+	var id types.Int64
+	diags.Append(req.State.GetAttribute(ctx, path.Root(k.parent), &prior)...)
+	diags.Append(req.Plan.GetAttribute(ctx, path.Root(k.parent), &planned)...)
+	diags.Append(req.State.GetAttribute(ctx, path.Root(k.parentID), &id)...)
+	if prior.IsNull() || planned.IsUnknown() || prior.Equal(planned) {
+		return false
 	}
-	id, err := resolveGroup(ctx, r.clients.gitlab, req.PlanValue.ValueString())
-	resp.RequiresReplace = err != nil || id != gid.ValueInt64()
+	if r.clients == nil || r.clients.gitlab == nil || id.IsNull() {
+		return true
+	}
+	got, _, err := k.parentOf(ctx, r.clients.gitlab, planned.ValueString())
+	return err != nil || got != id.ValueInt64()
 }
 
 // planEventFlags plans the flags events sets: without it a flag kept from
@@ -201,8 +133,9 @@ func (r *hookResource) planEventFlags(ctx context.Context, req resource.ModifyPl
 	}
 }
 
-// ModifyPlan replaces a hook whose URL changes while its secret is not
-// known: GitLab drops the secret on a URL change without one.
+// ModifyPlan replaces a hook moved to another group (project), and one
+// whose URL changes while its secret is not known: GitLab drops the secret
+// on a URL change without one.
 func (r *hookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -210,6 +143,9 @@ func (r *hookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	r.planEventFlags(ctx, req, resp)
 	if req.State.Raw.IsNull() {
 		return
+	}
+	if r.otherParent(ctx, req, &resp.Diagnostics) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root(r.kind.parent))
 	}
 	planSigningPresent(ctx, resp, r.read(ctx, req.Config, &resp.Diagnostics), r.read(ctx, req.State, &resp.Diagnostics))
 	var stateURL, planURL, stateToken, configToken, configWO types.String
@@ -240,11 +176,11 @@ func (r *hookResource) body(ctx context.Context, config, state values, create bo
 		b["enable_ssl_verification"] = true
 	}
 	for f, on := range r.eventFlags(ctx, config, diags) {
-		if slices.Contains(flagsOf(r.system), f) {
+		if slices.Contains(r.kind.flags, f) {
 			b[f] = on
 		}
 	}
-	for _, f := range flagsOf(r.system) {
+	for _, f := range r.kind.flags {
 		if on, ok := boolean(config[f]); ok {
 			b[f] = on
 		}
@@ -274,18 +210,6 @@ func (r *hookResource) body(ctx context.Context, config, state values, create bo
 	return b
 }
 
-func keyValues(list types.List) []any {
-	out := []any{}
-	for _, el := range list.Elements() {
-		obj, _ := el.(types.Object)
-		a := obj.Attributes()
-		k, _ := strVal(a["key"])
-		v, _ := strVal(a["value"])
-		out = append(out, map[string]any{"key": k, "value": v})
-	}
-	return out
-}
-
 // fill sets, from GitLab's view of the hook, every attribute GitLab
 // returns; prior (the plan or the state) gives those it does not (token,
 // group as written, events as written, header values).
@@ -310,19 +234,15 @@ func (r *hookResource) fill(ctx context.Context, prior values, e hooks.Existing,
 	} else {
 		out["signing_token_present"] = types.BoolNull() // GitLab < 19.0
 	}
-	for _, f := range flagsOf(r.system) {
+	for _, f := range append(slices.Clone(r.kind.flags), r.kind.readOnly...) {
 		b, _ := raw[f].(bool)
 		out[f] = types.BoolValue(b)
 	}
 	if set, _ := prior["events"].(types.Set); !set.IsNull() && !set.IsUnknown() {
 		var asked []string
 		diags.Append(set.ElementsAs(ctx, &asked, false)...)
-		got := e.Events(r.system, asked)
-		all := hookspec.GroupEvents
-		if r.system {
-			all = hookspec.SystemEvents
-		}
-		if !(len(asked) == 0 && len(got) == len(all)) {
+		got := e.EventsOf(r.kind.events, asked)
+		if !(len(asked) == 0 && len(got) == len(r.kind.events)) {
 			elems := make([]attr.Value, len(got))
 			for i, g := range got {
 				elems[i] = types.StringValue(g)
@@ -332,12 +252,12 @@ func (r *hookResource) fill(ctx context.Context, prior values, e hooks.Existing,
 			out["events"] = s
 		}
 	}
-	if r.system {
+	if r.kind.system() {
 		out["id"] = types.StringValue(strconv.FormatInt(e.ID, 10))
 		return out
 	}
-	out["group_id"] = types.Int64Value(e.GroupID)
-	out["id"] = types.StringValue(fmt.Sprintf("%d:%d", e.GroupID, e.ID))
+	out[r.kind.parentID] = types.Int64Value(r.kind.ownerID(e))
+	out["id"] = types.StringValue(fmt.Sprintf("%d:%d", r.kind.ownerID(e), e.ID))
 	out["push_events_branch_filter"] = types.StringValue(e.PushEventsBranchFilter)
 	out["custom_webhook_template"] = types.StringValue(e.CustomWebhookTemplate)
 	strategy, _ := raw["branch_filter_strategy"].(string)
@@ -355,65 +275,18 @@ func (r *hookResource) fill(ctx context.Context, prior values, e hooks.Existing,
 	return out
 }
 
-// keysFromGitLab turns GitLab's [{key}] (values hidden) into the list
-// attribute: the prior list when GitLab has the same keys, else GitLab's
-// keys with the prior values where known (so a key added or removed by
-// hand shows as drift).
-func keysFromGitLab(raw any, prior attr.Value, diags *diag.Diagnostics) types.List {
-	list, _ := raw.([]any)
-	var keys []string
-	for _, x := range list {
-		if m, ok := x.(map[string]any); ok {
-			if k, _ := m["key"].(string); k != "" {
-				keys = append(keys, k)
-			}
-		}
-	}
-	p, _ := prior.(types.List)
-	known := map[string]string{}
-	var priorKeys []string
-	if !p.IsNull() && !p.IsUnknown() {
-		for _, el := range p.Elements() {
-			a := el.(types.Object).Attributes()
-			k, _ := strVal(a["key"])
-			v, _ := strVal(a["value"])
-			known[k] = v
-			priorKeys = append(priorKeys, k)
-		}
-	}
-	sorted := func(s []string) []string { c := slices.Clone(s); sort.Strings(c); return c }
-	if slices.Equal(sorted(keys), sorted(priorKeys)) {
-		if p.IsUnknown() {
-			return types.ListNull(keyValueType)
-		}
-		return p
-	}
-	if len(keys) == 0 {
-		return types.ListNull(keyValueType)
-	}
-	elems := make([]attr.Value, 0, len(keys))
-	for _, k := range keys {
-		o, d := types.ObjectValue(keyValueType.AttrTypes, map[string]attr.Value{"key": types.StringValue(k), "value": types.StringValue(known[k])})
-		diags.Append(d...)
-		elems = append(elems, o)
-	}
-	l, d := types.ListValue(keyValueType, elems)
-	diags.Append(d...)
-	return l
-}
-
 func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	plan := r.read(ctx, req.Plan, &resp.Diagnostics)
 	config := r.read(ctx, req.Config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	var groupID int64
-	if !r.system {
-		g, _ := strVal(plan["group"])
-		id, err := resolveGroup(ctx, r.clients.gitlab, g)
+	var groupID int64 // the group's or project's id
+	if k := r.kind; !k.system() {
+		g, _ := strVal(plan[k.parent])
+		id, _, err := k.parentOf(ctx, r.clients.gitlab, g)
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("group"), "Cannot find the group", err.Error())
+			resp.Diagnostics.AddAttributeError(path.Root(k.parent), "Cannot find the "+k.parent, err.Error())
 			return
 		}
 		groupID = id
@@ -423,7 +296,7 @@ func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, r
 	// earlier apply whose state was lost) is not duplicated: GitLab would
 	// deliver every event twice.
 	u, _ := strVal(plan["url"])
-	found, err := hooks.FindByURL(ctx, r.clients.gitlab, groupID, u)
+	found, err := hooks.FindByURLOf(ctx, r.clients.gitlab, r.kind.owner(groupID), u)
 	if err != nil {
 		resp.Diagnostics.AddError("Looking for an existing hook failed", fmt.Sprintf("%s: %v", r.where(plan, groupID), err))
 		return
@@ -438,13 +311,13 @@ func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, r
 				r.where(plan, groupID), found.ID, found.URL, r.importID(plan, groupID, found.ID), r.typeName(), r.importID(plan, groupID, found.ID)))
 		return
 	case found != nil:
-		e, err = hooks.UpdateRaw(ctx, r.clients.gitlab, groupID, found.ID, body)
+		e, err = hooks.UpdateRawOf(ctx, r.clients.gitlab, r.kind.owner(groupID), found.ID, body)
 		if err != nil {
 			resp.Diagnostics.AddError("Adopting the existing hook failed", fmt.Sprintf("hook %d: %v", found.ID, err))
 			return
 		}
 	default:
-		e, err = hooks.CreateRaw(ctx, r.clients.gitlab, groupID, body)
+		e, err = hooks.CreateRawOf(ctx, r.clients.gitlab, r.kind.owner(groupID), body)
 		if err != nil {
 			resp.Diagnostics.AddError("Creating the hook failed", err.Error())
 			return
@@ -456,33 +329,28 @@ func (r *hookResource) Create(ctx context.Context, req resource.CreateRequest, r
 }
 
 // typeName is the resource type, for commands the diagnostics suggest.
-func (r *hookResource) typeName() string {
-	if r.system {
-		return "glsync_system_hook"
-	}
-	return "glsync_group_hook"
-}
+func (r *hookResource) typeName() string { return r.kind.typeName() }
 
-// importID is the id ImportState takes for a hook: <group>:<hook_id>
-// (the group as configured) or <hook_id>.
+// importID is the id ImportState takes for a hook: <group>:<hook_id> or
+// <project>:<hook_id> (as configured), or <hook_id>.
 func (r *hookResource) importID(v values, groupID, hookID int64) string {
-	if r.system {
+	if r.kind.system() {
 		return strconv.FormatInt(hookID, 10)
 	}
-	g, ok := strVal(v["group"])
+	g, ok := strVal(v[r.kind.parent])
 	if !ok {
 		g = strconv.FormatInt(groupID, 10)
 	}
 	return fmt.Sprintf("%s:%d", g, hookID)
 }
 
-// where names the hook's group (or the system) in diagnostics.
+// where names the hook's group or project (or the system) in diagnostics.
 func (r *hookResource) where(v values, groupID int64) string {
-	if r.system {
+	if r.kind.system() {
 		return "The system"
 	}
-	g, _ := strVal(v["group"])
-	return fmt.Sprintf("Group %q (id %d)", g, groupID)
+	g, _ := strVal(v[r.kind.parent])
+	return fmt.Sprintf("%s %q (id %d)", r.kind.parentTitle(), g, groupID)
 }
 
 func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -490,17 +358,17 @@ func (r *hookResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	gid, _ := state["group_id"].(types.Int64)
+	gid, _ := state[r.kind.parentID].(types.Int64)
 	hid, _ := state["hook_id"].(types.Int64)
-	e, found, err := hooks.Get(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64())
+	e, found, err := hooks.GetOf(ctx, r.clients.gitlab, r.kind.owner(gid.ValueInt64()), hid.ValueInt64())
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the hook failed", err.Error())
 		return
 	}
-	// GitLab answers 404 both for a hook that is gone and for a group the
-	// token cannot see (or that is gone): only the first may leave the
-	// state, or the next apply duplicates the hook.
-	if !found && !r.system && !r.groupReadable(ctx, state, gid.ValueInt64(), &resp.Diagnostics) {
+	// GitLab answers 404 both for a hook that is gone and for a group
+	// (project) the token cannot see (or that is gone): only the first may
+	// leave the state, or the next apply duplicates the hook.
+	if !found && !r.kind.system() && !r.parentReadable(ctx, state, gid.ValueInt64(), &resp.Diagnostics) {
 		return
 	}
 	if !found {
@@ -517,7 +385,7 @@ func (r *hookResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	gid, _ := state["group_id"].(types.Int64)
+	gid, _ := state[r.kind.parentID].(types.Int64)
 	hid, _ := state["hook_id"].(types.Int64)
 	body := r.body(ctx, config, state, false, &resp.Diagnostics)
 	for _, sec := range hookSecrets {
@@ -525,14 +393,14 @@ func (r *hookResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		// GitLab drops it.
 		sec.keepOnURLChange(body, state)
 	}
-	e, err := hooks.UpdateRaw(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64(), body)
+	e, err := hooks.UpdateRawOf(ctx, r.clients.gitlab, r.kind.owner(gid.ValueInt64()), hid.ValueInt64(), body)
 	if err != nil {
 		resp.Diagnostics.AddError("Updating the hook failed", err.Error())
 		return
 	}
 	out := r.fill(ctx, plan, e, &resp.Diagnostics)
-	out["group_id"] = gid
-	if !r.system {
+	if !r.kind.system() {
+		out[r.kind.parentID] = gid
 		out["id"] = types.StringValue(fmt.Sprintf("%d:%d", gid.ValueInt64(), e.ID))
 	}
 	warnUnsigned(config, out, &resp.Diagnostics)
@@ -544,57 +412,37 @@ func (r *hookResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
 		return
 	}
-	gid, _ := state["group_id"].(types.Int64)
+	gid, _ := state[r.kind.parentID].(types.Int64)
 	hid, _ := state["hook_id"].(types.Int64)
-	if !r.system && !r.groupReadable(ctx, state, gid.ValueInt64(), &resp.Diagnostics) {
+	if !r.kind.system() && !r.parentReadable(ctx, state, gid.ValueInt64(), &resp.Diagnostics) {
 		return // a 404 from the delete would be read as "already gone"
 	}
-	if err := hooks.Delete(ctx, r.clients.gitlab, gid.ValueInt64(), hid.ValueInt64()); err != nil {
+	if err := hooks.DeleteOf(ctx, r.clients.gitlab, r.kind.owner(gid.ValueInt64()), hid.ValueInt64()); err != nil {
 		resp.Diagnostics.AddError("Deleting the hook failed", err.Error())
 	}
 }
 
-// groupReadable reports whether the provider's token can read the
-// hook's group, adding an error diagnostic naming the group and the token
-// (masked) when it cannot.
-func (r *hookResource) groupReadable(ctx context.Context, state values, groupID int64, diags *diag.Diagnostics) bool {
-	_, _, err := groupOf(ctx, r.clients.gitlab, strconv.FormatInt(groupID, 10))
+// parentReadable reports whether the provider's token can read the
+// hook's group (project), adding an error diagnostic naming it and the
+// token (masked) when it cannot.
+func (r *hookResource) parentReadable(ctx context.Context, state values, id int64, diags *diag.Diagnostics) bool {
+	k := r.kind
+	_, _, err := k.parentOf(ctx, r.clients.gitlab, strconv.FormatInt(id, 10))
 	if err == nil {
 		return true
 	}
-	g, _ := strVal(state["group"])
-	diags.AddAttributeError(path.Root("group"), "Cannot read the hook's group",
-		fmt.Sprintf("Group %q (id %d) cannot be read with the provider's token %s: %v. The hook is kept in the state: "+
-			"check that gitlab_token is a token of this group (Owner role). If the group was deleted, run terraform state rm on this resource.",
-			g, groupID, r.clients.gitlab.Masked, err))
+	g, _ := strVal(state[k.parent])
+	diags.AddAttributeError(path.Root(k.parent), "Cannot read the hook's "+k.parent,
+		fmt.Sprintf("%s %q (id %d) cannot be read with the provider's token %s: %v. The hook is kept in the state: "+
+			"check that gitlab_token is %s. If the %s was deleted, run terraform state rm on this resource.",
+			k.parentTitle(), g, id, r.clients.gitlab.Masked, err, k.need, k.parent))
 	return false
 }
 
-// resolveGroup turns an id or full path into the group's id.
-func resolveGroup(ctx context.Context, c *gitlab.Client, group string) (int64, error) {
-	id, _, err := groupOf(ctx, c, group)
-	return id, err
-}
-
-// groupOf turns an id or full path into the group's id and full path.
-func groupOf(ctx context.Context, c *gitlab.Client, group string) (int64, string, error) {
-	var g struct {
-		ID       int64  `json:"id"`
-		FullPath string `json:"full_path"`
-	}
-	status, err := c.Do(ctx, http.MethodGet, "groups/"+gitlab.PathEscape(group), nil, &g)
-	if status == http.StatusNotFound {
-		return 0, "", fmt.Errorf("group %q: GitLab does not know this group, or the token cannot see it", group)
-	}
-	if err != nil {
-		return 0, "", err
-	}
-	return g.ID, g.FullPath, nil
-}
-
 // ImportState accepts "<group>:<hook_id>" (group id or full path) for a
-// group hook and "<hook_id>" for the system hook; either form gives the
-// same state (the group's full path). The token cannot be imported:
+// group hook, "<project>:<hook_id>" (project id or path with namespace)
+// for a project hook and "<hook_id>" for the system hook; either form
+// gives the same state (the full path). The token cannot be imported:
 // GitLab never returns it.
 func (r *hookResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if !r.clients.needGitLab(&resp.Diagnostics) {
@@ -603,16 +451,16 @@ func (r *hookResource) ImportState(ctx context.Context, req resource.ImportState
 	idPart := req.ID
 	var groupID int64
 	group := ""
-	if !r.system {
+	if k := r.kind; !k.system() {
 		i := strings.LastIndex(req.ID, ":")
 		if i <= 0 {
-			resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("Use <group>:<hook_id> (group id or full path), got %q.", req.ID))
+			resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("Use %s (%s), got %q.", k.importFormat(), k.parentHelp, req.ID))
 			return
 		}
 		var err error
-		groupID, group, err = groupOf(ctx, r.clients.gitlab, req.ID[:i])
+		groupID, group, err = k.parentOf(ctx, r.clients.gitlab, req.ID[:i])
 		if err != nil {
-			resp.Diagnostics.AddError("Cannot find the group", err.Error())
+			resp.Diagnostics.AddError("Cannot find the "+k.parent, err.Error())
 			return
 		}
 		idPart = req.ID[i+1:]
@@ -622,7 +470,7 @@ func (r *hookResource) ImportState(ctx context.Context, req resource.ImportState
 		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("The hook id must be a number, got %q.", idPart))
 		return
 	}
-	e, found, err := hooks.Get(ctx, r.clients.gitlab, groupID, hookID)
+	e, found, err := hooks.GetOf(ctx, r.clients.gitlab, r.kind.owner(groupID), hookID)
 	if err != nil || !found {
 		resp.Diagnostics.AddError("Cannot import the hook", fmt.Sprintf("hook %d: %v", hookID, orNotFound(err)))
 		return
@@ -631,8 +479,8 @@ func (r *hookResource) ImportState(ctx context.Context, req resource.ImportState
 	for name, a := range r.hookAttributes() {
 		prior[name] = nullOf(a)
 	}
-	if !r.system {
-		prior["group"] = types.StringValue(group)
+	if !r.kind.system() {
+		prior[r.kind.parent] = types.StringValue(group)
 	}
 	r.write(ctx, &resp.State, r.fill(ctx, prior, e, &resp.Diagnostics), &resp.Diagnostics)
 }

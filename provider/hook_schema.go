@@ -18,29 +18,18 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 )
 
 // The hook resources have every field of GitLab's hook API (group hooks:
-// https://docs.gitlab.com/api/group_webhooks/, system hooks:
+// https://docs.gitlab.com/api/group_webhooks/, project hooks:
+// https://docs.gitlab.com/api/project_webhooks/, system hooks:
 // https://docs.gitlab.com/api/system_hooks/), named as
-// terraform-provider-gitlab's gitlab_group_hook and gitlab_system_hook
+// terraform-provider-gitlab's gitlab_group_hook, gitlab_project_hook and
+// gitlab_system_hook
 // name them, so renaming the resource type is the whole migration. A field
 // the configuration leaves out is not sent: GitLab keeps its value, and
 // the state reads it back, so a change by hand shows as drift only for the
 // fields the configuration manages.
-
-// systemFlags are the system hook's event flags.
-var systemFlags = []string{"push_events", "tag_push_events", "merge_requests_events", "repository_update_events"}
-
-// flagsOf are the event flags of a hook type.
-func flagsOf(system bool) []string {
-	if system {
-		return systemFlags
-	}
-	return hookspec.GitLabGroupFlags
-}
 
 // flagDescription documents one event flag.
 func flagDescription(flag string) string {
@@ -62,13 +51,11 @@ func keyValueAttribute(what, valueWhat string) schema.ListNestedAttribute {
 
 // hookAttributes builds the schema of a hook resource.
 func (r *hookResource) hookAttributes() map[string]schema.Attribute {
-	events, accepted, other := hookspec.GroupEvents, hookspec.AcceptedGroupEvents(), "note_events"
-	if r.system {
-		events, accepted, other = hookspec.SystemEvents, hookspec.AcceptedSystemEvents(), "tag_push_events"
-	}
+	k := r.kind
+	events, accepted, other := k.events, k.accepted(), k.other
 	keep := func() []planmodifier.String { return []planmodifier.String{stringplanmodifier.UseStateForUnknown()} }
 	attrs := map[string]schema.Attribute{
-		"id": schema.StringAttribute{Computed: true, Description: "`group_id:hook_id` for a group hook, the hook id for a system hook.",
+		"id": schema.StringAttribute{Computed: true, Description: "`group_id:hook_id` for a group hook, `project_id:hook_id` for a project hook, the hook id for a system hook.",
 			PlanModifiers: keep()},
 		"hook_id": schema.Int64Attribute{Computed: true, Description: "GitLab's id of the hook.",
 			PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}},
@@ -79,7 +66,7 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 			Description: "Short form of the event flags. The listed events' flags are turned on; of the flags of the spec's events (" + strings.Join(events, ", ") + "), " +
 				"those not listed are turned off; other flags (e.g. `" + other + "`, unless listed) are left alone. Empty: all the spec's events. A flag also set on its own must agree with it. " +
 				"An event may be written as GitLab, the spec or Ocean spell it (" + accepted + "); the state keeps the spelling written.",
-			Validators: []validator.Set{setvalidator.ValueStringsAre(eventName{system: r.system})}},
+			Validators: []validator.Set{setvalidator.ValueStringsAre(eventName{kind: k})}},
 		"enable_ssl_verification": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 			Description: "Verify the TLS certificate of `url`. Default: true (GitLab's default)."},
 		"name": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
@@ -87,7 +74,7 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 		"description": schema.StringAttribute{Optional: true, Computed: true, PlanModifiers: keep(),
 			Description: "Description of the hook. Unset: left as GitLab has it."},
 		"adopt_existing": schema.BoolAttribute{Optional: true,
-			Description: "When creating, take over a hook already at `url` (on the group, or the system) instead of refusing: it is updated to this configuration. " +
+			Description: "When creating, take over a hook already at `url` (on the group, the project, or the system) instead of refusing: it is updated to this configuration. " +
 				"Unset or false: create refuses and prints the `terraform import` command for that hook, so no second hook delivers every event twice. No effect after creation."},
 		"created_at": schema.StringAttribute{Computed: true, PlanModifiers: keep(), Description: "When GitLab created the hook."},
 	}
@@ -95,17 +82,19 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 		maps.Copy(attrs, sec.attributes())
 	}
 	attrs["signing_token_present"] = signingPresentAttribute()
-	for _, f := range flagsOf(r.system) {
+	for _, f := range k.flags {
 		attrs[f] = schema.BoolAttribute{Optional: true, Computed: true, Description: flagDescription(f),
 			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()}}
 	}
-	if r.system {
+	for _, f := range k.readOnly {
+		attrs[f] = schema.BoolAttribute{Computed: true, Description: readOnlyFlagDescription(f)}
+	}
+	if k.system() {
 		return attrs
 	}
-	attrs["group"] = schema.StringAttribute{Required: true, Description: "Group id or full path. Changing it to another group replaces the hook; " +
-		"the same group written the other way (id or path, as after an import) does not.",
-		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(r.otherGroup, "Replaced when the group is another group.", "Replaced when the group is another group.")}}
-	attrs["group_id"] = schema.Int64Attribute{Computed: true, Description: "Numeric id of the group.",
+	attrs[k.parent] = schema.StringAttribute{Required: true, Description: fmt.Sprintf("%s%s. Changing it to another %s replaces the hook; "+
+		"the same %s written the other way (id or path, as after an import) does not.", strings.ToUpper(k.parentHelp[:1]), k.parentHelp[1:], k.parent, k.parent)}
+	attrs[k.parentID] = schema.Int64Attribute{Computed: true, Description: "Numeric id of the " + k.parent + ".",
 		PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}}
 	for name, desc := range map[string]string{
 		"push_events_branch_filter": "Deliver push events only for branches matching this filter (see `branch_filter_strategy`). Unset: left as GitLab has it.",
@@ -123,6 +112,13 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 	attrs["disabled_until"] = schema.StringAttribute{Computed: true,
 		Description: "Until when GitLab holds deliveries of a temporarily disabled hook. Read only."}
 	return attrs
+}
+
+// readOnlyFlagDescription documents an event flag GitLab reports but its
+// hooks API does not set (a project hook's repository_update_events).
+func readOnlyFlagDescription(flag string) string {
+	what := strings.ReplaceAll(strings.TrimSuffix(flag, "_events"), "_", " ")
+	return fmt.Sprintf("Whether GitLab delivers %s events to the hook. Read only: GitLab's hooks API does not set it.", what)
 }
 
 // httpURL validates a hook URL at plan time.
@@ -150,13 +146,10 @@ func (httpURL) ValidateString(_ context.Context, req validator.StringRequest, re
 // eventName validates one name of events against hookspec's table, the
 // one the daemon's settings use, so a name accepted by glsyncd is
 // accepted here and the error lists the same spellings.
-type eventName struct{ system bool }
+type eventName struct{ kind hookKind }
 
 func (v eventName) Description(context.Context) string {
-	if v.system {
-		return "must be a system hook event: " + hookspec.AcceptedSystemEvents()
-	}
-	return "must be a group hook event: " + hookspec.AcceptedGroupEvents()
+	return "must be a " + v.kind.name + " hook event: " + v.kind.accepted()
 }
 func (v eventName) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 func (v eventName) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
@@ -164,11 +157,7 @@ func (v eventName) ValidateString(_ context.Context, req validator.StringRequest
 		return
 	}
 	name := req.ConfigValue.ValueString()
-	known := hookspec.IsGroupEvent(name)
-	if v.system {
-		known = hookspec.IsSystemEvent(name)
-	}
-	if !known {
-		resp.Diagnostics.AddAttributeError(req.Path, "Unknown event", hookspec.UnknownEventError(name, v.system)+".")
+	if !v.kind.isEvent(name) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Unknown event", v.kind.unknown(name)+".")
 	}
 }

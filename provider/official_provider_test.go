@@ -15,11 +15,11 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
-	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 )
 
 // officialProvider stands in for terraform-provider-gitlab in the migration
-// tests: its gitlab_group_hook has the official schema (names and types
+// tests: its gitlab_group_hook (gitlab_project_hook, gitlab_system_hook)
+// has the official schema (names and types
 // from the provider's documentation), creates the hook through GitLab's API
 // and writes the state the official provider writes, which a `moved` block
 // then hands to glsync_group_hook. The real provider cannot be downloaded
@@ -51,40 +51,33 @@ func (p *officialProvider) Configure(ctx context.Context, req fwprovider.Configu
 
 func (p *officialProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
-		func() resource.Resource { return &officialGroupHook{} },
-		func() resource.Resource { return &officialGroupHook{system: true} },
+		func() resource.Resource { return &officialGroupHook{kind: groupHooks} },
+		func() resource.Resource { return &officialGroupHook{kind: projectHooks} },
+		func() resource.Resource { return &officialGroupHook{kind: systemHooks} },
 	}
 }
 
 func (p *officialProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
 
-// officialGroupHook is gitlab_group_hook, or gitlab_system_hook when
-// system is set.
+// officialGroupHook is gitlab_group_hook, gitlab_project_hook or
+// gitlab_system_hook, as kind says.
 type officialGroupHook struct {
-	c      *gitlab.Client
-	system bool
+	c    *gitlab.Client
+	kind hookKind
 }
 
 // flags are the hook type's event flags.
-func (r *officialGroupHook) flags() []string {
-	if r.system {
-		return systemFlags
-	}
-	return hookspec.GitLabGroupFlags
-}
+func (r *officialGroupHook) flags() []string { return r.kind.flags }
 
 // officialStrings are gitlab_group_hook's string arguments.
 var officialStrings = []string{"name", "description", "push_events_branch_filter", "branch_filter_strategy", "custom_webhook_template"}
 
 func (r *officialGroupHook) Metadata(_ context.Context, _ resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = "gitlab_group_hook"
-	if r.system {
-		resp.TypeName = "gitlab_system_hook"
-	}
+	resp.TypeName = r.kind.official()
 }
 
 func (r *officialGroupHook) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	if r.system {
+	if r.kind.system() {
 		a := map[string]schema.Attribute{
 			"id":                      schema.StringAttribute{Computed: true},
 			"url":                     schema.StringAttribute{Required: true},
@@ -100,8 +93,8 @@ func (r *officialGroupHook) Schema(_ context.Context, _ resource.SchemaRequest, 
 	}
 	a := map[string]schema.Attribute{
 		"id":                      schema.StringAttribute{Computed: true},
-		"group":                   schema.StringAttribute{Required: true},
-		"group_id":                schema.Int64Attribute{Computed: true},
+		r.kind.parent:             schema.StringAttribute{Required: true},
+		r.kind.parentID:           schema.Int64Attribute{Computed: true},
 		"hook_id":                 schema.Int64Attribute{Computed: true},
 		"url":                     schema.StringAttribute{Required: true},
 		"token":                   schema.StringAttribute{Optional: true, Sensitive: true},
@@ -113,8 +106,11 @@ func (r *officialGroupHook) Schema(_ context.Context, _ resource.SchemaRequest, 
 	for _, s := range officialStrings {
 		a[s] = schema.StringAttribute{Optional: true, Computed: true}
 	}
-	for _, f := range hookspec.GitLabGroupFlags {
+	for _, f := range r.flags() {
 		a[f] = schema.BoolAttribute{Optional: true, Computed: true}
+	}
+	for _, f := range r.kind.readOnly {
+		a[f] = schema.BoolAttribute{Computed: true}
 	}
 	resp.Schema = schema.Schema{Attributes: a}
 }
@@ -139,7 +135,7 @@ func (r *officialGroupHook) Create(ctx context.Context, req resource.CreateReque
 	}
 	var gid int64
 	var headers types.List
-	if !r.system {
+	if !r.kind.system() {
 		for _, name := range officialStrings {
 			var v types.String
 			req.Plan.GetAttribute(ctx, pathRoot(name), &v)
@@ -151,14 +147,14 @@ func (r *officialGroupHook) Create(ctx context.Context, req resource.CreateReque
 		if !headers.IsNull() {
 			body["custom_headers"] = keyValues(headers)
 		}
-		req.Plan.GetAttribute(ctx, pathRoot("group"), &group)
+		req.Plan.GetAttribute(ctx, pathRoot(r.kind.parent), &group)
 		var err error
-		if gid, err = resolveGroup(ctx, r.c, group.ValueString()); err != nil {
-			resp.Diagnostics.AddError("group", err.Error())
+		if gid, _, err = r.kind.parentOf(ctx, r.c, group.ValueString()); err != nil {
+			resp.Diagnostics.AddError(r.kind.parent, err.Error())
 			return
 		}
 	}
-	e, err := hooks.CreateRaw(ctx, r.c, gid, body)
+	e, err := hooks.CreateRawOf(ctx, r.c, r.kind.owner(gid), body)
 	if err != nil {
 		resp.Diagnostics.AddError("create", err.Error())
 		return
@@ -168,19 +164,19 @@ func (r *officialGroupHook) Create(ctx context.Context, req resource.CreateReque
 	set("url", url)
 	set("token", token)
 	set("enable_ssl_verification", types.BoolValue(e.SSL))
-	for _, f := range r.flags() {
+	for _, f := range append(r.flags(), r.kind.readOnly...) {
 		b, _ := e.Raw[f].(bool)
 		set(f, types.BoolValue(b))
 	}
-	if r.system {
+	if r.kind.system() {
 		created, _ := e.Raw["created_at"].(string)
 		set("id", types.StringValue(fmt.Sprint(e.ID)))
 		set("created_at", types.StringValue(created))
 		return
 	}
 	set("id", types.StringValue(fmt.Sprintf("%s:%d", group.ValueString(), e.ID)))
-	set("group", group)
-	set("group_id", types.Int64Value(gid))
+	set(r.kind.parent, group)
+	set(r.kind.parentID, types.Int64Value(gid))
 	set("hook_id", types.Int64Value(e.ID))
 	set("custom_headers", headers)
 	for _, s := range officialStrings {
@@ -197,16 +193,16 @@ func (r *officialGroupHook) Update(ctx context.Context, req resource.UpdateReque
 
 func (r *officialGroupHook) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var gid, hid types.Int64
-	if r.system {
+	if r.kind.system() {
 		var id types.String
 		req.State.GetAttribute(ctx, pathRoot("id"), &id)
 		n, _ := strconv.ParseInt(id.ValueString(), 10, 64)
 		hid = types.Int64Value(n)
 	} else {
-		req.State.GetAttribute(ctx, pathRoot("group_id"), &gid)
+		req.State.GetAttribute(ctx, pathRoot(r.kind.parentID), &gid)
 		req.State.GetAttribute(ctx, pathRoot("hook_id"), &hid)
 	}
-	if err := hooks.Delete(ctx, r.c, gid.ValueInt64(), hid.ValueInt64()); err != nil {
+	if err := hooks.DeleteOf(ctx, r.c, r.kind.owner(gid.ValueInt64()), hid.ValueInt64()); err != nil {
 		resp.Diagnostics.AddError("delete", err.Error())
 	}
 }

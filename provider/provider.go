@@ -1,4 +1,4 @@
-// Package provider is the glsync Terraform provider: GitLab group and
+// Package provider is the glsync Terraform provider: GitLab group, project and
 // system hooks, token mappings stored in a running glsyncd, the daemon's
 // managed hook set, and data sources previewing what glsync syncs. It uses
 // the same shared packages as the daemon (GitLab client, crawler, hook
@@ -190,6 +190,7 @@ func (c *clients) needDaemon(diags *diag.Diagnostics) bool {
 func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newGroupHookResource,
+		newProjectHookResource,
 		newSystemHookResource,
 		newTokenMappingResource,
 		newManagedHooksResource,
@@ -198,7 +199,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 
 // DataSources lists the provider's data sources.
 func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newGroupsDataSource, newProjectsDataSource}
+	return append([]func() datasource.DataSource{newGroupsDataSource, newProjectsDataSource}, newHookDataSources()...)
 }
 
 func pathRoot(name string) path.Path { return path.Root(name) }

@@ -37,7 +37,7 @@ func (s Spec) body() map[string]any {
 	events := s.Events
 	o := s.owner()
 	flags := o.flags()
-	if o.system() {
+	if o.System() {
 		if len(events) == 0 {
 			events = hookspec.SystemEvents
 		}
@@ -55,7 +55,7 @@ func (s Spec) body() map[string]any {
 	for _, f := range flags {
 		b[f] = want[f]
 	}
-	if !o.system() {
+	if !o.System() {
 		b["name"] = s.Name
 		b["description"] = s.Description
 		b["push_events_branch_filter"] = s.PushEventsBranchFilter
@@ -69,7 +69,7 @@ func (s Spec) body() map[string]any {
 // Create adds the hook and returns GitLab's view of it.
 func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPost, s.owner().hooksPath(), s.body(), &raw); err != nil {
+	if _, err := c.Do(ctx, http.MethodPost, s.owner().path(), s.body(), &raw); err != nil {
 		return Existing{}, explain(err, s.owner())
 	}
 	return existing(raw, s.owner()), nil
@@ -79,43 +79,24 @@ func Create(ctx context.Context, c *gitlab.Client, s Spec) (Existing, error) {
 // API names) and returns GitLab's view of it: the Terraform resources send
 // only what their configuration sets.
 func CreateRaw(ctx context.Context, c *gitlab.Client, groupID int64, body map[string]any) (Existing, error) {
-	var raw map[string]any
-	o := owner{group: groupID}
-	if _, err := c.Do(ctx, http.MethodPost, o.hooksPath(), body, &raw); err != nil {
-		return Existing{}, explain(err, o)
-	}
-	return existing(raw, o), nil
+	return CreateRawOf(ctx, c, GroupOwner(groupID), body)
 }
 
 // UpdateRaw changes a hook's fields in body, leaving the others as GitLab
 // has them.
 func UpdateRaw(ctx context.Context, c *gitlab.Client, groupID, hookID int64, body map[string]any) (Existing, error) {
-	var raw map[string]any
-	o := owner{group: groupID}
-	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", o.hooksPath(), hookID), body, &raw); err != nil {
-		return Existing{}, explain(err, o)
-	}
-	return existing(raw, o), nil
+	return UpdateRawOf(ctx, c, GroupOwner(groupID), hookID, body)
 }
 
 // Get reads one hook; found is false when GitLab answers 404.
 func Get(ctx context.Context, c *gitlab.Client, groupID, hookID int64) (e Existing, found bool, err error) {
-	var raw map[string]any
-	o := owner{group: groupID}
-	status, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("%s/%d", o.hooksPath(), hookID), nil, &raw)
-	if status == http.StatusNotFound {
-		return Existing{}, false, nil
-	}
-	if err != nil {
-		return Existing{}, false, explain(err, o)
-	}
-	return existing(raw, o), true, nil
+	return GetOf(ctx, c, GroupOwner(groupID), hookID)
 }
 
 // Update changes a hook in place (GitLab keeps its id).
 func Update(ctx context.Context, c *gitlab.Client, hookID int64, s Spec) (Existing, error) {
 	var raw map[string]any
-	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", s.owner().hooksPath(), hookID), s.body(), &raw); err != nil {
+	if _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("%s/%d", s.owner().path(), hookID), s.body(), &raw); err != nil {
 		return Existing{}, explain(err, s.owner())
 	}
 	return existing(raw, s.owner()), nil
@@ -123,18 +104,7 @@ func Update(ctx context.Context, c *gitlab.Client, hookID int64, s Spec) (Existi
 
 // Delete removes a hook; one already gone is not an error.
 func Delete(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
-	return deleteAt(ctx, c, owner{group: groupID}, hookID)
-}
-
-func deleteAt(ctx context.Context, c *gitlab.Client, o owner, hookID int64) error {
-	status, err := c.Do(ctx, http.MethodDelete, fmt.Sprintf("%s/%d", o.hooksPath(), hookID), nil, nil)
-	if status == http.StatusNotFound {
-		return nil
-	}
-	if err != nil {
-		return explain(err, o)
-	}
-	return nil
+	return DeleteOf(ctx, c, GroupOwner(groupID), hookID)
 }
 
 // Resume asks GitLab for a test push delivery to a group hook, which
@@ -143,26 +113,26 @@ func deleteAt(ctx context.Context, c *gitlab.Client, o owner, hookID int64) erro
 // 17.1+). An older GitLab answers 404: the hook is then left to resume
 // by itself.
 func Resume(ctx context.Context, c *gitlab.Client, groupID, hookID int64) error {
-	return resumeAt(ctx, c, owner{group: groupID}, hookID)
+	return resumeAt(ctx, c, GroupOwner(groupID), hookID)
 }
 
 // resumeAt is Resume for a group's or a project's hook (POST
 // /projects/:id/hooks/:hook_id/test/push_events for the latter).
-func resumeAt(ctx context.Context, c *gitlab.Client, o owner, hookID int64) error {
-	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", o.hooksPath(), hookID), nil, nil); err != nil {
+func resumeAt(ctx context.Context, c *gitlab.Client, o Owner, hookID int64) error {
+	if _, err := c.Do(ctx, http.MethodPost, fmt.Sprintf("%s/%d/test/push_events", o.path(), hookID), nil, nil); err != nil {
 		return explain(err, o)
 	}
 	return nil
 }
 
 // explain adds what a 403 means for hooks.
-func explain(err error, o owner) error {
+func explain(err error, o Owner) error {
 	var ae *gitlab.APIError
 	if asAPIError(err, &ae) && ae.Status == http.StatusForbidden {
 		switch {
-		case o.project != 0:
+		case o.ProjectID != 0:
 			return fmt.Errorf("%w: project hooks need the Maintainer role on the project and a token with the api scope", err)
-		case o.system():
+		case o.System():
 			return fmt.Errorf("%w: system hooks need an administrator's token", err)
 		}
 		return fmt.Errorf("%w: group hooks need the Owner role on the group", err)
@@ -171,9 +141,9 @@ func explain(err error, o owner) error {
 }
 
 // existing reads a hook as GitLab serves it. o is where it was read, the
-// group or project when GitLab's answer names none.
-func existing(h map[string]any, o owner) Existing {
-	e := Existing{Flags: map[string]bool{}, GroupID: o.group, ProjectID: o.project, Raw: h}
+// group or project when GitLab's answer has no group_id or project_id.
+func existing(h map[string]any, o Owner) Existing {
+	e := Existing{Flags: map[string]bool{}, GroupID: o.GroupID, ProjectID: o.ProjectID, Raw: h}
 	if id, ok := h["id"].(float64); ok {
 		e.ID = int64(id)
 	}
@@ -213,6 +183,12 @@ func (e Existing) Events(system bool, prior []string) []string {
 	if system {
 		names = hookspec.SystemEvents
 	}
+	return e.EventsOf(names, prior)
+}
+
+// EventsOf is Events with the hook type's event names given (a project
+// hook's are hookspec.ProjectEvents).
+func (e Existing) EventsOf(names, prior []string) []string {
 	asked := map[string][]string{} // flag -> the user's spellings of it
 	for _, p := range prior {
 		if f := hookspec.Flag(p); f != "" && !slices.Contains(asked[f], p) {

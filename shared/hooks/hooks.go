@@ -626,7 +626,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 	case OpResume:
 		return nil, resumeAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
 	case OpDelete:
-		return nil, deleteAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
+		return nil, DeleteOf(ctx, a.Client, a.Desired.owner(), a.Existing.ID)
 	case OpRecreate, OpCreate:
 		secret := secretFor(secrets, a.Desired.Scope)
 		var old catalog.HookSecret
@@ -644,7 +644,7 @@ func apply(ctx context.Context, a Action, secrets catalog.Secrets) (*bool, error
 			return nil, err
 		}
 		if a.Op == OpRecreate {
-			if err := deleteAt(ctx, a.Client, a.Desired.owner(), a.Existing.ID); err != nil {
+			if err := DeleteOf(ctx, a.Client, a.Desired.owner(), a.Existing.ID); err != nil {
 				if held {
 					_ = secrets.PutHookSecret(ctx, old) // the old hook stays, with its secret
 				}

@@ -42,11 +42,7 @@ const (
 // reconciliation (glsyncd hooks apply) and the Terraform resources
 // recognise a hook already in place instead of creating a second one.
 func FindByURL(ctx context.Context, c *gitlab.Client, groupID int64, url string) (*Existing, error) {
-	list, err := listHooks(ctx, c, owner{group: groupID})
-	if err != nil {
-		return nil, explain(err, owner{group: groupID})
-	}
-	return firstByURL(list, url), nil
+	return FindByURLOf(ctx, c, GroupOwner(groupID), url)
 }
 
 // firstByURL is the first hook of list (sorted by id) at url, or nil.
@@ -65,16 +61,16 @@ func sameURL(a, b string) bool {
 
 // listHooks reads every page of a group's, a project's or the system's
 // hooks.
-func listHooks(ctx context.Context, c *gitlab.Client, o owner) ([]Existing, error) {
+func listHooks(ctx context.Context, c *gitlab.Client, o Owner) ([]Existing, error) {
 	var out []Existing
-	err := c.ListOffset(ctx, o.hooksPath(), nil, func(p gitlab.Page) error {
+	err := c.ListOffset(ctx, o.path(), nil, func(p gitlab.Page) error {
 		for _, h := range p.Items {
 			out = append(out, existing(h, o))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hooks: listing %s: %w", o.hooksPath(), err)
+		return nil, fmt.Errorf("hooks: listing %s: %w", o.path(), err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

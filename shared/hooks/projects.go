@@ -39,36 +39,20 @@ var projectFlags = slices.DeleteFunc(slices.Clone(groupFlags), func(f string) bo
 	return f == "subgroup_events" || f == "member_events" || f == "project_events"
 })
 
-// owner is whose hooks an API call is about: a group's, a project's or
-// (both zero) the system's.
-type owner struct{ group, project int64 }
-
-func (o owner) system() bool { return o.group == 0 && o.project == 0 }
-
-func (o owner) hooksPath() string {
-	switch {
-	case o.project != 0:
-		return fmt.Sprintf("projects/%d/hooks", o.project)
-	case o.group != 0:
-		return fmt.Sprintf("groups/%d/hooks", o.group)
-	}
-	return "hooks"
-}
-
 // flags are the flags glsync sets on a hook of this owner.
-func (o owner) flags() []string {
+func (o Owner) flags() []string {
 	switch {
-	case o.project != 0:
+	case o.ProjectID != 0:
 		return projectFlags
-	case o.group != 0:
+	case o.GroupID != 0:
 		return groupFlags
 	}
 	return systemFlags
 }
 
-func (d Desired) owner() owner { return owner{group: d.GroupID, project: d.ProjectID} }
+func (d Desired) owner() Owner { return Owner{GroupID: d.GroupID, ProjectID: d.ProjectID} }
 
-func (s Spec) owner() owner { return owner{group: s.GroupID, project: s.ProjectID} }
+func (s Spec) owner() Owner { return Owner{GroupID: s.GroupID, ProjectID: s.ProjectID} }
 
 // projectEventFlags are the flags a personal project's hook enables: the
 // group hooks' events a project hook can have.
@@ -130,5 +114,5 @@ func projectForbidden(a Action, err error) (Problem, bool) {
 // DeleteProjectHook removes a project's hook; one already gone is not an
 // error. The Terraform provider's managed hooks use it on destroy.
 func DeleteProjectHook(ctx context.Context, c *gitlab.Client, projectID, hookID int64) error {
-	return deleteAt(ctx, c, owner{project: projectID}, hookID)
+	return DeleteOf(ctx, c, ProjectOwner(projectID), hookID)
 }

@@ -88,7 +88,53 @@ var SystemEventNames = []EventName{
 	{"repository_update_events", "repository_update_events", "GitLab"},
 }
 
-var groupFlag, systemFlag = flagIndex(GroupEventNames), flagIndex(SystemEventNames)
+// GitLabProjectFlags are the event flags a project hook takes, as
+// GitLab's project hooks API names them: a group hook's without the
+// group-only subgroup, member and project events, plus
+// resource_deploy_token_events. (repository_update_events, which GitLab
+// also returns, is not set through the API.)
+var GitLabProjectFlags = []string{
+	"push_events", "issues_events", "confidential_issues_events", "merge_requests_events",
+	"tag_push_events", "note_events", "confidential_note_events", "job_events",
+	"pipeline_events", "wiki_page_events", "deployment_events", "releases_events",
+	"feature_flag_events", "emoji_events", "resource_access_token_events", "resource_deploy_token_events",
+	"milestone_events", "vulnerability_events",
+}
+
+// ProjectEventNames is the table of project hook event names: the group
+// table's names of the flags a project hook has (so a name accepted on a
+// group hook means the same on a project hook), and GitLab's name for the
+// project-only flag.
+var ProjectEventNames = func() []EventName {
+	var out []EventName
+	for _, f := range GitLabProjectFlags {
+		n := len(out)
+		for _, e := range GroupEventNames {
+			if e.Flag == f {
+				out = append(out, e)
+			}
+		}
+		if len(out) == n {
+			out = append(out, EventName{f, f, "GitLab"})
+		}
+	}
+	return out
+}()
+
+// ProjectEvents are the spec's events a project hook can deliver: the
+// GroupEvents whose flag a project hook has, in their order ("events":
+// [] on a project hook means these).
+var ProjectEvents = func() []string {
+	var out []string
+	for _, e := range GroupEvents {
+		if projectFlag[e] != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}()
+
+var groupFlag, systemFlag, projectFlag = flagIndex(GroupEventNames), flagIndex(SystemEventNames), flagIndex(ProjectEventNames)
 
 func flagIndex(names []EventName) map[string]string {
 	m := make(map[string]string, len(names))
@@ -114,7 +160,21 @@ func Flag(name string) string {
 	if f := groupFlag[name]; f != "" {
 		return f
 	}
+	if f := projectFlag[name]; f != "" {
+		return f
+	}
 	return systemFlag[name]
+}
+
+// IsProjectEvent reports whether name is an accepted project hook event.
+func IsProjectEvent(name string) bool { return projectFlag[name] != "" }
+
+// AcceptedProjectEvents is AcceptedGroupEvents for project hooks.
+func AcceptedProjectEvents() string { return accepted(ProjectEventNames) }
+
+// UnknownProjectEventError is UnknownEventError for a project hook.
+func UnknownProjectEventError(name string) string {
+	return fmt.Sprintf("unsupported event %q; %s", name, AcceptedProjectEvents())
 }
 
 // IsGroupEvent reports whether name is an accepted group webhook event.

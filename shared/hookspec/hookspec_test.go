@@ -134,3 +134,22 @@ func TestParseKeepsOrderAndEventsOrAll(t *testing.T) {
 		t.Fatalf("EventsOrAll wrong: %v %v", g[0].EventsOrAll(), g[1].EventsOrAll())
 	}
 }
+
+// A project hook accepts the group table's spellings of the flags it has
+// and refuses the group-only events, so one name means one flag on both.
+func TestProjectEvents(t *testing.T) {
+	for _, n := range []string{"jobs_events", "job_events", "pipelines_events", "resource_deploy_token_events", "merge-requests_events"} {
+		if !IsProjectEvent(n) || Flag(n) == "" {
+			t.Errorf("%s: not a project event", n)
+		}
+	}
+	for _, n := range []string{"subgroup_events", "user_add_to_group", "member_events", "project_events", "repository_update_events"} {
+		if IsProjectEvent(n) {
+			t.Errorf("%s: a project hook has no such flag", n)
+		}
+	}
+	want := []string{"push_events", "issues_events", "jobs_events", "merge_requests_events", "pipeline_events", "releases_events", "tag_push_events", "confidential_issues_events", "deployment_events"}
+	if !slices.Equal(ProjectEvents, want) {
+		t.Errorf("ProjectEvents = %v, want %v", ProjectEvents, want)
+	}
+}

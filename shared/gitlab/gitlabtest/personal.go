@@ -73,7 +73,7 @@ var projectHookEvents = []string{
 	"tag_push_events", "note_events", "confidential_note_events", "job_events",
 	"pipeline_events", "wiki_page_events", "deployment_events", "releases_events",
 	"feature_flag_events", "emoji_events", "resource_access_token_events", "milestone_events",
-	"vulnerability_events", "repository_update_events",
+	"vulnerability_events", "repository_update_events", "resource_deploy_token_events",
 }
 
 // projectHookFlag is the project hook flag enabling event, "" for events

@@ -1,0 +1,141 @@
+package provider
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// The hook resources' schemas differ by kind, so their attributes are
+// read and written one by one as values, through these helpers.
+
+// attrNames are the resource's attribute names.
+func (r *hookResource) attrNames() []string {
+	names := make([]string, 0, 40)
+	for n := range r.hookAttributes() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// values reads every attribute of a plan, state or config.
+type values map[string]attr.Value
+
+type attrGetter interface {
+	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}
+
+func (r *hookResource) read(ctx context.Context, g attrGetter, diags *diag.Diagnostics) values {
+	out := values{}
+	for name, a := range r.hookAttributes() {
+		v := nullOf(a)
+		diags.Append(g.GetAttribute(ctx, path.Root(name), &v)...)
+		out[name] = v
+	}
+	return out
+}
+
+// nullOf is a typed null holder for an attribute.
+func nullOf(a schema.Attribute) attr.Value {
+	switch x := a.(type) {
+	case schema.BoolAttribute:
+		return types.BoolNull()
+	case schema.Int64Attribute:
+		return types.Int64Null()
+	case schema.SetAttribute:
+		return types.SetNull(x.ElementType)
+	case schema.ListNestedAttribute:
+		return types.ListNull(keyValueType)
+	}
+	return types.StringNull()
+}
+
+func (r *hookResource) write(ctx context.Context, s interface {
+	SetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}, v values, diags *diag.Diagnostics) {
+	for _, name := range r.attrNames() {
+		diags.Append(s.SetAttribute(ctx, path.Root(name), v[name])...)
+	}
+}
+
+func strVal(v attr.Value) (string, bool) {
+	s, ok := v.(types.String)
+	if !ok || s.IsNull() || s.IsUnknown() {
+		return "", false
+	}
+	return s.ValueString(), true
+}
+
+func boolean(v attr.Value) (bool, bool) {
+	b, ok := v.(types.Bool)
+	if !ok || b.IsNull() || b.IsUnknown() {
+		return false, false
+	}
+	return b.ValueBool(), true
+}
+
+func keyValues(list types.List) []any {
+	out := []any{}
+	for _, el := range list.Elements() {
+		obj, _ := el.(types.Object)
+		a := obj.Attributes()
+		k, _ := strVal(a["key"])
+		v, _ := strVal(a["value"])
+		out = append(out, map[string]any{"key": k, "value": v})
+	}
+	return out
+}
+
+// keysFromGitLab turns GitLab's [{key}] (values hidden) into the list
+// attribute: the prior list when GitLab has the same keys, else GitLab's
+// keys with the prior values where known (so a key added or removed by
+// hand shows as drift).
+func keysFromGitLab(raw any, prior attr.Value, diags *diag.Diagnostics) types.List {
+	list, _ := raw.([]any)
+	var keys []string
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			if k, _ := m["key"].(string); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	p, _ := prior.(types.List)
+	known := map[string]string{}
+	var priorKeys []string
+	if !p.IsNull() && !p.IsUnknown() {
+		for _, el := range p.Elements() {
+			a := el.(types.Object).Attributes()
+			k, _ := strVal(a["key"])
+			v, _ := strVal(a["value"])
+			known[k] = v
+			priorKeys = append(priorKeys, k)
+		}
+	}
+	sorted := func(s []string) []string { c := slices.Clone(s); sort.Strings(c); return c }
+	if slices.Equal(sorted(keys), sorted(priorKeys)) {
+		if p.IsUnknown() {
+			return types.ListNull(keyValueType)
+		}
+		return p
+	}
+	if len(keys) == 0 {
+		return types.ListNull(keyValueType)
+	}
+	elems := make([]attr.Value, 0, len(keys))
+	for _, k := range keys {
+		o, d := types.ObjectValue(keyValueType.AttrTypes, map[string]attr.Value{"key": types.StringValue(k), "value": types.StringValue(known[k])})
+		diags.Append(d...)
+		elems = append(elems, o)
+	}
+	l, d := types.ListValue(keyValueType, elems)
+	diags.Append(d...)
+	return l
+}
