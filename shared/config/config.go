@@ -246,6 +246,10 @@ type Config struct {
 	// written (a gitlabHost ending in /api/v4), printed and logged like
 	// Warnings but at info level.
 	Notes []string
+
+	// sources says where each file key's value came from (see
+	// settingSources); set by Load, read by Effective.
+	sources map[string]string
 }
 
 // Error is a configuration error tied to one setting.
@@ -332,7 +336,12 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(f, getenv)
+	c, err := build(f, getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.sources = settingSources(f, getenv)
+	return c, nil
 }
 
 // readFile decodes the config file (none when path is empty), refusing

@@ -33,6 +33,18 @@ func Token(token string) string {
 	return prefix + rest[:2] + "…"
 }
 
+// Prefix is the token's GitLab type prefix ("glpat-"), or "" when it has
+// none: all of a token that may be shown where even Token's two
+// characters are too many (the daemon's console).
+func Prefix(token string) string {
+	for _, p := range knownPrefixes {
+		if strings.HasPrefix(token, p) {
+			return p
+		}
+	}
+	return ""
+}
+
 // LooksSecret reports whether v could be a credential: it carries a
 // GitLab token prefix, or it is one long word of letters and digits (as
 // tokens, passwords and keys are) rather than a number, a word or a URL.
