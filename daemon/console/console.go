@@ -190,7 +190,7 @@ type page struct {
 	// Flash is the outcome of the session's last action: kept server-side,
 	// so no link can make a page say something the console did not.
 	Flash string
-	Data     any
+	Data  any
 }
 
 // render writes a page, buffered so a template error is a 500, not half

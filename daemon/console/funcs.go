@@ -9,10 +9,12 @@ import (
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
-	"join":       strings.Join,
-	"ago":        ago,
-	"until":      until,
-	"seconds":    func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String() },
+	"join":  strings.Join,
+	"ago":   ago,
+	"until": until,
+	"seconds": func(s float64) string {
+		return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
+	},
 	"label":      func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"stateClass": stateClass,
 	"stamp":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
