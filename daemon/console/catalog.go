@@ -26,8 +26,8 @@ type catalogData struct {
 	Blueprint  string
 	Search     string
 	Entities   []*catalog.Entity
-	// Next is the query string of the following page ("" on the last);
-	// First links back to the first page once past it.
+	// Next is the following page ("" on the last); First links back to
+	// the first page once past it.
 	Next, First string
 }
 
@@ -69,13 +69,10 @@ func (c *Console) catalogPage(w http.ResponseWriter, r *http.Request, s *session
 		for k, v := range base {
 			next[k] = v
 		}
-		d.Next = next.Encode()
+		d.Next = Prefix + "catalog?" + next.Encode()
 	}
 	if pq.After != (catalog.Key{}) {
-		d.First = base.Encode()
-		if d.First == "" {
-			d.First = "all"
-		}
+		d.First = strings.TrimSuffix(Prefix+"catalog?"+base.Encode(), "?")
 	}
 	c.render(w, r, s, "catalog", "Catalog", "catalog", d)
 }
