@@ -60,7 +60,7 @@ func timeElement(t time.Time, text string) template.HTML {
 // stateClass colours a hook's or delivery's state.
 func stateClass(s string) string {
 	switch s {
-	case "enabled", "applied", "repaired":
+	case "enabled", "applied", "repaired", "created":
 		return "ok"
 	case "retrying", "missing":
 		return "warn"

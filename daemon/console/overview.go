@@ -42,9 +42,11 @@ type Hook struct {
 	// or project path.
 	Scope, Target string
 	HookID        int64
-	// State is "enabled", "auto-disabled", "missing", "repaired" or
-	// "secret unknown"; Detail says more (GitLab's alert_status and
-	// disabled_until, or the repair's reason).
+	// State is "enabled", "auto-disabled" (GitLab stopped delivering
+	// after failures), "created" (it was missing), "repaired" (its URL,
+	// events or secret had drifted) or "failed" (glsync could not create
+	// or repair it); Detail says more (GitLab's alert_status and
+	// disabled_until, or the reason).
 	State, Detail string
 }
 

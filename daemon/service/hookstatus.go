@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/glsync/terraform-provider-glsync/daemon/console"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 )
 
@@ -18,6 +19,9 @@ import (
 type hookState struct {
 	mu   sync.Mutex
 	last *HookReconcileStatus
+	// hooks are the managed hooks' states after the last applied cycle
+	// (the console's Overview).
+	hooks []console.Hook
 	// skipped counts the cycles that changed nothing because a read
 	// failed, by hooks.Skipped's reason.
 	skipped *prometheus.CounterVec
@@ -88,6 +92,21 @@ func (h *hookState) recordSigning(signing map[string]bool) {
 	}
 	slices.Sort(h.last.Signed)
 	slices.Sort(h.last.Unsigned)
+}
+
+// recordHooks keeps the managed hooks' states of an applied cycle.
+func (h *hookState) recordHooks(plan *hooks.Plan, res hooks.Result) {
+	list := hookStates(plan, res)
+	h.mu.Lock()
+	h.hooks = list
+	h.mu.Unlock()
+}
+
+// hookList is the managed hooks' states after the last applied cycle.
+func (h *hookState) hookList() []console.Hook {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.hooks)
 }
 
 // snapshot is the last cycle (nil before the first).

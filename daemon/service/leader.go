@@ -71,6 +71,11 @@ func (s *Service) leadLoop(ctx context.Context) {
 func (s *Service) schedule(ctx context.Context) {
 	cfg := s.opts.Config
 	next := func() <-chan time.Time { return nil }
+	// after also records when the timer fires, for the console.
+	after := func(d time.Duration) <-chan time.Time {
+		s.nextResync.Store(time.Now().Add(d).UnixNano())
+		return time.After(d)
+	}
 	switch {
 	case cfg.ResyncCron != "":
 		sched, err := config.ParseCron(cfg.ResyncCron)
@@ -78,9 +83,9 @@ func (s *Service) schedule(ctx context.Context) {
 			s.log.Error("resyncCron", "error", err)
 			break
 		}
-		next = func() <-chan time.Time { return time.After(jitter(time.Until(sched.Next(time.Now())))) }
+		next = func() <-chan time.Time { return after(jitter(time.Until(sched.Next(time.Now())))) }
 	case cfg.ScheduledResyncInterval > 0:
-		next = func() <-chan time.Time { return time.After(jitter(cfg.ScheduledResyncInterval)) }
+		next = func() <-chan time.Time { return after(jitter(cfg.ScheduledResyncInterval)) }
 	}
 	if cfg.ResyncOnStart {
 		s.resync(ctx, "start-up")

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/actions"
+	"github.com/glsync/terraform-provider-glsync/daemon/console"
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
@@ -108,6 +109,9 @@ type Service struct {
 	lastErr  string
 	// runningReq is the admin API request the running resync is for.
 	runningReq string
+	// nextResync is when the next scheduled resync starts (unix
+	// nanoseconds; 0: none scheduled), for the console.
+	nextResync atomic.Int64
 	webhookAt  string
 	adminAt    string
 	metricsAt  string
@@ -322,7 +326,17 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	// headers are bounded before any secret is checked.
 	wl = webhook.LimitConnections(wl, maxConnections(opts.Config), s.metrics, s.log.With("component", "webhook"))
 	webSrv := webhook.NewServer(recv)
-	adminSrv := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	ui, err := s.newConsole(al.Addr())
+	if err != nil {
+		wl.Close()
+		al.Close()
+		if ml != nil {
+			ml.Close()
+		}
+		closeStore()
+		return nil, err
+	}
+	adminSrv := &http.Server{Handler: s.adminHandler(ui), ReadHeaderTimeout: 10 * time.Second}
 	metricsSrv := &http.Server{Handler: s.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -527,6 +541,7 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		}
 	}
 	if apply {
+		s.hookState.recordHooks(plan, res)
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
 		}
@@ -626,10 +641,13 @@ func (s *Service) observe(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 }
 
-// adminHandler serves the admin API (and what metricsHandler serves).
-func (s *Service) adminHandler() http.Handler {
+// adminHandler serves the admin API (and what metricsHandler serves),
+// and the console under /ui/.
+func (s *Service) adminHandler(ui http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	s.observe(mux)
+	mux.Handle(console.Prefix, ui)
+	mux.Handle("GET /ui", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("POST /resync", s.authed(s.postResync))
 	mux.HandleFunc("GET /resync/{id}", s.authed(s.getResync))
 	mux.HandleFunc("GET /admin/token-mappings", s.authed(s.listMappings))

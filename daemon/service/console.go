@@ -1,0 +1,264 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/daemon/console"
+	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/resync"
+)
+
+// The console (daemon/console) reads the daemon through the small
+// interfaces it declares; these adapt the Service to them.
+
+// newConsole builds the console for the admin listener at addr.
+func (s *Service) newConsole(addr net.Addr) (http.Handler, error) {
+	c, err := console.New(console.Options{
+		AdminToken: s.opts.Config.AdminToken,
+		Loopback:   loopback(addr),
+		GitLabHost: s.opts.Config.GitLabHost,
+		Status:     consoleStatus{s},
+		Catalog:    browser(s.store),
+		Queue:      consoleQueue{s},
+		Settings:   consoleSettings{s},
+		Log:        s.log.With("component", "console"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	return c, nil
+}
+
+// loopback reports whether the admin listener is reachable from this
+// machine only.
+func loopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
+// browser is the store's catalog.Browser, under the sealing wrapper
+// (which wraps the Backend interface, so it does not pass the Browser
+// methods on by itself).
+func browser(b catalog.Backend) catalog.Browser {
+	for {
+		if br, ok := b.(catalog.Browser); ok {
+			return br
+		}
+		sb, ok := b.(*sealed.Backend)
+		if !ok {
+			return unbrowsable{}
+		}
+		b = sb.Backend
+	}
+}
+
+// unbrowsable answers for a store that cannot be browsed: the catalog
+// and event pages say so (and the log says why) instead of the console
+// refusing to start.
+type unbrowsable struct{}
+
+var errUnbrowsable = fmt.Errorf("this catalog store cannot be browsed: %w", errors.ErrUnsupported)
+
+func (unbrowsable) BlueprintCounts(context.Context) (map[string]int, error) { return nil, errUnbrowsable }
+func (unbrowsable) Page(context.Context, catalog.PageQuery) (catalog.EntityPage, error) {
+	return catalog.EntityPage{}, errUnbrowsable
+}
+func (unbrowsable) Entity(context.Context, catalog.Key) (*catalog.Entity, catalog.Provenance, bool, error) {
+	return nil, catalog.Provenance{}, false, errUnbrowsable
+}
+func (unbrowsable) RecentDeliveries(context.Context, int) ([]catalog.DeliveryRecord, error) {
+	return nil, errUnbrowsable
+}
+
+type consoleStatus struct{ s *Service }
+
+// Overview gathers what /status reports, and what only this replica
+// knows (its GitLab counters, its last hook reconciliation).
+func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
+	s := c.s
+	var o console.Overview
+	var err error
+	o.Replica = s.coord.Replica()
+	if o.Leader, err = s.coord.Leader(ctx); err != nil {
+		return o, fmt.Errorf("reading the leader: %w", err)
+	}
+	if o.Replicas, err = s.coord.Replicas(ctx); err != nil {
+		return o, fmt.Errorf("reading the replicas: %w", err)
+	}
+	o.ResyncRunning = !s.resyncFree()
+	if o.LastResync, err = s.storedLastResync(ctx); err != nil {
+		return o, fmt.Errorf("reading the last resync: %w", err)
+	}
+	if o.LastCompleted, err = resync.LoadCompleted(ctx, s.store); err != nil {
+		return o, fmt.Errorf("reading the last completed resync: %w", err)
+	}
+	switch cfg := s.opts.Config; {
+	case cfg.ResyncCron != "":
+		o.Schedule = "by cron " + cfg.ResyncCron
+	case cfg.ScheduledResyncInterval > 0:
+		o.Schedule = "every " + cfg.ScheduledResyncInterval.String()
+	}
+	if n := s.nextResync.Load(); n != 0 && s.leading.Load() {
+		o.NextResync = time.Unix(0, n)
+	}
+	if o.QueueDepth, err = s.store.Depth(ctx); err != nil {
+		return o, fmt.Errorf("reading the queue depth: %w", err)
+	}
+	if o.DeadLetters, err = s.store.DeadLetters(ctx); err != nil {
+		return o, fmt.Errorf("counting dead letters: %w", err)
+	}
+	if h := s.hookState.snapshot(); h != nil {
+		o.HookReconcile = &console.HookReconcile{At: h.At, OK: h.OK, Error: h.Error, Changes: h.Changes, Problems: h.Problems}
+	}
+	o.Hooks = s.hookState.hookList()
+	o.GitLab = console.GitLabStats{Requests: s.stats.Requests.Load(), Retries: s.stats.Retries.Load(), RateLimited: s.stats.RateLimited.Load()}
+	return o, nil
+}
+
+// RequestResync is POST /resync's, with the console as the reason.
+func (c consoleStatus) RequestResync(ctx context.Context) (string, error) {
+	s := c.s
+	id := newRequestID()
+	if !s.TriggerResync("console" + requestMark + id + ")") {
+		return "", console.ErrBusy
+	}
+	if err := s.store.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
+		s.log.Error("recording the resync request failed", "error", err)
+	}
+	return id, nil
+}
+
+type consoleQueue struct{ s *Service }
+
+func (q consoleQueue) DeadLetters(ctx context.Context) (int, error) { return q.s.store.DeadLetters(ctx) }
+
+func (q consoleQueue) ListDeadLetters(ctx context.Context, limit int) ([]catalog.DeadLetter, error) {
+	return q.s.store.ListDeadLetters(ctx, limit)
+}
+
+// RequeueDeadLetters wakes the workers too, so a retried event is applied
+// now rather than at their next poll.
+func (q consoleQueue) RequeueDeadLetters(ctx context.Context, ids []int64) (int, error) {
+	n, err := q.s.store.RequeueDeadLetters(ctx, ids)
+	if n > 0 {
+		q.s.worker.Notify()
+	}
+	return n, err
+}
+
+func (q consoleQueue) DropDeadLetters(ctx context.Context, ids []int64) (int, error) {
+	return q.s.store.DropDeadLetters(ctx, ids)
+}
+
+type consoleSettings struct{ s *Service }
+
+// Settings is the configuration as loaded (config.Effective hides the
+// secrets), the token mappings of the admin API (tokens masked as the API
+// masks them) and the mapping document.
+func (c consoleSettings) Settings(context.Context) (console.SettingsView, error) {
+	s := c.s
+	v := console.SettingsView{Config: s.opts.Config.Effective()}
+	s.cfgMu.RLock()
+	for _, m := range s.apiMappings {
+		d := adminapi.Describe(m.name, m.in)
+		v.APIMappings = append(v.APIMappings, console.APIMapping{Name: d.Name, Token: d.TokenMasked, Patterns: d.Patterns})
+	}
+	s.cfgMu.RUnlock()
+	switch {
+	case s.opts.MappingPath != "":
+		v.MappingSource = "the file " + s.opts.MappingPath
+	case s.sink != nil:
+		v.MappingSource = "the integration's mapping in Port"
+	default:
+		v.MappingSource = "glsync's default mapping"
+	}
+	if s.opts.Mapping != nil && s.opts.Mapping.Document != nil {
+		b, err := yaml.Marshal(s.opts.Mapping.Document)
+		if err != nil {
+			return v, fmt.Errorf("encoding the mapping: %w", err)
+		}
+		v.MappingYAML = string(b)
+	}
+	return v, nil
+}
+
+// hookStates turns a reconciliation's plan and result into each managed
+// hook's state as GitLab reported it.
+func hookStates(plan *hooks.Plan, res hooks.Result) []console.Hook {
+	failed := map[string]string{}
+	for _, f := range res.Failed {
+		failed[f.Scope] = f.Error()
+	}
+	var out []console.Hook
+	for _, a := range plan.Actions {
+		if a.Op == hooks.OpDelete {
+			continue
+		}
+		h := console.Hook{Scope: a.Desired.Scope, Target: a.Desired.GroupPath, Detail: a.Reason}
+		if a.Desired.ProjectPath != "" {
+			h.Target = a.Desired.ProjectPath
+		}
+		if h.Target == "" {
+			h.Target = "(system hook)"
+		}
+		if a.Existing != nil {
+			h.HookID = a.Existing.ID
+		}
+		switch {
+		case a.Op == hooks.OpCreate:
+			// It was missing; a failure to create it shows as failed below.
+			h.State = "created"
+			if h.Detail == "" {
+				h.Detail = "it was missing"
+			}
+		case a.Op == hooks.OpResume, a.Existing != nil && a.Existing.Disabled():
+			h.State = "auto-disabled"
+			h.Detail = disabledDetail(a.Existing, a.Reason)
+		case a.Op == hooks.OpUpdate, a.Op == hooks.OpRecreate:
+			h.State = "repaired"
+		default:
+			h.State = "enabled"
+		}
+		if why, ok := failed[h.Scope]; ok {
+			h.State, h.Detail = "failed", why
+		}
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b console.Hook) int {
+		if a.Target < b.Target {
+			return -1
+		}
+		if a.Target > b.Target {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// disabledDetail is what GitLab said of a hook it stopped delivering to.
+func disabledDetail(e *hooks.Existing, reason string) string {
+	d := reason
+	if e == nil {
+		return d
+	}
+	if e.AlertStatus != "" {
+		d += " (alert_status " + e.AlertStatus
+		if e.DisabledUntil != "" {
+			d += ", disabled_until " + e.DisabledUntil
+		}
+		d += ")"
+	}
+	return d
+}
