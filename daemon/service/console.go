@@ -70,7 +70,9 @@ type unbrowsable struct{}
 
 var errUnbrowsable = fmt.Errorf("this catalog store cannot be browsed: %w", errors.ErrUnsupported)
 
-func (unbrowsable) BlueprintCounts(context.Context) (map[string]int, error) { return nil, errUnbrowsable }
+func (unbrowsable) BlueprintCounts(context.Context) (map[string]int, error) {
+	return nil, errUnbrowsable
+}
 func (unbrowsable) Page(context.Context, catalog.PageQuery) (catalog.EntityPage, error) {
 	return catalog.EntityPage{}, errUnbrowsable
 }
@@ -141,7 +143,9 @@ func (c consoleStatus) RequestResync(ctx context.Context) (string, error) {
 
 type consoleQueue struct{ s *Service }
 
-func (q consoleQueue) DeadLetters(ctx context.Context) (int, error) { return q.s.store.DeadLetters(ctx) }
+func (q consoleQueue) DeadLetters(ctx context.Context) (int, error) {
+	return q.s.store.DeadLetters(ctx)
+}
 
 func (q consoleQueue) ListDeadLetters(ctx context.Context, limit int) ([]catalog.DeadLetter, error) {
 	return q.s.store.ListDeadLetters(ctx, limit)
