@@ -222,10 +222,7 @@ func hookStates(plan *hooks.Plan, res hooks.Result) []console.Hook {
 		switch {
 		case a.Op == hooks.OpCreate:
 			// It was missing; a failure to create it shows as failed below.
-			h.State = "created"
-			if h.Detail == "" {
-				h.Detail = "it was missing"
-			}
+			h.State, h.Detail = "created", "it was missing"
 		case a.Op == hooks.OpResume, a.Existing != nil && a.Existing.Disabled():
 			h.State = "auto-disabled"
 			h.Detail = disabledDetail(a.Existing, a.Reason)

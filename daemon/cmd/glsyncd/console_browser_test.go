@@ -61,16 +61,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	d := startChild(t, "run", "--config", cfg, "--data-dir", data, "--listen", hookAddr, "--admin-listen", adminAddr)
 	waitFor(t, 60*time.Second, "start-up resync", func() bool { return metric(t, adminAddr, `glsync_resync_runs_total{result="ok"} 1`) })
 
-	// A dead letter: GitLab refuses the new project's read (a 4xx is
+	// A dead letter: GitLab answers 422 to the new project's read (a 4xx is
 	// dead at once), then stops refusing; the console's Retry applies it.
 	team := sim.Group(org.Roots[0].FullPath + "/DevopsTeam")
-	sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /projects/:id": http.StatusForbidden}})
+	sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /projects/:id": http.StatusUnprocessableEntity}})
 	p := sim.AddProject(team, "ConsoleRetry")
-	sim.Push(ctx, p.ID)
-	waitFor(t, 30*time.Second, "the push dead-lettered", func() bool {
+	if ds := sim.Push(ctx, p.ID); len(ds) != 1 || ds[0].Status != http.StatusAccepted {
+		t.Fatalf("push: %+v", ds)
+	}
+	deadLettered := func() bool {
 		r := runCLI(t, nil, "queue", "list", "--data-dir", data, "-o", "json")
-		return strings.Contains(r.stdout, `"dead_letters":[{`) || strings.Count(r.stdout, `"id"`) == 1
-	})
+		var listed struct {
+			DeadLetters []struct{ ID int64 } `json:"dead_letters"`
+		}
+		return json.Unmarshal([]byte(r.stdout), &listed) == nil && len(listed.DeadLetters) == 1
+	}
+	for start := time.Now(); !deadLettered(); time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the push was not dead-lettered within 30s; the daemon's log:\n%s", d.out.String())
+		}
+	}
 	sim.SetFaults(gitlabtest.Faults{})
 
 	base := "http://" + adminAddr
