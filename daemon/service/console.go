@@ -29,7 +29,7 @@ func (s *Service) newConsole(addr net.Addr) (http.Handler, error) {
 		Loopback:   loopback(addr),
 		GitLabHost: s.opts.Config.GitLabHost,
 		Status:     consoleStatus{s},
-		Catalog:    browser(s.store),
+		Catalog:    s.browser(),
 		Queue:      consoleQueue{s},
 		Settings:   consoleSettings{s},
 		Log:        s.log.With("component", "console"),
@@ -47,10 +47,20 @@ func loopback(a net.Addr) bool {
 	return ok && t.IP.IsLoopback()
 }
 
-// browser is the store's catalog.Browser, under the sealing wrapper
+// browser is what the console reads the catalog from: the Port sink's
+// mirror in Port mode (so the console shows what glsync wrote to Port),
+// else the store.
+func (s *Service) browser() catalog.Browser {
+	if br, ok := any(s.sink).(catalog.Browser); ok && s.sink != nil {
+		return br
+	}
+	return storeBrowser(s.store)
+}
+
+// storeBrowser is the store's catalog.Browser, under the sealing wrapper
 // (which wraps the Backend interface, so it does not pass the Browser
 // methods on by itself).
-func browser(b catalog.Backend) catalog.Browser {
+func storeBrowser(b catalog.Backend) catalog.Browser {
 	for {
 		if br, ok := b.(catalog.Browser); ok {
 			return br
