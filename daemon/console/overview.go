@@ -32,8 +32,28 @@ type Overview struct {
 	// the serving replica found them; HookReconcile is that cycle.
 	Hooks         []Hook
 	HookReconcile *HookReconcile
-	// GitLab is what this replica's GitLab clients did since it started.
-	GitLab GitLabStats
+	// GitLab is what this replica's GitLab clients did since it started;
+	// RateLimits is each token's headroom as GitLab last announced it.
+	GitLab     GitLabStats
+	RateLimits []RateLimit
+}
+
+// RateLimit is one token's rate-limit headroom.
+type RateLimit struct {
+	// Token names the token without any of its secret part ("token 1
+	// (glpat-…)").
+	Token string
+	// Known is false when GitLab announced no limit in the current window
+	// (no RateLimit-* headers yet, or the window ended): no headroom to
+	// show, and none used up.
+	Known bool
+	// Remaining requests until Reset, as GitLab announced less those sent
+	// since.
+	Remaining int
+	Reset     time.Time
+	// InFlight is the token's in-flight bound now (it shrinks under
+	// GitLab's pressure).
+	InFlight int
 }
 
 // Hook is one managed hook's state in GitLab.

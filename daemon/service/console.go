@@ -16,6 +16,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
@@ -135,6 +136,18 @@ func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
 	}
 	o.Hooks = s.hookState.hookList()
 	o.GitLab = console.GitLabStats{Requests: s.stats.Requests.Load(), Retries: s.stats.Retries.Load(), RateLimited: s.stats.RateLimited.Load()}
+	// Clients of one token share its pacing gate (gitlab.Shared), so a
+	// fresh client reads what the workers' and resyncs' clients learned.
+	sources, err := s.sources()
+	if err != nil {
+		return o, fmt.Errorf("reading the tokens' rate limits: %w", err)
+	}
+	now := time.Now()
+	for i, src := range sources {
+		rl := console.RateLimit{Token: fmt.Sprintf("token %d (%s…)", i+1, redact.Prefix(src.Entry.Token)), InFlight: src.Client.InFlightLimit()}
+		rl.Remaining, rl.Reset, rl.Known = src.Client.RateLimitWindow(now)
+		o.RateLimits = append(o.RateLimits, rl)
+	}
 	return o, nil
 }
 
