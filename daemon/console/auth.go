@@ -43,6 +43,11 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// maxSessions bounds the sessions held: an open console on loopback
+// gives every cookie-less request one, so a client that never keeps its
+// cookie must not grow the map without end.
+const maxSessions = 10_000
+
 func (ss *sessions) create() *session {
 	s := &session{id: randomID(), csrf: randomID(), expires: time.Now().Add(ss.ttl)}
 	ss.mu.Lock()
@@ -52,6 +57,15 @@ func (ss *sessions) create() *session {
 		if now.After(o.expires) {
 			delete(ss.m, id)
 		}
+	}
+	if len(ss.m) >= maxSessions {
+		var oldest *session
+		for _, o := range ss.m {
+			if oldest == nil || o.expires.Before(oldest.expires) {
+				oldest = o
+			}
+		}
+		delete(ss.m, oldest.id)
 	}
 	ss.m[s.id] = s
 	return s

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
@@ -375,5 +376,19 @@ func TestCatalogPagesSearchAndRelations(t *testing.T) {
 	}
 	if code, _, _ := f.get("/ui/catalog/entity?blueprint=group&id=none"); code != http.StatusNotFound {
 		t.Fatalf("missing entity: %d", code)
+	}
+}
+
+func TestSessionsAreBounded(t *testing.T) {
+	ss := newSessions(time.Hour)
+	first := ss.create()
+	for range maxSessions {
+		ss.create()
+	}
+	if len(ss.m) != maxSessions {
+		t.Fatalf("%d sessions held", len(ss.m))
+	}
+	if _, ok := ss.m[first.id]; ok {
+		t.Fatal("the oldest session was kept")
 	}
 }
