@@ -220,9 +220,9 @@ func (c consoleSettings) Settings(context.Context) (console.SettingsView, error)
 	return v, nil
 }
 
-// hookStates turns a reconciliation's plan and result into each managed
+// consoleHooks turns a reconciliation's plan and result into each managed
 // hook's state as GitLab reported it.
-func hookStates(plan *hooks.Plan, res hooks.Result) []console.Hook {
+func consoleHooks(plan *hooks.Plan, res hooks.Result) []console.Hook {
 	failed := map[string]string{}
 	for _, f := range res.Failed {
 		failed[f.Scope] = f.Error()

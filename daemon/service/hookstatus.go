@@ -96,7 +96,7 @@ func (h *hookState) recordSigning(signing map[string]bool) {
 
 // recordHooks keeps the managed hooks' states of an applied cycle.
 func (h *hookState) recordHooks(plan *hooks.Plan, res hooks.Result) {
-	list := hookStates(plan, res)
+	list := consoleHooks(plan, res)
 	h.mu.Lock()
 	h.hooks = list
 	h.mu.Unlock()
