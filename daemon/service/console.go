@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -274,15 +275,12 @@ func consoleHooks(plan *hooks.Plan, res hooks.Result) []console.Hook {
 // disabledDetail is what GitLab said of a hook it stopped delivering to.
 func disabledDetail(e *hooks.Existing, reason string) string {
 	d := reason
-	if e == nil {
-		return d
-	}
-	if e.AlertStatus != "" {
+	if e != nil && e.AlertStatus != "" {
 		d += " (alert_status " + e.AlertStatus
 		if e.DisabledUntil != "" {
 			d += ", disabled_until " + e.DisabledUntil
 		}
 		d += ")"
 	}
-	return d
+	return strings.TrimSpace(d)
 }

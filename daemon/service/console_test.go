@@ -1,14 +1,18 @@
 package service
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 )
 
 // consoleClient logs in to the running daemon's console.
@@ -86,5 +90,34 @@ func TestConsoleOnTheAdminListener(t *testing.T) {
 	// Without a session, nothing but the login form.
 	if code, page := getPage(t, http.DefaultClient, base+"/ui/settings"); code != http.StatusOK || !strings.Contains(page, `action="/ui/login"`) {
 		t.Fatalf("settings without a session: %d", code)
+	}
+}
+
+// Each managed hook's state on the console: what GitLab showed, or what
+// the cycle did about it.
+func TestConsoleHookStates(t *testing.T) {
+	plan := &hooks.Plan{Actions: []hooks.Action{
+		{Op: hooks.OpKeep, Desired: hooks.Desired{Scope: "group:1", GroupPath: "acme"}, Existing: &hooks.Existing{ID: 11}},
+		{Op: hooks.OpKeep, Desired: hooks.Desired{Scope: "group:2", GroupPath: "beta"},
+			Existing: &hooks.Existing{ID: 12, AlertStatus: "temporarily_disabled", DisabledUntil: "2099-01-01T00:00:00Z"}},
+		{Op: hooks.OpCreate, Desired: hooks.Desired{Scope: "group:3", GroupPath: "gamma"}},
+		{Op: hooks.OpUpdate, Desired: hooks.Desired{Scope: "group:4", GroupPath: "delta"}, Existing: &hooks.Existing{ID: 14}, Reason: "events differ"},
+		{Op: hooks.OpCreate, Desired: hooks.Desired{Scope: "project:5", ProjectPath: "user/epsilon"}},
+		{Op: hooks.OpDelete, Existing: &hooks.Existing{ID: 16}},
+	}}
+	res := hooks.Result{Failed: []hooks.Problem{{Scope: "project:5", Err: errors.New("creating the hook: 403")}}}
+	got := map[string]string{}
+	for _, h := range consoleHooks(plan, res) {
+		got[h.Target] = h.State + ": " + h.Detail
+	}
+	want := map[string]string{
+		"acme":         "enabled: ",
+		"beta":         "auto-disabled: (alert_status temporarily_disabled, disabled_until 2099-01-01T00:00:00Z)",
+		"gamma":        "created: it was missing",
+		"delta":        "repaired: events differ",
+		"user/epsilon": "failed: creating the hook: 403",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("hook states:\n%v\nwant\n%v", got, want)
 	}
 }
