@@ -143,7 +143,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Retry the dead letter; the project it is about reaches the catalog.
 	b.do(chromedp.Navigate(base+"/ui/events"), chromedp.WaitVisible(chromedp.ID("dead-letter-table")))
 	visit("events")
-	b.do(chromedp.Click(chromedp.CSS(`#dead-letter-table button[value="retry"]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	// By keyboard: the first Tab reaches the skip link, and Enter on the
+	// focused Retry button sends its form.
+	b.do(chromedp.KeyEvent("\t"))
+	if got := value(b, chromedp.Evaluate[string](`document.activeElement.textContent`)); got != "Skip to content" {
+		t.Fatalf("the first Tab reaches %q", got)
+	}
+	b.do(chromedp.Focus(chromedp.CSS(`#dead-letter-table button[value="retry"]`)), chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	waitFor(t, 30*time.Second, "the retried event applied", func() bool {
 		b.do(chromedp.Navigate(base+"/ui/catalog?q=ConsoleRetry"), chromedp.WaitVisible(chromedp.ID("results")))
 		return value(b, chromedp.Evaluate[float64](`document.querySelectorAll("#entities tbody tr").length`)) == 1
@@ -163,7 +169,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Readable on a phone: nothing wider than the screen (the tables
 	// scroll inside their own box).
 	b.do(chromedp.EmulateViewport(390, 844))
-	for _, page := range []string{"/ui/", "/ui/catalog", "/ui/events", "/ui/settings"} {
+	for _, page := range []string{"/ui/", "/ui/catalog", "/ui/catalog/entity?" + url.Values{"blueprint": {"service"}, "id": {target}}.Encode(), "/ui/events", "/ui/settings"} {
 		b.do(chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS("main")))
 		if value(b, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
 			t.Errorf("%s is wider than a 390 px screen", page)
