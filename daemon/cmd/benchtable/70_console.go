@@ -31,11 +31,11 @@ func init() { register("console", consoleRows) }
 
 // consoleLimit is the slowest a catalog page may answer: a page an
 // operator waits for, on the 2-core machine the table runs on.
-const consoleLimit = 150 * time.Millisecond
+const consoleLimit = 100 * time.Millisecond
 
 // consoleSearchLimit is the limit for a search matching one entity,
 // which has to read every entity's identifier and title.
-const consoleSearchLimit = 500 * time.Millisecond
+const consoleSearchLimit = 300 * time.Millisecond
 
 func consoleRows(ctx context.Context, env Env) ([]Row, error) {
 	n := 100_000
