@@ -86,14 +86,15 @@ type GitLabStats struct {
 // KindRow is one kind of the last resync, in the Overview's table.
 type KindRow struct {
 	Kind string
-	// Counts are fetched, selected, created, updated, unchanged, deleted,
-	// errors, file errors in that order.
+	// Counts are kindColumns' values, in that order.
 	Counts []int
-	Failed bool
+	// Duration is how long the kind took.
+	Duration time.Duration
+	Failed   bool
 }
 
 // kindColumns are the counters of resync.Record.Kinds shown, in order.
-var kindColumns = []string{"fetched", "selected", "created", "updated", "unchanged", "deleted", "errors", "file_errors"}
+var kindColumns = []string{"fetched", "selected", "created", "updated", "unchanged", "deleted", "errors", "file_errors", "requests"}
 
 type overviewData struct {
 	Overview
@@ -110,7 +111,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	d := overviewData{Overview: o, Columns: kindColumns}
 	if o.LastResync != nil {
 		for kind, counts := range o.LastResync.Kinds {
-			row := KindRow{Kind: kind, Failed: slices.Contains(o.LastResync.FailedKinds, kind)}
+			row := KindRow{Kind: kind, Failed: slices.Contains(o.LastResync.FailedKinds, kind), Duration: time.Duration(counts["duration_ms"]) * time.Millisecond}
 			for _, col := range kindColumns {
 				row.Counts = append(row.Counts, counts[col])
 			}

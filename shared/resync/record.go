@@ -68,8 +68,11 @@ func NewRecord(sum *Summary, replica, errText string) Record {
 	var files []FileErrorRecord
 	var failed []string
 	for _, k := range sum.Kinds {
+		// requests and duration_ms say where a resync's time and GitLab
+		// budget went, per kind (the console's overview, /status).
 		kinds[k.Kind] = map[string]int{"fetched": k.Fetched, "selected": k.Selected, "created": k.Created, "updated": k.Updated,
-			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal, "file_errors": k.FileErrorsTotal}
+			"unchanged": k.Unchanged, "deleted": k.Deleted, "errors": k.ErrorsTotal, "file_errors": k.FileErrorsTotal,
+			"requests": int(k.Requests), "duration_ms": int(k.Duration.Milliseconds())}
 		if k.Failed() {
 			failed = append(failed, k.Kind)
 		}
