@@ -235,12 +235,3 @@ func (c *Console) resolvePage(w http.ResponseWriter, r *http.Request, s *session
 func entityURL(k catalog.Key) string {
 	return Prefix + "catalog/entity?" + url.Values{"blueprint": {k.Blueprint}, "id": {k.Identifier}}.Encode()
 }
-
-func init() {
-	funcs["entityURL"] = func(bp, id string) string {
-		return entityURL(catalog.Key{Blueprint: bp, Identifier: id})
-	}
-	funcs["resolveURL"] = func(id, rel string) string {
-		return Prefix + "catalog/resolve?" + url.Values{"id": {id}, "relation": {rel}}.Encode()
-	}
-}

@@ -3,8 +3,11 @@ package console
 import (
 	"fmt"
 	"html/template"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 )
 
 // funcs are the templates' helpers.
@@ -19,6 +22,12 @@ var funcs = template.FuncMap{
 	"stateClass": stateClass,
 	"stamp":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"duration":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"entityURL": func(bp, id string) string {
+		return entityURL(catalog.Key{Blueprint: bp, Identifier: id})
+	},
+	"resolveURL": func(id, rel string) string {
+		return Prefix + "catalog/resolve?" + url.Values{"id": {id}, "relation": {rel}}.Encode()
+	},
 }
 
 // ago is a time as people read it in a status page, with the exact time
