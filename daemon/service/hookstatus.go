@@ -46,10 +46,16 @@ type HookReconcileStatus struct {
 }
 
 func newHookState() *hookState {
-	return &hookState{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+	h := &hookState{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "glsync_hook_reconcile_skipped_total",
 		Help: "Hook reconciliation cycles that changed nothing because glsync's store or GitLab could not be read, by reason (store, gitlab).",
 	}, []string{"reason"})}
+	// Both reasons exist from the start, at 0: a rate or increase over
+	// the first skip then sees it, rather than a series that begins at 1.
+	for _, r := range []string{hooks.SkipStore, hooks.SkipGitLab} {
+		h.skipped.WithLabelValues(r)
+	}
+	return h
 }
 
 // record keeps the outcome of one cycle and returns the skip, if it was

@@ -36,9 +36,16 @@ func TestHookReconcileStatusAndSkips(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(h.skipped)
 	mfs, err2 := reg.Gather()
-	if err2 != nil || len(mfs) != 1 || mfs[0].GetName() != "glsync_hook_reconcile_skipped_total" || len(mfs[0].GetMetric()) != 1 ||
-		mfs[0].GetMetric()[0].GetLabel()[0].GetValue() != "store" || mfs[0].GetMetric()[0].GetCounter().GetValue() != 1 {
+	if err2 != nil || len(mfs) != 1 || mfs[0].GetName() != "glsync_hook_reconcile_skipped_total" || len(mfs[0].GetMetric()) != 2 {
 		t.Fatalf("glsync_hook_reconcile_skipped_total: %v %v", mfs, err2)
+	}
+	// Both reasons are exposed, the one never seen at 0.
+	got := map[string]float64{}
+	for _, m := range mfs[0].GetMetric() {
+		got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+	}
+	if !maps.Equal(got, map[string]float64{"store": 1, "gitlab": 0}) {
+		t.Fatalf("glsync_hook_reconcile_skipped_total by reason: %v", got)
 	}
 }
 
