@@ -36,7 +36,8 @@ func TestGitLabCountersPerMaskedToken(t *testing.T) {
 	defer ts.Close()
 	tokens := &GitLabTokens{}
 	m := New(func() float64 { return 0 }, tokens)
-	if tokens.For(a) != tokens.For(a) {
+	first := tokens.For(a)
+	if again := tokens.For(a); again != first {
 		t.Fatal("one token got two Stats")
 	}
 	// a: a 429 retried then a 200, then another 200; b: one 200; c: none.
