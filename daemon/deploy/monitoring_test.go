@@ -194,7 +194,7 @@ func TestChartPrometheusRule(t *testing.T) {
 		t.Error("prometheusRule.labels not applied")
 	}
 	groups := parseRules(t, docs)
-	anchors, _ := docsAnchors(t)
+	anchors, ops := docsAnchors(t)
 	sel, err := promParser.ParseExpr(`x{job="glsync-metrics",namespace="default"}`)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,16 @@ func TestChartPrometheusRule(t *testing.T) {
 				continue
 			}
 			got = append(got, r.Alert)
-			metricNames(t, r.Expr, sel.(*parser.VectorSelector), map[string]bool{})
+			names := map[string]bool{}
+			metricNames(t, r.Expr, sel.(*parser.VectorSelector), names)
+			// Its runbook section shows what it reads.
+			_, section, _ := strings.Cut(ops, "\n### "+r.Alert+"\n")
+			section, _, _ = strings.Cut(section, "\n#")
+			for n := range names {
+				if !strings.Contains(section, n) {
+					t.Errorf("%s: docs/operations.md's section does not name %s, which the alert reads", r.Alert, n)
+				}
+			}
 			if s := r.Labels["severity"]; s != "warning" && s != "critical" {
 				t.Errorf("%s: severity %q", r.Alert, s)
 			}
