@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
 // The metrics an operator is alerted on read the shared store at scrape
@@ -80,4 +82,31 @@ func TestStoreMetricsForAlerts(t *testing.T) {
 		t.Fatalf("glsync_leader: %d series, %v", n, err)
 	}
 	expect("glsync_leader", 0, 0) // this replica has not campaigned
+}
+
+// A running glsyncd exposes its managed hooks as enabled once reconciled,
+// the last resync as a success, and its GitLab requests under each
+// token's masked form, never the token.
+func TestRunningDaemonMetrics(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.ready()
+	var body string
+	eventually(t, 5*time.Second, "hook states and the resync's outcome in /metrics", func() bool {
+		_, body = h.admin("GET", "/metrics", "")
+		return strings.Count(body, `state="enabled"} 1`) == len(h.org.Roots) && strings.Contains(body, "glsync_last_resync_success 1")
+	})
+	for _, root := range h.org.Roots {
+		if !strings.Contains(body, `glsync_hook_state{path="`+root.FullPath+`",scope="group:`) {
+			t.Errorf("no hook state for %s:\n%s", root.FullPath, body)
+		}
+	}
+	for _, tok := range h.org.RootTokens {
+		if strings.Contains(body, tok) {
+			t.Fatal("a token in /metrics")
+		}
+		if !strings.Contains(body, `glsync_gitlab_requests_total{status="200",token="`+tokenmap.Mask(tok)+`"}`) {
+			t.Errorf("no requests counted for %s", tokenmap.Mask(tok))
+		}
+	}
 }
