@@ -238,7 +238,7 @@ func (r *tokenMappingResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() || !r.clients.needDaemon(&resp.Diagnostics) {
 		return
 	}
-	if err := r.clients.daemon.DeleteTokenMapping(ctx, m.Name.ValueString()); err != nil {
+	if _, err := r.clients.daemon.DeleteTokenMapping(ctx, m.Name.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Deleting the token mapping from glsyncd failed", err.Error())
 	}
 }

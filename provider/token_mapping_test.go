@@ -130,7 +130,7 @@ func TestAccTokenMapping(t *testing.T) {
 			},
 			// Drift: deleted outside Terraform.
 			{
-				PreConfig: func() { _ = api.DeleteTokenMapping(context.Background(), "globex") },
+				PreConfig: func() { _, _ = api.DeleteTokenMapping(context.Background(), "globex") },
 				Config:    mappingConfig(host, admin, tok, `["**/DevopsTeam/*Service", "**/RnDTeam/**"]`, override),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("glsync_token_mapping.globex", plancheck.ResourceActionCreate),

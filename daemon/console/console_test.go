@@ -50,15 +50,15 @@ func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, status: &fakeStatus{o: Overview{Replica: "r1", Leader: "r1", Replicas: []string{"r1", "r2"}, QueueDepth: 3, DeadLetters: 2,
+	f := &fixture{t: t, status: &fakeStatus{o: Overview{Replica: "r1", Leader: "r1", Replicas: []string{"r1", "r2"}, QueueDepth: 3, OldestQueued: time.Now().Add(-90 * time.Second), DeadLetters: 2,
 		Schedule: "every 1h0m0s", NextResync: testTime.Add(30 * 60e9),
 		LastResync: &resync.Record{Run: 7, OK: true, Outcome: "ok", Replica: "r1", FinishedAt: testTime, DurationSeconds: 1.5, Requests: 42,
 			Kinds:      map[string]map[string]int{"project": {"fetched": 12, "selected": 11, "created": 10, "requests": 5, "duration_ms": 1500}},
 			FileErrors: []resync.FileErrorRecord{{Kind: "file", Project: "acme/api", Path: "port.yml", Reason: "does not parse"}}, FileErrorsTotal: 1},
 		LastCompleted: &resync.Record{Run: 6, OK: true, FinishedAt: testTime},
-		Hooks:         []Hook{{Scope: "group:1", Target: "acme", HookID: 5, State: "auto-disabled", Detail: "alert_status temporarily_disabled"}},
+		Hooks:         []Hook{{Scope: "group:1", Target: "acme", HookID: 5, State: "disabled", Detail: "alert_status temporarily_disabled"}},
 		GitLab:        GitLabStats{Requests: 42, Retries: 1, RateLimited: 0},
-		RateLimits:    []RateLimit{{Token: "token 1 (glpat-…)", Known: true, Remaining: 57, Reset: testTime.Add(60e9), InFlight: 8}, {Token: "token 2 (…)", InFlight: 4}}}},
+		RateLimits:    []RateLimit{{Token: "token 1 (glpat-…)", Known: true, Remaining: 57, Reset: testTime.Add(60e9), InFlight: 8, Requests: 40, Retries: 1, RateLimited: 2}, {Token: "token 2 (…)", InFlight: 4}}}},
 		queue: &fakeQueue{dead: []catalog.DeadLetter{
 			{ID: 11, Delivery: "d-11", Type: "Push Hook", Object: "project:4", ReceivedAt: testTime, Attempts: 1, LastError: "gitlab: 403"},
 			{ID: 12, Delivery: "d-12", Type: "Merge Request Hook", Object: "project:4", ReceivedAt: testTime, Attempts: 10, LastError: "gitlab: 502"}}},
@@ -163,9 +163,9 @@ func TestOverviewShowsTheDaemon(t *testing.T) {
 	f := newFixture(t, nil)
 	f.login()
 	_, body, _ := f.get("/ui/")
-	for _, want := range []string{`id="leader">r1<`, `id="replicas">2<`, `id="dead-letters">2<`, `<th scope="row">project</th><td class="num">12</td><td class="num">11</td><td class="num">10</td>`,
-		`<td class="num">5</td><td class="num">1.5s</td>`, `id="last-completed">Last completed resync (what the catalog is based on): run 6`, `auto-disabled`, `temporarily_disabled`, `<code>port.yml</code>`, `action="/ui/resync"`, "42 GitLab requests",
-		`<th scope="row">token 1 (glpat-…)</th><td class="num warn">57</td>`, "no limit announced now"} {
+	for _, want := range []string{`id="leader">r1<`, `id="oldest-queued">oldest received <time`, `>1m ago</time>`, `id="replicas">2<`, `id="dead-letters">2<`, `<th scope="row">project</th><td class="num">12</td><td class="num">11</td><td class="num">10</td>`,
+		`<td class="num">5</td><td class="num">1.5s</td>`, `id="last-completed">Last completed resync (what the catalog is based on): run 6`, `<span class="state bad">disabled</span>`, `temporarily_disabled`, `<code>port.yml</code>`, `action="/ui/resync"`, "42 GitLab requests",
+		`<th scope="row">token 1 (glpat-…)</th><td class="num">40</td><td class="num">1</td><td class="num warn">2</td><td class="num warn">57</td>`, "no limit announced now"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)
 		}

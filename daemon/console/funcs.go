@@ -69,9 +69,9 @@ func timeElement(t time.Time, text string) template.HTML {
 // stateClass colours a hook's or delivery's state.
 func stateClass(s string) string {
 	switch s {
-	case "enabled", "applied", "repaired", "created":
+	case "enabled", "applied":
 		return "ok"
-	case "retrying", "missing":
+	case "retrying":
 		return "warn"
 	default:
 		return "bad"

@@ -24,16 +24,19 @@ type Overview struct {
 	// one starts on the leader serving the page (zero: unknown here).
 	Schedule   string
 	NextResync time.Time
-	// QueueDepth is the webhook events waiting to be applied.
-	QueueDepth int
+	// QueueDepth is the webhook events waiting to be applied;
+	// OldestQueued when the oldest of them was received (zero: none).
+	QueueDepth   int
+	OldestQueued time.Time
 	// DeadLetters counts the events that failed too often.
 	DeadLetters int
 	// Hooks are the hooks glsync manages, as the last reconciliation on
 	// the serving replica found them; HookReconcile is that cycle.
 	Hooks         []Hook
 	HookReconcile *HookReconcile
-	// GitLab is what this replica's GitLab clients did since it started;
-	// RateLimits is each token's headroom as GitLab last announced it.
+	// GitLab is what this replica's GitLab clients did since it started
+	// (the sum of RateLimits' counts); RateLimits is each token's counts
+	// and headroom as GitLab last announced it.
 	GitLab     GitLabStats
 	RateLimits []RateLimit
 }
@@ -54,6 +57,9 @@ type RateLimit struct {
 	// InFlight is the token's in-flight bound now (it shrinks under
 	// GitLab's pressure).
 	InFlight int
+	// Requests, Retries and RateLimited (429 answers) count the token's
+	// requests since the daemon started.
+	Requests, Retries, RateLimited int64
 }
 
 // Hook is one managed hook's state in GitLab.
@@ -62,11 +68,11 @@ type Hook struct {
 	// or project path.
 	Scope, Target string
 	HookID        int64
-	// State is "enabled", "auto-disabled" (GitLab stopped delivering
-	// after failures), "created" (it was missing), "repaired" (its URL,
-	// events or secret had drifted) or "failed" (glsync could not create
-	// or repair it); Detail says more (GitLab's alert_status and
-	// disabled_until, or the reason).
+	// State is glsync_hook_state's: "enabled", "disabled" (GitLab stopped
+	// delivering after failures), "missing", "secret_unknown" or
+	// "failing" (a change it needs failed); Detail says more (GitLab's
+	// alert_status and disabled_until, what the cycle created or repaired,
+	// or why it failed).
 	State, Detail string
 }
 

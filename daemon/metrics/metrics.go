@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
 // Metrics are the daemon's collectors, registered on their own registry.
@@ -24,6 +25,9 @@ type Metrics struct {
 	ResyncDuration  prometheus.Histogram
 	ResyncRuns      *prometheus.CounterVec // by result
 	ResyncEntities  *prometheus.GaugeVec   // by kind and op, last resync
+	// ResyncKindDuration is how long each kind took in the last resync:
+	// kinds run in parallel, so the run's duration hides which is slow.
+	ResyncKindDuration *prometheus.GaugeVec
 	// ExpressionErrors count mapping expressions that failed on an
 	// object (the field mapped to null, or the object left out): by kind
 	// for the last resync, and a running count for webhook events.
@@ -37,13 +41,18 @@ type Metrics struct {
 	// webhookMaxConnections were open; ConnectionsOpen is how many are.
 	ConnectionsRefused prometheus.Counter
 	ConnectionsOpen    prometheus.Gauge
+
+	// Hooks are the managed hooks' states as the last hook reconciliation
+	// of this replica left them (see SetHooks).
+	Hooks *hookStates
 }
 
-// New creates the collectors. queueDepth is read at scrape time; stats
-// are the GitLab client counters of every token.
-func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
+// New creates the collectors. queueDepth is read at scrape time; tokens
+// hold the GitLab client counters of every token (nil: none exposed).
+func New(queueDepth func() float64, tokens *GitLabTokens) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
+		Hooks:    &hookStates{},
 		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "glsync_webhook_events_received_total", Help: "Webhook deliveries accepted into the queue, by X-Gitlab-Event.",
 		}, []string{"event"}),
@@ -76,6 +85,9 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		ResyncEntities: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "glsync_resync_entities", Help: "Entities of the last resync, by kind and operation.",
 		}, []string{"kind", "op"}),
+		ResyncKindDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "glsync_resync_kind_duration_seconds", Help: "How long each kind took in the last resync this replica ran, by kind.",
+		}, []string{"kind"}),
 		ResyncExpressionErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "glsync_resync_expression_errors", Help: "Mapping expressions that failed on an object in the last resync (one per object and field), by kind.",
 		}, []string{"kind"}),
@@ -87,16 +99,17 @@ func New(queueDepth func() float64, stats *gitlab.Stats) *Metrics {
 		}, []string{"kind"}),
 	}
 	m.Registry.MustRegister(m.EventsReceived, m.EventsRejected, m.EventsProcessed, m.EventsFailed,
-		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncFileErrors,
+		m.EventDuration, m.ResyncDuration, m.ResyncRuns, m.ResyncEntities, m.ResyncKindDuration, m.ResyncFileErrors,
 		m.ResyncExpressionErrors, m.EventExpressionErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(m.ConnectionsRefused, m.ConnectionsOpen)
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "glsync_event_queue_depth", Help: "Events waiting in the durable queue.",
 	}, queueDepth))
-	if stats != nil {
-		m.Registry.MustRegister(&gitlabCollector{stats: stats})
+	if tokens != nil {
+		m.Registry.MustRegister(&gitlabCollector{tokens: tokens})
 	}
+	m.Registry.MustRegister(m.Hooks)
 	return m
 }
 
@@ -119,12 +132,62 @@ func (m *Metrics) CountCoalesced(n func() float64) {
 }
 
 var (
-	requestsDesc = prometheus.NewDesc("glsync_gitlab_requests_total", "GitLab API requests sent (attempts), by response status (0: no response).", []string{"status"}, nil)
-	retriesDesc  = prometheus.NewDesc("glsync_gitlab_retries_total", "GitLab API requests retried.", nil, nil)
+	requestsDesc = prometheus.NewDesc("glsync_gitlab_requests_total",
+		"GitLab API requests sent (attempts, retries included), by token (masked) and response status (0: no complete response; 429: rate limited).",
+		[]string{"token", "status"}, nil)
+	retriesDesc = prometheus.NewDesc("glsync_gitlab_retries_total", "GitLab API requests retried, by token (masked).", []string{"token"}, nil)
 )
 
-// gitlabCollector exposes the shared client counters.
-type gitlabCollector struct{ stats *gitlab.Stats }
+// GitLabTokens are the GitLab request counters of each token, kept for
+// the life of the process (a token dropped from the mapping keeps its
+// counts, as counters must). Safe for concurrent use.
+type GitLabTokens struct {
+	mu    sync.Mutex
+	order []string // tokens in the order first seen, for stable labels
+	stats map[string]*gitlab.Stats
+}
+
+// For is the Stats token's clients count into (made on first use).
+func (g *GitLabTokens) For(token string) *gitlab.Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s, ok := g.stats[token]; ok {
+		return s
+	}
+	if g.stats == nil {
+		g.stats = map[string]*gitlab.Stats{}
+	}
+	s := &gitlab.Stats{}
+	g.stats[token] = s
+	g.order = append(g.order, token)
+	return s
+}
+
+// labelled returns each token's Stats under its label: the masked token
+// (tokenmap.Mask: "glpat-QX…"), which never carries enough of the token
+// to use it. Two tokens can mask alike; the later ones get " #2", " #3"
+// in the order first seen, so their series stay apart instead of
+// colliding (a scrape error) or silently adding up.
+func (g *GitLabTokens) labelled() ([]string, []*gitlab.Stats) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	seen := map[string]int{}
+	labels := make([]string, 0, len(g.order))
+	stats := make([]*gitlab.Stats, 0, len(g.order))
+	for _, tok := range g.order {
+		l := tokenmap.Mask(tok)
+		seen[l]++
+		if n := seen[l]; n > 1 {
+			l += " #" + strconv.Itoa(n)
+		}
+		labels = append(labels, l)
+		stats = append(stats, g.stats[tok])
+	}
+	return labels, stats
+}
+
+// gitlabCollector exposes the client counters of every token.
+type gitlabCollector struct{ tokens *GitLabTokens }
 
 func (c *gitlabCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- requestsDesc
@@ -132,8 +195,74 @@ func (c *gitlabCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *gitlabCollector) Collect(ch chan<- prometheus.Metric) {
-	for status, n := range c.stats.ByStatus() {
-		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), strconv.Itoa(status))
+	labels, stats := c.tokens.labelled()
+	for i, st := range stats {
+		for status, n := range st.ByStatus() {
+			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), labels[i], strconv.Itoa(status))
+		}
+		ch <- prometheus.MustNewConstMetric(retriesDesc, prometheus.CounterValue, float64(st.Retries.Load()), labels[i])
 	}
-	ch <- prometheus.MustNewConstMetric(retriesDesc, prometheus.CounterValue, float64(c.stats.Retries.Load()))
+}
+
+// Hook states of glsync_hook_state.
+const (
+	// HookEnabled: GitLab has the hook and delivers to it (kept as it
+	// was, or fixed by the cycle).
+	HookEnabled = "enabled"
+	// HookDisabled: GitLab paused or disabled the hook after failed
+	// deliveries, and the cycle could not resume or re-create it.
+	HookDisabled = "disabled"
+	// HookMissing: GitLab has no such hook and the cycle could not create
+	// it.
+	HookMissing = "missing"
+	// HookSecretUnknown: glsync does not hold the hook's secret (its
+	// deliveries are refused) and the cycle could not give it a new one.
+	HookSecretUnknown = "secret_unknown"
+	// HookFailing: another change the hook needs (its events, its signing
+	// token) failed.
+	HookFailing = "failing"
+)
+
+// HookState is one managed hook as a reconciliation cycle left it.
+type HookState struct {
+	// Scope is the hook's secret scope ("group:42", "project:7", "system").
+	Scope string
+	// Path is the group's or project's full path ("" for the system hook).
+	Path  string
+	State string
+}
+
+var hookStateDesc = prometheus.NewDesc("glsync_hook_state",
+	"Managed hooks as this replica's last hook reconciliation left them (the leader's; none on other replicas): 1 for the hook's state (enabled, disabled, missing, secret_unknown, failing).",
+	[]string{"scope", "path", "state"}, nil)
+
+// hookStates is glsync_hook_state's collector: one series per hook, for
+// its current state only, so a hook fixed by the next cycle leaves no
+// stale "disabled" series behind.
+type hookStates struct {
+	mu     sync.Mutex
+	states []HookState
+}
+
+// SetHooks replaces the hook states with those of a finished cycle; nil
+// clears them (a replica that stops leading no longer knows them).
+func (m *Metrics) SetHooks(states []HookState) {
+	m.Hooks.mu.Lock()
+	m.Hooks.states = append([]HookState(nil), states...)
+	m.Hooks.mu.Unlock()
+}
+
+func (h *hookStates) Describe(ch chan<- *prometheus.Desc) { ch <- hookStateDesc }
+
+func (h *hookStates) Collect(ch chan<- prometheus.Metric) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[HookState]bool{}
+	for _, s := range h.states {
+		if seen[s] {
+			continue // one series per hook and state, or the scrape fails
+		}
+		seen[s] = true
+		ch <- prometheus.MustNewConstMetric(hookStateDesc, prometheus.GaugeValue, 1, s.Scope, s.Path, s.State)
+	}
 }

@@ -102,7 +102,7 @@ func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
 	// next scheduled resync (the deletion threshold still applies).
 	id := s.requestResync(r.Context(), "token mapping "+name+" deleted through the admin API")
 	s.log.Info("token mapping deleted", "name", name, "resync_request", id)
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusOK, adminapi.TokenMapping{Name: name, ResyncID: id})
 }
 
 // requestResync asks the leader for a resync after a change of the token

@@ -129,6 +129,9 @@ func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
 	if o.QueueDepth, err = s.store.Depth(ctx); err != nil {
 		return o, fmt.Errorf("reading the queue depth: %w", err)
 	}
+	if o.OldestQueued, err = s.store.OldestQueued(ctx); err != nil {
+		return o, fmt.Errorf("reading the queue's oldest event: %w", err)
+	}
 	if o.DeadLetters, err = s.store.DeadLetters(ctx); err != nil {
 		return o, fmt.Errorf("counting dead letters: %w", err)
 	}
@@ -136,18 +139,23 @@ func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
 		o.HookReconcile = &console.HookReconcile{At: h.At, OK: h.OK, Error: h.Error, Changes: h.Changes, Problems: h.Problems}
 	}
 	o.Hooks = s.hookState.hookList()
-	o.GitLab = console.GitLabStats{Requests: s.stats.Requests.Load(), Retries: s.stats.Retries.Load(), RateLimited: s.stats.RateLimited.Load()}
 	// Clients of one token share its pacing gate (gitlab.Shared), so a
-	// fresh client reads what the workers' and resyncs' clients learned.
+	// fresh client reads what the workers' and resyncs' clients learned;
+	// the counts are the metrics' (every client of a token counts there).
 	sources, err := s.sources()
 	if err != nil {
 		return o, fmt.Errorf("reading the tokens' rate limits: %w", err)
 	}
 	now := time.Now()
 	for i, src := range sources {
-		rl := console.RateLimit{Token: fmt.Sprintf("token %d (%s…)", i+1, redact.Prefix(src.Entry.Token)), InFlight: src.Client.InFlightLimit()}
+		st := s.tokens.For(src.Entry.Token)
+		rl := console.RateLimit{Token: fmt.Sprintf("token %d (%s…)", i+1, redact.Prefix(src.Entry.Token)), InFlight: src.Client.InFlightLimit(),
+			Requests: st.Requests.Load(), Retries: st.Retries.Load(), RateLimited: st.RateLimited.Load()}
 		rl.Remaining, rl.Reset, rl.Known = src.Client.RateLimitWindow(now)
 		o.RateLimits = append(o.RateLimits, rl)
+		o.GitLab.Requests += rl.Requests
+		o.GitLab.Retries += rl.Retries
+		o.GitLab.RateLimited += rl.RateLimited
 	}
 	return o, nil
 }
@@ -222,18 +230,25 @@ func (c consoleSettings) Settings(context.Context) (console.SettingsView, error)
 }
 
 // consoleHooks turns a reconciliation's plan and result into each managed
-// hook's state as GitLab reported it.
+// hook's state: the state glsync_hook_state reports (hookStates, so the
+// console and the alerts agree), with what GitLab said of the hook or
+// what the cycle did about it.
 func consoleHooks(plan *hooks.Plan, res hooks.Result) []console.Hook {
+	states := map[string]string{}
+	for _, h := range hookStates(plan, res) {
+		states[h.Scope] = h.State
+	}
 	failed := map[string]string{}
 	for _, f := range res.Failed {
 		failed[f.Scope] = f.Error()
 	}
 	var out []console.Hook
 	for _, a := range plan.Actions {
-		if a.Op == hooks.OpDelete {
-			continue
+		st, ok := states[a.Desired.Scope]
+		if !ok {
+			continue // deleted, or a project hook the token may not manage
 		}
-		h := console.Hook{Scope: a.Desired.Scope, Target: a.Desired.GroupPath, Detail: a.Reason}
+		h := console.Hook{Scope: a.Desired.Scope, Target: a.Desired.GroupPath, State: st}
 		if a.Desired.ProjectPath != "" {
 			h.Target = a.Desired.ProjectPath
 		}
@@ -243,32 +258,21 @@ func consoleHooks(plan *hooks.Plan, res hooks.Result) []console.Hook {
 		if a.Existing != nil {
 			h.HookID = a.Existing.ID
 		}
-		switch {
-		case a.Op == hooks.OpCreate:
-			// It was missing; a failure to create it shows as failed below.
-			h.State, h.Detail = "created", "it was missing"
-		case a.Op == hooks.OpResume, a.Existing != nil && a.Existing.Disabled():
-			h.State = "auto-disabled"
+		switch why, bad := failed[h.Scope]; {
+		case bad:
+			h.Detail = why
+		case a.Existing != nil && a.Existing.Disabled():
 			h.Detail = disabledDetail(a.Existing, a.Reason)
+		case a.Op == hooks.OpCreate:
+			h.Detail = "created: it was missing"
+		case a.Op == hooks.OpResume:
+			h.Detail = "resumed after GitLab paused it"
 		case a.Op == hooks.OpUpdate, a.Op == hooks.OpRecreate:
-			h.State = "repaired"
-		default:
-			h.State = "enabled"
-		}
-		if why, ok := failed[h.Scope]; ok {
-			h.State, h.Detail = "failed", why
+			h.Detail = strings.TrimSpace("repaired: " + a.Reason)
 		}
 		out = append(out, h)
 	}
-	slices.SortFunc(out, func(a, b console.Hook) int {
-		if a.Target < b.Target {
-			return -1
-		}
-		if a.Target > b.Target {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b console.Hook) int { return strings.Compare(a.Target, b.Target) })
 	return out
 }
 

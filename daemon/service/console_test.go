@@ -56,7 +56,7 @@ func TestConsoleOnTheAdminListener(t *testing.T) {
 		return strings.Contains(body, `id="last-outcome">ok<`)
 	})
 	_, body := getPage(t, c, base+"/ui/")
-	for _, want := range []string{`id="replicas">1<`, `id="queue-depth">0<`, "Last hook reconciliation", `<span class="state ok">created</span>`,
+	for _, want := range []string{`id="replicas">1<`, `id="queue-depth">0<`, "Last hook reconciliation", `<span class="state ok">enabled</span> created: it was missing`,
 		h.org.Roots[0].FullPath} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)
@@ -112,10 +112,10 @@ func TestConsoleHookStates(t *testing.T) {
 	}
 	want := map[string]string{
 		"acme":         "enabled: ",
-		"beta":         "auto-disabled: (alert_status temporarily_disabled, disabled_until 2099-01-01T00:00:00Z)",
-		"gamma":        "created: it was missing",
-		"delta":        "repaired: events differ",
-		"user/epsilon": "failed: creating the hook: 403",
+		"beta":         "disabled: (alert_status temporarily_disabled, disabled_until 2099-01-01T00:00:00Z)",
+		"gamma":        "enabled: created: it was missing",
+		"delta":        "enabled: repaired: events differ",
+		"user/epsilon": "missing: creating the hook: 403",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("hook states:\n%v\nwant\n%v", got, want)

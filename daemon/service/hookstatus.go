@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/console"
+	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 )
 
@@ -49,10 +50,16 @@ type HookReconcileStatus struct {
 }
 
 func newHookState() *hookState {
-	return &hookState{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+	h := &hookState{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "glsync_hook_reconcile_skipped_total",
 		Help: "Hook reconciliation cycles that changed nothing because glsync's store or GitLab could not be read, by reason (store, gitlab).",
 	}, []string{"reason"})}
+	// Both reasons exist from the start, at 0: a rate or increase over
+	// the first skip then sees it, rather than a series that begins at 1.
+	for _, r := range []string{hooks.SkipStore, hooks.SkipGitLab} {
+		h.skipped.WithLabelValues(r)
+	}
+	return h
 }
 
 // record keeps the outcome of one cycle and returns the skip, if it was
@@ -102,6 +109,14 @@ func (h *hookState) recordHooks(plan *hooks.Plan, res hooks.Result) {
 	h.mu.Unlock()
 }
 
+// clearHooks forgets them when leadership is lost: the new leader
+// reconciles, and this replica's view ages.
+func (h *hookState) clearHooks() {
+	h.mu.Lock()
+	h.hooks = nil
+	h.mu.Unlock()
+}
+
 // hookList is the managed hooks' states after the last applied cycle.
 func (h *hookState) hookList() []console.Hook {
 	h.mu.Lock()
@@ -119,4 +134,48 @@ func (h *hookState) snapshot() *HookReconcileStatus {
 	c := *h.last
 	c.Signed, c.Unsigned = slices.Clone(c.Signed), slices.Clone(c.Unsigned)
 	return &c
+}
+
+// hookStates is each managed hook's state once a cycle has applied plan
+// (with result res), for glsync_hook_state: what GitLab showed, unless
+// the cycle fixed it. A project hook GitLab refused to let the token
+// manage (res.Skipped, a warning as in Ocean) is left out: it is not a
+// hook glsync manages.
+func hookStates(plan *hooks.Plan, res hooks.Result) []metrics.HookState {
+	failed, skipped := map[string]bool{}, map[string]bool{}
+	for _, f := range res.Failed {
+		failed[f.Scope] = true
+	}
+	for _, f := range res.Skipped {
+		skipped[f.Scope] = true
+	}
+	var out []metrics.HookState
+	for _, a := range plan.Actions {
+		d := a.Desired
+		if a.Op == hooks.OpDelete || d.Scope == "" || skipped[d.Scope] {
+			continue
+		}
+		path := d.GroupPath
+		if d.ProjectPath != "" {
+			path = d.ProjectPath
+		}
+		disabled := a.Existing != nil && a.Existing.Disabled()
+		st := metrics.HookEnabled
+		switch {
+		case a.Op == hooks.OpKeep && disabled:
+			// A paused system hook: GitLab has no API to resume it.
+			st = metrics.HookDisabled
+		case !failed[d.Scope]:
+		case a.Op == hooks.OpCreate:
+			st = metrics.HookMissing
+		case disabled:
+			st = metrics.HookDisabled
+		case a.UnknownSecret():
+			st = metrics.HookSecretUnknown
+		default:
+			st = metrics.HookFailing
+		}
+		out = append(out, metrics.HookState{Scope: d.Scope, Path: path, State: st})
+	}
+	return out
 }

@@ -57,6 +57,9 @@ func (s *Service) leadLoop(ctx context.Context) {
 		wg.Wait()
 		release()
 		s.leading.Store(false)
+		// The new leader reports the hooks; this replica's view ages.
+		s.metrics.SetHooks(nil)
+		s.hookState.clearHooks()
 		if ctx.Err() == nil {
 			s.log.Warn("leadership lost (the database connection that held it failed): this replica stopped its resync and hook reconciliation; another replica takes over",
 				"replica", s.coord.Replica())
@@ -155,7 +158,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 	}
 	cfg := s.config()
 	ro := resync.Options{Config: cfg, Mapping: s.opts.Mapping, Store: s.store,
-		Logger: s.log.With("component", "resync"), Client: s.opts.Client, Stats: s.stats,
+		Logger: s.log.With("component", "resync"), Client: s.opts.Client, TokenStats: s.tokens.For,
 		Incremental: cfg.Incremental() && !strings.HasSuffix(why, FullSuffix), FullEvery: cfg.FullResyncInterval}
 	if rec, err := resync.LoadCompleted(ctx, s.store); err == nil {
 		ro.Expected = rec.Expected()
@@ -192,6 +195,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 	s.metrics.ResyncRuns.WithLabelValues(result).Inc()
 	for _, k := range sum.Kinds {
 		s.metrics.ResyncFileErrors.WithLabelValues(k.Kind).Set(float64(k.FileErrorsTotal))
+		s.metrics.ResyncKindDuration.WithLabelValues(k.Kind).Set(k.Duration.Seconds())
 		for op, n := range map[string]int{"created": k.Created, "updated": k.Updated, "unchanged": k.Unchanged, "deleted": k.Deleted} {
 			s.metrics.ResyncEntities.WithLabelValues(k.Kind, op).Set(float64(n))
 		}
@@ -464,9 +468,28 @@ func (s *Service) status(w http.ResponseWriter, r *http.Request) {
 }
 
 // registerReplicaMetrics adds the replica's view of the cluster: whether
-// it leads, how many replicas are live, when the last resync completed.
+// it leads, how many replicas are live, when the last resync completed,
+// and what the shared store holds that an operator acts on (dead letters,
+// the queue's oldest event). Each is read from the store at scrape time,
+// so every replica reports the same cluster-wide value.
 func (s *Service) registerReplicaMetrics() {
 	bg := context.Background()
+	s.metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_dead_letters",
+			Help: "Events that failed too often and wait in the dead-letter table for an operator to retry or drop them."}, func() float64 {
+			n, _ := s.store.DeadLetters(bg)
+			return float64(n)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_event_queue_oldest_age_seconds",
+			Help: "How long ago the oldest queued event was received (0: the queue is empty)."}, func() float64 {
+			at, err := s.store.OldestQueued(bg)
+			if err != nil || at.IsZero() {
+				return 0
+			}
+			return max(0, time.Since(at).Seconds())
+		}),
+		lastResyncCollector{s},
+	)
 	s.metrics.Registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_leader", Help: "1 while this replica leads (runs resyncs and hook reconciliation).",
 			ConstLabels: prometheus.Labels{"replica": s.coord.Replica()}}, func() float64 {
@@ -542,4 +565,34 @@ func (s *Service) logCurrency() {
 		return
 	}
 	s.log.Info("the catalog is kept current by " + strings.Join(by, ", "))
+}
+
+var (
+	lastResyncSuccessDesc = prometheus.NewDesc("glsync_last_resync_success",
+		"1 when the last resync, whichever replica ran it, completed every kind (file errors allowed); 0 when it failed. Absent before the first.", nil, nil)
+	lastResyncTimeDesc = prometheus.NewDesc("glsync_last_resync_timestamp_seconds",
+		"When the last resync finished, whatever its outcome, whichever replica ran it. Absent before the first.", nil, nil)
+)
+
+// lastResyncCollector exposes the last resync's outcome from the shared
+// store. It says nothing before the first resync rather than "failed":
+// a new deployment's first resync is not a failure.
+type lastResyncCollector struct{ s *Service }
+
+func (c lastResyncCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- lastResyncSuccessDesc
+	ch <- lastResyncTimeDesc
+}
+
+func (c lastResyncCollector) Collect(ch chan<- prometheus.Metric) {
+	l, err := c.s.storedLastResync(context.Background())
+	if err != nil || l == nil {
+		return
+	}
+	ok := 0.0
+	if l.OK {
+		ok = 1
+	}
+	ch <- prometheus.MustNewConstMetric(lastResyncSuccessDesc, prometheus.GaugeValue, ok)
+	ch <- prometheus.MustNewConstMetric(lastResyncTimeDesc, prometheus.GaugeValue, float64(l.FinishedAt.UnixNano())/1e9)
 }

@@ -84,8 +84,9 @@ type Service struct {
 	// reconciliation).
 	leading atomic.Bool
 	// sink is the Port catalog when configured; resyncs write to it.
-	sink    *portsink.Sink
-	stats   *gitlab.Stats
+	sink *portsink.Sink
+	// tokens count each token's GitLab requests, for the metrics.
+	tokens  *metrics.GitLabTokens
 	metrics *metrics.Metrics
 	worker  *events.Worker
 	// processor's sources cache each token's groups; refreshed after
@@ -205,7 +206,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		// their own clients: one token's share its pace and bound.
 		opts.Client.Shared = gitlab.NewShared()
 	}
-	s := &Service{opts: opts, log: opts.Log, stats: &gitlab.Stats{}, trigger: make(chan string, 1)}
+	s := &Service{opts: opts, log: opts.Log, tokens: &metrics.GitLabTokens{}, trigger: make(chan string, 1)}
 	unlock := func() {}
 	if !opts.Config.UsesPostgres() {
 		// One glsyncd run per SQLite file: a second one would fight the
@@ -269,7 +270,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.metrics = metrics.New(func() float64 {
 		n, _ := store.Depth(context.Background())
 		return float64(n)
-	}, s.stats)
+	}, s.tokens)
 	s.registerReplicaMetrics()
 	s.hookState = newHookState()
 	s.metrics.Registry.MustRegister(s.hookState.skipped)
@@ -435,7 +436,7 @@ func (s *Service) sources() ([]*crawl.Source, error) {
 	co.Logger = s.log
 	var out []*crawl.Source
 	for _, e := range cfg.TokenMapping {
-		c, err := gitlab.New(cfg.GitLabHost, e.Token, cfg.ClientOptions(co), s.stats)
+		c, err := gitlab.New(cfg.GitLabHost, e.Token, cfg.ClientOptions(co), s.tokens.For(e.Token))
 		if err != nil {
 			return nil, fmt.Errorf("token %s: %w", e.Masked(), err)
 		}
@@ -501,6 +502,10 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	s.secretsChanged()
 	if apply {
 		s.hookState.record(plan, err)
+		if err == nil {
+			s.metrics.SetHooks(hookStates(plan, res))
+			s.hookState.recordHooks(plan, res)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -541,7 +546,6 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		}
 	}
 	if apply {
-		s.hookState.recordHooks(plan, res)
 		for _, f := range res.Failed {
 			s.log.Error("hooks: "+f.Error(), "scope", f.Scope)
 		}

@@ -454,7 +454,7 @@ func TestTokenMappingsThroughTheAdminAPI(t *testing.T) {
 	h.sim.Push(ctx, p.ID)
 	eventually(t, 2*time.Second, "project seen through the API-added token", func() bool { return h.entity("service", grp.FullPath+"/NewTokenService") != nil })
 
-	if err := api.DeleteTokenMapping(ctx, "globex"); err != nil {
+	if _, err := api.DeleteTokenMapping(ctx, "globex"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := api.GetTokenMapping(ctx, "globex"); !errors.Is(err, adminapi.ErrNotFound) {

@@ -79,10 +79,16 @@ func TestTokenMappingThroughTheAdminAPIResyncsAtOnce(t *testing.T) {
 		t.Fatalf("after narrowing: %d projects of root 1, %d in DevopsTeam (want %d, all in DevopsTeam)", n, in, team)
 	}
 	// Deleted: what only its token selected leaves at once too.
-	if err := api.DeleteTokenMapping(ctx, "root1"); err != nil {
-		t.Fatal(err)
+	del, err := api.DeleteTokenMapping(ctx, "root1")
+	if err != nil || del.ResyncID == "" {
+		t.Fatalf("delete: %+v %v", del, err)
 	}
-	eventually(t, 10*time.Second, "root 1's projects gone after the mapping's deletion", func() bool { return under(root1) == 0 })
+	if done, err := api.WaitResync(ctx, del.ResyncID, 20*time.Millisecond); err != nil || !done.Result.OK {
+		t.Fatalf("the resync the deletion asked for: %+v %v", done, err)
+	}
+	if n := under(root1); n != 0 {
+		t.Fatalf("after the mapping's deletion: %d projects of root 1 remain, want 0", n)
+	}
 	if !strings.Contains(h.logs.String(), "token mapping root1 stored through the admin API") {
 		t.Fatal("the log does not say why the resync ran")
 	}

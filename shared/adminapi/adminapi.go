@@ -269,13 +269,16 @@ func (c *Client) GetTokenMapping(ctx context.Context, name string) (TokenMapping
 	return out, err
 }
 
-// DeleteTokenMapping removes a mapping; a missing one is not an error.
-func (c *Client) DeleteTokenMapping(ctx context.Context, name string) error {
-	err := c.do(ctx, http.MethodDelete, "/admin/token-mappings/"+url.PathEscape(name), nil, nil)
+// DeleteTokenMapping removes a mapping; a missing one is not an error
+// (the answer is then empty). The answer's ResyncID is the resync that
+// removes what only this mapping's token selected.
+func (c *Client) DeleteTokenMapping(ctx context.Context, name string) (TokenMapping, error) {
+	var out TokenMapping
+	err := c.do(ctx, http.MethodDelete, "/admin/token-mappings/"+url.PathEscape(name), nil, &out)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return TokenMapping{}, nil
 	}
-	return err
+	return out, err
 }
 
 // Secrets is a catalog.Secrets kept in a remote daemon, so hooks the

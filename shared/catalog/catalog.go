@@ -292,6 +292,10 @@ type Backend interface {
 	Applied(ctx context.Context, delivery string) (int, error)
 	// DeadLetters counts events moved to the dead-letter table.
 	DeadLetters(ctx context.Context) (int, error)
+	// OldestQueued is when the queued event received first was received
+	// (the zero time when the queue is empty): how far behind GitLab the
+	// catalog is, which the queue's depth alone does not say.
+	OldestQueued(ctx context.Context) (time.Time, error)
 	// Coordination says how replicas sharing this backend divide the work.
 	Coordination() Coordination
 	// DeadLetters lists events moved to the dead-letter table, oldest

@@ -403,7 +403,7 @@ func isTransient(err error) bool {
 // counted here.
 func (c *Client) backoff(base, maxWait time.Duration) retryablehttp.Backoff {
 	return func(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
-		c.stats.Retries.Add(1)
+		c.stats.retry()
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			return time.Duration(rand.Int64N(int64(250 * time.Millisecond)))
 		}

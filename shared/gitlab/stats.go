@@ -20,7 +20,50 @@ type Stats struct {
 	statusMu sync.Mutex
 	byStatus map[int]int64
 	byKind   map[string]int64
+	// also are the Stats that count everything this one does, as it
+	// happens (see CountingInto).
+	also []*Stats
 }
+
+// CountingInto returns Stats whose counts are added to each of parents
+// as well, when they happen rather than when merged afterwards: a
+// resync's own counts (its summary) that the daemon's per-token totals
+// (its metrics) see live during a resync of hours. Nil parents are
+// ignored; a Stats reached twice through parents counts twice.
+func CountingInto(parents ...*Stats) *Stats {
+	s := &Stats{}
+	for _, p := range parents {
+		if p != nil {
+			s.also = append(s.also, p)
+		}
+	}
+	return s
+}
+
+// each calls f on s and every Stats it counts into.
+func (s *Stats) each(f func(*Stats)) {
+	f(s)
+	for _, p := range s.also {
+		p.each(f)
+	}
+}
+
+// request counts an attempt sent with ctx.
+func (s *Stats) request(ctx context.Context) {
+	s.each(func(x *Stats) {
+		x.Requests.Add(1)
+		x.countKind(ctx)
+	})
+}
+
+// retry counts an attempt that is a retry.
+func (s *Stats) retry() { s.each(func(x *Stats) { x.Retries.Add(1) }) }
+
+// rateLimited counts a 429 answer.
+func (s *Stats) rateLimited() { s.each(func(x *Stats) { x.RateLimited.Add(1) }) }
+
+// status counts an attempt's response status (0: no complete response).
+func (s *Stats) status(code int) { s.each(func(x *Stats) { x.countStatus(code) }) }
 
 type kindKey struct{}
 

@@ -213,12 +213,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.bearer != nil {
 		req.Header.Set("Authorization", "Bearer "+t.bearer.token.Load().(string))
 	}
-	t.stats.Requests.Add(1)
-	t.stats.countKind(ctx)
+	t.stats.request(ctx)
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		t.gate.pace.answered(nil, time.Now())
-		t.stats.countStatus(0)
+		t.stats.status(0)
 		err = failed(err)
 		congested = isTransient(err)
 		done()
@@ -231,12 +230,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A body cut short, reset or stalled is a failed attempt (retried
 		// like a reset), never a short page.
 		congested = true
-		t.stats.countStatus(0)
+		t.stats.status(0)
 		err = failed(fmt.Errorf("reading the %d answer: %w", resp.StatusCode, err))
 		done()
 		return nil, err
 	}
-	t.stats.countStatus(resp.StatusCode)
+	t.stats.status(resp.StatusCode)
 	if !streamed {
 		done()
 		return resp, nil
@@ -278,7 +277,7 @@ func (t *transport) observe(resp *http.Response) {
 	now := time.Now()
 	t.gate.pace.answered(resp.Header, now)
 	if resp.StatusCode == http.StatusTooManyRequests {
-		t.stats.RateLimited.Add(1)
+		t.stats.rateLimited()
 		t.gate.pauseUntil(now.Add(retryAfter(resp, now)))
 		return
 	}

@@ -274,6 +274,10 @@ type Action struct {
 	signingOnly bool
 }
 
+// UnknownSecret reports an action on a hook whose secret glsync does not
+// hold: until it runs, the hook's deliveries are refused.
+func (a Action) UnknownSecret() bool { return a.unknownSecret }
+
 func (a Action) String() string {
 	target := a.Desired.GroupPath
 	if a.Desired.ProjectPath != "" {

@@ -49,9 +49,11 @@ type Options struct {
 	// MaxErrorsPerKind caps the mapping errors kept in the summary
 	// (default 10); all are counted.
 	MaxErrorsPerKind int
-	// Stats, when set, receives the GitLab request counters (the daemon
-	// shares one across resyncs for its metrics).
-	Stats *gitlab.Stats
+	// TokenStats, when set, gives the Stats each token's requests are
+	// counted into as well, as they are sent: the daemon's per-token
+	// metrics, which a resync of hours would otherwise leave flat until
+	// its end. Nil (or a nil Stats) counts only into the summary.
+	TokenStats func(token string) *gitlab.Stats
 	// Examples, when set, receives up to ten raw objects of each kind
 	// from the kind's first page ("send raw data examples").
 	Examples func(ctx context.Context, kind string, objs []map[string]any)
@@ -215,10 +217,13 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		co.Logger = log
 	}
 	stats := &gitlab.Stats{}
-	base := opts.Stats
 	var sources []*crawl.Source
 	for _, e := range opts.Config.TokenMapping {
-		c, err := gitlab.New(opts.Config.GitLabHost, e.Token, opts.Config.ClientOptions(co), stats)
+		var tokenStats *gitlab.Stats
+		if opts.TokenStats != nil {
+			tokenStats = opts.TokenStats(e.Token)
+		}
+		c, err := gitlab.New(opts.Config.GitLabHost, e.Token, opts.Config.ClientOptions(co), gitlab.CountingInto(stats, tokenStats))
 		if err != nil {
 			return nil, fmt.Errorf("resync: token %s: %w", e.Masked(), err)
 		}
@@ -278,9 +283,6 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	sum.Retries = stats.Retries.Load()
 	sum.RateLimited = stats.RateLimited.Load()
-	if base != nil {
-		base.Merge(stats)
-	}
 	sum.Duration = time.Since(start)
 	// A cancelled run is recorded as failed; use a fresh context so the
 	// record is written even then.

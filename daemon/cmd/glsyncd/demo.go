@@ -150,7 +150,7 @@ func (a *app) demoCommand() *cobra.Command {
 				return failedErr(err)
 			}
 			fmt.Fprintf(a.stdout, "\nquery it:\n  go run ./daemon/cmd/glsyncd catalog list --data-dir %s --blueprint service --output json\n", dir)
-			fmt.Fprintln(a.stdout, "keep a simulator running for your own tries:\n  go run ./daemon/cmd/glsyncd simulate --write-config /tmp/glsync.yaml")
+			fmt.Fprintln(a.stdout, "keep a simulator running for your own tries:\n  try=$(mktemp -d)\n  go run ./daemon/cmd/glsyncd simulate --write-config \"$try/glsync.yaml\"")
 			return nil
 		},
 	}

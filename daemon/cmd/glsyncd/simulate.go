@@ -226,7 +226,8 @@ func (a *app) simulateEventCommand() *cobra.Command {
 			"  project        --group G --name N                               a project with a README\n" +
 			"P is a path with namespace (acme/DevopsTeam/PaymentService) or a project id.",
 		Example: "  export " + envSimulatorToken + "=$(openssl rand -hex 16)\n" +
-			"  glsyncd simulate --write-config /tmp/glsync.yaml &\n" +
+			"  try=$(mktemp -d)\n" +
+			"  glsyncd simulate --write-config \"$try/glsync.yaml\" &\n" +
 			"  glsyncd simulate event merge-request --project acme/DevopsTeam/PaymentService --title 'Add a health check'",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

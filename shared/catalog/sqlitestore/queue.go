@@ -293,6 +293,19 @@ func (s *Store) Applied(ctx context.Context, delivery string) (int, error) {
 	return n, err
 }
 
+// OldestQueued is when the earliest received queued event was received
+// (zero when none is queued).
+func (s *Store) OldestQueued(ctx context.Context) (time.Time, error) {
+	var ns *int64 // NULL on an empty queue
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(received_ns) FROM events`).Scan(&ns); err != nil {
+		return time.Time{}, fmt.Errorf("queue: oldest event: %w", err)
+	}
+	if ns == nil {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, *ns), nil
+}
+
 // DeadLetters counts events moved to the dead-letter table.
 func (s *Store) DeadLetters(ctx context.Context) (int, error) {
 	var n int

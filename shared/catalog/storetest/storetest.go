@@ -395,9 +395,20 @@ var Cases = []Case{
 		if n, _ := s.DeadLetters(ctx); n != 1 {
 			t.Fatalf("dead letters %d", n)
 		}
-		ev2 := &catalog.Event{Delivery: "d2", Body: []byte("{}"), ReceivedAt: time.Now()}
+		if at, err := s.OldestQueued(ctx); err != nil || !at.IsZero() {
+			t.Fatalf("oldest queued event of an empty queue: %v, %v; want the zero time", at, err)
+		}
+		received := time.Now().Add(-90 * time.Second)
+		ev2 := &catalog.Event{Delivery: "d2", Body: []byte("{}"), ReceivedAt: received}
 		_, err = s.Enqueue(ctx, ev2)
 		must(t, err)
+		_, err = s.Enqueue(ctx, &catalog.Event{Delivery: "d3", Object: "other", Body: []byte("{}"), ReceivedAt: time.Now()})
+		must(t, err)
+		if at, err := s.OldestQueued(ctx); err != nil || !at.Equal(received) {
+			t.Fatalf("oldest queued event received %v (%v), want %v", at, err, received)
+		}
+		// The retry below claims d2 or d3, whichever comes first; leave one.
+		must(t, s.Complete(ctx, claimOne(t, s), catalog.Changes{}))
 		_, err = s.Retry(ctx, claimOne(t, s), "x", time.Now().Add(time.Hour), 10)
 		must(t, err)
 		if got, _ := s.Claim(ctx, 10, 0, time.Minute); len(got) != 0 {

@@ -117,3 +117,24 @@ secrets. The value is never printed. */}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The label matchers the alerts put on every series they read: the
+ServiceMonitor's job in the release's namespace, or prometheusRule.selector. */}}
+{{- define "glsync.alertSelector" -}}
+{{- if .Values.prometheusRule.selector -}}
+{{- .Values.prometheusRule.selector -}}
+{{- else -}}
+job="{{ include "glsync.fullname" . }}-metrics",namespace="{{ .Release.Namespace }}"
+{{- end -}}
+{{- end -}}
+
+{{/* Minutes without a completed resync before GlsyncResyncOverdue: the
+value, else twice scheduledResyncInterval plus an hour, else "" (no alert:
+nothing schedules resyncs the chart knows of). */}}
+{{- define "glsync.resyncOverdueMinutes" -}}
+{{- if .Values.prometheusRule.resyncOverdueMinutes -}}
+{{- int .Values.prometheusRule.resyncOverdueMinutes -}}
+{{- else if .Values.scheduledResyncInterval -}}
+{{- add (mul 2 (int .Values.scheduledResyncInterval)) 60 -}}
+{{- end -}}
+{{- end -}}
