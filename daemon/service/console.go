@@ -13,7 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/console"
-	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
@@ -200,15 +199,16 @@ func (q consoleQueue) DropDeadLetters(ctx context.Context, ids []int64) (int, er
 type consoleSettings struct{ s *Service }
 
 // Settings is the configuration as loaded (config.Effective hides the
-// secrets), the token mappings of the admin API (tokens masked as the API
-// masks them) and the mapping document.
+// secrets), the token mappings of the admin API (each token by its kind
+// only) and the mapping document.
 func (c consoleSettings) Settings(context.Context) (console.SettingsView, error) {
 	s := c.s
 	v := console.SettingsView{Config: s.opts.Config.Effective()}
 	s.cfgMu.RLock()
 	for _, m := range s.apiMappings {
-		d := adminapi.Describe(m.name, m.in)
-		v.APIMappings = append(v.APIMappings, console.APIMapping{Name: d.Name, Token: d.TokenMasked, Patterns: d.Patterns})
+		// Only the token's kind: not even the two characters the admin
+		// API's TokenMasked keeps.
+		v.APIMappings = append(v.APIMappings, console.APIMapping{Name: m.name, Token: redact.Prefix(m.in.Token) + "…", Patterns: m.in.Patterns})
 	}
 	s.cfgMu.RUnlock()
 	switch {

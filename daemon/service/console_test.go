@@ -62,12 +62,22 @@ func TestConsoleOnTheAdminListener(t *testing.T) {
 			t.Errorf("overview lacks %q", want)
 		}
 	}
+	// A token mapping added through the admin API shows by name, its
+	// token by its kind only.
+	req, _ := http.NewRequest("PUT", base+"/admin/token-mappings/extra", strings.NewReader(`{"token": "`+h.org.AdminToken+`", "patterns": ["nothing/**"]}`))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT token mapping: %v %v", resp, err)
+	}
 	_, settings := getPage(t, c, base+"/ui/settings")
+	if !strings.Contains(settings, `<th scope="row">extra</th>`) || !strings.Contains(settings, "nothing/**") {
+		t.Fatalf("settings page lacks the admin API's mapping:\n%s", settings)
+	}
 	if !strings.Contains(settings, "adminToken") || !strings.Contains(settings, "set (hidden)") {
 		t.Fatalf("settings page:\n%s", settings)
 	}
 	for _, page := range []string{body, settings} {
-		for _, tok := range append([]string{adminToken}, h.org.RootTokens...) {
+		for _, tok := range append([]string{adminToken, h.org.AdminToken}, h.org.RootTokens...) {
 			if strings.Contains(page, tok) || strings.Contains(page, tok[len(tok)-10:]) {
 				t.Fatal("a page shows a token")
 			}
