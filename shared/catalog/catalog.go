@@ -39,6 +39,12 @@ type Entity struct {
 	// holds the query's canonical JSON (SearchKey) until it is resolved
 	// (ResolveSearch), or Port resolves it.
 	Search map[string]any `json:"-"`
+	// Origin is the spec file the entity was produced from
+	// ("group/project:port.yml"): set for GitOps-declared entities and the
+	// file kind's, empty otherwise. Stores keep it as the entity's
+	// Provenance.Source, so the console can send a reader to the file to
+	// edit rather than to the mapping.
+	Origin string `json:"-"`
 }
 
 // Key identifies an entity.
