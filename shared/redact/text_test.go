@@ -10,7 +10,7 @@ import (
 func TestTextMasksCredentialsInMessages(t *testing.T) {
 	for in, want := range map[string]string{
 		`Get "https://user:s3cretpass@gitlab.example.com/api/v4/projects/1": dial tcp: timeout`: `Get "https://redacted@gitlab.example.com/api/v4/projects/1": dial tcp: timeout`,
-		`gitlab: 401 at https://gitlab.example.com/api?private_token=abcdEFGH12345678xyz`:      `gitlab: 401 at https://gitlab.example.com/api?private_token=ab%E2%80%A6`,
+		`gitlab: 401 at https://gitlab.example.com/api?private_token=abcdEFGH12345678xyz`:       `gitlab: 401 at https://gitlab.example.com/api?private_token=ab%E2%80%A6`,
 		`token glpat-abcdefghij0123456789 was refused`:                                          `token glpat-ab… was refused`,
 		`header PRIVATE-TOKEN=glpat-abcdefghij0123456789`:                                       `header PRIVATE-TOKEN=glpat-ab…`,
 		`gitops: port.yml is not YAML`:                                                          `gitops: port.yml is not YAML`,
