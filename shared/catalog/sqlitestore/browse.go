@@ -84,8 +84,8 @@ func (s *Store) BlueprintCounts(ctx context.Context) (map[string]int, error) {
 // substring test (LIKE, which folds ASCII case and allocates nothing) on
 // each row in that order until the page is full: no index serves a
 // substring, so a search that matches less than a page tests every row
-// after q.After, on entities_browse (keys and titles only, 28 ms for
-// 100,000 entities; see BENCHMARKS.md) rather than on the records.
+// after q.After, on entities_browse (keys and titles only: 65 ms for
+// 100,000 entities, BENCHMARKS.md) rather than on the records.
 func (s *Store) Page(ctx context.Context, q catalog.PageQuery) (catalog.EntityPage, error) {
 	limit := q.PageLimit()
 	var where []string
