@@ -310,6 +310,9 @@ type Backend interface {
 	DropDeadLetters(ctx context.Context, ids []int64) (int, error)
 	// Maintain prunes what is past its retention and gives space back.
 	Maintain(ctx context.Context, o Retention) (Maintenance, error)
+	// Browser is what the console reads. Part of Backend so that wrappers
+	// embedding a Backend (sealed.Backend) keep it.
+	Browser
 }
 
 // DeadLetter is an event that failed too often to be tried again.

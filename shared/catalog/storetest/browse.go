@@ -14,16 +14,6 @@ import (
 // than in Cases' literal, so the table's other cases stay as they were.
 func init() { Cases = append(Cases, browseCases...) }
 
-// browser is b's catalog.Browser; every backend must be one.
-func browser(t *testing.T, b catalog.Backend) catalog.Browser {
-	t.Helper()
-	br, ok := b.(catalog.Browser)
-	if !ok {
-		t.Fatalf("%T is not a catalog.Browser", b)
-	}
-	return br
-}
-
 // provenance reads k's provenance, failing when k is not held.
 func provenance(t *testing.T, br catalog.Browser, k catalog.Key) (*catalog.Entity, catalog.Provenance) {
 	t.Helper()
@@ -64,7 +54,7 @@ var browseCases = []Case{
 	{"BrowseProvenanceMovesOnlyWithChanges", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
-		br := browser(t, s)
+		br := s
 		lead(t, s)
 		before := time.Now().Add(-time.Second)
 		run1, err := s.BeginRun(ctx)
@@ -125,7 +115,7 @@ var browseCases = []Case{
 			t.Fatalf("after CompletePart changed it: %+v", p)
 		}
 		// Reopened (another process), the provenance is still there.
-		if _, p = provenance(t, browser(t, open()), svc.Key()); p.ChangedBy != "event Push Hook d-push-2" || p.Source != "acme/svc:port.yml" {
+		if _, p = provenance(t, open(), svc.Key()); p.ChangedBy != "event Push Hook d-push-2" || p.Source != "acme/svc:port.yml" {
 			t.Fatalf("reopened: %+v", p)
 		}
 		if e, _, ok, err := br.Entity(ctx, catalog.Key{Blueprint: "service", Identifier: "none"}); ok || err != nil || e != nil {
@@ -135,7 +125,7 @@ var browseCases = []Case{
 	{"BrowsePagesByKeysetAndSearches", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
-		br := browser(t, s)
+		br := s
 		lead(t, s)
 		run, err := s.BeginRun(ctx)
 		must(t, err)
@@ -214,7 +204,7 @@ var browseCases = []Case{
 	{"RecentDeliveriesRecordOutcomesRedactedAndCapped", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
 		s := open()
-		br := browser(t, s)
+		br := s
 		lead(t, s)
 		if rs, err := br.RecentDeliveries(ctx, 10); err != nil || len(rs) != 0 {
 			t.Fatalf("before any delivery: %v %v", rs, err)
@@ -289,7 +279,7 @@ var browseCases = []Case{
 		if len(rs) != catalog.DeliveryLogSize || rs[0].Delivery != "busy" || rs[len(rs)-1].Delivery != "busy" {
 			t.Fatalf("after %d more outcomes: %d records (newest %+v)", catalog.DeliveryLogSize, len(rs), rs[0])
 		}
-		if rs, _ := browser(t, open()).RecentDeliveries(ctx, 5); len(rs) != 5 {
+		if rs, _ := open().RecentDeliveries(ctx, 5); len(rs) != 5 {
 			t.Fatalf("reopened: %d records, want 5", len(rs))
 		}
 	}},
