@@ -20,8 +20,9 @@ type Browser interface {
 	// Page lists entities in List's order (blueprint, then identifier,
 	// bytewise), at most q.PageLimit() of them, starting after q.After;
 	// Next is set when more follow. Search folds the case of ASCII
-	// letters in every store (PostgreSQL's lower() folds other letters
-	// too; SQLite's does not).
+	// letters in every store (PostgreSQL folds other letters too,
+	// SQLite's LIKE does not). A search matching less than a page tests
+	// every entity after After: linear in the catalog (BENCHMARKS.md).
 	Page(ctx context.Context, q PageQuery) (EntityPage, error)
 	// Entity reads one entity and its provenance; ok is false when the
 	// store does not hold it.
