@@ -395,6 +395,21 @@ func TestWorkerAppliesWhatSucceededAndKeepsTheFailedPart(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("service entities %v %v, want the project's and the spec's", got, err)
 	}
+	// The console tells what wrote each, and the delivery's course: the
+	// part that failed, then the rest applied.
+	_, p, ok, err := store.Entity(ctx, catalog.Key{Blueprint: "service", Identifier: "from-spec"})
+	if err != nil || !ok || p.Source != s.proj.PathWithNamespace+":port.yml" || p.ChangedBy != "event Push Hook flaky" {
+		t.Fatalf("provenance of the spec's entity: %+v %v %v", p, ok, err)
+	}
+	_, p, ok, err = store.Entity(ctx, catalog.Key{Blueprint: "service", Identifier: s.proj.PathWithNamespace})
+	if err != nil || !ok || p.Source != "" || p.Kind != "project" || p.ChangedBy != "event Push Hook flaky" {
+		t.Fatalf("provenance of the project's entity: %+v %v %v", p, ok, err)
+	}
+	rs, err := store.RecentDeliveries(ctx, 10)
+	if err != nil || len(rs) < 2 || rs[0].Delivery != "flaky" || rs[0].Outcome != catalog.OutcomeApplied ||
+		rs[len(rs)-1].Outcome != catalog.OutcomeRetrying || !strings.Contains(rs[len(rs)-1].Error, "503") {
+		t.Fatalf("recent deliveries: %+v %v", rs, err)
+	}
 }
 
 // A merge request's event writes its project too, from the project the

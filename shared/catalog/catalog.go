@@ -39,6 +39,12 @@ type Entity struct {
 	// holds the query's canonical JSON (SearchKey) until it is resolved
 	// (ResolveSearch), or Port resolves it.
 	Search map[string]any `json:"-"`
+	// Origin is the spec file the entity was produced from
+	// ("group/project:port.yml"): set for GitOps-declared entities and the
+	// file kind's, empty otherwise. Stores keep it as the entity's
+	// Provenance.Source, so the console can send a reader to the file to
+	// edit rather than to the mapping.
+	Origin string `json:"-"`
 }
 
 // Key identifies an entity.
@@ -308,6 +314,9 @@ type Backend interface {
 	DropDeadLetters(ctx context.Context, ids []int64) (int, error)
 	// Maintain prunes what is past its retention and gives space back.
 	Maintain(ctx context.Context, o Retention) (Maintenance, error)
+	// Browser is what the console reads. Part of Backend so that wrappers
+	// embedding a Backend (sealed.Backend) keep it.
+	Browser
 }
 
 // DeadLetter is an event that failed too often to be tried again.

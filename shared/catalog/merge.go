@@ -53,13 +53,13 @@ func Merge(prev, next *Entity) *Entity {
 // their versions: the newer one's fields win where both have one, so a
 // kind's read fetched before another kind's (or a webhook's) still adds
 // its part without undoing the newer one. The result carries the newer
-// version and next's project and Replace (the writer's).
+// version and next's project, Replace and Origin (the writer's).
 func MergeVersions(prev, next *Entity) *Entity {
 	if prev.Version <= next.Version {
 		return Merge(prev, next)
 	}
 	m := Merge(next, prev)
-	m.Project, m.Replace = next.Project, next.Replace
+	m.Project, m.Replace, m.Origin = next.Project, next.Replace, next.Origin
 	return m
 }
 

@@ -20,6 +20,7 @@ func (c *Config) Declared(obj map[string]any) (*catalog.Entity, error) {
 		return nil, fmt.Errorf("%s: every entity needs a string identifier and blueprint", where)
 	}
 	e := &catalog.Entity{Identifier: id, Blueprint: bp, Properties: map[string]any{}, Relations: map[string]any{}, Replace: !c.EnableMergeEntity}
+	e.Origin = specOrigin(proj, file)
 	e.Title, _ = obj["title"].(string)
 	e.Icon, _ = obj["icon"].(string)
 	e.Team, _ = obj["team"].(string)

@@ -189,6 +189,9 @@ func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalo
 	if m.err != nil {
 		return nil, true, m.err
 	}
+	if r.Kind == fileKind {
+		ent.Origin = fileOrigin(obj)
+	}
 	return ent, true, nil
 }
 

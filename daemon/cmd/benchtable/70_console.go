@@ -108,7 +108,7 @@ func consoleRows(ctx context.Context, env Env) ([]Row, error) {
 		}
 		slices.Sort(times)
 		med := times[len(times)/2]
-		rows = append(rows, Row{Name: "console catalog, " + label + " entities: " + cs.name, Measured: med.Round(100 * time.Microsecond).String(),
+		rows = append(rows, Row{Name: "console catalog over HTTP, " + label + " entities: " + cs.name, Measured: med.Round(100 * time.Microsecond).String(),
 			Limit: "≤ " + cs.limit.String(), OK: med <= cs.limit, Note: "median of 9 requests"})
 	}
 	return rows, nil

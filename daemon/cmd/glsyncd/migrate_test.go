@@ -89,6 +89,14 @@ func TestCatalogMigrateToPostgres(t *testing.T) {
 	if names, _, _ := dst.TokenMappings(ctx); len(names) != 1 || names[0] != "team-a" {
 		t.Fatalf("token mappings %v", names)
 	}
+	// The console's provenance and delivery log come along.
+	_, p, ok, err := dst.Entity(ctx, want[0].Key())
+	if err != nil || !ok || !strings.HasPrefix(p.ChangedBy, "resync ") || p.ChangedAt.IsZero() {
+		t.Fatalf("provenance after migration: %+v %v %v", p, ok, err)
+	}
+	if rs, err := dst.RecentDeliveries(ctx, 5); err != nil || len(rs) != 1 || rs[0].Delivery != "dead-1" || rs[0].Outcome != catalog.OutcomeDead || rs[0].Error != "bad payload" {
+		t.Fatalf("delivery log after migration: %+v %v", rs, err)
+	}
 	if dup, _ := dst.Enqueue(ctx, &catalog.Event{Delivery: "queued-1", Body: []byte("{}"), ReceivedAt: time.Now()}); !dup {
 		t.Fatal("delivery ids were not carried over: GitLab's retry would be applied twice")
 	}

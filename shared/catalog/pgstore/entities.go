@@ -45,7 +45,7 @@ func (s *Store) Upsert(ctx context.Context, run catalog.RunID, kind string, enti
 	var st catalog.UpsertStats
 	err := s.tx(ctx, "catalog: upsert "+kind, func(tx pgx.Tx) error {
 		var err error
-		st, _, err = upsertTx(ctx, tx, int64(run), kind, entities, false)
+		st, _, err = upsertTx(ctx, tx, int64(run), kind, catalog.ChangedByResync(run), entities, false)
 		return err
 	})
 	return st, err
@@ -58,7 +58,7 @@ func (s *Store) UpsertPending(ctx context.Context, run catalog.RunID, kind strin
 	var changed []*catalog.Entity
 	err := s.tx(ctx, "catalog: upsert "+kind, func(tx pgx.Tx) error {
 		var err error
-		st, changed, err = upsertTx(ctx, tx, int64(run), kind, entities, true)
+		st, changed, err = upsertTx(ctx, tx, int64(run), kind, catalog.ChangedByResync(run), entities, true)
 		return err
 	})
 	return st, changed, err
@@ -85,8 +85,10 @@ func lockKeys(ctx context.Context, tx pgx.Tx, keys []catalog.Key) error {
 // upsertTx writes entities inside tx: run 0 (a webhook write) keeps an
 // existing entity's last_run and gives a new one the latest run's id; an
 // entity is not rewritten when the stored version is newer, nor recreated
-// when a newer deletion (tombstone) exists.
-func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind string, entities []*catalog.Entity, pending bool) (catalog.UpsertStats, []*catalog.Entity, error) {
+// when a newer deletion (tombstone) exists. by is the ChangedBy recorded
+// on the entities it changes: source follows kind (the last writer's),
+// while updated_at and changed_by move only when an entity changes.
+func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind, by string, entities []*catalog.Entity, pending bool) (catalog.UpsertStats, []*catalog.Entity, error) {
 	var st catalog.UpsertStats
 	if len(entities) == 0 {
 		return st, nil, nil
@@ -181,19 +183,20 @@ func upsertTx(ctx context.Context, tx pgx.Tx, run int64, kind string, entities [
 		case !c.exists:
 			st.Created++
 		case c.hash == r.hash || c.version > e.Version:
-			b.Queue(`UPDATE entities SET last_run = GREATEST(last_run, $1), kind = $2, version = GREATEST(version, $3), project = $4
-				WHERE blueprint = $5 AND identifier = $6`, run, kind, e.Version, e.Project, e.Blueprint, e.Identifier)
+			b.Queue(`UPDATE entities SET last_run = GREATEST(last_run, $1), kind = $2, version = GREATEST(version, $3), project = $4, source = $7
+				WHERE blueprint = $5 AND identifier = $6`, run, kind, e.Version, e.Project, e.Blueprint, e.Identifier, e.Origin)
 			st.Unchanged++
 			continue
 		default:
 			st.Updated++
 		}
-		b.Queue(`INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at, project)
-			VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+		b.Queue(`INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at, project, source, changed_by)
+			VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
 			ON CONFLICT(blueprint, identifier) DO UPDATE SET kind = excluded.kind, title = excluded.title, team = excluded.team, icon = excluded.icon,
 				properties = excluded.properties, relations = excluded.relations, hash = excluded.hash,
-				last_run = GREATEST(entities.last_run, excluded.last_run), version = excluded.version, updated_at = excluded.updated_at, project = excluded.project`,
-			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, r.props, r.rels, stored, run, e.Version, now, e.Project)
+				last_run = GREATEST(entities.last_run, excluded.last_run), version = excluded.version, updated_at = excluded.updated_at, project = excluded.project,
+				source = excluded.source, changed_by = excluded.changed_by`,
+			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, r.props, r.rels, stored, run, e.Version, now, e.Project, e.Origin, by)
 		changed = append(changed, e)
 	}
 	if b.Len() > 0 {

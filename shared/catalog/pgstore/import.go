@@ -24,7 +24,7 @@ var importTables = []struct {
 	int32s map[string]bool
 }{
 	{name: "runs", cols: []string{"id", "started_at", "started_ns", "finished_at", "ok"}, int32s: map[string]bool{"ok": true}},
-	{name: "entities", cols: []string{"blueprint", "identifier", "kind", "title", "team", "icon", "properties", "relations", "hash", "last_run", "version", "updated_at", "project"}},
+	{name: "entities", cols: []string{"blueprint", "identifier", "kind", "title", "team", "icon", "properties", "relations", "hash", "last_run", "version", "updated_at", "project", "source", "changed_by"}},
 	{name: "tombstones", cols: []string{"blueprint", "identifier", "version"}},
 	{name: "events", cols: []string{"id", "delivery", "source", "scope", "type", "object", "body", "received_ns", "attempts", "next_ns", "last_error"},
 		binary: map[string]bool{"body": true}, int32s: map[string]bool{"attempts": true}},
@@ -35,6 +35,9 @@ var importTables = []struct {
 	{name: "token_mappings", cols: []string{"name", "value"}},
 	{name: "hook_secrets", cols: []string{"scope", "hook_id", "url", "secret"}},
 	{name: "settings", cols: []string{"key", "value"}, binary: map[string]bool{"value": true}},
+	// The console's recent deliveries, oldest first (rowid order), so the
+	// new ids keep their order.
+	{name: "delivery_log", cols: []string{"delivery", "type", "object", "outcome", "error", "latency_ns", "at_ns", "replica"}},
 }
 
 // Import copies everything src holds into this database, in one

@@ -188,6 +188,8 @@ var migrations = []string{
 	);`,
 	// 2: incremental resyncs' marks (marks.go).
 	marksSchema,
+	// 3: the console's provenance and delivery log (browse.go).
+	browseSchema,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

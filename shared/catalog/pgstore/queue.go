@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	redactmsg "github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 var (
@@ -102,15 +103,19 @@ func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Chang
 				return err
 			}
 		}
-		return applyTx(ctx, tx, c)
+		if err := applyTx(ctx, tx, c, catalog.ChangedByEvent(ev)); err != nil {
+			return err
+		}
+		return s.logDeliveryTx(ctx, tx, ev, catalog.OutcomeApplied, "")
 	})
 }
 
 // applyTx writes an event's changes: upserts, then deletions unless the
-// entity was re-created after the deletion was reported.
-func applyTx(ctx context.Context, tx pgx.Tx, c catalog.Changes) error {
+// entity was re-created after the deletion was reported. by is the
+// event's catalog.ChangedByEvent.
+func applyTx(ctx context.Context, tx pgx.Tx, c catalog.Changes, by string) error {
 	for kind, ents := range c.Upserts {
-		if _, _, err := upsertTx(ctx, tx, 0, kind, ents, false); err != nil {
+		if _, _, err := upsertTx(ctx, tx, 0, kind, by, ents, false); err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
 		}
 	}
@@ -151,13 +156,15 @@ func (s *Store) CompletePart(ctx context.Context, ev *catalog.Event, c catalog.C
 }
 
 // reschedule is Retry, and CompletePart when c is set: the event keeps
-// its place in its object's order with body rest.
+// its place in its object's order with body rest. The reason is stored
+// redacted (it may quote a URL with credentials), in last_error and in
+// the delivery log alike.
 func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, c *catalog.Changes, rest []byte, reason string, at time.Time, maxAttempts int) (bool, error) {
 	dead := false
 	err := s.tx(ctx, fmt.Sprintf("queue: %s %d", what, ev.ID), func(tx pgx.Tx) error {
 		var attempts int
 		err := tx.QueryRow(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = $1, lease_ns = 0, lease_owner = 0, last_error = $2
-			WHERE id = $3 AND lease_ns = $4 AND lease_owner = $5 RETURNING attempts`, at.UnixNano(), reason, ev.ID, ev.Lease, s.instance).Scan(&attempts)
+			WHERE id = $3 AND lease_ns = $4 AND lease_owner = $5 RETURNING attempts`, at.UnixNano(), redactmsg.Text(reason), ev.ID, ev.Lease, s.instance).Scan(&attempts)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return catalog.ErrLeaseLost
 		}
@@ -168,11 +175,18 @@ func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, 
 			if _, err := tx.Exec(ctx, `UPDATE events SET body = $1 WHERE id = $2`, rest, ev.ID); err != nil {
 				return err
 			}
-			if err := applyTx(ctx, tx, *c); err != nil {
+			if err := applyTx(ctx, tx, *c, catalog.ChangedByEvent(ev)); err != nil {
 				return err
 			}
 		}
 		dead = attempts >= maxAttempts
+		outcome := catalog.OutcomeRetrying
+		if dead {
+			outcome = catalog.OutcomeDead
+		}
+		if err := s.logDeliveryTx(ctx, tx, ev, outcome, reason); err != nil {
+			return err
+		}
 		if !dead {
 			return nil
 		}

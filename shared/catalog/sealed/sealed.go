@@ -132,6 +132,9 @@ type Backend struct {
 // or read, everything else works).
 func Wrap(b catalog.Backend, keys *Keys) *Backend { return &Backend{Backend: b, keys: keys} }
 
+// The daemon's console reads the wrapped store through the wrapper.
+var _ catalog.Browser = (*Backend)(nil)
+
 // PutHookSecret seals the secret (an empty one, as stored with
 // webhookSecret, stays empty: there is nothing to hide).
 func (b *Backend) PutHookSecret(ctx context.Context, h catalog.HookSecret) error {

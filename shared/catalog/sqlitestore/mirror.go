@@ -20,7 +20,7 @@ func (s *Store) UpsertPending(ctx context.Context, run catalog.RunID, kind strin
 		return catalog.UpsertStats{}, nil, fmt.Errorf("catalog: upsert %s: %w", kind, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	st, changed, err := upsertChangedTx(ctx, tx, int64(run), kind, entities, true)
+	st, changed, err := upsertChangedTx(ctx, tx, int64(run), kind, catalog.ChangedByResync(run), entities, true)
 	if err != nil {
 		return st, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 var (
@@ -118,7 +119,10 @@ func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Chang
 			return fmt.Errorf("queue: complete %d: %w", id, err)
 		}
 	}
-	if err := applyTx(ctx, tx, c); err != nil {
+	if err := applyTx(ctx, tx, c, catalog.ChangedByEvent(ev)); err != nil {
+		return fmt.Errorf("queue: complete %d: %w", id, err)
+	}
+	if err := s.logDeliveryTx(ctx, tx, ev, catalog.OutcomeApplied, ""); err != nil {
 		return fmt.Errorf("queue: complete %d: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -128,10 +132,11 @@ func (s *Store) Complete(ctx context.Context, ev *catalog.Event, c catalog.Chang
 }
 
 // applyTx writes an event's changes: upserts, then deletions unless the
-// entity was re-created after the deletion was reported.
-func applyTx(ctx context.Context, tx *sql.Tx, c catalog.Changes) error {
+// entity was re-created after the deletion was reported. by is the
+// event's catalog.ChangedByEvent.
+func applyTx(ctx context.Context, tx *sql.Tx, c catalog.Changes, by string) error {
 	for kind, ents := range c.Upserts {
-		if _, err := upsertTx(ctx, tx, 0, kind, ents); err != nil {
+		if _, err := upsertTx(ctx, tx, 0, kind, by, ents); err != nil {
 			return err
 		}
 	}
@@ -169,7 +174,9 @@ func (s *Store) CompletePart(ctx context.Context, ev *catalog.Event, c catalog.C
 }
 
 // reschedule is Retry, and CompletePart when c is set: the event keeps
-// its place in its object's order with body rest.
+// its place in its object's order with body rest. The reason is stored
+// redacted (it may quote a URL with credentials), in last_error and in
+// the delivery log alike.
 func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, c *catalog.Changes, rest []byte, reason string, at time.Time, maxAttempts int) (bool, error) {
 	id := ev.ID
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -178,7 +185,7 @@ func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, 
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	res, err := tx.ExecContext(ctx, `UPDATE events SET attempts = attempts + 1, next_ns = ?, lease_ns = 0, last_error = ? WHERE id = ? AND lease_ns = ?`,
-		at.UnixNano(), reason, id, ev.Lease)
+		at.UnixNano(), redact.Text(reason), id, ev.Lease)
 	if err != nil {
 		return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 	}
@@ -189,7 +196,7 @@ func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, 
 		if _, err := tx.ExecContext(ctx, `UPDATE events SET body = ? WHERE id = ?`, rest, id); err != nil {
 			return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 		}
-		if err := applyTx(ctx, tx, *c); err != nil {
+		if err := applyTx(ctx, tx, *c, catalog.ChangedByEvent(ev)); err != nil {
 			return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 		}
 	}
@@ -198,6 +205,13 @@ func (s *Store) reschedule(ctx context.Context, what string, ev *catalog.Event, 
 		return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
 	}
 	dead := attempts >= maxAttempts
+	outcome := catalog.OutcomeRetrying
+	if dead {
+		outcome = catalog.OutcomeDead
+	}
+	if err := s.logDeliveryTx(ctx, tx, ev, outcome, reason); err != nil {
+		return false, fmt.Errorf("queue: %s %d: %w", what, id, err)
+	}
 	if dead {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO dead_events(id, delivery, source, scope, type, object, body, received_ns, attempts, last_error)
 			SELECT id, delivery, source, scope, type, object, body, received_ns, attempts, last_error FROM events WHERE id = ?`, id); err != nil {

@@ -125,6 +125,8 @@ var migrations = []string{
 	CREATE TABLE IF NOT EXISTS resync_requests (id INTEGER PRIMARY KEY AUTOINCREMENT, why TEXT NOT NULL, requested_ns INTEGER NOT NULL);`,
 	// 3: incremental resyncs' marks (marks.go).
 	marksSchema,
+	// 4: the console's provenance and delivery log (browse.go).
+	browseSchema,
 }
 
 // Open opens (creating if needed) the catalog in dir.
@@ -282,7 +284,7 @@ func (s *Store) Upsert(ctx context.Context, run catalog.RunID, kind string, enti
 		return catalog.UpsertStats{}, fmt.Errorf("catalog: upsert %s: %w", kind, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	st, err := upsertTx(ctx, tx, int64(run), kind, entities)
+	st, err := upsertTx(ctx, tx, int64(run), kind, catalog.ChangedByResync(run), entities)
 	if err != nil {
 		return catalog.UpsertStats{}, err
 	}
@@ -296,8 +298,9 @@ func (s *Store) Upsert(ctx context.Context, run catalog.RunID, kind string, enti
 // existing entity's last_run and gives a new one the latest run's id.
 // An entity is not rewritten when the stored version is newer, and not
 // recreated when a newer deletion (tombstone) exists.
-func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
-	st, _, err := upsertChangedTx(ctx, tx, run, kind, entities, false)
+// by is the ChangedBy recorded on the entities it changes.
+func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind, by string, entities []*catalog.Entity) (catalog.UpsertStats, error) {
+	st, _, err := upsertChangedTx(ctx, tx, run, kind, by, entities, false)
 	return st, err
 }
 
@@ -305,7 +308,9 @@ func upsertTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities 
 // updated (for a sink that forwards only changes).
 // With pending, changed rows get a hash that matches nothing until
 // Confirm: a remote write that never happened is retried next time.
-func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, entities []*catalog.Entity, pending bool) (catalog.UpsertStats, []*catalog.Entity, error) {
+// Provenance: source follows kind (the last writer's), while updated_at
+// and changed_by move only when the stored entity changes.
+func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind, by string, entities []*catalog.Entity, pending bool) (catalog.UpsertStats, []*catalog.Entity, error) {
 	var st catalog.UpsertStats
 	var changed []*catalog.Entity
 	fail := func(e *catalog.Entity, err error) (catalog.UpsertStats, []*catalog.Entity, error) {
@@ -368,8 +373,8 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 			// Same content, or a newer copy is stored and this write
 			// replaces (a merged write carries the newer version): only
 			// mark it seen.
-			if _, err := tx.ExecContext(ctx, `UPDATE entities SET last_run = MAX(last_run, ?), kind = ?, version = MAX(version, ?), project = ? WHERE blueprint = ? AND identifier = ?`,
-				run, kind, e.Version, e.Project, e.Blueprint, e.Identifier); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE entities SET last_run = MAX(last_run, ?), kind = ?, version = MAX(version, ?), project = ?, source = ? WHERE blueprint = ? AND identifier = ?`,
+				run, kind, e.Version, e.Project, e.Origin, e.Blueprint, e.Identifier); err != nil {
 				return fail(e, err)
 			}
 			st.Unchanged++
@@ -377,12 +382,13 @@ func upsertChangedTx(ctx context.Context, tx *sql.Tx, run int64, kind string, en
 		default:
 			st.Updated++
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at, project)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO entities(blueprint, identifier, kind, title, team, icon, properties, relations, hash, last_run, version, updated_at, project, source, changed_by)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(blueprint, identifier) DO UPDATE SET kind=excluded.kind, title=excluded.title, team=excluded.team, icon=excluded.icon,
 				properties=excluded.properties, relations=excluded.relations, hash=excluded.hash,
-				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at, project=excluded.project`,
-			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(enc.Properties), string(enc.Relations), stored, run, e.Version, now, e.Project); err != nil {
+				last_run=MAX(entities.last_run, excluded.last_run), version=excluded.version, updated_at=excluded.updated_at, project=excluded.project,
+				source=excluded.source, changed_by=excluded.changed_by`,
+			e.Blueprint, e.Identifier, kind, e.Title, e.Team, e.Icon, string(enc.Properties), string(enc.Relations), stored, run, e.Version, now, e.Project, e.Origin, by); err != nil {
 			return fail(e, err)
 		}
 		changed = append(changed, e)
