@@ -97,6 +97,19 @@ func TestConsoleOnTheAdminListener(t *testing.T) {
 		l := h.svc.LastResync()
 		return l != nil && l.Run > before
 	})
+	// The catalog and events pages read the store's catalog.Browser.
+	p := h.sim.Projects()[0]
+	id := strings.ReplaceAll(p.PathWithNamespace, " ", "")
+	if code, page := getPage(t, c, base+"/ui/catalog?q="+url.QueryEscape(p.Path)); code != http.StatusOK || !strings.Contains(page, ">"+id+"<") {
+		t.Fatalf("catalog search for %s: %d\n%s", p.Path, code, page)
+	}
+	if code, page := getPage(t, c, base+"/ui/catalog/entity?"+url.Values{"blueprint": {"service"}, "id": {id}}.Encode()); code != http.StatusOK ||
+		!strings.Contains(page, "kind <code>project</code>") {
+		t.Fatalf("entity page of %s: %d\n%s", id, code, page)
+	}
+	if code, _ := getPage(t, c, base+"/ui/events"); code != http.StatusOK {
+		t.Fatalf("events page: %d", code)
+	}
 	// Without a session, nothing but the login form.
 	if code, page := getPage(t, http.DefaultClient, base+"/ui/settings"); code != http.StatusOK || !strings.Contains(page, `action="/ui/login"`) {
 		t.Fatalf("settings without a session: %d", code)
