@@ -231,6 +231,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	next := nextPage(r.PostFormValue("next"))
 	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("token")), []byte(c.opts.AdminToken)) != 1 {
 		c.log.Warn("console: a login with a wrong admin token was refused", "remote", r.RemoteAddr)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
 		c.render(w, r, nil, "login", "Log in", "", map[string]string{"Next": next, "Error": "That is not the admin token."})
 		return

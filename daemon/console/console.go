@@ -216,6 +216,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, nam
 // fail renders the error page; the message is the console's own words,
 // never an error's text that could carry what a request sent.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, code int, msg string) {
+	// Headers set after WriteHeader are dropped: the type goes first.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	c.render(w, r, s, "error", http.StatusText(code), "", msg)
 }

@@ -375,8 +375,8 @@ func TestCatalogPagesSearchAndRelations(t *testing.T) {
 	if _, body, _ = f.get("/ui/catalog/entity?blueprint=group&id=acme"); strings.Contains(body, `href="javascript`) || strings.Contains(body, "gitlab-link") {
 		t.Fatalf("group page:\n%s", body)
 	}
-	if code, _, _ := f.get("/ui/catalog/entity?blueprint=group&id=none"); code != http.StatusNotFound {
-		t.Fatalf("missing entity: %d", code)
+	if code, _, h := f.get("/ui/catalog/entity?blueprint=group&id=none"); code != http.StatusNotFound || h.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("missing entity: %d %q", code, h.Get("Content-Type"))
 	}
 }
 
