@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
 )
 
 // consoleClient logs in to the running daemon's console.
@@ -142,5 +143,29 @@ func TestConsoleHookStates(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("hook states:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// In Port mode the console reads the mirror of what glsync wrote to
+// Port: the same pages, the same entities.
+func TestConsoleInPortMode(t *testing.T) {
+	h := newHarness(t)
+	ps := porttest.New("cid", "csecret-not-for-the-console")
+	pts := ps.Start(t)
+	h.cfg.Catalog, h.cfg.PortClientID, h.cfg.PortClientSecret, h.cfg.PortBaseURL = "port", "cid", "csecret-not-for-the-console", pts.URL
+	h.cfg.IntegrationIdentifier, h.cfg.DeletionThreshold = "gl", 0.5
+	h.start()
+	eventually(t, 10*time.Second, "start-up resync into Port", func() bool { return len(ps.Entities()) > 50 })
+	c, base := h.consoleClient()
+	e := ps.Entities()[0]
+	code, page := getPage(t, c, base+"/ui/catalog/entity?"+url.Values{"blueprint": {e.Blueprint}, "id": {e.Identifier}}.Encode())
+	if code != http.StatusOK || !strings.Contains(page, `id="identifier">`+e.Identifier+`<`) {
+		t.Fatalf("entity %s/%s in Port mode: %d\n%s", e.Blueprint, e.Identifier, code, page)
+	}
+	for _, p := range []string{"/ui/", "/ui/catalog", "/ui/events", "/ui/settings"} {
+		code, page := getPage(t, c, base+p)
+		if code != http.StatusOK || strings.Contains(page, "csecret-not-for-the-console") {
+			t.Fatalf("%s in Port mode: %d", p, code)
+		}
 	}
 }
