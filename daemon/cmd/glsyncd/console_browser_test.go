@@ -52,6 +52,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		admin   = "console-admin-token-Hq8Vn3Kd6Ws1Zp4Xr7"
 		webhook = "console-webhook-secret-Jm2Tb5Yc9"
 	)
+	browserPath := chromium(t) // first: without it nothing else is worth starting
 	ctx := context.Background()
 	sim := gitlabtest.New(gitlabtest.Options{Seed: 41})
 	org := sim.Generate(gitlabtest.OrgSpec{Roots: 1, Projects: 30, Seed: 41})
@@ -90,7 +91,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	sim.SetFaults(gitlabtest.Faults{})
 
 	base := "http://" + adminAddr
-	b := newBrowser(t, chromium(t))
+	b := newBrowser(t, browserPath)
 	shots := os.Getenv("GLSYNC_SCREENSHOTS")
 	secrets := append([]string{admin, webhook, org.AdminToken}, org.RootTokens...)
 	pages := 0
