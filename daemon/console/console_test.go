@@ -56,7 +56,7 @@ func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 			Kinds:      map[string]map[string]int{"project": {"fetched": 12, "selected": 11, "created": 10, "requests": 5, "duration_ms": 1500}},
 			FileErrors: []resync.FileErrorRecord{{Kind: "file", Project: "acme/api", Path: "port.yml", Reason: "does not parse"}}, FileErrorsTotal: 1},
 		LastCompleted: &resync.Record{Run: 6, OK: true, FinishedAt: testTime},
-		Hooks:         []Hook{{Scope: "group:1", Target: "acme", HookID: 5, State: "disabled", Detail: "alert_status temporarily_disabled"}},
+		Hooks:         []Hook{{Scope: "group:1", Target: "acme", HookID: 5, State: "disabled", Detail: "alert_status temporarily_disabled", Refused: 4}},
 		GitLab:        GitLabStats{Requests: 42, Retries: 1, RateLimited: 0},
 		RateLimits:    []RateLimit{{Token: "token 1 (glpat-…)", Known: true, Remaining: 57, Reset: testTime.Add(60e9), InFlight: 8, Requests: 40, Retries: 1, RateLimited: 2}, {Token: "token 2 (…)", InFlight: 4}}}},
 		queue: &fakeQueue{dead: []catalog.DeadLetter{
@@ -164,7 +164,7 @@ func TestOverviewShowsTheDaemon(t *testing.T) {
 	f.login()
 	_, body, _ := f.get("/ui/")
 	for _, want := range []string{`id="leader">r1<`, `id="oldest-queued">oldest received <time`, `>1m ago</time>`, `id="replicas">2<`, `id="dead-letters">2<`, `<th scope="row">project</th><td class="num">12</td><td class="num">11</td><td class="num">10</td>`,
-		`<td class="num">5</td><td class="num">1.5s</td>`, `id="last-completed">Last completed resync (what the catalog is based on): run 6`, `<span class="state bad">disabled</span>`, `temporarily_disabled`, `<code>port.yml</code>`, `action="/ui/resync"`, "42 GitLab requests",
+		`<td class="num">5</td><td class="num">1.5s</td>`, `id="last-completed">Last completed resync (what the catalog is based on): run 6`, `<span class="state bad">disabled</span>`, `temporarily_disabled`, `<td>never</td><td class="num bad">4</td>`, `<code>port.yml</code>`, `action="/ui/resync"`, "42 GitLab requests",
 		`<th scope="row">token 1 (glpat-…)</th><td class="num">40</td><td class="num">1</td><td class="num warn">2</td><td class="num warn">57</td>`, "no limit announced now"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)

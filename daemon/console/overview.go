@@ -74,6 +74,11 @@ type Hook struct {
 	// alert_status and disabled_until, what the cycle created or repaired,
 	// or why it failed).
 	State, Detail string
+	// LastDelivery is when this replica last accepted a delivery from the
+	// hook (zero: none since it started); Refused counts the deliveries
+	// it refused for a wrong token or signature.
+	LastDelivery time.Time
+	Refused      int64
 }
 
 // HookReconcile is the last hook reconciliation cycle.

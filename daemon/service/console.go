@@ -138,6 +138,11 @@ func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
 		o.HookReconcile = &console.HookReconcile{At: h.At, OK: h.OK, Error: h.Error, Changes: h.Changes, Problems: h.Problems}
 	}
 	o.Hooks = s.hookState.hookList()
+	seen := s.receiver.Deliveries()
+	for i, h := range o.Hooks {
+		d := seen[h.Scope]
+		o.Hooks[i].LastDelivery, o.Hooks[i].Refused = d.Last, d.Refused
+	}
 	// Clients of one token share its pacing gate (gitlab.Shared), so a
 	// fresh client reads what the workers' and resyncs' clients learned;
 	// the counts are the metrics' (every client of a token counts there).

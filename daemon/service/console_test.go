@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,21 @@ func TestConsoleOnTheAdminListener(t *testing.T) {
 			t.Errorf("overview lacks %q", want)
 		}
 	}
+	// A delivery accepted and a forged one refused show on the hook's row.
+	root := h.org.Roots[0]
+	h.newProject("ConsoleDelivered")
+	forged, _ := http.NewRequest("POST", "http://"+h.svc.WebhookAddr()+hooks.GroupHookPath+strconv.FormatInt(root.ID, 10), strings.NewReader(`{}`))
+	forged.Header.Set("X-Gitlab-Token", "not-the-secret")
+	forged.Header.Set("X-Gitlab-Event", "Push Hook")
+	if resp, err := http.DefaultClient.Do(forged); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged delivery: %v %v", resp, err)
+	}
+	row := regexp.MustCompile(`<th scope="row">` + regexp.QuoteMeta(root.FullPath) + `</th>.*?</tr>`)
+	eventually(t, 10*time.Second, "the root hook's deliveries on the overview", func() bool {
+		_, body := getPage(t, c, base+"/ui/")
+		r := row.FindString(strings.ReplaceAll(body, "\n", " "))
+		return strings.Contains(r, "<time ") && strings.Contains(r, `<td class="num bad">1</td>`)
+	})
 	// A token mapping added through the admin API shows by name, its
 	// token by its kind only.
 	req, _ := http.NewRequest("PUT", base+"/admin/token-mappings/extra", strings.NewReader(`{"token": "`+h.org.AdminToken+`", "patterns": ["nothing/**"]}`))

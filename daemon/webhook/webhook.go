@@ -119,6 +119,9 @@ type Receiver struct {
 
 	warnMu sync.Mutex
 	warned map[string]*warnState // scope and message → last refusal logged
+	// tally counts each hook's accepted and refused deliveries (the
+	// console's overview).
+	tally tally
 
 	indexMu  sync.Mutex // one rebuild at a time; the others wait for it
 	index    atomic.Pointer[secretIndex]
@@ -272,6 +275,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if secretScope == "" || !rc.authorized(r, secretScope, log) {
+		rc.tally.add(secretScope, false)
 		rc.reject(w, http.StatusUnauthorized, "bad_token", "X-Gitlab-Token is missing or wrong")
 		return
 	}
@@ -317,6 +321,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &e) {
 			reason = e.Reason
 		}
+		rc.tally.add(secretScope, false)
 		rc.reject(w, http.StatusUnauthorized, reason, msg)
 		return
 	}
@@ -328,6 +333,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case Handled[event]:
 	case Known[event]:
+		rc.tally.add(secretScope, true)
 		rc.metrics().EventsRejected.WithLabelValues("not_handled").Inc()
 		log.Info("webhook: event type not handled; acknowledged", "event", event)
 		reply(w, http.StatusOK, "ignored")
@@ -357,6 +363,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, http.StatusServiceUnavailable, "queue_error", "could not queue the event; try again")
 		return
 	}
+	rc.tally.add(secretScope, true)
 	if dup {
 		rc.metrics().EventsRejected.WithLabelValues("duplicate").Inc()
 		reply(w, http.StatusOK, "duplicate")
