@@ -29,11 +29,13 @@ type Pipeline struct {
 	CreatedAt, UpdatedAt     time.Time
 }
 
-// Job is a CI job of a pipeline.
+// Job is a CI job of a pipeline. Retried is set on a job once RetryJob
+// has replaced it with a newer job of the same name in its pipeline.
 type Job struct {
 	ID, PipelineID, ProjectID int64
 	Name, Stage, Status       string
 	CreatedAt                 time.Time
+	Retried                   bool
 }
 
 // Release is a release of a project.
@@ -277,6 +279,25 @@ func (s *Server) SetJobStatus(id int64, status string) {
 	}
 }
 
+// RetryJob retries a job as GitLab does (POST /projects/:id/jobs/:job_id/retry):
+// a new job of the same name and stage in the same pipeline, with a newer
+// id, and the old one marked retried, which the pipeline's job listing
+// then leaves out unless include_retried is set.
+func (s *Server) RetryJob(id int64, status string) *Job {
+	s.lockW()
+	defer s.mu.Unlock()
+	old := s.obj.jobs[id]
+	if old == nil {
+		return nil
+	}
+	old.Retried = true
+	j := &Job{ID: s.obj.id(), PipelineID: old.PipelineID, ProjectID: old.ProjectID, Name: old.Name, Stage: old.Stage, Status: status,
+		CreatedAt: time.Now().UTC()}
+	s.obj.jobs[j.ID] = j
+	c := *j
+	return &c
+}
+
 // AddRelease publishes a release.
 func (s *Server) AddRelease(projectID int64, tag string) *Release {
 	s.lockW()
@@ -408,7 +429,10 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 	var list []map[string]any
 	var one map[string]any
 	if len(segs) == 3 && segs[0] == "pipelines" && segs[2] == "jobs" {
-		// GET /projects/:id/pipelines/:pipeline_id/jobs, oldest stage first,
+		// GET /projects/:id/pipelines/:pipeline_id/jobs as GitLab's
+		// Ci::JobsFinder answers it: the pipeline's jobs newest first (id
+		// desc since GitLab 13.5), whatever their status (created ones
+		// too), without the retried ones unless include_retried=true,
 		// filtered by scope (one status or scope[] for several).
 		scopes := append(q["scope[]"], q["scope"]...)
 		for _, sc := range scopes {
@@ -419,11 +443,12 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		}
 		var items []*Job
 		for _, j := range s.obj.jobs {
-			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] && (len(scopes) == 0 || slices.Contains(scopes, j.Status)) {
+			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] && (len(scopes) == 0 || slices.Contains(scopes, j.Status)) &&
+				(!j.Retried || q.Get("include_retried") == "true") {
 				items = append(items, j)
 			}
 		}
-		sort.Slice(items, func(a, b int) bool { return items[a].ID < items[b].ID })
+		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
 		out := make([]map[string]any, 0, len(items))
 		for _, j := range items {
 			out = append(out, s.jobJSON(j))
@@ -463,8 +488,12 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 			list = append(list, s.pipelineJSON(x))
 		}
 	case "jobs":
-		// GET /projects/:id/jobs: newest first, filtered by scope; offset
-		// or keyset pagination (keyset only in the default id desc order).
+		// GET /projects/:id/jobs as GitLab's Ci::JobsFinder answers it:
+		// the project's jobs newest first, retried ones included (the
+		// listing has no include_retried), those still "created" left out
+		// (the finder's "relevant" scope), filtered by scope; offset or
+		// keyset pagination (keyset only in the default id desc order).
+		// One job by id is found whatever its status.
 		scopes := append(q["scope[]"], q["scope"]...)
 		for _, sc := range scopes {
 			if !jobScopes[sc] {
@@ -474,7 +503,7 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		}
 		var items []*Job
 		for _, x := range s.obj.jobs {
-			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) &&
+			if x.ProjectID == p.ID && (len(segs) == 1 && x.Status != "created" || len(segs) == 2 && strconv.FormatInt(x.ID, 10) == segs[1]) &&
 				(len(scopes) == 0 || slices.Contains(scopes, x.Status)) {
 				items = append(items, x)
 			}
