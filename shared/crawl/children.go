@@ -35,6 +35,8 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		var items gitlab.Page
 		var err error
 		switch {
+		case kind == KindJob && o.jobsFromProjectListing():
+			items, err = s.pipelineJobsFromProject(ctx, id, o)
 		case kind == KindJob && (o.JobsPerPipeline > 0 || len(o.PipelineQueryParams) > 0):
 			items, err = s.pipelineJobs(ctx, id, o)
 		case kind == KindJob:
