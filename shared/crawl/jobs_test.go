@@ -9,6 +9,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
 )
 
 // jobsOrg is an organisation with every case where the project's job
@@ -139,6 +140,17 @@ func TestOceanJobsFromProjectListing(t *testing.T) {
 				t.Errorf("requests %v, Ocean's reading %v", reqs, oceanReqs)
 			}
 			t.Logf("requests %v, Ocean's reading %v", reqs, oceanReqs)
+			if tc.pipelines == nil {
+				// The fewest requests, but for the long-listing project:
+				// its listing was given up after two pages (the newest
+				// pipeline covered), where its four pipelines' own
+				// listings alone would have taken four requests.
+				least, _ := minimum.OceanJobs(sim, func(gitlabtest.ProjectInfo) bool { return true })
+				n := reqs["GET /projects/:id/pipelines"] + reqs["GET /projects/:id/jobs"] + reqs["GET /projects/:id/pipelines/:id/jobs"]
+				if n != least+1 {
+					t.Errorf("%d requests, the fewest %d (+1 for the long listing)", n, least)
+				}
+			}
 		})
 	}
 }

@@ -91,6 +91,18 @@ func (s *Server) Issues() []Issue {
 	return out
 }
 
+// Pipelines returns all CI pipelines ordered by id.
+func (s *Server) Pipelines() []Pipeline {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Pipeline
+	for _, p := range s.obj.pipelines {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
 // Jobs returns all CI jobs ordered by id.
 func (s *Server) Jobs() []Job {
 	s.mu.RLock()
