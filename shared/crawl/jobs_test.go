@@ -154,3 +154,30 @@ func TestOceanJobsFromProjectListing(t *testing.T) {
 		})
 	}
 }
+
+// TestOceanV1Jobs checks the v1 reading on the same organisation: Ocean
+// v1 lists every page of each project's job listing (gitlab_service.py,
+// get_all_jobs), so its set is every job GitLab's project listing shows,
+// retried ones included and created ones not, one request per 100 jobs.
+func TestOceanV1Jobs(t *testing.T) {
+	sim, host := jobsOrg(t)
+	got, reqs := readJobs(t, sim, host, Options{})
+	want := 0
+	perProject := map[int64]int{}
+	for _, j := range sim.Jobs() {
+		if j.Status != "created" {
+			want++
+			perProject[j.ProjectID]++
+		}
+	}
+	if len(got) != want {
+		t.Fatalf("%d jobs, want %d", len(got), want)
+	}
+	least := 0
+	for _, p := range sim.Projects() {
+		least += max(1, (perProject[p.ID]+99)/100)
+	}
+	if reqs["GET /projects/:id/jobs"] != least || reqs["GET /projects/:id/pipelines"] != 0 {
+		t.Errorf("requests %v, want %d job listing pages", reqs, least)
+	}
+}
