@@ -72,7 +72,12 @@ func (o *Options) jobsFromProjectListing() bool {
 // the project's job listing where it holds them (see the notes above).
 // The project's listing is read at most for half as many pages as there
 // are pipelines to cover: a listing that long would save little, and the
-// pipelines it did cover are kept.
+// pipelines it did cover (JobsPerPipeline jobs seen) are kept. That is
+// the price of not knowing a listing's length beforehand: a project whose
+// finished pipelines average more than 50 jobs can cost up to that many
+// pages more than Ocean's reading (two pipelines of 130 jobs: one page
+// more), one whose pipelines are small costs a page per 100 jobs instead
+// of a request per pipeline.
 func (s *Source) pipelineJobsFromProject(ctx context.Context, projectID int64, o Options) (gitlab.Page, error) {
 	pipelines, err := s.listAll(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, 0)
 	if err != nil {
