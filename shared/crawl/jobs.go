@@ -75,9 +75,11 @@ func (o *Options) jobsFromProjectListing() bool {
 // pipelines it did cover (JobsPerPipeline jobs seen) are kept. That is
 // the price of not knowing a listing's length beforehand: a project whose
 // finished pipelines average more than 50 jobs can cost up to that many
-// pages more than Ocean's reading (two pipelines of 130 jobs: one page
-// more), one whose pipelines are small costs a page per 100 jobs instead
-// of a request per pipeline.
+// pages more than Ocean's reading (four pipelines of 120 jobs: two pages,
+// covering the newest, then three pipelines' own listings, one request
+// more than Ocean's four; see TestOceanJobsFromProjectListing), while one
+// whose pipelines are small costs a page per 100 jobs instead of a
+// request per pipeline.
 func (s *Source) pipelineJobsFromProject(ctx context.Context, projectID int64, o Options) (gitlab.Page, error) {
 	pipelines, err := s.listAll(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, 0)
 	if err != nil {
