@@ -32,10 +32,13 @@ import (
 //
 // So the project's listing gives a pipeline's Ocean jobs exactly when:
 //   - the retried jobs are removed: GitLab marks retried every job of a
-//     pipeline but the newest of each name (a retry clones the job under
-//     the same name with a newer id and marks the old one retried), so in
-//     the id desc listing the first job of a name in a pipeline is its
-//     latest and the later ones of that name are retried;
+//     pipeline but the newest of each name (a retry adds a clone under the
+//     same name, and CommitStatus#update_older_statuses_retried! marks the
+//     pipeline's older statuses of that name retried), so in the id desc
+//     listing the first job of a name in a pipeline is its latest and the
+//     later ones of that name are retried. (An external commit status
+//     posted to the pipeline under a job's name would retire that job too,
+//     unseen here: a case this reading does not cover.)
 //   - the pipeline has no "created" job: GitLab computes a pipeline's
 //     status from its latest jobs (Gitlab::Ci::Status::Composite), and a
 //     created job makes it created, pending, running, manual, scheduled,
