@@ -57,6 +57,49 @@ import (
 // project's job pages and a request per pipeline not covered, where Ocean
 // pays one per pipeline. With fewer than two pipelines to cover, the
 // project's listing cannot save anything and is not read.
+//
+// When to stop reading the project's listing. Let W be the finished
+// pipelines, n the listing's pages read and C the pipelines covered in
+// the end (W if the listing was read to its end). Against Ocean's
+// reading the project costs n - C requests more (C per-pipeline requests
+// saved, n pages paid): the listing pays exactly when n <= C.
+//
+// No rule that ever reads the listing can promise n <= C for every
+// project: before the first page nothing tells a project whose listing
+// ends on it (W-1 requests saved) from one of the same pipelines whose
+// first page is 100 rows of a single pipeline's retried jobs and whose
+// listing goes on (nothing covered: one request lost); the pipeline
+// listing shows neither job counts nor retries, and the job listing,
+// read by keyset, does not count its rows. Nor can a rule read on
+// through pages that cover nothing (pipelines under 100 jobs are covered
+// only at the listing's end) without a project whose listing then goes
+// on for longer costing those pages. What a rule can do is bound the loss, and this one does:
+//
+//   - the first page is read (W >= 2);
+//   - after a full page k, page k+1 is read only if some pipeline is
+//     still uncovered, the k pages reached more than k of the finished
+//     pipelines (else they average a page of jobs or more, and reading on
+//     cannot pay: four pipelines of 120 jobs stop after one page, which
+//     covered the newest, as many requests as Ocean), and
+//     k+1 - c(k) <= S, c(k) the pipelines covered after page k and
+//     S = ceil(W/2).
+//
+// Then n - C <= max(1, S), so requests(new) <= requests(Ocean) +
+// max(1, ceil(W/2)) for every project, and a listing read to its end
+// always pays. Stopped before its end: if n = 1, n - C <= 1; if n >= 2,
+// page n was read because n - c(n-1) <= S, and C >= c(n-1), so
+// n - C <= S. Read to its end: C = W, and if n >= 2 page n was read
+// because the n-1 pages before reached more than n-1 pipelines, so
+// W >= n and n - C <= 0. So a loss needs a listing given up before its
+// end, and a loss above one request a listing whose pages each reach
+// more than one finished pipeline and that goes on past S uncovered
+// pages (TestOceanJobsPerProjectShape: an old pipeline with a long retry
+// history under 20 small ones reaches the bound, 11 requests more than
+// 22). The usual shapes pay: 150 pipelines of 3 jobs cost 2 pipeline
+// pages and 5 job pages instead of 2 and 150, 40 pipelines of 30 jobs 13
+// requests instead of 41. S is where the trade lies: a smaller S bounds
+// the loss tighter and gives up the listings longer than S pages whose
+// pipelines are under 100 jobs each (covered only at the end).
 
 // finishedPipeline are the pipeline statuses a pipeline with a job still
 // "created" cannot have (see above).
@@ -72,17 +115,10 @@ func (o *Options) jobsFromProjectListing() bool {
 // pipelineJobsFromProject reads the jobs pipelineJobs reads with
 // JobsPerPipeline, the same objects in the same order (pipeline by
 // pipeline as the pipeline listing orders them, each newest first), from
-// the project's job listing where it holds them (see the notes above).
-// The project's listing is read at most for half as many pages as there
-// are pipelines to cover: a listing that long would save little, and the
-// pipelines it did cover (JobsPerPipeline jobs seen) are kept. That is
-// the price of not knowing a listing's length beforehand: a project whose
-// finished pipelines average more than 50 jobs can cost up to that many
-// pages more than Ocean's reading (four pipelines of 120 jobs: two pages,
-// covering the newest, then three pipelines' own listings, one request
-// more than Ocean's four; see TestOceanJobsFromProjectListing), while one
-// whose pipelines are small costs a page per 100 jobs instead of a
-// request per pipeline.
+// the project's job listing where it holds them (see the notes above),
+// stopping that listing by the rule above so that a project costs at most
+// max(1, ceil(W/2)) requests more than Ocean's reading and, in the usual
+// shapes (listings of a page, pipelines of fewer than 100 jobs), fewer.
 func (s *Source) pipelineJobsFromProject(ctx context.Context, projectID int64, o Options) (gitlab.Page, error) {
 	pipelines, err := s.listAll(ctx, fmt.Sprintf("projects/%d/pipelines", projectID), o.PipelineQueryParams, 0)
 	if err != nil {
@@ -101,7 +137,7 @@ func (s *Source) pipelineJobsFromProject(ctx context.Context, projectID int64, o
 	}
 	complete := false
 	if len(wanted) >= 2 {
-		budget, pages, stopped := (len(wanted)+1)/2, 0, false
+		slack, pages, covered, touched, stopped := (len(wanted)+1)/2, 0, 0, 0, false
 		err := s.Client.WalkKeyset(ctx, fmt.Sprintf("projects/%d/jobs", projectID), nil, func(p gitlab.Page) (bool, error) {
 			pages++
 			for _, j := range p.Items {
@@ -111,15 +147,26 @@ func (s *Source) pipelineJobsFromProject(ctx context.Context, projectID int64, o
 				if w == nil || w.names[name] {
 					continue // another pipeline's, or retried
 				}
+				if len(w.names) == 0 {
+					touched++
+				}
 				w.names[name] = true
 				if len(w.jobs) < per {
 					w.jobs = append(w.jobs, j)
+					if len(w.jobs) == per {
+						covered++
+					}
 				}
 			}
 			if len(p.Items) < 100 {
 				return false, nil // the last page
 			}
-			stopped = pages >= budget
+			// The rule above: read on while pipelines are uncovered,
+			// the pages so far reached more pipelines than pages, and
+			// should the next page cover and end nothing, the pages
+			// read would exceed the pipelines covered by at most the
+			// slack.
+			stopped = covered == len(wanted) || touched <= pages || pages+1-covered > slack
 			return !stopped, nil
 		})
 		if err != nil {

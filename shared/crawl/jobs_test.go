@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -60,8 +61,8 @@ func jobsOrg(t *testing.T) (*gitlabtest.Server, string) {
 			sim.SetJobStatus(js[2].ID, "created")
 		}
 	}
-	// Four pipelines of 120 jobs: the project's listing stops after two
-	// pages (half as many as pipelines), having covered only the newest.
+	// Four pipelines of 120 jobs: the project's listing stops after its
+	// first page, which covered the newest and reached no other.
 	long := sim.AddProject(g, "long-listing")
 	many120 := make([]string, 120)
 	for i := range many120 {
@@ -141,14 +142,15 @@ func TestOceanJobsFromProjectListing(t *testing.T) {
 			}
 			t.Logf("requests %v, Ocean's reading %v", reqs, oceanReqs)
 			if tc.pipelines == nil {
-				// The fewest requests, but for the long-listing project:
-				// its listing was given up after two pages (the newest
-				// pipeline covered), where its four pipelines' own
-				// listings alone would have taken four requests.
+				// The fewest requests: the long-listing project's listing
+				// is given up after its first page (which reached one
+				// pipeline only, so its pipelines hold a page of jobs
+				// each), its other three pipelines read one by one, as
+				// many requests as Ocean's four.
 				least, _ := minimum.OceanJobs(sim, func(gitlabtest.ProjectInfo) bool { return true })
 				n := reqs["GET /projects/:id/pipelines"] + reqs["GET /projects/:id/jobs"] + reqs["GET /projects/:id/pipelines/:id/jobs"]
-				if n != least+1 {
-					t.Errorf("%d requests, the fewest %d (+1 for the long listing)", n, least)
+				if n != least {
+					t.Errorf("%d requests, the fewest %d", n, least)
 				}
 			}
 		})
@@ -179,5 +181,171 @@ func TestOceanV1Jobs(t *testing.T) {
 	}
 	if reqs["GET /projects/:id/jobs"] != least || reqs["GET /projects/:id/pipelines"] != 0 {
 		t.Errorf("requests %v, want %d job listing pages", reqs, least)
+	}
+}
+
+// jobNames returns n job names.
+func jobNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("job-%03d", i)
+	}
+	return out
+}
+
+// TestOceanJobsPerProjectShape reads one project of each shape both ways
+// and checks, per project, that the project-listing reading returns the
+// per-pipeline reading's objects (every field) and never costs
+// more requests than it, but for the shapes whose first pages cannot
+// tell them from cheap ones (see jobs.go): those are held to the bound
+// jobs.go proves, one request or half the finished pipelines.
+func TestOceanJobsPerProjectShape(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// finished is the number of finished pipelines build adds (the
+		// bound's W).
+		finished int
+		build    func(sim *gitlabtest.Server, id int64)
+		// extra is the most requests the shape may cost above the
+		// per-pipeline reading; saved, where extra is 0, the fewest it
+		// must save (the common case keeps its saving).
+		extra, saved int
+	}{
+		{"no pipelines", 0, func(*gitlabtest.Server, int64) {}, 0, 0},
+		{"one pipeline", 1, func(sim *gitlabtest.Server, id int64) { sim.AddPipeline(id, "success", "build", "test") }, 0, 0},
+		{"three pipelines of 3 jobs", 3, func(sim *gitlabtest.Server, id int64) {
+			for range 3 {
+				sim.AddPipeline(id, "success", "build", "test", "deploy")
+			}
+		}, 0, 2},
+		{"150 pipelines of 3 jobs (two pipeline pages)", 150, func(sim *gitlabtest.Server, id int64) {
+			for i := range 150 {
+				sim.AddPipeline(id, []string{"success", "failed", "canceled", "skipped"}[i%4], "build", "test", "deploy")
+			}
+		}, 0, 150 - 5},
+		{"300 pipelines of 1 job (three pipeline pages)", 300, func(sim *gitlabtest.Server, id int64) {
+			for range 300 {
+				sim.AddPipeline(id, "success", "build")
+			}
+		}, 0, 300 - 3},
+		{"40 pipelines of 30 jobs", 40, func(sim *gitlabtest.Server, id int64) {
+			for range 40 {
+				sim.AddPipeline(id, "failed", jobNames(30)...)
+			}
+		}, 0, 40 - 12},
+		{"5 pipelines of 50 jobs", 5, func(sim *gitlabtest.Server, id int64) {
+			for range 5 {
+				sim.AddPipeline(id, "success", jobNames(50)...)
+			}
+		}, 0, 5 - 3},
+		{"4 pipelines of 120 jobs", 4, func(sim *gitlabtest.Server, id int64) {
+			for range 4 {
+				sim.AddPipeline(id, "success", jobNames(120)...)
+			}
+		}, 0, 0},
+		{"3 pipelines of 300 jobs", 3, func(sim *gitlabtest.Server, id int64) {
+			for range 3 {
+				sim.AddPipeline(id, "success", jobNames(300)...)
+			}
+		}, 0, 0},
+		{"a pipeline of 130 jobs, one retried, and two small ones", 3, func(sim *gitlabtest.Server, id int64) {
+			_, js := sim.AddPipeline(id, "success", jobNames(130)...)
+			sim.RetryJob(js[129].ID, "success")
+			sim.AddPipeline(id, "success", "build", "test")
+			sim.AddPipeline(id, "failed", "build", "test")
+		}, 0, 1},
+		{"jobs retried within pipelines", 3, func(sim *gitlabtest.Server, id int64) {
+			for range 3 {
+				_, js := sim.AddPipeline(id, "success", "build", "test", "deploy")
+				sim.SetJobStatus(js[1].ID, "failed")
+				again := sim.RetryJob(js[1].ID, "failed")
+				sim.RetryJob(again.ID, "success")
+			}
+		}, 0, 2},
+		{"unfinished pipelines", 2, func(sim *gitlabtest.Server, id int64) {
+			for _, status := range []string{"success", "running", "manual", "created", "failed"} {
+				_, js := sim.AddPipeline(id, status, "build", "test", "deploy")
+				if status == "running" || status == "manual" {
+					sim.SetJobStatus(js[0].ID, "success")
+					sim.SetJobStatus(js[1].ID, status)
+					sim.SetJobStatus(js[2].ID, "created")
+				}
+			}
+		}, 0, 1},
+		// The first page holds 100 rows of one pipeline's 40 jobs, each
+		// retried three times: nothing covered, no end, one request lost.
+		{"two pipelines of 40 jobs retried three times each", 2, func(sim *gitlabtest.Server, id int64) {
+			for range 2 {
+				_, js := sim.AddPipeline(id, "success", jobNames(40)...)
+				for _, j := range js {
+					for range 3 {
+						j = sim.RetryJob(j.ID, "success")
+					}
+				}
+			}
+		}, 1, 0},
+		// The worst case jobs.go allows: twenty small pipelines on the
+		// first page, then an old pipeline's 2,550 rows (50 jobs retried
+		// 50 times before the others ran), read until the slack is spent.
+		{"an old pipeline with a long retry history under 20 small ones", 21, func(sim *gitlabtest.Server, id int64) {
+			_, js := sim.AddPipeline(id, "success", jobNames(50)...)
+			for _, j := range js {
+				for range 50 {
+					j = sim.RetryJob(j.ID, "success")
+				}
+			}
+			for range 20 {
+				sim.AddPipeline(id, "success", "build", "test", "deploy")
+			}
+		}, 11, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if bound := max(1, (tc.finished+1)/2); tc.extra > bound {
+				t.Fatalf("extra %d above the bound %d", tc.extra, bound)
+			}
+			sim := gitlabtest.New(gitlabtest.Options{})
+			g := sim.AddGroup(nil, "ci")
+			sim.AddToken(gitlabtest.Token{Value: "glpat-jobsjobsjobsjobs", Kind: gitlabtest.AdminToken, Name: "admin"})
+			tc.build(sim, sim.AddProject(g, "shape").ID)
+			host := sim.Start(t).URL
+			read := func(o Options) ([]string, int) {
+				sim.ResetRequests()
+				var out []string
+				_, err := source(t, host, "glpat-jobsjobsjobsjobs", "**").ProjectChildren(context.Background(), KindJob, o, func(p gitlab.Page) error {
+					for _, j := range p.Items {
+						b, err := json.Marshal(j)
+						if err != nil {
+							return err
+						}
+						out = append(out, string(b))
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, _ := sim.Requests()
+				return out, c["GET /projects/:id/pipelines"] + c["GET /projects/:id/jobs"] + c["GET /projects/:id/pipelines/:id/jobs"]
+			}
+			ocean, oceanReqs := read(Options{JobsPerPipeline: 100, JobsPipelineByPipeline: true})
+			got, reqs := read(Options{JobsPerPipeline: 100})
+			// As sets: listAll hands the pipeline listing's later pages
+			// over as they arrive, so past two pages the order of the
+			// pipelines varies from one reading to the next.
+			slices.Sort(ocean)
+			slices.Sort(got)
+			if len(got) != len(ocean) {
+				t.Fatalf("%d jobs, the per-pipeline reading %d", len(got), len(ocean))
+			}
+			for i := range got {
+				if got[i] != ocean[i] {
+					t.Fatalf("job %d:\n got %s\nwant %s", i, got[i], ocean[i])
+				}
+			}
+			if reqs > oceanReqs+tc.extra || (tc.extra == 0 && oceanReqs-reqs < tc.saved) {
+				t.Errorf("%d requests, the per-pipeline reading %d (at most %+d, saving at least %d)", reqs, oceanReqs, tc.extra, tc.saved)
+			}
+			t.Logf("%d jobs: %d requests, the per-pipeline reading %d", len(got), reqs, oceanReqs)
+		})
 	}
 }
