@@ -239,16 +239,16 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// secret is one of the managed hooks'.
 		source, secretScope = "group", ""
 	case strings.HasPrefix(r.URL.Path, hooks.GroupHookPath):
-		id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, hooks.GroupHookPath), 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := pathID(r.URL.Path, hooks.GroupHookPath)
+		if !ok {
 			rc.reject(w, http.StatusNotFound, "bad_path", "unknown hook path")
 			return
 		}
 		source, scope, secretScope = "group", strconv.FormatInt(id, 10), hooks.GroupScope(id)
 	case strings.HasPrefix(r.URL.Path, hooks.ProjectHookPath):
 		// A personal project's hook (no group hook covers the project).
-		id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, hooks.ProjectHookPath), 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := pathID(r.URL.Path, hooks.ProjectHookPath)
+		if !ok {
 			rc.reject(w, http.StatusNotFound, "bad_path", "unknown hook path")
 			return
 		}
@@ -519,4 +519,11 @@ func (rc *Receiver) enqueue(ctx context.Context, ev *catalog.Event) (bool, error
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// pathID reads the positive group or project id that ends a hook route
+// (prefix + id); anything else under the prefix is an unknown path.
+func pathID(path, prefix string) (int64, bool) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(path, prefix), 10, 64)
+	return id, err == nil && id > 0
 }
