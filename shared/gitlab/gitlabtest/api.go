@@ -325,6 +325,8 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		s.groupIssues(w, r, tok, g)
 	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "search":
 		s.groupSearch(w, r, tok, g)
+	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "releases":
+		s.groupReleases(w, r, tok, g)
 	case len(segs) == 4 && r.Method == http.MethodGet && segs[2] == "members" && segs[3] == "all":
 		s.groupMembersAll(w, r, g)
 	case (len(segs) == 3 || len(segs) == 4) && r.Method == http.MethodGet && segs[2] == "members":

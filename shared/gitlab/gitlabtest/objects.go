@@ -45,6 +45,9 @@ type Release struct {
 	Description   string
 	CreatedAt     time.Time
 	ReleasedAt    time.Time
+	// id is the release's database id: GitLab's API never shows it, but
+	// the group listing orders by it after released_at.
+	id int64
 }
 
 // Member is a user's membership of a group.
@@ -63,7 +66,10 @@ type objects struct {
 	pipelines map[int64]*Pipeline
 	jobs      map[int64]*Job
 	releases  []*Release
-	members   []*Member
+	// releaseIDs numbers releases apart from nextID, so adding releases
+	// leaves every other object's id as it was.
+	releaseIDs int64
+	members    []*Member
 	// deployments are those added with AddDeployment, besides the two
 	// every service project has (see deploymentsOf).
 	deployments []*Deployment
@@ -315,10 +321,55 @@ func (s *Server) AddRelease(projectID int64, tag string) *Release {
 	s.lockW()
 	defer s.mu.Unlock()
 	now := time.Now().UTC()
-	r := &Release{ProjectID: projectID, TagName: tag, Name: tag, Description: "Release " + tag, CreatedAt: now, ReleasedAt: now}
+	s.obj.releaseIDs++
+	r := &Release{ProjectID: projectID, TagName: tag, Name: tag, Description: "Release " + tag, CreatedAt: now, ReleasedAt: now, id: s.obj.releaseIDs}
 	s.obj.releases = append(s.obj.releases, r)
 	c := *r
 	return &c
+}
+
+// SetReleasedAt sets a release's released_at (GitLab takes it from the
+// API for historical and upcoming releases), which orders the listings.
+func (s *Server) SetReleasedAt(projectID int64, tag string, at time.Time) {
+	s.lockW()
+	defer s.mu.Unlock()
+	for _, r := range s.obj.releases {
+		if r.ProjectID == projectID && r.TagName == tag {
+			r.ReleasedAt = at.UTC()
+		}
+	}
+}
+
+// Releases returns all releases, newest first as GitLab's group listing
+// orders them (released_at desc, then id desc).
+func (s *Server) Releases() []Release {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Release, 0, len(s.obj.releases))
+	for _, r := range sortedReleases(s.obj.releases, true) {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// sortedReleases orders releases by released_at, then id (the group
+// listing's order: Releases::GroupReleasesFinder#order_releases), newest
+// first when desc. The project listing orders by released_at alone
+// (Release.order_released_desc) and leaves ties to the database; the
+// simulator breaks them by id as the group listing does.
+func sortedReleases(rs []*Release, desc bool) []*Release {
+	out := append([]*Release(nil), rs...)
+	sort.Slice(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if desc {
+			x, y = y, x
+		}
+		if !x.ReleasedAt.Equal(y.ReleasedAt) {
+			return x.ReleasedAt.Before(y.ReleasedAt)
+		}
+		return x.id < y.id
+	})
+	return out
 }
 
 // DeleteRelease removes a release.
@@ -411,8 +462,8 @@ func (s *Server) releaseJSON(r *Release) map[string]any {
 	pwn := s.pathOf(r.ProjectID)
 	return map[string]any{
 		"tag_name": r.TagName, "name": r.Name, "description": r.Description, "created_at": ts(r.CreatedAt), "released_at": ts(r.ReleasedAt),
-		"upcoming_release": false, "author": map[string]any{"id": 1, "username": "jsmith", "name": "John Smith"},
-		"commit": map[string]any{"id": randSHA(), "title": "Release " + r.TagName}, "milestones": []any{}, "commit_path": "/" + pwn + "/-/commit/x",
+		"upcoming_release": upcoming(r), "author": map[string]any{"id": 1, "username": "jsmith", "name": "John Smith"},
+		"commit": map[string]any{"id": blobSHA(pwn + r.TagName), "title": "Release " + r.TagName}, "milestones": []any{}, "commit_path": "/" + pwn + "/-/commit/x",
 		"tag_path": "/" + pwn + "/-/tags/" + r.TagName, "assets": map[string]any{"count": 0, "sources": []any{}, "links": []any{}},
 		"evidences": []any{},
 		"_links":    map[string]any{"self": s.webURL(pwn + "/-/releases/" + r.TagName), "edit_url": s.webURL(pwn + "/-/releases/" + r.TagName + "/edit")},
@@ -541,11 +592,41 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 			list = append(list, s.jobJSON(x))
 		}
 	case "releases":
-		for i := len(s.obj.releases) - 1; i >= 0; i-- {
-			x := s.obj.releases[i]
+		// lib/api/releases.rb: authorize_read_releases! before every
+		// project release route (403 when the project's releases are
+		// disabled, or private and the token no member), then
+		// ReleasesFinder ordered by order_by (released_at or created_at)
+		// and sort, validated as Grape does.
+		if !s.releasesReadable(tok, p) {
+			writeJSON(w, http.StatusForbidden, forbidden)
+			return true
+		}
+		orderBy, dir := orDefault(q.Get("order_by"), "released_at"), orDefault(q.Get("sort"), "desc")
+		if orderBy != "released_at" && orderBy != "created_at" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "order_by does not have a valid value"})
+			return true
+		}
+		if dir != "asc" && dir != "desc" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "sort does not have a valid value"})
+			return true
+		}
+		var items []*Release
+		for _, x := range s.obj.releases {
 			if x.ProjectID == p.ID && (len(segs) == 1 || x.TagName == segs[1]) {
-				list = append(list, s.releaseJSON(x))
+				items = append(items, x)
 			}
+		}
+		items = sortedReleases(items, dir == "desc")
+		if orderBy == "created_at" {
+			sort.SliceStable(items, func(a, b int) bool {
+				if dir == "desc" {
+					return items[a].CreatedAt.After(items[b].CreatedAt)
+				}
+				return items[a].CreatedAt.Before(items[b].CreatedAt)
+			})
+		}
+		for _, x := range items {
+			list = append(list, s.releaseJSON(x))
 		}
 	default:
 		return false
