@@ -669,6 +669,42 @@ func WithShiftWatch(ctx context.Context) (context.Context, *atomic.Bool) {
 	return context.WithValue(ctx, shiftKey{}, f), f
 }
 
+// WalkOffset lists path with offset pagination, 100 a page, one page at
+// a time while fn asks for more, in the order params ask GitLab for, its
+// own default when they ask none: unlike ListOffset it adds no order, so
+// its requests are those of a client that sends only per_page and page
+// (Ocean's), and it serves listings that take no order_by=id (a
+// project's or a group's releases: GitLab answers 400 to a value it does
+// not know). fn learns the page count GitLab announced with the first
+// page (X-Total-Pages), 0 when it did not count (over 10,000 items).
+func (c *Client) WalkOffset(ctx context.Context, path string, params url.Values, fn func(p Page, totalPages int64) (more bool, err error)) error {
+	q := CloneValues(params)
+	q.Set("per_page", "100")
+	total := int64(-1)
+	for page := int64(1); ; {
+		q.Set("page", strconv.FormatInt(page, 10))
+		p, resp, err := c.get(ctx, path, q)
+		if err != nil {
+			return err
+		}
+		if total < 0 {
+			total = resp.TotalPages
+		}
+		more, err := fn(p, total)
+		if err != nil || !more || resp.NextPage <= page {
+			return err
+		}
+		page = resp.NextPage
+	}
+}
+
+// IsGitLabCom reports whether the client talks to GitLab.com, where
+// instance settings only self-managed GitLab offers (such as the external
+// authorization service) are never on.
+func (c *Client) IsGitLabCom() bool {
+	return strings.EqualFold(c.API.BaseURL().Hostname(), "gitlab.com")
+}
+
 // ListOffset lists path with offset pagination, 100 per page. When GitLab
 // reports the number of pages (up to 10,000 items) the remaining pages are
 // fetched concurrently; above, where GitLab stops counting, pages are
