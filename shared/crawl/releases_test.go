@@ -13,6 +13,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
 )
 
 const (
@@ -214,6 +215,20 @@ func TestOceanReleasesFromGroupListing(t *testing.T) {
 			}
 			if g, pr := counts["GET /groups/:id/releases"], counts["GET /projects/:id/releases"]; g != tc.group || pr != tc.project {
 				t.Errorf("%d group and %d project release requests, want %d and %d", g, pr, tc.group, tc.project)
+			}
+			if tc.token != releasesAdmin {
+				return
+			}
+			// Against the fewest requests for the set (7: big read per
+			// project from the start) and Ocean's own (12: off's 403
+			// included): one more than the fewest, the page big's
+			// listing was given up after.
+			src := source(t, host, tc.token, releasesPatterns...)
+			least, ocean := minimum.OceanReleases(sim, func(p gitlabtest.ProjectInfo) bool {
+				return !p.Archived && src.Entry.MatchProject(p.PathWithNamespace)
+			})
+			if least != 7 || ocean != 12 || tc.group+tc.project != least+1 {
+				t.Errorf("minimum %d, Ocean %d, glsync %d: want 7, 12 and 8", least, ocean, tc.group+tc.project)
 			}
 		})
 	}

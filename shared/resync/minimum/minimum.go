@@ -215,3 +215,48 @@ func OceanJobs(sim *gitlabtest.Server, read func(gitlabtest.ProjectInfo) bool) (
 	}
 	return least, ocean
 }
+
+// OceanReleases is the fewest requests that read Ocean v2's releases
+// (every release of each project of its set, as GET /projects/:id/releases
+// lists them; see shared/crawl/releases.go) of the projects read says to
+// read, for an admin token, and the requests Ocean's own code makes for
+// them (offset pages until a short one, a 403 for a project whose
+// releases are disabled). Per project whose releases are disabled: none
+// (GitLab refuses them to everyone, so the set holds none). Per group
+// (a namespace that is a group) the cheaper of its read projects' own
+// listings (ceil(releases/100) pages each, one when there is none) and
+// the group's listing of every release of its own projects, read or not
+// (ceil(all/100) pages); projects in personal namespaces on their own.
+func OceanReleases(sim *gitlabtest.Server, read func(gitlabtest.ProjectInfo) bool) (least, ocean int) {
+	byProject, byGroup := map[int64]int{}, map[int64]int{}
+	nsOf := map[int64]int64{}
+	for _, p := range sim.Projects() {
+		nsOf[p.ID] = p.NamespaceID
+	}
+	for _, r := range sim.Releases() {
+		byProject[r.ProjectID]++
+		byGroup[nsOf[r.ProjectID]]++
+	}
+	group := map[int64]bool{} // personal namespaces are not groups
+	for _, g := range sim.Groups() {
+		group[g.ID] = true
+	}
+	own := map[int64]int{} // a group's read projects' own pages
+	for _, p := range sim.Projects() {
+		if !read(p) {
+			continue
+		}
+		ocean += byProject[p.ID]/100 + 1
+		switch {
+		case p.ReleasesAccess == "disabled":
+		case !group[p.NamespaceID]:
+			least += pages(byProject[p.ID])
+		default:
+			own[p.NamespaceID] += pages(byProject[p.ID])
+		}
+	}
+	for g, n := range own {
+		least += min(n, pages(byGroup[g]))
+	}
+	return least, ocean
+}
