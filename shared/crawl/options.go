@@ -37,6 +37,11 @@ type Options struct {
 	// listing (see pipelineJobsFromProject): the reading the benchmarks
 	// and tests check the cheaper one against. No selector sets it.
 	JobsPipelineByPipeline bool
+	// ReleasesProjectByProject reads releases with a listing per project,
+	// as Ocean does, never a group's listing (see groupReleases): the
+	// reading the benchmarks check the cheaper one against. No selector
+	// sets it.
+	ReleasesProjectByProject bool
 	// Member kinds: bots, inherited members (/members/all) and whole
 	// member objects in __members.
 	IncludeBotMembers       bool

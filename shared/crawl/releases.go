@@ -122,7 +122,7 @@ func releasesDisabled(pr map[string]any) bool { return pr["releases_access_level
 // Ocean's (every release of each project, no filter), which a group
 // listing can stand in for.
 func (o *Options) releasesByGroup() bool {
-	return len(o.APIQueryParams) == 0 && o.LimitPerProject == 0
+	return len(o.APIQueryParams) == 0 && o.LimitPerProject == 0 && !o.ReleasesProjectByProject
 }
 
 // projectReleases reads a project's releases as Ocean does: every page of
