@@ -204,6 +204,7 @@ func (s *Source) groupReleases(ctx context.Context, o Options, fn func(gitlab.Pa
 	var mu sync.Mutex // guards covered, c and the calls to fn
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(1, s.Client.InFlightLimit()))
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var firstErr error
@@ -224,9 +225,6 @@ func (s *Source) groupReleases(ctx context.Context, o Options, fn func(gitlab.Pa
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				if ctx.Err() != nil && firstErr == nil {
-					firstErr = ctx.Err()
-				}
 				// Given up, or refused (403: no Guest membership), or
 				// failed (500: a legacy release without a tag): the
 				// group's projects are read one by one.
@@ -248,6 +246,9 @@ func (s *Source) groupReleases(ctx context.Context, o Options, fn func(gitlab.Pa
 		})
 	}
 	wg.Wait()
+	if firstErr == nil {
+		firstErr = parent.Err() // a group given up for a cancelled pass is no fallback
+	}
 	if firstErr != nil {
 		return nil, c, firstErr
 	}

@@ -676,11 +676,13 @@ func WithShiftWatch(ctx context.Context) (context.Context, *atomic.Bool) {
 // (Ocean's), and it serves listings that take no order_by=id (a
 // project's or a group's releases: GitLab answers 400 to a value it does
 // not know). fn learns the page count GitLab announced with the first
-// page (X-Total-Pages), 0 when it did not count (over 10,000 items).
+// page (X-Total-Pages), 0 when it did not count (over 10,000 items). A
+// change of X-Total between pages is reported as WithShiftWatch says.
 func (c *Client) WalkOffset(ctx context.Context, path string, params url.Values, fn func(p Page, totalPages int64) (more bool, err error)) error {
 	q := CloneValues(params)
 	q.Set("per_page", "100")
-	total := int64(-1)
+	shifted, _ := ctx.Value(shiftKey{}).(*atomic.Bool)
+	total, items := int64(-1), int64(0)
 	for page := int64(1); ; {
 		q.Set("page", strconv.FormatInt(page, 10))
 		p, resp, err := c.get(ctx, path, q)
@@ -688,7 +690,11 @@ func (c *Client) WalkOffset(ctx context.Context, path string, params url.Values,
 			return err
 		}
 		if total < 0 {
-			total = resp.TotalPages
+			total, items = resp.TotalPages, resp.TotalItems
+		} else if shifted != nil && resp.TotalItems != items {
+			// Items came or went between pages: one may have slid
+			// from an unread page into a read one (see WithShiftWatch).
+			shifted.Store(true)
 		}
 		more, err := fn(p, total)
 		if err != nil || !more || resp.NextPage <= page {
