@@ -108,14 +108,19 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 	return c, err
 }
 
-// listAll lists a collection: every page, or the first limit items when
-// limit > 0.
+// listAll lists a project's collection: every page, or the first limit
+// items when limit > 0, in the order q asks for, GitLab's own when it
+// asks none: Ocean's requests (per_page and page only) and Ocean's order
+// (pipelines id desc, tags updated desc, branches by name, deployments
+// id asc). An order of glsync's own is no option: tags refuse
+// order_by=id and branches sort=asc (400), and pipelines read id asc
+// came out in the reverse of Ocean's order.
 func (s *Source) listAll(ctx context.Context, path string, q url.Values, limit int) (gitlab.Page, error) {
 	if limit > 0 {
 		return s.Client.FirstItemsQuery(ctx, path, q, limit)
 	}
 	var out gitlab.Page
-	err := s.Client.ListOffset(ctx, path, q, func(p gitlab.Page) error {
+	err := s.walkAll(ctx, path, q, func(p gitlab.Page) error {
 		if out.RequestedAt.IsZero() {
 			out.RequestedAt = p.RequestedAt
 		}
@@ -123,6 +128,18 @@ func (s *Source) listAll(ctx context.Context, path string, q url.Values, limit i
 		return nil
 	})
 	return out, err
+}
+
+// walkAll reads every page of an offset listing one after another, in
+// the order q asks for (GitLab's own when it asks none), handing each to
+// fn in that order.
+func (s *Source) walkAll(ctx context.Context, path string, q url.Values, fn func(gitlab.Page) error) error {
+	return s.Client.WalkOffset(ctx, path, q, func(p gitlab.Page, _ int64) (bool, error) {
+		if err := fn(p); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
 }
 
 // since is now minus days.

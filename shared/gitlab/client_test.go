@@ -249,3 +249,28 @@ func TestWalkOffsetAsGitLabOrders(t *testing.T) {
 		t.Errorf("announced pages %v, shift reported %v: want [2 2] and true", totals, shifted.Load())
 	}
 }
+
+// TestListOffsetAddsNoOrder checks that ListOffset sends only the order
+// its caller asks for: the listings below refuse order_by=id or sort=asc
+// (the simulator answers 400 as GitLab's declared values do), and the
+// pager once added both to every listing without an order.
+func TestListOffsetAddsNoOrder(t *testing.T) {
+	s, org, url := newSim(t, 6)
+	c, err := gitlab.New(url, org.AdminToken, gitlab.Options{RetryBase: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid string
+	for _, p := range s.Projects() {
+		if !p.EmptyRepo {
+			pid = strconv.FormatInt(p.ID, 10)
+			break
+		}
+	}
+	for _, path := range []string{"projects/" + pid + "/repository/tags", "projects/" + pid + "/repository/branches",
+		"projects/" + pid + "/issues", "projects/" + pid + "/merge_requests", "issues", "merge_requests"} {
+		if err := c.ListOffset(context.Background(), path, nil, func(gitlab.Page) error { return nil }); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+}
