@@ -23,11 +23,12 @@ import (
 //     /groups/:id/descendant_groups order_by name|path|id|similarity,
 //     sort asc|desc; GET /groups/:id/projects order_by id|name|path|
 //     created_at|updated_at|last_activity_at|similarity|star_count, sort
-//     asc|desc;
+//     asc|desc, visibility private|internal|public;
 //   - lib/api/projects.rb: GET /projects order_by id|name|path|created_at|
 //     updated_at|last_activity_at|similarity|star_count and, for admins,
 //     Helpers::ProjectsHelpers::STATISTICS_SORT_PARAMS (storage_size,
-//     repository_size, wiki_size, packages_size), sort asc|desc;
+//     repository_size, wiki_size, packages_size), sort asc|desc,
+//     visibility private|internal|public;
 //   - lib/api/issues.rb with lib/api/helpers/issues_helpers.rb
 //     (0286e4c628d6): order_by IssuesHelpers.sort_options (created_at,
 //     due_date, label_priority, milestone_due, popularity, priority,
@@ -73,6 +74,9 @@ var (
 		"title", "updated_at", "merged_at"}}
 	mrState = declaredParam{"state", []string{"opened", "closed", "locked", "merged", "all"}}
 	mrScope = declaredParam{"scope", []string{"created-by-me", "assigned-to-me", "created_by_me", "assigned_to_me", "reviews_for_me", "all"}}
+	// Gitlab::VisibilityLevel.string_values, which both project listings
+	// declare for visibility.
+	visibility = declaredParam{"visibility", []string{"private", "internal", "public"}}
 )
 
 // declaredFor is what the listing at segs (the path after /api/v4)
@@ -86,9 +90,9 @@ func declaredFor(segs []string) []declaredParam {
 	case n == 3 && at(0, "groups") && (at(2, "subgroups") || at(2, "descendant_groups")):
 		return []declaredParam{groupOrder, sortDir}
 	case n == 3 && at(0, "groups") && at(2, "projects"):
-		return []declaredParam{{"order_by", projectOrders}, sortDir}
+		return []declaredParam{{"order_by", projectOrders}, sortDir, visibility}
 	case n == 1 && at(0, "projects"):
-		return []declaredParam{{"order_by", slices.Concat(projectOrders, []string{"storage_size", "repository_size", "wiki_size", "packages_size"})}, sortDir}
+		return []declaredParam{{"order_by", slices.Concat(projectOrders, []string{"storage_size", "repository_size", "wiki_size", "packages_size"})}, sortDir, visibility}
 	case n == 1 && at(0, "issues"), n == 3 && (at(0, "groups") || at(0, "projects")) && at(2, "issues"):
 		return []declaredParam{issueOrder, sortDir, issueState, issueScope}
 	case n == 1 && at(0, "merge_requests"), n == 3 && (at(0, "groups") || at(0, "projects")) && at(2, "merge_requests"):

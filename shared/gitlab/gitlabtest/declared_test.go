@@ -32,6 +32,8 @@ func TestDeclaredValues(t *testing.T) {
 		{"descendant groups", grp + "/descendant_groups", "order_by=id&sort=ascending", "sort", "order_by=name"},
 		{"group projects", grp + "/projects", "order_by=title", "order_by", "order_by=id&sort=asc"},
 		{"projects", api + "/projects", "order_by=released_at", "order_by", "order_by=id&sort=asc"},
+		{"projects visibility", api + "/projects", "visibility=secret", "visibility", "visibility=internal"},
+		{"group projects visibility", grp + "/projects", "visibility=everyone", "visibility", "visibility=private"},
 		{"issues", api + "/issues", "order_by=id&sort=asc", "order_by", "scope=all&order_by=created_at&sort=asc"},
 		{"group issues", grp + "/issues", "order_by=id", "order_by", "order_by=updated_at&sort=desc"},
 		{"group issues state", grp + "/issues", "state=merged", "state", "state=all"},
