@@ -1,8 +1,10 @@
 package gitlabtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,6 +71,48 @@ func TestDeclaredValues(t *testing.T) {
 	for _, path := range []string{proj + "/labels", proj + "/members/all", grp + "/members", proj + "/hooks", grp + "/hooks"} {
 		if resp, body := get(t, path+"?order_by=id&sort=asc", org.AdminToken); resp.StatusCode != 200 {
 			t.Errorf("%s?order_by=id&sort=asc: %d %s, want 200", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestTagOrders checks that the tag listing serves the orders it accepts
+// as TagsFinder does: updated (the default, newest first; asc reverses
+// it), name, and version, which compares numbers as numbers.
+func TestTagOrders(t *testing.T) {
+	s := New(Options{})
+	p := s.AddProject(s.AddGroup(nil, "tags"), "app")
+	tok := "glpat-tagorderstagorders"
+	s.AddToken(Token{Value: tok, Kind: AdminToken, Name: "admin"})
+	api := s.Start(t).URL + "/api/v4"
+	for _, tag := range []string{"v2.9.0", "v2.10.0", "v2.2.0"} {
+		s.PushRef(context.Background(), p.ID, "refs/tags/"+tag, false)
+	}
+	names := func(query string) []string {
+		resp, body := get(t, fmt.Sprintf("%s/projects/%d/repository/tags?%s", api, p.ID, query), tok)
+		if resp.StatusCode != 200 {
+			t.Fatalf("?%s: %d %s", query, resp.StatusCode, body)
+		}
+		var out []string
+		// Only the pushed tags: the generated ones (v1.x) are not
+		// what the orders are checked on.
+		for _, it := range decodeList(t, body) {
+			if n := it["name"].(string); strings.HasPrefix(n, "v2.") {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	def := names("")
+	for query, want := range map[string][]string{
+		"order_by=updated&sort=desc": def,
+		"sort=asc":                   {def[2], def[1], def[0]},
+		"order_by=name&sort=asc":     {"v2.10.0", "v2.2.0", "v2.9.0"},
+		"order_by=name":              {"v2.9.0", "v2.2.0", "v2.10.0"},
+		"order_by=version&sort=asc":  {"v2.2.0", "v2.9.0", "v2.10.0"},
+		"order_by=version":           {"v2.10.0", "v2.9.0", "v2.2.0"},
+	} {
+		if got := names(query); !slices.Equal(got, want) {
+			t.Errorf("?%s: %v, want %v", query, got, want)
 		}
 	}
 }
