@@ -280,6 +280,11 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 	q := url.Values{}
 	q.Set("include_subgroups", "true")
 	q.Set("with_shared", "false")
+	// Pages are read concurrently: in id order (which the group's project
+	// listing declares) a project created meanwhile lands on the last
+	// page instead of shifting the others.
+	q.Set("order_by", "id")
+	q.Set("sort", "asc")
 	var projects []map[string]any
 	err := src.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/projects", groupID), q, func(pg gitlab.Page) error {
 		projects = append(projects, pg.Items...)

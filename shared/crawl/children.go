@@ -3,7 +3,6 @@ package crawl
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -29,12 +28,29 @@ func ProjectInfo(p map[string]any) map[string]any {
 // listed unless LimitPerProject caps it (newest first); APIQueryParams
 // are passed to GitLab. Empty repositories have none and are skipped.
 func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
-	return s.EachProject(ctx, true, o.ActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
+	// Releases: a full pass reads them by group where that gives the
+	// same objects in fewer requests (releases.go); the projects it
+	// covers are not read again below.
+	var byGroup Counts
+	var covered map[float64]bool
+	if kind == KindRelease {
+		var err error
+		if covered, byGroup, err = s.groupReleases(ctx, o, fn); err != nil {
+			return byGroup, err
+		}
+	}
+	c, err := s.EachProject(ctx, true, o.ActiveProjects, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
 		id := int64(num(pr["id"]))
 		info := ProjectInfo(pr)
 		var items gitlab.Page
 		var err error
 		switch {
+		case kind == KindRelease && covered[num(pr["id"])]:
+			return gitlab.Page{}, nil
+		case kind == KindRelease:
+			items, err = s.projectReleases(ctx, id, pr, o)
+		case kind == KindJob && o.jobsFromProjectListing():
+			items, err = s.pipelineJobsFromProject(ctx, id, o)
 		case kind == KindJob && (o.JobsPerPipeline > 0 || len(o.PipelineQueryParams) > 0):
 			items, err = s.pipelineJobs(ctx, id, o)
 		case kind == KindJob:
@@ -76,8 +92,9 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 				// Ocean adds nothing to jobs; glsync adds __project.
 				it["__project"] = info
 			case KindDeployment:
-				// Ocean v2 gives deployments their whole project.
-				it["__project"] = maps.Clone(pr)
+				// Ocean v2 gives deployments their whole project (here its
+				// ref, without what only the release reading keeps).
+				it["__project"] = ProjectRef(pr)
 			default:
 				it["__project"] = info
 			}
@@ -86,16 +103,24 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		items.Items = kept
 		return items, nil
 	}, fn)
+	c.Fetched += byGroup.Fetched
+	c.Selected += byGroup.Selected
+	return c, err
 }
 
-// listAll lists a collection: every page, or the first limit items when
-// limit > 0.
+// listAll lists a project's collection: every page, or the first limit
+// items when limit > 0, in the order q asks for, GitLab's own when it
+// asks none: Ocean's requests (per_page and page only) and Ocean's order
+// (pipelines id desc, tags updated desc, branches by name, deployments
+// id asc). An order of glsync's own is no option: tags refuse
+// order_by=id and branches sort=asc (400), and pipelines read id asc
+// came out in the reverse of Ocean's order.
 func (s *Source) listAll(ctx context.Context, path string, q url.Values, limit int) (gitlab.Page, error) {
 	if limit > 0 {
 		return s.Client.FirstItemsQuery(ctx, path, q, limit)
 	}
 	var out gitlab.Page
-	err := s.Client.ListOffset(ctx, path, q, func(p gitlab.Page) error {
+	err := s.walkAll(ctx, path, q, func(p gitlab.Page) error {
 		if out.RequestedAt.IsZero() {
 			out.RequestedAt = p.RequestedAt
 		}
@@ -103,6 +128,18 @@ func (s *Source) listAll(ctx context.Context, path string, q url.Values, limit i
 		return nil
 	})
 	return out, err
+}
+
+// walkAll reads every page of an offset listing one after another, in
+// the order q asks for (GitLab's own when it asks none), handing each to
+// fn in that order.
+func (s *Source) walkAll(ctx context.Context, path string, q url.Values, fn func(gitlab.Page) error) error {
+	return s.Client.WalkOffset(ctx, path, q, func(p gitlab.Page, _ int64) (bool, error) {
+		if err := fn(p); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
 }
 
 // since is now minus days.

@@ -161,9 +161,14 @@ func (s *Source) activeGroupFilter(ctx context.Context, active *bool) (func(proj
 // perRootGroup lists a collection instance-wide for an admin, else once
 // per root group the token sees (GitLab includes subgroups) and once per
 // personal project of the token (see PersonalProjects).
+//
+// The collections (issues, merge requests) take no order_by=id (their
+// order_by is created_at, updated_at, title…: GitLab answers 400 to id),
+// so they are read as Ocean reads them: pages one after another in
+// GitLab's order, created_at desc, the order Ocean's objects come in.
 func (s *Source) perRootGroup(ctx context.Context, collection string, q url.Values, fn func(gitlab.Page) error) error {
 	if s.admin {
-		if err := s.Client.ListOffset(ctx, collection, q, fn); err != nil {
+		if err := s.walkAll(ctx, collection, q, fn); err != nil {
 			return fmt.Errorf("crawl: listing %s: %w", collection, err)
 		}
 		return nil
@@ -173,7 +178,7 @@ func (s *Source) perRootGroup(ctx context.Context, collection string, q url.Valu
 		return err
 	}
 	for _, id := range roots {
-		if err := s.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/%s", id, collection), q, fn); err != nil {
+		if err := s.walkAll(ctx, fmt.Sprintf("groups/%d/%s", id, collection), q, fn); err != nil {
 			return fmt.Errorf("crawl: listing %s of group %d: %w", collection, id, err)
 		}
 	}

@@ -32,6 +32,16 @@ type Options struct {
 	// JobsPerPipeline lists the job kind pipeline by pipeline, this many
 	// jobs each; 0 lists the project's jobs.
 	JobsPerPipeline int
+	// JobsPipelineByPipeline reads JobsPerPipeline's jobs with Ocean's
+	// own requests, a listing per pipeline, instead of the project's job
+	// listing (see pipelineJobsFromProject): the reading the benchmarks
+	// and tests check the cheaper one against. No selector sets it.
+	JobsPipelineByPipeline bool
+	// ReleasesProjectByProject reads releases with a listing per project,
+	// as Ocean does, never a group's listing (see groupReleases): the
+	// reading the benchmarks check the cheaper one against. No selector
+	// sets it.
+	ReleasesProjectByProject bool
 	// Member kinds: bots, inherited members (/members/all) and whole
 	// member objects in __members.
 	IncludeBotMembers       bool

@@ -44,6 +44,11 @@ func (s *Source) PersonalProjects(ctx context.Context) ([]PersonalProject, error
 	q := url.Values{}
 	q.Set("owned", "true")
 	q.Set("all_available", "true")
+	// Pages are read concurrently: in id order (which GET /projects
+	// declares) a project created meanwhile lands on the last page
+	// instead of shifting the others.
+	q.Set("order_by", "id")
+	q.Set("sort", "asc")
 	var out []PersonalProject
 	err := s.Client.ListOffset(ctx, "projects", q, func(p gitlab.Page) error {
 		for _, pr := range p.Items {
@@ -85,7 +90,7 @@ func (s *Source) perPersonalProject(ctx context.Context, collection string, q ur
 		return err
 	}
 	for _, p := range ps {
-		if err := s.Client.ListOffset(ctx, fmt.Sprintf("projects/%d/%s", p.ID, collection), q, fn); err != nil {
+		if err := s.walkAll(ctx, fmt.Sprintf("projects/%d/%s", p.ID, collection), q, fn); err != nil {
 			return fmt.Errorf("crawl: listing %s of project %s: %w", collection, p.PathWithNamespace, err)
 		}
 	}

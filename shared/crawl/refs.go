@@ -60,10 +60,11 @@ func (r *projectRefs) load(ctx context.Context, s *Source) error {
 	// Only the fields the refs keep, and those the listing's filter reads,
 	// are decoded: pages of whole projects would be most of what a
 	// resync holds while this listing and the project kind's run.
-	fields := slices.Concat(refFields, deletionFields)
+	fields := slices.Concat(refFields, deletionFields, releaseRefFields)
 	_, err := s.Projects(gitlab.WithFields(ctx, fields...), func(p gitlab.Page) error {
 		for _, pr := range p.Items {
 			ref := ProjectRef(pr)
+			releaseRef(ref, pr)
 			if enc == nil {
 				mem = append(mem, ref)
 				continue

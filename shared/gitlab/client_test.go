@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +191,86 @@ func TestOAuthTokenFile(t *testing.T) {
 	}
 	if _, err := c.CurrentUser(ctx); err != nil {
 		t.Fatalf("the refreshed token in the file was not picked up: %v", err)
+	}
+}
+
+// TestIsGitLabCom checks that only GitLab.com's host is taken for
+// GitLab.com, whatever its case or path: the release reading trusts group
+// listings there that it would not trust on a self-managed instance.
+func TestIsGitLabCom(t *testing.T) {
+	for host, want := range map[string]bool{
+		"https://gitlab.com": true, "https://GitLab.com/": true, "https://gitlab.com/api/v4": true,
+		"https://gitlab.example.com": false, "https://gitlab.com.example.org": false, "http://127.0.0.1:8080": false,
+	} {
+		c, err := gitlab.New(host, "glpat-x", gitlab.Options{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.IsGitLabCom(); got != want {
+			t.Errorf("%s: IsGitLabCom %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestWalkOffsetAsGitLabOrders checks that WalkOffset sends no order of
+// its own (a project's releases refuse order_by=id), reads every page in
+// GitLab's order, tells the announced page count, and reports a listing
+// that changed between its pages.
+func TestWalkOffsetAsGitLabOrders(t *testing.T) {
+	s, org, url := newSim(t, 3)
+	p := s.Projects()[0]
+	for i := range 130 {
+		s.AddRelease(p.ID, "v1."+strconv.Itoa(i))
+	}
+	c, err := gitlab.New(url, org.AdminToken, gitlab.Options{RetryBase: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, shifted := gitlab.WithShiftWatch(context.Background())
+	var tags []string
+	var totals []int64
+	err = c.WalkOffset(ctx, "projects/"+strconv.FormatInt(p.ID, 10)+"/releases", nil, func(pg gitlab.Page, total int64) (bool, error) {
+		totals = append(totals, total)
+		for _, r := range pg.Items {
+			tags = append(tags, r["tag_name"].(string))
+		}
+		if len(totals) == 1 {
+			s.AddRelease(p.ID, "v2.0") // newest: shifts the second page by one
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags) != 131 || tags[0] != "v1.129" || tags[100] != "v1.30" || tags[130] != "v1.0" {
+		t.Errorf("%d releases, first %s, 101st %s, last %s: want 131 (one read twice), v1.129, v1.30 (again), v1.0", len(tags), tags[0], tags[100], tags[130])
+	}
+	if !slices.Equal(totals, []int64{2, 2}) || !shifted.Load() {
+		t.Errorf("announced pages %v, shift reported %v: want [2 2] and true", totals, shifted.Load())
+	}
+}
+
+// TestListOffsetAddsNoOrder checks that ListOffset sends only the order
+// its caller asks for: the listings below refuse order_by=id or sort=asc
+// (the simulator answers 400 as GitLab's declared values do), and the
+// pager once added both to every listing without an order.
+func TestListOffsetAddsNoOrder(t *testing.T) {
+	s, org, url := newSim(t, 6)
+	c, err := gitlab.New(url, org.AdminToken, gitlab.Options{RetryBase: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid string
+	for _, p := range s.Projects() {
+		if !p.EmptyRepo {
+			pid = strconv.FormatInt(p.ID, 10)
+			break
+		}
+	}
+	for _, path := range []string{"projects/" + pid + "/repository/tags", "projects/" + pid + "/repository/branches",
+		"projects/" + pid + "/issues", "projects/" + pid + "/merge_requests", "issues", "merge_requests"} {
+		if err := c.ListOffset(context.Background(), path, nil, func(gitlab.Page) error { return nil }); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
 	}
 }

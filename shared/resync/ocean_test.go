@@ -158,6 +158,81 @@ func TestPipelineDefaults(t *testing.T) {
 	}
 }
 
+// TestJobDefaults checks each generation's job set through the mapping's
+// defaults: v2 the first 100 jobs of every pipeline as the pipeline's
+// listing shows them (retried ones left out, created ones kept), v1 every
+// job of the project's listing (retried ones kept, created ones left out);
+// v2 reads the finished pipelines' jobs from the project's listing (two
+// pages here, within its budget of three for six finished pipelines), so
+// it makes fewer pipeline job listings than there are pipelines.
+func TestJobDefaults(t *testing.T) {
+	e := newEnv(t, allOf)
+	p := e.service(t)
+	names := make([]string, 130)
+	for i := range names {
+		names[i] = fmt.Sprintf("job-%03d", i)
+	}
+	_, big := e.sim.AddPipeline(p.ID, "success", names...)
+	e.sim.RetryJob(big[129].ID, "success")
+	_, js := e.sim.AddPipeline(p.ID, "failed", "build", "test")
+	e.sim.RetryJob(js[0].ID, "failed")
+	_, js = e.sim.AddPipeline(p.ID, "running", "build", "test", "deploy")
+	e.sim.SetJobStatus(js[0].ID, "success")
+	e.sim.SetJobStatus(js[2].ID, "created")
+	for range 4 {
+		e.sim.AddPipeline(p.ID, "success", "build", "test", "deploy")
+	}
+	nonEmpty := map[int64]bool{}
+	for _, x := range e.sim.Projects() {
+		nonEmpty[x.ID] = !x.EmptyRepo
+	}
+	v1, v2 := map[string]bool{}, map[string]bool{}
+	perPipeline := map[int64]int{}
+	pipelines := map[int64]bool{}
+	jobs := e.sim.Jobs()
+	for i := len(jobs) - 1; i >= 0; i-- { // newest first
+		j := jobs[i]
+		if !nonEmpty[j.ProjectID] {
+			continue
+		}
+		pipelines[j.PipelineID] = true
+		id := strconv.FormatInt(j.ID, 10)
+		if j.Status != "created" {
+			v1[id] = true
+		}
+		if !j.Retried && perPipeline[j.PipelineID] < 100 {
+			v2[id] = true
+			perPipeline[j.PipelineID]++
+		}
+	}
+	for _, tc := range []struct {
+		gen  mapping.Generation
+		want map[string]bool
+	}{{mapping.OceanV2, v2}, {mapping.OceanV1, v1}} {
+		st := freshStore(t)
+		e.sim.ResetRequests()
+		e.mustResync(t, oceanMapping(t, tc.gen, "job", "", idMapping), st)
+		got := map[string]bool{}
+		for _, id := range idsOf(t, st, "x") {
+			got[id] = true
+		}
+		for id := range tc.want {
+			if !got[id] {
+				t.Errorf("%s: job %s missing", tc.gen, id)
+			}
+		}
+		for id := range got {
+			if !tc.want[id] {
+				t.Errorf("%s: job %s synced, not in Ocean's set", tc.gen, id)
+			}
+		}
+		counts, _ := e.sim.Requests()
+		if tc.gen == mapping.OceanV2 && counts["GET /projects/:id/pipelines/:id/jobs"] >= len(pipelines) {
+			t.Errorf("v2: %d pipeline job listings for %d pipelines", counts["GET /projects/:id/pipelines/:id/jobs"], len(pipelines))
+		}
+	}
+}
+
 // entitiesOf lists a store's entities of one blueprint.
 func entitiesOf(t *testing.T, st catalog.Store, blueprint string) []*catalog.Entity {
 	t.Helper()

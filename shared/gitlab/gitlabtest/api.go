@@ -25,6 +25,12 @@ var (
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route, tok *Token) {
 	segs := rt.segs
 	n := len(segs)
+	// Grape checks declared values before the endpoint runs (after its
+	// before blocks: a request both invalid and for a project the token
+	// cannot see gets the 400 here, the 404 from GitLab).
+	if refuseUndeclared(w, r, segs) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && n == 1 && segs[0] == "user":
 		s.getUser(w, tok)
@@ -325,6 +331,8 @@ func (s *Server) groupRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		s.groupIssues(w, r, tok, g)
 	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "search":
 		s.groupSearch(w, r, tok, g)
+	case len(segs) == 3 && r.Method == http.MethodGet && segs[2] == "releases":
+		s.groupReleases(w, r, tok, g)
 	case len(segs) == 4 && r.Method == http.MethodGet && segs[2] == "members" && segs[3] == "all":
 		s.groupMembersAll(w, r, g)
 	case (len(segs) == 3 || len(segs) == 4) && r.Method == http.MethodGet && segs[2] == "members":

@@ -48,6 +48,11 @@ type Project struct {
 	// what was pushed to it, without the generated organisation's
 	// release tags and deployments, whose creation GitLab never reported.
 	Fresh bool
+	// ReleasesAccess is the project's releases_access_level: "enabled"
+	// (the default, when empty), "private" (members only) or "disabled"
+	// (nobody, admins included: GitLab's ProjectPolicy prevents
+	// read_release whatever the role).
+	ReleasesAccess string
 }
 
 // Hook is a group hook (GroupID set), a project hook (ProjectID set) or
@@ -246,6 +251,7 @@ func (s *Server) projectJSON(p *Project, simple bool) map[string]any {
 		"merge_requests_access_level":                "enabled",
 		"builds_access_level":                        "enabled",
 		"wiki_access_level":                          "enabled",
+		"releases_access_level":                      orDefault(p.ReleasesAccess, "enabled"),
 		"shared_runners_enabled":                     true,
 		"lfs_enabled":                                true,
 		"creator_id":                                 1,

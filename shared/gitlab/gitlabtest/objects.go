@@ -29,11 +29,13 @@ type Pipeline struct {
 	CreatedAt, UpdatedAt     time.Time
 }
 
-// Job is a CI job of a pipeline.
+// Job is a CI job of a pipeline. Retried is set on a job once RetryJob
+// has replaced it with a newer job of the same name in its pipeline.
 type Job struct {
 	ID, PipelineID, ProjectID int64
 	Name, Stage, Status       string
 	CreatedAt                 time.Time
+	Retried                   bool
 }
 
 // Release is a release of a project.
@@ -43,6 +45,9 @@ type Release struct {
 	Description   string
 	CreatedAt     time.Time
 	ReleasedAt    time.Time
+	// id is the release's database id: GitLab's API never shows it, but
+	// the group listing orders by it after released_at.
+	id int64
 }
 
 // Member is a user's membership of a group.
@@ -61,7 +66,10 @@ type objects struct {
 	pipelines map[int64]*Pipeline
 	jobs      map[int64]*Job
 	releases  []*Release
-	members   []*Member
+	// releaseIDs numbers releases apart from nextID, so adding releases
+	// leaves every other object's id as it was.
+	releaseIDs int64
+	members    []*Member
 	// deployments are those added with AddDeployment, besides the two
 	// every service project has (see deploymentsOf).
 	deployments []*Deployment
@@ -84,6 +92,18 @@ func (s *Server) Issues() []Issue {
 	var out []Issue
 	for _, i := range s.obj.issues {
 		out = append(out, *i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
+// Pipelines returns all CI pipelines ordered by id.
+func (s *Server) Pipelines() []Pipeline {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Pipeline
+	for _, p := range s.obj.pipelines {
+		out = append(out, *p)
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
 	return out
@@ -277,15 +297,79 @@ func (s *Server) SetJobStatus(id int64, status string) {
 	}
 }
 
+// RetryJob retries a job as GitLab does (POST /projects/:id/jobs/:job_id/retry):
+// a new job of the same name and stage in the same pipeline, with a newer
+// id, and the old one marked retried, which the pipeline's job listing
+// then leaves out unless include_retried is set.
+func (s *Server) RetryJob(id int64, status string) *Job {
+	s.lockW()
+	defer s.mu.Unlock()
+	old := s.obj.jobs[id]
+	if old == nil {
+		return nil
+	}
+	old.Retried = true
+	j := &Job{ID: s.obj.id(), PipelineID: old.PipelineID, ProjectID: old.ProjectID, Name: old.Name, Stage: old.Stage, Status: status,
+		CreatedAt: time.Now().UTC()}
+	s.obj.jobs[j.ID] = j
+	c := *j
+	return &c
+}
+
 // AddRelease publishes a release.
 func (s *Server) AddRelease(projectID int64, tag string) *Release {
 	s.lockW()
 	defer s.mu.Unlock()
 	now := time.Now().UTC()
-	r := &Release{ProjectID: projectID, TagName: tag, Name: tag, Description: "Release " + tag, CreatedAt: now, ReleasedAt: now}
+	s.obj.releaseIDs++
+	r := &Release{ProjectID: projectID, TagName: tag, Name: tag, Description: "Release " + tag, CreatedAt: now, ReleasedAt: now, id: s.obj.releaseIDs}
 	s.obj.releases = append(s.obj.releases, r)
 	c := *r
 	return &c
+}
+
+// SetReleasedAt sets a release's released_at (GitLab takes it from the
+// API for historical and upcoming releases), which orders the listings.
+func (s *Server) SetReleasedAt(projectID int64, tag string, at time.Time) {
+	s.lockW()
+	defer s.mu.Unlock()
+	for _, r := range s.obj.releases {
+		if r.ProjectID == projectID && r.TagName == tag {
+			r.ReleasedAt = at.UTC()
+		}
+	}
+}
+
+// Releases returns all releases, newest first as GitLab's group listing
+// orders them (released_at desc, then id desc).
+func (s *Server) Releases() []Release {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Release, 0, len(s.obj.releases))
+	for _, r := range sortedReleases(s.obj.releases, true) {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// sortedReleases orders releases by released_at, then id (the group
+// listing's order: Releases::GroupReleasesFinder#order_releases), newest
+// first when desc. The project listing orders by released_at alone
+// (Release.order_released_desc) and leaves ties to the database; the
+// simulator breaks them by id as the group listing does.
+func sortedReleases(rs []*Release, desc bool) []*Release {
+	out := append([]*Release(nil), rs...)
+	sort.Slice(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if desc {
+			x, y = y, x
+		}
+		if !x.ReleasedAt.Equal(y.ReleasedAt) {
+			return x.ReleasedAt.Before(y.ReleasedAt)
+		}
+		return x.id < y.id
+	})
+	return out
 }
 
 // DeleteRelease removes a release.
@@ -378,8 +462,8 @@ func (s *Server) releaseJSON(r *Release) map[string]any {
 	pwn := s.pathOf(r.ProjectID)
 	return map[string]any{
 		"tag_name": r.TagName, "name": r.Name, "description": r.Description, "created_at": ts(r.CreatedAt), "released_at": ts(r.ReleasedAt),
-		"upcoming_release": false, "author": map[string]any{"id": 1, "username": "jsmith", "name": "John Smith"},
-		"commit": map[string]any{"id": randSHA(), "title": "Release " + r.TagName}, "milestones": []any{}, "commit_path": "/" + pwn + "/-/commit/x",
+		"upcoming_release": upcoming(r), "author": map[string]any{"id": 1, "username": "jsmith", "name": "John Smith"},
+		"commit": map[string]any{"id": blobSHA(pwn + r.TagName), "title": "Release " + r.TagName}, "milestones": []any{}, "commit_path": "/" + pwn + "/-/commit/x",
 		"tag_path": "/" + pwn + "/-/tags/" + r.TagName, "assets": map[string]any{"count": 0, "sources": []any{}, "links": []any{}},
 		"evidences": []any{},
 		"_links":    map[string]any{"self": s.webURL(pwn + "/-/releases/" + r.TagName), "edit_url": s.webURL(pwn + "/-/releases/" + r.TagName + "/edit")},
@@ -408,7 +492,10 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 	var list []map[string]any
 	var one map[string]any
 	if len(segs) == 3 && segs[0] == "pipelines" && segs[2] == "jobs" {
-		// GET /projects/:id/pipelines/:pipeline_id/jobs, oldest stage first,
+		// GET /projects/:id/pipelines/:pipeline_id/jobs as GitLab's
+		// Ci::JobsFinder answers it: the pipeline's jobs newest first (id
+		// desc since GitLab 13.5), whatever their status (created ones
+		// too), without the retried ones unless include_retried=true,
 		// filtered by scope (one status or scope[] for several).
 		scopes := append(q["scope[]"], q["scope"]...)
 		for _, sc := range scopes {
@@ -419,11 +506,12 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		}
 		var items []*Job
 		for _, j := range s.obj.jobs {
-			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] && (len(scopes) == 0 || slices.Contains(scopes, j.Status)) {
+			if j.ProjectID == p.ID && strconv.FormatInt(j.PipelineID, 10) == segs[1] && (len(scopes) == 0 || slices.Contains(scopes, j.Status)) &&
+				(!j.Retried || q.Get("include_retried") == "true") {
 				items = append(items, j)
 			}
 		}
-		sort.Slice(items, func(a, b int) bool { return items[a].ID < items[b].ID })
+		sort.Slice(items, func(a, b int) bool { return items[a].ID > items[b].ID })
 		out := make([]map[string]any, 0, len(items))
 		for _, j := range items {
 			out = append(out, s.jobJSON(j))
@@ -463,8 +551,12 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 			list = append(list, s.pipelineJSON(x))
 		}
 	case "jobs":
-		// GET /projects/:id/jobs: newest first, filtered by scope; offset
-		// or keyset pagination (keyset only in the default id desc order).
+		// GET /projects/:id/jobs as GitLab's Ci::JobsFinder answers it:
+		// the project's jobs newest first, retried ones included (the
+		// listing has no include_retried), those still "created" left out
+		// (the finder's "relevant" scope), filtered by scope; offset or
+		// keyset pagination (keyset only in the default id desc order).
+		// One job by id is found whatever its status.
 		scopes := append(q["scope[]"], q["scope"]...)
 		for _, sc := range scopes {
 			if !jobScopes[sc] {
@@ -474,7 +566,7 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		}
 		var items []*Job
 		for _, x := range s.obj.jobs {
-			if x.ProjectID == p.ID && (len(segs) == 1 || strconv.FormatInt(x.ID, 10) == segs[1]) &&
+			if x.ProjectID == p.ID && (len(segs) == 1 && x.Status != "created" || len(segs) == 2 && strconv.FormatInt(x.ID, 10) == segs[1]) &&
 				(len(scopes) == 0 || slices.Contains(scopes, x.Status)) {
 				items = append(items, x)
 			}
@@ -500,11 +592,41 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 			list = append(list, s.jobJSON(x))
 		}
 	case "releases":
-		for i := len(s.obj.releases) - 1; i >= 0; i-- {
-			x := s.obj.releases[i]
+		// lib/api/releases.rb: authorize_read_releases! before every
+		// project release route (403 when the project's releases are
+		// disabled, or private and the token no member), then
+		// ReleasesFinder ordered by order_by (released_at or created_at)
+		// and sort, validated as Grape does.
+		if !s.releasesReadable(tok, p) {
+			writeJSON(w, http.StatusForbidden, forbidden)
+			return true
+		}
+		orderBy, dir := orDefault(q.Get("order_by"), "released_at"), orDefault(q.Get("sort"), "desc")
+		if orderBy != "released_at" && orderBy != "created_at" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "order_by does not have a valid value"})
+			return true
+		}
+		if dir != "asc" && dir != "desc" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "sort does not have a valid value"})
+			return true
+		}
+		var items []*Release
+		for _, x := range s.obj.releases {
 			if x.ProjectID == p.ID && (len(segs) == 1 || x.TagName == segs[1]) {
-				list = append(list, s.releaseJSON(x))
+				items = append(items, x)
 			}
+		}
+		items = sortedReleases(items, dir == "desc")
+		if orderBy == "created_at" {
+			sort.SliceStable(items, func(a, b int) bool {
+				if dir == "desc" {
+					return items[a].CreatedAt.After(items[b].CreatedAt)
+				}
+				return items[a].CreatedAt.Before(items[b].CreatedAt)
+			})
+		}
+		for _, x := range items {
+			list = append(list, s.releaseJSON(x))
 		}
 	default:
 		return false

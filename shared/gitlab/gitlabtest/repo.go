@@ -1,6 +1,7 @@
 package gitlabtest
 
 import (
+	"cmp"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -292,7 +293,8 @@ func (s *Server) repoRoutes(w http.ResponseWriter, r *http.Request, tok *Token, 
 		}
 		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/branches", p.ID)), list))
 	case len(segs) == 2 && segs[0] == "repository" && segs[1] == "tags":
-		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/tags", p.ID)), s.tagList(p, pwn)))
+		tags := sortTags(s.tagList(p, pwn), orDefault(q.Get("order_by"), "updated"), orDefault(q.Get("sort"), "desc"))
+		writeJSON(w, http.StatusOK, offsetPage(w, r, s.apiURL(fmt.Sprintf("projects/%d/repository/tags", p.ID)), tags))
 	case len(segs) == 3 && segs[0] == "repository" && segs[1] == "tags":
 		for _, t := range s.tagList(p, pwn) {
 			if t["name"] == segs[2] {
@@ -385,6 +387,69 @@ func (s *Server) branchCommit(p *Project, pwn, branch string) string {
 		return sha
 	}
 	return blobSHA(pwn + branch)
+}
+
+// sortTags orders a project's tags (newest first, as tagList gives them)
+// the way TagsFinder does for GET /projects/:id/repository/tags'
+// order_by and sort (lib/api/tags.rb: "#{order_by}_#{sort}", values
+// checked before, see declared.go): updated is the commit's date, newest
+// first with desc (tagList's order); name by name; version by the
+// numbers in the name, compared as numbers (Gitaly's version sort).
+func sortTags(tags []map[string]any, orderBy, dir string) []map[string]any {
+	out := slices.Clone(tags)
+	name := func(t map[string]any) string { s, _ := t["name"].(string); return s }
+	switch orderBy {
+	case "name":
+		slices.SortStableFunc(out, func(a, b map[string]any) int { return strings.Compare(name(a), name(b)) })
+	case "version":
+		slices.SortStableFunc(out, func(a, b map[string]any) int { return compareVersions(name(a), name(b)) })
+	default:
+		// updated: tagList's order is desc already.
+		if dir == "asc" {
+			slices.Reverse(out)
+		}
+		return out
+	}
+	if dir == "desc" {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+// compareVersions compares tag names by their runs of digits as numbers
+// and the text between them as text: v1.10.0 after v1.9.0.
+func compareVersions(a, b string) int {
+	for a != "" && b != "" {
+		da, db := isDigit(a[0]), isDigit(b[0])
+		if da != db {
+			return strings.Compare(a, b)
+		}
+		ra, rb := leadingRun(a, da), leadingRun(b, db)
+		if da {
+			x, y := strings.TrimLeft(ra, "0"), strings.TrimLeft(rb, "0")
+			if c := cmp.Compare(len(x), len(y)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(x, y); c != 0 {
+				return c
+			}
+		} else if c := strings.Compare(ra, rb); c != 0 {
+			return c
+		}
+		a, b = a[len(ra):], b[len(rb):]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// leadingRun is s's leading run of digits (digits) or of other bytes.
+func leadingRun(s string, digits bool) string {
+	i := 0
+	for i < len(s) && isDigit(s[i]) == digits {
+		i++
+	}
+	return s[:i]
 }
 
 // tagList is a project's tags, newest first: the generated ones, then

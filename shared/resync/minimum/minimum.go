@@ -167,3 +167,96 @@ func NewestJobPages(jobs []gitlabtest.Job, limit int) int {
 	}
 	return max(1, (n+99)/100)
 }
+
+// OceanJobs is the fewest requests that read Ocean v2's jobs (the first
+// 100 jobs of every pipeline, as GET /projects/:id/pipelines/:pipeline_id/jobs
+// lists them; see shared/crawl/jobs.go) of the projects read says to read,
+// and the requests Ocean's own code makes for them (offset pages of
+// pipelines until a short one, then one job listing page per pipeline). Per project: the pipeline listing
+// (ceil(pipelines/100) pages, one when there is none: it alone says
+// which pipelines there are, and finds those whose jobs are all still
+// created), then the cheaper of Ocean's request per pipeline and the
+// project's job listing (ceil(jobs/100) pages of its jobs that are not
+// created, retried ones included) plus a request per pipeline that may
+// hold created jobs (a status other than success, failed, canceled or
+// skipped), which only the pipeline's own listing shows. The project's
+// listing is only worth reading for two pipelines or more whose status
+// is final, and only when it reaches their jobs in fewer pages than
+// there are such pipelines.
+func OceanJobs(sim *gitlabtest.Server, read func(gitlabtest.ProjectInfo) bool) (least, ocean int) {
+	pipelinesOf := map[int64][]gitlabtest.Pipeline{}
+	for _, pl := range sim.Pipelines() {
+		pipelinesOf[pl.ProjectID] = append(pipelinesOf[pl.ProjectID], pl)
+	}
+	visible := map[int64]int{}
+	for _, j := range sim.Jobs() {
+		if j.Status != "created" {
+			visible[j.ProjectID]++
+		}
+	}
+	final := map[string]bool{"success": true, "failed": true, "canceled": true, "skipped": true}
+	for _, p := range sim.Projects() {
+		if !read(p) {
+			continue
+		}
+		pls := pipelinesOf[p.ID]
+		finished := 0
+		for _, pl := range pls {
+			if final[pl.Status] {
+				finished++
+			}
+		}
+		jobs := len(pls)
+		if finished >= 2 {
+			jobs = min(jobs, pages(visible[p.ID])+len(pls)-finished)
+		}
+		least += pages(len(pls)) + jobs
+		ocean += len(pls)/100 + 1 + len(pls)
+	}
+	return least, ocean
+}
+
+// OceanReleases is the fewest requests that read Ocean v2's releases
+// (every release of each project of its set, as GET /projects/:id/releases
+// lists them; see shared/crawl/releases.go) of the projects read says to
+// read, for an admin token, and the requests Ocean's own code makes for
+// them (offset pages until a short one, a 403 for a project whose
+// releases are disabled). Per project whose releases are disabled: none
+// (GitLab refuses them to everyone, so the set holds none). Per group
+// (a namespace that is a group) the cheaper of its read projects' own
+// listings (ceil(releases/100) pages each, one when there is none) and
+// the group's listing of every release of its own projects, read or not
+// (ceil(all/100) pages); projects in personal namespaces on their own.
+func OceanReleases(sim *gitlabtest.Server, read func(gitlabtest.ProjectInfo) bool) (least, ocean int) {
+	byProject, byGroup := map[int64]int{}, map[int64]int{}
+	nsOf := map[int64]int64{}
+	for _, p := range sim.Projects() {
+		nsOf[p.ID] = p.NamespaceID
+	}
+	for _, r := range sim.Releases() {
+		byProject[r.ProjectID]++
+		byGroup[nsOf[r.ProjectID]]++
+	}
+	group := map[int64]bool{} // personal namespaces are not groups
+	for _, g := range sim.Groups() {
+		group[g.ID] = true
+	}
+	own := map[int64]int{} // a group's read projects' own pages
+	for _, p := range sim.Projects() {
+		if !read(p) {
+			continue
+		}
+		ocean += byProject[p.ID]/100 + 1
+		switch {
+		case p.ReleasesAccess == "disabled":
+		case !group[p.NamespaceID]:
+			least += pages(byProject[p.ID])
+		default:
+			own[p.NamespaceID] += pages(byProject[p.ID])
+		}
+	}
+	for g, n := range own {
+		least += min(n, pages(byGroup[g]))
+	}
+	return least, ocean
+}
