@@ -3,7 +3,7 @@ package main
 // The console's catalog pages on the embedded catalog at 100,000
 // entities (10,000 with -quick), over HTTP as a browser asks for them:
 // the first page of the list, a page deep into it (keyset paging: the
-// 500th page costs what the first does), a search that matches many and
+// 500th page, the 100th with -quick, costs what the first does), a search that matches many and
 // one that matches a single entity (which reads the catalog in key order
 // until it has filled its page, so it is the slowest), and an entity's
 // page. Each is the median of several requests; every list page also
@@ -66,9 +66,11 @@ func consoleRows(ctx context.Context, env Env) ([]Row, error) {
 	srv := httptest.NewServer(c)
 	defer srv.Close()
 
-	// The key of the 500th page, found as a reader clicking "Next" would.
+	// The key of a page deep in the list (the 500th, or the middle one of
+	// a smaller catalog), found as a reader clicking "Next" would.
+	nth := min(500, n/50/2)
 	var deep *catalog.Key
-	for range 499 {
+	for range nth - 1 {
 		q := catalog.PageQuery{Limit: 50} // the console's page size
 		if deep != nil {
 			q.After = *deep
@@ -76,6 +78,9 @@ func consoleRows(ctx context.Context, env Env) ([]Row, error) {
 		p, err := br.Page(ctx, q)
 		if err != nil {
 			return nil, err
+		}
+		if p.Next == nil {
+			return nil, fmt.Errorf("the catalog ended before page %d", nth)
 		}
 		deep = p.Next
 	}
@@ -85,7 +90,7 @@ func consoleRows(ctx context.Context, env Env) ([]Row, error) {
 		limit      time.Duration
 	}{
 		{"first page", "/ui/catalog", consoleLimit},
-		{"500th page", "/ui/catalog?" + url.Values{"after_blueprint": {deep.Blueprint}, "after": {deep.Identifier}}.Encode(), consoleLimit},
+		{strconv.Itoa(nth) + "th page", "/ui/catalog?" + url.Values{"after_blueprint": {deep.Blueprint}, "after": {deep.Identifier}}.Encode(), consoleLimit},
 		{"search matching many", "/ui/catalog?q=payment", consoleLimit},
 		{"search matching one", "/ui/catalog?q=" + url.QueryEscape(entityID(n-7)), consoleSearchLimit},
 		{"entity page", "/ui/catalog/entity?" + url.Values{"blueprint": {"service"}, "id": {entityID(n / 2)}}.Encode(), consoleLimit},
