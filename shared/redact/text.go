@@ -15,7 +15,14 @@ var urlIn = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
 // GitLab token prefix masked (see Token). Other words are kept, so the
 // message still says what went wrong.
 func Text(msg string) string {
-	msg = urlIn.ReplaceAllStringFunc(msg, URL)
+	msg = urlIn.ReplaceAllStringFunc(msg, func(u string) string {
+		// Punctuation that closes the sentence or parenthesis around a
+		// URL ("(from http://host:8080)") is not part of it: left on,
+		// it makes the URL unparsable and the whole of it, and the
+		// punctuation, would be replaced by its length.
+		core := strings.TrimRight(u, ").,;:]")
+		return URL(core) + u[len(core):]
+	})
 	words := strings.FieldsFunc(msg, func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\n' || r == '"' || r == '\'' || r == '=' || r == ',' || r == ';'
 	})

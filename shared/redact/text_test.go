@@ -14,6 +14,8 @@ func TestTextMasksCredentialsInMessages(t *testing.T) {
 		`token glpat-abcdefghij0123456789 was refused`:                                          `token glpat-ab… was refused`,
 		`header PRIVATE-TOKEN=glpat-abcdefghij0123456789`:                                       `header PRIVATE-TOKEN=glpat-ab…`,
 		`gitops: port.yml is not YAML`:                                                          `gitops: port.yml is not YAML`,
+		`gitlab: GET /projects/5: 422 (from http://127.0.0.1:42191)`:                            `gitlab: GET /projects/5: 422 (from http://127.0.0.1:42191)`,
+		`see https://user:pw@gitlab.example.com/x.`:                                             `see https://redacted@gitlab.example.com/x.`,
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q)\n = %q\nwant %q", in, got, want)
