@@ -61,7 +61,8 @@ func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 		RateLimits:    []RateLimit{{Token: "token 1 (glpat-…)", Known: true, Remaining: 57, Reset: testTime.Add(60e9), InFlight: 8, Requests: 40, Retries: 1, RateLimited: 2}, {Token: "token 2 (…)", InFlight: 4}}}},
 		queue: &fakeQueue{dead: []catalog.DeadLetter{
 			{ID: 11, Delivery: "d-11", Type: "Push Hook", Object: "project:4", ReceivedAt: testTime, Attempts: 1, LastError: "gitlab: 403"},
-			{ID: 12, Delivery: "d-12", Type: "Merge Request Hook", Object: "project:4", ReceivedAt: testTime, Attempts: 10, LastError: "gitlab: 502"}}},
+			{ID: 12, Delivery: "d-12", Type: "Merge Request Hook", Object: "project:4", ReceivedAt: testTime, Attempts: 10,
+				LastError: "gitlab: 502 at https://user:" + portSecret + "@gitlab.example.com/api with " + gitlabToken}}},
 		catalog: &fakeCatalog{
 			entities: []*catalog.Entity{
 				{Blueprint: "service", Identifier: "acme/api", Title: "API", Properties: map[string]any{"url": "https://gitlab.example.com/acme/api", "stars": 3},

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 // Limits of the Events page: enough to see what is going on; the CLI
@@ -36,6 +37,14 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	if d.DeadTotal, err = c.opts.Queue.DeadLetters(ctx); err != nil {
 		c.failed(w, r, s, "counting the dead letters", err)
 		return
+	}
+	// The reasons are errors as the workers saw them: stores keep them as
+	// they were, so they are redacted here too before anyone reads them.
+	for i := range d.DeadLetters {
+		d.DeadLetters[i].LastError = redact.Text(d.DeadLetters[i].LastError)
+	}
+	for i := range d.Deliveries {
+		d.Deliveries[i].Error = redact.Text(d.Deliveries[i].Error)
 	}
 	c.render(w, r, s, "events", "Events", "events", d)
 }
