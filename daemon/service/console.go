@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/daemon/console"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
@@ -52,46 +50,10 @@ func loopback(a net.Addr) bool {
 // mirror in Port mode (so the console shows what glsync wrote to Port),
 // else the store.
 func (s *Service) browser() catalog.Browser {
-	if br, ok := any(s.sink).(catalog.Browser); ok && s.sink != nil {
-		return br
+	if s.sink != nil {
+		return s.sink
 	}
-	return storeBrowser(s.store)
-}
-
-// storeBrowser is the store's catalog.Browser, under the sealing wrapper
-// (which wraps the Backend interface, so it does not pass the Browser
-// methods on by itself).
-func storeBrowser(b catalog.Backend) catalog.Browser {
-	for {
-		if br, ok := b.(catalog.Browser); ok {
-			return br
-		}
-		sb, ok := b.(*sealed.Backend)
-		if !ok {
-			return unbrowsable{}
-		}
-		b = sb.Backend
-	}
-}
-
-// unbrowsable answers for a store that cannot be browsed: the catalog
-// and event pages say so (and the log says why) instead of the console
-// refusing to start.
-type unbrowsable struct{}
-
-var errUnbrowsable = fmt.Errorf("this catalog store cannot be browsed: %w", errors.ErrUnsupported)
-
-func (unbrowsable) BlueprintCounts(context.Context) (map[string]int, error) {
-	return nil, errUnbrowsable
-}
-func (unbrowsable) Page(context.Context, catalog.PageQuery) (catalog.EntityPage, error) {
-	return catalog.EntityPage{}, errUnbrowsable
-}
-func (unbrowsable) Entity(context.Context, catalog.Key) (*catalog.Entity, catalog.Provenance, bool, error) {
-	return nil, catalog.Provenance{}, false, errUnbrowsable
-}
-func (unbrowsable) RecentDeliveries(context.Context, int) ([]catalog.DeliveryRecord, error) {
-	return nil, errUnbrowsable
+	return s.store
 }
 
 type consoleStatus struct{ s *Service }
