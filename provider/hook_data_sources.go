@@ -11,6 +11,7 @@ import (
 	dschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -20,21 +21,34 @@ import (
 // hookDataSource implements glsync_group_hook(s), glsync_project_hook(s)
 // and glsync_system_hook(s), as terraform-provider-gitlab's data sources
 // of those names: one hook by id, or every hook of the group, the project
-// or the system. A hook is read as the resource of its kind reads it
-// (hookResource.fill), so the two show the same values; no secret is an
+// or the system. A hook is read as the resource of its kind imports it
+// (hookReader), so the two show the same values; no secret is an
 // attribute (GitLab never returns one: signing_token_present says whether
 // a signing token is set).
 type hookDataSource struct {
 	kind    hookKind
+	res     hookReader // the resource of this kind
 	list    bool
 	clients *clients
 }
 
+// hookReader is what a hook data source uses of the resource of its
+// kind: its attributes, and a hook's values as its import reads them.
+type hookReader interface {
+	schemaAttributes() map[string]rschema.Attribute
+	importedValues(ctx context.Context, parentPath string, e hooks.Existing, diags *diag.Diagnostics) map[string]attr.Value
+}
+
 func newHookDataSources() []func() datasource.DataSource {
 	var out []func() datasource.DataSource
-	for _, k := range []hookKind{groupHooks, projectHooks, systemHooks} {
+	for _, k := range []struct {
+		kind hookKind
+		res  func() resource.Resource
+	}{{groupHooks, newGroupHookResource}, {projectHooks, newProjectHookResource}, {systemHooks, newSystemHookResource}} {
 		for _, list := range []bool{false, true} {
-			out = append(out, func() datasource.DataSource { return &hookDataSource{kind: k, list: list} })
+			out = append(out, func() datasource.DataSource {
+				return &hookDataSource{kind: k.kind, res: k.res().(hookReader), list: list}
+			})
 		}
 	}
 	return out
@@ -49,7 +63,7 @@ var notInDataSources = map[string]bool{"adopt_existing": true, "events": true, "
 // dataAttributes are the resource attributes a hook data source reads.
 func (d *hookDataSource) dataAttributes() map[string]rschema.Attribute {
 	out := map[string]rschema.Attribute{}
-	for name, a := range (&hookResource{kind: d.kind}).hookAttributes() {
+	for name, a := range d.res.schemaAttributes() {
 		secret := false
 		for _, sec := range hookSecrets {
 			secret = secret || name == sec.name || name == sec.wo() || name == sec.version()
@@ -152,17 +166,9 @@ func (d *hookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 
 // hookValues reads one hook GitLab returned as the resource of its kind
 // would, keeping the data source's attributes.
-func (d *hookDataSource) hookValues(ctx context.Context, parentPath string, e hooks.Existing, diags *diag.Diagnostics) values {
-	r := &hookResource{kind: d.kind}
-	prior := values{}
-	for name, a := range r.hookAttributes() {
-		prior[name] = nullOf(a)
-	}
-	if !d.kind.system() {
-		prior[d.kind.parent] = types.StringValue(parentPath)
-	}
-	all := r.fill(ctx, prior, e, diags)
-	out := values{}
+func (d *hookDataSource) hookValues(ctx context.Context, parentPath string, e hooks.Existing, diags *diag.Diagnostics) map[string]attr.Value {
+	all := d.res.importedValues(ctx, parentPath, e, diags)
+	out := map[string]attr.Value{}
 	for name := range d.dataAttributes() {
 		out[name] = all[name]
 	}
@@ -246,7 +252,7 @@ func (d *hookDataSource) where(parentPath string) string {
 	return fmt.Sprintf("%s %q", d.kind.parentTitle(), parentPath)
 }
 
-func sortedNames(v values) []string {
+func sortedNames(v map[string]attr.Value) []string {
 	names := make([]string, 0, len(v))
 	for n := range v {
 		names = append(names, n)

@@ -10,11 +10,13 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 )
 
-// hookKind is what differs between the hook resources and data sources:
-// whose hooks they are (a group's, a project's or the system's), the
-// attribute naming that owner, the event flags and the event names.
-// Everything else (schema, body, read back, import, move, adoption) is one
-// code path for the three.
+// hookKind is the data that differs between the hook resources and data
+// sources: whose hooks they are (a group's, a project's or the system's),
+// the attribute naming that owner, the event flags and the event names.
+// Each resource has its own type and model (group_hook_resource.go,
+// project_hook_resource.go, system_hook_resource.go); their lifecycle
+// (body, read back, import, move, adoption) is hookCore's, one code path
+// for the three.
 type hookKind struct {
 	name     string   // group, project or system: glsync_<name>_hook
 	parent   string   // attribute naming the owner ("" for the system)

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 )
 
 // MoveState adopts the state terraform-provider-gitlab wrote for a
@@ -18,7 +19,7 @@ import (
 // official provider's attributes have the same names here, so each is
 // carried over as it is. Any provider named gitlab qualifies (gitlabhq/gitlab
 // or a mirror of it).
-func (r *hookResource) MoveState(context.Context) []resource.StateMover {
+func (r *hookCore[M, P]) MoveState(context.Context) []resource.StateMover {
 	source := r.kind.official()
 	return []resource.StateMover{{StateMover: func(ctx context.Context, req resource.MoveStateRequest, resp *resource.MoveStateResponse) {
 		if req.SourceTypeName != source || !strings.HasSuffix(req.SourceProviderAddress, "/gitlab") || req.SourceRawState == nil {
@@ -34,15 +35,24 @@ func (r *hookResource) MoveState(context.Context) []resource.StateMover {
 			resp.Diagnostics.AddError("Cannot move the hook", fmt.Sprintf("%s: %v", source, err))
 			return
 		}
-		r.write(ctx, &resp.TargetState, v, &resp.Diagnostics)
+		o, d := types.ObjectValue(attrTypes(r.attributes()), v)
+		resp.Diagnostics.Append(d...)
+		var m M
+		resp.Diagnostics.Append(o.As(ctx, &m, basetypes.ObjectAsOptions{})...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		resp.Diagnostics.Append(resp.TargetState.Set(ctx, &m)...)
 	}}}
 }
 
 // fromOfficial maps terraform-provider-gitlab's hook state to this
-// resource's.
-func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
-	v := values{}
-	for name, a := range r.hookAttributes() {
+// resource's, attribute by attribute: the official state is read by name,
+// as JSON.
+func (r *hookCore[M, P]) fromOfficial(raw map[string]any) (map[string]attr.Value, error) {
+	attrs := r.attributes()
+	v := map[string]attr.Value{}
+	for name, a := range attrs {
 		v[name] = nullOf(a)
 	}
 	number := func(k string) (int64, bool) {
@@ -57,7 +67,7 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 		return 0, false
 	}
 	hookID, ok := number("hook_id")
-	if !ok && r.kind.system() {
+	if _, parentID := P(new(M)).parent(); !ok && parentID == nil {
 		hookID, ok = number("id")
 	}
 	if !ok {
@@ -65,7 +75,8 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 	}
 	v["hook_id"] = types.Int64Value(hookID)
 	v["id"] = types.StringValue(fmt.Sprint(hookID))
-	if k := r.kind; !k.system() {
+	if _, parentID := P(new(M)).parent(); parentID != nil {
+		k := r.kind
 		gid, ok := number(k.parentID)
 		if !ok {
 			return nil, fmt.Errorf("the state has no %s id", k.parent)
@@ -73,7 +84,7 @@ func (r *hookResource) fromOfficial(raw map[string]any) (values, error) {
 		v[k.parentID] = types.Int64Value(gid)
 		v["id"] = types.StringValue(fmt.Sprintf("%d:%d", gid, hookID))
 	}
-	for name := range r.hookAttributes() {
+	for name := range attrs {
 		if name == "id" || name == "hook_id" || name == r.kind.parentID || name == "events" || strings.HasSuffix(name, "_wo") || strings.HasSuffix(name, "_wo_version") {
 			continue
 		}

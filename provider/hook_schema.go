@@ -49,11 +49,28 @@ func keyValueAttribute(what, valueWhat string) schema.ListNestedAttribute {
 		}}}
 }
 
-// hookAttributes builds the schema of a hook resource.
-func (r *hookResource) hookAttributes() map[string]schema.Attribute {
-	k := r.kind
+// keep is the plan modifier of a computed string GitLab keeps.
+func keep() []planmodifier.String {
+	return []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+}
+
+// hookDescription is a hook resource's description; importHelp is its
+// import id, as the docs show it.
+func hookDescription(k hookKind, importHelp string) string {
+	return fmt.Sprintf("A GitLab %s hook, with every field of GitLab's hook API under the names of terraform-provider-gitlab's `%s`: "+
+		"renaming the resource type (and a `moved` block, Terraform 1.8+) is the whole migration. Fields the configuration leaves out are not sent "+
+		"and are read back, so nothing set by hand is rewritten. Import with %s.", k.name, k.official(), importHelp)
+}
+
+// ownedImportHelp is the import id of a group's or a project's hook.
+func ownedImportHelp(k hookKind) string {
+	return "`" + k.importFormat() + "` (" + k.parentHelp + ")"
+}
+
+// hookAttributes are the attributes every hook resource has, with the
+// event flags of kind k.
+func hookAttributes(k hookKind) map[string]schema.Attribute {
 	events, accepted, other := k.events, k.accepted(), k.other
-	keep := func() []planmodifier.String { return []planmodifier.String{stringplanmodifier.UseStateForUnknown()} }
 	attrs := map[string]schema.Attribute{
 		"id": schema.StringAttribute{Computed: true, Description: "`group_id:hook_id` for a group hook, `project_id:hook_id` for a project hook, the hook id for a system hook.",
 			PlanModifiers: keep()},
@@ -89,9 +106,13 @@ func (r *hookResource) hookAttributes() map[string]schema.Attribute {
 	for _, f := range k.readOnly {
 		attrs[f] = schema.BoolAttribute{Computed: true, Description: readOnlyFlagDescription(f)}
 	}
-	if k.system() {
-		return attrs
-	}
+	return attrs
+}
+
+// withOwner adds to attrs those of a group's or a project's hook (kind
+// k): the group (project) it is on and the fields GitLab's group and
+// project hooks APIs have and its system hooks API has not.
+func withOwner(attrs map[string]schema.Attribute, k hookKind) map[string]schema.Attribute {
 	attrs[k.parent] = schema.StringAttribute{Required: true, Description: fmt.Sprintf("%s%s. Changing it to another %s replaces the hook; "+
 		"the same %s written the other way (id or path, as after an import) does not.", strings.ToUpper(k.parentHelp[:1]), k.parentHelp[1:], k.parent, k.parent)}
 	attrs[k.parentID] = schema.Int64Attribute{Computed: true, Description: "Numeric id of the " + k.parent + ".",

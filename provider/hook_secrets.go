@@ -22,20 +22,31 @@ type hookSecret struct {
 	name        string // attribute, and GitLab's field
 	description string // of name; name_wo's and the version's follow
 	validators  []validator.String
+	of          func(*hookModel) secretFields // the model's three attributes
+}
+
+// secretFields are a hook model's three attributes of one secret.
+type secretFields struct {
+	value, wo types.String
+	version   types.Int64
 }
 
 // The hook secrets.
 var (
 	tokenSecret = hookSecret{name: "token",
 		description: "Secret GitLab sends in `X-Gitlab-Token`. Kept in the state (sensitive); use `token_wo` to keep it out. Removing it clears the secret in GitLab. " +
-			"GitLab never returns it, so a change made outside Terraform cannot be seen."}
+			"GitLab never returns it, so a change made outside Terraform cannot be seen.",
+		of: func(m *hookModel) secretFields { return secretFields{m.Token, m.TokenWO, m.TokenWOVersion} }}
 	signingSecret = hookSecret{name: "signing_token",
 		description: "Signing token (GitLab 19.0+): `whsec_` followed by the base64 of 32 random bytes. GitLab then signs each delivery the Standard Webhooks way: " +
 			"`webhook-signature: v1,<base64 HMAC-SHA256 of \"{webhook-id}.{webhook-timestamp}.{body}\">` beside `webhook-id` and `webhook-timestamp` " +
 			"(the official provider's docs call the header `X-Gitlab-Signature`; GitLab sends `webhook-signature`). " +
 			"Kept in the state (sensitive); use `signing_token_wo` to keep it out. Removing it clears it in GitLab. GitLab never returns it: " +
 			"`signing_token_present` shows whether GitLab holds one, and a GitLab that ignored it (feature flag `webhook_signing_token` off) shows as a change to apply.",
-		validators: []validator.String{gitlabSigningToken{}}}
+		validators: []validator.String{gitlabSigningToken{}},
+		of: func(m *hookModel) secretFields {
+			return secretFields{m.SigningToken, m.SigningTokenWO, m.SigningTokenWOVersion}
+		}}
 	hookSecrets = []hookSecret{tokenSecret, signingSecret}
 )
 
@@ -55,9 +66,9 @@ func (s hookSecret) attributes() map[string]schema.Attribute {
 }
 
 // configured reports whether the configuration sets the secret either way.
-func (s hookSecret) configured(config values) bool {
-	_, a := strVal(config[s.name])
-	_, b := strVal(config[s.wo()])
+func (s hookSecret) configured(config *hookModel) bool {
+	_, a := strVal(s.of(config).value)
+	_, b := strVal(s.of(config).wo)
 	return a || b
 }
 
@@ -65,23 +76,24 @@ func (s hookSecret) configured(config values) bool {
 // needs: the configured value; the write-only one on create, when its
 // version changes, when the URL changes (GitLab may drop a secret then)
 // or with resend (GitLab lost it); "" when removed from the
-// configuration.
-func (s hookSecret) send(b map[string]any, config, state values, create, resend bool) {
-	value, has := strVal(config[s.name])
-	wo, hasWO := strVal(config[s.wo()])
-	url, _ := strVal(config["url"])
+// configuration. state is nil on create.
+func (s hookSecret) send(b map[string]any, config, state *hookModel, create, resend bool) {
+	f := s.of(config)
+	value, has := strVal(f.value)
+	wo, hasWO := strVal(f.wo)
+	url, _ := strVal(config.URL)
 	switch {
 	case has:
 		b[s.name] = value
-	case hasWO && (create || resend || !config[s.version()].Equal(state[s.version()])):
+	case hasWO && (create || resend || state == nil || !f.version.Equal(s.of(state).version)):
 		b[s.name] = wo
 	case hasWO:
 		// Unchanged: GitLab keeps it, unless the URL changes.
-		if old, _ := strVal(state["url"]); old != url {
+		if old, _ := strVal(state.URL); old != url {
 			b[s.name] = wo
 		}
 	case !create && state != nil:
-		if old, ok := strVal(state[s.name]); ok && old != "" {
+		if old, ok := strVal(s.of(state).value); ok && old != "" {
 			b[s.name] = "" // removed from the configuration: cleared in GitLab
 		}
 	}
@@ -89,12 +101,12 @@ func (s hookSecret) send(b map[string]any, config, state values, create, resend 
 
 // keepOnURLChange sends the state's value of the secret on a URL change
 // that sends none, or GitLab drops it.
-func (s hookSecret) keepOnURLChange(body map[string]any, state values) {
+func (s hookSecret) keepOnURLChange(body map[string]any, state *hookModel) {
 	if _, sent := body[s.name]; sent {
 		return
 	}
-	if old, _ := strVal(state["url"]); old != body["url"] {
-		if t, ok := strVal(state[s.name]); ok {
+	if old, _ := strVal(state.URL); old != body["url"] {
+		if t, ok := strVal(s.of(state).value); ok {
 			body[s.name] = t
 		}
 	}
@@ -108,9 +120,12 @@ func signingPresentAttribute() schema.Attribute {
 
 // signingLost reports a hook whose configuration sets a signing token
 // while GitLab, at the last read, held none: the update that follows sends
-// it again.
-func signingLost(config, state values) bool {
-	present, known := boolean(state["signing_token_present"])
+// it again. state is nil on create.
+func signingLost(config, state *hookModel) bool {
+	if state == nil {
+		return false
+	}
+	present, known := boolean(state.SigningTokenPresent)
 	return known && !present && signingSecret.configured(config)
 }
 
@@ -118,7 +133,7 @@ func signingLost(config, state values) bool {
 // token GitLab lost (signing_token_present unknown: the update sends it
 // again). Any other change leaves it unknown too, as every computed
 // attribute of a changing resource.
-func planSigningPresent(ctx context.Context, resp *resource.ModifyPlanResponse, config, state values) {
+func planSigningPresent(ctx context.Context, resp *resource.ModifyPlanResponse, config, state *hookModel) {
 	if state != nil && signingLost(config, state) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("signing_token_present"), types.BoolUnknown())...)
 	}
@@ -149,12 +164,12 @@ func (gitlabSigningToken) ValidateString(_ context.Context, req validator.String
 // configuration sets (GitLab older than 19.0, or its feature flag
 // webhook_signing_token off): the hook works, unsigned, and a receiver
 // that requires signatures would refuse its deliveries.
-func warnUnsigned(config, out values, diags *diag.Diagnostics) {
-	if present, _ := boolean(out["signing_token_present"]); present || !signingSecret.configured(config) {
+func warnUnsigned(config, out *hookModel, diags *diag.Diagnostics) {
+	if present, _ := boolean(out.SigningTokenPresent); present || !signingSecret.configured(config) {
 		return
 	}
 	why := "GitLab answered signing_token_present = false: its feature flag webhook_signing_token is off"
-	if out["signing_token_present"].IsNull() {
+	if out.SigningTokenPresent.IsNull() {
 		why = "GitLab does not report signing_token_present: it is older than 19.0, which has no signing tokens"
 	}
 	diags.AddAttributeWarning(path.Root("signing_token_present"), "GitLab did not keep the signing token",

@@ -1,46 +1,17 @@
 package provider
 
 import (
-	"context"
 	"slices"
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// The hook resources' schemas differ by kind, so their attributes are
-// read and written one by one as values, through these helpers.
-
-// attrNames are the resource's attribute names.
-func (r *hookResource) attrNames() []string {
-	names := make([]string, 0, 40)
-	for n := range r.hookAttributes() {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// values reads every attribute of a plan, state or config.
-type values map[string]attr.Value
-
-type attrGetter interface {
-	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}
-
-func (r *hookResource) read(ctx context.Context, g attrGetter, diags *diag.Diagnostics) values {
-	out := values{}
-	for name, a := range r.hookAttributes() {
-		v := nullOf(a)
-		diags.Append(g.GetAttribute(ctx, path.Root(name), &v)...)
-		out[name] = v
-	}
-	return out
-}
+// Helpers for the hook resources' attribute values: known strings and
+// booleans, and the key-value lists GitLab returns without their values.
 
 // nullOf is a typed null holder for an attribute.
 func nullOf(a schema.Attribute) attr.Value {
@@ -55,14 +26,6 @@ func nullOf(a schema.Attribute) attr.Value {
 		return types.ListNull(keyValueType)
 	}
 	return types.StringNull()
-}
-
-func (r *hookResource) write(ctx context.Context, s interface {
-	SetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}, v values, diags *diag.Diagnostics) {
-	for _, name := range r.attrNames() {
-		diags.Append(s.SetAttribute(ctx, path.Root(name), v[name])...)
-	}
 }
 
 func strVal(v attr.Value) (string, bool) {
