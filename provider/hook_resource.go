@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
@@ -340,13 +341,23 @@ func (r *hookCore[M, P]) where(m P, groupID int64) string {
 	return fmt.Sprintf("%s %q (id %d)", r.kind.parentTitle(), g, groupID)
 }
 
+// load reads the state into m and returns the hook's group (project) id
+// (0 for a system hook) and its id; ok is false when the state cannot be
+// read or GitLab is not configured (diagnostics say why).
+func (r *hookCore[M, P]) load(ctx context.Context, from tfsdk.State, m *M, diags *diag.Diagnostics) (gid, hid int64, ok bool) {
+	diags.Append(from.Get(ctx, m)...)
+	if diags.HasError() || !r.clients.needGitLab(diags) {
+		return 0, 0, false
+	}
+	return parentIDOf(P(m)), P(m).common().HookID.ValueInt64(), true
+}
+
 func (r *hookCore[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state M
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
+	gid, hid, ok := r.load(ctx, req.State, &state, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	gid, hid := parentIDOf(P(&state)), P(&state).common().HookID.ValueInt64()
 	e, found, err := hooks.GetOf(ctx, r.clients.gitlab, r.kind.owner(gid), hid)
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the hook failed", err.Error())
@@ -370,11 +381,10 @@ func (r *hookCore[M, P]) Update(ctx context.Context, req resource.UpdateRequest,
 	var plan, config, state M
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
+	gid, hid, ok := r.load(ctx, req.State, &state, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	gid, hid := parentIDOf(P(&state)), P(&state).common().HookID.ValueInt64()
 	body := r.body(ctx, &config, &state, false, &resp.Diagnostics)
 	for _, sec := range hookSecrets {
 		// A URL change without a new secret: send the known one, or
@@ -398,12 +408,8 @@ func (r *hookCore[M, P]) Update(ctx context.Context, req resource.UpdateRequest,
 
 func (r *hookCore[M, P]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state M
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.clients.needGitLab(&resp.Diagnostics) {
-		return
-	}
-	gid, hid := parentIDOf(P(&state)), P(&state).common().HookID.ValueInt64()
-	if !r.parentReadable(ctx, &state, gid, &resp.Diagnostics) {
+	gid, hid, ok := r.load(ctx, req.State, &state, &resp.Diagnostics)
+	if !ok || !r.parentReadable(ctx, &state, gid, &resp.Diagnostics) {
 		return // a 404 from the delete would be read as "already gone"
 	}
 	if err := hooks.DeleteOf(ctx, r.clients.gitlab, r.kind.owner(gid), hid); err != nil {
