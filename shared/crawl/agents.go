@@ -14,7 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // The skill and plugin kinds find AI agent skills (SKILL.md files) and
@@ -27,8 +27,8 @@ import (
 
 // Kinds of agent objects.
 const (
-	KindSkill  = "skill"
-	KindPlugin = "plugin"
+	KindSkill  = selector.KindSkill
+	KindPlugin = selector.KindPlugin
 )
 
 // SkillPath is one entry of the skill kind's selector.paths: a SKILL.md
@@ -423,7 +423,7 @@ func NormalizePlugin(repo map[string]any, manifests map[string]map[string]any, p
 	}
 	supports := map[string]any{}
 	out := map[string]any{"name": name, "displayName": display, "description": desc, "version": version, "supports": supports}
-	for _, p := range mapping.PluginProviders {
+	for _, p := range selector.PluginProviders {
 		r, ok := found[p]
 		supports[p] = ok
 		switch {

@@ -21,27 +21,28 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
-// Kinds the crawler can list.
+// Kinds the crawler can list: selector's names, under crawl's.
 const (
-	KindGroup              = "group"
-	KindProject            = "project"
-	KindMergeRequest       = "merge-request"
-	KindIssue              = "issue"
-	KindPipeline           = "pipeline"
-	KindJob                = "job"
-	KindRelease            = "release"
-	KindGroupWithMembers   = "group-with-members"
-	KindProjectWithMembers = "project-with-members"
-	KindMember             = "member"
-	KindTag                = "tag"
-	KindBranch             = "branch"
-	KindDeployment         = "deployment"
-	KindFile               = "file"
-	KindFolder             = "folder"
-	KindGitOps             = "gitops"
+	KindGroup              = selector.KindGroup
+	KindProject            = selector.KindProject
+	KindMergeRequest       = selector.KindMergeRequest
+	KindIssue              = selector.KindIssue
+	KindPipeline           = selector.KindPipeline
+	KindJob                = selector.KindJob
+	KindRelease            = selector.KindRelease
+	KindGroupWithMembers   = selector.KindGroupWithMembers
+	KindProjectWithMembers = selector.KindProjectWithMembers
+	KindMember             = selector.KindMember
+	KindTag                = selector.KindTag
+	KindBranch             = selector.KindBranch
+	KindDeployment         = selector.KindDeployment
+	KindFile               = selector.KindFile
+	KindFolder             = selector.KindFolder
+	KindGitOps             = selector.KindGitOps
 )
 
 // Source lists objects for one token.

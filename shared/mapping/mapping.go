@@ -34,6 +34,8 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
 	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 //go:embed default.yml
@@ -99,7 +101,7 @@ type Config struct {
 }
 
 // GitOpsKind is the kind of entities declared in GitOps spec files.
-const GitOpsKind = "gitops"
+const GitOpsKind = selector.KindGitOps
 
 // Resource is one entry of resources[]: a kind and how to map it.
 type Resource struct {
@@ -110,7 +112,7 @@ type Resource struct {
 	// Selector holds kind-specific selector options besides query.
 	Selector map[string]any
 	// Options are the kind-specific selector options, parsed and checked.
-	Options Selector
+	Options selector.Options
 
 	query        *expr
 	itemsToParse *expr
@@ -265,7 +267,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !slices.Contains(topLevelKeys, k) {
-			return nil, fmt.Errorf("mapping: %w", unknownKey("setting", k, topLevelKeys))
+			return nil, fmt.Errorf("mapping: %w", selector.UnknownKey("setting", k, topLevelKeys))
 		}
 	}
 	for _, f := range []struct {
@@ -278,7 +280,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	} {
 		for _, k := range []string{f.snake, f.camel} {
 			if v, ok := doc[k]; ok && v != nil {
-				b, err := pyBool(v)
+				b, err := selector.AsBool(v)
 				if err != nil {
 					return nil, fmt.Errorf("mapping: %s: %w", k, err)
 				}
@@ -288,7 +290,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	}
 	for _, k := range []string{"entity_deletion_threshold", "entityDeletionThreshold"} {
 		if v, ok := doc[k]; ok && v != nil {
-			t, err := pyFloat(v)
+			t, err := selector.AsNumber(v)
 			if err == nil && (t < 0 || t > 1) {
 				err = fmt.Errorf("must be from 0 to 1 (a share of a kind's entities; 0 deletes nothing), got %v", t)
 			}
@@ -311,7 +313,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	for i, x := range resources {
 		m, _ := x.(map[string]any)
 		if m == nil {
-			return nil, &Error{Resource: i, Field: "", Err: fmt.Errorf("must be {kind, selector, port}, got %s", shown(x))}
+			return nil, &Error{Resource: i, Field: "", Err: fmt.Errorf("must be {kind, selector, port}, got %s", selector.Shown(x))}
 		}
 		r, err := compileResource(i, m, gen, func(msg string) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("resources[%d] (kind %v): %s", i, m["kind"], msg))
@@ -337,7 +339,7 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 			c.SpecPaths = []string{v1DefaultSpecPath}
 		}
 	default:
-		list, err := pyStrings(sp)
+		list, err := selector.AsStrings(sp)
 		if err != nil {
 			return fmt.Errorf("mapping: specPath: must be a glob or a list of globs: %w", err)
 		}
@@ -349,7 +351,7 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 		}
 	}
 	if v, ok := doc["branch"]; ok && v != nil {
-		b, err := pyString(v)
+		b, err := selector.AsString(v)
 		if err != nil {
 			return fmt.Errorf("mapping: branch: %w", err)
 		}
@@ -359,25 +361,25 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 	if v, ok := doc["visibility"]; ok && v != nil {
 		m, isMap := v.(map[string]any)
 		if !isMap {
-			return fmt.Errorf("mapping: visibility: must be {useMinAccessLevel, minAccessLevel}, got %s", shown(v))
+			return fmt.Errorf("mapping: visibility: must be {useMinAccessLevel, minAccessLevel}, got %s", selector.Shown(v))
 		}
 		for k := range m {
 			if k != "useMinAccessLevel" && k != "minAccessLevel" {
-				return fmt.Errorf("mapping: visibility.%s: %w", k, unknownKey("visibility option", k, []string{"useMinAccessLevel", "minAccessLevel"}))
+				return fmt.Errorf("mapping: visibility.%s: %w", k, selector.UnknownKey("visibility option", k, []string{"useMinAccessLevel", "minAccessLevel"}))
 			}
 		}
 		// Setting visibility at all turns it on (its useMinAccessLevel
 		// defaults to true), whatever the generation.
 		use = true
 		if x, ok := m["useMinAccessLevel"]; ok && x != nil {
-			b, err := pyBool(x)
+			b, err := selector.AsBool(x)
 			if err != nil {
 				return fmt.Errorf("mapping: visibility.useMinAccessLevel: %w", err)
 			}
 			use = b
 		}
 		if x, ok := m["minAccessLevel"]; ok && x != nil {
-			n, err := pyInt(x)
+			n, err := selector.AsInt(x)
 			if err == nil && n != 10 && n != 20 && n != 30 && n != 40 && n != 50 {
 				err = fmt.Errorf("must be 10 (guest), 20 (reporter), 30 (developer), 40 (maintainer) or 50 (owner), got %d", n)
 			}
@@ -392,14 +394,14 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 	}
 	c.OwnedOnly = c.Generation == OceanV1 // v1's filterOwnedProjects defaults to true
 	if v, ok := doc["filterOwnedProjects"]; ok && v != nil {
-		b, err := pyBool(v)
+		b, err := selector.AsBool(v)
 		if err != nil {
 			return fmt.Errorf("mapping: filterOwnedProjects: %w", err)
 		}
 		c.OwnedOnly = b
 	}
 	if v, ok := doc["projectVisibilityFilter"]; ok && v != nil {
-		s, err := pyString(v)
+		s, err := selector.AsString(v)
 		if err == nil && s != "public" && s != "internal" && s != "private" {
 			err = fmt.Errorf("must be public, internal or private, got %q", s)
 		}
@@ -412,8 +414,7 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 }
 
 // SupportedKinds are the kinds the crawler can produce today.
-var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "tag", "branch", "deployment",
-	"group-with-members", "project-with-members", "member", "file", "folder", "skill", "plugin"}
+var SupportedKinds = selector.Kinds
 
 var (
 	resourceKeys = []string{"kind", "selector", "port"}
@@ -442,7 +443,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	for k := range m {
 		if !slices.Contains(resourceKeys, k) {
-			return nil, fail(k, "", unknownKey("resource key", k, resourceKeys))
+			return nil, fail(k, "", selector.UnknownKey("resource key", k, resourceKeys))
 		}
 	}
 	if !slices.Contains(SupportedKinds, kind) {
@@ -450,34 +451,30 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	sel, _ := m["selector"].(map[string]any)
 	if m["selector"] != nil && sel == nil {
-		return nil, fail("selector", "", fmt.Errorf("must be a map of options, got %s", shown(m["selector"])))
+		return nil, fail("selector", "", fmt.Errorf("must be a map of options, got %s", selector.Shown(m["selector"])))
 	}
-	query := "true"
+	query := selector.Query("true")
 	for k, v := range sel {
 		if k == "query" {
-			switch q := v.(type) {
-			case string:
-				query = q
-			case bool:
-				query = fmt.Sprint(q)
-			default:
-				return nil, fail("selector.query", fmt.Sprint(v), errors.New("must be a jq expression string"))
+			if err := query.Set(v); err != nil {
+				return nil, fail("selector.query", fmt.Sprint(v), err)
 			}
 			continue
 		}
 		r.Selector[k] = v
 	}
-	if err := r.parseSelector(gen, warn); err != nil {
-		return nil, fail(err.field, "", err.err)
-	}
 	var err error
-	if r.query, err = r.compile("selector.query", query); err != nil {
-		return nil, fail("selector.query", query, err)
+	var serr *selector.Error
+	if r.Options, serr = selector.Parse(kind, gen, r.Selector, warn); serr != nil {
+		return nil, fail(serr.Field, "", serr.Err)
+	}
+	if r.query, err = r.compile("selector.query", string(query)); err != nil {
+		return nil, fail("selector.query", string(query), err)
 	}
 	port, _ := m["port"].(map[string]any)
 	for k := range port {
 		if !slices.Contains(portKeys, k) {
-			return nil, fail("port."+k, "", unknownKey("port key", k, portKeys))
+			return nil, fail("port."+k, "", selector.UnknownKey("port key", k, portKeys))
 		}
 	}
 	if err := r.compileItems(port); err != nil {
@@ -486,7 +483,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	entity, _ := port["entity"].(map[string]any)
 	for k := range entity {
 		if k != "mappings" {
-			return nil, fail("port.entity."+k, "", unknownKey("port.entity key", k, []string{"mappings"}))
+			return nil, fail("port.entity."+k, "", selector.UnknownKey("port.entity key", k, []string{"mappings"}))
 		}
 	}
 	mp, _ := entity["mappings"].(map[string]any)
@@ -496,7 +493,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	for k := range mp {
 		if !slices.Contains(mappingKeys, k) {
-			return nil, fail(base+k, "", unknownKey("mapping field", k, mappingKeys))
+			return nil, fail(base+k, "", selector.UnknownKey("mapping field", k, mappingKeys))
 		}
 	}
 	if q, isQuery := mp["identifier"].(map[string]any); isQuery {
@@ -526,7 +523,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 			}
 			continue
 		}
-		src, err := pyString(v)
+		src, err := selector.AsString(v)
 		if err != nil || (src == "" && f.required != "") {
 			return nil, fail(base+f.name, "", errors.New("must be a jq expression string"))
 		}
@@ -558,13 +555,13 @@ func (r *Resource) compileItems(port map[string]any) error {
 		return &Error{Resource: r.Index, Kind: r.Kind, Field: field, Expr: src, Err: err}
 	}
 	if v, ok := port["itemsToParseName"]; ok && v != nil {
-		name, err := pyString(v)
+		name, err := selector.AsString(v)
 		if err != nil || name == "" {
 			return fail("port.itemsToParseName", "", errors.New("must be a non-empty key name (default item)"))
 		}
 		r.itemsName = name
 	}
-	src, _ := pyString(port["itemsToParse"])
+	src, _ := selector.AsString(port["itemsToParse"])
 	if src == "" {
 		return nil
 	}
@@ -574,7 +571,7 @@ func (r *Resource) compileItems(port map[string]any) error {
 	}
 	transform := true
 	if v, ok := port["itemsToParseTopLevelTransform"]; ok && v != nil {
-		if transform, err = pyBool(v); err != nil {
+		if transform, err = selector.AsBool(v); err != nil {
 			return fail("port.itemsToParseTopLevelTransform", "", err)
 		}
 	}
@@ -601,7 +598,7 @@ func (r *Resource) compileProperties(field string, v any) ([]namedExpr, error) {
 	}
 	var out []namedExpr
 	for _, k := range sortedKeys(m) {
-		src, err := pyString(m[k])
+		src, err := selector.AsString(m[k])
 		if err != nil {
 			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Err: errors.New("must be a jq expression string")}
 		}
@@ -638,7 +635,7 @@ func mappingMap(r *Resource, field string, v any) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: fmt.Errorf("must be a map of name: jq expression, got %s", shown(v))}
+		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: fmt.Errorf("must be a map of name: jq expression, got %s", selector.Shown(v))}
 	}
 	return m, nil
 }

@@ -1,0 +1,321 @@
+package selector
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Error is a selector option that does not load: the field
+// ("selector.states", "selector.folders[0].path") and the rule it breaks.
+type Error struct {
+	Field string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// resource is the selector being parsed: its kind, its raw options
+// (without query) and the options read so far.
+type resource struct {
+	Kind     string
+	Selector map[string]any
+	Options  Options
+}
+
+// Parse reads and checks the kind-specific options of a selector (raw,
+// without query), starting from the defaults of gen; warn receives the
+// options that load but do nothing. An error names the field and the
+// rule; an unknown option suggests the nearest known one.
+func Parse(kind string, gen Generation, raw map[string]any, warn func(string)) (Options, *Error) {
+	r := &resource{Kind: kind, Selector: raw}
+	err := r.parseSelector(gen, warn)
+	return r.Options, err
+}
+
+// parseSelector reads and validates the kind-specific selector options,
+// starting from the defaults of gen.
+func (r *resource) parseSelector(gen Generation, warn func(string)) *Error {
+	known := join(commonOptions, selectorOptions[r.Kind])
+	keys := make([]string, 0, len(r.Selector))
+	for k := range r.Selector {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !slices.Contains(known, k) {
+			return &Error{"selector." + k, UnknownKey("option for kind "+r.Kind, k, known)}
+		}
+		if why, ok := ignoredOptions[k]; ok {
+			warn(fmt.Sprintf("selector.%s is accepted but has no effect: %s", k, why))
+		}
+		if slices.Contains(inheritedOnly[r.Kind], k) {
+			warn(fmt.Sprintf("selector.%s has no effect on kind %s (Ocean ignores it there too)", k, r.Kind))
+		}
+	}
+	o := &r.Options
+	*o = Defaults(gen, r.Kind)
+	var err *Error
+	get := func(key string) (any, bool) {
+		v, ok := r.Selector[key]
+		return v, ok && err == nil
+	}
+	fail := func(key string, e error) {
+		if err == nil && e != nil {
+			err = &Error{"selector." + key, e}
+		}
+	}
+	boolOpt := func(key string, dst *bool) {
+		if v, ok := get(key); ok {
+			b, e := AsBool(v)
+			fail(key, e)
+			*dst = b
+		}
+	}
+	optBool := func(key string, dst **bool) {
+		if v, ok := get(key); ok && v != nil {
+			b, e := AsBool(v)
+			fail(key, e)
+			*dst = &b
+		}
+	}
+	if v, ok := get("states"); ok {
+		list, e := AsStrings(v)
+		if e == nil && len(list) == 0 {
+			e = errors.New("must be a non-empty list of opened, closed, locked, merged")
+		}
+		for _, st := range list {
+			if e == nil && !slices.Contains([]string{"opened", "closed", "locked", "merged"}, st) {
+				e = fmt.Errorf("unknown state %q; use opened, closed, locked or merged", st)
+			}
+		}
+		fail("states", e)
+		o.States = list
+	}
+	if v, ok := get("state"); ok && v != nil {
+		st, e := AsString(v)
+		if e == nil && st != "opened" && st != "closed" && st != "all" {
+			e = fmt.Errorf("unknown state %q; use opened or closed, or leave it out for every state", st)
+		}
+		fail("state", e)
+		if st == "all" {
+			st = ""
+		}
+		o.State = st
+	}
+	if v, ok := get("updatedAfter"); ok && v != nil {
+		f, e := AsNumber(v)
+		if e == nil && (f < 0 || f > 36500) {
+			e = fmt.Errorf("must be a number of days from 0 to 36500, got %v", f)
+		}
+		fail("updatedAfter", e)
+		o.UpdatedAfterDays = f
+	}
+	boolOpt("updatedAfterAppliesToOpened", &o.UpdatedAfterOpened)
+	if v, ok := get("createdAfter"); ok && v != nil {
+		f, e := AsNumber(v)
+		if e == nil && (f < 0 || f > 36500) {
+			e = fmt.Errorf("must be a number of days from 0 (no limit) to 36500, got %v", f)
+		}
+		fail("createdAfter", e)
+		o.CreatedAfterDays = f
+	}
+	if v, ok := get("limitPerProject"); ok {
+		n, e := AsInt(v)
+		if e == nil && (n < 1 || n > 100000) {
+			e = fmt.Errorf("must be a whole number from 1 to 100000, got %d", n)
+		}
+		fail("limitPerProject", e)
+		o.LimitPerProject = n
+		o.JobsPerPipeline = 0 // glsync's newest-jobs listing
+	}
+	if v, ok := get("labels"); ok && v != nil {
+		switch l := v.(type) {
+		case string:
+			o.Labels = strings.Split(l, ",")
+		default:
+			list, e := AsStrings(v)
+			fail("labels", e)
+			o.Labels = list
+		}
+	}
+	if v, ok := get("issueType"); ok && v != nil {
+		t, e := AsString(v)
+		if e == nil && !slices.Contains([]string{"issue", "incident", "test_case", "task"}, t) {
+			e = fmt.Errorf("must be issue, incident, test_case or task, got %q", t)
+		}
+		fail("issueType", e)
+		o.IssueType = t
+	}
+	boolOpt("nonArchived", &o.NonArchived)
+	boolOpt("includeLabels", &o.IncludeLabels)
+	boolOpt("includeBotMembers", &o.IncludeBotMembers)
+	boolOpt("includeInheritedMembers", &o.IncludeInheritedMembers)
+	boolOpt("includeVerboseMemberObject", &o.VerboseMembers)
+	boolOpt("defaultBranchOnly", &o.DefaultBranchOnly)
+	boolOpt("includeLanguages", &o.IncludeLanguages)
+	optBool("includeOnlyActiveProjects", &o.ActiveProjects)
+	optBool("includeOnlyActiveGroups", &o.ActiveGroups)
+	for key, dst := range map[string]*string{"regex": &o.Regex, "search": &o.Search} {
+		if v, ok := get(key); ok && v != nil {
+			s, e := AsString(v)
+			fail(key, e)
+			*dst = s
+		}
+	}
+	if o.Regex != "" {
+		if _, e := regexp.Compile(o.Regex); e != nil {
+			fail("regex", fmt.Errorf("invalid regular expression: %v", e))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.parseQueryParams(); err != nil {
+		return err
+	}
+	if err := r.parseFilesAndFolders(gen); err != nil {
+		return err
+	}
+	if err := r.parseAgents(); err != nil {
+		return err
+	}
+	if v, ok := r.Selector["includedFiles"]; ok && v != nil {
+		list, e := AsStrings(v)
+		for _, s := range list {
+			if e == nil && s == "" {
+				e = errors.New("must be a list of file paths, got an empty path")
+			}
+		}
+		if e != nil {
+			return &Error{"selector.includedFiles", e}
+		}
+		o.IncludedFiles = list
+	}
+	if v, ok := r.Selector["searchQueries"]; ok && v != nil {
+		list, isList := v.([]any)
+		if !isList {
+			return &Error{"selector.searchQueries", fmt.Errorf("must be a list of {name, scope, query}, got %s", Shown(v))}
+		}
+		for i, x := range list {
+			field := fmt.Sprintf("selector.searchQueries[%d]", i)
+			m, _ := x.(map[string]any)
+			if m == nil {
+				return &Error{field, fmt.Errorf("must be {name, scope, query}, got %s", Shown(x))}
+			}
+			for k := range m {
+				if k != "name" && k != "scope" && k != "query" {
+					return &Error{field + "." + k, UnknownKey("searchQueries option", k, []string{"name", "scope", "query"})}
+				}
+			}
+			var q SearchQuery
+			var e error
+			if q.Name, e = AsString(m["name"]); e != nil || q.Name == "" {
+				return &Error{field + ".name", errors.New("is required: the key under __searchQueries")}
+			}
+			if q.Query, e = AsString(m["query"]); e != nil || q.Query == "" {
+				return &Error{field + ".query", errors.New("is required: GitLab search terms, e.g. filename:port.yml")}
+			}
+			q.Scope = "blobs"
+			if s, ok := m["scope"]; ok && s != nil {
+				if q.Scope, e = AsString(s); e != nil || q.Scope == "" {
+					return &Error{field + ".scope", errors.New("must be a GitLab project search scope, e.g. blobs, commits, wiki_blobs")}
+				}
+			}
+			o.SearchQueries = append(o.SearchQueries, q)
+		}
+	}
+	return nil
+}
+
+// parseQueryParams reads apiQueryParams and pipelineQueryParams. For
+// deployments Ocean's option names (updatedAfter, finishedAfter…) become
+// GitLab's, and a finished-at window orders by finished_at and needs
+// status success (integrations/gitlab-v2/integration.py,
+// GitlabDeploymentQueryParams).
+func (r *resource) parseQueryParams() *Error {
+	o := &r.Options
+	for _, key := range []string{"apiQueryParams", "pipelineQueryParams"} {
+		v, ok := r.Selector[key]
+		if !ok || v == nil {
+			continue
+		}
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			return &Error{"selector." + key, fmt.Errorf("must be a map of GitLab query parameters, got %s", Shown(v))}
+		}
+		dst := &o.APIQueryParams
+		if key == "pipelineQueryParams" && r.Kind == KindJob {
+			dst = &o.PipelineQueryParams
+		}
+		if *dst == nil {
+			*dst = url.Values{}
+		}
+		for k, x := range m {
+			name := k
+			if r.Kind == KindDeployment {
+				name = snakeCase(k)
+			}
+			switch x := x.(type) {
+			case nil:
+			case []any:
+				// GitLab's array parameters: scope[]=a&scope[]=b.
+				arr := strings.TrimSuffix(name, "[]") + "[]"
+				for _, e := range x {
+					s, err := queryValue(e)
+					if err != nil {
+						return &Error{"selector." + key + "." + k, err}
+					}
+					dst.Add(arr, s)
+				}
+			default:
+				s, err := queryValue(x)
+				if err != nil {
+					return &Error{"selector." + key + "." + k, err}
+				}
+				dst.Set(name, s)
+			}
+		}
+		if r.Kind == KindDeployment {
+			q := *dst
+			if q.Get("finished_after") != "" || q.Get("finished_before") != "" {
+				if q.Get("status") != "success" {
+					return &Error{"selector.apiQueryParams.status", errors.New("must be success when finishedAfter or finishedBefore is set (GitLab orders by finished_at only for successful deployments)")}
+				}
+				q.Set("order_by", "finished_at")
+			}
+		}
+	}
+	return nil
+}
+
+func queryValue(v any) (string, error) {
+	switch x := v.(type) {
+	case bool:
+		return fmt.Sprint(x), nil
+	case map[string]any, []any:
+		return "", fmt.Errorf("must be a value or a list of values, got %s", Shown(v))
+	}
+	return AsString(v)
+}
+
+// snakeCase turns Ocean's camelCase option names into GitLab's.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
