@@ -627,7 +627,7 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 				return Result{}, nil, errNeedsReads
 			}
 			if crawl.Has(e) {
-				if err := refs.Resolve(ctx, src, o, e, g.Options.Generation); err != nil {
+				if err := refs.Resolve(ctx, src, o, e, string(g.Options.Generation)); err != nil {
 					return Result{}, nil, classify(err)
 				}
 			}

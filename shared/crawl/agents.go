@@ -33,10 +33,7 @@ const (
 
 // SkillPath is one entry of the skill kind's selector.paths: a SKILL.md
 // glob and the projects it applies to (none: every project).
-type SkillPath struct {
-	Path  string
-	Repos []string
-}
+type SkillPath = selector.SkillPath
 
 // pluginManifests are each provider's manifest files, from the repository
 // root; marketplaces list plugins instead of describing one.

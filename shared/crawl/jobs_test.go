@@ -11,6 +11,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // jobsOrg is an organisation with every case where the project's job
@@ -123,8 +124,8 @@ func TestOceanJobsFromProjectListing(t *testing.T) {
 		{"pipelineQueryParams", url.Values{"status": {"success"}}, 38*3 + 9 + 102 + 3 + 400 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ocean, oceanReqs := readJobs(t, sim, host, Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines, JobsPipelineByPipeline: true})
-			got, reqs := readJobs(t, sim, host, Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines})
+			ocean, oceanReqs := readJobs(t, sim, host, Options{Options: selector.Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines}, JobsPipelineByPipeline: true})
+			got, reqs := readJobs(t, sim, host, Options{Options: selector.Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines}})
 			if len(ocean) != tc.jobs {
 				t.Fatalf("Ocean's reading: %d jobs, want %d", len(ocean), tc.jobs)
 			}
@@ -327,8 +328,8 @@ func TestOceanJobsPerProjectShape(t *testing.T) {
 				c, _ := sim.Requests()
 				return out, c["GET /projects/:id/pipelines"] + c["GET /projects/:id/jobs"] + c["GET /projects/:id/pipelines/:id/jobs"]
 			}
-			ocean, oceanReqs := read(Options{JobsPerPipeline: 100, JobsPipelineByPipeline: true})
-			got, reqs := read(Options{JobsPerPipeline: 100})
+			ocean, oceanReqs := read(Options{Options: selector.Options{JobsPerPipeline: 100}, JobsPipelineByPipeline: true})
+			got, reqs := read(Options{Options: selector.Options{JobsPerPipeline: 100}})
 			// As sets: listAll hands the pipeline listing's later pages
 			// over as they arrive, so past two pages the order of the
 			// pipelines varies from one reading to the next.

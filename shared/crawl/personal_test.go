@@ -8,6 +8,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // personalOrg is an organisation plus alice, who owns alice/notes (with a
@@ -112,7 +113,7 @@ func TestPersonalProjectFilesWithGroupSearch(t *testing.T) {
 	ts := sim.Start(t)
 	s := source(t, ts.URL, "glpat-alice", "**")
 	var repos []string
-	_, err := s.List(context.Background(), KindFile, Options{Files: FileOptions{Path: "port.yml", Strategy: "groupSearch"}}, func(pg gitlab.Page) error {
+	_, err := s.List(context.Background(), KindFile, Options{Options: selector.Options{Files: FileOptions{Path: "port.yml", Strategy: "groupSearch"}}}, func(pg gitlab.Page) error {
 		for _, o := range pg.Items {
 			repos = append(repos, o["repo"].(map[string]any)["path_with_namespace"].(string))
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // TestListingsSendWhatGitLabAccepts reads every kind whose listing once
@@ -73,7 +74,7 @@ func TestListingsSendWhatGitLabAccepts(t *testing.T) {
 			queries = nil
 			mu.Unlock()
 			got := map[float64][]string{}
-			_, err := s.List(context.Background(), kind, Options{States: []string{"opened", "closed", "merged"}}, func(p gitlab.Page) error {
+			_, err := s.List(context.Background(), kind, Options{Options: selector.Options{States: []string{"opened", "closed", "merged"}}}, func(p gitlab.Page) error {
 				for _, it := range p.Items {
 					pr, _ := it["__project"].(map[string]any)
 					id, _ := pr["id"].(float64)

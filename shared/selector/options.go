@@ -84,10 +84,23 @@ type SkillPath struct {
 
 // Files is the file kind's selector.files.
 type Files struct {
-	Path        string
-	Repos       []string
+	// Path is a doublestar glob on the file's path in the repository.
+	Path string
+	// Repos restricts to these projects (path_with_namespace or name).
+	Repos []string
+	// SkipParsing keeps the content as text instead of parsing JSON/YAML.
 	SkipParsing bool
-	Strategy    string
+	// Strategy finds the files: "repositoryTree" (one tree listing per
+	// project, exact), "projectSearch" (GitLab's blob search per project,
+	// by file name) or "groupSearch" (one search per root group; needs
+	// advanced search, else falls back to repositoryTree; projects in no
+	// group the token sees are searched one by one, as projectSearch).
+	Strategy string
+	// Generation shapes the parsed content: "v1" (a YAML file with one
+	// document is that document) or "v2" (always a list of documents).
+	// The parser leaves it unset: the crawler sets the resource's
+	// generation there when it lists.
+	Generation Generation
 }
 
 // Folder is one entry of the folder kind's selector.folders.

@@ -20,6 +20,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -61,11 +62,11 @@ func jobsRows(ctx context.Context, env Env) ([]Row, error) {
 		n := counts["GET /projects/:id/pipelines"] + counts["GET /projects/:id/jobs"] + counts["GET /projects/:id/pipelines/:id/jobs"]
 		return objects, n, wall, nil
 	}
-	perPipeline, before, beforeWall, err := read(crawl.Options{JobsPerPipeline: 100, JobsPipelineByPipeline: true})
+	perPipeline, before, beforeWall, err := read(crawl.Options{Options: selector.Options{JobsPerPipeline: 100}, JobsPipelineByPipeline: true})
 	if err != nil {
 		return nil, err
 	}
-	objects, after, afterWall, err := read(crawl.Options{JobsPerPipeline: 100})
+	objects, after, afterWall, err := read(crawl.Options{Options: selector.Options{JobsPerPipeline: 100}})
 	if err != nil {
 		return nil, err
 	}
