@@ -1,7 +1,6 @@
 package crawl
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -115,15 +114,17 @@ type ResourceGroup struct {
 // itself, so that a push never reads a kind the mapping does not have.
 func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 	var out []ResourceGroup
-	index := map[string]int{}
+	index := map[selector.Key]int{}
 	for _, r := range resources {
 		o := FromSelector(r)
-		b, _ := json.Marshal(o) // exported fields only: the options as written
-		if gi, ok := index[string(b)]; ok {
+		// The crawler's own options are the same for every resource:
+		// the selector's tell listings apart.
+		k := o.Key()
+		if gi, ok := index[k]; ok {
 			out[gi].Resources = append(out[gi].Resources, r)
 			continue
 		}
-		index[string(b)] = len(out)
+		index[k] = len(out)
 		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
 	}
 	return out
