@@ -16,6 +16,11 @@
 //
 // Every expression is compiled once, when the mapping is loaded; an error
 // names the resource, its kind, the field and the expression.
+//
+// The package owns the document (its top-level settings, settings.go),
+// the resources' jq expressions (compile.go, eval.go) and GitOps; a
+// selector's kind-specific options, the kind names and the coercions of
+// Ocean's values are package selector's, which it parses them with.
 package mapping
 
 import (
@@ -31,7 +36,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
 	"gopkg.in/yaml.v3"
 
@@ -329,90 +333,6 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	return c, nil
 }
 
-// parseGitLabSettings reads the GitLab integration's own top-level keys:
-// visibility (v2), specPath, branch, filterOwnedProjects and
-// projectVisibilityFilter (v1), with the generation's defaults.
-func (c *Config) parseGitLabSettings(doc map[string]any) error {
-	switch sp := doc["specPath"].(type) {
-	case nil:
-		if c.Generation == OceanV1 {
-			c.SpecPaths = []string{v1DefaultSpecPath}
-		}
-	default:
-		list, err := selector.AsStrings(sp)
-		if err != nil {
-			return fmt.Errorf("mapping: specPath: must be a glob or a list of globs: %w", err)
-		}
-		c.SpecPaths, c.GitOpsResync = list, true
-	}
-	for _, sp := range c.SpecPaths {
-		if sp == "" || !doublestar.ValidatePattern(sp) {
-			return fmt.Errorf("mapping: specPath: %q is not a valid glob", sp)
-		}
-	}
-	if v, ok := doc["branch"]; ok && v != nil {
-		b, err := selector.AsString(v)
-		if err != nil {
-			return fmt.Errorf("mapping: branch: %w", err)
-		}
-		c.Branch = b
-	}
-	use, level := c.Generation == OceanV2, v2MinAccessLevel
-	if v, ok := doc["visibility"]; ok && v != nil {
-		m, isMap := v.(map[string]any)
-		if !isMap {
-			return fmt.Errorf("mapping: visibility: must be {useMinAccessLevel, minAccessLevel}, got %s", selector.Shown(v))
-		}
-		for k := range m {
-			if k != "useMinAccessLevel" && k != "minAccessLevel" {
-				return fmt.Errorf("mapping: visibility.%s: %w", k, selector.UnknownKey("visibility option", k, []string{"useMinAccessLevel", "minAccessLevel"}))
-			}
-		}
-		// Setting visibility at all turns it on (its useMinAccessLevel
-		// defaults to true), whatever the generation.
-		use = true
-		if x, ok := m["useMinAccessLevel"]; ok && x != nil {
-			b, err := selector.AsBool(x)
-			if err != nil {
-				return fmt.Errorf("mapping: visibility.useMinAccessLevel: %w", err)
-			}
-			use = b
-		}
-		if x, ok := m["minAccessLevel"]; ok && x != nil {
-			n, err := selector.AsInt(x)
-			if err == nil && n != 10 && n != 20 && n != 30 && n != 40 && n != 50 {
-				err = fmt.Errorf("must be 10 (guest), 20 (reporter), 30 (developer), 40 (maintainer) or 50 (owner), got %d", n)
-			}
-			if err != nil {
-				return fmt.Errorf("mapping: visibility.minAccessLevel: %w", err)
-			}
-			level = n
-		}
-	}
-	if use {
-		c.MinAccessLevel = level
-	}
-	c.OwnedOnly = c.Generation == OceanV1 // v1's filterOwnedProjects defaults to true
-	if v, ok := doc["filterOwnedProjects"]; ok && v != nil {
-		b, err := selector.AsBool(v)
-		if err != nil {
-			return fmt.Errorf("mapping: filterOwnedProjects: %w", err)
-		}
-		c.OwnedOnly = b
-	}
-	if v, ok := doc["projectVisibilityFilter"]; ok && v != nil {
-		s, err := selector.AsString(v)
-		if err == nil && s != "public" && s != "internal" && s != "private" {
-			err = fmt.Errorf("must be public, internal or private, got %q", s)
-		}
-		if err != nil {
-			return fmt.Errorf("mapping: projectVisibilityFilter: %w", err)
-		}
-		c.ProjectVisibility = s
-	}
-	return nil
-}
-
 // SupportedKinds are the kinds the crawler can produce today.
 var SupportedKinds = selector.Kinds
 
@@ -546,107 +466,6 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		return nil, err
 	}
 	return r, nil
-}
-
-// compileItems reads itemsToParse, itemsToParseName and
-// itemsToParseTopLevelTransform (Ocean core's PortResourceConfig).
-func (r *Resource) compileItems(port map[string]any) error {
-	fail := func(field, src string, err error) error {
-		return &Error{Resource: r.Index, Kind: r.Kind, Field: field, Expr: src, Err: err}
-	}
-	if v, ok := port["itemsToParseName"]; ok && v != nil {
-		name, err := selector.AsString(v)
-		if err != nil || name == "" {
-			return fail("port.itemsToParseName", "", errors.New("must be a non-empty key name (default item)"))
-		}
-		r.itemsName = name
-	}
-	src, _ := selector.AsString(port["itemsToParse"])
-	if src == "" {
-		return nil
-	}
-	var err error
-	if r.itemsToParse, err = r.compile("port.itemsToParse", src); err != nil {
-		return fail("port.itemsToParse", src, err)
-	}
-	transform := true
-	if v, ok := port["itemsToParseTopLevelTransform"]; ok && v != nil {
-		if transform, err = selector.AsBool(v); err != nil {
-			return fail("port.itemsToParseTopLevelTransform", "", err)
-		}
-	}
-	if !transform {
-		return nil
-	}
-	path := deletionPath(src)
-	if path == "" {
-		r.warned(fmt.Sprintf("port.itemsToParse %q has no simple path to remove from each item (itemsToParseTopLevelTransform); the object is kept whole", src))
-		return nil
-	}
-	if r.itemsRemove, err = compile("port.itemsToParse", ". | del("+path+")"); err != nil {
-		r.warned(fmt.Sprintf("port.itemsToParse %q: cannot remove %s from each item: %v; the object is kept whole", src, path, err))
-		r.itemsRemove = nil
-	}
-	return nil
-}
-
-// compileProperties compiles the properties map (Ocean: dict[str, str]).
-func (r *Resource) compileProperties(field string, v any) ([]namedExpr, error) {
-	m, err := mappingMap(r, field, v)
-	if err != nil {
-		return nil, err
-	}
-	var out []namedExpr
-	for _, k := range sortedKeys(m) {
-		src, err := selector.AsString(m[k])
-		if err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Err: errors.New("must be a jq expression string")}
-		}
-		e, err := r.compile(field+"."+k, src)
-		if err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Expr: src, Err: err}
-		}
-		out = append(out, namedExpr{k, e})
-	}
-	return out, nil
-}
-
-// compileRelations compiles the relations map: jq strings or search
-// queries (Ocean: dict[str, str | IngestSearchQuery]).
-func (r *Resource) compileRelations(field string, v any) ([]namedValue, error) {
-	m, err := mappingMap(r, field, v)
-	if err != nil {
-		return nil, err
-	}
-	var out []namedValue
-	for _, k := range sortedKeys(m) {
-		ve, err := r.compileValue(field+"."+k, m[k])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, namedValue{k, ve})
-	}
-	return out, nil
-}
-
-func mappingMap(r *Resource, field string, v any) (map[string]any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: fmt.Errorf("must be a map of name: jq expression, got %s", selector.Shown(v))}
-	}
-	return m, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ResourcesFor returns the resources of a kind, in file order.
