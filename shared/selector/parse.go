@@ -61,121 +61,19 @@ func (r *resource) parseSelector(gen Generation, warn func(string)) *Error {
 	}
 	o := &r.Options
 	*o = Defaults(gen, r.Kind)
-	var err *Error
-	get := func(key string) (any, bool) {
-		v, ok := r.Selector[key]
-		return v, ok && err == nil
-	}
-	fail := func(key string, e error) {
-		if err == nil && e != nil {
-			err = &Error{"selector." + key, e}
+	for _, opt := range scalarOptions {
+		v, ok := r.Selector[opt.key]
+		if !ok || (v == nil && opt.nullable) {
+			continue
 		}
-	}
-	boolOpt := func(key string, dst *bool) {
-		if v, ok := get(key); ok {
-			b, e := AsBool(v)
-			fail(key, e)
-			*dst = b
-		}
-	}
-	optBool := func(key string, dst **bool) {
-		if v, ok := get(key); ok && v != nil {
-			b, e := AsBool(v)
-			fail(key, e)
-			*dst = &b
-		}
-	}
-	if v, ok := get("states"); ok {
-		list, e := AsStrings(v)
-		if e == nil && len(list) == 0 {
-			e = errors.New("must be a non-empty list of opened, closed, locked, merged")
-		}
-		for _, st := range list {
-			if e == nil && !slices.Contains([]string{"opened", "closed", "locked", "merged"}, st) {
-				e = fmt.Errorf("unknown state %q; use opened, closed, locked or merged", st)
-			}
-		}
-		fail("states", e)
-		o.States = list
-	}
-	if v, ok := get("state"); ok && v != nil {
-		st, e := AsString(v)
-		if e == nil && st != "opened" && st != "closed" && st != "all" {
-			e = fmt.Errorf("unknown state %q; use opened or closed, or leave it out for every state", st)
-		}
-		fail("state", e)
-		if st == "all" {
-			st = ""
-		}
-		o.State = st
-	}
-	if v, ok := get("updatedAfter"); ok && v != nil {
-		f, e := AsNumber(v)
-		if e == nil && (f < 0 || f > 36500) {
-			e = fmt.Errorf("must be a number of days from 0 to 36500, got %v", f)
-		}
-		fail("updatedAfter", e)
-		o.UpdatedAfterDays = f
-	}
-	boolOpt("updatedAfterAppliesToOpened", &o.UpdatedAfterOpened)
-	if v, ok := get("createdAfter"); ok && v != nil {
-		f, e := AsNumber(v)
-		if e == nil && (f < 0 || f > 36500) {
-			e = fmt.Errorf("must be a number of days from 0 (no limit) to 36500, got %v", f)
-		}
-		fail("createdAfter", e)
-		o.CreatedAfterDays = f
-	}
-	if v, ok := get("limitPerProject"); ok {
-		n, e := AsInt(v)
-		if e == nil && (n < 1 || n > 100000) {
-			e = fmt.Errorf("must be a whole number from 1 to 100000, got %d", n)
-		}
-		fail("limitPerProject", e)
-		o.LimitPerProject = n
-		o.JobsPerPipeline = 0 // glsync's newest-jobs listing
-	}
-	if v, ok := get("labels"); ok && v != nil {
-		switch l := v.(type) {
-		case string:
-			o.Labels = strings.Split(l, ",")
-		default:
-			list, e := AsStrings(v)
-			fail("labels", e)
-			o.Labels = list
-		}
-	}
-	if v, ok := get("issueType"); ok && v != nil {
-		t, e := AsString(v)
-		if e == nil && !slices.Contains([]string{"issue", "incident", "test_case", "task"}, t) {
-			e = fmt.Errorf("must be issue, incident, test_case or task, got %q", t)
-		}
-		fail("issueType", e)
-		o.IssueType = t
-	}
-	boolOpt("nonArchived", &o.NonArchived)
-	boolOpt("includeLabels", &o.IncludeLabels)
-	boolOpt("includeBotMembers", &o.IncludeBotMembers)
-	boolOpt("includeInheritedMembers", &o.IncludeInheritedMembers)
-	boolOpt("includeVerboseMemberObject", &o.VerboseMembers)
-	boolOpt("defaultBranchOnly", &o.DefaultBranchOnly)
-	boolOpt("includeLanguages", &o.IncludeLanguages)
-	optBool("includeOnlyActiveProjects", &o.ActiveProjects)
-	optBool("includeOnlyActiveGroups", &o.ActiveGroups)
-	for key, dst := range map[string]*string{"regex": &o.Regex, "search": &o.Search} {
-		if v, ok := get(key); ok && v != nil {
-			s, e := AsString(v)
-			fail(key, e)
-			*dst = s
+		if e := opt.read(o, v); e != nil {
+			return &Error{"selector." + opt.key, e}
 		}
 	}
 	if o.Regex != "" {
 		if _, e := regexp.Compile(o.Regex); e != nil {
-			fail("regex", fmt.Errorf("invalid regular expression: %v", e))
+			return &Error{"selector.regex", fmt.Errorf("invalid regular expression: %v", e)}
 		}
-	}
-	if err != nil {
-		return err
 	}
 	if err := r.parseQueryParams(); err != nil {
 		return err
