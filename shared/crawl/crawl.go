@@ -9,6 +9,10 @@
 // A group access token lists its memberships (membership=true: its group's
 // subtree and the projects shared with it); an admin token lists the whole
 // instance, and the globs decide.
+//
+// What a kind's listing selects is package selector's (the kind names and
+// selector.Options, which Options embeds beside the crawler's own
+// settings); this package owns how GitLab is read to honour it.
 package crawl
 
 import (

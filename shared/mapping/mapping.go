@@ -250,9 +250,10 @@ var topLevelKeys = []string{"resources", "deleteDependentEntities", "createMissi
 	"visibility", "specPath", "branch", "filterOwnedProjects", "projectVisibilityFilter"}
 
 // ParseWith parses and compiles a port-app-config document. Values are
-// read as Ocean's pydantic models read them (see coerce.go); keys Ocean
-// knows but glsync does not act on load with a warning; a key neither
-// knows is an error that suggests the nearest known one.
+// read as Ocean's pydantic models read them (see selector's scalar
+// types); keys Ocean knows but glsync does not act on load with a
+// warning; a key neither knows is an error that suggests the nearest
+// known one.
 func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	gen := o.Generation
 	if gen == "" {
