@@ -25,12 +25,6 @@ import (
 // per glob prefix; one listing of the whole tree finds the same files in
 // fewer requests for usual repositories.
 
-// Kinds of agent objects.
-const (
-	KindSkill  = selector.KindSkill
-	KindPlugin = selector.KindPlugin
-)
-
 // SkillPath is one entry of the skill kind's selector.paths: a SKILL.md
 // glob and the projects it applies to (none: every project).
 type SkillPath = selector.SkillPath

@@ -29,26 +29,6 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
-// Kinds the crawler can list: selector's names, under crawl's.
-const (
-	KindGroup              = selector.KindGroup
-	KindProject            = selector.KindProject
-	KindMergeRequest       = selector.KindMergeRequest
-	KindIssue              = selector.KindIssue
-	KindPipeline           = selector.KindPipeline
-	KindJob                = selector.KindJob
-	KindRelease            = selector.KindRelease
-	KindGroupWithMembers   = selector.KindGroupWithMembers
-	KindProjectWithMembers = selector.KindProjectWithMembers
-	KindMember             = selector.KindMember
-	KindTag                = selector.KindTag
-	KindBranch             = selector.KindBranch
-	KindDeployment         = selector.KindDeployment
-	KindFile               = selector.KindFile
-	KindFolder             = selector.KindFolder
-	KindGitOps             = selector.KindGitOps
-)
-
 // Source lists objects for one token.
 type Source struct {
 	Entry  tokenmap.Entry
@@ -109,34 +89,34 @@ func (s *Source) Identify(ctx context.Context) (gitlab.User, error) {
 // List streams the selected objects of kind to fn, one page at a time.
 func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	switch kind {
-	case KindGroup:
+	case selector.KindGroup:
 		return s.GroupsWith(ctx, o.ActiveGroups, fn)
-	case KindProject:
+	case selector.KindProject:
 		return s.ProjectsWith(ctx, o, fn)
-	case KindMergeRequest:
+	case selector.KindMergeRequest:
 		return s.MergeRequests(ctx, o, fn)
-	case KindIssue:
+	case selector.KindIssue:
 		return s.Issues(ctx, o, fn)
-	case KindPipeline, KindJob, KindRelease, KindTag, KindBranch, KindDeployment:
+	case selector.KindPipeline, selector.KindJob, selector.KindRelease, selector.KindTag, selector.KindBranch, selector.KindDeployment:
 		if err := o.Compile(); err != nil {
 			return Counts{}, err
 		}
 		return s.ProjectChildren(ctx, kind, o, fn)
-	case KindProjectWithMembers:
+	case selector.KindProjectWithMembers:
 		return s.ProjectsWithMembers(ctx, o, fn)
-	case KindMember:
+	case selector.KindMember:
 		return s.GroupMembers(ctx, o, fn)
-	case KindFile:
+	case selector.KindFile:
 		return s.Files(ctx, o, fn)
-	case KindFolder:
+	case selector.KindFolder:
 		return s.Folders(ctx, o, fn)
-	case KindSkill:
+	case selector.KindSkill:
 		return s.Skills(ctx, o, fn)
-	case KindPlugin:
+	case selector.KindPlugin:
 		return s.Plugins(ctx, o, fn)
-	case KindGitOps:
+	case selector.KindGitOps:
 		return s.SpecFiles(ctx, o.SpecPaths, o.Branch, fn)
-	case KindGroupWithMembers:
+	case selector.KindGroupWithMembers:
 		return s.GroupsWithMembers(ctx, o, fn)
 	}
 	return Counts{}, fmt.Errorf("crawl: unsupported kind %q", kind)

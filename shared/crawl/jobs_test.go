@@ -85,7 +85,7 @@ func readJobs(t *testing.T, sim *gitlabtest.Server, host string, o Options) ([]s
 	sim.ResetRequests()
 	s := source(t, host, "glpat-jobsjobsjobsjobs", "**")
 	byProject := map[string][]string{}
-	_, err := s.ProjectChildren(context.Background(), KindJob, o, func(p gitlab.Page) error {
+	_, err := s.ProjectChildren(context.Background(), selector.KindJob, o, func(p gitlab.Page) error {
 		for _, j := range p.Items {
 			b, err := json.Marshal(j)
 			if err != nil {
@@ -312,7 +312,7 @@ func TestOceanJobsPerProjectShape(t *testing.T) {
 			read := func(o Options) ([]string, int) {
 				sim.ResetRequests()
 				var out []string
-				_, err := source(t, host, "glpat-jobsjobsjobsjobs", "**").ProjectChildren(context.Background(), KindJob, o, func(p gitlab.Page) error {
+				_, err := source(t, host, "glpat-jobsjobsjobsjobs", "**").ProjectChildren(context.Background(), selector.KindJob, o, func(p gitlab.Page) error {
 					for _, j := range p.Items {
 						b, err := json.Marshal(j)
 						if err != nil {

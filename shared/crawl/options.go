@@ -89,10 +89,10 @@ func FromSelector(r *mapping.Resource) Options {
 	out := Options{Options: r.Options}
 	out.Files.Generation = r.Options.Generation
 	out.IncludeLanguages = false
-	if r.Kind == KindProject || r.Kind == KindProjectWithMembers {
+	if r.Kind == selector.KindProject || r.Kind == selector.KindProjectWithMembers {
 		wanted := r.Options.IncludeLanguages || r.Options.Generation == selector.OceanV1
 		out.IncludeLanguages = wanted && r.Reads("__languages")
-		out.IncludeLabels = r.Options.IncludeLabels && r.Kind == KindProject && r.Reads("__labels")
+		out.IncludeLabels = r.Options.IncludeLabels && r.Kind == selector.KindProject && r.Reads("__labels")
 	}
 	return out
 }
@@ -142,7 +142,7 @@ func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 			return false // resyncs leave projects pending deletion out
 		}
 		active := o.ActiveProjects
-		if kind == KindFile || kind == KindSkill || kind == KindPlugin {
+		if kind == selector.KindFile || kind == selector.KindSkill || kind == selector.KindPlugin {
 			active = o.ActiveGroups // Ocean applies it to the projects listed
 		}
 		if !ActiveSelected(project, active) {
@@ -150,9 +150,9 @@ func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 		}
 	}
 	switch kind {
-	case KindMergeRequest:
+	case selector.KindMergeRequest:
 		return o.MergeRequestSelected(obj)
-	case KindIssue:
+	case selector.KindIssue:
 		if !o.IssueSelected(obj) {
 			return false
 		}
@@ -175,20 +175,20 @@ func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 			}
 		}
 		return true
-	case KindPipeline:
+	case selector.KindPipeline:
 		if o.CreatedAfterDays > 0 && !within(str(obj["created_at"]), o.since(o.CreatedAfterDays).UTC().Format(time.RFC3339), "") {
 			return false
 		}
 		return pipelineMatches(o.APIQueryParams, obj)
-	case KindJob:
+	case selector.KindJob:
 		if scopes := append(o.APIQueryParams["scope[]"], o.APIQueryParams["scope"]...); len(scopes) > 0 && !slices.Contains(scopes, str(obj["status"])) {
 			return false
 		}
 		pl, _ := obj["pipeline"].(map[string]any)
 		return len(o.PipelineQueryParams) == 0 || pipelineMatches(o.PipelineQueryParams, pl)
-	case KindDeployment:
+	case selector.KindDeployment:
 		return o.DeploymentSelected(obj)
-	case KindBranch:
+	case selector.KindBranch:
 		def, _ := project["default_branch"].(string)
 		return o.BranchSelected(str(obj["name"]), def)
 	}
@@ -246,9 +246,9 @@ func str(v any) string { s, _ := v.(string); return s }
 // of its issues, pipelines, files and the rest.
 func ObjectProject(kind string, obj map[string]any) int64 {
 	switch kind {
-	case KindGroup, KindGroupWithMembers, KindMember, KindProject, KindProjectWithMembers:
+	case selector.KindGroup, selector.KindGroupWithMembers, selector.KindMember, selector.KindProject, selector.KindProjectWithMembers:
 		return 0
-	case KindIssue, KindMergeRequest:
+	case selector.KindIssue, selector.KindMergeRequest:
 		return int64(num(obj["project_id"]))
 	}
 	for _, key := range []string{"__project", "repo"} {

@@ -66,10 +66,10 @@ func TestListingsSendWhatGitLabAccepts(t *testing.T) {
 			}
 		}
 	}
-	perProject := map[string]string{KindPipeline: "pipelines", KindTag: "repository/tags", KindBranch: "repository/branches", KindDeployment: "deployments"}
+	perProject := map[string]string{selector.KindPipeline: "pipelines", selector.KindTag: "repository/tags", selector.KindBranch: "repository/branches", selector.KindDeployment: "deployments"}
 	for _, tok := range []string{org.AdminToken, org.RootTokens[0]} {
 		s := source(t, ts.URL, tok, "**")
-		for _, kind := range []string{KindPipeline, KindTag, KindBranch, KindDeployment, KindIssue, KindMergeRequest} {
+		for _, kind := range []string{selector.KindPipeline, selector.KindTag, selector.KindBranch, selector.KindDeployment, selector.KindIssue, selector.KindMergeRequest} {
 			mu.Lock()
 			queries = nil
 			mu.Unlock()

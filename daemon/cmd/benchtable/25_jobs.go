@@ -42,7 +42,7 @@ func jobsRows(ctx context.Context, env Env) ([]Row, error) {
 		objects := map[string]int{}
 		sim.ResetRequests()
 		start := time.Now()
-		_, err = s.ProjectChildren(ctx, crawl.KindJob, o, func(p gitlab.Page) error {
+		_, err = s.ProjectChildren(ctx, selector.KindJob, o, func(p gitlab.Page) error {
 			for _, j := range p.Items {
 				b, err := json.Marshal(j)
 				if err != nil {
