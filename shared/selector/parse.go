@@ -3,6 +3,7 @@ package selector
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -97,21 +98,7 @@ func (r *resource) parseSelector(gen Generation, warn func(string)) *Error {
 		o.IncludedFiles = list
 	}
 	if v, ok := r.Selector["searchQueries"]; ok && v != nil {
-		list, isList := v.([]any)
-		if !isList {
-			return &Error{"selector.searchQueries", fmt.Errorf("must be a list of {name, scope, query}, got %s", Shown(v))}
-		}
-		for i, x := range list {
-			field := fmt.Sprintf("selector.searchQueries[%d]", i)
-			m, _ := x.(map[string]any)
-			if m == nil {
-				return &Error{field, fmt.Errorf("must be {name, scope, query}, got %s", Shown(x))}
-			}
-			for k := range m {
-				if k != "name" && k != "scope" && k != "query" {
-					return &Error{field + "." + k, UnknownKey("searchQueries option", k, []string{"name", "scope", "query"})}
-				}
-			}
+		return objects("searchQueries", v, "{name, scope, query}", "{name, scope, query}", []string{"name", "scope", "query"}, func(field string, m map[string]any) *Error {
 			var q SearchQuery
 			var e error
 			if q.Name, e = AsString(m["name"]); e != nil || q.Name == "" {
@@ -127,6 +114,34 @@ func (r *resource) parseSelector(gen Generation, warn func(string)) *Error {
 				}
 			}
 			o.SearchQueries = append(o.SearchQueries, q)
+			return nil
+		})
+	}
+	return nil
+}
+
+// objects reads the value v of option key as a list of objects with the
+// given keys, and each object with read; list and item describe the
+// value wanted ("{name, scope, query}") in a refusal. An unknown key is
+// refused with the nearest known one.
+func objects(key string, v any, list, item string, keys []string, read func(field string, m map[string]any) *Error) *Error {
+	l, isList := v.([]any)
+	if !isList {
+		return &Error{"selector." + key, fmt.Errorf("must be a list of %s, got %s", list, Shown(v))}
+	}
+	for i, x := range l {
+		field := fmt.Sprintf("selector.%s[%d]", key, i)
+		m, _ := x.(map[string]any)
+		if m == nil {
+			return &Error{field, fmt.Errorf("must be %s, got %s", item, Shown(x))}
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !slices.Contains(keys, k) {
+				return &Error{field + "." + k, UnknownKey(key+" option", k, keys)}
+			}
+		}
+		if err := read(field, m); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -128,21 +128,7 @@ func (r *resource) parseAgents() *Error {
 			}
 			return nil
 		}
-		list, isList := v.([]any)
-		if !isList {
-			return &Error{"selector.paths", fmt.Errorf("must be a list of {path, repos}, got %s", Shown(v))}
-		}
-		for i, x := range list {
-			field := fmt.Sprintf("selector.paths[%d]", i)
-			m, _ := x.(map[string]any)
-			if m == nil {
-				return &Error{field, fmt.Errorf("must be {path: GLOB, repos: [...]}, got %s", Shown(x))}
-			}
-			for k := range m {
-				if k != "path" && k != "repos" {
-					return &Error{field + "." + k, UnknownKey("paths option", k, []string{"path", "repos"})}
-				}
-			}
+		return objects("paths", v, "{path, repos}", "{path: GLOB, repos: [...]}", []string{"path", "repos"}, func(field string, m map[string]any) *Error {
 			p, _ := AsString(m["path"])
 			if p == "" || !doublestar.ValidatePattern(p) {
 				return &Error{field + ".path", fmt.Errorf("must be a SKILL.md glob, got %s", Shown(m["path"]))}
@@ -156,7 +142,8 @@ func (r *resource) parseAgents() *Error {
 				sp.Repos = repos
 			}
 			o.SkillPaths = append(o.SkillPaths, sp)
-		}
+			return nil
+		})
 	case KindPlugin:
 		o.Providers = PluginProviders
 		if v, ok := r.Selector["providers"]; ok && v != nil {

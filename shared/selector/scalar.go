@@ -68,26 +68,21 @@ func (b *Bool) UnmarshalYAML(n *yaml.Node) error { return setNode(n, b.Set) }
 // Number is a number read the way pydantic v1's float reads one.
 type Number float64
 
-// Set reads v into f; f is unchanged when v is refused.
+// Set reads v into f; f is unchanged when v is refused. A bool is
+// refused: pydantic accepts it (bool is an int in Python), but nobody
+// means a number by it.
 func (f *Number) Set(v any) error {
+	n, ok := 0.0, false
 	switch x := v.(type) {
 	case int:
-		*f = Number(x)
-		return nil
+		n, ok = float64(x), true
 	case float64:
-		*f = Number(x)
-		return nil
-	case bool:
-		// pydantic accepts it (bool is an int in Python), but nobody
-		// means a number by it.
+		n, ok = x, true
 	case string:
-		n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err == nil && !math.IsNaN(n) && !math.IsInf(n, 0) {
-			*f = Number(n)
-			return nil
-		}
+		p, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		n, ok = p, err == nil && !math.IsNaN(p) && !math.IsInf(p, 0)
 	}
-	return fmt.Errorf("must be a number, got %s", Shown(v))
+	return store(f, Number(n), ok, "a number", v)
 }
 
 // UnmarshalYAML reads a YAML node with Set's rules.
@@ -99,21 +94,20 @@ type Int int
 
 // Set reads v into i; i is unchanged when v is refused.
 func (i *Int) Set(v any) error {
+	n, ok := 0, true
 	switch x := v.(type) {
-	case int:
-		*i = Int(x)
-		return nil
-	case float64:
-		*i = Int(int(x))
-		return nil
 	case string:
-		n, err := strconv.Atoi(strings.TrimSpace(x))
-		if err == nil {
-			*i = Int(n)
-			return nil
-		}
+		var err error
+		n, err = strconv.Atoi(strings.TrimSpace(x))
+		ok = err == nil
+	case int:
+		n = x
+	case float64:
+		n = int(x) // truncated
+	default:
+		ok = false
 	}
-	return fmt.Errorf("must be a whole number, got %s", Shown(v))
+	return store(i, Int(n), ok, "a whole number", v)
 }
 
 // UnmarshalYAML reads a YAML node with Set's rules.
@@ -177,19 +171,29 @@ type Query string
 
 // Set reads v into q; q is unchanged when v is refused.
 func (q *Query) Set(v any) error {
-	switch x := v.(type) {
-	case string:
-		*q = Query(x)
-		return nil
-	case bool:
-		*q = Query(strconv.FormatBool(x))
-		return nil
+	if b, isBool := v.(bool); isBool {
+		v = strconv.FormatBool(b)
 	}
-	return errors.New("must be a jq expression string")
+	src, isString := v.(string)
+	if !isString {
+		return errors.New("must be a jq expression string")
+	}
+	*q = Query(src)
+	return nil
 }
 
 // UnmarshalYAML reads a YAML node with Set's rules.
 func (q *Query) UnmarshalYAML(n *yaml.Node) error { return setNode(n, q.Set) }
+
+// store sets *dst to x when ok, else refuses v: it must be what rule
+// says.
+func store[T any](dst *T, x T, ok bool, rule string, v any) error {
+	if !ok {
+		return fmt.Errorf("must be %s, got %s", rule, Shown(v))
+	}
+	*dst = x
+	return nil
+}
 
 // setNode decodes a node as the mapping's document decoding does (into
 // any) and reads the value with set.
