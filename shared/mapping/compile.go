@@ -52,39 +52,42 @@ func (r *Resource) compileItems(port map[string]any) error {
 
 // compileProperties compiles the properties map (Ocean: dict[str, str]).
 func (r *Resource) compileProperties(field string, v any) ([]namedExpr, error) {
-	m, err := mappingMap(r, field, v)
-	if err != nil {
-		return nil, err
-	}
-	var out []namedExpr
-	for _, k := range sortedKeys(m) {
-		src, err := selector.AsString(m[k])
+	return compileEach(r, field, v, func(k string, x any) (namedExpr, error) {
+		src, err := selector.AsString(x)
 		if err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Err: errors.New("must be a jq expression string")}
+			return namedExpr{}, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Err: errors.New("must be a jq expression string")}
 		}
 		e, err := r.compile(field+"."+k, src)
 		if err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Expr: src, Err: err}
+			return namedExpr{}, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Expr: src, Err: err}
 		}
-		out = append(out, namedExpr{k, e})
-	}
-	return out, nil
+		return namedExpr{k, e}, nil
+	})
 }
 
 // compileRelations compiles the relations map: jq strings or search
 // queries (Ocean: dict[str, str | IngestSearchQuery]).
 func (r *Resource) compileRelations(field string, v any) ([]namedValue, error) {
+	return compileEach(r, field, v, func(k string, x any) (namedValue, error) {
+		ve, err := r.compileValue(field+"."+k, x)
+		return namedValue{k, ve}, err
+	})
+}
+
+// compileEach compiles each entry of the map v (field), in key order, and
+// stops at the first error.
+func compileEach[T any](r *Resource, field string, v any, each func(k string, x any) (T, error)) ([]T, error) {
 	m, err := mappingMap(r, field, v)
 	if err != nil {
 		return nil, err
 	}
-	var out []namedValue
+	var out []T
 	for _, k := range sortedKeys(m) {
-		ve, err := r.compileValue(field+"."+k, m[k])
+		x, err := each(k, m[k])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, namedValue{k, ve})
+		out = append(out, x)
 	}
 	return out, nil
 }

@@ -94,12 +94,12 @@ type Int int
 
 // Set reads v into i; i is unchanged when v is refused.
 func (i *Int) Set(v any) error {
+	if s, isString := v.(string); isString {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		return store(i, Int(n), err == nil, "a whole number", v)
+	}
 	n, ok := 0, true
 	switch x := v.(type) {
-	case string:
-		var err error
-		n, err = strconv.Atoi(strings.TrimSpace(x))
-		ok = err == nil
 	case int:
 		n = x
 	case float64:
@@ -118,18 +118,14 @@ type String string
 
 // Set reads v into s; s is unchanged when v is refused.
 func (s *String) Set(v any) error {
-	switch x := v.(type) {
-	case string:
-		*s = String(x)
-		return nil
-	case int:
-		*s = String(strconv.Itoa(x))
-		return nil
-	case float64:
-		*s = String(strconv.FormatFloat(x, 'f', -1, 64))
-		return nil
+	str, ok := v.(string)
+	if n, isInt := v.(int); isInt {
+		str, ok = strconv.Itoa(n), true
 	}
-	return fmt.Errorf("must be a string, got %s", Shown(v))
+	if f, isFloat := v.(float64); isFloat {
+		str, ok = strconv.FormatFloat(f, 'f', -1, 64), true
+	}
+	return store(s, String(str), ok, "a string", v)
 }
 
 // UnmarshalYAML reads a YAML node with Set's rules.
