@@ -12,6 +12,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -69,10 +70,10 @@ func (s *jobSetup) event(t *testing.T, at time.Time) *catalog.Event {
 
 func (s *jobSetup) status(t *testing.T, res Result) any {
 	t.Helper()
-	if res.Outcome != Applied || len(res.Changes.Upserts[crawl.KindJob]) != 1 {
+	if res.Outcome != Applied || len(res.Changes.Upserts[selector.KindJob]) != 1 {
 		t.Fatalf("outcome %s (%s), upserts %v", res.Outcome, res.Detail, res.Changes.Upserts)
 	}
-	return res.Changes.Upserts[crawl.KindJob][0].Properties["status"]
+	return res.Changes.Upserts[selector.KindJob][0].Properties["status"]
 }
 
 // Ten status events of one job received before its first fetch cost one
@@ -99,7 +100,7 @@ func TestTenJobEventsOneFetch(t *testing.T) {
 		if st := s.status(t, res); st != "success" {
 			t.Fatalf("event %d: status %v, want GitLab's success", i, st)
 		}
-		v := res.Changes.Upserts[crawl.KindJob][0].Version
+		v := res.Changes.Upserts[selector.KindJob][0].Version
 		if i > 0 && v != version {
 			t.Fatalf("event %d: version %d, want the first fetch's %d", i, v, version)
 		}
@@ -127,7 +128,7 @@ func TestTenJobEventsOneFetch(t *testing.T) {
 	if _, total := s.sim.Requests(); total != 4 {
 		t.Fatalf("the late event made %d requests, want 2 of its own", total-2)
 	}
-	if res.Changes.Upserts[crawl.KindJob][0].Version <= version {
+	if res.Changes.Upserts[selector.KindJob][0].Version <= version {
 		t.Fatal("the late event's version is not newer")
 	}
 }

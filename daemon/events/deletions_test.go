@@ -12,6 +12,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -142,7 +143,7 @@ func TestForgedSubgroupEventUsesTheReadingTokensGlobs(t *testing.T) {
 	body["event_name"], body["group_id"], body["full_path"] = "subgroup_create", secret.ID, rootA+"/nothing-here/x"
 	b, _ := json.Marshal(body)
 	res, err := w.p.Handle(ctx, &catalog.Event{Type: "Subgroup Hook", Source: "system", Body: b, ReceivedAt: time.Now()})
-	if err != nil || len(res.Changes.Upserts[crawl.KindGroup]) != 0 || res.Outcome != OutOfScope {
+	if err != nil || len(res.Changes.Upserts[selector.KindGroup]) != 0 || res.Outcome != OutOfScope {
 		t.Fatalf("forged subgroup event: %+v %v", res, err)
 	}
 }

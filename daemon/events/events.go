@@ -23,6 +23,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // Outcome says what became of an event.
@@ -121,17 +122,17 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 	case "Merge Request Hook":
 		return p.mergeRequest(ctx, pl)
 	case "Issue Hook", "Confidential Issue Hook":
-		return p.child(ctx, crawl.KindIssue, pl, fmt.Sprintf("issues/%d", pl.ObjectAttributes.IID), pl.ObjectAttributes.IID != 0)
+		return p.child(ctx, selector.KindIssue, pl, fmt.Sprintf("issues/%d", pl.ObjectAttributes.IID), pl.ObjectAttributes.IID != 0)
 	case "Pipeline Hook":
-		return p.child(ctx, crawl.KindPipeline, pl, fmt.Sprintf("pipelines/%d", pl.ObjectAttributes.ID), pl.ObjectAttributes.ID != 0)
+		return p.child(ctx, selector.KindPipeline, pl, fmt.Sprintf("pipelines/%d", pl.ObjectAttributes.ID), pl.ObjectAttributes.ID != 0)
 	case "Job Hook":
-		return p.child(ctx, crawl.KindJob, pl, fmt.Sprintf("jobs/%d", pl.BuildID), pl.BuildID != 0)
+		return p.child(ctx, selector.KindJob, pl, fmt.Sprintf("jobs/%d", pl.BuildID), pl.BuildID != 0)
 	case "Release Hook":
 		if pl.Action == "delete" {
 			return p.deleteRelease(ctx, ev, pl)
 		}
 		tag, _ := pl.Tag.(string)
-		return p.child(ctx, crawl.KindRelease, pl, "releases/"+url.PathEscape(tag), tag != "")
+		return p.child(ctx, selector.KindRelease, pl, "releases/"+url.PathEscape(tag), tag != "")
 	case "Member Hook":
 		return p.groupMembers(ctx, pl)
 	case "Project Hook":
@@ -187,13 +188,13 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 	path := projectPath(pl)
 	tag, _ := pl.Tag.(string)
 	obj := map[string]any{"tag_name": tag, "name": pl.Name, "__project": projectInfo(pl, projectID(pl), path)}
-	if len(p.Mapping.ResourcesFor(crawl.KindRelease)) > 0 {
+	if len(p.Mapping.ResourcesFor(selector.KindRelease)) > 0 {
 		api := fmt.Sprintf("projects/%d/releases/%s", projectID(pl), url.PathEscape(tag))
 		if res, ok, err := p.verifyDeletion(ctx, ev, p.owner(ctx, path), path, api); !ok {
 			return res, err
 		}
 	}
-	return p.deleteObject(ctx, ev, crawl.KindRelease, obj, anyMatchProject(p.sources(), path), path)
+	return p.deleteObject(ctx, ev, selector.KindRelease, obj, anyMatchProject(p.sources(), path), path)
 }
 
 // groupMembers re-reads a group's members after a membership event and
@@ -201,10 +202,10 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 // members) and member (one entity per member; the removed user's entity
 // goes unless the user is still listed, e.g. as an inherited member).
 func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error) {
-	withMembers := p.Mapping.ResourcesFor(crawl.KindGroupWithMembers)
-	members := p.Mapping.ResourcesFor(crawl.KindMember)
+	withMembers := p.Mapping.ResourcesFor(selector.KindGroupWithMembers)
+	members := p.Mapping.ResourcesFor(selector.KindMember)
 	var inherited []*mapping.Resource // project-with-members that list inherited members
-	for _, r := range p.Mapping.ResourcesFor(crawl.KindProjectWithMembers) {
+	for _, r := range p.Mapping.ResourcesFor(selector.KindProjectWithMembers) {
 		if r.Options.IncludeInheritedMembers {
 			inherited = append(inherited, r)
 		}
@@ -244,7 +245,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 		}
 		o := maps.Clone(obj)
 		o["__members"] = crawl.MemberRows(g.Options, list)
-		if res, err = p.mapInto(ctx, res, crawl.KindGroupWithMembers, g.Resources, o, version); err != nil {
+		if res, err = p.mapInto(ctx, res, selector.KindGroupWithMembers, g.Resources, o, version); err != nil {
 			return Result{}, err
 		}
 	}
@@ -260,7 +261,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 		if pl.EventName == "user_remove_from_group" && pl.UserID != 0 {
 			was = crawl.MemberObjects(obj, []any{map[string]any{"id": float64(pl.UserID), "username": pl.UserUsername, "name": pl.UserName}})
 		}
-		if res, err = p.diffInto(ctx, res, crawl.KindMember, g.Resources, crawl.MemberObjects(obj, list), was, version); err != nil {
+		if res, err = p.diffInto(ctx, res, selector.KindMember, g.Resources, crawl.MemberObjects(obj, list), was, version); err != nil {
 			return Result{}, err
 		}
 	}
@@ -312,7 +313,7 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 			if err != nil {
 				return Result{}, classify(err)
 			}
-			if res, err = p.mapInto(ctx, res, crawl.KindProjectWithMembers, g.Resources, o, version); err != nil {
+			if res, err = p.mapInto(ctx, res, selector.KindProjectWithMembers, g.Resources, o, version); err != nil {
 				return Result{}, err
 			}
 		}
@@ -445,7 +446,7 @@ func (p *Processor) projectEvent(ctx context.Context, ev *catalog.Event, pl payl
 // its members; the old path's entities go on a rename or transfer, and the
 // project's when it left every token's globs.
 func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, path, oldPath string, obj map[string]any) (Result, error) {
-	resources := p.Mapping.ResourcesFor(crawl.KindProjectWithMembers)
+	resources := p.Mapping.ResourcesFor(selector.KindProjectWithMembers)
 	if len(resources) == 0 {
 		return res, nil
 	}
@@ -508,7 +509,7 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 		if err != nil {
 			return Result{}, classify(err)
 		}
-		if res, err = p.mapInto(ctx, res, crawl.KindProjectWithMembers, g.Resources, o, version); err != nil {
+		if res, err = p.mapInto(ctx, res, selector.KindProjectWithMembers, g.Resources, o, version); err != nil {
 			return Result{}, err
 		}
 	}
@@ -523,13 +524,13 @@ func (p *Processor) deployment(ctx context.Context, pl payload) (Result, error) 
 	if pid == 0 || pl.DeploymentID == 0 {
 		return Result{}, errors.New("events: deployment payload lacks the project id or the deployment id")
 	}
-	return p.inProject(ctx, crawl.KindDeployment, pid, fmt.Sprintf("deployments/%d", pl.DeploymentID))
+	return p.inProject(ctx, selector.KindDeployment, pid, fmt.Sprintf("deployments/%d", pl.DeploymentID))
 }
 
 // projectObj is project, also returning the project as GitLab served it
 // (nil when the mapping has no project kind or GitLab did not serve it).
 func (p *Processor) projectObj(ctx context.Context, id int64, path, oldPath string) (Result, map[string]any, error) {
-	resources := p.Mapping.ResourcesFor(crawl.KindProject)
+	resources := p.Mapping.ResourcesFor(selector.KindProject)
 	if len(resources) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no project resource in the mapping"}, nil, nil
 	}
@@ -598,7 +599,7 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 	src := sc.owner
 	refs := crawl.NewReferences()
 	for _, g := range crawl.GroupResources(resources) {
-		if !g.Options.Selects(crawl.KindProject, obj, obj) {
+		if !g.Options.Selects(selector.KindProject, obj, obj) {
 			// Archived (with includeOnlyActiveProjects) or pending
 			// deletion: a resync would not list it.
 			for _, r := range g.Resources {
@@ -615,19 +616,19 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 				return Result{}, nil, classify(err)
 			}
 		}
-		before := len(res.Changes.Upserts[crawl.KindProject])
-		if res, err = p.mapInto(ctx, res, crawl.KindProject, g.Resources, o, version); err != nil {
+		before := len(res.Changes.Upserts[selector.KindProject])
+		if res, err = p.mapInto(ctx, res, selector.KindProject, g.Resources, o, version); err != nil {
 			return res, nil, err
 		}
 		if src == nil {
 			continue
 		}
-		for _, e := range res.Changes.Upserts[crawl.KindProject][before:] {
+		for _, e := range res.Changes.Upserts[selector.KindProject][before:] {
 			if crawl.Has(e) && !reads {
 				return Result{}, nil, errNeedsReads
 			}
 			if crawl.Has(e) {
-				if err := refs.Resolve(ctx, src, o, e, g.Options.Generation); err != nil {
+				if err := refs.Resolve(ctx, src, o, e, string(g.Options.Generation)); err != nil {
 					return Result{}, nil, classify(err)
 				}
 			}
@@ -720,9 +721,9 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 		// The selector's listing options decide as a resync would: the
 		// state, and the updatedAfter window.
 		switch o := crawl.FromSelector(r); {
-		case selected && kind == crawl.KindMergeRequest:
+		case selected && kind == selector.KindMergeRequest:
 			selected = o.MergeRequestSelected(obj)
-		case selected && kind == crawl.KindIssue:
+		case selected && kind == selector.KindIssue:
 			selected = o.IssueSelected(obj)
 		}
 		if selected {
@@ -739,7 +740,7 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 }
 
 func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error) {
-	if len(p.Mapping.ResourcesFor(crawl.KindMergeRequest)) == 0 {
+	if len(p.Mapping.ResourcesFor(selector.KindMergeRequest)) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no merge-request resource in the mapping"}, nil
 	}
 	pid := pl.ObjectAttributes.TargetProjectID
@@ -749,11 +750,11 @@ func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error
 	if pid == 0 || pl.ObjectAttributes.IID == 0 {
 		return Result{}, errors.New("events: merge request payload has no project id or iid")
 	}
-	return p.inProject(ctx, crawl.KindMergeRequest, pid, fmt.Sprintf("merge_requests/%d", pl.ObjectAttributes.IID))
+	return p.inProject(ctx, selector.KindMergeRequest, pid, fmt.Sprintf("merge_requests/%d", pl.ObjectAttributes.IID))
 }
 
 func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Result, error) {
-	resources := p.Mapping.ResourcesFor(crawl.KindGroup)
+	resources := p.Mapping.ResourcesFor(selector.KindGroup)
 	if len(resources) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no group resource in the mapping"}, nil
 	}
@@ -772,7 +773,7 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 	if fp, _ := obj["full_path"].(string); fp != "" && !f.src.Entry.MatchGroup(fp) {
 		return Result{Outcome: OutOfScope, Detail: fmt.Sprintf("group %s matches no token's globs", fp)}, nil
 	}
-	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, crawl.KindGroup, resources, obj, version)
+	return p.mapInto(ctx, Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}, selector.KindGroup, resources, obj, version)
 }
 
 // noObject turns a fetch that produced no object into the event's result:
@@ -835,7 +836,7 @@ func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl pay
 			res.Outcome = Applied
 		}
 	}
-	for _, kind := range []string{crawl.KindProject, crawl.KindProjectWithMembers} {
+	for _, kind := range []string{selector.KindProject, selector.KindProjectWithMembers} {
 		r, err := p.deleteObject(ctx, ev, kind, obj, inScope, path)
 		if err != nil {
 			return Result{}, err
@@ -854,12 +855,12 @@ func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl paylo
 		obj["parent_id"] = float64(pl.ParentGroupID)
 	}
 	inScope := pl.FullPath == "" || anyMatchGroup(p.sources(), pl.FullPath)
-	if len(p.Mapping.ResourcesFor(crawl.KindGroup)) > 0 {
+	if len(p.Mapping.ResourcesFor(selector.KindGroup)) > 0 {
 		if res, ok, err := p.verifyDeletion(ctx, ev, p.groupOwner(ctx, pl.FullPath), pl.FullPath, "groups/"+strconv.FormatInt(pl.GroupID, 10)); !ok {
 			return res, err
 		}
 	}
-	return p.deleteObject(ctx, ev, crawl.KindGroup, obj, inScope, pl.FullPath)
+	return p.deleteObject(ctx, ev, selector.KindGroup, obj, inScope, pl.FullPath)
 }
 
 func anyMatchProject(sources []*crawl.Source, path string) bool {

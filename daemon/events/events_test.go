@@ -14,6 +14,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -188,7 +189,7 @@ resources:
 		t.Fatal(err)
 	}
 	got := map[string]*catalog.Entity{}
-	for _, e := range res.Changes.Upserts[crawl.KindProject] {
+	for _, e := range res.Changes.Upserts[selector.KindProject] {
 		got[e.Blueprint] = e
 	}
 	if w := got["withLanguages"]; w == nil || len(w.Properties["languages"].([]any)) == 0 {
@@ -248,7 +249,7 @@ resources:
 		t.Fatal(err)
 	}
 	got := map[string]any{}
-	for _, e := range res.Changes.Upserts[crawl.KindFile] {
+	for _, e := range res.Changes.Upserts[selector.KindFile] {
 		got[e.Identifier] = e.Properties["owner"]
 	}
 	if res.Outcome != Applied || got["config/a.json"] != "x" || got["config/b.json"] != "y" || len(res.Changes.Deletes) != 0 {

@@ -6,9 +6,9 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
-	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // A committer of project A pushes a port.yml that declares project B's
@@ -40,7 +40,7 @@ func TestSpecFileCannotTakeAnotherProjectsEntities(t *testing.T) {
 	victim := &catalog.Entity{Blueprint: "service", Identifier: b.PathWithNamespace, Title: "B's service", Properties: map[string]any{}, Relations: map[string]any{}}
 	own := &catalog.Entity{Blueprint: "service", Identifier: s.proj.PathWithNamespace, Title: "A's service", Properties: map[string]any{}, Relations: map[string]any{}}
 	group := &catalog.Entity{Blueprint: "gitlabGroup", Identifier: "acme", Title: "acme", Properties: map[string]any{}, Relations: map[string]any{}}
-	for kind, e := range map[string]*catalog.Entity{"project": victim, crawl.KindGroup: group} {
+	for kind, e := range map[string]*catalog.Entity{"project": victim, selector.KindGroup: group} {
 		if _, err := store.Upsert(ctx, run, kind, []*catalog.Entity{e}); err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // A push is several independent pieces of work: the project, and each
@@ -19,14 +19,14 @@ import (
 
 // The parts of a push, named as the kinds they write.
 const (
-	partProject = crawl.KindProject
-	partGitOps  = crawl.KindGitOps
-	partFile    = crawl.KindFile
-	partFolder  = crawl.KindFolder
-	partBranch  = crawl.KindBranch
-	partTag     = crawl.KindTag
-	partSkill   = crawl.KindSkill
-	partPlugin  = crawl.KindPlugin
+	partProject = selector.KindProject
+	partGitOps  = selector.KindGitOps
+	partFile    = selector.KindFile
+	partFolder  = selector.KindFolder
+	partBranch  = selector.KindBranch
+	partTag     = selector.KindTag
+	partSkill   = selector.KindSkill
+	partPlugin  = selector.KindPlugin
 )
 
 // PartFailure is a part of an event that failed while the others

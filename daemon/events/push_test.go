@@ -19,6 +19,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -185,7 +186,7 @@ func TestPushToABranchGoneSinceWritesTheProject(t *testing.T) {
 	s := newPushSetup(t, mapping.OceanV1, "resources:"+projectKind)
 	ev := s.event(t, s.sim.Push(context.Background(), s.proj.ID), func(b map[string]any) { b["ref"] = "refs/heads/master" })
 	res, byRoute, total := s.handle(t, ev)
-	if res.Outcome != Applied || len(res.Failed) != 0 || len(res.Changes.Upserts[crawl.KindProject]) != 1 {
+	if res.Outcome != Applied || len(res.Failed) != 0 || len(res.Changes.Upserts[selector.KindProject]) != 1 {
 		t.Fatalf("outcome %s, failed %v, upserts %v", res.Outcome, res.Failed, res.Changes.Upserts)
 	}
 	if total != 1 {
@@ -212,10 +213,10 @@ func TestPushOfABranchDeletedSince(t *testing.T) {
 		t.Fatalf("outcome %s, failed %v", res.Outcome, res.Failed)
 	}
 	want := s.proj.PathWithNamespace + ":feature"
-	if len(res.Changes.Deletes) != 1 || res.Changes.Deletes[0].Identifier != want || len(res.Changes.Upserts[crawl.KindBranch]) != 0 {
-		t.Fatalf("deletes %v, branch upserts %v; want %s deleted", res.Changes.Deletes, res.Changes.Upserts[crawl.KindBranch], want)
+	if len(res.Changes.Deletes) != 1 || res.Changes.Deletes[0].Identifier != want || len(res.Changes.Upserts[selector.KindBranch]) != 0 {
+		t.Fatalf("deletes %v, branch upserts %v; want %s deleted", res.Changes.Deletes, res.Changes.Upserts[selector.KindBranch], want)
 	}
-	if len(res.Changes.Upserts[crawl.KindProject]) != 1 || len(res.Changes.Upserts[crawl.KindFolder]) != 0 {
+	if len(res.Changes.Upserts[selector.KindProject]) != 1 || len(res.Changes.Upserts[selector.KindFolder]) != 0 {
 		t.Fatalf("upserts %v", res.Changes.Upserts)
 	}
 	t.Logf("requests %v", byRoute)
@@ -228,14 +229,14 @@ func TestPushPartsAreIndependent(t *testing.T) {
 	ctx := context.Background()
 	s := newPushSetup(t, mapping.OceanV1, "resources:"+projectKind)
 	res, _, _ := s.handle(t, s.event(t, s.sim.PushFile(ctx, s.proj.ID, "port.yml", "- just a string\n"), nil))
-	if len(res.Changes.Upserts[crawl.KindProject]) != 1 || len(res.Failed) != 1 || res.Failed[0].Part != partGitOps || res.Failed[0].Transient() {
+	if len(res.Changes.Upserts[selector.KindProject]) != 1 || len(res.Failed) != 1 || res.Failed[0].Part != partGitOps || res.Failed[0].Transient() {
 		t.Fatalf("upserts %v, failed %+v", res.Changes.Upserts, res.Failed)
 	}
 
 	ev := s.event(t, s.sim.PushFile(ctx, s.proj.ID, "port.yml", "identifier: svc\nblueprint: service\n"), nil)
 	s.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /projects/:id/repository/:id/port.yml/:id": http.StatusServiceUnavailable}})
 	res, byRoute, _ := s.handle(t, ev)
-	if len(res.Changes.Upserts[crawl.KindProject]) != 1 || len(res.Failed) != 1 || res.Failed[0].Part != partGitOps || !res.Failed[0].Transient() {
+	if len(res.Changes.Upserts[selector.KindProject]) != 1 || len(res.Failed) != 1 || res.Failed[0].Part != partGitOps || !res.Failed[0].Transient() {
 		t.Fatalf("upserts %v, failed %+v (requests %v)", res.Changes.Upserts, res.Failed, byRoute)
 	}
 	// The rest is the failed part alone: the project is not mapped again.
@@ -247,11 +248,11 @@ func TestPushPartsAreIndependent(t *testing.T) {
 	// A delivery from the network naming parts is applied whole: only an
 	// event glsync rescheduled (attempted before) is partial.
 	res, _, _ = s.handle(t, &catalog.Event{Type: ev.Type, Body: rest, ReceivedAt: time.Now()})
-	if len(res.Changes.Upserts[crawl.KindProject]) != 1 {
+	if len(res.Changes.Upserts[selector.KindProject]) != 1 {
 		t.Fatalf("a first delivery naming parts skipped the project: %v", res.Changes.Upserts)
 	}
 	res, _, _ = s.handle(t, &catalog.Event{Type: ev.Type, Body: rest, ReceivedAt: time.Now(), Attempts: 1})
-	if len(res.Failed) != 0 || len(res.Changes.Upserts[crawl.KindProject]) != 0 || len(res.Changes.Upserts[mapping.GitOpsKind]) != 1 {
+	if len(res.Failed) != 0 || len(res.Changes.Upserts[selector.KindProject]) != 0 || len(res.Changes.Upserts[mapping.GitOpsKind]) != 1 {
 		t.Fatalf("retry of the rest: upserts %v, failed %+v", res.Changes.Upserts, res.Failed)
 	}
 }
@@ -435,14 +436,14 @@ func TestChildEventRefreshesItsProject(t *testing.T) {
 		t.Fatal("no merge request delivery")
 	}
 	res, byRoute, total := s.handle(t, ev)
-	if len(res.Changes.Upserts[crawl.KindMergeRequest]) != 1 || len(res.Changes.Upserts[crawl.KindProject]) != 1 {
+	if len(res.Changes.Upserts[selector.KindMergeRequest]) != 1 || len(res.Changes.Upserts[selector.KindProject]) != 1 {
 		t.Fatalf("upserts %v", res.Changes.Upserts)
 	}
 	var project map[string]any
 	if _, err := s.p.sources()[0].Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%d", s.proj.ID), nil, &project); err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Changes.Upserts[crawl.KindProject][0].Properties["lastActivityAt"]; got != project["last_activity_at"] {
+	if got := res.Changes.Upserts[selector.KindProject][0].Properties["lastActivityAt"]; got != project["last_activity_at"] {
 		t.Fatalf("the project's lastActivityAt %v, GitLab says %v", got, project["last_activity_at"])
 	}
 	if total != 2 {

@@ -13,6 +13,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // A push changes the repository kinds as well as the project: this file
@@ -216,7 +217,7 @@ func (r *repoPush) gitops(ctx context.Context, res Result) (Result, error) {
 		}
 		res.Refused = append(res.Refused, refused...)
 		for _, e := range now {
-			e.Version, e.Project = r.version, crawl.ObjectProject(crawl.KindGitOps, map[string]any{"__project": r.project})
+			e.Version, e.Project = r.version, crawl.ObjectProject(selector.KindGitOps, map[string]any{"__project": r.project})
 			res.Changes.Upserts[mapping.GitOpsKind] = append(res.Changes.Upserts[mapping.GitOpsKind], e)
 		}
 		if r.created() {
@@ -293,7 +294,7 @@ func (r *repoPush) declared(ctx context.Context, file, ref string) ([]*catalog.E
 // files re-reads the files of the file kind the push touched on the
 // default branch (the branch the file kind reads).
 func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
-	resources := r.p.Mapping.ResourcesFor(crawl.KindFile)
+	resources := r.p.Mapping.ResourcesFor(selector.KindFile)
 	if len(resources) == 0 || r.branch != r.def {
 		return res, nil
 	}
@@ -314,7 +315,7 @@ func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
 					return Result{}, classify(err)
 				}
 			}
-			if res, err = r.diff(ctx, res, crawl.KindFile, g.Resources, now, was); err != nil {
+			if res, err = r.diff(ctx, res, selector.KindFile, g.Resources, now, was); err != nil {
 				return Result{}, err
 			}
 		}
@@ -327,7 +328,7 @@ func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
 // listing now, and one at the commit before the push to learn which
 // folders went.
 func (r *repoPush) folders(ctx context.Context, res Result) (Result, error) {
-	resources := r.p.Mapping.ResourcesFor(crawl.KindFolder)
+	resources := r.p.Mapping.ResourcesFor(selector.KindFolder)
 	if len(resources) == 0 {
 		return res, nil
 	}
@@ -358,7 +359,7 @@ func (r *repoPush) folders(ctx context.Context, res Result) (Result, error) {
 			was = crawl.FolderObjects(r.repo, g.Options.Folders, r.branch, entries)
 		}
 		var err error
-		if res, err = r.diff(ctx, res, crawl.KindFolder, g.Resources, now, was); err != nil {
+		if res, err = r.diff(ctx, res, selector.KindFolder, g.Resources, now, was); err != nil {
 			return Result{}, err
 		}
 	}
@@ -368,7 +369,7 @@ func (r *repoPush) folders(ctx context.Context, res Result) (Result, error) {
 // branchEntity updates the pushed branch's entity, or deletes it when the
 // push deleted the branch.
 func (r *repoPush) branchEntity(ctx context.Context, res Result) (Result, error) {
-	resources := r.p.Mapping.ResourcesFor(crawl.KindBranch)
+	resources := r.p.Mapping.ResourcesFor(selector.KindBranch)
 	for _, g := range crawl.GroupResources(resources) {
 		o := g.Options
 		if err := o.Compile(); err != nil {
@@ -378,7 +379,7 @@ func (r *repoPush) branchEntity(ctx context.Context, res Result) (Result, error)
 			continue
 		}
 		var err error
-		if res, err = r.refEntity(ctx, res, crawl.KindBranch, g.Resources, "repository/branches/"+url.PathEscape(r.branch), r.branch); err != nil {
+		if res, err = r.refEntity(ctx, res, selector.KindBranch, g.Resources, "repository/branches/"+url.PathEscape(r.branch), r.branch); err != nil {
 			return Result{}, err
 		}
 	}
@@ -387,11 +388,11 @@ func (r *repoPush) branchEntity(ctx context.Context, res Result) (Result, error)
 
 // tagEntity updates a pushed tag's entity, or deletes it.
 func (r *repoPush) tagEntity(ctx context.Context, res Result, tag string) (Result, error) {
-	resources := r.p.Mapping.ResourcesFor(crawl.KindTag)
+	resources := r.p.Mapping.ResourcesFor(selector.KindTag)
 	if len(resources) == 0 {
 		return res, nil
 	}
-	return r.refEntity(ctx, res, crawl.KindTag, resources, "repository/tags/"+url.PathEscape(tag), tag)
+	return r.refEntity(ctx, res, selector.KindTag, resources, "repository/tags/"+url.PathEscape(tag), tag)
 }
 
 // refEntity maps a branch or tag as GitLab serves it now, or, when GitLab
@@ -429,7 +430,7 @@ func (r *repoPush) deleteRef(ctx context.Context, res Result, resources []*mappi
 // branch (the branch the skill kind reads): a file's skill now is
 // upserted, the one it held before the push is deleted when gone.
 func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
-	resources := r.p.Mapping.ResourcesFor(crawl.KindSkill)
+	resources := r.p.Mapping.ResourcesFor(selector.KindSkill)
 	if len(resources) == 0 || r.branch != r.def || r.deleted() {
 		return res, nil
 	}
@@ -460,7 +461,7 @@ func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
 					return Result{}, classify(err)
 				}
 			}
-			if res, err = r.diff(ctx, res, crawl.KindSkill, g.Resources, now, was); err != nil {
+			if res, err = r.diff(ctx, res, selector.KindSkill, g.Resources, now, was); err != nil {
 				return Result{}, err
 			}
 		}
@@ -473,7 +474,7 @@ func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
 // plugin now is upserted, or deleted when the project packages none any
 // more.
 func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
-	resources := r.p.Mapping.ResourcesFor(crawl.KindPlugin)
+	resources := r.p.Mapping.ResourcesFor(selector.KindPlugin)
 	if len(resources) == 0 || r.branch != r.def || r.deleted() {
 		return res, nil
 	}
@@ -514,7 +515,7 @@ func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
 				return Result{}, err
 			}
 		}
-		if res, err = r.diff(ctx, res, crawl.KindPlugin, g.Resources, now, was); err != nil {
+		if res, err = r.diff(ctx, res, selector.KindPlugin, g.Resources, now, was); err != nil {
 			return Result{}, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // Scope is decided by what GitLab serves, never by the payload: a
@@ -86,9 +87,9 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 	}
 	ref := crawl.ProjectRef(sc.project)
 	switch kind {
-	case crawl.KindIssue, crawl.KindMergeRequest:
+	case selector.KindIssue, selector.KindMergeRequest:
 		// listed per group, without __project
-	case crawl.KindDeployment:
+	case selector.KindDeployment:
 		obj["__project"] = ref
 	default:
 		obj["__project"] = crawl.ProjectInfo(ref)
@@ -117,7 +118,7 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 // sends no project event for it: without this the project entity would
 // stay behind what a resync writes until the next resync.
 func (p *Processor) refreshProject(ctx context.Context, res Result, sc scoped, pid int64) Result {
-	resources := p.Mapping.ResourcesFor(crawl.KindProject)
+	resources := p.Mapping.ResourcesFor(selector.KindProject)
 	if len(resources) == 0 || sc.owner == nil || sc.owner != sc.reader {
 		return res
 	}
@@ -135,7 +136,7 @@ func (p *Processor) refreshProject(ctx context.Context, res Result, sc scoped, p
 	if res.Changes.Upserts == nil {
 		res.Changes.Upserts = map[string][]*catalog.Entity{}
 	}
-	res.Changes.Upserts[crawl.KindProject] = append(res.Changes.Upserts[crawl.KindProject], project.Changes.Upserts[crawl.KindProject]...)
+	res.Changes.Upserts[selector.KindProject] = append(res.Changes.Upserts[selector.KindProject], project.Changes.Upserts[selector.KindProject]...)
 	res.Changes.Deletes = append(res.Changes.Deletes, project.Changes.Deletes...)
 	return res
 }

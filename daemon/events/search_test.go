@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // TestEventLeavesSearchIdentifiersToResyncs: a project event under a
@@ -55,7 +55,7 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups := res.Changes.Upserts[crawl.KindProject]
+	ups := res.Changes.Upserts[selector.KindProject]
 	if len(ups) != 1 || ups[0].Blueprint != "plain" || ups[0].Identifier != path {
 		t.Fatalf("upserts %+v, want only the plain entity", ups)
 	}

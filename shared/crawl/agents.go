@@ -14,7 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // The skill and plugin kinds find AI agent skills (SKILL.md files) and
@@ -25,18 +25,9 @@ import (
 // per glob prefix; one listing of the whole tree finds the same files in
 // fewer requests for usual repositories.
 
-// Kinds of agent objects.
-const (
-	KindSkill  = "skill"
-	KindPlugin = "plugin"
-)
-
 // SkillPath is one entry of the skill kind's selector.paths: a SKILL.md
 // glob and the projects it applies to (none: every project).
-type SkillPath struct {
-	Path  string
-	Repos []string
-}
+type SkillPath = selector.SkillPath
 
 // pluginManifests are each provider's manifest files, from the repository
 // root; marketplaces list plugins instead of describing one.
@@ -423,7 +414,7 @@ func NormalizePlugin(repo map[string]any, manifests map[string]map[string]any, p
 	}
 	supports := map[string]any{}
 	out := map[string]any{"name": name, "displayName": display, "description": desc, "version": version, "supports": supports}
-	for _, p := range mapping.PluginProviders {
+	for _, p := range selector.PluginProviders {
 		r, ok := found[p]
 		supports[p] = ok
 		switch {

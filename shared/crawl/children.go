@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // childPath is the per-project listing of each project-child kind.
-var childPath = map[string]string{KindPipeline: "pipelines", KindJob: "jobs", KindRelease: "releases",
-	KindTag: "repository/tags", KindBranch: "repository/branches", KindDeployment: "deployments"}
+var childPath = map[string]string{selector.KindPipeline: "pipelines", selector.KindJob: "jobs", selector.KindRelease: "releases",
+	selector.KindTag: "repository/tags", selector.KindBranch: "repository/branches", selector.KindDeployment: "deployments"}
 
 // ProjectInfo is what child objects carry of their project, under
 // "__project", so mappings can relate them and build identifiers.
@@ -33,7 +34,7 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 	// covers are not read again below.
 	var byGroup Counts
 	var covered map[float64]bool
-	if kind == KindRelease {
+	if kind == selector.KindRelease {
 		var err error
 		if covered, byGroup, err = s.groupReleases(ctx, o, fn); err != nil {
 			return byGroup, err
@@ -45,17 +46,17 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		var items gitlab.Page
 		var err error
 		switch {
-		case kind == KindRelease && covered[num(pr["id"])]:
+		case kind == selector.KindRelease && covered[num(pr["id"])]:
 			return gitlab.Page{}, nil
-		case kind == KindRelease:
+		case kind == selector.KindRelease:
 			items, err = s.projectReleases(ctx, id, pr, o)
-		case kind == KindJob && o.jobsFromProjectListing():
+		case kind == selector.KindJob && o.jobsFromProjectListing():
 			items, err = s.pipelineJobsFromProject(ctx, id, o)
-		case kind == KindJob && (o.JobsPerPipeline > 0 || len(o.PipelineQueryParams) > 0):
+		case kind == selector.KindJob && (o.JobsPerPipeline > 0 || len(o.PipelineQueryParams) > 0):
 			items, err = s.pipelineJobs(ctx, id, o)
-		case kind == KindJob:
+		case kind == selector.KindJob:
 			items, err = s.projectJobs(ctx, id, o)
-		case kind == KindBranch && o.DefaultBranchOnly:
+		case kind == selector.KindBranch && o.DefaultBranchOnly:
 			def, _ := pr["default_branch"].(string)
 			var b map[string]any
 			start := time.Now()
@@ -65,14 +66,14 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		default:
 			q := gitlab.CloneValues(o.APIQueryParams)
 			switch {
-			case kind == KindBranch && o.Regex != "":
+			case kind == selector.KindBranch && o.Regex != "":
 				// GitLab's branch listing takes an re2 regex (GitLab 17.x+);
 				// it is also applied here, for older instances.
 				q.Set("regex", o.Regex)
-			case kind == KindBranch && o.Search != "":
+			case kind == selector.KindBranch && o.Search != "":
 				q.Set("search", o.Search)
 			}
-			if kind == KindPipeline && o.CreatedAfterDays > 0 && q.Get("created_after") == "" {
+			if kind == selector.KindPipeline && o.CreatedAfterDays > 0 && q.Get("created_after") == "" {
 				q.Set("created_after", o.since(o.CreatedAfterDays).UTC().Format(time.RFC3339))
 			}
 			items, err = s.listAll(ctx, fmt.Sprintf("projects/%d/%s", id, childPath[kind]), q, o.LimitPerProject)
@@ -82,16 +83,16 @@ func (s *Source) ProjectChildren(ctx context.Context, kind string, o Options, fn
 		}
 		kept := items.Items[:0]
 		for _, it := range items.Items {
-			if kind == KindBranch && o.regex != nil {
+			if kind == selector.KindBranch && o.regex != nil {
 				if name, _ := it["name"].(string); !o.regex.MatchString(name) {
 					continue
 				}
 			}
 			switch kind {
-			case KindJob:
+			case selector.KindJob:
 				// Ocean adds nothing to jobs; glsync adds __project.
 				it["__project"] = info
-			case KindDeployment:
+			case selector.KindDeployment:
 				// Ocean v2 gives deployments their whole project (here its
 				// ref, without what only the release reading keeps).
 				it["__project"] = ProjectRef(pr)

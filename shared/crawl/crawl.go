@@ -9,6 +9,10 @@
 // A group access token lists its memberships (membership=true: its group's
 // subtree and the projects shared with it); an admin token lists the whole
 // instance, and the globs decide.
+//
+// What a kind's listing selects is package selector's (the kind names and
+// selector.Options, which Options embeds beside the crawler's own
+// settings); this package owns how GitLab is read to honour it.
 package crawl
 
 import (
@@ -21,27 +25,8 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
-)
-
-// Kinds the crawler can list.
-const (
-	KindGroup              = "group"
-	KindProject            = "project"
-	KindMergeRequest       = "merge-request"
-	KindIssue              = "issue"
-	KindPipeline           = "pipeline"
-	KindJob                = "job"
-	KindRelease            = "release"
-	KindGroupWithMembers   = "group-with-members"
-	KindProjectWithMembers = "project-with-members"
-	KindMember             = "member"
-	KindTag                = "tag"
-	KindBranch             = "branch"
-	KindDeployment         = "deployment"
-	KindFile               = "file"
-	KindFolder             = "folder"
-	KindGitOps             = "gitops"
 )
 
 // Source lists objects for one token.
@@ -104,34 +89,34 @@ func (s *Source) Identify(ctx context.Context) (gitlab.User, error) {
 // List streams the selected objects of kind to fn, one page at a time.
 func (s *Source) List(ctx context.Context, kind string, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	switch kind {
-	case KindGroup:
+	case selector.KindGroup:
 		return s.GroupsWith(ctx, o.ActiveGroups, fn)
-	case KindProject:
+	case selector.KindProject:
 		return s.ProjectsWith(ctx, o, fn)
-	case KindMergeRequest:
+	case selector.KindMergeRequest:
 		return s.MergeRequests(ctx, o, fn)
-	case KindIssue:
+	case selector.KindIssue:
 		return s.Issues(ctx, o, fn)
-	case KindPipeline, KindJob, KindRelease, KindTag, KindBranch, KindDeployment:
+	case selector.KindPipeline, selector.KindJob, selector.KindRelease, selector.KindTag, selector.KindBranch, selector.KindDeployment:
 		if err := o.Compile(); err != nil {
 			return Counts{}, err
 		}
 		return s.ProjectChildren(ctx, kind, o, fn)
-	case KindProjectWithMembers:
+	case selector.KindProjectWithMembers:
 		return s.ProjectsWithMembers(ctx, o, fn)
-	case KindMember:
+	case selector.KindMember:
 		return s.GroupMembers(ctx, o, fn)
-	case KindFile:
+	case selector.KindFile:
 		return s.Files(ctx, o, fn)
-	case KindFolder:
+	case selector.KindFolder:
 		return s.Folders(ctx, o, fn)
-	case KindSkill:
+	case selector.KindSkill:
 		return s.Skills(ctx, o, fn)
-	case KindPlugin:
+	case selector.KindPlugin:
 		return s.Plugins(ctx, o, fn)
-	case KindGitOps:
+	case selector.KindGitOps:
 		return s.SpecFiles(ctx, o.SpecPaths, o.Branch, fn)
-	case KindGroupWithMembers:
+	case selector.KindGroupWithMembers:
 		return s.GroupsWithMembers(ctx, o, fn)
 	}
 	return Counts{}, fmt.Errorf("crawl: unsupported kind %q", kind)

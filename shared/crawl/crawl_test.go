@@ -8,6 +8,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -40,7 +41,7 @@ func TestMemberTokenSeesItsSubtreeAndShares(t *testing.T) {
 	org := sim.Generate(gitlabtest.OrgSpec{Roots: 2, Projects: 150, Seed: 9})
 	ts := sim.Start(t)
 	s := source(t, ts.URL, org.RootTokens[0], "**")
-	c, paths := collect(t, s, KindProject, "path_with_namespace")
+	c, paths := collect(t, s, selector.KindProject, "path_with_namespace")
 	own, shared := 0, 0
 	for _, p := range paths {
 		if strings.HasPrefix(p, org.Roots[0].FullPath+"/") {
@@ -56,7 +57,7 @@ func TestMemberTokenSeesItsSubtreeAndShares(t *testing.T) {
 	if counts["GET /user"] != 1 {
 		t.Fatalf("identification requests: %v", counts)
 	}
-	_, groups := collect(t, s, KindGroup, "full_path")
+	_, groups := collect(t, s, selector.KindGroup, "full_path")
 	for _, g := range groups {
 		if g != org.Roots[0].FullPath && !strings.HasPrefix(g, org.Roots[0].FullPath+"/") {
 			t.Fatalf("group %s outside the token's subtree", g)
@@ -69,7 +70,7 @@ func TestAdminTokenSeesEverythingGlobsDecide(t *testing.T) {
 	org := sim.Generate(gitlabtest.OrgSpec{Roots: 3, Projects: 200, Seed: 9})
 	ts := sim.Start(t)
 	s := source(t, ts.URL, org.AdminToken, "**/DevopsTeam/*Service")
-	c, paths := collect(t, s, KindProject, "path_with_namespace")
+	c, paths := collect(t, s, selector.KindProject, "path_with_namespace")
 	if c.Fetched != 200 || len(paths) == 0 || len(paths) >= 200 {
 		t.Fatalf("counts %+v, %d selected", c, len(paths))
 	}
@@ -78,7 +79,7 @@ func TestAdminTokenSeesEverythingGlobsDecide(t *testing.T) {
 			t.Fatalf("%s does not match the glob", p)
 		}
 	}
-	_, groups := collect(t, s, KindGroup, "full_path")
+	_, groups := collect(t, s, selector.KindGroup, "full_path")
 	for _, g := range groups {
 		if !strings.HasSuffix(g, "/DevopsTeam") {
 			t.Fatalf("group %s is not a DevopsTeam group", g)

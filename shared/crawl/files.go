@@ -16,32 +16,17 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
-// FileOptions select files of the file kind.
-type FileOptions struct {
-	// Path is a doublestar glob on the file's path in the repository.
-	Path string
-	// Repos restricts to these projects (path_with_namespace or name).
-	Repos []string
-	// SkipParsing keeps the content as text instead of parsing JSON/YAML.
-	SkipParsing bool
-	// Strategy finds the files: "repositoryTree" (one tree listing per
-	// project, exact), "projectSearch" (GitLab's blob search per project,
-	// by file name) or "groupSearch" (one search per root group; needs
-	// advanced search, else falls back to repositoryTree; projects in no
-	// group the token sees are searched one by one, as projectSearch).
-	Strategy string
-	// Generation shapes the parsed content: "v1" (a YAML file with one
-	// document is that document) or "v2" (always a list of documents).
-	Generation string
-}
+// FileOptions select files of the file kind (see selector.Files).
+type FileOptions = selector.Files
 
 // pathGlob is the glob a file path is matched with: as Ocean v2's
 // repositoryTree strategy does, a path without a slash matches the file
 // name at any depth (gitlab-v2/gitlab/clients/gitlab_client.py,
 // _search_files_in_repository).
-func (fo FileOptions) pathGlob() string {
+func pathGlob(fo FileOptions) string {
 	if !strings.Contains(fo.Path, "/") {
 		return "**/" + fo.Path
 	}
@@ -51,16 +36,12 @@ func (fo FileOptions) pathGlob() string {
 // FolderOptions select folders of the folder kind. A path without glob
 // characters selects the folders directly inside it, as in Ocean (a
 // non-recursive tree listing of that path); a glob selects the folders it
-// matches. Repos names the projects to read; with none, AllProjects reads
-// every project on its default branch (as Ocean v2; v1 read none).
-type FolderOptions struct {
-	Path        string
-	Repos       []FolderRepo
-	AllProjects bool
-}
+// matches. Repos names the projects to read; with none, every project is
+// read on its default branch (as Ocean v2; v1 read none).
+type FolderOptions = selector.Folder
 
 // folderGlob is the glob that folder paths are matched with.
-func (f FolderOptions) folderGlob() string {
+func folderGlob(f FolderOptions) string {
 	if strings.ContainsAny(f.Path, "*?[]{}") {
 		return strings.Trim(f.Path, "/")
 	}
@@ -72,7 +53,7 @@ func (f FolderOptions) folderGlob() string {
 
 // FolderRepo is a project (path_with_namespace or name) and the branch
 // whose tree is read (default: the project's default branch).
-type FolderRepo struct{ Name, Branch string }
+type FolderRepo = selector.FolderRepo
 
 func repoSelected(pr map[string]any, repos []string) bool {
 	if len(repos) == 0 {
@@ -159,7 +140,7 @@ func (s *Source) Files(ctx context.Context, o Options, fn func(gitlab.Page) erro
 		var items []map[string]any
 		for _, e := range entries {
 			p, _ := e["path"].(string)
-			if e["type"] != "blob" || !doublestar.MatchUnvalidated(fo.pathGlob(), p) {
+			if e["type"] != "blob" || !doublestar.MatchUnvalidated(pathGlob(fo), p) {
 				continue
 			}
 			objs, err := s.FileObjects(ctx, pr, p, ref, fo)
@@ -203,7 +184,7 @@ func (s *Source) FileObjects(ctx context.Context, pr map[string]any, filePath, r
 	}
 	var parsed any = string(content)
 	if !fo.SkipParsing {
-		parsed = parseFile(fo.Generation, filePath, content)
+		parsed = parseFile(string(fo.Generation), filePath, content)
 		if fo.Generation != "v1" {
 			at, _ := file["ref"].(string)
 			if parsed, err = s.resolveFileRefs(ctx, pr, filePath, at, parsed); err != nil {
@@ -417,7 +398,7 @@ func falsy(v any) bool {
 // FileSelected reports whether the file options select filePath in
 // project pr (its glob and repos).
 func FileSelected(fo FileOptions, pr map[string]any, filePath string) bool {
-	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(fo.pathGlob(), filePath)
+	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(pathGlob(fo), filePath)
 }
 
 // Folders streams one object per matching folder: {"folder": tree entry,
@@ -506,7 +487,7 @@ func folderGlobs(pr map[string]any, folders []FolderOptions, branch string) []st
 	var globs []string
 	for _, f := range folders {
 		if b, ok := folderBranch(pr, f, def); ok && b == branch {
-			globs = append(globs, f.folderGlob())
+			globs = append(globs, folderGlob(f))
 		}
 	}
 	return globs
@@ -550,7 +531,7 @@ func FolderObjects(pr map[string]any, folders []FolderOptions, branch string, en
 func folderBranch(pr map[string]any, f FolderOptions, def string) (string, bool) {
 	repos := f.Repos
 	if len(repos) == 0 {
-		return def, f.AllProjects
+		return def, len(f.Repos) == 0
 	}
 	pwn, _ := pr["path_with_namespace"].(string)
 	name, _ := pr["path"].(string)

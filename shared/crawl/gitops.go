@@ -14,6 +14,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // SpecFiles streams the entities declared in GitOps spec files: every file
@@ -178,7 +179,7 @@ func matchAny(globs []string, p string) bool {
 // although the project kinds own them (catalog.FilterClaims).
 func OwnKeys(ctx context.Context, m *mapping.Config, project map[string]any) map[catalog.Key]bool {
 	own := map[catalog.Key]bool{}
-	for _, kind := range []string{KindProject, KindProjectWithMembers} {
+	for _, kind := range []string{selector.KindProject, selector.KindProjectWithMembers} {
 		for _, r := range m.ResourcesFor(kind) {
 			if k, err := r.Identify(ctx, project); err == nil {
 				own[k] = true

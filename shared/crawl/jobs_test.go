@@ -11,6 +11,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // jobsOrg is an organisation with every case where the project's job
@@ -84,7 +85,7 @@ func readJobs(t *testing.T, sim *gitlabtest.Server, host string, o Options) ([]s
 	sim.ResetRequests()
 	s := source(t, host, "glpat-jobsjobsjobsjobs", "**")
 	byProject := map[string][]string{}
-	_, err := s.ProjectChildren(context.Background(), KindJob, o, func(p gitlab.Page) error {
+	_, err := s.ProjectChildren(context.Background(), selector.KindJob, o, func(p gitlab.Page) error {
 		for _, j := range p.Items {
 			b, err := json.Marshal(j)
 			if err != nil {
@@ -123,8 +124,8 @@ func TestOceanJobsFromProjectListing(t *testing.T) {
 		{"pipelineQueryParams", url.Values{"status": {"success"}}, 38*3 + 9 + 102 + 3 + 400 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ocean, oceanReqs := readJobs(t, sim, host, Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines, JobsPipelineByPipeline: true})
-			got, reqs := readJobs(t, sim, host, Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines})
+			ocean, oceanReqs := readJobs(t, sim, host, Options{Options: selector.Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines}, JobsPipelineByPipeline: true})
+			got, reqs := readJobs(t, sim, host, Options{Options: selector.Options{JobsPerPipeline: 100, PipelineQueryParams: tc.pipelines}})
 			if len(ocean) != tc.jobs {
 				t.Fatalf("Ocean's reading: %d jobs, want %d", len(ocean), tc.jobs)
 			}
@@ -311,7 +312,7 @@ func TestOceanJobsPerProjectShape(t *testing.T) {
 			read := func(o Options) ([]string, int) {
 				sim.ResetRequests()
 				var out []string
-				_, err := source(t, host, "glpat-jobsjobsjobsjobs", "**").ProjectChildren(context.Background(), KindJob, o, func(p gitlab.Page) error {
+				_, err := source(t, host, "glpat-jobsjobsjobsjobs", "**").ProjectChildren(context.Background(), selector.KindJob, o, func(p gitlab.Page) error {
 					for _, j := range p.Items {
 						b, err := json.Marshal(j)
 						if err != nil {
@@ -327,8 +328,8 @@ func TestOceanJobsPerProjectShape(t *testing.T) {
 				c, _ := sim.Requests()
 				return out, c["GET /projects/:id/pipelines"] + c["GET /projects/:id/jobs"] + c["GET /projects/:id/pipelines/:id/jobs"]
 			}
-			ocean, oceanReqs := read(Options{JobsPerPipeline: 100, JobsPipelineByPipeline: true})
-			got, reqs := read(Options{JobsPerPipeline: 100})
+			ocean, oceanReqs := read(Options{Options: selector.Options{JobsPerPipeline: 100}, JobsPipelineByPipeline: true})
+			got, reqs := read(Options{Options: selector.Options{JobsPerPipeline: 100}})
 			// As sets: listAll hands the pipeline listing's later pages
 			// over as they arrive, so past two pages the order of the
 			// pipelines varies from one reading to the next.

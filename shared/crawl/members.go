@@ -185,7 +185,7 @@ func (s *Source) listMembers(ctx context.Context, path string, o Options) ([]any
 	members := []any{}
 	err := s.Client.ListOffset(ctx, path, nil, func(p gitlab.Page) error {
 		for _, m := range p.Items {
-			if !o.IncludeBotMembers && isBotFor(o.Generation, m) {
+			if !o.IncludeBotMembers && isBotFor(string(o.Generation), m) {
 				continue
 			}
 			members = append(members, m)

@@ -1,7 +1,6 @@
 package crawl
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -10,28 +9,13 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
-// Options are a kind's selector options (see mapping.Selector).
+// Options are a kind's listing options: the selector's (see
+// selector.Options) and the crawler's own.
 type Options struct {
-	// Generation is the Ocean generation whose object shapes apply
-	// (member rows, bot rule, file content): "v1" or "v2".
-	Generation string
-	// Merge requests: States to list (empty means opened); updated in the
-	// last UpdatedAfterDays days (0: any age), a window applied to the
-	// states other than opened unless UpdatedAfterOpened.
-	States             []string
-	UpdatedAfterDays   float64
-	UpdatedAfterOpened bool
-	// State of issues: opened or closed; "" lists every state.
-	State string
-	// CreatedAfterDays keeps pipelines created in the last N days.
-	CreatedAfterDays float64
-	// LimitPerProject caps per-project listings, newest first; 0: all.
-	LimitPerProject int
-	// JobsPerPipeline lists the job kind pipeline by pipeline, this many
-	// jobs each; 0 lists the project's jobs.
-	JobsPerPipeline int
+	selector.Options
 	// JobsPipelineByPipeline reads JobsPerPipeline's jobs with Ocean's
 	// own requests, a listing per pipeline, instead of the project's job
 	// listing (see pipelineJobsFromProject): the reading the benchmarks
@@ -42,43 +26,8 @@ type Options struct {
 	// reading the benchmarks check the cheaper one against. No selector
 	// sets it.
 	ReleasesProjectByProject bool
-	// Member kinds: bots, inherited members (/members/all) and whole
-	// member objects in __members.
-	IncludeBotMembers       bool
-	IncludeInheritedMembers bool
-	VerboseMembers          bool
-	// APIQueryParams are passed to GitLab's per-project listings (for
-	// jobs: to each pipeline's jobs listing).
-	APIQueryParams url.Values
-	// PipelineQueryParams choose the pipelines whose jobs are listed.
-	PipelineQueryParams url.Values
-	// Branch options: only the default branch (one request per project),
-	// else all branches, filtered by Search (GitLab) and Regex (here).
-	DefaultBranchOnly bool
-	Search            string
-	Regex             string
-	regex             *regexp.Regexp
-	// Project options: see ProjectsWith.
-	IncludeLanguages bool
-	IncludedFiles    []string
-	SearchQueries    []SearchQuery
-	// ActiveProjects and ActiveGroups keep only active (true) or only
-	// archived (false) projects or groups; nil keeps both.
-	ActiveProjects, ActiveGroups *bool
-	// Files and Folders select the file and folder kinds.
-	Files   FileOptions
-	Folders []FolderOptions
-	// Issue options.
-	Labels      []string
-	IssueType   string
-	NonArchived bool
-	// IncludeLabels adds __labels to projects.
-	IncludeLabels bool
-	// SkillPaths select the skill kind's SKILL.md files; Providers and
-	// PluginRepos the plugin kind's packages.
-	SkillPaths  []SkillPath
-	Providers   []string
-	PluginRepos []string
+	// regex is the compiled Regex (see Compile).
+	regex *regexp.Regexp
 	// SpecPaths and Branch select GitOps spec files.
 	SpecPaths []string
 	Branch    string
@@ -86,7 +35,7 @@ type Options struct {
 }
 
 // SearchQuery is a named GitLab search run per project.
-type SearchQuery struct{ Name, Scope, Query string }
+type SearchQuery = selector.SearchQuery
 
 // Compile prepares the options (the branch regex).
 func (o *Options) Compile() error {
@@ -137,33 +86,13 @@ func (o *Options) BranchSelected(name, def string) bool {
 // when includeLanguages is set; either way a mapping that never reads
 // .__languages does not pay for it.
 func FromSelector(r *mapping.Resource) Options {
-	o := r.Options
-	out := Options{Generation: string(o.Generation), States: o.States, State: o.State, UpdatedAfterDays: o.UpdatedAfterDays, UpdatedAfterOpened: o.UpdatedAfterOpened,
-		CreatedAfterDays: o.CreatedAfterDays, LimitPerProject: o.LimitPerProject, JobsPerPipeline: o.JobsPerPipeline,
-		IncludeBotMembers: o.IncludeBotMembers, IncludeInheritedMembers: o.IncludeInheritedMembers, VerboseMembers: o.VerboseMembers,
-		APIQueryParams: o.APIQueryParams, PipelineQueryParams: o.PipelineQueryParams, DefaultBranchOnly: o.DefaultBranchOnly, Search: o.Search, Regex: o.Regex,
-		IncludedFiles: o.IncludedFiles, ActiveProjects: o.ActiveProjects, ActiveGroups: o.ActiveGroups,
-		Files: FileOptions{Path: o.Files.Path, Repos: o.Files.Repos, SkipParsing: o.Files.SkipParsing, Strategy: o.Files.Strategy,
-			Generation: string(o.Generation)},
-		Labels: o.Labels, IssueType: o.IssueType, NonArchived: o.NonArchived, IncludeLabels: o.IncludeLabels}
-	if r.Kind == KindProject || r.Kind == KindProjectWithMembers {
-		wanted := o.IncludeLanguages || o.Generation == mapping.OceanV1
+	out := Options{Options: r.Options}
+	out.Files.Generation = r.Options.Generation
+	out.IncludeLanguages = false
+	if r.Kind == selector.KindProject || r.Kind == selector.KindProjectWithMembers {
+		wanted := r.Options.IncludeLanguages || r.Options.Generation == selector.OceanV1
 		out.IncludeLanguages = wanted && r.Reads("__languages")
-		out.IncludeLabels = o.IncludeLabels && r.Kind == KindProject && r.Reads("__labels")
-	}
-	for _, p := range o.SkillPaths {
-		out.SkillPaths = append(out.SkillPaths, SkillPath{Path: p.Path, Repos: p.Repos})
-	}
-	out.Providers, out.PluginRepos = o.Providers, o.PluginRepos
-	for _, q := range o.SearchQueries {
-		out.SearchQueries = append(out.SearchQueries, SearchQuery{Name: q.Name, Scope: q.Scope, Query: q.Query})
-	}
-	for _, f := range o.Folders {
-		fo := FolderOptions{Path: f.Path, AllProjects: len(f.Repos) == 0}
-		for _, r := range f.Repos {
-			fo.Repos = append(fo.Repos, FolderRepo{Name: r.Name, Branch: r.Branch})
-		}
-		out.Folders = append(out.Folders, fo)
+		out.IncludeLabels = r.Options.IncludeLabels && r.Kind == selector.KindProject && r.Reads("__labels")
 	}
 	return out
 }
@@ -185,15 +114,17 @@ type ResourceGroup struct {
 // itself, so that a push never reads a kind the mapping does not have.
 func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 	var out []ResourceGroup
-	index := map[string]int{}
+	index := map[selector.Key]int{}
 	for _, r := range resources {
 		o := FromSelector(r)
-		b, _ := json.Marshal(o) // exported fields only: the options as written
-		if gi, ok := index[string(b)]; ok {
+		// The crawler's own options are the same for every resource:
+		// the selector's tell listings apart.
+		k := o.Key()
+		if gi, ok := index[k]; ok {
 			out[gi].Resources = append(out[gi].Resources, r)
 			continue
 		}
-		index[string(b)] = len(out)
+		index[k] = len(out)
 		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
 	}
 	return out
@@ -211,7 +142,7 @@ func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 			return false // resyncs leave projects pending deletion out
 		}
 		active := o.ActiveProjects
-		if kind == KindFile || kind == KindSkill || kind == KindPlugin {
+		if kind == selector.KindFile || kind == selector.KindSkill || kind == selector.KindPlugin {
 			active = o.ActiveGroups // Ocean applies it to the projects listed
 		}
 		if !ActiveSelected(project, active) {
@@ -219,9 +150,9 @@ func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 		}
 	}
 	switch kind {
-	case KindMergeRequest:
+	case selector.KindMergeRequest:
 		return o.MergeRequestSelected(obj)
-	case KindIssue:
+	case selector.KindIssue:
 		if !o.IssueSelected(obj) {
 			return false
 		}
@@ -244,20 +175,20 @@ func (o *Options) Selects(kind string, obj, project map[string]any) bool {
 			}
 		}
 		return true
-	case KindPipeline:
+	case selector.KindPipeline:
 		if o.CreatedAfterDays > 0 && !within(str(obj["created_at"]), o.since(o.CreatedAfterDays).UTC().Format(time.RFC3339), "") {
 			return false
 		}
 		return pipelineMatches(o.APIQueryParams, obj)
-	case KindJob:
+	case selector.KindJob:
 		if scopes := append(o.APIQueryParams["scope[]"], o.APIQueryParams["scope"]...); len(scopes) > 0 && !slices.Contains(scopes, str(obj["status"])) {
 			return false
 		}
 		pl, _ := obj["pipeline"].(map[string]any)
 		return len(o.PipelineQueryParams) == 0 || pipelineMatches(o.PipelineQueryParams, pl)
-	case KindDeployment:
+	case selector.KindDeployment:
 		return o.DeploymentSelected(obj)
-	case KindBranch:
+	case selector.KindBranch:
 		def, _ := project["default_branch"].(string)
 		return o.BranchSelected(str(obj["name"]), def)
 	}
@@ -315,9 +246,9 @@ func str(v any) string { s, _ := v.(string); return s }
 // of its issues, pipelines, files and the rest.
 func ObjectProject(kind string, obj map[string]any) int64 {
 	switch kind {
-	case KindGroup, KindGroupWithMembers, KindMember, KindProject, KindProjectWithMembers:
+	case selector.KindGroup, selector.KindGroupWithMembers, selector.KindMember, selector.KindProject, selector.KindProjectWithMembers:
 		return 0
-	case KindIssue, KindMergeRequest:
+	case selector.KindIssue, selector.KindMergeRequest:
 		return int64(num(obj["project_id"]))
 	}
 	for _, key := range []string{"__project", "repo"} {

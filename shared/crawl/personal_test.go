@@ -8,6 +8,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // personalOrg is an organisation plus alice, who owns alice/notes (with a
@@ -51,14 +52,14 @@ func mrProjects(t *testing.T, s *Source, kind string) []string {
 func TestPersonalProjectsOfAPersonalToken(t *testing.T) {
 	_, org, host, _ := personalOrg(t)
 	s := source(t, host, "glpat-alice", "**")
-	_, projects := collect(t, s, KindProject, "path_with_namespace")
+	_, projects := collect(t, s, selector.KindProject, "path_with_namespace")
 	if !slices.Contains(projects, "alice/notes") || !slices.ContainsFunc(projects, func(p string) bool { return strings.HasPrefix(p, org.Roots[0].FullPath+"/") }) {
 		t.Fatalf("projects: %v", projects)
 	}
-	if got := mrProjects(t, s, KindMergeRequest); !slices.Contains(got, "alice/notes") {
+	if got := mrProjects(t, s, selector.KindMergeRequest); !slices.Contains(got, "alice/notes") {
 		t.Fatalf("merge requests' projects: %v", got)
 	}
-	if got := mrProjects(t, s, KindIssue); !slices.Contains(got, "alice/notes") {
+	if got := mrProjects(t, s, selector.KindIssue); !slices.Contains(got, "alice/notes") {
 		t.Fatalf("issues' projects: %v", got)
 	}
 	for path, want := range map[string]bool{"alice/notes": true, "alice/other": false, "bob/notes": false, org.Roots[0].FullPath + "/x": true, org.Roots[1].FullPath + "/x": false} {
@@ -68,14 +69,14 @@ func TestPersonalProjectsOfAPersonalToken(t *testing.T) {
 	}
 
 	only := source(t, host, "glpat-alice", org.Roots[0].FullPath+"/**")
-	if _, projects := collect(t, only, KindProject, "path_with_namespace"); slices.Contains(projects, "alice/notes") {
+	if _, projects := collect(t, only, selector.KindProject, "path_with_namespace"); slices.Contains(projects, "alice/notes") {
 		t.Fatal("a glob not matching alice/notes selects it")
 	}
-	if got := mrProjects(t, only, KindMergeRequest); slices.Contains(got, "alice/notes") {
+	if got := mrProjects(t, only, selector.KindMergeRequest); slices.Contains(got, "alice/notes") {
 		t.Fatal("a glob not matching alice/notes selects its merge requests")
 	}
 	mine := source(t, host, "glpat-alice", "alice/*")
-	if _, projects := collect(t, mine, KindProject, "path_with_namespace"); len(projects) != 1 || projects[0] != "alice/notes" {
+	if _, projects := collect(t, mine, selector.KindProject, "path_with_namespace"); len(projects) != 1 || projects[0] != "alice/notes" {
 		t.Fatalf("alice/* selects %v", projects)
 	}
 }
@@ -86,10 +87,10 @@ func TestPersonalProjectsOfAPersonalToken(t *testing.T) {
 func TestPersonalProjectsOfAnAdmin(t *testing.T) {
 	_, org, host, _ := personalOrg(t)
 	s := source(t, host, org.AdminToken, "**")
-	if _, projects := collect(t, s, KindProject, "path_with_namespace"); !slices.Contains(projects, "alice/notes") {
+	if _, projects := collect(t, s, selector.KindProject, "path_with_namespace"); !slices.Contains(projects, "alice/notes") {
 		t.Fatalf("admin projects miss alice/notes")
 	}
-	if got := mrProjects(t, s, KindMergeRequest); !slices.Contains(got, "alice/notes") {
+	if got := mrProjects(t, s, selector.KindMergeRequest); !slices.Contains(got, "alice/notes") {
 		t.Fatalf("admin merge requests' projects: %v", got)
 	}
 	if ps, err := s.PersonalProjects(context.Background()); err != nil || len(ps) != 0 {
@@ -112,7 +113,7 @@ func TestPersonalProjectFilesWithGroupSearch(t *testing.T) {
 	ts := sim.Start(t)
 	s := source(t, ts.URL, "glpat-alice", "**")
 	var repos []string
-	_, err := s.List(context.Background(), KindFile, Options{Files: FileOptions{Path: "port.yml", Strategy: "groupSearch"}}, func(pg gitlab.Page) error {
+	_, err := s.List(context.Background(), selector.KindFile, Options{Options: selector.Options{Files: FileOptions{Path: "port.yml", Strategy: "groupSearch"}}}, func(pg gitlab.Page) error {
 		for _, o := range pg.Items {
 			repos = append(repos, o["repo"].(map[string]any)["path_with_namespace"].(string))
 		}

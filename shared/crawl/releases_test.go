@@ -14,6 +14,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 const (
@@ -151,7 +152,7 @@ func readReleases(t *testing.T, sim *gitlabtest.Server, host, token string) (map
 	s := source(t, host, token, releasesPatterns...)
 	active := true
 	out := map[string][]string{}
-	_, err := s.ProjectChildren(context.Background(), KindRelease, Options{ActiveProjects: &active}, func(p gitlab.Page) error {
+	_, err := s.ProjectChildren(context.Background(), selector.KindRelease, Options{Options: selector.Options{ActiveProjects: &active}}, func(p gitlab.Page) error {
 		for _, r := range p.Items {
 			b, err := json.Marshal(r)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // TestListingsSendWhatGitLabAccepts reads every kind whose listing once
@@ -65,15 +66,15 @@ func TestListingsSendWhatGitLabAccepts(t *testing.T) {
 			}
 		}
 	}
-	perProject := map[string]string{KindPipeline: "pipelines", KindTag: "repository/tags", KindBranch: "repository/branches", KindDeployment: "deployments"}
+	perProject := map[string]string{selector.KindPipeline: "pipelines", selector.KindTag: "repository/tags", selector.KindBranch: "repository/branches", selector.KindDeployment: "deployments"}
 	for _, tok := range []string{org.AdminToken, org.RootTokens[0]} {
 		s := source(t, ts.URL, tok, "**")
-		for _, kind := range []string{KindPipeline, KindTag, KindBranch, KindDeployment, KindIssue, KindMergeRequest} {
+		for _, kind := range []string{selector.KindPipeline, selector.KindTag, selector.KindBranch, selector.KindDeployment, selector.KindIssue, selector.KindMergeRequest} {
 			mu.Lock()
 			queries = nil
 			mu.Unlock()
 			got := map[float64][]string{}
-			_, err := s.List(context.Background(), kind, Options{States: []string{"opened", "closed", "merged"}}, func(p gitlab.Page) error {
+			_, err := s.List(context.Background(), kind, Options{Options: selector.Options{States: []string{"opened", "closed", "merged"}}}, func(p gitlab.Page) error {
 				for _, it := range p.Items {
 					pr, _ := it["__project"].(map[string]any)
 					id, _ := pr["id"].(float64)

@@ -12,6 +12,7 @@ import (
 	"github.com/itchyny/gojq"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // compile parses and compiles one expression. $ENV and env see an empty
@@ -123,7 +124,7 @@ func (r *Resource) compileValue(field string, v any) (*valueExpr, error) {
 		}
 		return &valueExpr{query: q}, nil
 	}
-	src, err := pyString(v)
+	src, err := selector.AsString(v)
 	if err != nil {
 		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: errors.New("must be a jq expression string or a search query {combinator, rules}")}
 	}

@@ -16,6 +16,11 @@
 //
 // Every expression is compiled once, when the mapping is loaded; an error
 // names the resource, its kind, the field and the expression.
+//
+// The package owns the document (its top-level settings, settings.go),
+// the resources' jq expressions (compile.go, eval.go) and GitOps; a
+// selector's kind-specific options, the kind names and the coercions of
+// Ocean's values are package selector's, which it parses them with.
 package mapping
 
 import (
@@ -31,9 +36,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
 	"gopkg.in/yaml.v3"
+
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 //go:embed default.yml
@@ -99,7 +105,7 @@ type Config struct {
 }
 
 // GitOpsKind is the kind of entities declared in GitOps spec files.
-const GitOpsKind = "gitops"
+const GitOpsKind = selector.KindGitOps
 
 // Resource is one entry of resources[]: a kind and how to map it.
 type Resource struct {
@@ -110,7 +116,7 @@ type Resource struct {
 	// Selector holds kind-specific selector options besides query.
 	Selector map[string]any
 	// Options are the kind-specific selector options, parsed and checked.
-	Options Selector
+	Options selector.Options
 
 	query        *expr
 	itemsToParse *expr
@@ -244,9 +250,10 @@ var topLevelKeys = []string{"resources", "deleteDependentEntities", "createMissi
 	"visibility", "specPath", "branch", "filterOwnedProjects", "projectVisibilityFilter"}
 
 // ParseWith parses and compiles a port-app-config document. Values are
-// read as Ocean's pydantic models read them (see coerce.go); keys Ocean
-// knows but glsync does not act on load with a warning; a key neither
-// knows is an error that suggests the nearest known one.
+// read as Ocean's pydantic models read them (see selector's scalar
+// types); keys Ocean knows but glsync does not act on load with a
+// warning; a key neither knows is an error that suggests the nearest
+// known one.
 func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	gen := o.Generation
 	if gen == "" {
@@ -265,7 +272,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !slices.Contains(topLevelKeys, k) {
-			return nil, fmt.Errorf("mapping: %w", unknownKey("setting", k, topLevelKeys))
+			return nil, fmt.Errorf("mapping: %w", selector.UnknownKey("setting", k, topLevelKeys))
 		}
 	}
 	for _, f := range []struct {
@@ -278,7 +285,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	} {
 		for _, k := range []string{f.snake, f.camel} {
 			if v, ok := doc[k]; ok && v != nil {
-				b, err := pyBool(v)
+				b, err := selector.AsBool(v)
 				if err != nil {
 					return nil, fmt.Errorf("mapping: %s: %w", k, err)
 				}
@@ -288,7 +295,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	}
 	for _, k := range []string{"entity_deletion_threshold", "entityDeletionThreshold"} {
 		if v, ok := doc[k]; ok && v != nil {
-			t, err := pyFloat(v)
+			t, err := selector.AsNumber(v)
 			if err == nil && (t < 0 || t > 1) {
 				err = fmt.Errorf("must be from 0 to 1 (a share of a kind's entities; 0 deletes nothing), got %v", t)
 			}
@@ -311,7 +318,7 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	for i, x := range resources {
 		m, _ := x.(map[string]any)
 		if m == nil {
-			return nil, &Error{Resource: i, Field: "", Err: fmt.Errorf("must be {kind, selector, port}, got %s", shown(x))}
+			return nil, &Error{Resource: i, Field: "", Err: fmt.Errorf("must be {kind, selector, port}, got %s", selector.Shown(x))}
 		}
 		r, err := compileResource(i, m, gen, func(msg string) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("resources[%d] (kind %v): %s", i, m["kind"], msg))
@@ -327,93 +334,8 @@ func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	return c, nil
 }
 
-// parseGitLabSettings reads the GitLab integration's own top-level keys:
-// visibility (v2), specPath, branch, filterOwnedProjects and
-// projectVisibilityFilter (v1), with the generation's defaults.
-func (c *Config) parseGitLabSettings(doc map[string]any) error {
-	switch sp := doc["specPath"].(type) {
-	case nil:
-		if c.Generation == OceanV1 {
-			c.SpecPaths = []string{v1DefaultSpecPath}
-		}
-	default:
-		list, err := pyStrings(sp)
-		if err != nil {
-			return fmt.Errorf("mapping: specPath: must be a glob or a list of globs: %w", err)
-		}
-		c.SpecPaths, c.GitOpsResync = list, true
-	}
-	for _, sp := range c.SpecPaths {
-		if sp == "" || !doublestar.ValidatePattern(sp) {
-			return fmt.Errorf("mapping: specPath: %q is not a valid glob", sp)
-		}
-	}
-	if v, ok := doc["branch"]; ok && v != nil {
-		b, err := pyString(v)
-		if err != nil {
-			return fmt.Errorf("mapping: branch: %w", err)
-		}
-		c.Branch = b
-	}
-	use, level := c.Generation == OceanV2, v2MinAccessLevel
-	if v, ok := doc["visibility"]; ok && v != nil {
-		m, isMap := v.(map[string]any)
-		if !isMap {
-			return fmt.Errorf("mapping: visibility: must be {useMinAccessLevel, minAccessLevel}, got %s", shown(v))
-		}
-		for k := range m {
-			if k != "useMinAccessLevel" && k != "minAccessLevel" {
-				return fmt.Errorf("mapping: visibility.%s: %w", k, unknownKey("visibility option", k, []string{"useMinAccessLevel", "minAccessLevel"}))
-			}
-		}
-		// Setting visibility at all turns it on (its useMinAccessLevel
-		// defaults to true), whatever the generation.
-		use = true
-		if x, ok := m["useMinAccessLevel"]; ok && x != nil {
-			b, err := pyBool(x)
-			if err != nil {
-				return fmt.Errorf("mapping: visibility.useMinAccessLevel: %w", err)
-			}
-			use = b
-		}
-		if x, ok := m["minAccessLevel"]; ok && x != nil {
-			n, err := pyInt(x)
-			if err == nil && n != 10 && n != 20 && n != 30 && n != 40 && n != 50 {
-				err = fmt.Errorf("must be 10 (guest), 20 (reporter), 30 (developer), 40 (maintainer) or 50 (owner), got %d", n)
-			}
-			if err != nil {
-				return fmt.Errorf("mapping: visibility.minAccessLevel: %w", err)
-			}
-			level = n
-		}
-	}
-	if use {
-		c.MinAccessLevel = level
-	}
-	c.OwnedOnly = c.Generation == OceanV1 // v1's filterOwnedProjects defaults to true
-	if v, ok := doc["filterOwnedProjects"]; ok && v != nil {
-		b, err := pyBool(v)
-		if err != nil {
-			return fmt.Errorf("mapping: filterOwnedProjects: %w", err)
-		}
-		c.OwnedOnly = b
-	}
-	if v, ok := doc["projectVisibilityFilter"]; ok && v != nil {
-		s, err := pyString(v)
-		if err == nil && s != "public" && s != "internal" && s != "private" {
-			err = fmt.Errorf("must be public, internal or private, got %q", s)
-		}
-		if err != nil {
-			return fmt.Errorf("mapping: projectVisibilityFilter: %w", err)
-		}
-		c.ProjectVisibility = s
-	}
-	return nil
-}
-
 // SupportedKinds are the kinds the crawler can produce today.
-var SupportedKinds = []string{"group", "project", "merge-request", "issue", "pipeline", "job", "release", "tag", "branch", "deployment",
-	"group-with-members", "project-with-members", "member", "file", "folder", "skill", "plugin"}
+var SupportedKinds = selector.Kinds
 
 var (
 	resourceKeys = []string{"kind", "selector", "port"}
@@ -442,7 +364,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	for k := range m {
 		if !slices.Contains(resourceKeys, k) {
-			return nil, fail(k, "", unknownKey("resource key", k, resourceKeys))
+			return nil, fail(k, "", selector.UnknownKey("resource key", k, resourceKeys))
 		}
 	}
 	if !slices.Contains(SupportedKinds, kind) {
@@ -450,34 +372,30 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	sel, _ := m["selector"].(map[string]any)
 	if m["selector"] != nil && sel == nil {
-		return nil, fail("selector", "", fmt.Errorf("must be a map of options, got %s", shown(m["selector"])))
+		return nil, fail("selector", "", fmt.Errorf("must be a map of options, got %s", selector.Shown(m["selector"])))
 	}
-	query := "true"
+	query := selector.Query("true")
 	for k, v := range sel {
 		if k == "query" {
-			switch q := v.(type) {
-			case string:
-				query = q
-			case bool:
-				query = fmt.Sprint(q)
-			default:
-				return nil, fail("selector.query", fmt.Sprint(v), errors.New("must be a jq expression string"))
+			if err := query.Set(v); err != nil {
+				return nil, fail("selector.query", fmt.Sprint(v), err)
 			}
 			continue
 		}
 		r.Selector[k] = v
 	}
-	if err := r.parseSelector(gen, warn); err != nil {
-		return nil, fail(err.field, "", err.err)
-	}
 	var err error
-	if r.query, err = r.compile("selector.query", query); err != nil {
-		return nil, fail("selector.query", query, err)
+	var serr *selector.Error
+	if r.Options, serr = selector.Parse(kind, gen, r.Selector, warn); serr != nil {
+		return nil, fail(serr.Field, "", serr.Err)
+	}
+	if r.query, err = r.compile("selector.query", string(query)); err != nil {
+		return nil, fail("selector.query", string(query), err)
 	}
 	port, _ := m["port"].(map[string]any)
 	for k := range port {
 		if !slices.Contains(portKeys, k) {
-			return nil, fail("port."+k, "", unknownKey("port key", k, portKeys))
+			return nil, fail("port."+k, "", selector.UnknownKey("port key", k, portKeys))
 		}
 	}
 	if err := r.compileItems(port); err != nil {
@@ -486,7 +404,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	entity, _ := port["entity"].(map[string]any)
 	for k := range entity {
 		if k != "mappings" {
-			return nil, fail("port.entity."+k, "", unknownKey("port.entity key", k, []string{"mappings"}))
+			return nil, fail("port.entity."+k, "", selector.UnknownKey("port.entity key", k, []string{"mappings"}))
 		}
 	}
 	mp, _ := entity["mappings"].(map[string]any)
@@ -496,7 +414,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 	}
 	for k := range mp {
 		if !slices.Contains(mappingKeys, k) {
-			return nil, fail(base+k, "", unknownKey("mapping field", k, mappingKeys))
+			return nil, fail(base+k, "", selector.UnknownKey("mapping field", k, mappingKeys))
 		}
 	}
 	if q, isQuery := mp["identifier"].(map[string]any); isQuery {
@@ -526,7 +444,7 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 			}
 			continue
 		}
-		src, err := pyString(v)
+		src, err := selector.AsString(v)
 		if err != nil || (src == "" && f.required != "") {
 			return nil, fail(base+f.name, "", errors.New("must be a jq expression string"))
 		}
@@ -549,107 +467,6 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		return nil, err
 	}
 	return r, nil
-}
-
-// compileItems reads itemsToParse, itemsToParseName and
-// itemsToParseTopLevelTransform (Ocean core's PortResourceConfig).
-func (r *Resource) compileItems(port map[string]any) error {
-	fail := func(field, src string, err error) error {
-		return &Error{Resource: r.Index, Kind: r.Kind, Field: field, Expr: src, Err: err}
-	}
-	if v, ok := port["itemsToParseName"]; ok && v != nil {
-		name, err := pyString(v)
-		if err != nil || name == "" {
-			return fail("port.itemsToParseName", "", errors.New("must be a non-empty key name (default item)"))
-		}
-		r.itemsName = name
-	}
-	src, _ := pyString(port["itemsToParse"])
-	if src == "" {
-		return nil
-	}
-	var err error
-	if r.itemsToParse, err = r.compile("port.itemsToParse", src); err != nil {
-		return fail("port.itemsToParse", src, err)
-	}
-	transform := true
-	if v, ok := port["itemsToParseTopLevelTransform"]; ok && v != nil {
-		if transform, err = pyBool(v); err != nil {
-			return fail("port.itemsToParseTopLevelTransform", "", err)
-		}
-	}
-	if !transform {
-		return nil
-	}
-	path := deletionPath(src)
-	if path == "" {
-		r.warned(fmt.Sprintf("port.itemsToParse %q has no simple path to remove from each item (itemsToParseTopLevelTransform); the object is kept whole", src))
-		return nil
-	}
-	if r.itemsRemove, err = compile("port.itemsToParse", ". | del("+path+")"); err != nil {
-		r.warned(fmt.Sprintf("port.itemsToParse %q: cannot remove %s from each item: %v; the object is kept whole", src, path, err))
-		r.itemsRemove = nil
-	}
-	return nil
-}
-
-// compileProperties compiles the properties map (Ocean: dict[str, str]).
-func (r *Resource) compileProperties(field string, v any) ([]namedExpr, error) {
-	m, err := mappingMap(r, field, v)
-	if err != nil {
-		return nil, err
-	}
-	var out []namedExpr
-	for _, k := range sortedKeys(m) {
-		src, err := pyString(m[k])
-		if err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Err: errors.New("must be a jq expression string")}
-		}
-		e, err := r.compile(field+"."+k, src)
-		if err != nil {
-			return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field + "." + k, Expr: src, Err: err}
-		}
-		out = append(out, namedExpr{k, e})
-	}
-	return out, nil
-}
-
-// compileRelations compiles the relations map: jq strings or search
-// queries (Ocean: dict[str, str | IngestSearchQuery]).
-func (r *Resource) compileRelations(field string, v any) ([]namedValue, error) {
-	m, err := mappingMap(r, field, v)
-	if err != nil {
-		return nil, err
-	}
-	var out []namedValue
-	for _, k := range sortedKeys(m) {
-		ve, err := r.compileValue(field+"."+k, m[k])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, namedValue{k, ve})
-	}
-	return out, nil
-}
-
-func mappingMap(r *Resource, field string, v any) (map[string]any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, &Error{Resource: r.Index, Kind: r.Kind, Field: field, Err: fmt.Errorf("must be a map of name: jq expression, got %s", shown(v))}
-	}
-	return m, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ResourcesFor returns the resources of a kind, in file order.

@@ -1,9 +1,5 @@
 package mapping
 
-// fileKind is the file kind's name (crawl.KindFile; crawl imports this
-// package, so the name is repeated here).
-const fileKind = "file"
-
 // specOrigin names a repository file the way the console shows an
 // entity's source: "group/project:path". Empty when either part is
 // missing, so an entity never claims a file it cannot be traced to.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // A Port search query ({combinator, rules: [{property, operator, value}]})
@@ -61,7 +63,7 @@ func (r *Resource) compileText(field string, v any, allowed []string, rule strin
 	fail := func(src string, err error) error {
 		return &Error{Resource: r.Index, Kind: r.Kind, Field: field, Expr: src, Err: err}
 	}
-	src, err := pyString(v)
+	src, err := selector.AsString(v)
 	src = strings.TrimSpace(src)
 	if err != nil || src == "" {
 		return nil, fail("", fmt.Errorf("is required: %s", rule))
@@ -75,7 +77,7 @@ func (r *Resource) compileText(field string, v any, allowed []string, rule strin
 	}
 	e, err := r.compile(field, src)
 	if err != nil {
-		return nil, fail(src, fmt.Errorf("must be %s, got %s (%w)", rule, shown(src), err))
+		return nil, fail(src, fmt.Errorf("must be %s, got %s (%w)", rule, selector.Shown(src), err))
 	}
 	t := &textExpr{jq: e, allowed: allowed}
 	if lit, err := strconv.Unquote(src); err == nil {
@@ -94,7 +96,7 @@ func (t *textExpr) check(s string) error {
 		return errors.New("returned an empty string")
 	}
 	if t.allowed != nil && !slices.Contains(t.allowed, s) {
-		return fmt.Errorf("returned %s, not one of %s", shown(s), strings.Join(t.allowed, ", "))
+		return fmt.Errorf("returned %s, not one of %s", selector.Shown(s), strings.Join(t.allowed, ", "))
 	}
 	return nil
 }
@@ -118,7 +120,7 @@ func (r *Resource) compileQuery(field string, m map[string]any) (*searchQuery, e
 	fail := func(f string, err error) error { return &Error{Resource: r.Index, Kind: r.Kind, Field: f, Err: err} }
 	for k := range m {
 		if k != "combinator" && k != "rules" {
-			return nil, fail(field+"."+k, unknownKey("search query key", k, []string{"combinator", "rules"}))
+			return nil, fail(field+"."+k, selector.UnknownKey("search query key", k, []string{"combinator", "rules"}))
 		}
 	}
 	comb, err := r.compileText(field+".combinator", m["combinator"], combinators, `and or or (or a jq expression returning one, as Port's docs write it: '"and"')`)
@@ -134,7 +136,7 @@ func (r *Resource) compileQuery(field string, m map[string]any) (*searchQuery, e
 		f := fmt.Sprintf("%s.rules[%d]", field, i)
 		rm, _ := x.(map[string]any)
 		if rm == nil {
-			return nil, fail(f, fmt.Errorf("must be a rule, got %s", shown(x)))
+			return nil, fail(f, fmt.Errorf("must be a rule, got %s", selector.Shown(x)))
 		}
 		if _, nested := rm["combinator"]; nested {
 			n, err := r.compileQuery(f, rm)
@@ -146,7 +148,7 @@ func (r *Resource) compileQuery(field string, m map[string]any) (*searchQuery, e
 		}
 		for k := range rm {
 			if k != "property" && k != "operator" && k != "value" {
-				return nil, fail(f+"."+k, unknownKey("search rule key", k, []string{"property", "operator", "value"}))
+				return nil, fail(f+"."+k, selector.UnknownKey("search rule key", k, []string{"property", "operator", "value"}))
 			}
 		}
 		var rule searchRule
@@ -156,7 +158,7 @@ func (r *Resource) compileQuery(field string, m map[string]any) (*searchQuery, e
 		if rule.operator, err = r.compileText(f+".operator", rm["operator"], operators, "one of Port's search operators ("+strings.Join(operators, ", ")+`) or a jq expression returning one ('"="')`); err != nil {
 			return nil, err
 		}
-		src, err := pyString(rm["value"])
+		src, err := selector.AsString(rm["value"])
 		if err != nil {
 			return nil, fail(f+".value", errors.New("must be a jq expression string"))
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // Ocean maps each field of an entity on its own: an expression that
@@ -189,7 +190,7 @@ func (r *Resource) mapSelected(ctx context.Context, obj map[string]any) (*catalo
 	if m.err != nil {
 		return nil, true, m.err
 	}
-	if r.Kind == fileKind {
+	if r.Kind == selector.KindFile {
 		ent.Origin = fileOrigin(obj)
 	}
 	return ent, true, nil

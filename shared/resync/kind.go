@@ -13,6 +13,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // kindSync is one kind's part of a resync: a listing per token and
@@ -227,7 +228,7 @@ func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.Resou
 				k.addErr(err)
 				continue
 			}
-			e.Version, e.Project = version, crawl.ObjectProject(crawl.KindGitOps, obj)
+			e.Version, e.Project = version, crawl.ObjectProject(selector.KindGitOps, obj)
 			if e = k.claim(ctx, e, obj); e == nil {
 				continue
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -41,7 +42,7 @@ func jobsRows(ctx context.Context, env Env) ([]Row, error) {
 		objects := map[string]int{}
 		sim.ResetRequests()
 		start := time.Now()
-		_, err = s.ProjectChildren(ctx, crawl.KindJob, o, func(p gitlab.Page) error {
+		_, err = s.ProjectChildren(ctx, selector.KindJob, o, func(p gitlab.Page) error {
 			for _, j := range p.Items {
 				b, err := json.Marshal(j)
 				if err != nil {
@@ -61,11 +62,11 @@ func jobsRows(ctx context.Context, env Env) ([]Row, error) {
 		n := counts["GET /projects/:id/pipelines"] + counts["GET /projects/:id/jobs"] + counts["GET /projects/:id/pipelines/:id/jobs"]
 		return objects, n, wall, nil
 	}
-	perPipeline, before, beforeWall, err := read(crawl.Options{JobsPerPipeline: 100, JobsPipelineByPipeline: true})
+	perPipeline, before, beforeWall, err := read(crawl.Options{Options: selector.Options{JobsPerPipeline: 100}, JobsPipelineByPipeline: true})
 	if err != nil {
 		return nil, err
 	}
-	objects, after, afterWall, err := read(crawl.Options{JobsPerPipeline: 100})
+	objects, after, afterWall, err := read(crawl.Options{Options: selector.Options{JobsPerPipeline: 100}})
 	if err != nil {
 		return nil, err
 	}

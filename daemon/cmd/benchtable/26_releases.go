@@ -21,6 +21,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -42,7 +43,7 @@ func releasesRows(ctx context.Context, env Env) ([]Row, error) {
 		objects := map[string]int{}
 		sim.ResetRequests()
 		start := time.Now()
-		_, err = s.ProjectChildren(ctx, crawl.KindRelease, o, func(p gitlab.Page) error {
+		_, err = s.ProjectChildren(ctx, selector.KindRelease, o, func(p gitlab.Page) error {
 			for _, r := range p.Items {
 				b, err := json.Marshal(r)
 				if err != nil {
