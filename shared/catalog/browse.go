@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 // Browser is what the daemon's console reads from a store: counts per
@@ -117,17 +115,18 @@ const (
 // enough that the table never needs a retention setting.
 const DeliveryLogSize = 1000
 
-// NewDeliveryRecord is the record of ev's outcome at at, on replica. The
-// error is redacted (redact.Text): it may quote a URL with credentials,
-// and records are shown to anyone who can read the console. Event bodies
-// are never part of a record.
+// NewDeliveryRecord is the record of ev's outcome at at, on replica, with
+// reason as its error. The caller passes reason redacted (the stores use
+// redact.Text): it may quote a URL with credentials, and records are shown
+// to anyone who can read the console. Event bodies are never part of a
+// record.
 func NewDeliveryRecord(ev *Event, outcome, reason, replica string, at time.Time) DeliveryRecord {
 	var latency time.Duration
 	if !ev.ReceivedAt.IsZero() {
 		latency = max(at.Sub(ev.ReceivedAt), 0)
 	}
 	return DeliveryRecord{Delivery: ev.Delivery, Type: ev.Type, Object: ev.Object, Outcome: outcome,
-		Error: redact.Text(reason), Latency: latency, At: at, Replica: replica}
+		Error: reason, Latency: latency, At: at, Replica: replica}
 }
 
 // DeliveryRecord is the outcome of one webhook delivery.

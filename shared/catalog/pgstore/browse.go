@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	redactmsg "github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 var _ catalog.Browser = (*Store)(nil)
@@ -45,7 +46,7 @@ CREATE TABLE delivery_log (
 // was skipped, so the log stays near its size without serialising the
 // queue.
 func (s *Store) logDeliveryTx(ctx context.Context, tx pgx.Tx, ev *catalog.Event, outcome, reason string) error {
-	r := catalog.NewDeliveryRecord(ev, outcome, reason, s.replica, time.Now())
+	r := catalog.NewDeliveryRecord(ev, outcome, redactmsg.Text(reason), s.replica, time.Now())
 	var id int64
 	if err := tx.QueryRow(ctx, `INSERT INTO delivery_log(delivery, type, object, outcome, error, latency_ns, at_ns, replica)
 		VALUES($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id`,

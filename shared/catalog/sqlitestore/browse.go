@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/redact"
 )
 
 var _ catalog.Browser = (*Store)(nil)
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS delivery_log (
 // grow (AUTOINCREMENT), so that is a range of the primary key, at most a
 // row or two per write.
 func (s *Store) logDeliveryTx(ctx context.Context, tx *sql.Tx, ev *catalog.Event, outcome, reason string) error {
-	r := catalog.NewDeliveryRecord(ev, outcome, reason, s.replica, time.Now())
+	r := catalog.NewDeliveryRecord(ev, outcome, redact.Text(reason), s.replica, time.Now())
 	res, err := tx.ExecContext(ctx, `INSERT INTO delivery_log(delivery, type, object, outcome, error, latency_ns, at_ns, replica) VALUES(?,?,?,?,?,?,?,?)`,
 		r.Delivery, r.Type, r.Object, r.Outcome, r.Error, int64(r.Latency), r.At.UnixNano(), r.Replica)
 	if err != nil {
