@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
+	"github.com/glsync/terraform-provider-glsync/shared/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 

@@ -1,6 +1,6 @@
 // Package stores opens the catalog.Backend a configuration names: the
 // embedded SQLite file in the data directory, or PostgreSQL, with its
-// secrets sealed (shared/catalog/sealed).
+// secrets sealed (shared/sealed).
 package stores
 
 import (
@@ -12,9 +12,9 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
+	"github.com/glsync/terraform-provider-glsync/shared/sealed"
 )
 
 // KeyFile is the secret key glsync creates in the data directory when no

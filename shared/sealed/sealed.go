@@ -3,6 +3,11 @@
 // of the database (a backup, a dump) alone reveals no GitLab credential.
 // It wraps any catalog.Backend.
 //
+// It is a package of its own, not part of a store: the settings check a
+// secretKey with ParseKey and the store factory seals what
+// either store keeps. It imports nothing of glsync but the domain types
+// (shared/catalog).
+//
 // A sealed value reads "gls1.<key id>.<base64 nonce+ciphertext>"; the key
 // id (the first 4 bytes of the key's SHA-256) says which key sealed it, so
 // a key can be rotated: with the new key current and the old one given as
