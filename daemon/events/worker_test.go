@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // A backlog in the durable queue with ten events for one job: the worker

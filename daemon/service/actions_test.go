@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 )
 
 // portActions points h at a Port simulator with the actions processor on

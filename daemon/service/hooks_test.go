@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // TestSharedWebhookSecret: instances that share webhookSecret agree on

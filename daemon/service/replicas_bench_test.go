@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 

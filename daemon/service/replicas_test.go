@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -30,10 +30,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/webhook"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
@@ -42,6 +39,9 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 	"github.com/glsync/terraform-provider-glsync/shared/sealed"
+	"github.com/glsync/terraform-provider-glsync/shared/stores"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 

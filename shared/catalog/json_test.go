@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // listJSON is what `glsyncd catalog list --output json` wrote before it

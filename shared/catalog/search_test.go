@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // TestResolveSearch: a search identifier resolves, within its blueprint,

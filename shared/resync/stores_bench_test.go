@@ -8,12 +8,12 @@ import (
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

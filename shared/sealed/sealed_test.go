@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/sealed"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 const token = "glpat-Zq8vR2mT4xYw9KpL3nB7"

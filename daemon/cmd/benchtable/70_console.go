@@ -24,7 +24,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/daemon/console"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 func init() { register("console", consoleRows) }

@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 )
 
 // EnvChaosDeliveries sets how many deliveries the replica chaos test

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/stores"
+	"github.com/glsync/terraform-provider-glsync/shared/stores"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // dataDirConfig writes a config for the simulator at url with appHost set

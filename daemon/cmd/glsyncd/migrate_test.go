@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // An upgrade to PostgreSQL keeps the catalog, the secrets and the queued

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // oceanEnv is exactly what an Ocean deployment of the GitLab

@@ -16,10 +16,10 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/daemon/service"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 const (

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 
 	"bytes"
 	"context"

@@ -10,9 +10,9 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // BenchmarkPortWrites writes 1,000 new entities to the Port simulator with

@@ -17,7 +17,6 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
@@ -25,6 +24,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/port"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 

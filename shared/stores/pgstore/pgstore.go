@@ -5,7 +5,10 @@
 // an advisory lock, runs resyncs and hook reconciliation.
 //
 // It implements the same catalog.Backend as the embedded SQLite store; the
-// two share their contract tests (shared/catalog/storetest).
+// two share their contract tests (shared/stores/storetest). Like every
+// store under shared/stores, it knows the domain types (shared/catalog)
+// and no source: nothing of crawl, mapping or config. The factory
+// (shared/stores) opens it as a configuration says.
 package pgstore
 
 import (

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 )
 
 func openT(t *testing.T, url, replica string) *Store {

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/storetest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

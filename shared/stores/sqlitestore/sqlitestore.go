@@ -1,6 +1,10 @@
 // Package sqlitestore is the embedded catalog: a catalog.Store in one
 // SQLite file, through a pure-Go driver (modernc.org/sqlite), so glsync
 // needs no other software and no cgo.
+//
+// Like every store under shared/stores, it knows the domain types
+// (shared/catalog) and no source: nothing of crawl, mapping or config.
+// The factory (shared/stores) opens it as a configuration says.
 package sqlitestore
 
 import (

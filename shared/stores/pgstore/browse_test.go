@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore/pgtest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore/pgtest"
 )
 
 // A database written by the glsyncd before the console (schema version

@@ -1,6 +1,11 @@
 // Package stores opens the catalog.Backend a configuration names: the
 // embedded SQLite file in the data directory, or PostgreSQL, with its
 // secrets sealed (shared/sealed).
+//
+// It is the one package that knows both the configuration and the stores
+// beneath it (sqlitestore, pgstore): the stores themselves know no source
+// and no setting, and the daemon reaches them through this package and
+// the shared/catalog interfaces only.
 package stores
 
 import (
@@ -11,10 +16,10 @@ import (
 	"path/filepath"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/pgstore"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/sealed"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 
 // KeyFile is the secret key glsync creates in the data directory when no

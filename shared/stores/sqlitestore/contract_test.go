@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/storetest"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/storetest"
 )
 
 func TestContract(t *testing.T) {
