@@ -33,12 +33,12 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
+	"github.com/glsync/terraform-provider-glsync/shared/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"

@@ -19,9 +19,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 	"github.com/glsync/terraform-provider-glsync/shared/stores"

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
+	"github.com/glsync/terraform-provider-glsync/shared/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
 

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/port/porttest"
+	"github.com/glsync/terraform-provider-glsync/shared/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
@@ -42,7 +42,7 @@ func TestSearchIdentifierSentToPort(t *testing.T) {
 	} {
 		e.port.AddEntity(s)
 	}
-	doc, err := os.ReadFile("../../mapping/testdata/port-docs-map-by-property.yml")
+	doc, err := os.ReadFile("../mapping/testdata/port-docs-map-by-property.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

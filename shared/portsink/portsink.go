@@ -4,6 +4,16 @@
 // entities are sent (in bulk), and it tracks which resync saw what, so
 // stale entities are deleted in Port only after a complete, successful
 // resync of their kind, and never more than a configured share at once.
+//
+// It sits in shared beside the resync that feeds it, not under
+// shared/stores: it is the end of the data path (crawl → map → store →
+// Port), fed by the resync (as its catalog.Store) and by the event worker
+// (ApplyEvent), and it decides the mapping with Port (Setup), so it needs
+// mapping, config and the Port client, which the stores must not know.
+// Nor is it under shared/resync, whose private part it is not: the
+// daemon wires it to the resync and the worker alike. It reaches the
+// stores only through the catalog interfaces (its mirror is a
+// catalog.Mirror).
 package portsink
 
 import (

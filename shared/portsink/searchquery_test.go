@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 )
 
