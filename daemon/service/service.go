@@ -38,10 +38,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/portsink"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
-	"github.com/glsync/terraform-provider-glsync/shared/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/stores"
-	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
-	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -69,10 +66,6 @@ type Options struct {
 	// DrainTimeout bounds the time shutdown waits for in-flight work.
 	DrainTimeout time.Duration
 }
-
-// databaseWait bounds how long glsyncd run waits at start-up for a
-// PostgreSQL that does not answer.
-const databaseWait = time.Minute
 
 // Service is a running glsyncd.
 type Service struct {
@@ -207,57 +200,18 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		opts.Client.Shared = gitlab.NewShared()
 	}
 	s := &Service{opts: opts, log: opts.Log, tokens: &metrics.GitLabTokens{}, trigger: make(chan string, 1)}
-	unlock := func() {}
-	if !opts.Config.UsesPostgres() {
-		// One glsyncd run per SQLite file: a second one would fight the
-		// first over the queue.
-		var err error
-		if unlock, err = sqlitestore.LockRun(opts.DataDir); err != nil {
-			return nil, err
-		}
-	}
-	// A replica that starts while the database restarts waits for it
-	// (as its peers reconnect) rather than exiting: opening the store and
-	// the start-up work on it are tried again while the database is
-	// unreachable or shutting down, for up to databaseWait.
-	prepare := func() (*sealed.Backend, error) {
-		store, err := stores.Open(ctx, opts.Config, opts.DataDir)
-		if err != nil {
-			return nil, err
-		}
+	// stores.OpenRun takes the SQLite file's run lock, reseals stored
+	// secrets and waits for a PostgreSQL that restarts; the start-up work
+	// on the store is tried again with the opening.
+	store, closeStore, err := stores.OpenRun(ctx, opts.Config, opts.DataDir, stores.RunOptions{Log: s.log}, func(store catalog.Backend) error {
 		s.store, s.coord = store, store.Coordination()
-		// Secrets written before sealing, or under the previous key of a
-		// rotation, are sealed with the current key.
-		if n, err := store.Reseal(ctx); err != nil {
-			store.Close()
-			return nil, fmt.Errorf("catalog: sealing stored secrets: %w", err)
-		} else if n > 0 {
-			s.log.Info("stored secrets sealed with the current secret key", "count", n)
-		}
 		if err := s.coord.ReleaseOrphanedLeases(ctx); err != nil {
-			store.Close()
-			return nil, err
+			return err
 		}
-		if err := s.loadMappings(ctx); err != nil {
-			store.Close()
-			return nil, err
-		}
-		return store, nil
-	}
-	store, err := prepare()
-	for wait := time.Now().Add(databaseWait); err != nil && opts.Config.UsesPostgres() && pgstore.Unavailable(err) && time.Now().Before(wait) && ctx.Err() == nil; {
-		s.log.Warn("database not reachable yet; trying again", "error", err)
-		time.Sleep(time.Second)
-		store, err = prepare()
-	}
+		return s.loadMappings(ctx)
+	})
 	if err != nil {
-		unlock()
 		return nil, err
-	}
-	closeStore := func() error {
-		err := store.Close()
-		unlock()
-		return err
 	}
 	if opts.Config.Catalog == "port" {
 		sink, m, err := portsink.Setup(ctx, opts.Config, store, opts.MappingPath, opts.Version, opts.Log.With("component", "port"))

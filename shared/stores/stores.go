@@ -1,6 +1,9 @@
 // Package stores opens the catalog.Backend a configuration names: the
 // embedded SQLite file in the data directory, or PostgreSQL, with its
-// secrets sealed (shared/sealed).
+// secrets sealed (shared/sealed). For a long-running glsyncd, OpenRun
+// also owns what comes with opening: the SQLite file's run lock, and the
+// wait for a PostgreSQL that does not answer yet, which ends with the
+// context.
 //
 // It is the one package that knows both the configuration and the stores
 // beneath it (sqlitestore, pgstore): the stores themselves know no source
