@@ -1,0 +1,126 @@
+// Package shared_test checks the floor plan of the module: which packages
+// may import which (see README's Layout). It reads `go list -deps -json`
+// once, so it costs about a second.
+package shared_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/glsync/terraform-provider-glsync"
+
+type listed struct {
+	ImportPath string
+	Module     *struct{ Path string }
+	Imports    []string
+	Deps       []string
+	Error      *struct{ Err string }
+	DepsErrors []*struct{ Err string }
+}
+
+// packages are the module's packages (not their tests), by import path
+// relative to the module ("shared/catalog"), with their dependencies in
+// the module, direct or not, relative too; imports are the direct ones.
+func packages(t *testing.T) (pkgs, imports map[string][]string) {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-deps", "-json", "./...")
+	cmd.Dir = ".." // the module's root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	pkgs, imports = map[string][]string{}, map[string][]string{}
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		var p listed
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		if p.Module == nil || p.Module.Path != module {
+			continue
+		}
+		if p.Error != nil {
+			t.Errorf("%s: %s", p.ImportPath, p.Error.Err)
+		}
+		for _, e := range p.DepsErrors {
+			t.Errorf("%s: %s", p.ImportPath, e.Err) // an import cycle among them
+		}
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		pkgs[rel], imports[rel] = inModule(p.Deps), inModule(p.Imports)
+	}
+	if len(pkgs) < 20 {
+		t.Fatalf("go list found %d packages of %s: not run in the module?", len(pkgs), module)
+	}
+	return pkgs, imports
+}
+
+// inModule are the paths of the module's packages, relative to it.
+func inModule(paths []string) []string {
+	var in []string
+	for _, p := range paths {
+		if rel, ok := strings.CutPrefix(p, module+"/"); ok {
+			in = append(in, rel)
+		}
+	}
+	return in
+}
+
+// under reports whether pkg is dir or inside it.
+func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, dir+"/") }
+
+func TestLayering(t *testing.T) {
+	pkgs, imports := packages(t)
+	for _, want := range []string{"shared/catalog", "shared/sealed", "shared/stores", "shared/stores/sqlitestore", "shared/stores/pgstore", "shared/portsink"} {
+		if _, ok := pkgs[want]; !ok {
+			t.Errorf("package %s is missing: update this test with the floor plan", want)
+		}
+	}
+	// The daemon's service reaches the stores through the factory and the
+	// catalog interfaces only.
+	for _, d := range imports["daemon/service"] {
+		if under(d, "shared/stores") && d != "shared/stores" || d == "shared/sealed" {
+			t.Errorf("daemon/service imports %s: it opens the store through shared/stores", d)
+		}
+	}
+	for pkg, deps := range pkgs {
+		for _, d := range deps {
+			switch {
+			// The domain types are the ground floor.
+			case pkg == "shared/catalog":
+				t.Errorf("shared/catalog imports %s: the domain types import nothing of glsync", d)
+			// The core knows nothing of the daemon or the provider.
+			case under(pkg, "shared") && (under(d, "daemon") || under(d, "provider")):
+				t.Errorf("%s imports %s: nothing under shared/ imports daemon/ or provider/", pkg, d)
+			// Stores know no source: the factory (shared/stores) alone reads
+			// the configuration.
+			case (under(pkg, "shared/stores") && pkg != "shared/stores" || pkg == "shared/sealed") &&
+				slices.ContainsFunc([]string{"shared/crawl", "shared/mapping", "shared/config", "shared/gitlab", "shared/selector"}, func(src string) bool { return under(d, src) }):
+				t.Errorf("%s imports %s: a store knows no source, mapping or setting", pkg, d)
+			}
+		}
+		// No import runs back up: a package inside another one's directory
+		// depends on nothing outside that directory which depends on it
+		// (as catalog/portsink → mapping → catalog did).
+		for dir := pkg; strings.Contains(dir, "/"); {
+			dir = dir[:strings.LastIndex(dir, "/")]
+			if _, ok := pkgs[dir]; !ok {
+				continue
+			}
+			for _, d := range deps {
+				if !under(d, dir) && slices.Contains(pkgs[d], dir) {
+					t.Errorf("%s imports %s, which imports %s: an import runs back up", pkg, d, dir)
+				}
+			}
+		}
+	}
+}
