@@ -2,6 +2,12 @@
 // keeps them. Stores are keyed by blueprint and identifier; each entity
 // remembers the kind that produced it and the last resync that saw it, so
 // a completed resync of a kind can delete exactly what it no longer saw.
+//
+// It holds the domain types (Entity, Key, Event…) and the interfaces the
+// stores implement (Store, Backend, Browser…), and imports nothing of
+// glsync: it is the ground floor every other floor stands on. The stores
+// live in shared/stores, the Port sink in shared/portsink, the sealing of
+// secrets in shared/sealed (shared/layering_test.go keeps it so).
 package catalog
 
 import (
