@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 )
@@ -12,9 +13,17 @@ import (
 // Under GitLab's announced limit, two clients of one token sharing their
 // limits (as glsyncd's event workers and a resync do) send 16 requests at
 // a time and never get a 429: the window's budget is spread to its reset.
+//
+// The windows last a whole second, as GitLab's do (a minute on
+// GitLab.com): RateLimit-Reset is in Unix seconds, so it can only name
+// the end of a window that ends on a second. With half-second windows
+// every other reset is unknowable, the pacer falls back to the steady
+// rate, which is the limit itself with no margin, and a busy machine's
+// scheduling delays push one window's last request into the next: a 429
+// from the test's own clock, not from the pacer.
 func TestPacedClientsMakeNo429(t *testing.T) {
 	s, org, host := newSim(t, 20)
-	s.SetRateLimit(15, 500_000_000) // 15 per half second: 30/s
+	s.SetRateLimit(30, time.Second) // 30/s
 	shared := gitlab.NewShared()
 	o := fastOpts()
 	o.Shared = shared
