@@ -5,30 +5,28 @@
 // Environment variables override the file. Every error names the setting
 // (and, when it came from the environment, the variable) and never prints a
 // whole token.
+//
+// Each setting is defined once, as a row of the settings table
+// (table.go): its key, variables, default, parse and check. The file is
+// decoded into a struct built from the table, build (build.go) reads the
+// rows in order, validate.go holds the rules that span settings,
+// Effective shows the rows, and a test holds README's settings tables to
+// them.
 package config
 
 import (
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
 
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"net/url"
-	"os"
-	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
-	"gopkg.in/yaml.v3"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
-	"github.com/glsync/terraform-provider-glsync/shared/suggest"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -248,7 +246,7 @@ type Config struct {
 	Notes []string
 
 	// sources says where each file key's value came from (see
-	// settingSources); set by Load, read by Effective.
+	// settingSources); set by build, read by Effective.
 	sources map[string]string
 }
 
@@ -268,371 +266,48 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// file is the YAML document. Fields that accept either a YAML value or a
-// JSON string (as Helm passes them) are kept as nodes.
-type file struct {
-	TokenMapping                   yaml.Node `yaml:"tokenMapping"`
-	GitLabToken                    string    `yaml:"gitlabToken"`
-	GitLabAuth                     string    `yaml:"gitlabAuth"`
-	OAuthTokenFile                 string    `yaml:"oauthTokenFile"`
-	OceanVersion                   string    `yaml:"oceanVersion"`
-	StrictMapping                  *bool     `yaml:"strictMapping"`
-	GitOpsScope                    string    `yaml:"gitopsScope"`
-	GitLabHost                     string    `yaml:"gitlabHost"`
-	AppHost                        string    `yaml:"appHost"`
-	UseSystemHook                  *bool     `yaml:"useSystemHook"`
-	TokenGroupHooksOverrideMapping yaml.Node `yaml:"tokenGroupHooksOverrideMapping"`
-	ScheduledResyncInterval        yaml.Node `yaml:"scheduledResyncInterval"`
-	MaxConcurrentRequests          int       `yaml:"maxConcurrentRequests"`
-	MaxAdaptiveConcurrentRequests  int       `yaml:"maxAdaptiveConcurrentRequests"`
-	GitLabRateLimit                *int      `yaml:"gitlabRateLimit"`
-	MaxRetries                     *int      `yaml:"maxRetries"`
-	SystemHookSecret               string    `yaml:"systemHookSecret"`
-	SystemHookSigningToken         string    `yaml:"systemHookSigningToken"`
-	WebhookSecret                  string    `yaml:"webhookSecret"`
-	WebhookSigning                 *bool     `yaml:"webhookSigning"`
-	ResyncCron                     string    `yaml:"resyncCron"`
-	ResyncOnStart                  *bool     `yaml:"resyncOnStart"`
-	ReadyBeforeFirstResync         *bool     `yaml:"readyBeforeFirstResync"`
-	AdminToken                     string    `yaml:"adminToken"`
-	WebhookMaxBodyBytes            int64     `yaml:"webhookMaxBodyBytes"`
-	WebhookMaxInFlightBytes        int64     `yaml:"webhookMaxInFlightBytes"`
-	WebhookMaxConnections          int       `yaml:"webhookMaxConnections"`
-	EventWorkers                   int       `yaml:"eventWorkers"`
-	HookReconcileInterval          string    `yaml:"hookReconcileInterval"`
-	DeliveryDedupeWindow           string    `yaml:"deliveryDedupeWindow"`
-	DeadLetterRetention            string    `yaml:"deadLetterRetention"`
-	IncrementalResync              string    `yaml:"incrementalResync"`
-	FullResyncInterval             string    `yaml:"fullResyncInterval"`
-	IncrementalSyncEnabled         *bool     `yaml:"incrementalSyncEnabled"`
-	IncrementalSyncInterval        yaml.Node `yaml:"incrementalSyncInterval"`
-	Catalog                        string    `yaml:"catalog"`
-	DatabaseURL                    string    `yaml:"databaseUrl"`
-	ReplicaName                    string    `yaml:"replicaName"`
-	SecretKey                      string    `yaml:"secretKey"`
-	PortClientID                   string    `yaml:"portClientId"`
-	PortClientSecret               string    `yaml:"portClientSecret"`
-	PortBaseURL                    string    `yaml:"portBaseUrl"`
-	IntegrationIdentifier          string    `yaml:"integrationIdentifier"`
-	SendRawDataExamples            *bool     `yaml:"sendRawDataExamples"`
-	DeletionThreshold              *float64  `yaml:"deletionThreshold"`
-	ForceDeletion                  *bool     `yaml:"forceDeletion"`
-
-	ActionsProcessorEnabled                       *bool `yaml:"actionsProcessorEnabled"`
-	ActionsProcessorPollCheckIntervalSeconds      *int  `yaml:"actionsProcessorPollCheckIntervalSeconds"`
-	ActionsProcessorVisibilityTimeoutMs           *int  `yaml:"actionsProcessorVisibilityTimeoutMs"`
-	ActionsProcessorWorkersCount                  *int  `yaml:"actionsProcessorWorkersCount"`
-	ActionsProcessorRunsBufferHighWatermark       *int  `yaml:"actionsProcessorRunsBufferHighWatermark"`
-	ActionsProcessorMaxRunsBufferUtilPctPerAction *int  `yaml:"actionsProcessorMaxRunsBufferUtilPctPerAction"`
-}
-
 // Load reads path (may be empty: environment only) and the environment
 // given by getenv (os.Getenv when nil), and validates the result.
 func Load(path string, getenv func(string) string) (*Config, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	f, err := readFile(path)
+	in, err := readFile(path, getenv)
 	if err != nil {
 		return nil, err
 	}
-	c, err := build(f, getenv)
+	return build(in)
+}
+
+// LoadStorage reads only the storage settings (catalog, databaseUrl,
+// replicaName, the Port credentials that choose the catalog, secretKey)
+// from path and the environment: enough for commands that read the
+// catalog without talking to GitLab.
+func LoadStorage(path string, getenv func(string) string) (*Config, error) {
+	in, err := readFile(path, getenv)
 	if err != nil {
 		return nil, err
 	}
-	c.sources = settingSources(f, getenv)
-	return c, nil
-}
-
-// readFile decodes the config file (none when path is empty), refusing
-// unknown keys.
-func readFile(path string) (file, error) {
-	var f file
-	if path == "" {
-		return f, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return f, fmt.Errorf("config: reading %s: %w", path, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return f, fmt.Errorf("config: %s: %s", path, yamlReason(err))
-	}
-	return f, nil
-}
-
-// unknownField matches yaml's message for a key the file struct lacks:
-// "line 3: field gitlabhost not found in type config.file".
-var unknownField = regexp.MustCompile(`field (\S+) not found in type config\.file`)
-
-// yamlReason keeps yaml's line-numbered message but drops quoted values,
-// which could hold a token. An unknown key gets the nearest known one
-// ("did you mean"), as the mapping's unknown keys do, or else the list of
-// known keys.
-func yamlReason(err error) string {
-	return unknownField.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		key := redact.Value(unknownField.FindStringSubmatch(m)[1])
-		if best, ok := suggest.Nearest(key, fileKeys()); ok {
-			return fmt.Sprintf("field %s is not a known setting; did you mean %q?", key, best)
-		}
-		return fmt.Sprintf("field %s is not a known setting (known: %s)", key, strings.Join(fileKeys(), ", "))
-	})
-}
-
-// fileKeys are the config file's keys, in the order of the file struct: read
-// from its yaml tags, so a new setting cannot be left out of the
-// suggestions.
-func fileKeys() []string {
-	t := reflect.TypeFor[file]()
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
-
-func build(f file, getenv func(string) string) (*Config, error) {
-	c := &Config{
-		GitLabHost:            DefaultGitLabHost,
-		MaxConcurrentRequests: 8,
-		MaxRetries:            8,
-	}
-
-	// tokenMapping
-	if v := getenv(EnvTokenMapping); v != "" {
-		m, err := tokenmap.ParseJSON("tokenMapping", []byte(v))
-		if err != nil {
-			return nil, &Error{Setting: "tokenMapping", Source: EnvTokenMapping, Err: stripSetting(err, "tokenMapping")}
-		}
-		c.TokenMapping = m
-	} else if f.TokenMapping.Kind != 0 {
-		m, err := tokenMappingFromNode(&f.TokenMapping)
-		if err != nil {
-			return nil, err
-		}
-		c.TokenMapping = m
-	}
-	// Ocean v2's form: one token for everything it can see
-	// (integrations/gitlab-v2/.port/spec.yaml, gitlabToken). With an OAuth
-	// token file (Ocean's hosted form), the file holds the token.
-	token, tokenSrc := pick(f.GitLabToken, EnvGitLabToken, getenv)
-	if file, fsrc := pick(f.OAuthTokenFile, EnvOAuthTokenFile, getenv); file != "" {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			return nil, &Error{Setting: "oauthTokenFile", Source: fsrc, Err: errors.New("cannot be read: " + redact.Within(err.Error(), file))}
-		}
-		c.OAuth, c.TokenFile = true, file
-		if token == "" && c.TokenMapping == nil {
-			token, tokenSrc = strings.TrimSpace(string(raw)), fsrc
-			if token == "" {
-				return nil, &Error{Setting: "oauthTokenFile", Source: fsrc, Err: errors.New("the file is empty")}
-			}
-		}
-	}
-	switch auth, asrc := pick(f.GitLabAuth, EnvGitLabAuth, getenv); auth {
-	case "":
-	case "oauth":
-		c.OAuth = true
-	case "private-token":
-		if c.TokenFile != "" {
-			return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: errors.New("is private-token, but an OAuth token file is set")}
-		}
-	default:
-		return nil, &Error{Setting: "gitlabAuth", Source: asrc, Err: fmt.Errorf("must be private-token (PRIVATE-TOKEN header) or oauth (Authorization: Bearer), got %s", redact.Quote(auth))}
-	}
-	switch {
-	case token != "" && c.TokenMapping != nil:
-		return nil, &Error{Setting: "gitlabToken", Source: tokenSrc, Err: errors.New("set either tokenMapping (Ocean v1's form) or gitlabToken (v2's), not both")}
-	case token != "":
-		c.TokenMapping = tokenmap.Mapping{{Token: token, Patterns: []string{"**"}}}
-		c.OceanVersion = mapping.OceanV2
-	case c.TokenMapping == nil:
-		return nil, &Error{Setting: "tokenMapping", Err: fmt.Errorf(`is required: set tokenMapping (or %s), e.g. {"glpat-…": ["**"]}, or Ocean v2's gitlabToken (or %s)`, EnvTokenMapping, EnvGitLabToken)}
-	default:
-		c.OceanVersion = mapping.OceanV1
-	}
-	if v, src := pick(f.OceanVersion, EnvOceanVersion, getenv); v != "" {
-		g, err := mapping.ParseGeneration(v)
-		if err != nil {
-			return nil, &Error{Setting: "oceanVersion", Source: src, Err: err}
-		}
-		c.OceanVersion = g
-	}
-	strict, err := boolSetting("strictMapping", f.StrictMapping, EnvStrictMapping, false, getenv)
-	if err != nil {
-		return nil, err
-	}
-	c.StrictMapping = strict
-	switch scope, src := pick(f.GitOpsScope, EnvGitOpsScope, getenv); scope {
-	case "", "project":
-		c.GitOpsScope = "project"
-	case "any":
-		c.GitOpsScope = "any"
-	default:
-		return nil, &Error{Setting: "gitopsScope", Source: src, Err: fmt.Errorf("must be project or any, got %s", redact.Quote(scope))}
-	}
-
-	// gitlabHost
-	host, src := pick(f.GitLabHost, EnvGitLabHost, getenv)
-	if host != "" {
-		u, err := url.Parse(host)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must be an http(s) URL like %s, got %s", DefaultGitLabHost, redact.Quote(host))}
-		}
-		if u.User != nil {
-			return nil, &Error{Setting: "gitlabHost", Source: src, Err: fmt.Errorf("must not hold credentials (%s): tokens go in tokenMapping or gitlabToken", redact.URL(host))}
-		}
-		c.GitLabHost = strings.TrimRight(host, "/")
-		// GitLab's API URL (what the simulator and GitLab's own docs
-		// print) passes as a host but would make every request
-		// /api/v4/api/v4/…, a 404: the instance's URL is meant.
-		if trimmed, ok := strings.CutSuffix(c.GitLabHost, "/api/v4"); ok {
-			c.GitLabHost = strings.TrimRight(trimmed, "/")
-			c.Notes = append(c.Notes, fmt.Sprintf("gitlabHost (from %s) ends in /api/v4, GitLab's API path, which glsync adds itself: using %s",
-				where("gitlabHost", src), redact.URL(c.GitLabHost)))
-		}
-	}
-
-	// appHost, or Ocean v2's OCEAN__BASE_URL (the same thing: the URL
-	// GitLab delivers to).
-	app, src := pick(f.AppHost, EnvAppHost, getenv)
-	if base := getenv(EnvBaseURL); base != "" {
-		if app != "" {
-			where := "appHost in the config file"
-			if src != "" {
-				where = src
-			}
-			return nil, &Error{Setting: "appHost", Source: EnvBaseURL, Err: fmt.Errorf("set either appHost (Ocean v1's form, here %s) or %s (v2's), not both", where, EnvBaseURL)}
-		}
-		app, src = base, EnvBaseURL
-	}
-	if app != "" {
-		u, err := url.Parse(app)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &Error{Setting: "appHost", Source: src, Err: fmt.Errorf("must be the http(s) URL GitLab can reach this service at, got %s", redact.Quote(app))}
-		}
-		if u.User != nil {
-			return nil, &Error{Setting: "appHost", Source: src, Err: fmt.Errorf("must not hold credentials (%s): GitLab authenticates deliveries with the hook's secret", redact.URL(app))}
-		}
-		c.AppHost = strings.TrimRight(app, "/")
-	}
-
-	// useSystemHook
-	if f.UseSystemHook != nil {
-		c.UseSystemHook = *f.UseSystemHook
-	}
-	if v := getenv(EnvUseSystemHook); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, &Error{Setting: "useSystemHook", Source: EnvUseSystemHook, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(v))}
-		}
-		c.UseSystemHook = b
-	}
-
-	// tokenGroupHooksOverrideMapping
-	const hooksKey = "tokenGroupHooksOverrideMapping"
-	var overrideJSON []byte
-	overrideSrc := ""
-	if v := getenv(EnvHooksOverride); v != "" {
-		overrideJSON, overrideSrc = []byte(v), EnvHooksOverride
-	} else if f.TokenGroupHooksOverrideMapping.Kind != 0 {
-		b, err := nodeAsJSON(&f.TokenGroupHooksOverrideMapping)
-		if err != nil {
-			return nil, &Error{Setting: hooksKey, Err: err}
-		}
-		overrideJSON = b
-	}
-	if overrideJSON != nil {
-		m, err := hookspec.ParseOverrideJSON(hooksKey, overrideJSON)
-		if err == nil {
-			err = m.Validate(hooksKey, c.TokenMapping)
-		}
-		if err != nil {
-			return nil, &Error{Setting: hooksKey, Source: overrideSrc, Err: stripSetting(err, hooksKey)}
-		}
-		c.TokenGroupHooksOverrideMapping = m
-	}
-
-	// scheduledResyncInterval: minutes as in Ocean, or a Go duration.
-	if v := firstNonEmpty(getenv(EnvResyncInterval), getenv(EnvResyncIntervalAlt)); v != "" {
-		src := EnvResyncInterval
-		if getenv(EnvResyncInterval) == "" {
-			src = EnvResyncIntervalAlt
-		}
-		d, err := parseInterval(v)
-		if err != nil {
-			return nil, &Error{Setting: "scheduledResyncInterval", Source: src, Err: err}
-		}
-		c.ScheduledResyncInterval = d
-	} else if f.ScheduledResyncInterval.Kind != 0 {
-		d, err := parseInterval(f.ScheduledResyncInterval.Value)
-		if err != nil {
-			return nil, &Error{Setting: "scheduledResyncInterval", Err: err}
-		}
-		c.ScheduledResyncInterval = d
-	}
-
-	if f.MaxConcurrentRequests != 0 {
-		c.MaxConcurrentRequests = f.MaxConcurrentRequests
-	}
-	if v := getenv(EnvMaxConcurrency); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, &Error{Setting: "maxConcurrentRequests", Source: EnvMaxConcurrency, Err: fmt.Errorf("must be a whole number, got %s", redact.Quote(v))}
-		}
-		c.MaxConcurrentRequests = n
-	}
-	if c.MaxConcurrentRequests < 1 || c.MaxConcurrentRequests > 64 {
-		return nil, &Error{Setting: "maxConcurrentRequests", Err: fmt.Errorf("must be between 1 and 64, got %d", c.MaxConcurrentRequests)}
-	}
-	if err := c.pacingSettings(f, getenv); err != nil {
-		return nil, err
-	}
-	if f.MaxRetries != nil {
-		c.MaxRetries = *f.MaxRetries
-	}
-	if v := getenv(EnvMaxRetries); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, &Error{Setting: "maxRetries", Source: EnvMaxRetries, Err: fmt.Errorf("must be a whole number, got %s", redact.Quote(v))}
-		}
-		c.MaxRetries = n
-	}
-	if c.MaxRetries < 0 || c.MaxRetries > 50 {
-		return nil, &Error{Setting: "maxRetries", Err: fmt.Errorf("must be between 0 and 50, got %d", c.MaxRetries)}
-	}
-	if err := c.daemonSettings(f, getenv); err != nil {
-		return nil, err
-	}
-	if err := c.portSettings(f, getenv); err != nil {
-		return nil, err
-	}
-	if err := c.actionsSettings(f, getenv); err != nil {
-		return nil, err
-	}
-	if err := c.checkSecretKey(); err != nil {
+	c := &Config{}
+	if err := run(c, in, func(s *setting) bool { return s.storage }); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func boolSetting(name string, fileVal *bool, env string, def bool, getenv func(string) string) (bool, error) {
-	v := def
-	if fileVal != nil {
-		v = *fileVal
+// LoadAdminToken reads only adminToken (GLSYNC_ADMIN_TOKEN wins over the
+// file, as for the daemon) from path and the environment: what a client
+// of the daemon's admin API (glsyncd resync --remote) needs, without the
+// settings only the daemon must have. The token is never in an error.
+func LoadAdminToken(path string, getenv func(string) string) (string, error) {
+	in, err := readFile(path, getenv)
+	if err != nil {
+		return "", err
 	}
-	if e := getenv(env); e != "" {
-		b, err := strconv.ParseBool(e)
-		if err != nil {
-			return false, &Error{Setting: name, Source: env, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(e))}
+	for i := range settings {
+		if settings[i].key == "adminToken" {
+			token, _ := in.given(&settings[i]).str()
+			return token, nil
 		}
-		v = b
 	}
-	return v, nil
+	return "", nil
 }
 
 // Incremental reports whether scheduled resyncs may be incremental:
@@ -654,37 +329,6 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 
 // ParseCron parses a resyncCron expression.
 func ParseCron(expr string) (cron.Schedule, error) { return cronParser.Parse(expr) }
-
-// stripSetting removes a leading "setting: " from a nested error so the
-// setting is not named twice.
-func stripSetting(err error, setting string) error {
-	msg := strings.TrimPrefix(err.Error(), setting+": ")
-	return &wrapped{msg: msg, err: err}
-}
-
-type wrapped struct {
-	msg string
-	err error
-}
-
-func (w *wrapped) Error() string { return w.msg }
-func (w *wrapped) Unwrap() error { return w.err }
-
-func pick(fileVal, env string, getenv func(string) string) (string, string) {
-	if v := getenv(env); v != "" {
-		return v, env
-	}
-	return fileVal, ""
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // parseInterval reads minutes ("120", as Ocean does) or a Go duration
 // ("2h", "90m"). Zero disables scheduled resyncs.
@@ -723,4 +367,27 @@ func (c *Config) ClientOptions(o gitlab.Options) gitlab.Options {
 		o.MaxRetries = gitlab.NoRetries // maxRetries: 0 means none; 0 in gitlab.Options means "the default"
 	}
 	return o
+}
+
+// UsesPostgres reports whether the catalog, queue and secrets live in
+// PostgreSQL (catalog postgres, or Port with a databaseUrl for its mirror).
+func (c *Config) UsesPostgres() bool {
+	return c.Catalog == "postgres" || c.DatabaseURL != ""
+}
+
+// DefaultMaxConnections is webhookMaxConnections' default: far more
+// than GitLab opens at once (one connection per delivery, from its
+// webhook workers), and small enough that as many connections each
+// holding a full header block (webhook.MaxHeaderBytes) take tens of MiB.
+const DefaultMaxConnections = 512
+
+// DefaultInFlightBytes is webhookMaxInFlightBytes' default for deliveries
+// of up to maxBody bytes (25 MB when 0): room for two of the largest at
+// once, and 64 MiB at least; with the runtime and the catalog's caches,
+// under the 512 MiB the Helm chart requests.
+func DefaultInFlightBytes(maxBody int64) int64 {
+	if maxBody <= 0 {
+		maxBody = 25 << 20
+	}
+	return max(64<<20, 2*maxBody)
 }

@@ -12,7 +12,8 @@ import (
 func TestEffectiveCoversEveryKey(t *testing.T) {
 	rows := map[string]bool{}
 	vars := map[string]bool{}
-	for _, s := range effectiveSettings {
+	documented := map[string]bool{}
+	for _, s := range settings {
 		if rows[s.key] {
 			t.Errorf("%s listed twice", s.key)
 		}
@@ -20,16 +21,23 @@ func TestEffectiveCoversEveryKey(t *testing.T) {
 		for _, e := range s.env {
 			vars[e] = true
 		}
+		for _, e := range s.also {
+			documented[e] = true
+		}
 	}
 	for _, k := range fileKeys() {
 		if !rows[k] {
-			t.Errorf("config file key %s has no row in effectiveSettings", k)
+			t.Errorf("config file key %s has no row in the settings table", k)
 		}
 	}
-	// The previous secret key only opens old values: it has no file key.
+	// The previous secret key only opens old values: it has no file key,
+	// and is documented with secretKey's row.
+	if !documented[EnvSecretKeyPrevious] {
+		t.Errorf("variable %s is documented with no row of the settings table", EnvSecretKeyPrevious)
+	}
 	for v := range envConstants(t) {
 		if !vars[v] && v != EnvSecretKeyPrevious {
-			t.Errorf("variable %s is in no row of effectiveSettings", v)
+			t.Errorf("variable %s is in no row of the settings table", v)
 		}
 	}
 }

@@ -14,42 +14,48 @@ import (
 // (ALLOWED_INCREMENTAL_SYNC_INTERVALS, core 0.47.6), in minutes.
 var oceanIncrementalIntervals = []int{15, 30, 60}
 
-// oceanIncremental applies Ocean core's incremental sync settings
-// (port_ocean/config/settings.py, IntegrationSettings, nested under
-// INTEGRATION: EnvOceanIncrementalEnabled, EnvOceanIncrementalInterval)
-// after glsync's own incremental settings were read. Ocean runs an
-// incremental sync as a separate ONCE run every interval, beside its full
-// resyncs every scheduledResyncInterval; glsync's passes are one schedule
-// where each kind is incremental except every fullResyncInterval. So an
-// Ocean deployment's pair becomes: passes every incrementalSyncInterval,
-// full ones every scheduledResyncInterval. glsync's incrementalResync,
-// when set, wins over Ocean's flag (a disagreement is a warning); the
-// interval applies only when the passes are incremental, as Ocean reads
-// it only then.
-func (c *Config) oceanIncremental(f file, getenv func(string) string) error {
-	enabled, esrc := pick("", EnvOceanIncrementalEnabled, getenv)
-	if enabled == "" && f.IncrementalSyncEnabled != nil {
-		enabled = strconv.FormatBool(*f.IncrementalSyncEnabled)
+// parseOceanIncrementalEnabled and parseOceanIncrementalInterval apply
+// Ocean core's incremental sync settings (port_ocean/config/settings.py,
+// IntegrationSettings, nested under INTEGRATION:
+// EnvOceanIncrementalEnabled, EnvOceanIncrementalInterval) after glsync's
+// own incremental settings were read. Ocean runs an incremental sync as a
+// separate ONCE run every interval, beside its full resyncs every
+// scheduledResyncInterval; glsync's passes are one schedule where each
+// kind is incremental except every fullResyncInterval. So an Ocean
+// deployment's pair becomes: passes every incrementalSyncInterval, full
+// ones every scheduledResyncInterval. glsync's incrementalResync, when
+// set, wins over Ocean's flag (a disagreement is a warning); the interval
+// applies only when the passes are incremental, as Ocean reads it only
+// then.
+func parseOceanIncrementalEnabled(b *builder, g given) error {
+	enabled, esrc := g.val, g.env
+	if f := g.file.Interface().(*bool); enabled == "" && f != nil {
+		enabled = strconv.FormatBool(*f)
 	}
-	if enabled != "" {
-		on, ok := oceanBool(enabled)
-		if !ok {
-			return &Error{Setting: "incrementalSyncEnabled", Source: esrc, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(enabled))}
-		}
-		want := strconv.FormatBool(on)
-		if own, osrc := pick(f.IncrementalResync, EnvIncrementalResync, getenv); own != "" {
-			if c.IncrementalResync != want {
-				c.Warnings = append(c.Warnings, fmt.Sprintf("incrementalSyncEnabled (%s) is %s, but incrementalResync (%s) is %s: incrementalResync wins",
-					where("incrementalSyncEnabled", esrc), want, where("incrementalResync", osrc), c.IncrementalResync))
-			}
-		} else {
-			c.IncrementalResync = want
-		}
+	if enabled == "" {
+		return nil
 	}
+	on, ok := oceanBool(enabled)
+	if !ok {
+		return &Error{Setting: g.key, Source: esrc, Err: fmt.Errorf("must be true or false, got %s", redact.Quote(enabled))}
+	}
+	want := strconv.FormatBool(on)
+	if own, osrc := b.str("incrementalResync"); own != "" {
+		if b.IncrementalResync != want {
+			b.Warnings = append(b.Warnings, fmt.Sprintf("incrementalSyncEnabled (%s) is %s, but incrementalResync (%s) is %s: incrementalResync wins",
+				where(g.key, esrc), want, where("incrementalResync", osrc), b.IncrementalResync))
+		}
+	} else {
+		b.IncrementalResync = want
+	}
+	return nil
+}
 
-	raw, isrc := pick("", EnvOceanIncrementalInterval, getenv)
-	if raw == "" && f.IncrementalSyncInterval.Kind != 0 {
-		raw = f.IncrementalSyncInterval.Value
+// parseOceanIncrementalInterval: see parseOceanIncrementalEnabled.
+func parseOceanIncrementalInterval(b *builder, g given) error {
+	raw, isrc := g.val, g.env
+	if n := g.node(); raw == "" && n.Kind != 0 {
+		raw = n.Value
 	}
 	if raw == "" {
 		return nil
@@ -59,27 +65,27 @@ func (c *Config) oceanIncremental(f file, getenv func(string) string) error {
 		err = fmt.Errorf("must be 15, 30 or 60 minutes, as Ocean allows, got %d", minutes)
 	}
 	if err != nil {
-		return &Error{Setting: "incrementalSyncInterval", Source: isrc, Err: err}
+		return &Error{Setting: g.key, Source: isrc, Err: err}
 	}
-	if !c.Incremental() {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("incrementalSyncInterval (%s) is ignored: passes are not incremental (incrementalResync is %s%s), as Ocean ignores it without incrementalSyncEnabled",
-			where("incrementalSyncInterval", isrc), c.IncrementalResync, map[bool]string{true: " and appHost is not set", false: ""}[c.IncrementalResync == "auto"]))
+	if !b.Incremental() {
+		b.Warnings = append(b.Warnings, fmt.Sprintf("incrementalSyncInterval (%s) is ignored: passes are not incremental (incrementalResync is %s%s), as Ocean ignores it without incrementalSyncEnabled",
+			where(g.key, isrc), b.IncrementalResync, map[bool]string{true: " and appHost is not set", false: ""}[b.IncrementalResync == "auto"]))
 		return nil
 	}
-	if c.ResyncCron != "" {
-		return &Error{Setting: "incrementalSyncInterval", Source: isrc, Err: fmt.Errorf("schedules the passes, as resyncCron does: set one of them")}
+	if b.ResyncCron != "" {
+		return &Error{Setting: g.key, Source: isrc, Err: fmt.Errorf("schedules the passes, as resyncCron does: set one of them")}
 	}
 	interval := time.Duration(minutes) * time.Minute
-	full := c.ScheduledResyncInterval
-	c.ScheduledResyncInterval = interval
-	if own, _ := pick(f.FullResyncInterval, EnvFullResyncInterval, getenv); own != "" || full == 0 {
+	full := b.ScheduledResyncInterval
+	b.ScheduledResyncInterval = interval
+	if own, _ := b.str("fullResyncInterval"); own != "" || full == 0 {
 		return nil
 	}
 	// Ocean's scheduledResyncInterval is the full resyncs' schedule.
 	if full < time.Hour || full < interval {
 		return &Error{Setting: "scheduledResyncInterval", Err: fmt.Errorf("is the full resyncs' interval when incrementalSyncInterval is set, and must then be at least 1h and at least %s, got %s", interval, full)}
 	}
-	c.FullResyncInterval = full
+	b.FullResyncInterval = full
 	return nil
 }
 
