@@ -329,15 +329,7 @@ func collectKeys(ctx context.Context, q querier, sql string, args ...any) ([]cat
 
 // List returns entities ordered by blueprint and identifier.
 func (s *Store) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
-	var out []*catalog.Entity
-	err := s.Each(ctx, f, func(e *catalog.Entity) error {
-		out = append(out, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return rowscan.List(ctx, f, s.Each)
 }
 
 // Each calls fn with each entity, ordered by blueprint and identifier,

@@ -1,18 +1,20 @@
 // Package rowscan turns the rows that the SQLite and the PostgreSQL store
 // both read into catalog values: entities (with and without their
-// provenance), pages of entities, counts per blueprint, delivery
+// provenance), lists and pages of entities, counts per blueprint, delivery
 // outcomes and token mappings. Each shape is scanned here once, so the two
 // stores cannot drift apart in column order or in how a row becomes an
 // entity; the SQL that selects the rows, with its dialect (placeholders,
 // collations, index hints), stays in each store.
 //
-// Every reader takes what the store's query returned, rows and error, so
-// a store can pass its query call straight in: it wraps every error with
-// the catalog method's context, as the stores did, and closes the rows.
-// An error returned by a caller's callback passes through unwrapped.
+// A reader of many rows takes what the store's query returned, rows and
+// error, so a store can pass its query call straight in; it closes the
+// rows. Every reader wraps its errors with the catalog method's context,
+// as the stores did; an error returned by a caller's callback passes
+// through unwrapped.
 package rowscan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -85,6 +87,20 @@ func Each(rows Rows, err error, fn func(*catalog.Entity) error) error {
 		return fmt.Errorf("catalog: list: %w", err)
 	}
 	return nil
+}
+
+// List collects what each (a store's Each) passes on into a slice, in its
+// order: catalog.Lister's List.
+func List(ctx context.Context, f catalog.Filter, each func(context.Context, catalog.Filter, func(*catalog.Entity) error) error) ([]*catalog.Entity, error) {
+	var out []*catalog.Entity
+	err := each(ctx, f, func(e *catalog.Entity) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Page reads a page of limit entities (PageColumns) from rows that hold
