@@ -15,11 +15,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/config"
-	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
 	"github.com/glsync/terraform-provider-glsync/shared/resync/minimum"
@@ -33,33 +30,20 @@ func init() { register("resync", resyncRows) }
 const resyncOverMinimum = 1.05
 
 func resyncRows(ctx context.Context, env Env) ([]Row, error) {
-	projects := 2000
-	if env.Quick {
-		projects = 500
+	projects := everyKindProjects(env)
+	e, cleanup, err := newEveryKindResync(projects, "resync")
+	if err != nil {
+		return nil, err
 	}
-	sim, org, simURL, stop := simulate(gitlabtest.OrgSpec{Roots: 3, Projects: projects, Depth: 3, Seed: 42, Activity: true}, 20*time.Millisecond)
-	defer stop()
+	defer cleanup()
+	sim, org, all := e.sim, e.org, e.all
 	var tm tokenmap.Mapping
 	for _, tok := range org.RootTokens {
 		tm = append(tm, tokenmap.Entry{Token: tok, Patterns: []string{"**"}})
 	}
-	cfg := &config.Config{TokenMapping: tm, GitLabHost: simURL, MaxConcurrentRequests: 8, MaxRetries: 8}
-	all, err := mapping.Load(repoFile("shared/mapping/all-kinds.yml"))
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "benchtable-resync")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
+	cfg := e.config(tm)
 	run := func(store *sqlitestore.Store, m *mapping.Config, incremental bool) (*resync.Summary, time.Duration, error) {
-		start := time.Now()
-		sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: env.Log, Incremental: incremental})
-		if err == nil && sum.Failed() {
-			err = sum.Err()
-		}
-		return sum, time.Since(start), err
+		return timedResync(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: env.Log, Incremental: incremental})
 	}
 	minFor := func(m *mapping.Config, read func(int64) bool) int {
 		per, shared := minimum.AllKinds(sim, org, read)
@@ -70,7 +54,7 @@ func resyncRows(ctx context.Context, env Env) ([]Row, error) {
 	}
 
 	// The every-kind full pass.
-	full, err := sqlitestore.Open(dir + "/full")
+	full, err := e.store("full")
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +79,7 @@ func resyncRows(ctx context.Context, env Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlitestore.Open(dir + "/incremental")
+	store, err := e.store("incremental")
 	if err != nil {
 		return nil, err
 	}

@@ -88,12 +88,7 @@ func pacingRows(ctx context.Context, env Env) ([]Row, error) {
 		defer store.Close()
 		cfg := &config.Config{TokenMapping: tokenmap.Mapping{{Token: org.AdminToken, Patterns: []string{"**"}}},
 			GitLabHost: simURL, MaxConcurrentRequests: 8, MaxRetries: 8, GitLabRateLimit: perMinute}
-		start := time.Now()
-		sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: env.Log})
-		if err == nil && sum.Failed() {
-			err = sum.Err()
-		}
-		return sum, time.Since(start), err
+		return timedResync(ctx, resync.Options{Config: cfg, Mapping: m, Store: store, Logger: env.Log})
 	}
 	// Unlimited first: how many requests the resync makes.
 	free, _, err := run("free", 0)

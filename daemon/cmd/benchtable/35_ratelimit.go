@@ -18,14 +18,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/config"
-	"github.com/glsync/terraform-provider-glsync/shared/gitlab/gitlabtest"
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/resync"
-	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
@@ -39,31 +34,19 @@ func rateLimitRows(ctx context.Context, env Env) ([]Row, error) {
 	if env.Quick {
 		projects = 100
 	}
-	sim, org, simURL, stop := simulate(gitlabtest.OrgSpec{Roots: 3, Projects: projects, Depth: 3, Seed: 42, Activity: true}, 20*time.Millisecond)
-	defer stop()
-	all, err := mapping.Load(repoFile("shared/mapping/all-kinds.yml"))
+	e, cleanup, err := newEveryKindResync(projects, "ratelimit")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "benchtable-ratelimit")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	store, err := sqlitestore.Open(dir + "/store")
+	defer cleanup()
+	store, err := e.store("store")
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
-	sim.SetRateLimit(gitLabComPerMinute, time.Minute)
-	cfg := &config.Config{TokenMapping: tokenmap.Mapping{{Token: org.AdminToken, Patterns: []string{"**"}}},
-		GitLabHost: simURL, MaxConcurrentRequests: 8, MaxRetries: 8}
-	start := time.Now()
-	sum, err := resync.Run(ctx, resync.Options{Config: cfg, Mapping: all, Store: store, Logger: env.Log})
-	if err == nil && sum.Failed() {
-		err = sum.Err()
-	}
-	wall := time.Since(start)
+	e.sim.SetRateLimit(gitLabComPerMinute, time.Minute)
+	cfg := e.config(tokenmap.Mapping{{Token: e.org.AdminToken, Patterns: []string{"**"}}})
+	sum, wall, err := timedResync(ctx, resync.Options{Config: cfg, Mapping: e.all, Store: store, Logger: env.Log})
 	if err != nil {
 		return nil, fmt.Errorf("every-kind resync under GitLab.com's limit: %w", err)
 	}

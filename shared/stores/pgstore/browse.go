@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	redactmsg "github.com/glsync/terraform-provider-glsync/shared/redact"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/internal/rowscan"
 )
 
 var _ catalog.Browser = (*Store)(nil)
@@ -62,24 +62,7 @@ func (s *Store) logDeliveryTx(ctx context.Context, tx pgx.Tx, ev *catalog.Event,
 
 // BlueprintCounts is how many entities each blueprint holds.
 func (s *Store) BlueprintCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT blueprint, COUNT(*) FROM entities GROUP BY blueprint`)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: counts per blueprint: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var bp string
-		var n int
-		if err := rows.Scan(&bp, &n); err != nil {
-			return nil, fmt.Errorf("catalog: counts per blueprint: %w", err)
-		}
-		out[bp] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("catalog: counts per blueprint: %w", err)
-	}
-	return out, nil
+	return rowscan.BlueprintCounts(s.pool.Query(ctx, `SELECT blueprint, COUNT(*) FROM entities GROUP BY blueprint`))
 }
 
 // Page lists a page of entities by keyset on entities_browse: from just
@@ -95,31 +78,7 @@ func (s *Store) Page(ctx context.Context, q catalog.PageQuery) (catalog.EntityPa
 		return catalog.EntityPage{}, nil
 	}
 	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-	}
-	defer rows.Close()
-	var page catalog.EntityPage
-	var props, rels []byte
-	for rows.Next() {
-		if len(page.Entities) == limit {
-			last := page.Entities[limit-1].Key()
-			page.Next = &last
-			break
-		}
-		e := &catalog.Entity{}
-		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels, &e.Project); err != nil {
-			return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-		}
-		if err := catalog.Decode(e, props, rels); err != nil {
-			return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-		}
-		page.Entities = append(page.Entities, e)
-	}
-	if err := rows.Err(); err != nil {
-		return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-	}
-	return page, nil
+	return rowscan.Page(rows, err, limit)
 }
 
 // pageQuery is Page's statement and arguments; none is true when the
@@ -147,7 +106,7 @@ func pageQuery(q catalog.PageQuery) (sql string, args []any, none bool) {
 		p := arg(q.Search)
 		where = append(where, `(strpos(lower(identifier), lower(`+p+`)) > 0 OR strpos(lower(title), lower(`+p+`)) > 0)`)
 	}
-	sql = `SELECT blueprint, identifier, title, team, icon, properties, relations, project FROM entities`
+	sql = `SELECT ` + rowscan.PageColumns + ` FROM entities`
 	if len(where) > 0 {
 		sql += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -158,28 +117,8 @@ func pageQuery(q catalog.PageQuery) (sql string, args []any, none bool) {
 
 // Entity reads one entity and its provenance.
 func (s *Store) Entity(ctx context.Context, k catalog.Key) (*catalog.Entity, catalog.Provenance, bool, error) {
-	e := &catalog.Entity{}
-	var p catalog.Provenance
-	var props, rels []byte
-	var changed string
-	err := s.pool.QueryRow(ctx, `SELECT blueprint, identifier, title, team, icon, properties, relations, project, version, kind, source, updated_at, changed_by
-		FROM entities WHERE blueprint = $1 AND identifier = $2`, k.Blueprint, k.Identifier).
-		Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels, &e.Project, &e.Version, &p.Kind, &p.Source, &changed, &p.ChangedBy)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, catalog.Provenance{}, false, nil
-	}
-	if err != nil {
-		return nil, catalog.Provenance{}, false, fmt.Errorf("catalog: entity %s/%s: %w", k.Blueprint, k.Identifier, err)
-	}
-	if err := catalog.Decode(e, props, rels); err != nil {
-		return nil, catalog.Provenance{}, false, fmt.Errorf("catalog: entity: %w", err)
-	}
-	if p.ChangedAt, err = time.Parse(time.RFC3339Nano, changed); err != nil {
-		return nil, catalog.Provenance{}, false, fmt.Errorf("catalog: entity %s/%s: its change time %q: %w", k.Blueprint, k.Identifier, changed, err)
-	}
-	e.Origin = p.Source
-	p.Project = e.Project
-	return e, p, true, nil
+	return rowscan.Entity(s.pool.QueryRow(ctx, `SELECT `+rowscan.ProvenanceColumns+`
+		FROM entities WHERE blueprint = $1 AND identifier = $2`, k.Blueprint, k.Identifier), k, pgx.ErrNoRows)
 }
 
 // RecentDeliveries lists the latest delivery outcomes, newest first (by
@@ -189,20 +128,6 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]catalog.Deli
 	if limit <= 0 || limit > catalog.DeliveryLogSize {
 		limit = catalog.DeliveryLogSize
 	}
-	rows, err := s.pool.Query(ctx, `SELECT delivery, type, object, outcome, error, latency_ns, at_ns, replica
-		FROM delivery_log ORDER BY id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: recent deliveries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.DeliveryRecord, error) {
-		var d catalog.DeliveryRecord
-		var latency, at int64
-		err := r.Scan(&d.Delivery, &d.Type, &d.Object, &d.Outcome, &d.Error, &latency, &at, &d.Replica)
-		d.Latency, d.At = time.Duration(latency), time.Unix(0, at)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("catalog: recent deliveries: %w", err)
-	}
-	return out, nil
+	return rowscan.Deliveries(s.pool.Query(ctx, `SELECT `+rowscan.DeliveryColumns+`
+		FROM delivery_log ORDER BY id DESC LIMIT $1`, limit))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/internal/rowscan"
 )
 
 // pendingPrefix marks rows written to the mirror but not yet confirmed by
@@ -328,45 +329,15 @@ func collectKeys(ctx context.Context, q querier, sql string, args ...any) ([]cat
 
 // List returns entities ordered by blueprint and identifier.
 func (s *Store) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
-	var out []*catalog.Entity
-	err := s.Each(ctx, f, func(e *catalog.Entity) error {
-		out = append(out, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return rowscan.List(ctx, f, s.Each)
 }
 
 // Each calls fn with each entity, ordered by blueprint and identifier,
 // as pgx reads the rows off the connection.
 func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Entity) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT blueprint, identifier, title, team, icon, properties, relations FROM entities
+	rows, err := s.pool.Query(ctx, `SELECT `+rowscan.EntityColumns+` FROM entities
 		WHERE $1 = '' OR blueprint = $1 ORDER BY blueprint COLLATE "C", identifier COLLATE "C"`, f.Blueprint)
-	if err != nil {
-		return fmt.Errorf("catalog: list: %w", err)
-	}
-	defer rows.Close()
-	// Scanned into []byte reused across rows: the JSON is only decoded,
-	// never kept.
-	var props, rels []byte
-	for rows.Next() {
-		e := &catalog.Entity{}
-		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
-			return fmt.Errorf("catalog: list: %w", err)
-		}
-		if err := catalog.Decode(e, props, rels); err != nil {
-			return fmt.Errorf("catalog: list %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("catalog: list: %w", err)
-	}
-	return nil
+	return rowscan.Each(rows, err, fn)
 }
 
 // ProjectKeys lists the entities whose objects live in GitLab project id.

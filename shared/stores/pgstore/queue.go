@@ -14,6 +14,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	redactmsg "github.com/glsync/terraform-provider-glsync/shared/redact"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/internal/rowscan"
 )
 
 var (
@@ -293,22 +294,7 @@ func (s *Store) DeleteTokenMapping(ctx context.Context, name string) (bool, erro
 
 // TokenMappings returns the stored mappings by name, ordered by name.
 func (s *Store) TokenMappings(ctx context.Context) ([]string, [][]byte, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, value FROM token_mappings ORDER BY name COLLATE "C"`)
-	if err != nil {
-		return nil, nil, fmt.Errorf("settings: token mappings: %w", err)
-	}
-	defer rows.Close()
-	var names []string
-	var values [][]byte
-	for rows.Next() {
-		var n, v string
-		if err := rows.Scan(&n, &v); err != nil {
-			return nil, nil, fmt.Errorf("settings: token mappings: %w", err)
-		}
-		names = append(names, n)
-		values = append(values, []byte(v))
-	}
-	return names, values, rows.Err()
+	return rowscan.TokenMappings(s.pool.Query(ctx, `SELECT name, value FROM token_mappings ORDER BY name COLLATE "C"`))
 }
 
 // PutSetting stores a small named value.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/redact"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/internal/rowscan"
 )
 
 var _ catalog.Browser = (*Store)(nil)
@@ -60,24 +61,7 @@ func (s *Store) logDeliveryTx(ctx context.Context, tx *sql.Tx, ev *catalog.Event
 // BlueprintCounts is how many entities each blueprint holds (one pass
 // over the primary key's index, which leads with blueprint).
 func (s *Store) BlueprintCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT blueprint, COUNT(*) FROM entities GROUP BY blueprint`)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: counts per blueprint: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var bp string
-		var n int
-		if err := rows.Scan(&bp, &n); err != nil {
-			return nil, fmt.Errorf("catalog: counts per blueprint: %w", err)
-		}
-		out[bp] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("catalog: counts per blueprint: %w", err)
-	}
-	return out, nil
+	return rowscan.BlueprintCounts(s.db.QueryContext(ctx, `SELECT blueprint, COUNT(*) FROM entities GROUP BY blueprint`))
 }
 
 // Page lists a page of entities by keyset: the key order from just after
@@ -113,7 +97,7 @@ func (s *Store) Page(ctx context.Context, q catalog.PageQuery) (catalog.EntityPa
 	// holds no title, and read every row's whole record to test the
 	// search; entities_browse holds the keys and titles, so rows are read
 	// only once they match (SQLite defers the seek).
-	sqlq := `SELECT blueprint, identifier, title, team, icon, properties, relations, project FROM entities INDEXED BY entities_browse`
+	sqlq := `SELECT ` + rowscan.PageColumns + ` FROM entities INDEXED BY entities_browse`
 	if len(where) > 0 {
 		sqlq += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -121,31 +105,7 @@ func (s *Store) Page(ctx context.Context, q catalog.PageQuery) (catalog.EntityPa
 	// One more than the page: whether it exists is whether Next is set.
 	args = append(args, limit+1)
 	rows, err := s.db.QueryContext(ctx, sqlq, args...)
-	if err != nil {
-		return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-	}
-	defer rows.Close()
-	var page catalog.EntityPage
-	var props, rels []byte
-	for rows.Next() {
-		e := &catalog.Entity{}
-		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels, &e.Project); err != nil {
-			return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-		}
-		if len(page.Entities) == limit {
-			last := page.Entities[limit-1].Key()
-			page.Next = &last
-			break
-		}
-		if err := catalog.Decode(e, props, rels); err != nil {
-			return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-		}
-		page.Entities = append(page.Entities, e)
-	}
-	if err := rows.Err(); err != nil {
-		return catalog.EntityPage{}, fmt.Errorf("catalog: page: %w", err)
-	}
-	return page, nil
+	return rowscan.Page(rows, err, limit)
 }
 
 // likeEscaper makes a search a literal LIKE pattern.
@@ -153,28 +113,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Entity reads one entity and its provenance.
 func (s *Store) Entity(ctx context.Context, k catalog.Key) (*catalog.Entity, catalog.Provenance, bool, error) {
-	e := &catalog.Entity{}
-	var p catalog.Provenance
-	var props, rels []byte
-	var changed string
-	err := s.db.QueryRowContext(ctx, `SELECT blueprint, identifier, title, team, icon, properties, relations, project, version, kind, source, updated_at, changed_by
-		FROM entities WHERE blueprint = ? AND identifier = ?`, k.Blueprint, k.Identifier).
-		Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels, &e.Project, &e.Version, &p.Kind, &p.Source, &changed, &p.ChangedBy)
-	if err == sql.ErrNoRows {
-		return nil, catalog.Provenance{}, false, nil
-	}
-	if err != nil {
-		return nil, catalog.Provenance{}, false, fmt.Errorf("catalog: entity %s/%s: %w", k.Blueprint, k.Identifier, err)
-	}
-	if err := catalog.Decode(e, props, rels); err != nil {
-		return nil, catalog.Provenance{}, false, fmt.Errorf("catalog: entity: %w", err)
-	}
-	if p.ChangedAt, err = time.Parse(time.RFC3339Nano, changed); err != nil {
-		return nil, catalog.Provenance{}, false, fmt.Errorf("catalog: entity %s/%s: its change time %q: %w", k.Blueprint, k.Identifier, changed, err)
-	}
-	e.Origin = p.Source
-	p.Project = e.Project
-	return e, p, true, nil
+	return rowscan.Entity(s.db.QueryRowContext(ctx, `SELECT `+rowscan.ProvenanceColumns+`
+		FROM entities WHERE blueprint = ? AND identifier = ?`, k.Blueprint, k.Identifier), k, sql.ErrNoRows)
 }
 
 // RecentDeliveries lists the latest delivery outcomes, newest first.
@@ -182,24 +122,6 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]catalog.Deli
 	if limit <= 0 || limit > catalog.DeliveryLogSize {
 		limit = catalog.DeliveryLogSize
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT delivery, type, object, outcome, error, latency_ns, at_ns, replica
-		FROM delivery_log ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: recent deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []catalog.DeliveryRecord
-	for rows.Next() {
-		var r catalog.DeliveryRecord
-		var latency, at int64
-		if err := rows.Scan(&r.Delivery, &r.Type, &r.Object, &r.Outcome, &r.Error, &latency, &at, &r.Replica); err != nil {
-			return nil, fmt.Errorf("catalog: recent deliveries: %w", err)
-		}
-		r.Latency, r.At = time.Duration(latency), time.Unix(0, at)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("catalog: recent deliveries: %w", err)
-	}
-	return out, nil
+	return rowscan.Deliveries(s.db.QueryContext(ctx, `SELECT `+rowscan.DeliveryColumns+`
+		FROM delivery_log ORDER BY id DESC LIMIT ?`, limit))
 }

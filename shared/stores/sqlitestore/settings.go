@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/glsync/terraform-provider-glsync/shared/stores/internal/rowscan"
 )
 
 // PutTokenMapping stores a token mapping added through the admin API, as
@@ -29,22 +31,7 @@ func (s *Store) DeleteTokenMapping(ctx context.Context, name string) (bool, erro
 
 // TokenMappings returns the stored mappings by name, ordered by name.
 func (s *Store) TokenMappings(ctx context.Context) ([]string, [][]byte, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, value FROM token_mappings ORDER BY name`)
-	if err != nil {
-		return nil, nil, fmt.Errorf("settings: token mappings: %w", err)
-	}
-	defer rows.Close()
-	var names []string
-	var values [][]byte
-	for rows.Next() {
-		var n, v string
-		if err := rows.Scan(&n, &v); err != nil {
-			return nil, nil, fmt.Errorf("settings: token mappings: %w", err)
-		}
-		names = append(names, n)
-		values = append(values, []byte(v))
-	}
-	return names, values, rows.Err()
+	return rowscan.TokenMappings(s.db.QueryContext(ctx, `SELECT name, value FROM token_mappings ORDER BY name`))
 }
 
 // PutSetting stores a small named value.

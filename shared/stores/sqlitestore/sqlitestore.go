@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/stores/internal/rowscan"
 )
 
 // FileName is the database file inside the data directory.
@@ -414,21 +415,13 @@ func (s *Store) DeleteStale(ctx context.Context, run catalog.RunID, kind string)
 
 // List returns entities ordered by blueprint and identifier.
 func (s *Store) List(ctx context.Context, f catalog.Filter) ([]*catalog.Entity, error) {
-	var out []*catalog.Entity
-	err := s.Each(ctx, f, func(e *catalog.Entity) error {
-		out = append(out, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return rowscan.List(ctx, f, s.Each)
 }
 
 // Each calls fn with each entity, ordered by blueprint and identifier,
 // as SQLite steps through the rows.
 func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Entity) error) error {
-	q := `SELECT blueprint, identifier, title, team, icon, properties, relations FROM entities`
+	q := `SELECT ` + rowscan.EntityColumns + ` FROM entities`
 	var args []any
 	if f.Blueprint != "" {
 		q += ` WHERE blueprint = ?`
@@ -436,27 +429,5 @@ func (s *Store) Each(ctx context.Context, f catalog.Filter, fn func(*catalog.Ent
 	}
 	q += ` ORDER BY blueprint, identifier`
 	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("catalog: list: %w", err)
-	}
-	defer rows.Close()
-	// Scanned into []byte reused across rows: the JSON is only decoded,
-	// never kept, so no string per row is made for it.
-	var props, rels []byte
-	for rows.Next() {
-		e := &catalog.Entity{}
-		if err := rows.Scan(&e.Blueprint, &e.Identifier, &e.Title, &e.Team, &e.Icon, &props, &rels); err != nil {
-			return fmt.Errorf("catalog: list: %w", err)
-		}
-		if err := catalog.Decode(e, props, rels); err != nil {
-			return fmt.Errorf("catalog: list %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("catalog: list: %w", err)
-	}
-	return nil
+	return rowscan.Each(rows, err, fn)
 }

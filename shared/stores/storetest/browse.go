@@ -10,10 +10,6 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 )
 
-// The console's reads (catalog.Browser) join the contract here rather
-// than in Cases' literal, so the table's other cases stay as they were.
-func init() { Cases = append(Cases, browseCases...) }
-
 // provenance reads k's provenance, failing when k is not held.
 func provenance(t *testing.T, br catalog.Browser, k catalog.Key) (*catalog.Entity, catalog.Provenance) {
 	t.Helper()
@@ -50,6 +46,7 @@ func pageKeys(t *testing.T, br catalog.Browser, q catalog.PageQuery) []string {
 	}
 }
 
+// browseCases are the contract of the console's reads (catalog.Browser).
 var browseCases = []Case{
 	{"BrowseProvenanceMovesOnlyWithChanges", func(t *testing.T, open func() catalog.Backend) {
 		ctx := context.Background()
