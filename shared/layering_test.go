@@ -88,8 +88,10 @@ var floors = [][]string{
 	{"shared/catalog", "shared/sealed", "shared/redact", "shared/suggest", "shared/origin", "shared/whsig", "shared/buildinfo",
 		"shared/port/porttest", "shared/stores/pgstore/pgtest"},
 	// 1, vocabulary: what the settings may say (tokens and their globs,
-	// kinds and selector options, hook events).
-	{"shared/tokenmap", "shared/selector", "shared/hookspec", "shared/gitlab/gitlabtest"},
+	// kinds and selector options, hook events), the simulator, and the
+	// stores' shared row scanner.
+	{"shared/tokenmap", "shared/selector", "shared/hookspec", "shared/gitlab/gitlabtest",
+		"shared/stores/internal/rowscan"},
 	// 2, the outside: GitLab's and Port's APIs, the stores, the admin API's contract.
 	{"shared/gitlab", "shared/port", "shared/stores/sqlitestore", "shared/stores/pgstore", "shared/stores/storetest",
 		"shared/adminapi", "shared/resync/minimum"},
