@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // child handles events of objects that live in a project (issues,
-// pipelines, jobs, releases): fetch projects/:id/<sub> and map it.
-func (p *Processor) child(ctx context.Context, kind string, pl payload, sub string, ok bool) (Result, error) {
+// pipelines, jobs, releases): read the object ref names in the payload's
+// project and map it. ok says whether the payload named the object.
+func (p *Processor) child(ctx context.Context, pl payload, ref crawl.ObjectRef, ok bool) (Result, error) {
+	kind := ref.Kind
 	if len(p.Mapping.ResourcesFor(kind)) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no " + kind + " resource in the mapping"}, nil
 	}
@@ -23,7 +25,8 @@ func (p *Processor) child(ctx context.Context, kind string, pl payload, sub stri
 	if pid == 0 || !ok {
 		return Result{}, fmt.Errorf("%w (%s)", errNoProject, kind)
 	}
-	return p.inProject(ctx, kind, pid, sub)
+	ref.Project = pid
+	return p.inProject(ctx, ref)
 }
 
 // deleteRelease handles a Release Hook with action delete.
@@ -32,7 +35,7 @@ func (p *Processor) deleteRelease(ctx context.Context, ev *catalog.Event, pl pay
 	tag, _ := pl.Tag.(string)
 	obj := map[string]any{"tag_name": tag, "name": pl.Name, "__project": projectInfo(pl, projectID(pl), path)}
 	if len(p.Mapping.ResourcesFor(selector.KindRelease)) > 0 {
-		api := fmt.Sprintf("projects/%d/releases/%s", projectID(pl), url.PathEscape(tag))
+		api := crawl.ObjectRef{Kind: selector.KindRelease, Project: projectID(pl), Name: tag}
 		if res, ok, err := p.verifyDeletion(ctx, ev, p.owner(ctx, path), path, api); !ok {
 			return res, err
 		}
@@ -48,7 +51,7 @@ func (p *Processor) deployment(ctx context.Context, pl payload) (Result, error) 
 	if pid == 0 || pl.DeploymentID == 0 {
 		return Result{}, errors.New("events: deployment payload lacks the project id or the deployment id")
 	}
-	return p.inProject(ctx, selector.KindDeployment, pid, fmt.Sprintf("deployments/%d", pl.DeploymentID))
+	return p.inProject(ctx, crawl.ObjectRef{Kind: selector.KindDeployment, Project: pid, ID: pl.DeploymentID})
 }
 
 func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error) {
@@ -62,5 +65,5 @@ func (p *Processor) mergeRequest(ctx context.Context, pl payload) (Result, error
 	if pid == 0 || pl.ObjectAttributes.IID == 0 {
 		return Result{}, errors.New("events: merge request payload has no project id or iid")
 	}
-	return p.inProject(ctx, selector.KindMergeRequest, pid, fmt.Sprintf("merge_requests/%d", pl.ObjectAttributes.IID))
+	return p.inProject(ctx, crawl.ObjectRef{Kind: selector.KindMergeRequest, Project: pid, ID: pl.ObjectAttributes.IID})
 }

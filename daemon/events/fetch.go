@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 )
@@ -29,11 +28,11 @@ type refusedError struct {
 
 func (e *refusedError) Error() string { return fmt.Sprintf("GET /%s refused (%v)", e.path, e.refused) }
 
-// fetch GETs path with the first token (in tokenMapping order) whose globs
-// select the object and whose groups hold objPath. It fails with
+// fetch reads the object ref names with the first token (in tokenMapping
+// order) whose globs select the object and whose groups hold objPath. It fails with
 // errNoOwner when no token qualifies, a *refusedError when every such
 // token got 403/404, and a *TransientError for what a retry may fix.
-func (p *Processor) fetch(ctx context.Context, path, objPath string, selects func(*crawl.Source) bool) (fetched, error) {
+func (p *Processor) fetch(ctx context.Context, ref crawl.ObjectRef, objPath string, selects func(*crawl.Source) bool) (fetched, error) {
 	var refused []string
 	owners := false
 	for _, src := range p.sources() {
@@ -50,13 +49,12 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 			}
 		}
 		owners = true
-		var obj map[string]any
-		status, at, err := p.get(ctx, src, path, &obj)
+		read, err := src.Object(ctx, ref, p.get)
 		switch {
 		case err == nil:
-			return fetched{obj: obj, version: at.UnixNano(), src: src}, nil
-		case status == http.StatusNotFound || status == http.StatusForbidden:
-			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
+			return fetched{obj: read.Obj, version: read.At.UnixNano(), src: src}, nil
+		case read.Refused():
+			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, read.Status))
 			continue
 		default:
 			return fetched{}, classify(err)
@@ -65,6 +63,7 @@ func (p *Processor) fetch(ctx context.Context, path, objPath string, selects fun
 	if !owners {
 		return fetched{}, errNoOwner
 	}
+	path, _ := ref.APIPath() // read above: it has a path
 	return fetched{}, &refusedError{path: path, refused: refused}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
@@ -19,7 +18,7 @@ func (p *Processor) group(ctx context.Context, id int64, fullPath string) (Resul
 	if id == 0 {
 		return Result{}, errors.New("events: payload has no group id")
 	}
-	f, err := p.fetch(ctx, "groups/"+strconv.FormatInt(id, 10), fullPath, func(s *crawl.Source) bool {
+	f, err := p.fetch(ctx, crawl.ObjectRef{Kind: selector.KindGroup, Group: id}, fullPath, func(s *crawl.Source) bool {
 		return fullPath == "" || s.Entry.MatchGroup(fullPath)
 	})
 	if res, done, err := noObject(err, "group "+fullPath); done {
@@ -50,7 +49,7 @@ func (p *Processor) deleteGroup(ctx context.Context, ev *catalog.Event, pl paylo
 	}
 	inScope := pl.FullPath == "" || anyMatchGroup(p.sources(), pl.FullPath)
 	if len(p.Mapping.ResourcesFor(selector.KindGroup)) > 0 {
-		if res, ok, err := p.verifyDeletion(ctx, ev, p.groupOwner(ctx, pl.FullPath), pl.FullPath, "groups/"+strconv.FormatInt(pl.GroupID, 10)); !ok {
+		if res, ok, err := p.verifyDeletion(ctx, ev, p.groupOwner(ctx, pl.FullPath), pl.FullPath, crawl.ObjectRef{Kind: selector.KindGroup, Group: pl.GroupID}); !ok {
 			return res, err
 		}
 	}

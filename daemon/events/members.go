@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"net/url"
 	"strconv"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
-	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
@@ -34,7 +31,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	if pl.GroupID == 0 {
 		return Result{}, errors.New("events: membership payload has no group id")
 	}
-	f, err := p.fetch(ctx, "groups/"+strconv.FormatInt(pl.GroupID, 10), "", func(*crawl.Source) bool { return true })
+	f, err := p.fetch(ctx, crawl.ObjectRef{Kind: selector.KindGroup, Group: pl.GroupID}, "", func(*crawl.Source) bool { return true })
 	if res, done, err := noObject(err, "group "+strconv.FormatInt(pl.GroupID, 10)); done {
 		return res, err
 	}
@@ -54,21 +51,19 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 	}
 	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}, Outcome: Applied}
 	for _, g := range crawl.GroupResources(withMembers) {
-		list, err := src.MembersOf(ctx, obj, g.Options)
+		o, err := src.GroupWithMembers(ctx, obj, g.Options)
 		if gone(err) {
 			return vanished(err), nil
 		}
 		if err != nil {
 			return Result{}, classify(err)
 		}
-		o := maps.Clone(obj)
-		o["__members"] = crawl.MemberRows(g.Options, list)
 		if res, err = p.mapInto(ctx, res, selector.KindGroupWithMembers, g.Resources, o, version); err != nil {
 			return Result{}, err
 		}
 	}
 	for _, g := range crawl.GroupResources(members) {
-		list, err := src.MembersOf(ctx, obj, g.Options)
+		now, err := src.GroupMemberObjects(ctx, obj, g.Options)
 		if gone(err) {
 			return vanished(err), nil
 		}
@@ -79,7 +74,7 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 		if pl.EventName == "user_remove_from_group" && pl.UserID != 0 {
 			was = crawl.MemberObjects(obj, []any{map[string]any{"id": float64(pl.UserID), "username": pl.UserUsername, "name": pl.UserName}})
 		}
-		if res, err = p.diffInto(ctx, res, selector.KindMember, g.Resources, crawl.MemberObjects(obj, list), was, version); err != nil {
+		if res, err = p.diffInto(ctx, res, selector.KindMember, g.Resources, now, was, version); err != nil {
 			return Result{}, err
 		}
 	}
@@ -96,26 +91,14 @@ func (p *Processor) groupMembers(ctx context.Context, pl payload) (Result, error
 // members of every project below the group for the project-with-members
 // resources that list inherited members.
 func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl.Source, groupID int64, resources []*mapping.Resource) (Result, error) {
-	q := url.Values{}
-	q.Set("include_subgroups", "true")
-	q.Set("with_shared", "false")
-	// Pages are read concurrently: in id order (which the group's project
-	// listing declares) a project created meanwhile lands on the last
-	// page instead of shifting the others.
-	q.Set("order_by", "id")
-	q.Set("sort", "asc")
-	var projects []map[string]any
-	err := src.Client.ListOffset(ctx, fmt.Sprintf("groups/%d/projects", groupID), q, func(pg gitlab.Page) error {
-		projects = append(projects, pg.Items...)
-		return nil
-	})
+	projects, err := src.ProjectsBelow(ctx, groupID)
 	if err != nil {
 		return Result{}, classify(err)
 	}
 	for _, pr := range projects {
 		path, _ := pr["path_with_namespace"].(string)
 		owner := p.owner(ctx, path)
-		if owner == nil || crawl.PendingDeletion(pr) {
+		if owner == nil {
 			continue
 		}
 		version := p.now().UnixNano()
@@ -161,7 +144,7 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 	}
 	renamed := oldPath != "" && oldPath != path
 	if obj == nil {
-		f, err := p.fetch(ctx, "projects/"+strconv.FormatInt(id, 10), path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
+		f, err := p.fetch(ctx, crawl.ObjectRef{Kind: selector.KindProject, Project: id}, path, func(s *crawl.Source) bool { return s.Entry.MatchProject(path) })
 		var te *TransientError
 		var refused *refusedError
 		switch {

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
-	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // ErrNotSelected is returned by ProjectOwner for a project GitLab serves
@@ -38,21 +37,19 @@ type OwnedProject struct {
 func (p *Processor) ProjectOwner(ctx context.Context, ref string) (OwnedProject, error) {
 	var refused []string
 	for _, src := range p.sources() {
-		var obj struct {
-			ID                int64  `json:"id"`
-			PathWithNamespace string `json:"path_with_namespace"`
-		}
-		status, err := src.Client.Do(ctx, http.MethodGet, "projects/"+gitlab.PathEscape(ref), nil, &obj)
+		read, err := src.Object(ctx, crawl.ObjectRef{Kind: selector.KindProject, ProjectPath: ref}, nil)
 		switch {
 		case err == nil:
-			owner := p.owner(ctx, obj.PathWithNamespace)
+			id, _ := read.Obj["id"].(float64)
+			path, _ := read.Obj["path_with_namespace"].(string)
+			owner := p.owner(ctx, path)
 			if owner == nil {
-				return OwnedProject{ID: obj.ID, Path: obj.PathWithNamespace},
-					fmt.Errorf("project %s (id %d): %w (add its path to a token's globs in tokenMapping)", obj.PathWithNamespace, obj.ID, ErrNotSelected)
+				return OwnedProject{ID: int64(id), Path: path},
+					fmt.Errorf("project %s (id %d): %w (add its path to a token's globs in tokenMapping)", path, int64(id), ErrNotSelected)
 			}
-			return OwnedProject{ID: obj.ID, Path: obj.PathWithNamespace, Owner: owner}, nil
-		case status == http.StatusNotFound || status == http.StatusForbidden:
-			refused = append(refused, "token "+src.Client.Masked+": "+strconv.Itoa(status))
+			return OwnedProject{ID: int64(id), Path: path, Owner: owner}, nil
+		case read.Refused():
+			refused = append(refused, "token "+src.Client.Masked+": "+strconv.Itoa(read.Status))
 		default:
 			return OwnedProject{}, classify(err)
 		}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,17 +116,17 @@ func (p *Processor) Handle(ctx context.Context, ev *catalog.Event) (Result, erro
 	case "Merge Request Hook":
 		return p.mergeRequest(ctx, pl)
 	case "Issue Hook", "Confidential Issue Hook":
-		return p.child(ctx, selector.KindIssue, pl, fmt.Sprintf("issues/%d", pl.ObjectAttributes.IID), pl.ObjectAttributes.IID != 0)
+		return p.child(ctx, pl, crawl.ObjectRef{Kind: selector.KindIssue, ID: pl.ObjectAttributes.IID}, pl.ObjectAttributes.IID != 0)
 	case "Pipeline Hook":
-		return p.child(ctx, selector.KindPipeline, pl, fmt.Sprintf("pipelines/%d", pl.ObjectAttributes.ID), pl.ObjectAttributes.ID != 0)
+		return p.child(ctx, pl, crawl.ObjectRef{Kind: selector.KindPipeline, ID: pl.ObjectAttributes.ID}, pl.ObjectAttributes.ID != 0)
 	case "Job Hook":
-		return p.child(ctx, selector.KindJob, pl, fmt.Sprintf("jobs/%d", pl.BuildID), pl.BuildID != 0)
+		return p.child(ctx, pl, crawl.ObjectRef{Kind: selector.KindJob, ID: pl.BuildID}, pl.BuildID != 0)
 	case "Release Hook":
 		if pl.Action == "delete" {
 			return p.deleteRelease(ctx, ev, pl)
 		}
 		tag, _ := pl.Tag.(string)
-		return p.child(ctx, selector.KindRelease, pl, "releases/"+url.PathEscape(tag), tag != "")
+		return p.child(ctx, pl, crawl.ObjectRef{Kind: selector.KindRelease, Name: tag}, tag != "")
 	case "Member Hook":
 		return p.groupMembers(ctx, pl)
 	case "Project Hook":

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"strconv"
 	"strings"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -90,18 +88,17 @@ var errNeedsReads = errors.New("the project's entity needs reads")
 // mapProject maps the project sc read with the project kind's resources,
 // with the same extras and references as a resync, so both write the
 // same entity. Without reads, it maps only what needs no further request
-// (errNeedsReads otherwise).
+// (errNeedsReads otherwise). sc has an owner: callers map only the
+// projects a token's globs select.
 func (p *Processor) mapProject(ctx context.Context, res Result, resources []*mapping.Resource, sc scoped, id, version int64, reads bool) (Result, map[string]any, error) {
-	var err error
 	obj := sc.project
 	if sc.owner != sc.reader && reads {
 		// As the owning token sees it, as the resync lists it.
-		obj = nil
-		_, at, err := p.get(ctx, sc.owner, "projects/"+strconv.FormatInt(id, 10), &obj)
+		read, err := sc.owner.Object(ctx, crawl.ObjectRef{Kind: selector.KindProject, Project: id}, p.get)
 		if err != nil {
 			return Result{}, nil, classify(err)
 		}
-		version = at.UnixNano()
+		obj, version = read.Obj, read.At.UnixNano()
 	}
 	// The same extras and references as a resync, so both write the same
 	// entity; each group of resources gets the extras its own selector
@@ -109,7 +106,11 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 	src := sc.owner
 	refs := crawl.NewReferences()
 	for _, g := range crawl.GroupResources(resources) {
-		if !g.Options.Selects(selector.KindProject, obj, obj) {
+		o, selected, err := src.ProjectAsListed(ctx, obj, g.Options, reads)
+		if err != nil {
+			return Result{}, nil, classify(err)
+		}
+		if !selected {
 			// Archived (with includeOnlyActiveProjects) or pending
 			// deletion: a resync would not list it.
 			for _, r := range g.Resources {
@@ -120,18 +121,9 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 			res.Outcome = Applied
 			continue
 		}
-		o := maps.Clone(obj) // Enrich adds top-level fields only
-		if src != nil && reads {
-			if err := src.Enrich(ctx, o, g.Options); err != nil {
-				return Result{}, nil, classify(err)
-			}
-		}
 		before := len(res.Changes.Upserts[selector.KindProject])
 		if res, err = p.mapInto(ctx, res, selector.KindProject, g.Resources, o, version); err != nil {
 			return res, nil, err
-		}
-		if src == nil {
-			continue
 		}
 		for _, e := range res.Changes.Upserts[selector.KindProject][before:] {
 			if crawl.Has(e) && !reads {
@@ -162,7 +154,7 @@ func (p *Processor) deleteProject(ctx context.Context, ev *catalog.Event, pl pay
 	path := strip(projectPath(pl))
 	obj := map[string]any{"id": float64(pid), "path_with_namespace": path, "name": strip(pl.Name), "path": strip(pl.Path)}
 	inScope := anyMatchProject(p.sources(), path)
-	if res, ok, err := p.verifyDeletion(ctx, ev, p.owner(ctx, path), path, "projects/"+strconv.FormatInt(pid, 10)); !ok {
+	if res, ok, err := p.verifyDeletion(ctx, ev, p.owner(ctx, path), path, crawl.ObjectRef{Kind: selector.KindProject, Project: pid}); !ok {
 		return res, err
 	}
 	var res Result
