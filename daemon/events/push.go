@@ -299,7 +299,7 @@ func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
 	}
 	for _, g := range crawl.GroupResources(resources) {
 		fo := g.Options.Files
-		touched, err := r.touched(ctx, func(f string) bool { return crawl.FileSelected(fo, r.repo, f) })
+		touched, err := r.touched(ctx, crawl.FileWatch(g.Options, r.repo))
 		if err != nil {
 			return Result{}, err
 		}
@@ -433,22 +433,16 @@ func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
 		return res, nil
 	}
 	for _, g := range crawl.GroupResources(resources) {
-		globs := crawl.SkillGlobs(g.Options.SkillPaths, r.repo)
-		if len(globs) == 0 {
+		watch := crawl.SkillWatch(g.Options, r.repo)
+		if watch == nil {
 			continue
 		}
-		touched, err := r.touched(ctx, func(f string) bool { return crawl.SkillSelected(globs, f) })
+		touched, err := r.touched(ctx, watch)
 		if err != nil {
 			return Result{}, err
 		}
 		for f := range touched {
-			read := func(ref string) ([]map[string]any, error) {
-				obj, err := r.src.SkillObject(ctx, r.repo, globs, f, ref)
-				if err != nil || obj == nil {
-					return nil, err
-				}
-				return []map[string]any{obj}, nil
-			}
+			read := func(ref string) ([]map[string]any, error) { return r.src.SkillsAt(ctx, r.repo, g.Options, f, ref) }
 			now, err := read(r.branch)
 			if err != nil {
 				return Result{}, classify(err)
@@ -477,11 +471,11 @@ func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
 		return res, nil
 	}
 	for _, g := range crawl.GroupResources(resources) {
-		o := g.Options
-		if !crawl.PluginRepoSelected(o, r.repo) {
+		watch := crawl.PluginWatch(g.Options, r.repo)
+		if watch == nil {
 			continue
 		}
-		touched, err := r.touched(ctx, func(f string) bool { return crawl.PluginTouched(o.Providers, f) })
+		touched, err := r.touched(ctx, watch)
 		if err != nil {
 			return Result{}, err
 		}
@@ -493,15 +487,11 @@ func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			obj, err := r.src.ProjectPlugin(ctx, r.repo, o.Providers, ref, entries)
+			objs, err := r.src.PluginAt(ctx, r.repo, g.Options, r.branch, ref, entries)
 			if err != nil {
 				return nil, classify(err)
 			}
-			if obj == nil {
-				return nil, nil
-			}
-			obj["__branch"] = r.branch
-			return []map[string]any{obj}, nil
+			return objs, nil
 		}
 		now, err := read(r.branch)
 		if err != nil {
