@@ -7,7 +7,6 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/mapping"
-	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // diffInto maps the objects GitLab holds now (upserted, or deleted when
@@ -73,13 +72,7 @@ func (p *Processor) mapInto(ctx context.Context, res Result, kind string, resour
 		}
 		// The selector's listing options decide as a resync would: the
 		// state, and the updatedAfter window.
-		switch o := crawl.FromSelector(r); {
-		case selected && kind == selector.KindMergeRequest:
-			selected = o.MergeRequestSelected(obj)
-		case selected && kind == selector.KindIssue:
-			selected = o.IssueSelected(obj)
-		}
-		if selected {
+		if selected && crawl.StateListed(r, kind, obj) {
 			e.Version = version
 			res.Changes.Upserts[kind] = append(res.Changes.Upserts[kind], e)
 			continue

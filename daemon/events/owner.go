@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
@@ -35,26 +34,21 @@ type OwnedProject struct {
 // does: a write never goes out with a token whose globs exclude the
 // project, even when that token could reach it.
 func (p *Processor) ProjectOwner(ctx context.Context, ref string) (OwnedProject, error) {
-	var refused []string
-	for _, src := range p.sources() {
-		read, err := src.Object(ctx, crawl.ObjectRef{Kind: selector.KindProject, ProjectPath: ref}, nil)
-		switch {
-		case err == nil:
-			id, _ := read.Obj["id"].(float64)
-			path, _ := read.Obj["path_with_namespace"].(string)
-			owner := p.owner(ctx, path)
-			if owner == nil {
-				return OwnedProject{ID: int64(id), Path: path},
-					fmt.Errorf("project %s (id %d): %w (add its path to a token's globs in tokenMapping)", path, int64(id), ErrNotSelected)
-			}
-			return OwnedProject{ID: int64(id), Path: path, Owner: owner}, nil
-		case read.Refused():
-			refused = append(refused, "token "+src.Client.Masked+": "+strconv.Itoa(read.Status))
-		default:
-			return OwnedProject{}, classify(err)
-		}
+	read, src, refused, err := p.firstReader(ctx, crawl.ObjectRef{Kind: selector.KindProject, ProjectPath: ref}, nil)
+	switch {
+	case err != nil:
+		return OwnedProject{}, err
+	case src == nil:
+		return OwnedProject{}, fmt.Errorf("project %s: %w (%v)", ref, ErrProjectNotFound, refused)
 	}
-	return OwnedProject{}, fmt.Errorf("project %s: %w (%v)", ref, ErrProjectNotFound, refused)
+	id, _ := read.Obj["id"].(float64)
+	path, _ := read.Obj["path_with_namespace"].(string)
+	owner := p.owner(ctx, path)
+	if owner == nil {
+		return OwnedProject{ID: int64(id), Path: path},
+			fmt.Errorf("project %s (id %d): %w (add its path to a token's globs in tokenMapping)", path, int64(id), ErrNotSelected)
+	}
+	return OwnedProject{ID: int64(id), Path: path, Owner: owner}, nil
 }
 
 // LikelyOwner is the source whose token would trigger work on project ref

@@ -1,8 +1,14 @@
 // Package events turns a queued GitLab webhook delivery into catalog
 // changes. Payloads are used to route (which object, which kind, which
-// token); the object itself is fetched from GitLab's REST API with the
-// token that owns it, so the entity written is the same the resync would
-// write, never a half entity built from a payload's partial fields.
+// token); the object itself is read through the crawler
+// (crawl.Source.Object and its kin), with the token that owns it, as a
+// resync lists it, so the entity written is the same the resync would
+// write, never a half entity built from a payload's partial fields. This
+// package routes (processor.go), decides scope (scope.go, deletions.go)
+// and diffs what GitLab holds now against what the catalog holds
+// (diff.go); it builds no GitLab path of its own. The files follow the
+// object families: project.go, group.go, members.go, children.go (the
+// objects in a project), push.go (pushes and the repository kinds).
 package events
 
 import (

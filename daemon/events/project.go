@@ -141,9 +141,9 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 
 // deleteProject handles project_destroy: the payload is all there is, so
 // identifiers are computed from its fields (id, path_with_namespace, name,
-// path), which the default mapping's identifier uses.
-// deleteProject deletes a destroyed project's entities of the project and
-// project-with-members kinds. GitLab reports a project destroyed after
+// path), which the default mapping's identifier uses; it deletes the
+// project's entities of the project and project-with-members kinds and
+// those of what lived in it. GitLab reports a project destroyed after
 // delayed deletion under its renamed path, "<path>-deleted-<id>": the
 // suffix is stripped, as Ocean does (gitlab-v2/gitlab/webhook/
 // webhook_processors/project_webhook_processor.py), but only that exact

@@ -35,21 +35,36 @@ type scoped struct {
 // served: the first token whose globs select it and whose groups hold it.
 // A nil project (and a nil error) means every token was refused.
 func (p *Processor) projectByID(ctx context.Context, id int64) (scoped, string, error) {
+	read, src, refused, err := p.firstReader(ctx, crawl.ObjectRef{Kind: selector.KindProject, Project: id}, p.get)
+	switch {
+	case err != nil:
+		return scoped{}, "", err
+	case src == nil:
+		return scoped{}, fmt.Sprintf("GET /projects/%d refused (%v)", id, refused), nil
+	}
+	path, _ := read.Obj["path_with_namespace"].(string)
+	return scoped{project: read.Obj, reader: src, owner: p.owner(ctx, path), at: read.At}, "", nil
+}
+
+// firstReader reads the object ref names with the first token, in
+// tokenMapping order, that GitLab lets read it, through get (see
+// crawl.Source.Object): the read and that token's source, or, when every
+// token got 403 or 404, a nil source and what each got ("token glpat-…:
+// 404", masked).
+func (p *Processor) firstReader(ctx context.Context, ref crawl.ObjectRef, get crawl.Getter) (crawl.Read, *crawl.Source, []string, error) {
 	var refused []string
 	for _, src := range p.sources() {
-		read, err := src.Object(ctx, crawl.ObjectRef{Kind: selector.KindProject, Project: id}, p.get)
+		read, err := src.Object(ctx, ref, get)
 		switch {
 		case err == nil:
-			path, _ := read.Obj["path_with_namespace"].(string)
-			sc := scoped{project: read.Obj, reader: src, owner: p.owner(ctx, path), at: read.At}
-			return sc, "", nil
+			return read, src, nil, nil
 		case read.Refused():
 			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, read.Status))
 		default:
-			return scoped{}, "", classify(err)
+			return crawl.Read{}, nil, nil, classify(err)
 		}
 	}
-	return scoped{}, fmt.Sprintf("GET /projects/%d refused (%v)", id, refused), nil
+	return crawl.Read{}, nil, refused, nil
 }
 
 // inProject handles an event for the object ref names in its project

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
@@ -133,6 +134,20 @@ func childProject(kind string, pr map[string]any) map[string]any {
 		return ProjectRef(pr)
 	}
 	return ProjectInfo(pr)
+}
+
+// StateListed reports whether resource r's own listing keeps obj, an
+// object of kind, by its state and updatedAfter window (merge requests
+// and issues; other kinds have neither): an object r's selector maps is
+// still left out when its listing would not return it.
+func StateListed(r *mapping.Resource, kind string, obj map[string]any) bool {
+	switch o := FromSelector(r); kind {
+	case selector.KindMergeRequest:
+		return o.MergeRequestSelected(obj)
+	case selector.KindIssue:
+		return o.IssueSelected(obj)
+	}
+	return true
 }
 
 // ProjectAsListed is project pr, as GET /projects/:id served it, the way
