@@ -30,7 +30,9 @@ type ObjectRef struct {
 	// project a project's object lives in.
 	Project int64
 	// ProjectPath names the project kind's object by its path with
-	// namespace (or its id as text) when Project is 0.
+	// namespace (or its id as text) when Project is 0 (an action run's
+	// project, named as the user wrote it). Neither set names project 0,
+	// which GitLab answers 404.
 	ProjectPath string
 	// Group is the group kind's id.
 	Group int64
