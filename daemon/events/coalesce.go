@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/crawl"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 )
 
@@ -69,11 +68,11 @@ func withArrival(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, arrivalKey{}, t)
 }
 
-// get GETs path with src's token into out, or takes GitLab's answer to a
-// request for it sent after the event in ctx arrived (see withArrival;
-// none without it). at is when the answering request was sent: the
-// version of what is mapped from it.
-func (p *Processor) get(ctx context.Context, src *crawl.Source, path string, out any) (status int, at time.Time, err error) {
+// get is the crawl.Getter of an event's reads: it GETs path with client c
+// into out, or takes GitLab's answer to a request for it sent after the
+// event in ctx arrived (see withArrival; none without it). at is when the
+// answering request was sent: the version of what is mapped from it.
+func (p *Processor) get(ctx context.Context, c *gitlab.Client, path string, out any) (status int, at time.Time, err error) {
 	arrived, _ := ctx.Value(arrivalKey{}).(time.Time)
 	p.answersOnce.Do(func() {
 		p.answers = &answers{byKey: map[answerKey]*list.Element{}, maxN: answersMax, maxSize: answersMaxSize}
@@ -82,11 +81,11 @@ func (p *Processor) get(ctx context.Context, src *crawl.Source, path string, out
 	if margin == 0 {
 		margin = DefaultCoalesceMargin
 	}
-	key := answerKey{src.Client, path}
+	key := answerKey{c, path}
 	a, mine := p.answers.take(key, arrived, margin, p.now)
 	if mine {
 		var raw json.RawMessage
-		a.status, a.err = src.Client.Do(ctx, http.MethodGet, path, nil, &raw)
+		a.status, a.err = c.Do(ctx, http.MethodGet, path, nil, &raw)
 		a.body = raw
 		p.answers.settle(a)
 	} else {

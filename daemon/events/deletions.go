@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // A deletion event is a claim, not a fact: anyone who holds one hook's
@@ -66,14 +66,12 @@ func (p *Processor) groupPath(ctx context.Context, id int64) (string, error) {
 		}
 	}
 	for _, s := range p.sources() {
-		var g struct {
-			FullPath string `json:"full_path"`
-		}
-		status, err := s.Client.Do(ctx, http.MethodGet, "groups/"+strconv.FormatInt(id, 10), nil, &g)
+		read, err := s.Object(ctx, crawl.ObjectRef{Kind: selector.KindGroup, Group: id}, nil)
 		switch {
 		case err == nil:
-			return g.FullPath, nil
-		case status == http.StatusNotFound || status == http.StatusForbidden:
+			full, _ := read.Obj["full_path"].(string)
+			return full, nil
+		case read.Refused():
 			continue
 		default:
 			return "", classify(err)
@@ -83,26 +81,28 @@ func (p *Processor) groupPath(ctx context.Context, id int64) (string, error) {
 }
 
 // confirmGone asks GitLab, with owner (the token that owns the object),
-// for api: nil when it answers 404 or 403 or shows the object marked for
-// deletion, errAlive when it serves it, a classified error otherwise.
-func confirmGone(ctx context.Context, owner *crawl.Source, api string) error {
-	var obj map[string]any
-	status, err := owner.Client.Do(ctx, http.MethodGet, api, nil, &obj)
+// for the object ref names: nil when it answers 404 or 403 or shows the
+// object marked for deletion, errAlive when it serves it, a classified
+// error otherwise.
+func confirmGone(ctx context.Context, owner *crawl.Source, ref crawl.ObjectRef) error {
+	read, err := owner.Object(ctx, ref, nil)
 	switch {
-	case status == http.StatusNotFound || status == http.StatusForbidden:
+	case read.Refused():
 		return nil
 	case err != nil:
 		return classify(err)
 	}
-	if crawl.PendingDeletion(obj) {
+	if crawl.PendingDeletion(read.Obj) {
 		return nil
 	}
+	api, _ := ref.APIPath()
 	return fmt.Errorf("GET /%s: %w", api, errAlive)
 }
 
 // verifyDeletion checks that the event's hook covers path and that GitLab
-// confirms api gone for owner; ok false comes with the result to return.
-func (p *Processor) verifyDeletion(ctx context.Context, ev *catalog.Event, owner *crawl.Source, path, api string) (Result, bool, error) {
+// confirms the object ref names gone for owner; ok false comes with the
+// result to return.
+func (p *Processor) verifyDeletion(ctx context.Context, ev *catalog.Event, owner *crawl.Source, path string, ref crawl.ObjectRef) (Result, bool, error) {
 	covers, err := p.hookCovers(ctx, ev, path)
 	if err != nil {
 		return Result{}, false, err
@@ -113,7 +113,7 @@ func (p *Processor) verifyDeletion(ctx context.Context, ev *catalog.Event, owner
 	if owner == nil {
 		return Result{}, true, nil // out of every token's scope: deleteObject says so
 	}
-	err = confirmGone(ctx, owner, api)
+	err = confirmGone(ctx, owner, ref)
 	if errors.Is(err, errAlive) {
 		return Result{Outcome: NotDeleted, Detail: fmt.Sprintf("%v: nothing deleted", err)}, false, nil
 	}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
-	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // ErrNotSelected is returned by ProjectOwner for a project GitLab serves
@@ -36,28 +34,21 @@ type OwnedProject struct {
 // does: a write never goes out with a token whose globs exclude the
 // project, even when that token could reach it.
 func (p *Processor) ProjectOwner(ctx context.Context, ref string) (OwnedProject, error) {
-	var refused []string
-	for _, src := range p.sources() {
-		var obj struct {
-			ID                int64  `json:"id"`
-			PathWithNamespace string `json:"path_with_namespace"`
-		}
-		status, err := src.Client.Do(ctx, http.MethodGet, "projects/"+gitlab.PathEscape(ref), nil, &obj)
-		switch {
-		case err == nil:
-			owner := p.owner(ctx, obj.PathWithNamespace)
-			if owner == nil {
-				return OwnedProject{ID: obj.ID, Path: obj.PathWithNamespace},
-					fmt.Errorf("project %s (id %d): %w (add its path to a token's globs in tokenMapping)", obj.PathWithNamespace, obj.ID, ErrNotSelected)
-			}
-			return OwnedProject{ID: obj.ID, Path: obj.PathWithNamespace, Owner: owner}, nil
-		case status == http.StatusNotFound || status == http.StatusForbidden:
-			refused = append(refused, "token "+src.Client.Masked+": "+strconv.Itoa(status))
-		default:
-			return OwnedProject{}, classify(err)
-		}
+	read, src, refused, err := p.firstReader(ctx, crawl.ObjectRef{Kind: selector.KindProject, ProjectPath: ref}, nil)
+	switch {
+	case err != nil:
+		return OwnedProject{}, err
+	case src == nil:
+		return OwnedProject{}, fmt.Errorf("project %s: %w (%v)", ref, ErrProjectNotFound, refused)
 	}
-	return OwnedProject{}, fmt.Errorf("project %s: %w (%v)", ref, ErrProjectNotFound, refused)
+	id, _ := read.Obj["id"].(float64)
+	path, _ := read.Obj["path_with_namespace"].(string)
+	owner := p.owner(ctx, path)
+	if owner == nil {
+		return OwnedProject{ID: int64(id), Path: path},
+			fmt.Errorf("project %s (id %d): %w (add its path to a token's globs in tokenMapping)", path, int64(id), ErrNotSelected)
+	}
+	return OwnedProject{ID: int64(id), Path: path, Owner: owner}, nil
 }
 
 // LikelyOwner is the source whose token would trigger work on project ref

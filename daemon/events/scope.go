@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -37,29 +35,44 @@ type scoped struct {
 // served: the first token whose globs select it and whose groups hold it.
 // A nil project (and a nil error) means every token was refused.
 func (p *Processor) projectByID(ctx context.Context, id int64) (scoped, string, error) {
-	var refused []string
-	for _, src := range p.sources() {
-		var obj map[string]any
-		status, at, err := p.get(ctx, src, "projects/"+strconv.FormatInt(id, 10), &obj)
-		switch {
-		case err == nil:
-			path, _ := obj["path_with_namespace"].(string)
-			sc := scoped{project: obj, reader: src, owner: p.owner(ctx, path), at: at}
-			return sc, "", nil
-		case status == http.StatusNotFound || status == http.StatusForbidden:
-			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, status))
-		default:
-			return scoped{}, "", classify(err)
-		}
+	read, src, refused, err := p.firstReader(ctx, crawl.ObjectRef{Kind: selector.KindProject, Project: id}, p.get)
+	switch {
+	case err != nil:
+		return scoped{}, "", err
+	case src == nil:
+		return scoped{}, fmt.Sprintf("GET /projects/%d refused (%v)", id, refused), nil
 	}
-	return scoped{}, fmt.Sprintf("GET /projects/%d refused (%v)", id, refused), nil
+	path, _ := read.Obj["path_with_namespace"].(string)
+	return scoped{project: read.Obj, reader: src, owner: p.owner(ctx, path), at: read.At}, "", nil
 }
 
-// inProject handles an event for an object of kind in project pid: the
-// project and the object (projects/:id/<sub>) are read, __project added
-// where a resync adds it, and the object upserted when the selector and
-// the listing's filters select it, else its entity deleted.
-func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub string) (Result, error) {
+// firstReader reads the object ref names with the first token, in
+// tokenMapping order, that GitLab lets read it, through get (see
+// crawl.Source.Object): the read and that token's source, or, when every
+// token got 403 or 404, a nil source and what each got ("token glpat-…:
+// 404", masked).
+func (p *Processor) firstReader(ctx context.Context, ref crawl.ObjectRef, get crawl.Getter) (crawl.Read, *crawl.Source, []string, error) {
+	var refused []string
+	for _, src := range p.sources() {
+		read, err := src.Object(ctx, ref, get)
+		switch {
+		case err == nil:
+			return read, src, nil, nil
+		case read.Refused():
+			refused = append(refused, fmt.Sprintf("token %s: %d", src.Client.Masked, read.Status))
+		default:
+			return crawl.Read{}, nil, nil, classify(err)
+		}
+	}
+	return crawl.Read{}, nil, refused, nil
+}
+
+// inProject handles an event for the object ref names in its project
+// (ref.Project): the project and the object are read, the object as a
+// resync lists it, and upserted when the selector and the listing's
+// filters select it, else its entity deleted.
+func (p *Processor) inProject(ctx context.Context, ref crawl.ObjectRef) (Result, error) {
+	kind, pid := ref.Kind, ref.Project
 	resources := p.Mapping.ResourcesFor(kind)
 	if len(resources) == 0 {
 		return Result{Outcome: NotMapped, Detail: "no " + kind + " resource in the mapping"}, nil
@@ -76,23 +89,15 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 	if reader == nil {
 		reader = sc.reader
 	}
-	var obj map[string]any
-	status, at, err := p.get(ctx, reader, fmt.Sprintf("projects/%d/%s", pid, sub), &obj)
-	version := at.UnixNano()
+	ref.In = sc.project
+	read, err := reader.Object(ctx, ref, p.get)
+	obj, version := read.Obj, read.At.UnixNano()
 	switch {
-	case status == http.StatusNotFound || status == http.StatusForbidden:
-		return Result{Outcome: GitLabRefused, Detail: fmt.Sprintf("GET /projects/%d/%s: %d", pid, sub, status)}, nil
+	case read.Refused():
+		api, _ := ref.APIPath()
+		return Result{Outcome: GitLabRefused, Detail: fmt.Sprintf("GET /%s: %d", api, read.Status)}, nil
 	case err != nil:
 		return Result{}, classify(err)
-	}
-	ref := crawl.ProjectRef(sc.project)
-	switch kind {
-	case selector.KindIssue, selector.KindMergeRequest:
-		// listed per group, without __project
-	case selector.KindDeployment:
-		obj["__project"] = ref
-	default:
-		obj["__project"] = crawl.ProjectInfo(ref)
 	}
 	res := Result{Changes: catalog.Changes{Upserts: map[string][]*catalog.Entity{}}}
 	if sc.owner == nil {
@@ -105,7 +110,7 @@ func (p *Processor) inProject(ctx context.Context, kind string, pid int64, sub s
 		res.Outcome, res.Detail = OutOfScope, fmt.Sprintf("project %s matches no token's globs", path)
 		return res, nil
 	}
-	if res, err = p.mapSelected(ctx, res, kind, resources, obj, ref, version); err != nil {
+	if res, err = p.mapSelected(ctx, res, kind, resources, obj, crawl.ProjectRef(sc.project), version); err != nil {
 		return Result{}, err
 	}
 	return p.refreshProject(ctx, res, sc, pid), nil

@@ -54,7 +54,7 @@ var (
 // skillMdPath, root}, "repo": project, "__branch": branch}.
 func (s *Source) Skills(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	return s.EachProject(ctx, true, o.ActiveGroups, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		if len(SkillGlobs(o.SkillPaths, pr)) == 0 {
+		if len(skillGlobs(o.SkillPaths, pr)) == 0 {
 			return gitlab.Page{}, nil
 		}
 		id := int64(num(pr["id"]))
@@ -68,8 +68,8 @@ func (s *Source) Skills(ctx context.Context, o Options, fn func(gitlab.Page) err
 	}, fn)
 }
 
-// SkillGlobs are the skill globs that apply to project pr.
-func SkillGlobs(paths []SkillPath, pr map[string]any) []string {
+// skillGlobs are the skill globs that apply to project pr.
+func skillGlobs(paths []SkillPath, pr map[string]any) []string {
 	pwn, _ := pr["path_with_namespace"].(string)
 	var out []string
 	for _, p := range paths {
@@ -83,14 +83,14 @@ func SkillGlobs(paths []SkillPath, pr map[string]any) []string {
 // ProjectSkills reads the skills of project pr that a repository tree at
 // ref lists.
 func (s *Source) ProjectSkills(ctx context.Context, pr map[string]any, paths []SkillPath, ref string, entries []map[string]any) ([]map[string]any, error) {
-	globs := SkillGlobs(paths, pr)
+	globs := skillGlobs(paths, pr)
 	var items []map[string]any
 	for _, e := range entries {
 		p, _ := e["path"].(string)
-		if e["type"] != "blob" || !SkillSelected(globs, p) {
+		if e["type"] != "blob" || !skillSelected(globs, p) {
 			continue
 		}
-		obj, err := s.SkillObject(ctx, pr, globs, p, ref)
+		obj, err := s.skillObject(ctx, pr, globs, p, ref)
 		if err != nil {
 			if err := skipFile(ctx, err, pr); err != nil {
 				return nil, err
@@ -104,10 +104,10 @@ func (s *Source) ProjectSkills(ctx context.Context, pr map[string]any, paths []S
 	return items, nil
 }
 
-// SkillSelected reports whether a repository path is a SKILL.md one of
+// skillSelected reports whether a repository path is a SKILL.md one of
 // globs selects: the file name SKILL.md in any case, and a glob match
 // ignoring case (skill_plugin.py, matches_skill_path).
-func SkillSelected(globs []string, p string) bool {
+func skillSelected(globs []string, p string) bool {
 	p = strings.Trim(p, "/")
 	if !strings.EqualFold(path.Base(p), "SKILL.md") {
 		return false
@@ -120,9 +120,9 @@ func SkillSelected(globs []string, p string) bool {
 	return false
 }
 
-// SkillObject reads one SKILL.md at ref and returns its skill object; nil
+// skillObject reads one SKILL.md at ref and returns its skill object; nil
 // when it is not there or not UTF-8 text.
-func (s *Source) SkillObject(ctx context.Context, pr map[string]any, globs []string, skillMd, ref string) (map[string]any, error) {
+func (s *Source) skillObject(ctx context.Context, pr map[string]any, globs []string, skillMd, ref string) (map[string]any, error) {
 	file, content, err := s.FileObject(ctx, int64(num(pr["id"])), skillMd, ref)
 	if err != nil || file == nil || !utf8.Valid(content) {
 		return nil, err
@@ -234,7 +234,7 @@ func globRoot(g string) string {
 // key per provider}, "repo": project, "__branch": branch}.
 func (s *Source) Plugins(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	return s.EachProject(ctx, true, o.ActiveGroups, func(ctx context.Context, pr map[string]any) (gitlab.Page, error) {
-		if !PluginRepoSelected(o, pr) {
+		if !pluginRepoSelected(o, pr) {
 			return gitlab.Page{}, nil
 		}
 		id := int64(num(pr["id"]))
@@ -243,7 +243,7 @@ func (s *Source) Plugins(ctx context.Context, o Options, fn func(gitlab.Page) er
 		if err != nil {
 			return gitlab.Page{}, err
 		}
-		obj, err := s.ProjectPlugin(ctx, pr, o.Providers, ref, entries)
+		obj, err := s.projectPlugin(ctx, pr, o.Providers, ref, entries)
 		if err != nil || obj == nil {
 			// A manifest that cannot be used leaves the whole plugin out:
 			// built from the others, it would lose what that one gave.
@@ -253,14 +253,14 @@ func (s *Source) Plugins(ctx context.Context, o Options, fn func(gitlab.Page) er
 	}, fn)
 }
 
-// PluginRepoSelected reports whether the plugin kind's repos select
+// pluginRepoSelected reports whether the plugin kind's repos select
 // project pr (none: every project).
-func PluginRepoSelected(o Options, pr map[string]any) bool { return repoSelected(pr, o.PluginRepos) }
+func pluginRepoSelected(o Options, pr map[string]any) bool { return repoSelected(pr, o.PluginRepos) }
 
-// PluginTouched reports whether a repository path concerns one of the
+// pluginTouched reports whether a repository path concerns one of the
 // providers: a manifest, or anything in a directory-only provider's
 // directory.
-func PluginTouched(providers []string, p string) bool {
+func pluginTouched(providers []string, p string) bool {
 	p = strings.Trim(p, "/")
 	for _, prov := range providers {
 		if slices.Contains(pluginManifests[prov], p) {
@@ -273,11 +273,11 @@ func PluginTouched(providers []string, p string) bool {
 	return false
 }
 
-// ProjectPlugin builds project pr's plugin object from a repository tree
+// projectPlugin builds project pr's plugin object from a repository tree
 // at ref: the providers' manifests (JSON objects; others are ignored) and
 // the files directly in directory-only providers' directories. nil when
 // the project packages no plugin.
-func (s *Source) ProjectPlugin(ctx context.Context, pr map[string]any, providers []string, ref string, entries []map[string]any) (map[string]any, error) {
+func (s *Source) projectPlugin(ctx context.Context, pr map[string]any, providers []string, ref string, entries []map[string]any) (map[string]any, error) {
 	manifests := map[string]map[string]any{}
 	dirs := map[string]bool{}
 	branch := ref

@@ -31,22 +31,22 @@ func (s *Source) ProjectsWith(ctx context.Context, o Options, fn func(gitlab.Pag
 		for k, v := range pr {
 			cp[k] = v
 		}
-		if err := s.Enrich(ctx, cp, o); err != nil {
+		if err := s.enrich(ctx, cp, o); err != nil {
 			return gitlab.Page{}, err
 		}
 		return gitlab.Page{Items: []map[string]any{cp}, RequestedAt: start}, nil
 	}, fn)
 }
 
-// EnrichReads reports whether Enrich asks GitLab for anything with these
+// EnrichReads reports whether enrich asks GitLab for anything with these
 // options (languages, labels, included files, search queries): a caller
 // that holds the project already can map it at no cost when it does not.
 func (o Options) EnrichReads() bool {
 	return o.IncludeLanguages || o.IncludeLabels || len(o.IncludedFiles) > 0 || len(o.SearchQueries) > 0
 }
 
-// Enrich adds the project selector's extra data to one project object.
-func (s *Source) Enrich(ctx context.Context, pr map[string]any, o Options) error {
+// enrich adds the project selector's extra data to one project object.
+func (s *Source) enrich(ctx context.Context, pr map[string]any, o Options) error {
 	id := int64(num(pr["id"]))
 	empty, _ := pr["empty_repo"].(bool)
 	ref, _ := pr["default_branch"].(string)

@@ -395,9 +395,9 @@ func falsy(v any) bool {
 	return false
 }
 
-// FileSelected reports whether the file options select filePath in
+// fileSelected reports whether the file options select filePath in
 // project pr (its glob and repos).
-func FileSelected(fo FileOptions, pr map[string]any, filePath string) bool {
+func fileSelected(fo FileOptions, pr map[string]any, filePath string) bool {
 	return repoSelected(pr, fo.Repos) && doublestar.MatchUnvalidated(pathGlob(fo), filePath)
 }
 

@@ -24,20 +24,18 @@ func (s *Source) groupsInScope(ctx context.Context, active *bool) (groups []map[
 }
 
 // GroupsWithMembers streams the groups in scope, each with its members
-// under "__members" (see MembersOf).
+// under "__members" (see membersOf).
 func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitlab.Page) error) (Counts, error) {
 	groups, requested, out, err := s.groupsInScope(ctx, o.ActiveGroups)
 	if err != nil {
 		return out, err
 	}
 	for _, cached := range groups {
-		// The listing is shared with the group kind: add members to a copy.
-		g := maps.Clone(cached)
-		members, err := s.MembersOf(ctx, g, o)
+		// The listing is shared with the group kind: members go on a copy.
+		g, err := s.GroupWithMembers(ctx, cached, o)
 		if err != nil {
 			return out, err
 		}
-		g["__members"] = MemberRows(o, members)
 		out.Selected++
 		if err := fn(gitlab.Page{Items: []map[string]any{g}, RequestedAt: requested}); err != nil {
 			return out, err
@@ -46,10 +44,10 @@ func (s *Source) GroupsWithMembers(ctx context.Context, o Options, fn func(gitla
 	return out, nil
 }
 
-// MembersOf lists a group's members as the member kinds' options ask:
+// membersOf lists a group's members as the member kinds' options ask:
 // direct (/members) or with the inherited ones (IncludeInheritedMembers:
 // /members/all), bots left out unless IncludeBotMembers; all pages.
-func (s *Source) MembersOf(ctx context.Context, group map[string]any, o Options) ([]any, error) {
+func (s *Source) membersOf(ctx context.Context, group map[string]any, o Options) ([]any, error) {
 	suffix := "members"
 	if o.IncludeInheritedMembers {
 		suffix = "members/all"
@@ -98,13 +96,13 @@ func isBotFor(gen string, m map[string]any) bool {
 	return IsBot(m)
 }
 
-// MemberRows shapes members for __members as Ocean does: v2 keeps
+// memberRows shapes members for __members as Ocean does: v2 keeps
 // {email, username, name, access_level, id} and drops rows missing one of
 // the last four (gitlab-v2/gitlab/clients/gitlab_client.py,
 // _member_row_for_port); v1 keeps {id, username, email}, email "" when
 // GitLab does not show it, or whole objects with
 // includeVerboseMemberObject (gitlab_service.py, enrich_object_with_members).
-func MemberRows(o Options, members []any) []any {
+func memberRows(o Options, members []any) []any {
 	rows := make([]any, 0, len(members))
 	for _, x := range members {
 		m, _ := x.(map[string]any)
@@ -142,7 +140,7 @@ func (s *Source) ProjectsWithMembers(ctx context.Context, o Options, fn func(git
 }
 
 // ProjectWithMembers returns a copy of project pr with its members under
-// "__members" (see MemberRows); resyncs and project events share it.
+// "__members" (see memberRows); resyncs and project events share it.
 func (s *Source) ProjectWithMembers(ctx context.Context, pr map[string]any, o Options) (map[string]any, error) {
 	suffix := "members"
 	if o.IncludeInheritedMembers {
@@ -153,7 +151,7 @@ func (s *Source) ProjectWithMembers(ctx context.Context, pr map[string]any, o Op
 		return nil, fmt.Errorf("crawl: members of project %v: %w", pr["path_with_namespace"], err)
 	}
 	cp := maps.Clone(pr)
-	cp["__members"] = MemberRows(o, members)
+	cp["__members"] = memberRows(o, members)
 	return cp, nil
 }
 
@@ -166,11 +164,10 @@ func (s *Source) GroupMembers(ctx context.Context, o Options, fn func(gitlab.Pag
 		return out, err
 	}
 	for _, g := range groups {
-		members, err := s.MembersOf(ctx, g, o)
+		items, err := s.GroupMemberObjects(ctx, g, o)
 		if err != nil {
 			return out, err
 		}
-		items := MemberObjects(g, members)
 		out.Selected += len(items)
 		if len(items) > 0 {
 			if err := fn(gitlab.Page{Items: items, RequestedAt: requested}); err != nil {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
@@ -57,9 +54,11 @@ func (p *Processor) push(ctx context.Context, pl payload) (Result, error) {
 		return res, nil
 	}
 	if project == nil { // not mapped as a project, or not retried: not read yet
-		if _, err := src.Client.Do(ctx, http.MethodGet, "projects/"+strconv.FormatInt(projectID(pl), 10), nil, &project); err != nil {
+		read, err := src.Object(ctx, crawl.ObjectRef{Kind: selector.KindProject, Project: projectID(pl)}, nil)
+		if err != nil {
 			return Result{}, classify(err)
 		}
+		project = read.Obj
 	}
 	if res.Changes.Upserts == nil {
 		res.Changes.Upserts = map[string][]*catalog.Entity{}
@@ -300,7 +299,7 @@ func (r *repoPush) files(ctx context.Context, res Result) (Result, error) {
 	}
 	for _, g := range crawl.GroupResources(resources) {
 		fo := g.Options.Files
-		touched, err := r.touched(ctx, func(f string) bool { return crawl.FileSelected(fo, r.repo, f) })
+		touched, err := r.touched(ctx, crawl.FileWatch(g.Options, r.repo))
 		if err != nil {
 			return Result{}, err
 		}
@@ -379,7 +378,7 @@ func (r *repoPush) branchEntity(ctx context.Context, res Result) (Result, error)
 			continue
 		}
 		var err error
-		if res, err = r.refEntity(ctx, res, selector.KindBranch, g.Resources, "repository/branches/"+url.PathEscape(r.branch), r.branch); err != nil {
+		if res, err = r.refEntity(ctx, res, selector.KindBranch, g.Resources, r.branch); err != nil {
 			return Result{}, err
 		}
 	}
@@ -392,18 +391,18 @@ func (r *repoPush) tagEntity(ctx context.Context, res Result, tag string) (Resul
 	if len(resources) == 0 {
 		return res, nil
 	}
-	return r.refEntity(ctx, res, selector.KindTag, resources, "repository/tags/"+url.PathEscape(tag), tag)
+	return r.refEntity(ctx, res, selector.KindTag, resources, tag)
 }
 
-// refEntity maps a branch or tag as GitLab serves it now, or, when GitLab
-// answers 404 for it (the push deleted it, or it went since), deletes the
-// entities its name identifies.
-func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resources []*mapping.Resource, sub, name string) (Result, error) {
+// refEntity maps the branch or tag (kind) name as GitLab serves it now,
+// or, when GitLab answers 404 for it (the push deleted it, or it went
+// since), deletes the entities its name identifies.
+func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resources []*mapping.Resource, name string) (Result, error) {
 	// Read even when the push says it deleted the ref: GitLab's 404
 	// confirms it (a forged payload can name any ref), and a ref pushed
 	// again since is written as it is now.
-	var obj map[string]any
-	_, err := r.src.Client.Do(ctx, http.MethodGet, fmt.Sprintf("projects/%v/%s", r.project["id"], sub), nil, &obj)
+	id, _ := r.project["id"].(float64)
+	read, err := r.src.Object(ctx, crawl.ObjectRef{Kind: kind, Project: int64(id), Name: name, In: r.project}, nil)
 	if gone(err) {
 		// Deleted (by this push, or since): its entity goes.
 		return r.deleteRef(ctx, res, resources, name), nil
@@ -411,8 +410,7 @@ func (r *repoPush) refEntity(ctx context.Context, res Result, kind string, resou
 	if err != nil {
 		return Result{}, classify(err)
 	}
-	obj["__project"] = crawl.ProjectInfo(r.project)
-	return r.p.mapInto(ctx, res, kind, resources, obj, r.version)
+	return r.p.mapInto(ctx, res, kind, resources, read.Obj, r.version)
 }
 
 // deleteRef deletes the entities a branch or tag name identifies.
@@ -435,22 +433,16 @@ func (r *repoPush) skills(ctx context.Context, res Result) (Result, error) {
 		return res, nil
 	}
 	for _, g := range crawl.GroupResources(resources) {
-		globs := crawl.SkillGlobs(g.Options.SkillPaths, r.repo)
-		if len(globs) == 0 {
+		watch := crawl.SkillWatch(g.Options, r.repo)
+		if watch == nil {
 			continue
 		}
-		touched, err := r.touched(ctx, func(f string) bool { return crawl.SkillSelected(globs, f) })
+		touched, err := r.touched(ctx, watch)
 		if err != nil {
 			return Result{}, err
 		}
 		for f := range touched {
-			read := func(ref string) ([]map[string]any, error) {
-				obj, err := r.src.SkillObject(ctx, r.repo, globs, f, ref)
-				if err != nil || obj == nil {
-					return nil, err
-				}
-				return []map[string]any{obj}, nil
-			}
+			read := func(ref string) ([]map[string]any, error) { return r.src.SkillsAt(ctx, r.repo, g.Options, f, ref) }
 			now, err := read(r.branch)
 			if err != nil {
 				return Result{}, classify(err)
@@ -479,11 +471,11 @@ func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
 		return res, nil
 	}
 	for _, g := range crawl.GroupResources(resources) {
-		o := g.Options
-		if !crawl.PluginRepoSelected(o, r.repo) {
+		watch := crawl.PluginWatch(g.Options, r.repo)
+		if watch == nil {
 			continue
 		}
-		touched, err := r.touched(ctx, func(f string) bool { return crawl.PluginTouched(o.Providers, f) })
+		touched, err := r.touched(ctx, watch)
 		if err != nil {
 			return Result{}, err
 		}
@@ -495,15 +487,11 @@ func (r *repoPush) plugins(ctx context.Context, res Result) (Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			obj, err := r.src.ProjectPlugin(ctx, r.repo, o.Providers, ref, entries)
+			objs, err := r.src.PluginAt(ctx, r.repo, g.Options, r.branch, ref, entries)
 			if err != nil {
 				return nil, classify(err)
 			}
-			if obj == nil {
-				return nil, nil
-			}
-			obj["__branch"] = r.branch
-			return []map[string]any{obj}, nil
+			return objs, nil
 		}
 		now, err := read(r.branch)
 		if err != nil {
