@@ -60,12 +60,9 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		// desc since GitLab 13.5), whatever their status (created ones
 		// too), without the retried ones unless include_retried=true,
 		// filtered by scope (one status or scope[] for several).
-		scopes := append(q["scope[]"], q["scope"]...)
-		for _, sc := range scopes {
-			if !jobScopes[sc] {
-				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
-				return true
-			}
+		scopes, ok := jobScopesOf(w, q)
+		if !ok {
+			return true
 		}
 		var items []*Job
 		for _, j := range s.obj.jobs {
@@ -120,12 +117,9 @@ func (s *Server) childRoutes(w http.ResponseWriter, r *http.Request, tok *Token,
 		// (the finder's "relevant" scope), filtered by scope; offset or
 		// keyset pagination (keyset only in the default id desc order).
 		// One job by id is found whatever its status.
-		scopes := append(q["scope[]"], q["scope"]...)
-		for _, sc := range scopes {
-			if !jobScopes[sc] {
-				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
-				return true
-			}
+		scopes, ok := jobScopesOf(w, q)
+		if !ok {
+			return true
 		}
 		var items []*Job
 		for _, x := range s.obj.jobs {

@@ -6,6 +6,8 @@ package gitlabtest
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"time"
 )
@@ -137,6 +139,20 @@ func (s *Server) jobJSON(j *Job) map[string]any {
 // jobScopes are the job statuses GitLab's scope parameter accepts.
 var jobScopes = map[string]bool{"created": true, "pending": true, "running": true, "failed": true, "success": true,
 	"canceled": true, "skipped": true, "waiting_for_resource": true, "manual": true}
+
+// jobScopesOf reads a jobs listing's scope filter (one status in scope,
+// several in scope[]); false after answering 400, as Grape does, when one
+// is not a job status.
+func jobScopesOf(w http.ResponseWriter, q url.Values) ([]string, bool) {
+	scopes := append(q["scope[]"], q["scope"]...)
+	for _, sc := range scopes {
+		if !jobScopes[sc] {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "scope does not have a valid value"})
+			return nil, false
+		}
+	}
+	return scopes, true
+}
 
 // PipelineEvent delivers "Pipeline Hook".
 func (s *Server) PipelineEvent(ctx context.Context, pipelineID int64) []Delivery {
