@@ -2,10 +2,12 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/hookspec"
@@ -140,6 +142,46 @@ func explain(err error, o Owner) error {
 	return err
 }
 
+// Existing is a hook GitLab has.
+type Existing struct {
+	ID                     int64
+	GroupID                int64
+	ProjectID              int64
+	URL                    string
+	Flags                  map[string]bool
+	AlertStatus            string
+	DisabledUntil          string
+	SSL                    bool
+	Name, Description      string
+	PushEventsBranchFilter string
+	CustomWebhookTemplate  string
+	// SigningTokenPresent is GitLab 19's signing_token_present; nil when
+	// GitLab does not report it (older than 19.0).
+	SigningTokenPresent *bool
+	// Raw is the hook as GitLab served it, every field.
+	Raw map[string]any
+}
+
+// Paused reports a hook GitLab stopped delivering to for a while after
+// failed deliveries (5xx or no answer: its alert_status
+// temporarily_disabled). GitLab resumes it by itself when disabled_until
+// passes, and keeps its failed deliveries for "Resend request" meanwhile.
+func (e Existing) Paused() bool { return e.AlertStatus == "temporarily_disabled" }
+
+// Disabled reports whether GitLab stopped delivering to the hook after
+// failures.
+func (e Existing) Disabled() bool {
+	if e.AlertStatus != "" && e.AlertStatus != "executable" {
+		return true
+	}
+	if e.DisabledUntil != "" {
+		if t, err := time.Parse(time.RFC3339, e.DisabledUntil); err == nil && t.After(time.Now()) {
+			return true
+		}
+	}
+	return false
+}
+
 // existing reads a hook as GitLab serves it. o is where it was read, the
 // group or project when GitLab's answer has no group_id or project_id.
 func existing(h map[string]any, o Owner) Existing {
@@ -222,3 +264,5 @@ func (e Existing) EventsOf(names, prior []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+func asAPIError(err error, target **gitlab.APIError) bool { return errors.As(err, target) }

@@ -3,6 +3,7 @@ package hooks
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -82,4 +83,15 @@ func SigningToken(secret, scope string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("glsync hook signing key v1\x00" + scope))
 	return whsig.TokenFromKey(m.Sum(nil))
+}
+
+// NewSecret returns a random hook secret (256 bits, hex).
+func NewSecret() string { return newSecret() }
+
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
 }

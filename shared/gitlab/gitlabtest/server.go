@@ -14,60 +14,17 @@
 package gitlabtest
 
 import (
-	"cmp"
 	"encoding/json"
-	"math"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// TokenKind says what a token may see.
-type TokenKind int
-
-const (
-	// GroupAccessToken belongs to a group's bot user: it sees that group's
-	// subtree and the projects shared with it.
-	GroupAccessToken TokenKind = iota
-	// AdminToken belongs to an instance administrator: it sees everything.
-	AdminToken
-	// ProjectAccessToken belongs to a project's bot user: it sees exactly
-	// that project (ProjectID); every group answers 404, as the bot is a
-	// member of no group.
-	ProjectAccessToken
-	// PersonalToken is a user's personal access token (Ocean v2's
-	// gitlabToken): it sees the projects of the user's personal namespace
-	// (see AddUser) and, when GroupID is set, that group's subtree with
-	// AccessLevel as the user's role there.
-	PersonalToken
-)
-
-// Token is an access token known to the simulated instance.
-type Token struct {
-	Value string
-	Kind  TokenKind
-	// GroupID is the group of a group access token.
-	GroupID int64
-	// ProjectID is the project of a project access token.
-	ProjectID int64
-	// AccessLevel is the bot's role in GroupID (10..50); 50 (owner) if zero.
-	AccessLevel int
-	// OAuth marks an OAuth access token: GitLab takes it only as
-	// "Authorization: Bearer", while access tokens work in either header.
-	OAuth     bool
-	Name      string
-	UserID    int64
-	Scopes    []string
-	ExpiresAt string
-}
 
 // Options configure a Server.
 type Options struct {
@@ -150,11 +107,6 @@ type Server struct {
 	deliveries []Delivery
 }
 
-type window struct {
-	start time.Time
-	used  int
-}
-
 // New returns an empty instance. Use Generate or the Add methods to fill it.
 func New(opts Options) *Server {
 	if opts.RateWindow == 0 {
@@ -199,22 +151,6 @@ func (s *Server) SetFaults(f Faults) {
 	s.faults = f
 	s.used, s.seen = nil, 0
 	s.faultM.Unlock()
-}
-
-// RevokeToken makes a token invalid, as revoking it in GitLab does: its
-// requests are answered 401 from now on.
-func (s *Server) RevokeToken(value string) {
-	s.lockW()
-	delete(s.tokens, value)
-	s.mu.Unlock()
-}
-
-// SetRateLimit changes the per-token rate limit.
-func (s *Server) SetRateLimit(perWindow int, period time.Duration) {
-	s.rateM.Lock()
-	s.opts.RateLimit, s.opts.RateWindow = perWindow, period
-	s.windows = map[string]*window{}
-	s.rateM.Unlock()
 }
 
 // Requests returns the number of requests per route ("GET /projects") and
@@ -394,195 +330,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (s *Server) authenticate(r *http.Request) *Token {
-	v := r.Header.Get("PRIVATE-TOKEN")
-	private := v != ""
-	if v == "" {
-		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
-			v = strings.TrimPrefix(a, "Bearer ")
-		}
-	}
-	if v == "" {
-		return nil
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t := s.tokens[v]
-	if t != nil && t.OAuth && private {
-		return nil // GitLab refuses an OAuth token in PRIVATE-TOKEN
-	}
-	return t
-}
-
-// ReplaceToken makes token old invalid and new valid in its place, as an
-// OAuth refresh does (new inherits old's kind, group and role).
-func (s *Server) ReplaceToken(old, new string) {
-	s.lockW()
-	defer s.mu.Unlock()
-	t := s.tokens[old]
-	if t == nil {
-		return
-	}
-	cp := *t
-	cp.Value = new
-	delete(s.tokens, old)
-	s.tokens[new] = &cp
-}
-
-// admitRate applies the per-token fixed-window limit and sets GitLab's
-// RateLimit-* headers. forced answers 429 even under the limit.
-//
-// As GitLab's throttles (Rack::Attack, Gitlab::RackAttack's
-// throttled_response_headers): windows are aligned to multiples of the
-// period since the Unix epoch, so RateLimit-Reset (Unix seconds) is the
-// exact end of the window; RateLimit-Limit is the quota per minute,
-// rounded up, whatever the period; RateLimit-Remaining is what is left
-// of the window's own quota. The headers go on every counted answer, as
-// GitLab.com sends them.
-func (s *Server) admitRate(w http.ResponseWriter, token string, forced bool) bool {
-	s.rateM.Lock()
-	limit, period := s.opts.RateLimit, s.opts.RateWindow
-	if limit <= 0 && !forced {
-		s.rateM.Unlock()
-		return true
-	}
-	now := time.Now()
-	start := time.Unix(0, now.UnixNano()/int64(period)*int64(period))
-	win := s.windows[token]
-	if win == nil || !win.start.Equal(start) {
-		win = &window{start: start}
-		s.windows[token] = win
-	}
-	win.used++
-	used := win.used
-	reset := win.start.Add(period)
-	s.rateM.Unlock()
-
-	h := w.Header()
-	over := limit > 0 && used > limit
-	if limit > 0 {
-		remaining := limit - used
-		if remaining < 0 {
-			remaining = 0
-		}
-		perMinute := int(math.Ceil(float64(limit) * float64(time.Minute) / float64(period)))
-		h.Set("RateLimit-Name", "throttle_authenticated_api")
-		h.Set("RateLimit-Limit", strconv.Itoa(perMinute))
-		h.Set("RateLimit-Observed", strconv.Itoa(used))
-		h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
-	}
-	if !over && !forced {
-		return true
-	}
-	retry := int(time.Until(reset).Seconds() + 0.999)
-	if forced || retry < 1 {
-		retry = 1
-	}
-	h.Set("Retry-After", strconv.Itoa(retry))
-	h.Set("Content-Type", "text/plain")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write([]byte("Retry later\n"))
-	return false
-}
-
 // lockW takes the write lock and records that the instance may change.
 func (s *Server) lockW() {
 	s.mu.Lock()
 	s.version.Add(1)
-}
-
-type projectKey struct {
-	id     int64
-	simple bool
-}
-
-type renderedJSON struct {
-	version uint64
-	raw     json.RawMessage
-}
-
-// projectRaw is projectJSON encoded, reused while nothing was written.
-// Callers hold s.mu (read).
-func (s *Server) projectRaw(p *Project, simple bool) json.RawMessage {
-	k, v := projectKey{p.ID, simple}, s.version.Load()
-	if r, ok := s.rendered.Load(k); ok && r.(renderedJSON).version == v {
-		return r.(renderedJSON).raw
-	}
-	raw, _ := json.Marshal(s.projectJSON(p, simple))
-	s.rendered.Store(k, renderedJSON{version: v, raw: raw})
-	return raw
-}
-
-// Prerender renders every project's listing JSON now (until the next
-// write), so a benchmark of a listing times the client, not the
-// simulator encoding objects (on a real instance that CPU is GitLab's).
-func (s *Server) Prerender() {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, p := range s.projects {
-		s.projectRaw(p, false)
-	}
-}
-
-// keysetProjects returns up to limit projects that filter keeps, in id
-// order (descending with desc), strictly between after and before (0:
-// unbounded). Callers hold s.mu (read or write).
-func (s *Server) keysetProjects(after, before int64, desc bool, limit int, filter func(*Project) bool) []*Project {
-	s.byID.mu.Lock()
-	if s.byID.dirty || len(s.byID.list) != len(s.projects) {
-		// A new slice: a reader may still hold the old one.
-		s.byID.list = make([]*Project, 0, len(s.projects))
-		for _, p := range s.projects {
-			s.byID.list = append(s.byID.list, p)
-		}
-		slices.SortFunc(s.byID.list, func(a, b *Project) int { return cmp.Compare(a.ID, b.ID) })
-		s.byID.dirty = false
-	}
-	list := s.byID.list
-	s.byID.mu.Unlock()
-	var out []*Project
-	keep := func(p *Project) bool {
-		if (after > 0 && p.ID <= after) || (before > 0 && p.ID >= before) || !filter(p) {
-			return true
-		}
-		out = append(out, p)
-		return len(out) < limit
-	}
-	if desc {
-		i := len(list)
-		if before > 0 {
-			i, _ = slices.BinarySearchFunc(list, before, func(p *Project, id int64) int { return cmp.Compare(p.ID, id) })
-		}
-		for i--; i >= 0 && (after == 0 || list[i].ID > after); i-- {
-			if !keep(list[i]) {
-				break
-			}
-		}
-		return out
-	}
-	i := 0
-	if after > 0 {
-		i, _ = slices.BinarySearchFunc(list, after+1, func(p *Project, id int64) int { return cmp.Compare(p.ID, id) })
-	}
-	for ; i < len(list) && (before == 0 || list[i].ID < before); i++ {
-		if !keep(list[i]) {
-			break
-		}
-	}
-	return out
-}
-
-func (s *Server) sortedProjects(filter func(*Project) bool) []*Project {
-	var out []*Project
-	for _, p := range s.projects {
-		if filter(p) {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
 }
 
 func boolParam(q url.Values, name string) (val, set bool) {

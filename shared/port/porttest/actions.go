@@ -299,6 +299,18 @@ func (a *actionRuns) claim(w http.ResponseWriter, r *http.Request, rt string, bo
 	reply(w, http.StatusOK, map[string]any{"ok": true, "runs": out})
 }
 
+// found is the run a request names, with the request recorded on it; nil
+// when there is no such run, after answering 404 as Port does.
+func (a *actionRuns) found(w http.ResponseWriter, r *http.Request, rt, id string, body []byte) *ActionRun {
+	run := a.byID[id]
+	if run == nil {
+		fail(w, http.StatusNotFound, "not_found", "Action run with id \""+id+"\" was not found")
+		return nil
+	}
+	record(run, r, rt, body)
+	return run
+}
+
 func (a *actionRuns) ack(w http.ResponseWriter, r *http.Request, rt string, body []byte) {
 	var in struct {
 		RunID string `json:"runId"`
@@ -307,12 +319,10 @@ func (a *actionRuns) ack(w http.ResponseWriter, r *http.Request, rt string, body
 		fail(w, http.StatusUnprocessableEntity, "invalid_request", "The json provided does not match the route's schema: runId is required")
 		return
 	}
-	run := a.byID[in.RunID]
+	run := a.found(w, r, rt, in.RunID, body)
 	if run == nil {
-		fail(w, http.StatusNotFound, "not_found", "Action run with id \""+in.RunID+"\" was not found")
 		return
 	}
-	record(run, r, rt, body)
 	if run.Acked || run.Status != "IN_PROGRESS" {
 		run.AckConflicts++
 		fail(w, http.StatusConflict, "run_already_acknowledged", "The action run was already acknowledged")
@@ -323,12 +333,10 @@ func (a *actionRuns) ack(w http.ResponseWriter, r *http.Request, rt string, body
 }
 
 func (a *actionRuns) patch(w http.ResponseWriter, r *http.Request, rt, id string, body []byte) {
-	run := a.byID[id]
+	run := a.found(w, r, rt, id, body)
 	if run == nil {
-		fail(w, http.StatusNotFound, "not_found", "Action run with id \""+id+"\" was not found")
 		return
 	}
-	record(run, r, rt, body)
 	var in struct {
 		Status        string `json:"status"`
 		StatusLabel   string `json:"statusLabel"`
@@ -368,12 +376,10 @@ func (a *actionRuns) patch(w http.ResponseWriter, r *http.Request, rt, id string
 }
 
 func (a *actionRuns) log(w http.ResponseWriter, r *http.Request, rt, id string, body []byte) {
-	run := a.byID[id]
+	run := a.found(w, r, rt, id, body)
 	if run == nil {
-		fail(w, http.StatusNotFound, "not_found", "Action run with id \""+id+"\" was not found")
 		return
 	}
-	record(run, r, rt, body)
 	var in struct {
 		Message           *string `json:"message"`
 		TerminationStatus string  `json:"terminationStatus"`
