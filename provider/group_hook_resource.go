@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"context"
-
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -16,7 +14,7 @@ type groupHookResource struct {
 }
 
 func newGroupHookResource() resource.Resource {
-	return &groupHookResource{hookCore[groupHookModel, *groupHookModel]{kind: groupHooks, attributes: groupHookAttributes}}
+	return &groupHookResource{hookCore[groupHookModel, *groupHookModel]{kind: groupHooks}}
 }
 
 // groupHookModel is glsync_group_hook's plan, state and configuration.
@@ -34,13 +32,5 @@ func (m *groupHookModel) common() *hookModel                    { return &m.hook
 func (m *groupHookModel) owned() *ownedHookModel                { return &m.ownedHookModel }
 func (m *groupHookModel) parent() (*types.String, *types.Int64) { return &m.Group, &m.GroupID }
 
-func groupHookAttributes() map[string]schema.Attribute {
-	return withOwner(hookAttributes(groupHooks), groupHooks)
-}
-
-func (r *groupHookResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		Description: hookDescription(groupHooks, ownedImportHelp(groupHooks)),
-		Attributes:  groupHookAttributes(),
-	}
-}
+// groupHookAttributes are glsync_group_hook's schema attributes.
+func groupHookAttributes() map[string]schema.Attribute { return groupHooks.attributes() }

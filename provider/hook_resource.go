@@ -27,9 +27,8 @@ import (
 // owner) and the model's methods (a system hook has no parent and no
 // owned fields).
 type hookCore[M any, P hookModelOf[M]] struct {
-	kind       hookKind
-	attributes func() map[string]schema.Attribute // the resource's schema attributes
-	clients    *clients
+	kind    hookKind
+	clients *clients
 }
 
 // hookResource is what each hook resource implements.
@@ -497,8 +496,16 @@ func (r *hookCore[M, P]) importedValues(ctx context.Context, parentPath string, 
 	return o.Attributes()
 }
 
-// schemaAttributes are the resource's schema attributes.
+// attributes are the resource's schema attributes.
+func (r *hookCore[M, P]) attributes() map[string]schema.Attribute { return r.kind.attributes() }
+
+// schemaAttributes are the resource's schema attributes, for the hook
+// data sources.
 func (r *hookCore[M, P]) schemaAttributes() map[string]schema.Attribute { return r.attributes() }
+
+func (r *hookCore[M, P]) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{Description: r.kind.description(), Attributes: r.attributes()}
+}
 
 // attrTypes are the types of a schema's attributes, by name.
 func attrTypes(attrs map[string]schema.Attribute) map[string]attr.Type {

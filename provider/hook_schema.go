@@ -62,9 +62,22 @@ func hookDescription(k hookKind, importHelp string) string {
 		"and are read back, so nothing set by hand is rewritten. Import with %s.", k.name, k.official(), importHelp)
 }
 
-// ownedImportHelp is the import id of a group's or a project's hook.
-func ownedImportHelp(k hookKind) string {
-	return "`" + k.importFormat() + "` (" + k.parentHelp + ")"
+// description is the description of kind k's resource, with its import
+// id: a group's or a project's hook says how its owner may be written.
+func (k hookKind) description() string {
+	if k.system() {
+		return hookDescription(k, "`"+k.importFormat()+"`")
+	}
+	return hookDescription(k, "`"+k.importFormat()+"` ("+k.parentHelp+")")
+}
+
+// attributes are the schema attributes of kind k's resource: those every
+// hook has, and a group's or a project's hook's own.
+func (k hookKind) attributes() map[string]schema.Attribute {
+	if k.system() {
+		return hookAttributes(k)
+	}
+	return withOwner(hookAttributes(k), k)
 }
 
 // hookAttributes are the attributes every hook resource has, with the

@@ -12,13 +12,82 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/glsync/terraform-provider-glsync/shared/crawl"
+	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
 
 // glsync_groups (groups_data_source.go) and glsync_projects
 // (projects_data_source.go) list what the provider's token sees, through
-// the daemon's own crawler and globs. Each has its own type and model;
-// they share the patterns attribute and the crawl source built here.
+// the daemon's own crawler and globs. Each has its own model, embedding
+// listModel; their lifecycle is listCore's, as the hook resources' is
+// hookCore's: what differs (the objects listed, the list attribute and
+// its items) is data.
+
+// listModel holds the attributes both list data sources have.
+type listModel struct {
+	ID       types.String `tfsdk:"id"`
+	Patterns types.List   `tfsdk:"patterns"`
+}
+
+// listModelOf is a list data source's model M, through its pointer: the
+// embedded listModel and how one listed object becomes an item.
+type listModelOf[M any] interface {
+	*M
+	common() *listModel
+	add(o map[string]any)
+}
+
+// listCore is the lifecycle glsync_groups and glsync_projects share, over
+// the data source's own model M.
+type listCore[M any, P listModelOf[M]] struct {
+	name        string                      // groups or projects: glsync_<name> and its list attribute
+	description string                      // the data source's description
+	items       map[string]schema.Attribute // the attributes of each listed item
+	empty       func() M                    // a model with an empty (not null) list
+	// list lists the objects src selects, page by page.
+	list    func(src *crawl.Source, ctx context.Context, fn func(gitlab.Page) error) (crawl.Counts, error)
+	clients *clients
+}
+
+func (d *listCore[M, P]) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + d.name
+}
+
+func (d *listCore[M, P]) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: d.description,
+		Attributes: map[string]schema.Attribute{
+			"id":       schema.StringAttribute{Computed: true},
+			"patterns": patternsAttribute(),
+			d.name:     schema.ListNestedAttribute{Computed: true, NestedObject: schema.NestedAttributeObject{Attributes: d.items}},
+		},
+	}
+}
+
+func (d *listCore[M, P]) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.clients = configureClients(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *listCore[M, P]) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	m := d.empty()
+	p := P(&m)
+	src, id := listSource(ctx, req, d.clients, &p.common().Patterns, &resp.Diagnostics)
+	if src == nil {
+		return
+	}
+	p.common().ID = types.StringValue(id)
+	_, err := d.list(src, ctx, func(pg gitlab.Page) error {
+		for _, o := range pg.Items {
+			p.add(o)
+		}
+		return nil
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Listing "+d.name+" failed", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
 
 // dsGlob is globValidator for data sources (same rules).
 type dsGlob = globValidator

@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"context"
-
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -16,7 +14,7 @@ type projectHookResource struct {
 }
 
 func newProjectHookResource() resource.Resource {
-	return &projectHookResource{hookCore[projectHookModel, *projectHookModel]{kind: projectHooks, attributes: projectHookAttributes}}
+	return &projectHookResource{hookCore[projectHookModel, *projectHookModel]{kind: projectHooks}}
 }
 
 // projectHookModel is glsync_project_hook's plan, state and
@@ -37,13 +35,5 @@ func (m *projectHookModel) parent() (*types.String, *types.Int64) {
 	return &m.Project, &m.ProjectID
 }
 
-func projectHookAttributes() map[string]schema.Attribute {
-	return withOwner(hookAttributes(projectHooks), projectHooks)
-}
-
-func (r *projectHookResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		Attributes:  projectHookAttributes(),
-		Description: hookDescription(projectHooks, ownedImportHelp(projectHooks)),
-	}
-}
+// projectHookAttributes are glsync_project_hook's schema attributes.
+func projectHookAttributes() map[string]schema.Attribute { return projectHooks.attributes() }

@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"context"
-
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -17,7 +15,7 @@ type systemHookResource struct {
 }
 
 func newSystemHookResource() resource.Resource {
-	return &systemHookResource{hookCore[systemHookModel, *systemHookModel]{kind: systemHooks, attributes: systemHookAttributes}}
+	return &systemHookResource{hookCore[systemHookModel, *systemHookModel]{kind: systemHooks}}
 }
 
 // systemHookModel is glsync_system_hook's plan, state and configuration.
@@ -33,8 +31,5 @@ func (m *systemHookModel) common() *hookModel                    { return &m.hoo
 func (m *systemHookModel) owned() *ownedHookModel                { return nil }
 func (m *systemHookModel) parent() (*types.String, *types.Int64) { return nil, nil }
 
-func systemHookAttributes() map[string]schema.Attribute { return hookAttributes(systemHooks) }
-
-func (r *systemHookResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = schema.Schema{Description: hookDescription(systemHooks, "`"+systemHooks.importFormat()+"`"), Attributes: systemHookAttributes()}
-}
+// systemHookAttributes are glsync_system_hook's schema attributes.
+func systemHookAttributes() map[string]schema.Attribute { return systemHooks.attributes() }

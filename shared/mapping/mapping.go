@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -375,15 +376,13 @@ func compileResource(i int, m map[string]any, gen Generation, warn func(string))
 		return nil, fail("selector", "", fmt.Errorf("must be a map of options, got %s", selector.Shown(m["selector"])))
 	}
 	query := selector.Query("true")
-	for k, v := range sel {
-		if k == "query" {
-			if err := query.Set(v); err != nil {
-				return nil, fail("selector.query", fmt.Sprint(v), err)
-			}
-			continue
+	if v, ok := sel["query"]; ok {
+		if err := query.Set(v); err != nil {
+			return nil, fail("selector.query", fmt.Sprint(v), err)
 		}
-		r.Selector[k] = v
 	}
+	maps.Copy(r.Selector, sel)
+	delete(r.Selector, "query") // the mapping's own: the selector package reads the rest
 	var err error
 	var serr *selector.Error
 	if r.Options, serr = selector.Parse(kind, gen, r.Selector, warn); serr != nil {

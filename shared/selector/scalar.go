@@ -25,10 +25,12 @@ import (
 //   - Strings: a list of String, or one string as a one-element list;
 //   - Query: a jq expression, or a boolean literal standing for one.
 //
-// Each type reads a value already decoded from YAML or JSON (Set, as the
-// mapping does with its parsed document) or a YAML node (UnmarshalYAML,
-// as alertmanager's config types validate themselves), with the same
-// rules and the same refusals.
+// Each type reads a YAML node (UnmarshalYAML, as alertmanager's config
+// types validate themselves: Parse decodes every selector option so,
+// the options that are lists and objects with the types of
+// option_types.go built on these) or a value already decoded (Set, as
+// the mapping reads its top-level settings), with the same rules and
+// the same refusals.
 
 // Bool is a boolean read the way pydantic v1 reads one.
 type Bool bool

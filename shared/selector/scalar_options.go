@@ -4,25 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // scalarOption is a selector option whose value is one scalar type: its
 // key, whether null leaves the default (else null is read, and refused,
-// like any other value), and how its value is read into the options and
+// like any other value), and how its node is read into the options and
 // checked. Parse reads them in scalarOptions' order, before the options
-// that are lists of objects, and stops at the first refusal.
+// that are lists and objects, and stops at the first refusal.
 type scalarOption struct {
 	key      string
 	nullable bool
-	read     func(o *Options, v any) error
+	read     func(o *Options, n *yaml.Node) error
 }
 
 // boolOption reads a Bool; null is refused.
 func boolOption(key string, field func(*Options) *bool) scalarOption {
-	return scalarOption{key, false, func(o *Options, v any) error {
+	return scalarOption{key, false, func(o *Options, n *yaml.Node) error {
 		var b Bool
-		err := b.Set(v)
+		err := decode(n, &b)
 		*field(o) = bool(b)
 		return err
 	}}
@@ -30,9 +31,9 @@ func boolOption(key string, field func(*Options) *bool) scalarOption {
 
 // activeOption reads an optional Bool: null leaves it unset (nil).
 func activeOption(key string, field func(*Options) **bool) scalarOption {
-	return scalarOption{key, true, func(o *Options, v any) error {
+	return scalarOption{key, true, func(o *Options, n *yaml.Node) error {
 		var b Bool
-		err := b.Set(v)
+		err := decode(n, &b)
 		*field(o) = (*bool)(&b)
 		return err
 	}}
@@ -40,20 +41,20 @@ func activeOption(key string, field func(*Options) **bool) scalarOption {
 
 // stringOption reads a String; null leaves the default.
 func stringOption(key string, field func(*Options) *string) scalarOption {
-	return scalarOption{key, true, func(o *Options, v any) error {
+	return scalarOption{key, true, func(o *Options, n *yaml.Node) error {
 		var s String
-		err := s.Set(v)
+		err := decode(n, &s)
 		*field(o) = string(s)
 		return err
 	}}
 }
 
-// daysOption reads a Number of days from 0 to 36500; rule says what 0
+// daysOption reads a Number of days from 0 to 36500; zero says what 0
 // means, if anything.
 func daysOption(key, zero string, field func(*Options) *float64) scalarOption {
-	return scalarOption{key, true, func(o *Options, v any) error {
+	return scalarOption{key, true, func(o *Options, n *yaml.Node) error {
 		var f Number
-		err := f.Set(v)
+		err := decode(n, &f)
 		if err == nil && (f < 0 || f > 36500) {
 			err = fmt.Errorf("must be a number of days from 0%s to 36500, got %v", zero, float64(f))
 		}
@@ -64,9 +65,9 @@ func daysOption(key, zero string, field func(*Options) *float64) scalarOption {
 
 // oneOf reads a String that must be one of allowed; refusal words the
 // error for the value got.
-func oneOf(v any, allowed []string, refusal func(string) error) (string, error) {
+func oneOf(n *yaml.Node, allowed []string, refusal func(string) error) (string, error) {
 	var s String
-	err := s.Set(v)
+	err := decode(n, &s)
 	if err == nil && !slices.Contains(allowed, string(s)) {
 		err = refusal(string(s))
 	}
@@ -76,9 +77,9 @@ func oneOf(v any, allowed []string, refusal func(string) error) (string, error) 
 // scalarOptions are the scalar options of every kind, in the order they
 // are read (Parse has already refused those the kind does not accept).
 var scalarOptions = []scalarOption{
-	{"states", false, func(o *Options, v any) error {
+	{"states", false, func(o *Options, n *yaml.Node) error {
 		var list Strings
-		err := list.Set(v)
+		err := decode(n, &list)
 		if err == nil && len(list) == 0 {
 			err = errors.New("must be a non-empty list of opened, closed, locked, merged")
 		}
@@ -90,8 +91,8 @@ var scalarOptions = []scalarOption{
 		o.States = list
 		return err
 	}},
-	{"state", true, func(o *Options, v any) error {
-		st, err := oneOf(v, []string{"opened", "closed", "all"}, func(st string) error {
+	{"state", true, func(o *Options, n *yaml.Node) error {
+		st, err := oneOf(n, []string{"opened", "closed", "all"}, func(st string) error {
 			return fmt.Errorf("unknown state %q; use opened or closed, or leave it out for every state", st)
 		})
 		if st == "all" {
@@ -103,28 +104,24 @@ var scalarOptions = []scalarOption{
 	daysOption("updatedAfter", "", func(o *Options) *float64 { return &o.UpdatedAfterDays }),
 	boolOption("updatedAfterAppliesToOpened", func(o *Options) *bool { return &o.UpdatedAfterOpened }),
 	daysOption("createdAfter", " (no limit)", func(o *Options) *float64 { return &o.CreatedAfterDays }),
-	{"limitPerProject", false, func(o *Options, v any) error {
-		var n Int
-		err := n.Set(v)
-		if err == nil && (n < 1 || n > 100000) {
-			err = fmt.Errorf("must be a whole number from 1 to 100000, got %d", n)
+	{"limitPerProject", false, func(o *Options, n *yaml.Node) error {
+		var i Int
+		err := decode(n, &i)
+		if err == nil && (i < 1 || i > 100000) {
+			err = fmt.Errorf("must be a whole number from 1 to 100000, got %d", i)
 		}
-		o.LimitPerProject = int(n)
+		o.LimitPerProject = int(i)
 		o.JobsPerPipeline = 0 // glsync's newest-jobs listing
 		return err
 	}},
-	{"labels", true, func(o *Options, v any) error {
-		if l, ok := v.(string); ok {
-			o.Labels = strings.Split(l, ",") // GitLab's comma-separated form
-			return nil
-		}
-		var list Strings
-		err := list.Set(v)
-		o.Labels = list
+	{"labels", true, func(o *Options, n *yaml.Node) error {
+		var l labelList
+		err := decode(n, &l)
+		o.Labels = l
 		return err
 	}},
-	{"issueType", true, func(o *Options, v any) (err error) {
-		o.IssueType, err = oneOf(v, []string{"issue", "incident", "test_case", "task"}, func(t string) error {
+	{"issueType", true, func(o *Options, n *yaml.Node) (err error) {
+		o.IssueType, err = oneOf(n, []string{"issue", "incident", "test_case", "task"}, func(t string) error {
 			return fmt.Errorf("must be issue, incident, test_case or task, got %q", t)
 		})
 		return err

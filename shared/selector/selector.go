@@ -1,9 +1,11 @@
 // Package selector owns what a mapping's selector may say about a kind:
 // the kind names, the options each kind accepts (with Ocean's defaults per
-// generation), and the scalar types that read option values with the
-// coercions Ocean's pydantic models apply. The mapping parses a
-// resource's selector into Options; the crawler lists with them. It
-// imports nothing of glsync but suggest, so both can stand on it.
+// generation), and the types that read option values with the
+// coercions Ocean's pydantic models apply: scalar types (scalar.go) and
+// the lists and objects built on them (option_types.go), each decoding
+// itself from YAML. The mapping parses a resource's selector into
+// Options; the crawler lists with them. It imports nothing of glsync but
+// suggest, so both can stand on it.
 package selector
 
 // The kinds glsync syncs: GitLab object kinds, named as in Ocean's
