@@ -85,7 +85,7 @@ func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, d
 // a new package must be given a floor here.
 var floors = [][]string{
 	// 0, the ground: domain types and helpers that import nothing of glsync.
-	{"shared/catalog", "shared/sealed", "shared/redact", "shared/suggest", "shared/origin", "shared/whsig", "shared/buildinfo",
+	{"shared/catalog", "shared/sealed", "shared/retry", "shared/redact", "shared/suggest", "shared/origin", "shared/whsig", "shared/buildinfo",
 		"shared/port/porttest", "shared/stores/pgstore/pgtest"},
 	// 1, vocabulary: what the settings may say (tokens and their globs,
 	// kinds and selector options, hook events), the simulator, and the
