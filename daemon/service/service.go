@@ -248,10 +248,10 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if s.actions = s.newActions(); s.actions != nil {
 		s.worker.Observe = s.actions.ObserveEvent
 	}
-	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
+	recv := webhook.NewReceiver(store, store, webhook.ReceiverOptions{SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook"),
-		SharedSigning: s.sharedSigning}
+		SharedSigning: s.sharedSigning})
 	s.receiver = recv
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)
