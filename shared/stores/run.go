@@ -9,7 +9,6 @@ import (
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
 	"github.com/glsync/terraform-provider-glsync/shared/retry"
-	"github.com/glsync/terraform-provider-glsync/shared/sealed"
 	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
@@ -49,7 +48,7 @@ type RunOptions struct {
 //     the last error.
 //
 // release closes the backend and releases the run lock.
-func OpenRun(ctx context.Context, cfg *config.Config, dataDir string, opts RunOptions, start func(catalog.Backend) error) (b *sealed.Backend, release func() error, err error) {
+func OpenRun(ctx context.Context, cfg *config.Config, dataDir string, opts RunOptions, start func(catalog.Backend) error) (b *Sealed, release func() error, err error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -84,7 +83,7 @@ func OpenRun(ctx context.Context, cfg *config.Config, dataDir string, opts RunOp
 
 // prepare opens the backend, reseals its secrets and runs start on it; on
 // an error the backend is closed.
-func prepare(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger, start func(catalog.Backend) error) (*sealed.Backend, error) {
+func prepare(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger, start func(catalog.Backend) error) (*Sealed, error) {
 	b, err := Open(ctx, cfg, dataDir)
 	if err != nil {
 		return nil, err
