@@ -12,6 +12,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 )
 
 // terminal are the pipeline statuses that finish a run (gitlab-v2's
@@ -49,12 +50,11 @@ func (p *Processor) ObserveEvent(ctx context.Context, ev *catalog.Event) error {
 // a pipeline no run triggered, a run with reportPipelineStatus false or
 // one already finished are left alone.
 func (p *Processor) Complete(ctx context.Context, projectID, pipelineID int64, status string) error {
-	p.init()
 	if !terminal[status] {
 		return nil
 	}
 	ext := ExternalRunID(projectID, pipelineID)
-	run, err := p.Port.RunByExternalID(ctx, ext)
+	run, err := p.port.RunByExternalID(ctx, ext)
 	if err != nil {
 		return p.retryable(fmt.Errorf("actions: finding the run of pipeline %s: %w", ext, err))
 	}
@@ -75,7 +75,7 @@ func (p *Processor) Complete(ctx context.Context, projectID, pipelineID int64, s
 	if status == "success" {
 		st = port.RunSuccess
 	}
-	if err := p.Port.PatchRun(ctx, run.ID, port.RunPatch{Status: st}); err != nil {
+	if err := p.port.PatchRun(ctx, run.ID, port.RunPatch{Status: st}); err != nil {
 		return p.retryable(fmt.Errorf("actions: reporting run %s %s: %w", run.ID, st, err))
 	}
 	p.Log.Info("actions: run completed", "run", run.ID, "pipeline", ext, "status", st)
@@ -120,12 +120,8 @@ func (p *Processor) follow(owned events.OwnedProject, pipelineID int64, ext stri
 				p.Log.Warn("actions: pipeline still not finished; no longer followed, its run is left IN_PROGRESS", "pipeline", ext, "after", followMax)
 				return
 			}
-			t := time.NewTimer(p.FollowInterval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if retry.Sleep(ctx, p.FollowInterval) != nil {
 				return
-			case <-t.C:
 			}
 			var pl pipeline
 			status, err := owned.Owner.Client.Do(ctx, http.MethodGet, path, nil, &pl)

@@ -84,8 +84,8 @@ func newEnv(t *testing.T) *env {
 
 // processor is a processor on env with short intervals.
 func (e *env) processor(t *testing.T) *Processor {
-	return &Processor{Port: e.pc, Projects: e.projects, Log: testLog(t),
-		Settings: Settings{PollInterval: 20 * time.Millisecond, VisibilityTimeout: time.Second, Workers: 2}}
+	return NewProcessor(e.pc, e.projects, ProcessorOptions{Log: testLog(t),
+		Settings: Settings{PollInterval: 20 * time.Millisecond, VisibilityTimeout: time.Second, Workers: 2}})
 }
 
 func testLog(t *testing.T) *slog.Logger {

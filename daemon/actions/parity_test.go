@@ -78,7 +78,7 @@ func TestIncompleteGitLabAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := e.processor(t)
-	p.Projects = fixedOwner{&crawl.Source{Entry: tokenmap.Entry{Token: "glpat-fixed-token-for-tests", Patterns: []string{"**"}}, Client: c}}
+	p.projects = fixedOwner{&crawl.Source{Entry: tokenmap.Entry{Token: "glpat-fixed-token-for-tests", Patterns: []string{"**"}}, Client: c}}
 	a := e.newRun(map[string]any{"project": "g/p", "ref": "main"})
 	start(t, p)
 	waitFor(t, "first run failed", 5*time.Second, func() bool { return e.run(t, a).Status == port.RunFailure })

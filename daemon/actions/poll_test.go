@@ -71,7 +71,7 @@ func fakeRun(id, action string) port.ActionRun {
 func TestWatermarkAndExclude(t *testing.T) {
 	f := &fakePort{runs: []port.ActionRun{fakeRun("a1", "a"), fakeRun("a2", "a"), fakeRun("a3", "a"), fakeRun("b1", "b")}}
 	release := make(chan struct{})
-	p := &Processor{Port: f, Log: testLog(t), Settings: Settings{PollInterval: 10 * time.Millisecond, Workers: 1, HighWatermark: 4, MaxPctPerAction: 50}}
+	p := NewProcessor(f, nil, ProcessorOptions{Log: testLog(t), Settings: Settings{PollInterval: 10 * time.Millisecond, Workers: 1, HighWatermark: 4, MaxPctPerAction: 50}})
 	p.beforeAck = func(ctx context.Context, _ *port.ActionRun) {
 		select {
 		case <-release:
@@ -97,7 +97,7 @@ func TestWatermarkAndExclude(t *testing.T) {
 	// Full buffer: 1 held by the worker, 3 queued = watermark 3.
 	f2 := &fakePort{runs: []port.ActionRun{fakeRun("x1", "x"), fakeRun("x2", "x"), fakeRun("x3", "x")}}
 	hold := make(chan struct{})
-	p2 := &Processor{Port: f2, Log: testLog(t), Settings: Settings{PollInterval: 10 * time.Millisecond, Workers: 1, HighWatermark: 3, MaxPctPerAction: 100}}
+	p2 := NewProcessor(f2, nil, ProcessorOptions{Log: testLog(t), Settings: Settings{PollInterval: 10 * time.Millisecond, Workers: 1, HighWatermark: 3, MaxPctPerAction: 100}})
 	p2.beforeAck = func(ctx context.Context, _ *port.ActionRun) {
 		select {
 		case <-hold:
@@ -126,7 +126,7 @@ func TestWatermarkAndExclude(t *testing.T) {
 // acked once.
 func TestDuplicateInBatch(t *testing.T) {
 	f := &fakePort{runs: []port.ActionRun{fakeRun("d1", "a"), fakeRun("d1", "a")}}
-	start(t, &Processor{Port: f, Projects: nil, Log: testLog(t), Settings: Settings{PollInterval: 10 * time.Millisecond, Workers: 1}})
+	start(t, NewProcessor(f, nil, ProcessorOptions{Log: testLog(t), Settings: Settings{PollInterval: 10 * time.Millisecond, Workers: 1}}))
 	waitFor(t, "acked", 5*time.Second, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.acks["d1"] > 0 })
 	time.Sleep(50 * time.Millisecond)
 	f.mu.Lock()

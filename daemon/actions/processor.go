@@ -24,6 +24,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/daemon/events"
 	"github.com/glsync/terraform-provider-glsync/shared/port"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 )
 
 // Port is the part of Port's API action runs need (*port.Client).
@@ -83,10 +84,30 @@ func (s Settings) withDefaults() Settings {
 // with no pipeline.
 const execTimeout = 2 * time.Minute
 
-// Processor claims and executes action runs.
+// Processor claims and executes action runs. Make one with NewProcessor.
 type Processor struct {
-	Port     Port
-	Projects Projects
+	port     Port
+	projects Projects
+	// ProcessorOptions are the settings, their defaults settled by
+	// NewProcessor.
+	ProcessorOptions
+
+	// beforeAck, in tests, runs just before a run is acknowledged.
+	beforeAck func(ctx context.Context, run *port.ActionRun)
+
+	mu        sync.Mutex
+	queue     []*port.ActionRun
+	queued    map[string]bool
+	perAction map[string]int
+	wake      chan struct{}
+	followers sync.WaitGroup
+	// runCtx is Run's context: followers stop with the processor, not
+	// with the run's execution.
+	runCtx context.Context
+}
+
+// ProcessorOptions tune a Processor; a zero field takes its default.
+type ProcessorOptions struct {
 	Settings Settings
 	// Follow polls GitLab for each triggered pipeline until it ends and
 	// reports its status: for a daemon without appHost, to which no
@@ -99,35 +120,23 @@ type Processor struct {
 	// below minRemaining requests left, the run waits before its ack, as
 	// in Ocean.
 	RateLimit func(run *port.ActionRun, now time.Time) (remaining int, reset time.Time, ok bool)
-	Log       *slog.Logger
-
-	// beforeAck, in tests, runs just before a run is acknowledged.
-	beforeAck func(ctx context.Context, run *port.ActionRun)
-
-	once      sync.Once
-	mu        sync.Mutex
-	queue     []*port.ActionRun
-	queued    map[string]bool
-	perAction map[string]int
-	wake      chan struct{}
-	followers sync.WaitGroup
-	// runCtx is Run's context: followers stop with the processor, not
-	// with the run's execution.
-	runCtx context.Context
+	// Log defaults to slog.Default().
+	Log *slog.Logger
 }
 
-func (p *Processor) init() {
-	p.once.Do(func() {
-		p.Settings = p.Settings.withDefaults()
-		if p.FollowInterval <= 0 {
-			p.FollowInterval = 10 * time.Second
-		}
-		if p.Log == nil {
-			p.Log = slog.Default()
-		}
-		p.queued, p.perAction = map[string]bool{}, map[string]int{}
-		p.wake = make(chan struct{}, 1)
-	})
+// NewProcessor returns a processor that claims runs from Port and
+// resolves their projects with projects, with o's defaults settled once
+// here.
+func NewProcessor(port Port, projects Projects, o ProcessorOptions) *Processor {
+	o.Settings = o.Settings.withDefaults()
+	if o.FollowInterval <= 0 {
+		o.FollowInterval = 10 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Processor{port: port, projects: projects, ProcessorOptions: o,
+		queued: map[string]bool{}, perAction: map[string]int{}, wake: make(chan struct{}, 1)}
 }
 
 // executors are the integration action types this integration runs
@@ -141,7 +150,6 @@ var executors = map[string]func(p *Processor, ctx context.Context, run *port.Act
 // followed to stop. Runs claimed but not acknowledged are left: their
 // lease ends and any replica claims them again.
 func (p *Processor) Run(ctx context.Context) {
-	p.init()
 	p.mu.Lock()
 	p.runCtx = ctx
 	p.mu.Unlock()
@@ -158,17 +166,6 @@ func (p *Processor) Run(ctx context.Context) {
 	p.followers.Wait()
 }
 
-func (p *Processor) sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // poll is Ocean's poll loop: claim as many runs as the buffer has room
 // for, excluding the actions that hold their share of it; sleep only
 // when nothing came.
@@ -176,20 +173,20 @@ func (p *Processor) poll(ctx context.Context) {
 	for ctx.Err() == nil {
 		size, exclude := p.load()
 		if size >= p.Settings.HighWatermark {
-			p.sleep(ctx, p.Settings.PollInterval)
+			_ = retry.Sleep(ctx, p.Settings.PollInterval)
 			continue
 		}
-		runs, err := p.Port.ClaimPendingRuns(ctx, port.ClaimRequest{Limit: p.Settings.HighWatermark - size,
+		runs, err := p.port.ClaimPendingRuns(ctx, port.ClaimRequest{Limit: p.Settings.HighWatermark - size,
 			VisibilityTimeoutMs: int(p.Settings.VisibilityTimeout.Milliseconds()), Exclude: exclude})
 		if err != nil {
 			if ctx.Err() == nil {
 				p.Log.Error("actions: claiming pending runs failed; trying again after the poll interval", "error", err, "in", p.Settings.PollInterval)
 			}
-			p.sleep(ctx, p.Settings.PollInterval)
+			_ = retry.Sleep(ctx, p.Settings.PollInterval)
 			continue
 		}
 		if len(runs) == 0 {
-			p.sleep(ctx, p.Settings.PollInterval)
+			_ = retry.Sleep(ctx, p.Settings.PollInterval)
 			continue
 		}
 		for i := range runs {
@@ -289,7 +286,7 @@ func (p *Processor) execute(ctx context.Context, run *port.ActionRun) {
 	if ctx.Err() != nil {
 		return // shutting down: not acknowledged, its lease ends and it is claimed again
 	}
-	if err := p.Port.AckRun(ctx, run.ID); err != nil {
+	if err := p.port.AckRun(ctx, run.ID); err != nil {
 		if errors.Is(err, port.ErrRunAcknowledged) {
 			log.Info("actions: run already being processed by another worker; skipped")
 			return
@@ -338,14 +335,14 @@ func (p *Processor) waitRateLimit(ctx context.Context, run *port.ActionRun) {
 			secs = pyFloat(wait.Seconds())
 		}
 		p.logRun(ctx, run.ID, "Delayed due to low remaining rate limit. Will attempt to re-run in "+secs+" seconds")
-		p.sleep(ctx, wait)
+		_ = retry.Sleep(ctx, wait)
 	}
 }
 
 // failWithoutExecutor acks a run of a type nothing executes and fails it,
 // as Ocean does; a 409 means another replica has it.
 func (p *Processor) failWithoutExecutor(ctx context.Context, run *port.ActionRun) {
-	if err := p.Port.AckRun(ctx, run.ID); err != nil {
+	if err := p.port.AckRun(ctx, run.ID); err != nil {
 		if !errors.Is(err, port.ErrRunAcknowledged) {
 			p.Log.Error("actions: acknowledging a run without executor failed", "run", run.ID, "error", err)
 		}
@@ -364,14 +361,14 @@ func (p *Processor) report(ctx context.Context, runID, message string, success b
 	if success {
 		status = port.RunSuccess
 	}
-	if err := p.Port.PatchRun(ctx, runID, port.RunPatch{Status: status}); err != nil {
+	if err := p.port.PatchRun(ctx, runID, port.RunPatch{Status: status}); err != nil {
 		p.Log.Error("actions: reporting the run's status to Port failed", "run", runID, "status", status, "error", err)
 	}
 }
 
 // logRun posts a line to the run's log; a failure is logged here only.
 func (p *Processor) logRun(ctx context.Context, runID, message string) {
-	if err := p.Port.PostRunLog(ctx, runID, message); err != nil {
+	if err := p.port.PostRunLog(ctx, runID, message); err != nil {
 		p.Log.Warn("actions: posting to the run's log failed", "run", runID, "error", err)
 	}
 }

@@ -80,7 +80,7 @@ func (p *Processor) triggerPipeline(ctx context.Context, run *port.ActionRun) er
 		body["variables"] = list
 	}
 	couldNot := fmt.Sprintf("Could not trigger pipeline for project '%s' on ref '%s'", proj, refS)
-	owned, err := p.Projects.ProjectOwner(ctx, proj)
+	owned, err := p.projects.ProjectOwner(ctx, proj)
 	switch {
 	case errors.Is(err, events.ErrNotSelected):
 		return fmt.Errorf("%s: no token mapping selects project %s: add it to a token's globs in tokenMapping", couldNot, owned.Path)
@@ -99,7 +99,7 @@ func (p *Processor) triggerPipeline(ctx context.Context, run *port.ActionRun) er
 		return fmt.Errorf("%s", incompleteAnswer)
 	}
 	ext := ExternalRunID(*pl.ProjectID, *pl.ID)
-	if err := p.Port.PatchRun(ctx, run.ID, port.RunPatch{Link: *pl.WebURL, ExternalRunID: ext}); err != nil {
+	if err := p.port.PatchRun(ctx, run.ID, port.RunPatch{Link: *pl.WebURL, ExternalRunID: ext}); err != nil {
 		return err
 	}
 	p.logRun(ctx, run.ID, "Pipeline triggered: "+*pl.WebURL)

@@ -288,7 +288,7 @@ func TestClassify(t *testing.T) {
 func runWorker(t *testing.T, q catalog.Queue, p *Processor) {
 	t.Helper()
 	ctx := context.Background()
-	w := &Worker{Queue: q, Processor: p, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2}
+	w := NewWorker(q, p, WorkerOptions{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2})
 	run, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(run, time.Second) }()
@@ -353,7 +353,7 @@ func TestWorkerAppliesWhatSucceededAndKeepsTheFailedPart(t *testing.T) {
 	store = store2
 	s.sim.SetFaults(gitlabtest.Faults{FailRoutes: map[string]int{"GET /projects/:id/repository/:id/port.yml/:id": http.StatusServiceUnavailable}})
 	enqueue(s.event(t, s.sim.PushFile(ctx, s.proj.ID, "port.yml", "identifier: from-spec\nblueprint: service\ntitle: Declared\n"), nil), "flaky")
-	w := &Worker{Queue: store, Processor: s.p, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2}
+	w := NewWorker(store, s.p, WorkerOptions{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2})
 	run, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(run, time.Second) }()

@@ -4,22 +4,43 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 )
 
 // Worker drains the durable queue with a pool of goroutines. An event is
 // removed only in the transaction that commits its catalog changes, so a
-// crash loses nothing and repeats nothing that was committed.
+// crash loses nothing and repeats nothing that was committed. Make one
+// with NewWorker.
 type Worker struct {
-	Queue     catalog.Queue
-	Processor *Processor
-	Metrics   *metrics.Metrics
-	Log       *slog.Logger
+	// Forward, when set (before Run), sends an event's changes to a
+	// remote catalog (Port) before the queue commits them; a failure
+	// retries the event.
+	Forward func(ctx context.Context, c catalog.Changes) error
+	// Observe, when set (before Run), sees every event handled without
+	// error (a pipeline's completion finishes the Port action run that
+	// triggered it). It runs where the queue hands the event out, so once
+	// across replicas; its error retries the event, and it must tolerate
+	// seeing an event again.
+	Observe func(ctx context.Context, ev *catalog.Event) error
+
+	queue     catalog.Queue
+	processor *Processor
+	o         WorkerOptions // defaults settled by NewWorker
+	notify    chan struct{}
+}
+
+// WorkerOptions tune a Worker; a zero field takes its default.
+type WorkerOptions struct {
+	// Metrics count events processed and failed (default
+	// metrics.Discard()).
+	Metrics *metrics.Metrics
+	// Log defaults to slog.Default().
+	Log *slog.Logger
 	// Workers is the least number of events processed at once (default
 	// 4); with Concurrency, the number follows what GitLab allows.
 	Workers int
@@ -44,54 +65,37 @@ type Worker struct {
 	// MaxAttempts moves an event to the dead-letter table after that many
 	// failed attempts (default 10).
 	MaxAttempts int
-	// Forward, when set, sends an event's changes to a remote catalog
-	// (Port) before the queue commits them; a failure retries the event.
-	Forward func(ctx context.Context, c catalog.Changes) error
-	// Observe, when set, sees every event handled without error (a
-	// pipeline's completion finishes the Port action run that triggered
-	// it). It runs where the queue hands the event out, so once across
-	// replicas; its error retries the event, and it must tolerate seeing
-	// an event again.
-	Observe func(ctx context.Context, ev *catalog.Event) error
-
-	once   sync.Once
-	notify chan struct{}
 }
 
-// metrics are the worker's collectors (metrics.Discard without any).
-func (w *Worker) metrics() *metrics.Metrics {
-	if w.Metrics == nil {
-		return metrics.Discard()
+// NewWorker returns a worker that claims events from queue and hands them
+// to p, with o's defaults settled once here, so nothing checks for them
+// where events are processed.
+func NewWorker(queue catalog.Queue, p *Processor, o WorkerOptions) *Worker {
+	if o.Metrics == nil {
+		o.Metrics = metrics.Discard()
 	}
-	return w.Metrics
-}
-
-func (w *Worker) init() {
-	w.once.Do(func() {
-		w.notify = make(chan struct{}, 1)
-		if w.Workers <= 0 {
-			w.Workers = 4
-		}
-		if w.MaxWorkers <= 0 {
-			w.MaxWorkers = 256
-		}
-		w.MaxWorkers = max(w.MaxWorkers, w.Workers)
-		if w.Lease <= 0 {
-			w.Lease = 2 * time.Minute
-		}
-		if w.MaxAttempts <= 0 {
-			w.MaxAttempts = 10
-		}
-		if w.Log == nil {
-			w.Log = slog.Default()
-		}
-	})
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 256
+	}
+	o.MaxWorkers = max(o.MaxWorkers, o.Workers)
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	return &Worker{queue: queue, processor: p, o: o, notify: make(chan struct{}, 1)}
 }
 
 // Notify wakes the worker after an enqueue, so an event does not wait for
 // the next poll.
 func (w *Worker) Notify() {
-	w.init()
 	select {
 	case w.notify <- struct{}{}:
 	default:
@@ -105,7 +109,6 @@ func (w *Worker) Notify() {
 // hand follows Concurrency. Events for one object still go one at a time
 // (the queue hands out only the oldest of an object).
 func (w *Worker) Run(ctx context.Context, drain time.Duration) {
-	w.init()
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
 	// In-flight events finish even when ctx ends: shutdown drains.
@@ -116,7 +119,7 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 
 	// finished carries the body size of each processed event; it holds
 	// as many as can be in hand, so a worker never blocks on it.
-	finished := make(chan int64, w.MaxWorkers)
+	finished := make(chan int64, w.o.MaxWorkers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	inHand, held := 0, int64(0) // events and body bytes being processed
@@ -133,14 +136,14 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 		want := w.target()
 		free := want - inHand
 		budget := int64(0)
-		if w.MaxBytes > 0 {
-			budget = w.MaxBytes - held
+		if w.o.MaxBytes > 0 {
+			budget = w.o.MaxBytes - held
 		}
 		// With events in hand, claim only when a worker is free and any
 		// event fits (the queue always hands out one event, however
 		// large). Claims batch by themselves: the events that finish
 		// while one claim runs are all replaced by the next.
-		if inHand > 0 && (free <= 0 || w.MaxBytes > 0 && budget < max(w.MaxEventBytes, 1)) {
+		if inHand > 0 && (free <= 0 || w.o.MaxBytes > 0 && budget < max(w.o.MaxEventBytes, 1)) {
 			select {
 			case <-ctx.Done():
 				return
@@ -149,9 +152,9 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 			}
 			continue
 		}
-		evs, err := w.Queue.Claim(ctx, max(free, 1), budget, w.Lease)
+		evs, err := w.queue.Claim(ctx, max(free, 1), budget, w.o.Lease)
 		if err != nil && ctx.Err() == nil {
-			w.Log.Error("event queue: claim failed", "error", err)
+			w.o.Log.Error("event queue: claim failed", "error", err)
 		}
 		if len(evs) == 0 {
 			if !w.wait(ctx, poll, finished, collect) {
@@ -174,10 +177,10 @@ func (w *Worker) Run(ctx context.Context, drain time.Duration) {
 
 // target is how many events to have in hand now.
 func (w *Worker) target() int {
-	if w.Concurrency == nil {
-		return w.Workers
+	if w.o.Concurrency == nil {
+		return w.o.Workers
 	}
-	return min(max(w.Concurrency(), w.Workers), w.MaxWorkers)
+	return min(max(w.o.Concurrency(), w.o.Workers), w.o.MaxWorkers)
 }
 
 // wait sleeps until an enqueue notification, the poll, an event in hand
@@ -196,8 +199,8 @@ func (w *Worker) wait(ctx context.Context, poll *time.Ticker, finished <-chan in
 }
 
 func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
-	log := w.Log.With("event", ev.Type, "delivery", ev.Delivery, "id", ev.ID)
-	res, err := w.Processor.Handle(ctx, ev)
+	log := w.o.Log.With("event", ev.Type, "delivery", ev.Delivery, "id", ev.ID)
+	res, err := w.processor.Handle(ctx, ev)
 	if err == nil && w.Forward != nil && (len(res.Changes.Upserts) > 0 || len(res.Changes.Deletes) > 0) {
 		if ferr := w.Forward(ctx, res.Changes); ferr != nil {
 			err = &TransientError{ferr}
@@ -211,12 +214,12 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 	if err != nil {
 		var te *TransientError
 		maxAttempts, backoff := w.schedule(ev, errors.As(err, &te))
-		dead, rerr := w.Queue.Retry(ctx, ev, err.Error(), time.Now().Add(backoff), maxAttempts)
+		dead, rerr := w.queue.Retry(ctx, ev, err.Error(), time.Now().Add(backoff), maxAttempts)
 		next := "retry"
 		if dead {
 			next = "dead"
 		}
-		w.metrics().EventsFailed.WithLabelValues(ev.Type, next).Inc()
+		w.o.Metrics.EventsFailed.WithLabelValues(ev.Type, next).Inc()
 		if rerr != nil {
 			log.Error("event failed and could not be rescheduled; its lease will expire", "error", err, "reschedule_error", rerr)
 			return
@@ -242,8 +245,8 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 		w.release(ctx, log, ev, err.Error())
 		return
 	}
-	w.metrics().EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
-	w.metrics().EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
+	w.o.Metrics.EventsProcessed.WithLabelValues(ev.Type, string(res.Outcome)).Inc()
+	w.o.Metrics.EventDuration.Observe(time.Since(ev.ReceivedAt).Seconds())
 	logRefused(log, res)
 	switch res.Outcome {
 	case Applied:
@@ -264,7 +267,7 @@ func (w *Worker) process(ctx context.Context, ev *catalog.Event) {
 // release hands a claimed event back to the queue, due in a second, so
 // its object's later events do not wait out the lease.
 func (w *Worker) release(ctx context.Context, log *slog.Logger, ev *catalog.Event, reason string) {
-	if _, err := w.Queue.Retry(ctx, ev, reason, time.Now().Add(time.Second), w.MaxAttempts); err != nil {
+	if _, err := w.queue.Retry(ctx, ev, reason, time.Now().Add(time.Second), w.o.MaxAttempts); err != nil {
 		log.Error("event: could not be released; its lease will expire", "error", err)
 	}
 }
@@ -277,19 +280,22 @@ func logRefused(log *slog.Logger, res Result) {
 	}
 }
 
+// eventRetry spaces an event's attempts: 1 s doubling to 256 s, plus up
+// to half as much jitter, so the events of one outage do not all come
+// back at once.
+var eventRetry = retry.Policy{Base: time.Second, Max: 256 * time.Second, Jitter: 0.5}
+
 // schedule is when a failed event (or the failed parts of one) is tried
 // again, and after how many attempts it goes to the dead letters: at once
 // for a failure no retry can fix (a 4xx answer, a file that does not
-// parse, a mapping error), after MaxAttempts with exponential backoff
-// (1 s doubling to 256 s, plus up to half as much jitter) otherwise.
+// parse, a mapping error), after MaxAttempts with eventRetry's backoff
+// otherwise.
 func (w *Worker) schedule(ev *catalog.Event, transient bool) (maxAttempts int, backoff time.Duration) {
-	maxAttempts = w.MaxAttempts
+	maxAttempts = w.o.MaxAttempts
 	if !transient {
 		maxAttempts = ev.Attempts + 1
 	}
-	backoff = time.Duration(1<<min(ev.Attempts, 8)) * time.Second
-	backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
-	return maxAttempts, backoff
+	return maxAttempts, eventRetry.Delay(ev.Attempts)
 }
 
 // completePart commits the changes of the parts of ev that succeeded and
@@ -314,7 +320,7 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 	var dead bool
 	err = w.retryCommit(ctx, func() error {
 		var err error
-		dead, err = w.Queue.CompletePart(ctx, ev, res.Changes, rest, reason, time.Now().Add(backoff), maxAttempts)
+		dead, err = w.queue.CompletePart(ctx, ev, res.Changes, rest, reason, time.Now().Add(backoff), maxAttempts)
 		return err
 	})
 	if err != nil {
@@ -331,7 +337,7 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 	if dead {
 		next = "dead"
 	}
-	w.metrics().EventsFailed.WithLabelValues(ev.Type, next).Inc()
+	w.o.Metrics.EventsFailed.WithLabelValues(ev.Type, next).Inc()
 	logRefused(log, res)
 	for _, f := range res.Failed {
 		if dead {
@@ -340,34 +346,21 @@ func (w *Worker) completePart(ctx context.Context, log *slog.Logger, ev *catalog
 			log.Warn("event part failed; the event's other parts were applied, this part will retry", "part", f.Part, "attempt", ev.Attempts+1, "in", backoff.Round(time.Second), "error", f.Err)
 		}
 	}
-	w.metrics().EventsProcessed.WithLabelValues(ev.Type, "partial").Inc()
+	w.o.Metrics.EventsProcessed.WithLabelValues(ev.Type, "partial").Inc()
 }
 
-// completeRetries bound how long a commit is retried when the catalog is
+// commitRetry bounds how long a commit is retried when the catalog is
 // unreachable (a database restart): the changes are in hand, and
-// committing them when it is back beats fetching them again.
-const (
-	completeAttempts = 8
-	completeBackoff  = 250 * time.Millisecond
-)
+// committing them when it is back beats fetching them again. 8 attempts,
+// 250 ms doubling to 4 s between them: about 19 s in all.
+var commitRetry = retry.Policy{Base: 250 * time.Millisecond, Max: 4 * time.Second, Attempts: 8}
 
 func (w *Worker) complete(ctx context.Context, ev *catalog.Event, c catalog.Changes) error {
-	return w.retryCommit(ctx, func() error { return w.Queue.Complete(ctx, ev, c) })
+	return w.retryCommit(ctx, func() error { return w.queue.Complete(ctx, ev, c) })
 }
 
-// retryCommit runs commit until it succeeds, the lease is lost, or
-// completeAttempts failed (the catalog unreachable for longer).
+// retryCommit runs commit until it succeeds, the lease is lost, ctx ends
+// or commitRetry's attempts failed (the catalog unreachable for longer).
 func (w *Worker) retryCommit(ctx context.Context, commit func() error) error {
-	var err error
-	for i := 0; i < completeAttempts; i++ {
-		if err = commit(); err == nil || errors.Is(err, catalog.ErrLeaseLost) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(completeBackoff << min(i, 4)):
-		}
-	}
-	return err
+	return commitRetry.Do(ctx, func(err error) bool { return !errors.Is(err, catalog.ErrLeaseLost) }, commit)
 }

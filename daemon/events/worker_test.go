@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,7 +37,7 @@ func TestWorkerCoalescesABacklog(t *testing.T) {
 		deliveries = append(deliveries, ev.Delivery)
 	}
 	s.sim.ResetRequests()
-	w := &Worker{Queue: store, Processor: s.p, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2, Concurrency: func() int { return 8 }}
+	w := NewWorker(store, s.p, WorkerOptions{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2, Concurrency: func() int { return 8 }})
 	run, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(run, time.Second) }()
@@ -65,5 +66,45 @@ func TestWorkerCoalescesABacklog(t *testing.T) {
 	ents, err := store.List(ctx, catalog.Filter{Blueprint: "gitlabJob"})
 	if err != nil || len(ents) != 1 {
 		t.Fatalf("job entities %d (%v), want 1", len(ents), err)
+	}
+}
+
+// An event's next attempt follows eventRetry: 1 s doubling to 256 s, plus
+// up to half as much jitter; a failure no retry fixes goes to the dead
+// letters at once.
+func TestWorkerSchedule(t *testing.T) {
+	w := NewWorker(nil, nil, WorkerOptions{})
+	for attempts, base := range map[int]time.Duration{0: time.Second, 3: 8 * time.Second, 8: 256 * time.Second, 40: 256 * time.Second} {
+		max, d := w.schedule(&catalog.Event{Attempts: attempts}, true)
+		if max != 10 || d < base || d >= base+base/2 {
+			t.Errorf("attempts %d: max %d, backoff %v, want 10 and [%v, %v)", attempts, max, d, base, base+base/2)
+		}
+	}
+	if max, _ := w.schedule(&catalog.Event{Attempts: 2}, false); max != 3 {
+		t.Errorf("a permanent failure after 2 attempts: max %d, want 3", max)
+	}
+}
+
+// A commit retried while the catalog is unreachable stops at once when
+// the worker's context ends, with the commit's last error; a lost lease
+// is not retried.
+func TestRetryCommitEndsWithTheContext(t *testing.T) {
+	w := NewWorker(nil, nil, WorkerOptions{})
+	down := errors.New("connection refused")
+	ctx, cancel := context.WithCancel(context.Background())
+	tries := 0
+	start := time.Now()
+	err := w.retryCommit(ctx, func() error {
+		if tries++; tries == 3 {
+			cancel() // during the wait that follows
+		}
+		return down
+	})
+	if !errors.Is(err, down) || tries != 3 || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %d tries and %v, want the last error after 3, at once", err, tries, time.Since(start))
+	}
+	tries = 0
+	if err := w.retryCommit(context.Background(), func() error { tries++; return catalog.ErrLeaseLost }); !errors.Is(err, catalog.ErrLeaseLost) || tries != 1 {
+		t.Fatalf("lost lease: err = %v after %d tries", err, tries)
 	}
 }

@@ -29,12 +29,11 @@ func (s *Service) newActions() *actions.Processor {
 		}
 		return src.Client.RateLimitWindow(now)
 	}
-	return &actions.Processor{RateLimit: rateLimit,
-		Port: s.sink.Client(), Projects: s.processor, Log: s.log.With("component", "actions"),
+	return actions.NewProcessor(s.sink.Client(), s.processor, actions.ProcessorOptions{RateLimit: rateLimit, Log: s.log.With("component", "actions"),
 		Follow: s.opts.Config.AppHost == "", FollowInterval: ap.PollCheckInterval,
 		Settings: actions.Settings{PollInterval: ap.PollCheckInterval, VisibilityTimeout: ap.VisibilityTimeout, Workers: ap.WorkersCount,
 			HighWatermark: ap.RunsBufferHighWatermark, MaxPctPerAction: ap.MaxRunsBufferUtilPctPerAction},
-	}
+	})
 }
 
 // runActions runs the processor until ctx ends; the channel closes once

@@ -235,24 +235,23 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s.processor = &events.Processor{Sources: sources, Mapping: opts.Mapping, Entities: store}
 	s.metrics.CountCoalesced(func() float64 { return float64(s.processor.Coalesced.Load()) })
-	s.worker = &events.Worker{
-		Queue: store, Processor: s.processor,
+	s.worker = events.NewWorker(store, s.processor, events.WorkerOptions{
 		Metrics: s.metrics, Log: s.log.With("component", "events"), Workers: opts.Config.EventWorkers, MaxBytes: workerBytes(opts.Config), MaxEventBytes: opts.Config.WebhookMaxBodyBytes,
 		// An event waits for GitLab most of its time, one request after
 		// another: twice the tokens' in-flight bounds keeps them busy (and
 		// lets them grow), and follows them down under a rate limit.
 		Concurrency: func() int { return 2 * s.processor.InFlightLimit() },
-	}
+	})
 	if s.sink != nil {
 		s.worker.Forward = s.sink.ApplyEvent
 	}
 	if s.actions = s.newActions(); s.actions != nil {
 		s.worker.Observe = s.actions.ObserveEvent
 	}
-	recv := &webhook.Receiver{Queue: store, Secrets: store, SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
+	recv := webhook.NewReceiver(store, store, webhook.ReceiverOptions{SystemSecret: opts.Config.SystemHookSecret, SystemSigningToken: opts.Config.SystemHookSigningToken, Master: opts.Config.WebhookSecret,
 		Scopes: s.hookScopes, ObjectKey: events.ObjectKey, InFlight: semaphore.NewWeighted(inFlightBudget(opts.Config)),
 		MaxBody: opts.Config.WebhookMaxBodyBytes, Notify: s.worker.Notify, Metrics: s.metrics, Log: s.log.With("component", "webhook"),
-		SharedSigning: s.sharedSigning}
+		SharedSigning: s.sharedSigning})
 	s.receiver = recv
 
 	wl, err := listen(opts.WebhookListener, opts.Listen)

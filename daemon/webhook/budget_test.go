@@ -59,8 +59,8 @@ func postDelivery(t *testing.T, rc *Receiver, path, token string, body io.Reader
 // get 503 with Retry-After; room freed lets the next one in.
 func TestInFlightBudget(t *testing.T) {
 	q := &budgetQueue{}
-	rc := &Receiver{Queue: q, Secrets: budgetSecrets{}, MaxBody: 1 << 20, InFlight: semaphore.NewWeighted(2 << 20),
-		InFlightWait: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rc := NewReceiver(q, budgetSecrets{}, ReceiverOptions{MaxBody: 1 << 20, InFlight: semaphore.NewWeighted(2 << 20),
+		InFlightWait: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	body := []byte(`{"object_kind":"push","pad":"` + strings.Repeat("x", 900<<10) + `"}`)
 	// Two deliveries that are still arriving hold the budget.
 	var writers []*io.PipeWriter
@@ -101,7 +101,7 @@ func TestInFlightBudget(t *testing.T) {
 // many scopes an attacker sends to.
 func TestRefusalLogsAreThrottled(t *testing.T) {
 	var logs bytes.Buffer
-	rc := &Receiver{Queue: &budgetQueue{}, Secrets: budgetSecrets{}, Log: slog.New(slog.NewTextHandler(&logs, nil)), WarnEvery: 200 * time.Millisecond}
+	rc := NewReceiver(&budgetQueue{}, budgetSecrets{}, ReceiverOptions{Log: slog.New(slog.NewTextHandler(&logs, nil)), WarnEvery: 200 * time.Millisecond})
 	for i := 0; i < 500; i++ {
 		postDelivery(t, rc, "/integration/hook/8", "wrong", strings.NewReader(`{}`), 2)
 	}
@@ -115,7 +115,7 @@ func TestRefusalLogsAreThrottled(t *testing.T) {
 	}
 	// An attacker's flood to many hook ids, within one interval.
 	logs.Reset()
-	rc = &Receiver{Queue: &budgetQueue{}, Secrets: budgetSecrets{}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	rc = NewReceiver(&budgetQueue{}, budgetSecrets{}, ReceiverOptions{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	for i := 0; i < 5000; i++ {
 		postDelivery(t, rc, fmt.Sprintf("/integration/hook/%d", 100000+i), "wrong", strings.NewReader(`{}`), 2)
 	}

@@ -70,7 +70,7 @@ func newOceanRouteFixture(n int) *oceanRouteFixture {
 		f.store.secrets[sc] = f.storedOfHook(id)
 	}
 	f.scopes = append(f.scopes, hooks.SystemScope)
-	f.rc = &Receiver{Queue: f.q, Secrets: f.store, Master: f.master, Log: slog.New(slog.DiscardHandler),
+	f.rc = NewReceiver(f.q, f.store, ReceiverOptions{Master: f.master, Log: slog.New(slog.DiscardHandler),
 		// Rebuilt only when a test says so, whatever the machine's speed.
 		IndexMaxAge: time.Hour, IndexMinAge: time.Hour,
 		Scopes: func(context.Context) []string {
@@ -78,7 +78,7 @@ func newOceanRouteFixture(n int) *oceanRouteFixture {
 			f.scopesMu.Lock()
 			defer f.scopesMu.Unlock()
 			return append([]string(nil), f.scopes...)
-		}}
+		}})
 	return f
 }
 
@@ -182,7 +182,7 @@ func TestForgedIntegrationWebhookFloodRebuildsOnce(t *testing.T) {
 
 	// Past IndexMinAge (the index aged by hand, not by sleeping): 200
 	// forged deliveries at once rebuild it once.
-	f.rc.IndexMinAge = time.Minute
+	f.rc.o.IndexMinAge = time.Minute
 	f.rc.index.Load().built = time.Now().Add(-2 * time.Minute)
 	var wg sync.WaitGroup
 	for i := range 200 {
@@ -201,7 +201,7 @@ func TestForgedIntegrationWebhookFloodRebuildsOnce(t *testing.T) {
 	}
 
 	// Changed here: found at once, IndexMinAge or not.
-	f.rc.IndexMinAge = time.Hour
+	f.rc.o.IndexMinAge = time.Hour
 	rotated := "rotated-secret-of-hook-7-0123456789ab"
 	_ = f.store.PutHookSecret(context.Background(), catalog.HookSecret{Scope: hooks.GroupScope(7), Secret: rotated})
 	f.rc.SecretsChanged()
@@ -218,13 +218,13 @@ func TestForgedIntegrationWebhookFloodRebuildsOnce(t *testing.T) {
 	}
 	// Changed while a rebuild reads the store: that index does not count.
 	f.rc.SecretsChanged()
-	list := f.rc.Scopes
-	f.rc.Scopes = func(ctx context.Context) []string {
+	list := f.rc.o.Scopes
+	f.rc.o.Scopes = func(ctx context.Context) []string {
 		f.rc.SecretsChanged() // a reconciliation finishing meanwhile
 		return list(ctx)
 	}
 	f.post(t, f.storedOfHook(9))
-	f.rc.Scopes = list
+	f.rc.o.Scopes = list
 	f.reads()
 	if code, scope := f.post(t, f.storedOfHook(9)); code != http.StatusAccepted || scope != "9" {
 		t.Fatalf("hook 9: %d, scope %q", code, scope)

@@ -18,8 +18,8 @@ import (
 func TestProjectHookDeliveries(t *testing.T) {
 	store := &countingSecrets{secrets: map[string]string{hooks.ProjectScope(5001): "s3cret-5001", hooks.GroupScope(7): "s3cret-group-7"}}
 	q := &budgetQueue{}
-	rc := &Receiver{Queue: q, Secrets: store, Master: "master-secret",
-		Scopes: func(context.Context) []string { return []string{hooks.GroupScope(7), hooks.ProjectScope(5001)} }}
+	rc := NewReceiver(q, store, ReceiverOptions{Master: "master-secret",
+		Scopes: func(context.Context) []string { return []string{hooks.GroupScope(7), hooks.ProjectScope(5001)} }})
 	body := `{"object_kind":"push","project_id":5001}`
 	post := func(path, token string) int {
 		return postDelivery(t, rc, path, token, strings.NewReader(body), int64(len(body))).Code

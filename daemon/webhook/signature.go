@@ -61,7 +61,7 @@ const sharedSigningMaxAge = 30 * time.Second
 // sharedSigning is SharedSigning's record, read at most once every
 // sharedSigningMaxAge; the last one read is kept when a read fails.
 func (rc *Receiver) sharedSigning(ctx context.Context, log *slog.Logger) map[string]bool {
-	if rc.SharedSigning == nil {
+	if rc.o.SharedSigning == nil {
 		return nil
 	}
 	rc.sharedMu.Lock()
@@ -70,20 +70,13 @@ func (rc *Receiver) sharedSigning(ctx context.Context, log *slog.Logger) map[str
 		return rc.shared
 	}
 	rc.sharedAt = time.Now()
-	m, err := rc.SharedSigning(ctx)
+	m, err := rc.o.SharedSigning(ctx)
 	if err != nil {
 		log.Error("webhook: reading which hooks sign failed; using what was read before", "error", err)
 		return rc.shared
 	}
 	rc.shared = m
 	return m
-}
-
-func (rc *Receiver) now() time.Time {
-	if rc.Now != nil {
-		return rc.Now()
-	}
-	return time.Now()
 }
 
 // signed reports whether a delivery carries any Standard Webhooks header.
@@ -108,12 +101,12 @@ func (rc *Receiver) checkSignature(r *http.Request, scope string, body []byte, l
 			keys = append(keys, k)
 		}
 	}
-	if scope == hooks.SystemScope && rc.SystemSigningToken != "" {
-		if k, err := whsig.Key(rc.SystemSigningToken); err == nil {
+	if scope == hooks.SystemScope && rc.o.SystemSigningToken != "" {
+		if k, err := whsig.Key(rc.o.SystemSigningToken); err == nil {
 			keys = append(keys, k)
 		}
 	}
-	err := whsig.Verify(keys, r.Header.Get(whsig.HeaderID), r.Header.Get(whsig.HeaderTimestamp), r.Header.Get(whsig.HeaderSignature), body, rc.now())
+	err := whsig.Verify(keys, r.Header.Get(whsig.HeaderID), r.Header.Get(whsig.HeaderTimestamp), r.Header.Get(whsig.HeaderSignature), body, rc.o.Now())
 	if err != nil {
 		var e *whsig.Error
 		if errors.As(err, &e) {

@@ -78,8 +78,8 @@ func TestSignedDeliveryAttacks(t *testing.T) {
 	now := time.Unix(1765098000, 0)
 	q := &dedupeQueue{seen: map[string]bool{}}
 	m := metrics.New(func() float64 { return 0 }, nil)
-	rc := &Receiver{Queue: q, Secrets: budgetSecrets{}, Metrics: m, Now: func() time.Time { return now },
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rc := NewReceiver(q, budgetSecrets{}, ReceiverOptions{Metrics: m, Now: func() time.Time { return now },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	const secret = "s3cret-for-group-7"
 	body := []byte(`{"object_kind":"push","project":{"id":1}}`)
 	rejected := func(reason string) float64 {
@@ -92,7 +92,7 @@ func TestSignedDeliveryAttacks(t *testing.T) {
 	if w := good.post(rc); w.Code != http.StatusAccepted {
 		t.Fatalf("valid signed delivery: %d %s", w.Code, w.Body)
 	}
-	if !rc.Signs(context.Background(), "group:7", rc.Log) {
+	if !rc.Signs(context.Background(), "group:7", rc.o.Log) {
 		t.Fatal("a hook that signed is not known to sign")
 	}
 	// Replayed as captured, 4 minutes later, and with a fresh
@@ -150,7 +150,7 @@ func TestSignedDeliveryAttacks(t *testing.T) {
 // once GitLab reports it signing (SetSigning), unsigned deliveries stop.
 func TestUnsignedHooksKeepTheTokenCheck(t *testing.T) {
 	q := &dedupeQueue{seen: map[string]bool{}}
-	rc := &Receiver{Queue: q, Secrets: budgetSecrets{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rc := NewReceiver(q, budgetSecrets{}, ReceiverOptions{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	d := signedDelivery{id: "u-1", token: "s3cret-for-group-7", body: []byte(`{"object_kind":"push"}`), unsigned: true}
 	if w := d.post(rc); w.Code != http.StatusAccepted {
 		t.Fatalf("unsigned delivery to a hook that does not sign: %d %s", w.Code, w.Body)
@@ -173,8 +173,8 @@ func TestUnsignedHooksKeepTheTokenCheck(t *testing.T) {
 func TestHandMadeSystemHookSigningToken(t *testing.T) {
 	q := &dedupeQueue{seen: map[string]bool{}}
 	hand := whsig.NewToken()
-	rc := &Receiver{Queue: q, Secrets: budgetSecrets{}, SystemSecret: "system-secret-by-hand", SystemSigningToken: hand,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rc := NewReceiver(q, budgetSecrets{}, ReceiverOptions{SystemSecret: "system-secret-by-hand", SystemSigningToken: hand,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	post := func(token, id string) int {
 		key, _ := whsig.Key(token)
 		body := []byte(`{"event_name":"push"}`)
@@ -204,8 +204,8 @@ func TestHandMadeSystemHookSigningToken(t *testing.T) {
 // signing: unsigned deliveries are taken again).
 func TestSharedSigningRecord(t *testing.T) {
 	record := map[string]bool{"group:7": true}
-	rc := &Receiver{Queue: &dedupeQueue{seen: map[string]bool{}}, Secrets: budgetSecrets{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SharedSigning: func(context.Context) (map[string]bool, error) { return record, nil }}
+	rc := NewReceiver(&dedupeQueue{seen: map[string]bool{}}, budgetSecrets{}, ReceiverOptions{Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SharedSigning: func(context.Context) (map[string]bool, error) { return record, nil }})
 	d := signedDelivery{id: "r-1", token: "s3cret-for-group-7", body: []byte(`{"object_kind":"push"}`), unsigned: true}
 	if w := d.post(rc); w.Code != http.StatusUnauthorized {
 		t.Fatalf("unsigned delivery of a hook the record says signs: %d", w.Code)
@@ -226,8 +226,8 @@ func TestSharedSigningRecord(t *testing.T) {
 // bytes.
 func TestSignatureCheckedBeforeParsing(t *testing.T) {
 	m := metrics.New(func() float64 { return 0 }, nil)
-	rc := &Receiver{Queue: &dedupeQueue{seen: map[string]bool{}}, Secrets: budgetSecrets{}, Metrics: m,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rc := NewReceiver(&dedupeQueue{seen: map[string]bool{}}, budgetSecrets{}, ReceiverOptions{Metrics: m,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	now := time.Now()
 	bad := signFor("s3cret-for-group-7", "p-1", now, []byte(`{"a":1}`))
 	bad.body = []byte(`not json at all`)

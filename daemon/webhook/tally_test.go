@@ -6,7 +6,7 @@ import (
 )
 
 func TestTallyCountsByScopeWithinItsBound(t *testing.T) {
-	rc := &Receiver{}
+	rc := NewReceiver(nil, nil, ReceiverOptions{})
 	rc.tally.add("group:1", true)
 	rc.tally.add("group:1", false)
 	rc.tally.add("group:1", true)

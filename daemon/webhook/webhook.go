@@ -26,6 +26,7 @@ import (
 	"github.com/glsync/terraform-provider-glsync/daemon/metrics"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/hooks"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 	"github.com/glsync/terraform-provider-glsync/shared/whsig"
 )
 
@@ -47,10 +48,32 @@ var Known = map[string]bool{
 // Receiver is the http.Handler for /integration/hook/{group_id},
 // /integration/project/hook/{project_id} (personal projects), Ocean v2's
 // /integration/webhook and
-// /integration/system/hook.
+// /integration/system/hook. Make one with NewReceiver.
 type Receiver struct {
-	Queue   catalog.Queue
-	Secrets catalog.Secrets
+	queue   catalog.Queue
+	secrets catalog.Secrets
+	o       ReceiverOptions // defaults settled by NewReceiver
+
+	// signers are the scopes of the hooks this replica knows to sign (see
+	// SetSigning).
+	signers  sync.Map
+	sharedMu sync.Mutex
+	shared   map[string]bool
+	sharedAt time.Time
+
+	warnMu sync.Mutex
+	warned map[string]*warnState // scope and message → last refusal logged
+	// tally counts each hook's accepted and refused deliveries (the
+	// console's overview).
+	tally tally
+
+	indexMu  sync.Mutex // one rebuild at a time; the others wait for it
+	index    atomic.Pointer[secretIndex]
+	indexGen atomic.Int64 // counts SecretsChanged calls
+}
+
+// ReceiverOptions tune a Receiver; a zero field takes its default.
+type ReceiverOptions struct {
 	// SystemSecret is the secret of a system hook created by hand.
 	SystemSecret string
 	// SystemSigningToken is the signing token of a system hook created by
@@ -61,18 +84,20 @@ type Receiver struct {
 	Master string
 	// Scopes lists the group and project hook scopes glsync manages;
 	// deliveries to Ocean v2's route (/integration/webhook), which names
-	// no group or project, are verified against their secrets.
+	// no group or project, are verified against their secrets (none
+	// without it).
 	Scopes func(ctx context.Context) []string
 	// MaxBody bounds a delivery (default 25 MB).
 	MaxBody int64
 	// ObjectKey names the object a delivery is about, so the queue applies
-	// events for one object in order (see catalog.Event.Object).
+	// events for one object in order (see catalog.Event.Object; default:
+	// none).
 	ObjectKey func(eventType string, body []byte) string
 	// InFlight, when set, bounds the delivery bytes held in memory at
 	// once: a delivery takes its size (its Content-Length, else MaxBody)
-	// before its body is read, and waits up to InFlightWait for room; then
-	// it is answered 503 with Retry-After instead of growing the process
-	// toward an out-of-memory kill.
+	// before its body is read, and waits up to InFlightWait (default 2 s)
+	// for room; then it is answered 503 with Retry-After instead of
+	// growing the process toward an out-of-memory kill.
 	InFlight     *semaphore.Weighted
 	InFlightWait time.Duration
 	// EnqueueWait is how long a delivery waits for an unreachable queue
@@ -81,25 +106,22 @@ type Receiver struct {
 	// failed deliveries in a row, so riding out a short outage here keeps
 	// the events coming.
 	EnqueueWait time.Duration
-	// Notify is called after an event is queued.
-	Notify  func()
+	// Notify is called after an event is queued (default: nothing).
+	Notify func()
+	// Metrics count deliveries received and rejected (default
+	// metrics.Discard()).
 	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	// Log defaults to slog.Default().
+	Log *slog.Logger
 
 	// Now is the clock signed deliveries' timestamps are checked against
-	// (time.Now without it).
+	// (default time.Now).
 	Now func() time.Time
-	// signers are the scopes of the hooks this replica knows to sign (see
-	// SetSigning).
-	signers sync.Map
 	// SharedSigning, when set, reads which hooks sign as the replica that
 	// reconciles hooks recorded it (scope → signing_token_present), so
 	// every replica requires signatures of the hooks that sign, not only
 	// the one that reconciles.
 	SharedSigning func(ctx context.Context) (map[string]bool, error)
-	sharedMu      sync.Mutex
-	shared        map[string]bool
-	sharedAt      time.Time
 
 	// WarnEvery is how often a refusal is logged per hook scope and
 	// reason (default warnEvery).
@@ -116,16 +138,46 @@ type Receiver struct {
 	// that, while forged deliveries cost at most one rebuild in that time
 	// however many arrive.
 	IndexMinAge time.Duration
+}
 
-	warnMu sync.Mutex
-	warned map[string]*warnState // scope and message → last refusal logged
-	// tally counts each hook's accepted and refused deliveries (the
-	// console's overview).
-	tally tally
-
-	indexMu  sync.Mutex // one rebuild at a time; the others wait for it
-	index    atomic.Pointer[secretIndex]
-	indexGen atomic.Int64 // counts SecretsChanged calls
+// NewReceiver returns a receiver that verifies deliveries against secrets
+// and queues them in queue, with o's defaults settled once here, so
+// nothing checks for them where deliveries are handled.
+func NewReceiver(queue catalog.Queue, secrets catalog.Secrets, o ReceiverOptions) *Receiver {
+	if o.MaxBody <= 0 {
+		o.MaxBody = 25 << 20
+	}
+	if o.ObjectKey == nil {
+		o.ObjectKey = func(string, []byte) string { return "" }
+	}
+	if o.InFlightWait <= 0 {
+		o.InFlightWait = 2 * time.Second
+	}
+	if o.EnqueueWait <= 0 {
+		o.EnqueueWait = 5 * time.Second
+	}
+	if o.Notify == nil {
+		o.Notify = func() {}
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.Discard()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.WarnEvery <= 0 {
+		o.WarnEvery = warnEvery
+	}
+	if o.IndexMaxAge <= 0 {
+		o.IndexMaxAge = time.Minute
+	}
+	if o.IndexMinAge <= 0 {
+		o.IndexMinAge = 5 * time.Second
+	}
+	return &Receiver{queue: queue, secrets: secrets, o: o, warned: map[string]*warnState{}}
 }
 
 // secretIndex maps the SHA-256 of each managed group hook's secrets
@@ -161,14 +213,8 @@ const warnEvery = time.Minute
 // beyond that, refusals are counted under one key per message.
 func (rc *Receiver) warnOnce(log *slog.Logger, scope, msg string, args ...any) {
 	rc.warnMu.Lock()
-	if rc.warned == nil {
-		rc.warned = map[string]*warnState{}
-	}
 	now := time.Now()
-	every := rc.WarnEvery
-	if every <= 0 {
-		every = warnEvery
-	}
+	every := rc.o.WarnEvery
 	key := scope + "\x00" + msg
 	st, seen := rc.warned[key]
 	if !seen && len(rc.warned) >= maxWarnKeys {
@@ -206,16 +252,8 @@ type warnState struct {
 // maxWarnKeys bounds the memory refusal logging may take.
 const maxWarnKeys = 1024
 
-// metrics are the receiver's collectors (metrics.Discard without any).
-func (rc *Receiver) metrics() *metrics.Metrics {
-	if rc.Metrics == nil {
-		return metrics.Discard()
-	}
-	return rc.Metrics
-}
-
 func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
-	rc.metrics().EventsRejected.WithLabelValues(reason).Inc()
+	rc.o.Metrics.EventsRejected.WithLabelValues(reason).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
@@ -229,10 +267,7 @@ func reply(w http.ResponseWriter, code int, status string) {
 
 // ServeHTTP accepts one delivery.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := rc.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := rc.o.Log
 	var source, scope, secretScope string
 	switch {
 	case r.URL.Path == hooks.SystemHookPath:
@@ -279,21 +314,14 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, http.StatusUnauthorized, "bad_token", "X-Gitlab-Token is missing or wrong")
 		return
 	}
-	maxBody := rc.MaxBody
-	if maxBody <= 0 {
-		maxBody = 25 << 20
-	}
+	maxBody := rc.o.MaxBody
 	need := maxBody
 	if r.ContentLength >= 0 && r.ContentLength < maxBody {
 		need = r.ContentLength + 1 // +1: a body longer than announced still hits MaxBytesReader's limit
 	}
-	if rc.InFlight != nil {
-		wait := rc.InFlightWait
-		if wait <= 0 {
-			wait = 2 * time.Second
-		}
-		actx, cancel := context.WithTimeout(r.Context(), wait)
-		err := rc.InFlight.Acquire(actx, need)
+	if rc.o.InFlight != nil {
+		actx, cancel := context.WithTimeout(r.Context(), rc.o.InFlightWait)
+		err := rc.o.InFlight.Acquire(actx, need)
 		cancel()
 		if err != nil {
 			rc.warnOnce(log, "any", "webhook: delivery refused for now: the deliveries in memory fill webhookMaxInFlightBytes; GitLab will see 503 with Retry-After")
@@ -301,7 +329,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rc.reject(w, http.StatusServiceUnavailable, "busy", "too many large deliveries at once; try again")
 			return
 		}
-		defer rc.InFlight.Release(need)
+		defer rc.o.InFlight.Release(need)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, min(need, 1<<20)))
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBody))
@@ -334,7 +362,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Handled[event]:
 	case Known[event]:
 		rc.tally.add(secretScope, true)
-		rc.metrics().EventsRejected.WithLabelValues("not_handled").Inc()
+		rc.o.Metrics.EventsRejected.WithLabelValues("not_handled").Inc()
 		log.Info("webhook: event type not handled; acknowledged", "event", event)
 		reply(w, http.StatusOK, "ignored")
 		return
@@ -353,26 +381,22 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if delivery == "" {
 		delivery = r.Header.Get("Idempotency-Key")
 	}
-	ev := &catalog.Event{Delivery: delivery, Source: source, Scope: scope, Type: event, Body: body, ReceivedAt: time.Now()}
-	if rc.ObjectKey != nil {
-		ev.Object = rc.ObjectKey(event, body)
-	}
+	ev := &catalog.Event{Delivery: delivery, Source: source, Scope: scope, Type: event, Body: body, ReceivedAt: time.Now(),
+		Object: rc.o.ObjectKey(event, body)}
 	dup, err := rc.enqueue(r.Context(), ev)
 	if err != nil {
-		log.Error("webhook: queueing failed; GitLab will see 503", "event", event, "error", err, "waited", rc.enqueueWait())
+		log.Error("webhook: queueing failed; GitLab will see 503", "event", event, "error", err, "waited", rc.o.EnqueueWait)
 		rc.reject(w, http.StatusServiceUnavailable, "queue_error", "could not queue the event; try again")
 		return
 	}
 	rc.tally.add(secretScope, true)
 	if dup {
-		rc.metrics().EventsRejected.WithLabelValues("duplicate").Inc()
+		rc.o.Metrics.EventsRejected.WithLabelValues("duplicate").Inc()
 		reply(w, http.StatusOK, "duplicate")
 		return
 	}
-	rc.metrics().EventsReceived.WithLabelValues(event).Inc()
-	if rc.Notify != nil {
-		rc.Notify()
-	}
+	rc.o.Metrics.EventsReceived.WithLabelValues(event).Inc()
+	rc.o.Notify()
 	reply(w, http.StatusAccepted, "queued")
 }
 
@@ -385,7 +409,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the digest of what the client sent, which tells it nothing of a secret.
 func (rc *Receiver) matchingScope(r *http.Request, log *slog.Logger) string {
 	got := r.Header.Get("X-Gitlab-Token")
-	if got == "" || rc.Scopes == nil {
+	if got == "" || rc.o.Scopes == nil {
 		rc.warnOnce(log, hooks.OceanWebhookPath, "webhook: delivery to Ocean's route refused: it carries no secret of a hook glsync manages (`glsyncd hooks apply` adopts Ocean's hooks)")
 		return ""
 	}
@@ -412,13 +436,7 @@ func (rc *Receiver) matchingScope(r *http.Request, log *slog.Logger) string {
 // missed), it is rebuilt if that one is still current and older than
 // IndexMinAge. Concurrent callers wait for one rebuild.
 func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale time.Time) *secretIndex {
-	maxAge, minAge := rc.IndexMaxAge, rc.IndexMinAge
-	if maxAge <= 0 {
-		maxAge = time.Minute
-	}
-	if minAge <= 0 {
-		minAge = 5 * time.Second
-	}
+	maxAge, minAge := rc.o.IndexMaxAge, rc.o.IndexMinAge
 	fresh := func(idx *secretIndex) bool {
 		if idx == nil || idx.gen != rc.indexGen.Load() || time.Since(idx.built) >= maxAge {
 			return false
@@ -438,7 +456,7 @@ func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale tim
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	idx := &secretIndex{scopes: map[[sha256.Size]byte]string{}, built: time.Now(), gen: rc.indexGen.Load()}
-	for _, sc := range rc.Scopes(ctx) {
+	for _, sc := range rc.o.Scopes(ctx) {
 		if !strings.HasPrefix(sc, "group:") && !strings.HasPrefix(sc, "project:") {
 			continue // Ocean points group and personal project hooks there
 		}
@@ -457,16 +475,16 @@ func (rc *Receiver) secretIndex(ctx context.Context, log *slog.Logger, stale tim
 // secretsOf are the secrets a delivery for scope may carry.
 func (rc *Receiver) secretsOf(ctx context.Context, scope string, log *slog.Logger) []string {
 	var want []string
-	if rc.Master != "" {
-		want = append(want, hooks.DeriveSecret(rc.Master, scope))
+	if rc.o.Master != "" {
+		want = append(want, hooks.DeriveSecret(rc.o.Master, scope))
 	}
-	if s, ok, err := rc.Secrets.HookSecret(ctx, scope); err != nil {
+	if s, ok, err := rc.secrets.HookSecret(ctx, scope); err != nil {
 		log.Error("webhook: reading hook secret failed", "scope", scope, "error", err)
 	} else if ok && s.Secret != "" {
 		want = append(want, s.Secret)
 	}
-	if scope == hooks.SystemScope && rc.SystemSecret != "" {
-		want = append(want, rc.SystemSecret)
+	if scope == hooks.SystemScope && rc.o.SystemSecret != "" {
+		want = append(want, rc.o.SystemSecret)
 	}
 	return want
 }
@@ -502,30 +520,22 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func (rc *Receiver) enqueueWait() time.Duration {
-	if rc.EnqueueWait > 0 {
-		return rc.EnqueueWait
-	}
-	return 5 * time.Second
-}
+// enqueueRetry spaces a delivery's tries on an unreachable queue: 50 ms
+// doubling to 1 s, within EnqueueWait.
+var enqueueRetry = retry.Policy{Base: 50 * time.Millisecond, Max: time.Second}
 
 // enqueue queues ev, trying again while the queue is unreachable, up to
 // EnqueueWait.
 func (rc *Receiver) enqueue(ctx context.Context, ev *catalog.Event) (bool, error) {
-	deadline := time.Now().Add(rc.enqueueWait())
-	wait := 50 * time.Millisecond
-	for {
-		dup, err := rc.Queue.Enqueue(ctx, ev)
-		if err == nil || time.Now().Add(wait).After(deadline) {
-			return dup, err
-		}
-		select {
-		case <-ctx.Done():
-			return dup, err
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
-	}
+	var dup bool
+	p := enqueueRetry
+	p.Within = rc.o.EnqueueWait
+	err := p.Do(ctx, nil, func() error {
+		var err error
+		dup, err = rc.queue.Enqueue(ctx, ev)
+		return err
+	})
+	return dup, err
 }
 
 // pathID reads the positive group or project id that ends a hook route

@@ -138,20 +138,20 @@ func FuzzReceiver(f *testing.F) {
 			t.Skip("body larger than 64 KB")
 		}
 		q := &fakeQueue{down: flags&flagQueueDown != 0, dup: flags&flagDuplicate != 0}
-		rc := &Receiver{
-			Queue: q, Secrets: fakeSecrets{down: flags&flagSecretsDown != 0}, SystemSecret: fuzzSystemSecret,
+		o := ReceiverOptions{SystemSecret: fuzzSystemSecret,
 			MaxBody: int64(maxBody), ObjectKey: events.ObjectKey, EnqueueWait: 1, // one attempt
 			Metrics: fuzzMetrics(), Log: slog.New(slog.DiscardHandler),
 		}
 		if flags&flagNoMaster == 0 {
-			rc.Master = fuzzMaster
+			o.Master = fuzzMaster
 		}
 		if flags&flagInFlight != 0 {
-			rc.InFlight, rc.InFlightWait = semaphore.NewWeighted(fuzzInFlight), time.Millisecond
+			o.InFlight, o.InFlightWait = semaphore.NewWeighted(fuzzInFlight), time.Millisecond
 		}
 		if flags&flagNoScopes == 0 {
-			rc.Scopes = func(context.Context) []string { return fuzzScopes }
+			o.Scopes = func(context.Context) []string { return fuzzScopes }
 		}
+		rc := NewReceiver(q, fakeSecrets{down: flags&flagSecretsDown != 0}, o)
 		limit := int64(25 << 20)
 		if maxBody > 0 {
 			limit = int64(maxBody)
@@ -185,13 +185,13 @@ func FuzzReceiver(f *testing.F) {
 			if len(q.calls) > 0 {
 				t.Fatalf("a %d-byte body (MaxBody %d) was queued", len(body), limit)
 			}
-			busy := code == 503 && rc.InFlight != nil && rec.Header().Get("Retry-After") != ""
+			busy := code == 503 && o.InFlight != nil && rec.Header().Get("Retry-After") != ""
 			if !slices.Contains([]int{401, 404, 405, 413}, code) && !busy {
 				t.Fatalf("a %d-byte body (MaxBody %d) got status %d", len(body), limit, code)
 			}
 		}
 		switch {
-		case code == 503 && len(q.calls) == 0 && (rc.InFlight == nil || rec.Header().Get("Retry-After") == ""):
+		case code == 503 && len(q.calls) == 0 && (o.InFlight == nil || rec.Header().Get("Retry-After") == ""):
 			t.Fatalf("503 neither from the queue nor from the in-flight budget")
 		case code == 503 && len(q.calls) > 0 && !q.down:
 			t.Fatalf("503 though the queue is up")
@@ -228,7 +228,7 @@ func FuzzReceiver(f *testing.F) {
 				t.Fatalf("system delivery queued with source %q scope %q", ev.Source, ev.Scope)
 			}
 		case path == hooks.OceanWebhookPath:
-			if rc.Scopes == nil {
+			if o.Scopes == nil {
 				t.Fatal("a delivery to Ocean's route queued with no managed hook")
 			}
 			for _, sc := range fuzzScopes {

@@ -321,7 +321,7 @@ type Backend interface {
 	// Maintain prunes what is past its retention and gives space back.
 	Maintain(ctx context.Context, o Retention) (Maintenance, error)
 	// Browser is what the console reads. Part of Backend so that wrappers
-	// embedding a Backend (sealed.Backend) keep it.
+	// embedding a Backend (stores.Sealed) keep it.
 	Browser
 }
 

@@ -1,12 +1,11 @@
 // Package sealed encrypts the secrets a catalog keeps (hook secrets and
 // token mappings added through the admin API) with AES-256-GCM, so a copy
 // of the database (a backup, a dump) alone reveals no GitLab credential.
-// It wraps any catalog.Backend.
 //
-// It is a package of its own, not part of a store: the settings check a
-// secretKey with ParseKey and the store factory seals what
-// either store keeps. It imports nothing of glsync but the domain types
-// (shared/catalog).
+// It is the crypto alone, a leaf that imports nothing of glsync: the
+// settings check a secretKey with ParseKey, and the store factory
+// (shared/stores) wraps either store so that what it keeps is sealed
+// with Keys.Seal and read with Keys.Open.
 //
 // A sealed value reads "gls1.<key id>.<base64 nonce+ciphertext>"; the key
 // id (the first 4 bytes of the key's SHA-256) says which key sealed it, so
@@ -17,7 +16,6 @@
 package sealed
 
 import (
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -27,8 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 )
 
 const prefix = "gls1."
@@ -83,7 +79,10 @@ type Keys struct {
 	Previous []*Key
 }
 
-func (k *Keys) seal(name string, plain []byte) (string, error) {
+// Seal seals plain under the current key, bound to name (the row it is
+// kept in: a hook scope, a mapping name), so it does not open in another
+// row.
+func (k *Keys) Seal(name string, plain []byte) (string, error) {
 	if k == nil || k.Current == nil {
 		return "", ErrNoKey
 	}
@@ -95,10 +94,10 @@ func (k *Keys) seal(name string, plain []byte) (string, error) {
 	return prefix + k.Current.id + "." + base64.RawStdEncoding.EncodeToString(ct), nil
 }
 
-// open returns the plaintext and whether it was sealed with the current
-// key; a value that is not sealed (written before sealing) is returned as
-// it is.
-func (k *Keys) open(name, v string) ([]byte, bool, error) {
+// Open returns the plaintext of v, sealed for name, and whether it was
+// sealed with the current key; a value that is not sealed (written before
+// sealing) is returned as it is.
+func (k *Keys) Open(name, v string) ([]byte, bool, error) {
 	rest, ok := strings.CutPrefix(v, prefix)
 	if !ok {
 		return []byte(v), false, nil
@@ -125,120 +124,4 @@ func (k *Keys) open(name, v string) ([]byte, bool, error) {
 		return plain, i == 0, nil
 	}
 	return nil, false, fmt.Errorf("%s is sealed with key %s, which glsync was not given: set secretKey (GLSYNC_SECRET_KEY) to that key, or give it as GLSYNC_SECRET_KEY_PREVIOUS while rotating", name, id)
-}
-
-// Backend is a catalog.Backend whose secrets are sealed.
-type Backend struct {
-	catalog.Backend
-	keys *Keys
-}
-
-// Wrap seals b's secrets with keys (nil keys: secrets cannot be written
-// or read, everything else works).
-func Wrap(b catalog.Backend, keys *Keys) *Backend { return &Backend{Backend: b, keys: keys} }
-
-// The daemon's console reads the wrapped store through the wrapper.
-var _ catalog.Browser = (*Backend)(nil)
-
-// PutHookSecret seals the secret (an empty one, as stored with
-// webhookSecret, stays empty: there is nothing to hide).
-func (b *Backend) PutHookSecret(ctx context.Context, h catalog.HookSecret) error {
-	if h.Secret != "" {
-		s, err := b.keys.seal("hook:"+h.Scope, []byte(h.Secret))
-		if err != nil {
-			return fmt.Errorf("secrets: put %s: %w", h.Scope, err)
-		}
-		h.Secret = s
-	}
-	return b.Backend.PutHookSecret(ctx, h)
-}
-
-// HookSecret opens the stored secret.
-func (b *Backend) HookSecret(ctx context.Context, scope string) (catalog.HookSecret, bool, error) {
-	h, ok, err := b.Backend.HookSecret(ctx, scope)
-	if err != nil || !ok || h.Secret == "" {
-		return h, ok, err
-	}
-	plain, _, err := b.keys.open("hook:"+scope, h.Secret)
-	if err != nil {
-		return catalog.HookSecret{}, false, fmt.Errorf("secrets: get %s: %w", scope, err)
-	}
-	h.Secret = string(plain)
-	return h, true, nil
-}
-
-// PutTokenMapping seals the mapping (it holds a token).
-func (b *Backend) PutTokenMapping(ctx context.Context, name string, value []byte) error {
-	s, err := b.keys.seal("mapping:"+name, value)
-	if err != nil {
-		return fmt.Errorf("settings: put token mapping %q: %w", name, err)
-	}
-	return b.Backend.PutTokenMapping(ctx, name, []byte(s))
-}
-
-// TokenMappings opens the stored mappings.
-func (b *Backend) TokenMappings(ctx context.Context) ([]string, [][]byte, error) {
-	names, values, err := b.Backend.TokenMappings(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	for i, n := range names {
-		plain, _, err := b.keys.open("mapping:"+n, string(values[i]))
-		if err != nil {
-			return nil, nil, fmt.Errorf("settings: token mapping %q: %w", n, err)
-		}
-		values[i] = plain
-	}
-	return names, values, nil
-}
-
-// Reseal rewrites every stored secret that is not sealed with the current
-// key (written before sealing, or under a previous key); it returns how
-// many it rewrote.
-func (b *Backend) Reseal(ctx context.Context) (int, error) {
-	if b.keys == nil || b.keys.Current == nil {
-		return 0, nil
-	}
-	n := 0
-	scopes, err := b.Backend.HookScopes(ctx)
-	if err != nil {
-		return n, err
-	}
-	for _, sc := range scopes {
-		h, ok, err := b.Backend.HookSecret(ctx, sc)
-		if err != nil || !ok || h.Secret == "" {
-			if err != nil {
-				return n, err
-			}
-			continue
-		}
-		plain, current, err := b.keys.open("hook:"+sc, h.Secret)
-		if err != nil {
-			return n, err
-		}
-		if !current {
-			h.Secret = string(plain)
-			if err := b.PutHookSecret(ctx, h); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	names, values, err := b.Backend.TokenMappings(ctx)
-	if err != nil {
-		return n, err
-	}
-	for i, name := range names {
-		plain, current, err := b.keys.open("mapping:"+name, string(values[i]))
-		if err != nil {
-			return n, err
-		}
-		if !current {
-			if err := b.PutTokenMapping(ctx, name, plain); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	return n, nil
 }

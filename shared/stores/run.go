@@ -8,7 +8,7 @@ import (
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/config"
-	"github.com/glsync/terraform-provider-glsync/shared/sealed"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 	"github.com/glsync/terraform-provider-glsync/shared/stores/pgstore"
 	"github.com/glsync/terraform-provider-glsync/shared/stores/sqlitestore"
 )
@@ -43,11 +43,12 @@ type RunOptions struct {
 //   - Waiting: a replica that starts while PostgreSQL restarts waits for it
 //     (as its peers reconnect) rather than exiting: opening and start are
 //     tried again every second while the database is unreachable or
-//     shutting down (pgstore.Unavailable), for up to opts.Wait. Cancelling
-//     ctx ends the wait at once, with the last error.
+//     shutting down (pgstore.Unavailable), for up to opts.Wait from the
+//     first try (shared/retry). Cancelling ctx ends the wait at once, with
+//     the last error.
 //
 // release closes the backend and releases the run lock.
-func OpenRun(ctx context.Context, cfg *config.Config, dataDir string, opts RunOptions, start func(catalog.Backend) error) (b *sealed.Backend, release func() error, err error) {
+func OpenRun(ctx context.Context, cfg *config.Config, dataDir string, opts RunOptions, start func(catalog.Backend) error) (b *Sealed, release func() error, err error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -82,7 +83,7 @@ func OpenRun(ctx context.Context, cfg *config.Config, dataDir string, opts RunOp
 
 // prepare opens the backend, reseals its secrets and runs start on it; on
 // an error the backend is closed.
-func prepare(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger, start func(catalog.Backend) error) (*sealed.Backend, error) {
+func prepare(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger, start func(catalog.Backend) error) (*Sealed, error) {
 	b, err := Open(ctx, cfg, dataDir)
 	if err != nil {
 		return nil, err
@@ -101,21 +102,17 @@ func prepare(ctx context.Context, cfg *config.Config, dataDir string, log *slog.
 }
 
 // waitUnavailable calls try, and again every interval while it fails
-// because the database is unreachable (pgstore.Unavailable), until wait
-// has passed since the first failure or ctx ends; it returns try's last
-// error. Unlike a sleep, the wait between tries ends when ctx does.
+// because the database is unreachable (pgstore.Unavailable), starting no
+// wait that would end more than wait after the first try, until ctx
+// ends; it returns try's last error. Unlike a sleep, the wait between
+// tries ends when ctx does.
 func waitUnavailable(ctx context.Context, wait, every time.Duration, log *slog.Logger, try func() error) error {
-	err := try()
-	for deadline := time.Now().Add(wait); err != nil && pgstore.Unavailable(err) && time.Now().Before(deadline) && ctx.Err() == nil; {
-		log.Warn("database not reachable yet; trying again", "error", err)
-		t := time.NewTimer(every)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
+	var last error
+	return retry.Policy{Base: every, Max: every, Within: wait}.Do(ctx, pgstore.Unavailable, func() error {
+		if last != nil {
+			log.Warn("database not reachable yet; trying again", "error", last)
 		}
-		err = try()
-	}
-	return err
+		last = try()
+		return last
+	})
 }

@@ -1,6 +1,6 @@
 // Package stores opens the catalog.Backend a configuration names: the
 // embedded SQLite file in the data directory, or PostgreSQL, with its
-// secrets sealed (shared/sealed). For a long-running glsyncd, OpenRun
+// secrets sealed (Sealed, with shared/sealed's crypto). For a long-running glsyncd, OpenRun
 // also owns what comes with opening: the SQLite file's run lock, and the
 // wait for a PostgreSQL that does not answer yet, which ends with the
 // context.
@@ -33,7 +33,7 @@ const KeyFile = "secret.key"
 // Open opens the backend: PostgreSQL when the config uses it, else the
 // SQLite file in dataDir (the directory, the file and the secret key are
 // created if needed).
-func Open(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Backend, error) {
+func Open(ctx context.Context, cfg *config.Config, dataDir string) (*Sealed, error) {
 	return open(ctx, cfg, dataDir, false)
 }
 
@@ -42,11 +42,11 @@ func Open(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Back
 // a data directory without a catalog is sqlitestore.ErrNoCatalog. Without
 // a key file, sealed secrets cannot be read (sealed.ErrNoKey) and nothing
 // is sealed.
-func OpenExisting(ctx context.Context, cfg *config.Config, dataDir string) (*sealed.Backend, error) {
+func OpenExisting(ctx context.Context, cfg *config.Config, dataDir string) (*Sealed, error) {
 	return open(ctx, cfg, dataDir, true)
 }
 
-func open(ctx context.Context, cfg *config.Config, dataDir string, existing bool) (*sealed.Backend, error) {
+func open(ctx context.Context, cfg *config.Config, dataDir string, existing bool) (*Sealed, error) {
 	var b catalog.Backend
 	if cfg.UsesPostgres() {
 		s, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Replica: ReplicaName(cfg)})
@@ -71,7 +71,7 @@ func open(ctx context.Context, cfg *config.Config, dataDir string, existing bool
 		b.Close()
 		return nil, err
 	}
-	return sealed.Wrap(b, keys), nil
+	return Seal(b, keys), nil
 }
 
 // Keys are the secret keys: secretKey (and the previous one during a

@@ -249,8 +249,8 @@ func drainBacklog(ctx context.Context, env Env, sim *gitlabtest.Server, host, to
 	p := &events.Processor{Sources: []*crawl.Source{crawl.NewSource(tokenmap.Entry{Token: token, Patterns: []string{"**"}}, c, m)}, Mapping: m, Entities: store}
 	maxBody := int64(25 << 20)
 	tq := &timedQueue{Queue: store}
-	w := &events.Worker{Queue: tq, Processor: p, Log: env.Log, Workers: 4, MaxBytes: config.DefaultInFlightBytes(maxBody) / 2, MaxEventBytes: maxBody,
-		Concurrency: func() int { return 2 * p.InFlightLimit() }}
+	w := events.NewWorker(tq, p, events.WorkerOptions{Log: env.Log, Workers: 4, MaxBytes: config.DefaultInFlightBytes(maxBody) / 2, MaxEventBytes: maxBody,
+		Concurrency: func() int { return 2 * p.InFlightLimit() }})
 	sim.SetFaults(gitlabtest.Faults{Latency: latency})
 	defer sim.SetFaults(gitlabtest.Faults{})
 	sim.ResetRequests()

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 )
 
 // session is this replica's dedicated connection. It holds the replica's
@@ -196,19 +197,28 @@ func (c coordination) Replica() string { return c.s.replica }
 // lock goes with its connection and another replica takes it within a
 // second or two.
 func (c coordination) Lead(ctx context.Context) (context.Context, func(), error) {
-	for {
-		// A failed attempt (database unreachable) is tried again.
-		lead, release, ok, _ := c.s.sess.tryLead(ctx)
-		if ok {
-			return lead, release, nil
+	var lead context.Context
+	var release func()
+	// A failed attempt (database unreachable) is tried again, as one that
+	// found another leader is: only ctx ends the poll.
+	if leadPoll.Do(ctx, nil, func() error {
+		var ok bool
+		if lead, release, ok, _ = c.s.sess.tryLead(ctx); !ok {
+			return errNotLeading
 		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		return nil
+	}) != nil {
+		return nil, nil, ctx.Err()
 	}
+	return lead, release, nil
 }
+
+// leadPoll is how often Lead asks for the leader lock: every second, for
+// as long as it takes.
+var leadPoll = retry.Policy{Base: time.Second, Max: time.Second}
+
+// errNotLeading is a Lead attempt that did not get the lock.
+var errNotLeading = errors.New("catalog: another replica leads")
 
 func (c coordination) TryLead(ctx context.Context) (context.Context, func(), string, bool, error) {
 	lead, release, ok, err := c.s.sess.tryLead(ctx)

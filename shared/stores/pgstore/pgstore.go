@@ -25,6 +25,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 )
 
 // Advisory lock keys (the two-int form). lockClass scopes glsync's locks;
@@ -229,23 +231,28 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// tx runs fn in a transaction, again (up to 5 times) when PostgreSQL
-// aborted it for a deadlock or a serialization failure: writers of
-// overlapping entities may meet, and the retry is what makes that safe.
+// txRetry spaces the attempts of a transaction PostgreSQL aborted: 5 in
+// all, 5 ms doubling, each with up to as much again at random, so the
+// writers that met do not meet again.
+var txRetry = retry.Policy{Base: 5 * time.Millisecond, Max: 40 * time.Millisecond, Jitter: 1, Attempts: 5}
+
+// tx runs fn in a transaction, again (txRetry) when PostgreSQL aborted it
+// for a deadlock or a serialization failure: writers of overlapping
+// entities may meet, and the retry is what makes that safe. The wait ends
+// with ctx.
 func (s *Store) tx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
-		var pe *pgconn.PgError
-		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
-			break
-		}
-		time.Sleep(time.Duration(1+rand.IntN(10*(attempt+1))) * time.Millisecond)
-	}
+	err := txRetry.Do(ctx, conflict, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// conflict reports a transaction PostgreSQL aborted for a deadlock
+// (40P01) or a serialization failure (40001): trying it again may pass.
+func conflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // Unavailable reports errors of a database that is unreachable, starting
