@@ -101,14 +101,23 @@ func TestInFlightBudget(t *testing.T) {
 // many scopes an attacker sends to.
 func TestRefusalLogsAreThrottled(t *testing.T) {
 	var logs bytes.Buffer
-	rc := NewReceiver(&budgetQueue{}, budgetSecrets{}, ReceiverOptions{Log: slog.New(slog.NewTextHandler(&logs, nil)), WarnEvery: 200 * time.Millisecond})
+	// The receiver's own clock, so that a slow machine's 500 requests
+	// all fall in one interval, and the next one after it.
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	var clock sync.Mutex
+	rc := NewReceiver(&budgetQueue{}, budgetSecrets{}, ReceiverOptions{
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), WarnEvery: 200 * time.Millisecond,
+		Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now },
+	})
 	for i := 0; i < 500; i++ {
 		postDelivery(t, rc, "/integration/hook/8", "wrong", strings.NewReader(`{}`), 2)
 	}
 	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
 		t.Fatalf("%d warnings for 500 refusals to one hook:\n%s", n, logs.String())
 	}
-	time.Sleep(250 * time.Millisecond)
+	clock.Lock()
+	now = now.Add(250 * time.Millisecond)
+	clock.Unlock()
 	postDelivery(t, rc, "/integration/hook/8", "wrong", strings.NewReader(`{}`), 2)
 	if !strings.Contains(logs.String(), "suppressed_since_last=499") {
 		t.Fatalf("the next warning must count the suppressed ones:\n%s", logs.String())

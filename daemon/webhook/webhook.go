@@ -114,8 +114,9 @@ type ReceiverOptions struct {
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 
-	// Now is the clock signed deliveries' timestamps are checked against
-	// (default time.Now).
+	// Now is the receiver's clock: signed deliveries' timestamps are
+	// checked against it and refusal logs throttled by it (default
+	// time.Now).
 	Now func() time.Time
 	// SharedSigning, when set, reads which hooks sign as the replica that
 	// reconciles hooks recorded it (scope → signing_token_present), so
@@ -213,7 +214,7 @@ const warnEvery = time.Minute
 // beyond that, refusals are counted under one key per message.
 func (rc *Receiver) warnOnce(log *slog.Logger, scope, msg string, args ...any) {
 	rc.warnMu.Lock()
-	now := time.Now()
+	now := rc.o.Now()
 	every := rc.o.WarnEvery
 	key := scope + "\x00" + msg
 	st, seen := rc.warned[key]
