@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/origin"
+	"github.com/glsync/terraform-provider-glsync/shared/retry"
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 )
 
@@ -172,11 +173,8 @@ func (c *Client) backoff(base, maxWait time.Duration) retryablehttp.Backoff {
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			return time.Duration(rand.Int64N(int64(250 * time.Millisecond)))
 		}
-		d := base << attempt
-		if d > maxWait || d <= 0 {
-			d = maxWait
-		}
-		// full jitter in [d/2, d)
-		return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+		// glsync's one backoff policy: base doubling to maxWait, with
+		// the upper half jittered (a wait in [d/2, d]).
+		return retry.Policy{Base: base / 2, Max: maxWait / 2, Jitter: 1}.Delay(attempt)
 	}
 }

@@ -1,9 +1,12 @@
 // Package retry is glsync's one backoff policy: every loop that waits
 // before trying again (an event's next attempt, a commit or an enqueue
 // while the database restarts, a transaction PostgreSQL aborted, the
-// wait for a database at start-up, the leader election's poll) states
-// its Policy here instead of inventing a formula, and every wait ends
-// as soon as its context does.
+// wait for a database at start-up, the leader election's poll, the
+// GitLab client's wait after a 5xx or a reset) states its Policy here
+// instead of inventing a formula, and every wait ends as soon as its
+// context does. (The HTTP clients' loops are retryablehttp's, which
+// honours the context; after a 429 they follow GitLab's rate-limit
+// headers or Port's Retry-After, not a backoff.)
 //
 // The wait before retry n (0 for the first retry) is
 //
