@@ -129,7 +129,7 @@ func (s *Service) putMapping(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfgMu.RUnlock()
 	b, _ := json.Marshal(in)
-	if err := s.store.PutTokenMapping(r.Context(), name, b); err != nil {
+	if err := s.records.PutTokenMapping(r.Context(), name, b); err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the mapping failed"})
 		return
 	}
@@ -147,7 +147,7 @@ func (s *Service) putMapping(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	found, err := s.store.DeleteTokenMapping(r.Context(), name)
+	found, err := s.records.DeleteTokenMapping(r.Context(), name)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the mapping failed"})
 		return
@@ -168,7 +168,7 @@ func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) getSecret(w http.ResponseWriter, r *http.Request) {
-	h, ok, err := s.store.HookSecret(r.Context(), r.PathValue("scope"))
+	h, ok, err := s.secrets.HookSecret(r.Context(), r.PathValue("scope"))
 	switch {
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reading the secret failed"})
@@ -190,7 +190,7 @@ func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "scope must be system, group:<id> or project:<id> (a personal project's hook)"})
 		return
 	}
-	if err := s.store.PutHookSecret(r.Context(), catalog.HookSecret{Scope: scope, HookID: in.HookID, URL: in.URL, Secret: in.Secret}); err != nil {
+	if err := s.secrets.PutHookSecret(r.Context(), catalog.HookSecret{Scope: scope, HookID: in.HookID, URL: in.URL, Secret: in.Secret}); err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the secret failed"})
 		return
 	}
@@ -199,7 +199,7 @@ func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.DeleteHookSecret(r.Context(), r.PathValue("scope")); err != nil {
+	if err := s.secrets.DeleteHookSecret(r.Context(), r.PathValue("scope")); err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the secret failed"})
 		return
 	}

@@ -59,7 +59,7 @@ func (s *Service) maintainLoop(ctx context.Context) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
 	for {
-		m, err := s.store.Maintain(ctx, catalog.Retention{Deliveries: s.opts.Config.DeliveryDedupeWindow, DeadLetters: s.opts.Config.DeadLetterRetention})
+		m, err := s.maintainer.Maintain(ctx, catalog.Retention{Deliveries: s.opts.Config.DeliveryDedupeWindow, DeadLetters: s.opts.Config.DeadLetterRetention})
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.Error("catalog maintenance failed", "error", err)

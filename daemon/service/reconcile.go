@@ -22,7 +22,7 @@ func (s *Service) hookScopes(ctx context.Context) []string {
 	s.scopesMu.Lock()
 	out := append([]string(nil), s.managedScopes...)
 	s.scopesMu.Unlock()
-	stored, err := s.store.HookScopes(ctx)
+	stored, err := s.secrets.HookScopes(ctx)
 	if err != nil {
 		s.log.Error("listing hook scopes failed", "error", err)
 	}
@@ -48,7 +48,7 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 	if err != nil {
 		return nil, err
 	}
-	plan, res, err := Reconcile(ctx, s.config(), sources, s.store, apply, s.log.With("component", "hooks"))
+	plan, res, err := Reconcile(ctx, s.config(), sources, s.secrets, apply, s.log.With("component", "hooks"))
 	s.secretsChanged()
 	if apply {
 		s.hookState.record(plan, err)
@@ -88,7 +88,7 @@ func (s *Service) ReconcileHooks(ctx context.Context, apply bool) (*hooks.Plan, 
 		// For the replicas that do not reconcile: they require the
 		// signatures of the hooks that sign too.
 		if b, err := json.Marshal(signing); err == nil {
-			if err := s.store.PutSetting(ctx, hookSigningKey, b); err != nil {
+			if err := s.records.PutSetting(ctx, hookSigningKey, b); err != nil {
 				s.log.Warn("hooks: recording which hooks sign failed; other replicas learn it from signed deliveries", "error", err)
 			} else if s.receiver != nil {
 				s.receiver.SigningChanged()
@@ -121,7 +121,7 @@ const hookSigningKey = "hook_signing"
 // sharedSigning reads that record (nothing before the first
 // reconciliation).
 func (s *Service) sharedSigning(ctx context.Context) (map[string]bool, error) {
-	b, found, err := s.store.Setting(ctx, hookSigningKey)
+	b, found, err := s.records.Setting(ctx, hookSigningKey)
 	if err != nil || !found {
 		return nil, err
 	}

@@ -19,12 +19,12 @@ func (s *Service) registerReplicaMetrics() {
 	s.metrics.Registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_dead_letters",
 			Help: "Events that failed too often and wait in the dead-letter table for an operator to retry or drop them."}, func() float64 {
-			n, _ := s.store.DeadLetters(bg)
+			n, _ := s.queue.DeadLetters(bg)
 			return float64(n)
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_event_queue_oldest_age_seconds",
 			Help: "How long ago the oldest queued event was received (0: the queue is empty)."}, func() float64 {
-			at, err := s.store.OldestQueued(bg)
+			at, err := s.queue.OldestQueued(bg)
 			if err != nil || at.IsZero() {
 				return 0
 			}
@@ -46,7 +46,7 @@ func (s *Service) registerReplicaMetrics() {
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "glsync_last_resync_completed_timestamp_seconds",
 			Help: "When the last resync completed, whichever replica ran it (0: none yet)."}, func() float64 {
-			l, _ := resync.LoadCompleted(bg, s.store)
+			l, _ := resync.LoadCompleted(bg, s.records)
 			if l == nil {
 				return 0
 			}

@@ -75,7 +75,7 @@ func (s *Service) setRunningRequest(ctx context.Context, id string) {
 	s.lastMu.Lock()
 	s.runningReq = id
 	s.lastMu.Unlock()
-	if err := s.store.PutSetting(ctx, runningRequestKey, []byte(id)); err != nil {
+	if err := s.records.PutSetting(ctx, runningRequestKey, []byte(id)); err != nil {
 		s.log.Error("recording the running resync request failed", "error", err)
 	}
 }
@@ -93,7 +93,7 @@ func (s *Service) postResync(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]string{"status": msg, "error": msg})
 		return
 	}
-	if err := s.store.PutSetting(r.Context(), pendingRequestKey, []byte(id)); err != nil {
+	if err := s.records.PutSetting(r.Context(), pendingRequestKey, []byte(id)); err != nil {
 		s.log.Error("recording the resync request failed", "error", err)
 	}
 	leader, _ := s.coord.Leader(r.Context())
@@ -113,7 +113,7 @@ func (s *Service) getResync(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, notFound)
 		return
 	}
-	rec, err := resync.LoadRequest(ctx, s.store, id)
+	rec, err := resync.LoadRequest(ctx, s.records, id)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reading the resync records failed"})
 		return
@@ -124,7 +124,7 @@ func (s *Service) getResync(w http.ResponseWriter, r *http.Request) {
 	runningHere := s.runningReq == id
 	s.lastMu.Unlock()
 	is := func(key string) bool {
-		v, ok, err := s.store.Setting(ctx, key)
+		v, ok, err := s.records.Setting(ctx, key)
 		return err == nil && ok && string(v) == id
 	}
 	switch {
@@ -160,13 +160,13 @@ func (s *Service) requestResync(ctx context.Context, why string) string {
 		return ""
 	}
 	if !ok {
-		v, found, err := s.store.Setting(ctx, pendingRequestKey)
+		v, found, err := s.records.Setting(ctx, pendingRequestKey)
 		if err != nil || !found {
 			return ""
 		}
 		return string(v)
 	}
-	if err := s.store.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
+	if err := s.records.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
 		s.log.Error("recording the resync request failed", "error", err)
 	}
 	select {

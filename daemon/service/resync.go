@@ -14,7 +14,7 @@ import (
 // (for mapping tests), as the Port sink does.
 func (s *Service) keepExamples(ctx context.Context, kind string, objs []map[string]any) {
 	if b, err := json.Marshal(objs); err == nil {
-		_ = s.store.PutExamples(ctx, kind, b)
+		_ = s.target.PutExamples(ctx, kind, b)
 	}
 }
 
@@ -27,7 +27,7 @@ func (s *Service) resync(ctx context.Context, why string) {
 			// Whoever waits for this request hears it did not run.
 			rec := resync.FailedRecord(s.coord.Replica(), "not run: another resync was running")
 			rec.Request = req
-			if err := rec.SaveRequest(context.WithoutCancel(ctx), s.store); err != nil {
+			if err := rec.SaveRequest(context.WithoutCancel(ctx), s.records); err != nil {
 				s.log.Error("recording the resync request failed", "error", err)
 			}
 		}
@@ -45,10 +45,10 @@ func (s *Service) resync(ctx context.Context, why string) {
 		defer s.setRunningRequest(context.WithoutCancel(ctx), "")
 	}
 	cfg := s.config()
-	ro := resync.Options{Config: cfg, Mapping: s.opts.Mapping, Store: s.store,
+	ro := resync.Options{Config: cfg, Mapping: s.opts.Mapping, Store: s.target,
 		Logger: s.log.With("component", "resync"), Client: s.opts.Client, TokenStats: s.tokens.For,
 		Incremental: cfg.Incremental() && !strings.HasSuffix(why, FullSuffix), FullEvery: cfg.FullResyncInterval}
-	if rec, err := resync.LoadCompleted(ctx, s.store); err == nil {
+	if rec, err := resync.LoadCompleted(ctx, s.records); err == nil {
 		ro.Expected = rec.Expected()
 	}
 	if s.sink != nil {
@@ -98,10 +98,10 @@ func (s *Service) resync(ctx context.Context, why string) {
 // among the requests' (GET /resync/{id}).
 func (s *Service) saveRecord(ctx context.Context, rec resync.Record) {
 	ctx = context.WithoutCancel(ctx)
-	if err := rec.Save(ctx, s.store); err != nil {
+	if err := rec.Save(ctx, s.records); err != nil {
 		s.log.Error("recording the resync summary failed", "error", err)
 	}
-	if err := rec.SaveRequest(ctx, s.store); err != nil {
+	if err := rec.SaveRequest(ctx, s.records); err != nil {
 		s.log.Error("recording the resync request failed", "error", err, "request", rec.Request)
 	}
 }
@@ -109,7 +109,7 @@ func (s *Service) saveRecord(ctx context.Context, rec resync.Record) {
 // storedLastResync reads the last completed resync, whichever replica
 // ran it.
 func (s *Service) storedLastResync(ctx context.Context) (*resync.Record, error) {
-	return resync.LoadRecord(ctx, s.store)
+	return resync.LoadRecord(ctx, s.records)
 }
 
 func (s *Service) resyncFree() bool {

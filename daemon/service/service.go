@@ -50,10 +50,10 @@ type Options struct {
 
 // Service is a running glsyncd.
 type Service struct {
-	opts  Options
-	log   *slog.Logger
-	store catalog.Backend
-	coord catalog.Coordination
+	opts Options
+	log  *slog.Logger
+	// storeViews are the opened store as each part uses it (store.go).
+	storeViews
 	// leading is true while this replica leads (runs resyncs and hook
 	// reconciliation).
 	leading atomic.Bool
@@ -128,4 +128,4 @@ func (s *Service) LastResync() *resync.Summary {
 }
 
 // Store gives tests access to the catalog.
-func (s *Service) Store() catalog.Backend { return s.store }
+func (s *Service) Store() catalog.Backend { return s.backend }

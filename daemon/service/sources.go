@@ -45,7 +45,7 @@ func (s *Service) config() *config.Config {
 
 // loadMappings reads the API-managed token mappings from the store.
 func (s *Service) loadMappings(ctx context.Context) error {
-	names, values, err := s.store.TokenMappings(ctx)
+	names, values, err := s.records.TokenMappings(ctx)
 	if err != nil {
 		return err
 	}

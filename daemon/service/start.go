@@ -42,7 +42,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	// secrets and waits for a PostgreSQL that restarts; the start-up work
 	// on the store is tried again with the opening.
 	store, closeStore, err := stores.OpenRun(ctx, opts.Config, opts.DataDir, stores.RunOptions{Log: s.log}, func(store catalog.Backend) error {
-		s.store, s.coord = store, store.Coordination()
+		s.useStore(store)
 		if err := s.coord.ReleaseOrphanedLeases(ctx); err != nil {
 			return err
 		}

@@ -21,14 +21,14 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 		return
 	}
-	depth, err := s.store.Depth(r.Context())
+	depth, err := s.queue.Depth(r.Context())
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "catalog unavailable"})
 		return
 	}
 	leader, _ := s.coord.Leader(r.Context())
 	if cfg := s.opts.Config; cfg.ResyncOnStart && !cfg.ReadyBeforeFirstResync {
-		if done, err := resync.LoadCompleted(r.Context(), s.store); err != nil || done == nil {
+		if done, err := resync.LoadCompleted(r.Context(), s.records); err != nil || done == nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "first resync not completed yet",
 				"reason": s.notReadyReason(r.Context(), err), "replica": s.coord.Replica(), "leader": leader})
 			return
@@ -58,7 +58,7 @@ func (s *Service) notReadyReason(ctx context.Context, err error) string {
 
 func (s *Service) status(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	depth, _ := s.store.Depth(ctx)
+	depth, _ := s.queue.Depth(ctx)
 	leader, _ := s.coord.Leader(ctx)
 	replicas, _ := s.coord.Replicas(ctx)
 	st := map[string]any{"replica": s.coord.Replica(), "leader": leader, "leading": s.leading.Load(), "replicas": replicas,
@@ -74,7 +74,7 @@ func (s *Service) status(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Readiness waits for a completed resync; say which one, or why none.
-	done, err := resync.LoadCompleted(ctx, s.store)
+	done, err := resync.LoadCompleted(ctx, s.records)
 	if err == nil && done != nil {
 		st["last_completed_resync"] = map[string]any{"run": done.Run, "finished_at": done.FinishedAt, "outcome": done.Outcome, "replica": done.Replica}
 	} else {
