@@ -1,6 +1,17 @@
 // Package service is the long-running glsyncd: the webhook listener, the
 // event workers, scheduled and manual resyncs, hook reconciliation and the
 // admin API (/healthz, /readyz, /metrics, POST /resync, GET /status).
+//
+// Its files, by part: start.go builds the parts and run.go serves and
+// stops them; store.go declares what each part uses of the store;
+// sources.go holds the effective token mappings and the crawl sources
+// built from them; leader.go campaigns for leadership, under which
+// schedule.go starts resyncs, resync.go runs them and reconcile.go keeps
+// the hooks; requests.go follows resync requests across replicas;
+// actions.go runs the Port action runs on every replica;
+// admin.go routes the admin API, status.go answers /readyz and /status,
+// console.go adapts the service to the console, and replicametrics.go,
+// hookstatus.go and exprerrors.go report to the metrics.
 package service
 
 import (

@@ -10,15 +10,15 @@ import (
 
 // Each part of the service depends on the few methods of the store it
 // uses, declared here (as alertmanager's notify stages declare theirs),
-// not on the whole catalog.Backend: a part's needs are then read from its
-// field, a fake for it is small, and a second store has less to offer.
+// not on the whole catalog.Backend: what a part needs is then read from
+// the type of its field, and a fake for it is small.
 // Start opens the store and hands each part its view (useStore); only
 // Store gives the whole value back, to tests and the demo. The parts in
 // other packages declare their own (events.Worker a catalog.Queue,
 // webhook.Receiver a catalog.Queue and catalog.Secrets, the Port sink a
 // catalog.Mirror, resync.Run a catalog.Store, the console a
-// catalog.Browser and console.DeadLetters): Start hands them the store
-// as that.
+// catalog.Browser and console.DeadLetters), and Start passes each the
+// store as the interface it takes.
 
 // queueStats is what the probes, /status, the metrics and the console's
 // overview read of the event queue.
@@ -43,6 +43,21 @@ type resyncTarget interface {
 	PutExamples(ctx context.Context, kind string, examples []byte) error
 }
 
+// projectEntities is what event processing reads of the catalog
+// (events.Processor's Entities): the entities a project's destruction
+// deletes, and who owns entities a GitOps spec file claims.
+type projectEntities interface {
+	ProjectKeys(ctx context.Context, id int64) ([]catalog.Key, error)
+	catalog.Owners
+}
+
+// receiverStore is what the webhook receiver is given (its Queue and
+// Secrets): it queues deliveries and checks them against hook secrets.
+type receiverStore interface {
+	catalog.Queue
+	catalog.Secrets
+}
+
 // maintainer is what the leader's maintenance loop asks of the store.
 type maintainer interface {
 	Maintain(ctx context.Context, o catalog.Retention) (catalog.Maintenance, error)
@@ -50,8 +65,7 @@ type maintainer interface {
 
 // storeViews are the opened store as each part of the service sees it.
 type storeViews struct {
-	// backend is the store, whole: for Store and for the parts built in
-	// other packages, which declare their own interfaces.
+	// backend is the store, whole, for Store alone.
 	backend catalog.Backend
 	coord   catalog.Coordination
 	// records are the daemon's settings: the token mappings of the admin
