@@ -1,16 +1,78 @@
 package service
 
 import (
-	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/glsync/terraform-provider-glsync/daemon/console"
 	"github.com/glsync/terraform-provider-glsync/shared/adminapi"
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 )
+
+// metricsHandler serves what Prometheus and probes read, nothing else.
+func (s *Service) metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.observe(mux)
+	return mux
+}
+
+// observe adds /healthz, /readyz and /metrics to mux.
+func (s *Service) observe(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+}
+
+// adminHandler serves the admin API (and what metricsHandler serves),
+// and the console under /ui/.
+func (s *Service) adminHandler(ui http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	s.observe(mux)
+	mux.Handle(console.Prefix, ui)
+	mux.Handle("GET /ui", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	mux.HandleFunc("POST /resync", s.authed(s.postResync))
+	mux.HandleFunc("GET /resync/{id}", s.authed(s.getResync))
+	mux.HandleFunc("GET /admin/token-mappings", s.authed(s.listMappings))
+	mux.HandleFunc("GET /admin/token-mappings/{name}", s.authed(s.getMapping))
+	mux.HandleFunc("PUT /admin/token-mappings/{name}", s.authed(s.putMapping))
+	mux.HandleFunc("DELETE /admin/token-mappings/{name}", s.authed(s.deleteMapping))
+	mux.HandleFunc("GET /admin/hook-secrets/{scope}", s.authed(s.getSecret))
+	mux.HandleFunc("PUT /admin/hook-secrets/{scope}", s.authed(s.putSecret))
+	mux.HandleFunc("DELETE /admin/hook-secrets/{scope}", s.authed(s.deleteSecret))
+	mux.HandleFunc("GET /status", s.authed(s.status))
+	return mux
+}
+
+// authed requires "Authorization: Bearer <adminToken>".
+func (s *Service) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		want := s.opts.Config.AdminToken
+		if want == "" {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the admin API is disabled: set adminToken (GLSYNC_ADMIN_TOKEN)"})
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="glsyncd"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
 
 // The admin API for token mappings and hook secrets (shared/adminapi is
 // the contract). Tokens and secrets are accepted, stored in the catalog
@@ -67,7 +129,7 @@ func (s *Service) putMapping(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfgMu.RUnlock()
 	b, _ := json.Marshal(in)
-	if err := s.store.PutTokenMapping(r.Context(), name, b); err != nil {
+	if err := s.records.PutTokenMapping(r.Context(), name, b); err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the mapping failed"})
 		return
 	}
@@ -85,7 +147,7 @@ func (s *Service) putMapping(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	found, err := s.store.DeleteTokenMapping(r.Context(), name)
+	found, err := s.records.DeleteTokenMapping(r.Context(), name)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the mapping failed"})
 		return
@@ -105,63 +167,8 @@ func (s *Service) deleteMapping(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, adminapi.TokenMapping{Name: name, ResyncID: id})
 }
 
-// requestResync asks the leader for a resync after a change of the token
-// mappings, and returns its request id (that of the request already
-// waiting, which reads the new mappings when it starts, if there is one).
-// Unlike TriggerResync it asks even while a resync runs: that one started
-// with the old mappings.
-func (s *Service) requestResync(ctx context.Context, why string) string {
-	id := newRequestID()
-	ok, err := s.coord.RequestResync(ctx, why+requestMark+id+")")
-	if err != nil {
-		s.log.Error("resync request failed", "error", err, "trigger", why)
-		return ""
-	}
-	if !ok {
-		v, found, err := s.store.Setting(ctx, pendingRequestKey)
-		if err != nil || !found {
-			return ""
-		}
-		return string(v)
-	}
-	if err := s.store.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
-		s.log.Error("recording the resync request failed", "error", err)
-	}
-	select {
-	case s.trigger <- why:
-	default:
-	}
-	return id
-}
-
-func (s *Service) reloadMappings(r *http.Request) error {
-	if err := s.loadMappings(r.Context()); err != nil {
-		return err
-	}
-	return s.applyMappings()
-}
-
-// refreshMappings reads the API-managed token mappings again (another
-// replica may have changed them) and, when they changed, makes them
-// effective for event routing too.
-func (s *Service) refreshMappings(ctx context.Context) error {
-	s.cfgMu.RLock()
-	before := s.apiMappings
-	s.cfgMu.RUnlock()
-	if err := s.loadMappings(ctx); err != nil {
-		return err
-	}
-	s.cfgMu.RLock()
-	same := reflect.DeepEqual(before, s.apiMappings)
-	s.cfgMu.RUnlock()
-	if same {
-		return nil
-	}
-	return s.applyMappings()
-}
-
 func (s *Service) getSecret(w http.ResponseWriter, r *http.Request) {
-	h, ok, err := s.store.HookSecret(r.Context(), r.PathValue("scope"))
+	h, ok, err := s.secrets.HookSecret(r.Context(), r.PathValue("scope"))
 	switch {
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reading the secret failed"})
@@ -183,7 +190,7 @@ func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "scope must be system, group:<id> or project:<id> (a personal project's hook)"})
 		return
 	}
-	if err := s.store.PutHookSecret(r.Context(), catalog.HookSecret{Scope: scope, HookID: in.HookID, URL: in.URL, Secret: in.Secret}); err != nil {
+	if err := s.secrets.PutHookSecret(r.Context(), catalog.HookSecret{Scope: scope, HookID: in.HookID, URL: in.URL, Secret: in.Secret}); err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "storing the secret failed"})
 		return
 	}
@@ -192,7 +199,7 @@ func (s *Service) putSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.DeleteHookSecret(r.Context(), r.PathValue("scope")); err != nil {
+	if err := s.secrets.DeleteHookSecret(r.Context(), r.PathValue("scope")); err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "deleting the secret failed"})
 		return
 	}

@@ -29,7 +29,7 @@ func (s *Service) newConsole(addr net.Addr) (http.Handler, error) {
 		GitLabHost: s.opts.Config.GitLabHost,
 		Status:     consoleStatus{s},
 		Catalog:    s.browser(),
-		Queue:      consoleQueue{s},
+		Queue:      consoleQueue{dead: s.deadLetters, wake: s.worker.Notify},
 		Settings:   consoleSettings{s},
 		Log:        s.log.With("component", "console"),
 	})
@@ -53,7 +53,7 @@ func (s *Service) browser() catalog.Browser {
 	if s.sink != nil {
 		return s.sink
 	}
-	return s.store
+	return s.catalogBrowser
 }
 
 type consoleStatus struct{ s *Service }
@@ -75,7 +75,7 @@ func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
 	if o.LastResync, err = s.storedLastResync(ctx); err != nil {
 		return o, fmt.Errorf("reading the last resync: %w", err)
 	}
-	if o.LastCompleted, err = resync.LoadCompleted(ctx, s.store); err != nil {
+	if o.LastCompleted, err = resync.LoadCompleted(ctx, s.records); err != nil {
 		return o, fmt.Errorf("reading the last completed resync: %w", err)
 	}
 	switch cfg := s.opts.Config; {
@@ -87,13 +87,13 @@ func (c consoleStatus) Overview(ctx context.Context) (console.Overview, error) {
 	if n := s.nextResync.Load(); n != 0 && s.leading.Load() {
 		o.NextResync = time.Unix(0, n)
 	}
-	if o.QueueDepth, err = s.store.Depth(ctx); err != nil {
+	if o.QueueDepth, err = s.queue.Depth(ctx); err != nil {
 		return o, fmt.Errorf("reading the queue depth: %w", err)
 	}
-	if o.OldestQueued, err = s.store.OldestQueued(ctx); err != nil {
+	if o.OldestQueued, err = s.queue.OldestQueued(ctx); err != nil {
 		return o, fmt.Errorf("reading the queue's oldest event: %w", err)
 	}
-	if o.DeadLetters, err = s.store.DeadLetters(ctx); err != nil {
+	if o.DeadLetters, err = s.queue.DeadLetters(ctx); err != nil {
 		return o, fmt.Errorf("counting dead letters: %w", err)
 	}
 	if h := s.hookState.snapshot(); h != nil {
@@ -133,34 +133,39 @@ func (c consoleStatus) RequestResync(ctx context.Context) (string, error) {
 	if !s.TriggerResync("console" + requestMark + id + ")") {
 		return "", console.ErrBusy
 	}
-	if err := s.store.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
+	if err := s.records.PutSetting(ctx, pendingRequestKey, []byte(id)); err != nil {
 		s.log.Error("recording the resync request failed", "error", err)
 	}
 	return id, nil
 }
 
-type consoleQueue struct{ s *Service }
+// consoleQueue is the store's dead letters as the console acts on them.
+type consoleQueue struct {
+	dead console.DeadLetters
+	// wake tells the event workers to look at the queue.
+	wake func()
+}
 
 func (q consoleQueue) DeadLetters(ctx context.Context) (int, error) {
-	return q.s.store.DeadLetters(ctx)
+	return q.dead.DeadLetters(ctx)
 }
 
 func (q consoleQueue) ListDeadLetters(ctx context.Context, limit int) ([]catalog.DeadLetter, error) {
-	return q.s.store.ListDeadLetters(ctx, limit)
+	return q.dead.ListDeadLetters(ctx, limit)
 }
 
 // RequeueDeadLetters wakes the workers too, so a retried event is applied
 // now rather than at their next poll.
 func (q consoleQueue) RequeueDeadLetters(ctx context.Context, ids []int64) (int, error) {
-	n, err := q.s.store.RequeueDeadLetters(ctx, ids)
+	n, err := q.dead.RequeueDeadLetters(ctx, ids)
 	if n > 0 {
-		q.s.worker.Notify()
+		q.wake()
 	}
 	return n, err
 }
 
 func (q consoleQueue) DropDeadLetters(ctx context.Context, ids []int64) (int, error) {
-	return q.s.store.DropDeadLetters(ctx, ids)
+	return q.dead.DropDeadLetters(ctx, ids)
 }
 
 type consoleSettings struct{ s *Service }

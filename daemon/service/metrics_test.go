@@ -26,7 +26,8 @@ func TestStoreMetricsForAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s := &Service{store: st, coord: st.Coordination(), metrics: metrics.New(func() float64 { return 0 }, nil)}
+	s := &Service{metrics: metrics.New(func() float64 { return 0 }, nil)}
+	s.useStore(st)
 	s.registerReplicaMetrics()
 	value := func(name string) (float64, bool) {
 		t.Helper()
