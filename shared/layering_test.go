@@ -167,6 +167,11 @@ func TestLayering(t *testing.T) {
 			// The core knows nothing of the daemon or the provider.
 			case under(pkg, "shared") && (under(d, "daemon") || under(d, "provider")):
 				t.Errorf("%s imports %s: nothing under shared/ imports daemon/ or provider/", pkg, d)
+			// The data path's two steps stand side by side: the crawler
+			// reads GitLab with the selector's options and knows no jq
+			// mapping, and the mapping knows no crawler.
+			case under(pkg, "shared/crawl") && under(d, "shared/mapping") || under(pkg, "shared/mapping") && under(d, "shared/crawl"):
+				t.Errorf("%s imports %s: crawl and mapping do not import each other (they share shared/selector)", pkg, d)
 			// Stores know no source: the factory (shared/stores) alone reads
 			// the configuration.
 			case under(pkg, "shared/stores") && pkg != "shared/stores" &&

@@ -124,8 +124,10 @@ func (p *Processor) inheritedMembers(ctx context.Context, res Result, src *crawl
 
 // projectMembers updates the project-with-members kind after a project
 // event: the project (obj, when the project kind already read it) with
-// its members; the old path's entities go on a rename or transfer, and the
-// project's when it left every token's globs.
+// its members, when the kind's listing would list it (not archived under
+// includeOnlyActiveProjects, not pending deletion); the old path's
+// entities go on a rename or transfer, and the project's when it left
+// every token's globs or the listing.
 func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, path, oldPath string, obj map[string]any) (Result, error) {
 	resources := p.Mapping.ResourcesFor(selector.KindProjectWithMembers)
 	if len(resources) == 0 {
@@ -180,6 +182,18 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 		return res, nil
 	}
 	for _, g := range crawl.GroupResources(resources) {
+		if !g.Options.Selects(selector.KindProjectWithMembers, obj, obj) {
+			// Archived (with includeOnlyActiveProjects) or pending
+			// deletion: a resync would not list it, and would delete
+			// what the catalog holds of it (as mapProject does).
+			for _, r := range g.Resources {
+				if k, err := r.Identify(ctx, obj); err == nil {
+					res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+				}
+			}
+			res.Outcome = Applied
+			continue
+		}
 		o, err := src.ProjectWithMembers(ctx, obj, g.Options)
 		if gone(err) && res.Outcome != Applied {
 			return vanished(err), nil

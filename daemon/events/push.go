@@ -251,7 +251,7 @@ func (r *repoPush) claims(ctx context.Context, ents []*catalog.Entity) ([]*catal
 		return ents, nil, nil
 	}
 	id, _ := r.project["id"].(float64)
-	kept, refused, err := catalog.FilterClaims(ctx, r.p.Entities, int64(id), crawl.OwnKeys(ctx, r.p.Mapping, r.project), ents)
+	kept, refused, err := catalog.FilterClaims(ctx, r.p.Entities, int64(id), r.p.Mapping.OwnKeys(ctx, r.project), ents)
 	if err != nil {
 		return nil, nil, &TransientError{err}
 	}

@@ -87,7 +87,7 @@ func (s *Service) sources() ([]*crawl.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token %s: %w", e.Masked(), err)
 		}
-		out = append(out, crawl.NewSource(e, c, s.opts.Mapping))
+		out = append(out, crawl.NewSource(e, c, s.opts.Mapping.Listing()))
 	}
 	return out, nil
 }

@@ -24,7 +24,6 @@ import (
 	"sync"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
 	"github.com/glsync/terraform-provider-glsync/shared/tokenmap"
 )
@@ -33,14 +32,9 @@ import (
 type Source struct {
 	Entry  tokenmap.Entry
 	Client *gitlab.Client
-	// MinAccessLevel, when set, restricts group and project listings to
-	// those where the token has at least this role.
-	MinAccessLevel int
-	// OwnedOnly lists only the projects the token owns (GitLab's owned
-	// parameter; Ocean v1's filterOwnedProjects), and ProjectVisibility
-	// only those of one visibility (v1's projectVisibilityFilter).
-	OwnedOnly         bool
-	ProjectVisibility string
+	// Visibility restricts the group and project listings of every kind
+	// (the mapping's listing-wide settings).
+	selector.Visibility
 
 	once  sync.Once
 	user  gitlab.User
@@ -65,13 +59,14 @@ type Counts struct {
 	Fetched, Selected int
 }
 
-// NewSource is the source of one token under mapping m: its
-// listing-wide settings (visibility, owned projects, project visibility)
-// apply to every kind, for resyncs and events alike. m may be nil.
-func NewSource(e tokenmap.Entry, c *gitlab.Client, m *mapping.Config) *Source {
+// NewSource is the source of one token under the mapping's listing-wide
+// settings v (minimum access level, owned projects, project visibility;
+// see mapping.Config.Listing): they apply to every kind, for resyncs and
+// events alike. v may be nil: no restriction.
+func NewSource(e tokenmap.Entry, c *gitlab.Client, v *selector.Visibility) *Source {
 	s := &Source{Entry: e, Client: c}
-	if m != nil {
-		s.MinAccessLevel, s.OwnedOnly, s.ProjectVisibility = m.MinAccessLevel, m.OwnedOnly, m.ProjectVisibility
+	if v != nil {
+		s.Visibility = *v
 	}
 	return s
 }

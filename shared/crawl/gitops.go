@@ -11,10 +11,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 	"gopkg.in/yaml.v3"
 
-	"github.com/glsync/terraform-provider-glsync/shared/catalog"
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
-	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // SpecFiles streams the entities declared in GitOps spec files: every file
@@ -171,20 +168,4 @@ func matchAny(globs []string, p string) bool {
 		}
 	}
 	return false
-}
-
-// OwnKeys are the keys the project and project-with-members kinds of m
-// give project (a project object, or the ProjectInfo a spec object
-// carries): the entities a GitOps spec file of that project may enrich
-// although the project kinds own them (catalog.FilterClaims).
-func OwnKeys(ctx context.Context, m *mapping.Config, project map[string]any) map[catalog.Key]bool {
-	own := map[catalog.Key]bool{}
-	for _, kind := range []string{selector.KindProject, selector.KindProjectWithMembers} {
-		for _, r := range m.ResourcesFor(kind) {
-			if k, err := r.Identify(ctx, project); err == nil {
-				own[k] = true
-			}
-		}
-	}
-	return own
 }

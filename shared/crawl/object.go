@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/glsync/terraform-provider-glsync/shared/gitlab"
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
@@ -142,7 +141,7 @@ func childProject(kind string, pr map[string]any) map[string]any {
 // object of kind, by its state and updatedAfter window (merge requests
 // and issues; other kinds have neither): an object r's selector maps is
 // still left out when its listing would not return it.
-func StateListed(r *mapping.Resource, kind string, obj map[string]any) bool {
+func StateListed(r Resource, kind string, obj map[string]any) bool {
 	switch o := FromSelector(r); kind {
 	case selector.KindMergeRequest:
 		return o.MergeRequestSelected(obj)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glsync/terraform-provider-glsync/shared/mapping"
 	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
@@ -79,29 +78,40 @@ func (o *Options) BranchSelected(name, def string) bool {
 	return o.regex == nil || o.regex.MatchString(name)
 }
 
+// Resource is what a listing needs of a mapping's resource
+// (*mapping.Resource is one): its kind and selector options, and whether
+// its expressions read a field, so that an enrichment no expression reads
+// costs no request. The crawler declares it so as not to import the
+// mapping, which stands beside it.
+type Resource interface {
+	SelectorOptions() (kind string, o selector.Options)
+	Reads(field string) bool
+}
+
 // FromSelector turns a mapping resource's selector options into listing
 // options (the resync and the webhook handlers share it). Enrichments
 // that cost requests per object are asked for only when the resource's
 // expressions read them: Ocean v1 adds __languages to every project, v2
 // when includeLanguages is set; either way a mapping that never reads
 // .__languages does not pay for it.
-func FromSelector(r *mapping.Resource) Options {
-	out := Options{Options: r.Options}
-	out.Files.Generation = r.Options.Generation
+func FromSelector(r Resource) Options {
+	kind, so := r.SelectorOptions()
+	out := Options{Options: so}
+	out.Files.Generation = so.Generation
 	out.IncludeLanguages = false
-	if r.Kind == selector.KindProject || r.Kind == selector.KindProjectWithMembers {
-		wanted := r.Options.IncludeLanguages || r.Options.Generation == selector.OceanV1
+	if kind == selector.KindProject || kind == selector.KindProjectWithMembers {
+		wanted := so.IncludeLanguages || so.Generation == selector.OceanV1
 		out.IncludeLanguages = wanted && r.Reads("__languages")
-		out.IncludeLabels = r.Options.IncludeLabels && r.Kind == selector.KindProject && r.Reads("__labels")
+		out.IncludeLabels = so.IncludeLabels && kind == selector.KindProject && r.Reads("__labels")
 	}
 	return out
 }
 
 // ResourceGroup is the resources of a kind that share listing options:
 // one listing serves them all.
-type ResourceGroup struct {
+type ResourceGroup[R Resource] struct {
 	Options   Options
-	Resources []*mapping.Resource
+	Resources []R
 }
 
 // GroupResources groups a kind's resources by their listing options, in
@@ -112,8 +122,8 @@ type ResourceGroup struct {
 // give no group: a caller that reads without resources (the resync's
 // GitOps kind, whose spec files declare their own entities) says so
 // itself, so that a push never reads a kind the mapping does not have.
-func GroupResources(resources []*mapping.Resource) []ResourceGroup {
-	var out []ResourceGroup
+func GroupResources[R Resource](resources []R) []ResourceGroup[R] {
+	var out []ResourceGroup[R]
 	index := map[selector.Key]int{}
 	for _, r := range resources {
 		o := FromSelector(r)
@@ -125,7 +135,7 @@ func GroupResources(resources []*mapping.Resource) []ResourceGroup {
 			continue
 		}
 		index[k] = len(out)
-		out = append(out, ResourceGroup{Options: o, Resources: []*mapping.Resource{r}})
+		out = append(out, ResourceGroup[R]{Options: o, Resources: []R{r}})
 	}
 	return out
 }

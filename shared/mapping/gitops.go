@@ -1,9 +1,11 @@
 package mapping
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/glsync/terraform-provider-glsync/shared/catalog"
+	"github.com/glsync/terraform-provider-glsync/shared/selector"
 )
 
 // Declared turns an entity declared in a GitOps spec file into a catalog
@@ -31,4 +33,20 @@ func (c *Config) Declared(obj map[string]any) (*catalog.Entity, error) {
 		e.Relations = r
 	}
 	return e, nil
+}
+
+// OwnKeys are the keys the project and project-with-members kinds of c
+// give project (a project object, or the ProjectInfo a spec object
+// carries): the entities a GitOps spec file of that project may enrich
+// although the project kinds own them (catalog.FilterClaims).
+func (c *Config) OwnKeys(ctx context.Context, project map[string]any) map[catalog.Key]bool {
+	own := map[catalog.Key]bool{}
+	for _, kind := range []string{selector.KindProject, selector.KindProjectWithMembers} {
+		for _, r := range c.ResourcesFor(kind) {
+			if k, err := r.Identify(ctx, project); err == nil {
+				own[k] = true
+			}
+		}
+	}
+	return own
 }

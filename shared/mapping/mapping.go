@@ -81,14 +81,10 @@ type Config struct {
 	// (**/port.yml) serves push events only, as in v1, which has no
 	// GitOps resync.
 	GitOpsResync bool
-	// MinAccessLevel restricts group and project listings to those where
-	// the token has at least this role (visibility.useMinAccessLevel).
-	MinAccessLevel int
-	// OwnedOnly lists only projects the token owns (v1's
-	// filterOwnedProjects); ProjectVisibility lists only projects of that
-	// visibility (v1's projectVisibilityFilter).
-	OwnedOnly         bool
-	ProjectVisibility string
+	// Visibility restricts every kind's group and project listings
+	// (visibility, filterOwnedProjects, projectVisibilityFilter); see
+	// Listing.
+	selector.Visibility
 	// EntityDeletionThreshold refuses a resync deleting more than this
 	// share of a kind's entities (default 0.9; 0 turns deletion off, as in
 	// Ocean).
@@ -155,6 +151,10 @@ type Resource struct {
 // resyncs key their records by it, so a changed mapping reads everything
 // again.
 func (r *Resource) Fingerprint() string { return r.fingerprint }
+
+// SelectorOptions are the resource's kind and parsed selector options:
+// what the crawler lists it with (crawl.Resource).
+func (r *Resource) SelectorOptions() (kind string, o selector.Options) { return r.Kind, r.Options }
 
 // ConstBlueprint returns the blueprint the resource writes when its
 // expression is a string literal ('"service"'), the usual case; ok is

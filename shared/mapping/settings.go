@@ -91,3 +91,13 @@ func (c *Config) parseGitLabSettings(doc map[string]any) error {
 	}
 	return nil
 }
+
+// Listing is the settings that restrict every kind's listing (what
+// crawl.NewSource takes), nil for a nil Config: a caller without a
+// mapping lists unrestricted, as it did before.
+func (c *Config) Listing() *selector.Visibility {
+	if c == nil {
+		return nil
+	}
+	return &c.Visibility
+}

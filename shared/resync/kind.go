@@ -91,7 +91,7 @@ func (k *kindSync) sync(ctx context.Context) {
 	if len(groups) == 0 {
 		// A kind without resources (GitOps: its spec files declare their
 		// own entities) still lists with the default options.
-		groups = []crawl.ResourceGroup{{}}
+		groups = []crawl.ResourceGroup[*mapping.Resource]{{}}
 	}
 	owns := make([]*owners, len(groups))
 	for gi := range owns {
@@ -184,7 +184,7 @@ func (k *kindSync) progress(done <-chan struct{}) {
 }
 
 // listing reads one token's listing of one resource group, page by page.
-func (k *kindSync) listing(ctx context.Context, i int, src *crawl.Source, g crawl.ResourceGroup, own *owners) {
+func (k *kindSync) listing(ctx context.Context, i int, src *crawl.Source, g crawl.ResourceGroup[*mapping.Resource], own *owners) {
 	select {
 	case k.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -217,7 +217,7 @@ func (k *kindSync) listing(ctx context.Context, i int, src *crawl.Source, g craw
 
 // mapPage maps a page's objects with the group's resources, appending to
 // items.
-func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.ResourceGroup, page gitlab.Page, items []mapped) []mapped {
+func (k *kindSync) mapPage(ctx context.Context, src *crawl.Source, g crawl.ResourceGroup[*mapping.Resource], page gitlab.Page, items []mapped) []mapped {
 	version := page.RequestedAt.UnixNano()
 	for _, obj := range page.Items {
 		it := mapped{}
@@ -280,7 +280,7 @@ func (k *kindSync) claim(ctx context.Context, e *catalog.Entity, obj map[string]
 		return e
 	}
 	project, _ := obj["__project"].(map[string]any)
-	kept, refused, err := catalog.FilterClaims(ctx, owners, e.Project, crawl.OwnKeys(ctx, k.opts.Mapping, project), []*catalog.Entity{e})
+	kept, refused, err := catalog.FilterClaims(ctx, owners, e.Project, k.opts.Mapping.OwnKeys(ctx, project), []*catalog.Entity{e})
 	if err != nil {
 		k.addErr(err)
 		return nil

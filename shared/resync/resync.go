@@ -227,7 +227,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("resync: token %s: %w", e.Masked(), err)
 		}
-		sources = append(sources, crawl.NewSource(e, c, opts.Mapping))
+		sources = append(sources, crawl.NewSource(e, c, opts.Mapping.Listing()))
 	}
 	defer func() {
 		for _, src := range sources {

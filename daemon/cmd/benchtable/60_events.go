@@ -246,7 +246,7 @@ func drainBacklog(ctx context.Context, env Env, sim *gitlabtest.Server, host, to
 	if err != nil {
 		return r, err
 	}
-	p := &events.Processor{Sources: []*crawl.Source{crawl.NewSource(tokenmap.Entry{Token: token, Patterns: []string{"**"}}, c, m)}, Mapping: m, Entities: store}
+	p := &events.Processor{Sources: []*crawl.Source{crawl.NewSource(tokenmap.Entry{Token: token, Patterns: []string{"**"}}, c, m.Listing())}, Mapping: m, Entities: store}
 	maxBody := int64(25 << 20)
 	tq := &timedQueue{Queue: store}
 	w := events.NewWorker(tq, p, events.WorkerOptions{Log: env.Log, Workers: 4, MaxBytes: config.DefaultInFlightBytes(maxBody) / 2, MaxEventBytes: maxBody,
