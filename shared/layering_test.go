@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -193,5 +194,32 @@ func TestLayering(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReadmeLayout checks that README's Layout names every package, so
+// that `ls` and README tell a newcomer the same floor plan.
+func TestReadmeLayout(t *testing.T) {
+	pkgs, _ := packages(t)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, layout, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README has no ## Layout section")
+	}
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	listed := map[string]bool{}
+	for _, line := range strings.Split(layout, "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			listed[strings.TrimSuffix(f[0], "/")] = true
+		}
+	}
+	for pkg := range pkgs {
+		if pkg == module || pkg == "shared" || listed[pkg] {
+			continue
+		}
+		t.Errorf("README's Layout does not name package %s", pkg)
 	}
 }
