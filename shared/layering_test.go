@@ -223,3 +223,18 @@ func TestReadmeLayout(t *testing.T) {
 		t.Errorf("README's Layout does not name package %s", pkg)
 	}
 }
+
+// TestPackageDocs checks that every package says what it owns in its
+// doc comment (the module's test-only root package shared aside).
+func TestPackageDocs(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{.Doc}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, doc, _ := strings.Cut(line, "\t")
+		if path != module+"/shared" && strings.TrimSpace(doc) == "" {
+			t.Errorf("package %s has no doc comment saying what it owns", path)
+		}
+	}
+}
