@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -236,5 +237,48 @@ func TestPackageDocs(t *testing.T) {
 		if path != module+"/shared" && strings.TrimSpace(doc) == "" {
 			t.Errorf("package %s has no doc comment saying what it owns", path)
 		}
+	}
+}
+
+// TestArchitectureFloors checks that docs/architecture.md's table of
+// floors names the packages floors gives each floor, so the page a
+// newcomer reads is the plan this test enforces.
+func TestArchitectureFloors(t *testing.T) {
+	doc, err := os.ReadFile("../docs/architecture.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(cells[1]), "%d", &n); err != nil || n < 0 || n >= len(floors) {
+			continue
+		}
+		seen++
+		var named []string
+		for i, part := range strings.Split(cells[2], "`") {
+			switch {
+			case i%2 == 0:
+			case part == "main.go":
+				named = append(named, "")
+			case strings.HasPrefix(part, "daemon/") || part == "provider":
+				named = append(named, part)
+			default:
+				named = append(named, "shared/"+part)
+			}
+		}
+		want := slices.DeleteFunc(slices.Clone(floors[n]), func(p string) bool { return p == "shared" })
+		slices.Sort(named)
+		slices.Sort(want)
+		if !slices.Equal(named, want) {
+			t.Errorf("docs/architecture.md floor %d names %q; floors has %q", n, named, want)
+		}
+	}
+	if seen != len(floors) {
+		t.Errorf("docs/architecture.md has %d floor rows; floors has %d", seen, len(floors))
 	}
 }
