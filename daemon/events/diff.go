@@ -104,3 +104,16 @@ func (p *Processor) deleteObject(ctx context.Context, ev *catalog.Event, kind st
 	res.Outcome = Applied
 	return res, nil
 }
+
+// deselect deletes the entities resources give obj, an object their
+// selector no longer selects: a resync would not list it, and its stale
+// deletion would remove what the catalog holds of it.
+func deselect(ctx context.Context, res Result, resources []*mapping.Resource, obj map[string]any, version int64) Result {
+	for _, r := range resources {
+		if k, err := r.Identify(ctx, obj); err == nil {
+			res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
+		}
+	}
+	res.Outcome = Applied
+	return res
+}

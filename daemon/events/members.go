@@ -186,12 +186,7 @@ func (p *Processor) projectMembers(ctx context.Context, res Result, id int64, pa
 			// Archived (with includeOnlyActiveProjects) or pending
 			// deletion: a resync would not list it, and would delete
 			// what the catalog holds of it (as mapProject does).
-			for _, r := range g.Resources {
-				if k, err := r.Identify(ctx, obj); err == nil {
-					res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
-				}
-			}
-			res.Outcome = Applied
+			res = deselect(ctx, res, g.Resources, obj, version)
 			continue
 		}
 		o, err := src.ProjectWithMembers(ctx, obj, g.Options)

@@ -113,12 +113,7 @@ func (p *Processor) mapProject(ctx context.Context, res Result, resources []*map
 		if !selected {
 			// Archived (with includeOnlyActiveProjects) or pending
 			// deletion: a resync would not list it.
-			for _, r := range g.Resources {
-				if k, err := r.Identify(ctx, obj); err == nil {
-					res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
-				}
-			}
-			res.Outcome = Applied
+			res = deselect(ctx, res, g.Resources, obj, version)
 			continue
 		}
 		before := len(res.Changes.Upserts[selector.KindProject])

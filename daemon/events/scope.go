@@ -163,12 +163,7 @@ func (p *Processor) mapSelected(ctx context.Context, res Result, kind string, re
 			}
 			continue
 		}
-		for _, r := range g.Resources {
-			if k, err := r.Identify(ctx, obj); err == nil {
-				res.Changes.Deletes = append(res.Changes.Deletes, catalog.Deletion{Key: k, Version: version})
-			}
-		}
-		res.Outcome = Applied
+		res = deselect(ctx, res, g.Resources, obj, version)
 	}
 	return res, nil
 }
